@@ -1,0 +1,232 @@
+/**
+ * The RVP server's network layer and entry point. Each connection is parsed by our own
+ * HTTP/1.1 codec (http1.ts), one request at a time, in order (keep-alive, no pipelined
+ * overtaking). A bounded inbound queue answers 503 beyond `maxInbound` requests in progress.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Authenticator } from './auth.js';
+import { ServerContext, rvpVersion, type Reply } from './context.js';
+import { ConfigError, UserDirectory, resolvePassword } from './directory.js';
+import { createDispatcher, STATS_PATH, type Dispatcher } from './dispatch.js';
+import { HttpParseError, REASONS, RequestParser, keepAlive, serialize, type HttpRequest } from './http1.js';
+import { HttpClientPool } from './http-client.js';
+import { fanOutPresence } from './methods-notify.js';
+import { currentPropsXml } from './methods-props.js';
+import { withDefaults, type ResolvedOptions, type RvpServerOptions } from './options.js';
+import { ServerStats, type StatsSnapshot } from './stats.js';
+import { PresenceStore } from './store.js';
+
+export interface RvpServerHandle {
+  readonly port: number;
+  readonly host: string;
+  readonly url: string;
+  stats(): StatsSnapshot;
+  close(): Promise<void>;
+}
+
+export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHandle> {
+  const options = withDefaults(input);
+  if (options.role === 'router' && options.homes === undefined) throw new ConfigError('a router needs a home map (--home)');
+  const directory = UserDirectory.load(options.users);
+  const auth = options.auth.length === 0 || options.role === 'router'
+    ? undefined
+    : new Authenticator(
+        { schemes: options.auth, realm: options.domain, password: requirePassword(input), nonceLifetimeSeconds: 3600 },
+        directory,
+      );
+  const stats = new ServerStats();
+  const relay = new HttpClientPool({
+    maxConnectionsPerOrigin: options.relayConnections,
+    connectTimeoutMs: 5000,
+    requestTimeoutMs: options.relayTimeoutMs,
+    idleTimeoutMs: Math.min(30_000, options.idleTimeoutMs),
+  });
+  let ctx: ServerContext | undefined;
+  const store = new PresenceStore(options.secondMs, (node) => {
+    if (ctx !== undefined) fanOutPresence(ctx, node, currentPropsXml(node), Date.now());
+  });
+  ctx = new ServerContext(options, directory, store, stats, relay);
+  const snapshot = () => stats.snapshot(options.role, options.domain, store.online, store.subscriptions);
+  const dispatcher = createDispatcher(ctx, auth, () => (options.role === 'router' ? routerSnapshot(ctx, snapshot()) : Promise.resolve(snapshot())));
+
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    stats.connections++;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      stats.connections--;
+    });
+    serveConnection(socket, options, dispatcher, stats);
+  });
+  await listen(server, options.host, options.port);
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  ctx.selfUrl = input.selfUrl ?? `http://${options.host}:${port}`;
+
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    store.sweep(now);
+    stats.tick(now, store.online, store.subscriptions);
+  }, Math.min(options.secondMs, 1000));
+  ticker.unref();
+  options.log(`rvp ${options.role} for ${options.domain} on ${options.host}:${port} (${directory.aliases.length} users, auth ${auth ? options.auth.join('+') : 'off'})`);
+
+  return {
+    port,
+    host: options.host,
+    url: `http://${options.host}:${port}`,
+    stats: snapshot,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(ticker);
+        relay.close();
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+function requirePassword(input: RvpServerOptions): string {
+  const password = resolvePassword(input.password);
+  if (password === undefined) throw new ConfigError('authentication is on: give a password source (--password-env or --password-file) or --no-auth');
+  return password;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** A router knows no presence; it sums its home servers' online counts for cross-checks. */
+async function routerSnapshot(ctx: ServerContext, own: StatsSnapshot): Promise<StatsSnapshot> {
+  const homes = ctx.options.homes;
+  const urls = homes === undefined ? [] : homes.kind === 'hash' ? homes.urls : homes.ranges.map((r) => r.url);
+  let online = 0;
+  for (const url of new Set(urls)) {
+    const target = new URL(url);
+    try {
+      const { response } = await ctx.relay.request(target.hostname, Number(target.port || 80), {
+        method: 'GET',
+        target: STATS_PATH,
+        headers: [['Host', target.host]],
+      });
+      online += (JSON.parse(response.body.toString('utf8')) as { online: number }).online;
+    } catch {
+      ctx.stats.errors++;
+    }
+  }
+  return { ...own, online };
+}
+
+/** Serves one connection: parse, dispatch one request at a time, answer in order. */
+function serveConnection(socket: Socket, options: ResolvedOptions, dispatcher: Dispatcher, stats: ServerStats): void {
+  const parser = new RequestParser({ maxHeadBytes: options.maxHeadBytes, maxBodyBytes: options.maxBodyBytes });
+  let busy = false;
+  let closing = false;
+  let slowRequestTimer: NodeJS.Timeout | undefined;
+  socket.setNoDelay(true);
+  socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+
+  const send = (reply: Reply, version: string, close: boolean) => {
+    if (socket.destroyed) return;
+    const headers: [string, string][] = [['RVP-Notifications-Version', version]];
+    for (const header of reply.headers ?? []) headers.push([header[0], header[1]]);
+    if (close) headers.push(['Connection', 'close']);
+    const body = reply.body ?? '';
+    if (typeof body === 'string' && body.length > 0 && !headers.some(([name]) => name === 'Content-Type')) {
+      headers.push(['Content-Type', 'text/plain']);
+    }
+    const reason = reply.reason ?? REASONS[reply.status] ?? 'Unknown';
+    socket.write(serialize(`HTTP/1.1 ${reply.status} ${reason}`, headers, body));
+    if (close) socket.end();
+  };
+
+  const failParse = (error: HttpParseError) => {
+    stats.errors++;
+    closing = true;
+    clearTimeout(slowRequestTimer);
+    send({ status: error.status, body: error.message }, '0.2', true);
+  };
+
+  const pump = () => {
+    while (!busy && !closing) {
+      let request: HttpRequest | undefined;
+      try {
+        request = parser.next();
+      } catch (error) {
+        if (error instanceof HttpParseError) return failParse(error);
+        throw error;
+      }
+      if (request === undefined) break;
+      clearTimeout(slowRequestTimer);
+      slowRequestTimer = undefined;
+      handle(request);
+    }
+    // Bytes of an unfinished request are waiting: it must complete in time (slowloris guard).
+    if (!busy && !closing && parser.pendingBytes > 0 && slowRequestTimer === undefined) {
+      slowRequestTimer = setTimeout(() => {
+        stats.errors++;
+        closing = true;
+        send({ status: 408, body: 'request not completed in time' }, '0.2', true);
+      }, options.requestTimeoutMs);
+    }
+  };
+
+  const handle = (request: HttpRequest) => {
+    stats.requests++;
+    const version = rvpVersion(request);
+    const close = !keepAlive(request.version, request.headers);
+    if (stats.queueDepth >= options.maxInbound) {
+      stats.rejected503++;
+      send({ status: 503, body: 'inbound queue full' }, version, close);
+      if (close) closing = true;
+      return;
+    }
+    busy = true;
+    stats.queueDepth++;
+    socket.setTimeout(0);
+    const finish = (reply: Reply) => {
+      stats.queueDepth--;
+      busy = false;
+      if (reply.status >= 500) stats.errors++;
+      if (close) closing = true;
+      send(reply, version, close);
+      socket.setTimeout(options.idleTimeoutMs);
+      pump();
+      if (!busy && socket.isPaused()) socket.resume();
+    };
+    let result: Reply | Promise<Reply>;
+    try {
+      result = dispatcher.dispatch(request, socket.remoteAddress ?? '');
+    } catch (error) {
+      options.log(`internal error on ${request.method}: ${(error as Error).message}`);
+      finish({ status: 500, body: 'internal error' });
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(finish, (error: Error) => {
+        options.log(`internal error on ${request.method}: ${error.message}`);
+        finish({ status: 500, body: 'internal error' });
+      });
+    } else {
+      finish(result);
+    }
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    if (closing) return;
+    parser.push(chunk);
+    // While a request is being handled further bytes only queue in the parser; stop reading
+    // once more than one maximal request is waiting so a pipelining client cannot balloon memory.
+    if (busy && parser.pendingBytes > options.maxHeadBytes + options.maxBodyBytes) socket.pause();
+    pump();
+  });
+  socket.on('close', () => clearTimeout(slowRequestTimer));
+}
