@@ -1,0 +1,92 @@
+/**
+ * Small parsers for the structured header values the UA needs: name-addr (From, To, Contact,
+ * Route), Via, and generic `;name=value` parameters (RFC 3261 § 20, § 25.1).
+ */
+
+export interface NameAddr {
+  /** The URI without angle brackets, e.g. `sip:u1@example.test;transport=tcp`. */
+  readonly uri: string;
+  /** Header parameters (after the URI), lower-case names, e.g. tag, expires. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+/** Parses `;a=b;c` into a map with lower-cased names (valueless parameters map to ''). */
+export function parseParams(text: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    if (eq === -1) params.set(trimmed.toLowerCase(), '');
+    else params.set(trimmed.slice(0, eq).trim().toLowerCase(), unquote(trimmed.slice(eq + 1).trim()));
+  }
+  return params;
+}
+
+export function unquote(value: string): string {
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    return value.slice(1, -1).replace(/\\(.)/g, '$1');
+  }
+  return value;
+}
+
+/**
+ * Parses a name-addr or addr-spec. Without angle brackets every `;param` belongs to the header,
+ * not the URI (§ 20.10), which is why the two forms are handled apart.
+ */
+export function parseNameAddr(value: string): NameAddr | undefined {
+  const open = value.indexOf('<');
+  if (open !== -1) {
+    const close = value.indexOf('>', open);
+    if (close === -1) return undefined;
+    return { uri: value.slice(open + 1, close).trim(), params: parseParams(value.slice(close + 1)) };
+  }
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === '*') return undefined;
+  const semi = trimmed.indexOf(';');
+  if (semi === -1) return { uri: trimmed, params: new Map() };
+  return { uri: trimmed.slice(0, semi), params: parseParams(trimmed.slice(semi)) };
+}
+
+/** The user part of a sip:/sips: URI (`sip:alice@host` → `alice`), or undefined. */
+export function uriUser(uri: string): string | undefined {
+  const colon = uri.indexOf(':');
+  const at = uri.indexOf('@');
+  if (colon === -1 || at === -1 || at < colon) return undefined;
+  const user = uri.slice(colon + 1, at);
+  const password = user.indexOf(':');
+  return decodeURIComponentSafe(password === -1 ? user : user.slice(0, password));
+}
+
+function decodeURIComponentSafe(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The `tag` parameter of a From/To value. */
+export function tagOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return parseNameAddr(value)?.params.get('tag');
+}
+
+/** The `branch` parameter of a Via value. */
+export function viaBranch(via: string | undefined): string | undefined {
+  if (via === undefined) return undefined;
+  const semi = via.indexOf(';');
+  return semi === -1 ? undefined : parseParams(via.slice(semi)).get('branch');
+}
+
+/** A URI is loose-routing when it carries `;lr` (RFC 3261 § 16.12.1.1). */
+export function isLooseRoute(uri: string): boolean {
+  return /;lr(?:[;=>]|$)/i.test(uri);
+}
+
+/** Seconds from a header value (Expires, or the expires param), undefined unless a whole number. */
+export function parseSeconds(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\s*\d{1,10}\s*$/.test(value)) return undefined;
+  return Number(value);
+}

@@ -1,0 +1,104 @@
+/**
+ * The SIP protocol agent of one worker for one target: owns the shared UDP sockets, hands each
+ * virtual user its channel, and asks Kamailio for its own online count over the ctl socket.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  AgentError,
+  type AgentCapabilities,
+  type AgentTarget,
+  type ProtocolAgent,
+  type VirtualUser,
+  type VuEvents,
+  type VuIdentity,
+} from '../types.js';
+import type { SipChannel } from './channel.js';
+import { registeredUsers } from './kamcmd.js';
+import { readSettings, type SipAgentSettings } from './settings.js';
+import { openStream } from './stream.js';
+import { UdpHub } from './udp.js';
+import type { UserAgent } from './ua.js';
+import { SipVirtualUser, type UserContext } from './user.js';
+
+const CAPABILITIES: AgentCapabilities = { channels: false, presence: true, instantMessages: true };
+
+/**
+ * Datagrams that reached no user. They have no VU to be charged to, so the agent keeps the
+ * count and reports it through the first user's events (errors by kind, never dropped).
+ */
+class UnroutedReporter {
+  reporter: VuEvents | undefined;
+  count = 0;
+  unrouted(reason: string, wireBytes: number): void {
+    this.count++;
+    if (this.reporter === undefined) return;
+    this.reporter.bytes(wireBytes, 0);
+    this.reporter.error('unrouted-datagram', reason);
+  }
+}
+
+export class SipAgent implements ProtocolAgent {
+  readonly capabilities = CAPABILITIES;
+  private readonly context: UserContext;
+
+  private constructor(
+    target: AgentTarget,
+    private readonly settings: SipAgentSettings,
+    private readonly hub: UdpHub | undefined,
+    private readonly unrouted: UnroutedReporter,
+    ca: Buffer | undefined,
+  ) {
+    const endpoint = `${target.host}:${target.port}`;
+    this.context = {
+      settings,
+      endpoint,
+      openChannel: (identity: VuIdentity, ua: UserAgent): Promise<SipChannel> => {
+        if (hub !== undefined) return Promise.resolve(hub.attach(identity.index, identity.name, ua));
+        return openStream(target, { sourceAddress: identity.sourceAddress, connectTimeoutMs: settings.connectTimeoutMs, ca }, ua);
+      },
+    };
+  }
+
+  static async create(target: AgentTarget): Promise<SipAgent> {
+    const settings = readSettings(target);
+    const unrouted = new UnroutedReporter();
+    const endpoint = `${target.host}:${target.port}`;
+    let ca: Buffer | undefined;
+    if (target.transport === 'tls' && target.tls?.ca !== undefined) {
+      try {
+        ca = readFileSync(target.tls.ca);
+      } catch (error) {
+        throw new AgentError('config-error', `cannot read TLS CA ${target.tls.ca}: ${(error as Error).message}`, endpoint);
+      }
+    }
+    let hub: UdpHub | undefined;
+    if (target.transport === 'udp') {
+      try {
+        hub = await UdpHub.open(target.host, target.port, settings.udpSockets, unrouted);
+      } catch (error) {
+        throw new AgentError('connect-failed', `UDP sockets: ${(error as Error).message}`, endpoint);
+      }
+    }
+    return new SipAgent(target, settings, hub, unrouted, ca);
+  }
+
+  createUser(identity: VuIdentity, events: VuEvents): VirtualUser {
+    this.unrouted.reporter ??= events;
+    return new SipVirtualUser(identity, events, this.context);
+  }
+
+  /** Kamailio's usrloc count, when the target names its ctl socket; undefined otherwise. */
+  async serverOnlineCount(): Promise<number | undefined> {
+    if (this.settings.ctl === undefined) return undefined;
+    return registeredUsers(this.settings.kamcmd, this.settings.ctl);
+  }
+
+  /** Datagrams that matched no user since the agent started. */
+  get unroutedDatagrams(): number {
+    return this.unrouted.count;
+  }
+
+  async close(): Promise<void> {
+    this.hub?.close();
+  }
+}

@@ -1,0 +1,43 @@
+/** Mapping SIP outcomes onto the engine's error kinds, and refresh timing shared by all bindings. */
+import { AgentError } from '../types.js';
+import type { SipResponse } from './message.js';
+import { SipTimeoutError, SipTransportError } from './transactions.js';
+
+/** Error kind (VuEvents.error categories) for a failure final response. */
+export function kindForStatus(status: number): string {
+  if (status === 401 || status === 403 || status === 407) return 'auth-failed';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server-error';
+  return 'protocol-error';
+}
+
+/** An AgentError for a failed request: a final response, a timeout or a closed transport. */
+export function agentErrorFor(operation: string, outcome: SipResponse | unknown, endpoint: string): AgentError {
+  if (outcome instanceof AgentError) return outcome;
+  if (outcome instanceof SipTimeoutError) return new AgentError('timeout', `${operation}: ${outcome.message}`, endpoint);
+  if (outcome instanceof SipTransportError) return new AgentError('send-failed', `${operation}: ${outcome.message}`, endpoint);
+  if (isResponse(outcome)) {
+    return new AgentError(kindForStatus(outcome.status), `${operation}: ${outcome.status} ${outcome.reason}`, endpoint);
+  }
+  return new AgentError('protocol-error', `${operation}: ${String(outcome)}`, endpoint);
+}
+
+function isResponse(value: unknown): value is SipResponse {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'response';
+}
+
+/**
+ * When to refresh a binding granted for `seconds`: 30 s early for long grants (room for a full
+ * Timer F of 32 s is not needed on loopback, and 30 s is what Messenger did), half-way for short ones.
+ */
+export function refreshDelayMs(seconds: number): number {
+  const early = seconds > 60 ? seconds - 30 : seconds / 2;
+  return Math.max(1, early) * 1000;
+}
+
+/** Runs `fn` after `ms` without keeping the process alive for it. */
+export function unrefTimer(ms: number, fn: () => void): NodeJS.Timeout {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,108 @@
+/**
+ * The user's own presence as an RFC 3903 event state publication: initial PUBLISH with a PIDF
+ * body, modifications and bodiless refreshes conditional on SIP-If-Match, removal with
+ * Expires: 0. Operations run one at a time so a refresh never races a modification for the ETag.
+ */
+import type { PresenceState, VuEvents } from '../types.js';
+import { parseSeconds } from './address.js';
+import type { SipResponse } from './message.js';
+import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { buildPidf, PIDF_CONTENT_TYPE } from './pidf.js';
+import { SequenceCounter, type UserAgent } from './ua.js';
+
+export class Publication {
+  private readonly callId: string;
+  private readonly fromTag: string;
+  private readonly cseq = new SequenceCounter();
+  private etag: string | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly requestedExpires: number,
+    private readonly events: VuEvents,
+  ) {
+    this.callId = ua.newCallId();
+    this.fromTag = ua.newTag();
+  }
+
+  /** Publishes a new state; resolves with the final response. */
+  publish(state: PresenceState, note: string): Promise<SipResponse> {
+    return this.serially(async () => {
+      const body = buildPidf(this.ua.aor, state, note);
+      let response = await this.send(this.requestedExpires, body);
+      if (response.status === 412 && this.etag !== undefined) {
+        // § 6: the server lost our entity; start a new publication.
+        this.etag = undefined;
+        response = await this.send(this.requestedExpires, body);
+      }
+      this.afterResponse(response);
+      return response;
+    });
+  }
+
+  /** Removes the published state (Expires: 0); resolves with the final response, if one was sent. */
+  unpublish(): Promise<SipResponse | undefined> {
+    this.cancel();
+    return this.serially(async () => {
+      if (this.etag === undefined) return undefined;
+      const response = await this.send(0, undefined);
+      this.etag = undefined;
+      return response;
+    });
+  }
+
+  cancel(): void {
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+  }
+
+  private serially<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private send(expires: number, body: string | undefined): Promise<SipResponse> {
+    const headers: Array<[string, string]> = [
+      ['Event', 'presence'],
+      ['Expires', String(expires)],
+    ];
+    if (this.etag !== undefined) headers.push(['SIP-If-Match', this.etag]);
+    return this.ua.request({
+      method: 'PUBLISH',
+      uri: this.ua.aor,
+      to: `<${this.ua.aor}>`,
+      fromTag: this.fromTag,
+      callId: this.callId,
+      cseq: this.cseq,
+      headers,
+      contentType: body === undefined ? undefined : PIDF_CONTENT_TYPE,
+      body,
+    });
+  }
+
+  private afterResponse(response: SipResponse): void {
+    if (response.status < 200 || response.status >= 300) return;
+    this.etag = response.headers.get('SIP-ETag') ?? this.etag;
+    const seconds = parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
+    this.cancel();
+    if (seconds <= 0 || this.etag === undefined) return;
+    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
+      this.serially(async () => {
+        const response = await this.send(this.requestedExpires, undefined);
+        if (response.status === 412) {
+          this.etag = undefined;
+          this.events.error('protocol-error', 'PUBLISH refresh: 412, state lost by the server');
+          return;
+        }
+        this.afterResponse(response);
+        if (response.status >= 300) throw response;
+      }).catch((failure: unknown) => {
+        const error = agentErrorFor('PUBLISH refresh', failure, '');
+        this.events.error(error.kind, error.message);
+      });
+    });
+  }
+}

@@ -1,0 +1,82 @@
+/** REGISTER binding of one user (RFC 3261 § 10), refreshed before the granted expiry. */
+import type { VuEvents } from '../types.js';
+import { parseNameAddr, parseSeconds } from './address.js';
+import type { SipResponse } from './message.js';
+import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { SequenceCounter, type UserAgent } from './ua.js';
+
+export class Registration {
+  private readonly callId: string;
+  private readonly fromTag: string;
+  private readonly cseq = new SequenceCounter();
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly domain: string,
+    private readonly requestedExpires: number,
+    private readonly events: VuEvents,
+  ) {
+    // § 10.2: one Call-ID for all REGISTERs of a binding, CSeq increasing.
+    this.callId = ua.newCallId();
+    this.fromTag = ua.newTag();
+  }
+
+  /** Registers (or refreshes); resolves with the final response, success or not. */
+  async register(): Promise<SipResponse> {
+    const response = await this.send(this.requestedExpires);
+    if (response.status >= 200 && response.status < 300) this.scheduleRefresh(this.grantedExpires(response));
+    return response;
+  }
+
+  /** Removes this binding (Expires: 0); resolves with the final response. */
+  unregister(): Promise<SipResponse> {
+    this.cancel();
+    return this.send(0);
+  }
+
+  cancel(): void {
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+  }
+
+  private send(expires: number): Promise<SipResponse> {
+    return this.ua.request({
+      method: 'REGISTER',
+      uri: `sip:${this.domain}`,
+      to: `<${this.ua.aor}>`,
+      fromTag: this.fromTag,
+      callId: this.callId,
+      cseq: this.cseq,
+      contact: true,
+      headers: [['Expires', String(expires)]],
+    });
+  }
+
+  /** § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. */
+  private grantedExpires(response: SipResponse): number {
+    const ours = this.ua.contactUri().toLowerCase();
+    for (const contact of response.headers.getAll('Contact')) {
+      const parsed = parseNameAddr(contact);
+      if (parsed === undefined || parsed.uri.toLowerCase() !== ours) continue;
+      const seconds = parseSeconds(parsed.params.get('expires'));
+      if (seconds !== undefined) return seconds;
+    }
+    return parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
+  }
+
+  private scheduleRefresh(seconds: number): void {
+    this.cancel();
+    if (seconds <= 0) return;
+    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
+      this.register()
+        .then((response) => {
+          if (response.status >= 300) throw response;
+        })
+        .catch((failure: unknown) => {
+          const error = agentErrorFor('REGISTER refresh', failure, '');
+          this.events.error(error.kind, error.message);
+        });
+    });
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * One `Event: presence` subscription dialog (RFC 6665/3265, RFC 3856). The dialog can be
+ * created by the 2xx or by a NOTIFY that overtakes it (different proxy workers send them;
+ * lab-results.md § 4 failure 2), so whichever arrives first fixes the remote tag, route set and
+ * remote target. Every NOTIFY is answered 200 by the caller; this class only interprets it.
+ */
+import type { VuEvents } from '../types.js';
+import { isLooseRoute, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
+import type { SipRequest, SipResponse } from './message.js';
+import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { parsePidf, type ParsedPresence } from './pidf.js';
+import { SequenceCounter, type UserAgent } from './ua.js';
+
+/** Terminations after which RFC 6665 § 4.1.3 says a new subscription may be tried at once. */
+const RETRY_REASONS = new Set(['deactivated', 'timeout', 'probation']);
+/** Re-subscriptions per contact per logon; a server that keeps terminating is reported, not chased. */
+const MAX_RESTARTS = 3;
+
+export type PresenceListener = (contact: string, presence: ParsedPresence, receivedAt: number) => void;
+
+export class Subscription {
+  callId = '';
+  private fromTag = '';
+  private cseq = new SequenceCounter();
+  private remoteTag: string | undefined;
+  private routeSet: string[] | undefined;
+  private remoteTarget: string | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private restarts = 0;
+  private ending = false;
+  private resolveFirst!: () => void;
+  private rejectFirst!: (error: Error) => void;
+  private gotFirst = false;
+  private resolveTerminated: () => void = () => undefined;
+  /** Settles when the first NOTIFY arrived (logon waits on it) or the SUBSCRIBE failed. */
+  readonly firstNotify: Promise<void>;
+
+  constructor(
+    readonly contact: string,
+    private readonly ua: UserAgent,
+    private readonly domain: string,
+    private readonly requestedExpires: number,
+    private readonly events: VuEvents,
+    private readonly onPresence: PresenceListener,
+    /** Tells the owner that this subscription now lives under a new Call-ID. */
+    private readonly onNewDialog: (subscription: Subscription, oldCallId: string) => void,
+  ) {
+    this.firstNotify = new Promise((resolve, reject) => {
+      this.resolveFirst = resolve;
+      this.rejectFirst = reject;
+    });
+    // Logon attaches its own handler; this keeps a failure after logoff from being unhandled.
+    this.firstNotify.catch(() => undefined);
+    this.newDialog();
+  }
+
+  private get aor(): string {
+    return `sip:${this.contact}@${this.domain}`;
+  }
+
+  private newDialog(): void {
+    const old = this.callId;
+    this.callId = this.ua.newCallId();
+    this.fromTag = this.ua.newTag();
+    this.cseq = new SequenceCounter();
+    this.remoteTag = undefined;
+    this.routeSet = undefined;
+    this.remoteTarget = undefined;
+    if (old !== '') this.onNewDialog(this, old);
+  }
+
+  /** Sends the initial SUBSCRIBE; failures reject `firstNotify`. */
+  start(): void {
+    this.send(this.requestedExpires).then(
+      (response) => this.afterResponse(response, true),
+      (error: unknown) => this.failed(error),
+    );
+  }
+
+  /** Our From tag: a NOTIFY belongs to this dialog when its To tag equals it. */
+  get localTag(): string {
+    return this.fromTag;
+  }
+
+  private send(expires: number): Promise<SipResponse> {
+    const inDialog = this.remoteTag !== undefined;
+    const target = this.requestTarget();
+    return this.ua.request({
+      method: 'SUBSCRIBE',
+      uri: target.uri,
+      to: inDialog ? `<${this.aor}>;tag=${this.remoteTag}` : `<${this.aor}>`,
+      fromTag: this.fromTag,
+      callId: this.callId,
+      cseq: this.cseq,
+      route: target.route,
+      contact: true,
+      headers: [
+        ['Event', 'presence'],
+        ['Accept', 'application/pidf+xml'],
+        ['Expires', String(expires)],
+      ],
+    });
+  }
+
+  /** § 12.2.1.1: loose routing keeps the remote target as R-URI; a strict first hop takes its place. */
+  private requestTarget(): { uri: string; route: string[] } {
+    const remote = this.remoteTarget ?? this.aor;
+    const routes = this.routeSet ?? [];
+    if (routes.length === 0) return { uri: remote, route: [] };
+    const first = parseNameAddr(routes[0]!)?.uri ?? '';
+    if (isLooseRoute(first)) return { uri: remote, route: routes };
+    return { uri: first, route: [...routes.slice(1), `<${remote}>`] };
+  }
+
+  private afterResponse(response: SipResponse, initial: boolean): void {
+    if (response.status >= 300) {
+      if (!initial && response.status === 481 && this.restart()) return;
+      this.failed(response);
+      return;
+    }
+    if (this.remoteTag === undefined) {
+      this.remoteTag = tagOf(response.headers.get('To'));
+      // A UAC reverses the Record-Route of the response (§ 12.1.2).
+      this.routeSet = response.headers.getAll('Record-Route').reverse();
+      this.remoteTarget = parseNameAddr(response.headers.get('Contact') ?? '')?.uri ?? this.remoteTarget;
+    }
+    const seconds = parseSeconds(response.headers.get('Expires'));
+    if (seconds !== undefined) this.scheduleRefresh(seconds);
+  }
+
+  private failed(failure: unknown): void {
+    const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '');
+    if (!this.gotFirst) this.rejectFirst(error);
+    else if (!this.ending) this.events.error(error.kind, error.message);
+  }
+
+  /** Interprets a NOTIFY of this dialog; the caller answers 200. */
+  handleNotify(request: SipRequest, receivedAt: number): void {
+    if (this.remoteTag === undefined) {
+      // The NOTIFY overtook the 2xx: it creates the dialog (RFC 6665 § 4.1.2.4).
+      this.remoteTag = tagOf(request.headers.get('From'));
+      this.routeSet = request.headers.getAll('Record-Route');
+    }
+    const contact = parseNameAddr(request.headers.get('Contact') ?? '')?.uri;
+    if (contact !== undefined) this.remoteTarget = contact;
+
+    const state = request.headers.get('Subscription-State') ?? '';
+    const semi = state.indexOf(';');
+    const substate = (semi === -1 ? state : state.slice(0, semi)).trim().toLowerCase();
+    const params = parseParams(semi === -1 ? '' : state.slice(semi));
+
+    if (request.body.length > 0) {
+      const presence = parsePidf(request.body.toString('utf8'));
+      if (presence !== undefined) this.onPresence(this.contact, presence, receivedAt);
+    }
+    if (!this.gotFirst) {
+      this.gotFirst = true;
+      this.resolveFirst();
+    }
+    if (substate === 'terminated') {
+      this.resolveTerminated();
+      this.cancel();
+      this.remoteTag = undefined;
+      if (this.ending) return;
+      const reason = params.get('reason') ?? '';
+      if (!RETRY_REASONS.has(reason) || !this.restart()) {
+        this.events.error('subscription-terminated', `${this.contact}: ${reason || 'no reason'}`);
+      }
+      return;
+    }
+    const seconds = parseSeconds(params.get('expires'));
+    if (seconds !== undefined) this.scheduleRefresh(seconds);
+  }
+
+  /** Starts a fresh dialog for the same contact; false once the restart budget is spent. */
+  private restart(): boolean {
+    if (this.ending || this.restarts >= MAX_RESTARTS) return false;
+    this.restarts++;
+    this.cancel();
+    this.newDialog();
+    this.send(this.requestedExpires).then(
+      (response) => this.afterResponse(response, true),
+      (error: unknown) => this.failed(error),
+    );
+    return true;
+  }
+
+  private scheduleRefresh(seconds: number): void {
+    this.cancel();
+    if (seconds <= 0 || this.ending) return;
+    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
+      this.send(this.requestedExpires).then(
+        (response) => this.afterResponse(response, false),
+        (error: unknown) => this.failed(error),
+      );
+    });
+  }
+
+  cancel(): void {
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+  }
+
+  /**
+   * Un-SUBSCRIBEs (Expires: 0) when the dialog exists, then waits briefly for the final NOTIFY
+   * (§ 4.2.1.4) so it is answered while the user can still receive it, instead of being
+   * retransmitted by the notifier at nobody.
+   */
+  async stop(finalNotifyWaitMs: number): Promise<void> {
+    this.ending = true;
+    this.cancel();
+    if (this.remoteTag === undefined) return;
+    const terminated = new Promise<void>((resolve) => {
+      this.resolveTerminated = resolve;
+    });
+    try {
+      const response = await this.send(0);
+      if (response.status < 300) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([terminated, new Promise<void>((resolve) => (timer = setTimeout(resolve, finalNotifyWaitMs)))]);
+        clearTimeout(timer);
+      }
+    } catch (failure) {
+      // Reported, not thrown: the server ends the dialog at expiry anyway, so logoff goes on.
+      const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '');
+      this.events.error(error.kind, error.message);
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Non-INVITE client transactions (RFC 3261 § 17.1.2). On UDP the request is retransmitted by
+ * Timer E (T1, doubling up to T2; every T2 once a provisional arrived) until a final response or
+ * Timer F (64·T1). On TCP/TLS the transport is reliable: no retransmissions, Timer F only.
+ * Server transactions (§ 17.2.2) are kept as a cache of sent responses so a retransmitted
+ * NOTIFY or MESSAGE is answered again but delivered to the user only once.
+ */
+import type { SipResponse } from './message.js';
+
+export interface TransactionTimers {
+  /** RTT estimate T1 (default 500 ms). */
+  readonly t1Ms: number;
+  /** Retransmit cap T2 (default 4 s). */
+  readonly t2Ms: number;
+}
+
+export const DEFAULT_TIMERS: TransactionTimers = { t1Ms: 500, t2Ms: 4000 };
+
+/** No final response before Timer F fired. */
+export class SipTimeoutError extends Error {
+  constructor(readonly method: string, timeoutMs: number) {
+    super(`${method}: no final response within ${timeoutMs} ms`);
+    this.name = 'SipTimeoutError';
+  }
+}
+
+/** The request could not be handed to the transport (connection closed). */
+export class SipTransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SipTransportError';
+  }
+}
+
+export interface TransactionSender {
+  readonly reliable: boolean;
+  /** Sends bytes; false when the transport is closed. */
+  send(data: Buffer): boolean;
+  /** A request was sent again (Timer E); counted by the caller. */
+  retransmitted(method: string): void;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly data: Buffer;
+  readonly resolve: (response: SipResponse) => void;
+  readonly reject: (error: Error) => void;
+  intervalMs: number;
+  proceeding: boolean;
+  retransmitTimer?: NodeJS.Timeout;
+  readonly timeoutTimer: NodeJS.Timeout;
+}
+
+export class ClientTransactions {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly sender: TransactionSender,
+    private readonly timers: TransactionTimers,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Sends a request whose top Via carries `branch`; resolves with the final response. */
+  start(branch: string, method: string, data: Buffer): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      if (!this.sender.send(data)) {
+        reject(new SipTransportError(`${method}: transport closed`));
+        return;
+      }
+      const timeoutMs = 64 * this.timers.t1Ms;
+      const entry: Pending = {
+        method,
+        data,
+        resolve,
+        reject,
+        intervalMs: this.timers.t1Ms,
+        proceeding: false,
+        timeoutTimer: setTimeout(() => this.finish(branch, new SipTimeoutError(method, timeoutMs)), timeoutMs),
+      };
+      this.pending.set(branch, entry);
+      if (!this.sender.reliable) this.scheduleRetransmit(branch, entry);
+    });
+  }
+
+  private scheduleRetransmit(branch: string, entry: Pending): void {
+    entry.retransmitTimer = setTimeout(() => {
+      if (this.pending.get(branch) !== entry) return;
+      if (!this.sender.send(entry.data)) {
+        this.finish(branch, new SipTransportError(`${entry.method}: transport closed`));
+        return;
+      }
+      this.sender.retransmitted(entry.method);
+      entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
+      this.scheduleRetransmit(branch, entry);
+    }, entry.intervalMs);
+  }
+
+  /** Hands a response to its transaction; false when none matches (a late retransmission). */
+  receive(branch: string | undefined, method: string | undefined, response: SipResponse): boolean {
+    if (branch === undefined) return false;
+    const entry = this.pending.get(branch);
+    if (entry === undefined || entry.method !== method) return false;
+    if (response.status < 200) {
+      // § 17.1.2.2: in Proceeding, Timer E keeps firing but at T2.
+      entry.proceeding = true;
+      entry.intervalMs = this.timers.t2Ms;
+      return true;
+    }
+    this.finish(branch, response);
+    return true;
+  }
+
+  private finish(branch: string, outcome: SipResponse | Error): void {
+    const entry = this.pending.get(branch);
+    if (entry === undefined) return;
+    this.pending.delete(branch);
+    clearTimeout(entry.timeoutTimer);
+    if (entry.retransmitTimer !== undefined) clearTimeout(entry.retransmitTimer);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+
+  /** Fails every pending transaction (connection lost, user destroyed). */
+  abortAll(reason: string): void {
+    for (const branch of [...this.pending.keys()]) this.finish(branch, new SipTransportError(reason));
+  }
+}
+
+/**
+ * Responses already sent for incoming requests, kept for Timer J (64·T1 on UDP) so a
+ * retransmitted request gets the same answer. Entries expire in insertion order, which is also
+ * time order, so pruning only ever looks at the front of the map.
+ */
+export class ServerTransactionCache {
+  private readonly sent = new Map<string, { readonly at: number; readonly response: Buffer }>();
+
+  constructor(private readonly keepMs: number) {}
+
+  lookup(key: string, now: number): Buffer | undefined {
+    this.prune(now);
+    return this.sent.get(key)?.response;
+  }
+
+  remember(key: string, response: Buffer, now: number): void {
+    if (this.keepMs <= 0) return;
+    this.sent.set(key, { at: now, response });
+  }
+
+  private prune(now: number): void {
+    for (const [key, entry] of this.sent) {
+      if (now - entry.at < this.keepMs) return;
+      this.sent.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.sent.clear();
+  }
+}

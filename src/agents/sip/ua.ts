@@ -1,0 +1,263 @@
+/**
+ * One user's SIP user-agent core: builds requests (Via, tags, CSeq, Route, Contact), runs them
+ * as client transactions, answers Digest challenges (401 and 407, RFC 3261 § 22), and turns
+ * incoming requests into responses through the handler the virtual user installs.
+ */
+import type { VuEvents } from '../types.js';
+import { parseNameAddr, viaBranch } from './address.js';
+import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
+import { parseCSeq, serializeRequest, serializeResponse } from './codec.js';
+import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
+import { SipHeaders, SipParseError, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import {
+  ClientTransactions,
+  ServerTransactionCache,
+  SipTransportError,
+  type TransactionTimers,
+} from './transactions.js';
+
+export interface UaConfig {
+  /** Population index; encoded in branches so a shared UDP socket can route responses. */
+  readonly index: number;
+  readonly user: string;
+  readonly password?: string;
+  readonly domain: string;
+  readonly timers: TransactionTimers;
+  /** Unique per agent so branches and Call-IDs never repeat across workers or runs. */
+  readonly instanceTag: string;
+}
+
+/** CSeq numbers of one dialog or registration (§ 8.1.1.5: increase by one per request). */
+export class SequenceCounter {
+  constructor(private value = 0) {}
+  next(): number {
+    return ++this.value;
+  }
+}
+
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly uri: string;
+  /** Whole To header value (with the remote tag inside a dialog). */
+  readonly to: string;
+  readonly fromTag: string;
+  readonly callId: string;
+  readonly cseq: SequenceCounter;
+  /** Route set of the dialog (§ 12.2.1.1), already in sending order. */
+  readonly route?: readonly string[];
+  /** Adds this user's Contact (REGISTER, SUBSCRIBE). */
+  readonly contact?: boolean;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  readonly contentType?: string;
+  readonly body?: string;
+}
+
+export interface ResponseSpec {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** What the virtual user does with an incoming request; runs before the response is sent. */
+export type RequestHandler = (request: SipRequest, receivedAt: number) => ResponseSpec;
+
+/** Challenges accepted before giving up: one per header kind plus one stale-nonce refresh. */
+const MAX_AUTH_ROUNDS = 3;
+
+export class UserAgent implements SipReceiver {
+  readonly aor: string;
+  private channel: SipChannel | undefined;
+  private transactions: ClientTransactions | undefined;
+  private readonly serverCache: ServerTransactionCache;
+  private readonly digest = new Map<string, DigestSession>();
+  private branchCounter = 0;
+  private handler: RequestHandler = () => ({ status: 501, reason: 'Not Implemented' });
+  private closeListener: (reason: string) => void = () => undefined;
+
+  constructor(
+    private readonly config: UaConfig,
+    private readonly events: VuEvents,
+  ) {
+    this.aor = `sip:${config.user}@${config.domain}`;
+    this.serverCache = new ServerTransactionCache(64 * config.timers.t1Ms);
+  }
+
+  onRequest(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  onClosed(listener: (reason: string) => void): void {
+    this.closeListener = listener;
+  }
+
+  attach(channel: SipChannel): void {
+    this.channel = channel;
+    this.transactions = new ClientTransactions(
+      {
+        reliable: channel.reliable,
+        send: (data) => this.write(data),
+        retransmitted: (method) => this.events.error('retransmission', method),
+      },
+      this.config.timers,
+    );
+  }
+
+  get attached(): boolean {
+    return this.channel !== undefined;
+  }
+
+  /** The URI peers reach this user at: the socket's own address (no DNS, no NAT on loopback). */
+  contactUri(): string {
+    const channel = this.requireChannel();
+    return `sip:${this.config.user}@${hostForUri(channel.localHost)}:${channel.localPort};transport=${channel.transport.toLowerCase()}`;
+  }
+
+  newTag(): string {
+    return `${this.config.instanceTag}${(++this.branchCounter).toString(36)}`;
+  }
+
+  newCallId(): string {
+    return `${this.config.index.toString(36)}.${this.newTag()}@imload`;
+  }
+
+  /**
+   * Sends a request and resolves with its final response, answering up to MAX_AUTH_ROUNDS
+   * Digest challenges. A challenge that repeats the nonce we just answered, without `stale`,
+   * means the password was refused: that response is returned for the caller to judge.
+   */
+  async request(spec: OutgoingRequest): Promise<SipResponse> {
+    const scope = spec.method === 'REGISTER' ? 'register' : 'request';
+    let response: SipResponse | undefined;
+    for (let round = 0; round <= MAX_AUTH_ROUNDS; round++) {
+      const used = new Map<string, string | undefined>();
+      for (const header of ['Authorization', 'Proxy-Authorization'] as const) {
+        used.set(header, this.digest.get(`${scope}:${header}`)?.nonce);
+      }
+      response = await this.send(spec, scope);
+      if ((response.status !== 401 && response.status !== 407) || this.config.password === undefined) return response;
+      if (!this.acceptChallenge(response, scope, used)) return response;
+    }
+    return response!;
+  }
+
+  private acceptChallenge(response: SipResponse, scope: string, used: Map<string, string | undefined>): boolean {
+    const header: CredentialHeader = response.status === 401 ? 'Authorization' : 'Proxy-Authorization';
+    const challengeHeader = response.status === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
+    for (const value of response.headers.getAll(challengeHeader)) {
+      const challenge = parseDigestChallenge(value);
+      if (challenge instanceof DigestChallengeError) continue;
+      if (used.get(header) === challenge.nonce && !challenge.stale) return false;
+      const key = `${scope}:${header}`;
+      let session = this.digest.get(key);
+      if (session === undefined) {
+        session = new DigestSession(header, this.config.user, this.config.password!);
+        this.digest.set(key, session);
+      }
+      session.accept(challenge);
+      return true;
+    }
+    return false;
+  }
+
+  private send(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
+    const channel = this.requireChannel();
+    const branch = `${BRANCH_COOKIE}${this.config.index.toString(36)}.${this.newTag()}`;
+    const headers = new SipHeaders();
+    headers.add(
+      'Via',
+      `SIP/2.0/${channel.transport} ${hostForUri(channel.localHost)}:${channel.localPort};branch=${branch};rport`,
+    );
+    headers.add('Max-Forwards', '70');
+    headers.add('From', `<${this.aor}>;tag=${spec.fromTag}`);
+    headers.add('To', spec.to);
+    headers.add('Call-ID', spec.callId);
+    headers.add('CSeq', `${spec.cseq.next()} ${spec.method}`);
+    for (const route of spec.route ?? []) headers.add('Route', route);
+    if (spec.contact) headers.add('Contact', `<${this.contactUri()}>`);
+    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
+    const body = spec.body === undefined ? undefined : Buffer.from(spec.body, 'utf8');
+    for (const header of ['Authorization', 'Proxy-Authorization'] as const) {
+      const credentials = this.digest.get(`${scope}:${header}`)?.credentialsFor(spec.method, spec.uri, body);
+      if (credentials !== undefined) headers.add(header, credentials);
+    }
+    if (spec.contentType !== undefined) headers.add('Content-Type', spec.contentType);
+    headers.add('User-Agent', 'imload');
+    const data = serializeRequest(spec.method, spec.uri, headers, body);
+    return this.transactions!.start(branch, spec.method, data);
+  }
+
+  receive(message: SipMessage | SipParseError, wireBytes: number): void {
+    this.events.bytes(wireBytes, 0);
+    if (message instanceof SipParseError) {
+      this.events.error('protocol-error', message.message);
+      return;
+    }
+    if (message.kind === 'response') {
+      const matched = this.transactions?.receive(
+        viaBranch(message.headers.get('Via')),
+        parseCSeq(message.headers.get('CSeq'))?.method,
+        message,
+      );
+      // Unmatched responses are retransmitted finals of finished transactions (§ 17.1.2.2).
+      if (matched !== true && message.status >= 200) this.events.error('stray-response', `${message.status}`);
+      return;
+    }
+    this.receiveRequest(message);
+  }
+
+  private receiveRequest(request: SipRequest): void {
+    if (request.method === 'ACK') return;
+    const now = Date.now();
+    const key = `${viaBranch(request.headers.get('Via')) ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
+    const cached = this.serverCache.lookup(key, now);
+    if (cached !== undefined) {
+      this.write(cached);
+      return;
+    }
+    const receivedAt = performance.timeOrigin + performance.now();
+    const spec = this.handler(request, receivedAt);
+    const response = this.buildResponse(request, spec);
+    this.write(response);
+    if (!this.requireChannel().reliable) this.serverCache.remember(key, response, now);
+  }
+
+  private buildResponse(request: SipRequest, spec: ResponseSpec): Buffer {
+    const headers = new SipHeaders();
+    for (const via of request.headers.getAll('Via')) headers.add('Via', via);
+    headers.add('From', request.headers.get('From')!);
+    const to = request.headers.get('To')!;
+    // § 8.2.6.2: add a To tag when the request had none (this tag is constant per user).
+    headers.add('To', parseNameAddr(to)?.params.has('tag') ? to : `${to};tag=${this.config.instanceTag}u`);
+    headers.add('Call-ID', request.headers.get('Call-ID')!);
+    headers.add('CSeq', request.headers.get('CSeq')!);
+    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
+    return serializeResponse(spec.status, spec.reason, headers);
+  }
+
+  private write(data: Buffer): boolean {
+    const channel = this.channel;
+    if (channel === undefined || !channel.send(data)) return false;
+    this.events.bytes(0, data.length);
+    return true;
+  }
+
+  closed(reason: string): void {
+    this.transactions?.abortAll(reason);
+    this.closeListener(reason);
+  }
+
+  /** Detaches from the transport and fails whatever is still pending. */
+  close(reason: string): void {
+    this.transactions?.abortAll(reason);
+    this.channel?.close();
+    this.channel = undefined;
+    this.serverCache.clear();
+  }
+
+  private requireChannel(): SipChannel {
+    if (this.channel === undefined) throw new SipTransportError('not connected');
+    return this.channel;
+  }
+}
+
+const hostForUri = (host: string): string => (host.includes(':') ? `[${host}]` : host);

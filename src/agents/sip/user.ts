@@ -1,0 +1,256 @@
+/**
+ * A SIP virtual user: logon = REGISTER + PUBLISH own presence + SUBSCRIBE to each contact,
+ * ready when every subscription's first NOTIFY arrived; IM = pager-mode MESSAGE (RFC 3428).
+ * SIP has no channels, so join/say/part reject with AgentError('unsupported').
+ */
+import {
+  AgentError,
+  type ChannelAssignment,
+  type PresenceState,
+  type SendOutcome,
+  type VirtualUser,
+  type VuEvents,
+  type VuIdentity,
+} from '../types.js';
+import { parseNameAddr, uriUser } from './address.js';
+import type { SipChannel } from './channel.js';
+import type { SipRequest } from './message.js';
+import { agentErrorFor } from './outcome.js';
+import type { ParsedPresence } from './pidf.js';
+import { Publication } from './publication.js';
+import { Registration } from './registration.js';
+import type { SipAgentSettings } from './settings.js';
+import { Subscription } from './subscription.js';
+import { SipTimeoutError } from './transactions.js';
+import { SequenceCounter, UserAgent, type ResponseSpec } from './ua.js';
+
+/** What a user needs from its agent: settings and a way to get a transport channel. */
+export interface UserContext {
+  readonly settings: SipAgentSettings;
+  readonly endpoint: string;
+  /** Opens (TCP/TLS) or attaches (UDP) this user's channel. */
+  openChannel(identity: VuIdentity, ua: UserAgent): Promise<SipChannel>;
+}
+
+type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
+
+const ALLOW = 'MESSAGE, NOTIFY, OPTIONS';
+
+export class SipVirtualUser implements VirtualUser {
+  private readonly ua: UserAgent;
+  private phase: Phase = 'idle';
+  private registration: Registration | undefined;
+  private publication: Publication | undefined;
+  /** Subscriptions by current Call-ID (NOTIFY lookup) — a restart re-keys its entry. */
+  private readonly subscriptions = new Map<string, Subscription>();
+  /** Last presence reported per contact, so a refresh NOTIFY repeating it is not a change. */
+  private readonly lastSeen = new Map<string, ParsedPresence>();
+
+  constructor(
+    private readonly identity: VuIdentity,
+    private readonly events: VuEvents,
+    private readonly context: UserContext,
+  ) {
+    const settings = context.settings;
+    this.ua = new UserAgent(
+      {
+        index: identity.index,
+        user: identity.name,
+        password: identity.password,
+        domain: settings.domain,
+        timers: settings.timers,
+        instanceTag: settings.instanceTag,
+      },
+      events,
+    );
+    this.ua.onRequest((request, receivedAt) => this.answer(request, receivedAt));
+    this.ua.onClosed((reason) => this.lost(reason));
+  }
+
+  async logon(): Promise<void> {
+    if (this.phase !== 'idle') throw new AgentError('protocol-error', `logon while ${this.phase}`, this.context.endpoint);
+    this.phase = 'logging-on';
+    const settings = this.context.settings;
+    try {
+      this.ua.attach(await this.context.openChannel(this.identity, this.ua));
+      this.registration = new Registration(this.ua, settings.domain, settings.registerExpires, this.events);
+      const registered = await this.registration.register();
+      if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint);
+
+      this.publication = new Publication(this.ua, settings.publishExpires, this.events);
+      const published = await this.publication.publish('online', '');
+      if (published.status >= 300) throw agentErrorFor('PUBLISH', published, this.context.endpoint);
+
+      for (const contact of this.identity.contacts) {
+        const subscription = new Subscription(
+          contact,
+          this.ua,
+          settings.domain,
+          settings.subscribeExpires,
+          this.events,
+          (who, presence, receivedAt) => this.presenceSeen(who, presence, receivedAt),
+          (moved, oldCallId) => {
+            this.subscriptions.delete(oldCallId);
+            this.subscriptions.set(moved.callId, moved);
+          },
+        );
+        this.subscriptions.set(subscription.callId, subscription);
+        subscription.start();
+      }
+      await withTimeout(
+        Promise.all([...this.subscriptions.values()].map((s) => s.firstNotify)),
+        settings.logonTimeoutMs,
+        'first NOTIFY of every subscription',
+      );
+      this.phase = 'online';
+    } catch (failure) {
+      this.shutdown('logon failed');
+      throw agentErrorFor('logon', failure, this.context.endpoint);
+    }
+  }
+
+  private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number): void {
+    const last = this.lastSeen.get(contact);
+    if (last !== undefined && last.state === presence.state && last.note === presence.note) return;
+    this.lastSeen.set(contact, presence);
+    this.events.presence(contact, presence.state, presence.note, receivedAt);
+  }
+
+  /** Every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
+  private answer(request: SipRequest, receivedAt: number): ResponseSpec {
+    switch (request.method) {
+      case 'MESSAGE': {
+        const from = uriUser(parseNameAddr(request.headers.get('From') ?? '')?.uri ?? '') ?? '';
+        this.events.message(from, request.body.toString('utf8'), receivedAt);
+        return { status: 200, reason: 'OK' };
+      }
+      case 'NOTIFY': {
+        const subscription = this.subscriptions.get(request.headers.get('Call-ID') ?? '');
+        const toTag = parseNameAddr(request.headers.get('To') ?? '')?.params.get('tag');
+        if (subscription === undefined || toTag !== subscription.localTag) {
+          return { status: 481, reason: 'Subscription Does Not Exist' };
+        }
+        subscription.handleNotify(request, receivedAt);
+        return { status: 200, reason: 'OK' };
+      }
+      case 'OPTIONS':
+        return { status: 200, reason: 'OK', headers: [['Allow', ALLOW]] };
+      default:
+        return { status: 405, reason: 'Method Not Allowed', headers: [['Allow', ALLOW]] };
+    }
+  }
+
+  async message(to: string, text: string): Promise<SendOutcome> {
+    if (this.phase !== 'online') return { ok: false, reason: 'rejected', detail: `not online (${this.phase})` };
+    const uri = `sip:${to}@${this.context.settings.domain}`;
+    try {
+      const response = await this.ua.request({
+        method: 'MESSAGE',
+        uri,
+        to: `<${uri}>`,
+        fromTag: this.ua.newTag(),
+        callId: this.ua.newCallId(),
+        cseq: new SequenceCounter(),
+        contentType: 'text/plain;charset=UTF-8',
+        body: text,
+      });
+      if (response.status >= 200 && response.status < 300) return { ok: true, recipients: 1 };
+      const detail = `${response.status} ${response.reason}`;
+      if (response.status === 404 || response.status === 480) return { ok: false, reason: 'offline', detail };
+      if (response.status === 408) return { ok: false, reason: 'timeout', detail };
+      return { ok: false, reason: 'rejected', detail };
+    } catch (failure) {
+      if (failure instanceof SipTimeoutError) return { ok: false, reason: 'timeout', detail: failure.message };
+      return { ok: false, reason: 'rejected', detail: failure instanceof Error ? failure.message : String(failure) };
+    }
+  }
+
+  async setPresence(state: PresenceState, note: string): Promise<void> {
+    if (this.phase !== 'online' || this.publication === undefined) {
+      throw new AgentError('protocol-error', `setPresence while ${this.phase}`, this.context.endpoint);
+    }
+    const response = await this.publication.publish(state, note).catch((failure: unknown) => {
+      throw agentErrorFor('PUBLISH', failure, this.context.endpoint);
+    });
+    if (response.status >= 300) throw agentErrorFor('PUBLISH', response, this.context.endpoint);
+  }
+
+  join(_channel: ChannelAssignment): Promise<void> {
+    return Promise.reject(this.noChannels());
+  }
+
+  say(): Promise<SendOutcome> {
+    return Promise.reject(this.noChannels());
+  }
+
+  part(_channel: ChannelAssignment): Promise<void> {
+    return Promise.reject(this.noChannels());
+  }
+
+  private noChannels(): AgentError {
+    return new AgentError('unsupported', 'SIP has no chat channels', this.context.endpoint);
+  }
+
+  /**
+   * un-SUBSCRIBE every contact, remove the published state, remove the binding (all Expires: 0).
+   * Rejects only when the un-REGISTER fails: that is the part the server's online count sees.
+   */
+  async logoff(): Promise<void> {
+    if (this.phase !== 'online') {
+      this.shutdown('logoff');
+      return;
+    }
+    this.phase = 'logging-off';
+    try {
+      await Promise.all([...this.subscriptions.values()].map((s) => s.stop(this.context.settings.finalNotifyWaitMs)));
+      await this.unpublish();
+      const unregistered = await this.registration!.unregister();
+      if (unregistered.status >= 300) throw agentErrorFor('un-REGISTER', unregistered, this.context.endpoint);
+    } catch (failure) {
+      throw agentErrorFor('logoff', failure, this.context.endpoint);
+    } finally {
+      this.shutdown('logoff');
+    }
+  }
+
+  /** Removes the published state; a failure is reported but does not stop the logoff. */
+  private async unpublish(): Promise<void> {
+    try {
+      const response = await this.publication?.unpublish();
+      if (response === undefined || response.status < 300) return;
+      throw response;
+    } catch (failure) {
+      const error = agentErrorFor('un-PUBLISH', failure, this.context.endpoint);
+      this.events.error(error.kind, error.message);
+    }
+  }
+
+  destroy(): void {
+    this.shutdown('destroyed');
+  }
+
+  /** The connection dropped under us (TCP/TLS). */
+  private lost(reason: string): void {
+    if (this.phase === 'closed' || this.phase === 'logging-off') return;
+    const wasOnline = this.phase === 'online';
+    this.shutdown(reason);
+    if (wasOnline) this.events.disconnected(reason);
+  }
+
+  private shutdown(reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.registration?.cancel();
+    this.publication?.cancel();
+    for (const subscription of this.subscriptions.values()) subscription.cancel();
+    this.ua.close(reason);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AgentError('timeout', `${what} not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
