@@ -1,6 +1,6 @@
 /**
  * Kamailio's own count of registered users, read over its ctl socket with `kamcmd`
- * (`stats.get_statistics usrloc:registered_users`), to cross-check the harness's online count.
+ * (`stats.get_statistics registered_users`, printed as `usrloc:registered_users = N`), to cross-check the harness's online count.
  */
 import { execFile } from 'node:child_process';
 
@@ -19,7 +19,7 @@ export function registeredUsers(kamcmd: string, ctl: string): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile(
       kamcmd,
-      ['-s', ctl, 'stats.get_statistics', 'usrloc:registered_users'],
+      ['-s', ctl, 'stats.get_statistics', 'registered_users'],
       { timeout: QUERY_TIMEOUT_MS },
       (error, stdout, stderr) => {
         if (error) {
