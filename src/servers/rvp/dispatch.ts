@@ -34,7 +34,7 @@ export function createDispatcher(ctx: ServerContext, auth: Authenticator | undef
   const { domain, role } = ctx.options;
   return {
     dispatch(request, remoteAddress) {
-      if (request.method === 'GET' && pathOf(request.target) === STATS_PATH) {
+      if (isStatsRequest(request)) {
         return stats().then((snapshot) => reply(200, [['Content-Type', 'application/json']], JSON.stringify(snapshot)));
       }
       const handler = RVP_METHODS.get(request.method);
@@ -83,6 +83,11 @@ function isPeerRelay(ctx: ServerContext, request: HttpRequest, remoteAddress: st
   if (request.method !== 'NOTIFY' || ctx.options.homes === undefined) return false;
   if (Number(request.headers.map.get('rvp-hop-count') ?? '1') < 2) return false;
   return remoteAddress.startsWith('127.') || remoteAddress === '::1' || remoteAddress.startsWith('::ffff:127.');
+}
+
+/** The monitoring endpoint; it bypasses the inbound queue so overload stays observable. */
+export function isStatsRequest(request: HttpRequest): boolean {
+  return request.method === 'GET' && pathOf(request.target) === STATS_PATH;
 }
 
 function pathOf(target: string): string {

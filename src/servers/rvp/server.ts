@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Authenticator } from './auth.js';
 import { ServerContext, rvpVersion, type Reply } from './context.js';
 import { ConfigError, UserDirectory, resolvePassword } from './directory.js';
-import { createDispatcher, STATS_PATH, type Dispatcher } from './dispatch.js';
+import { createDispatcher, isStatsRequest, STATS_PATH, type Dispatcher } from './dispatch.js';
 import { HttpParseError, REASONS, RequestParser, keepAlive, serialize, type HttpRequest } from './http1.js';
 import { HttpClientPool } from './http-client.js';
 import { fanOutPresence } from './methods-notify.js';
@@ -183,17 +183,19 @@ function serveConnection(socket: Socket, options: ResolvedOptions, dispatcher: D
     stats.requests++;
     const version = rvpVersion(request);
     const close = !keepAlive(request.version, request.headers);
-    if (stats.queueDepth >= options.maxInbound) {
+    // The monitoring endpoint neither counts against nor is refused by the inbound queue.
+    const queued = !isStatsRequest(request);
+    if (queued && stats.queueDepth >= options.maxInbound) {
       stats.rejected503++;
       send({ status: 503, body: 'inbound queue full' }, version, close);
       if (close) closing = true;
       return;
     }
     busy = true;
-    stats.queueDepth++;
+    if (queued) stats.queueDepth++;
     socket.setTimeout(0);
     const finish = (reply: Reply) => {
-      stats.queueDepth--;
+      if (queued) stats.queueDepth--;
       busy = false;
       if (reply.status >= 500) stats.errors++;
       if (close) closing = true;
