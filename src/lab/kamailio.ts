@@ -26,7 +26,7 @@ export interface KamailioLabOptions {
   readonly password?: string;
   /** Also listen on TLS with a certificate made for this run. */
   readonly tls?: boolean;
-  /** Shared memory MB (-m, default 128) and private memory per process MB (-M, default 16). */
+  /** Shared memory MB (-m, default 512: tm keeps every transaction for wait_timer, ~12 KB each, so a burst of 10k SUBSCRIBE+NOTIFY needs well over 128) and private memory per process MB (-M, default 16). */
   readonly shmMb?: number;
   readonly pkgMb?: number;
   /** UDP workers and TCP/TLS readers (default 2 each: the lab box has two cores). */
@@ -94,7 +94,7 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.password !== undefined) env[PASSWORD_ENV] = options.password;
-  const args = ['-DD', '-E', '-m', String(options.shmMb ?? 128), '-M', String(options.pkgMb ?? 16), '-f', configFile,
+  const args = ['-DD', '-E', '-m', String(options.shmMb ?? 512), '-M', String(options.pkgMb ?? 16), '-f', configFile,
     '-w', dir, '-Y', dir, '--atexit=no'];
   const logFile = join(dir, 'kamailio.log');
   const server = startForeground(KIND, binary, args, logFile, { cwd: dir, env });

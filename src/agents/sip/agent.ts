@@ -24,16 +24,27 @@ const CAPABILITIES: AgentCapabilities = { channels: false, presence: true, insta
 
 /**
  * Datagrams that reached no user. They have no VU to be charged to, so the agent keeps the
- * count and reports it through the first user's events (errors by kind, never dropped).
+ * counts and reports through the first user's events: malformed ones as errors, late ones
+ * (after that user's logoff) as a run note, since they are the expected race of un-SUBSCRIBE.
  */
 class UnroutedReporter {
   reporter: VuEvents | undefined;
-  count = 0;
+  malformed = 0;
+  lateCount = 0;
   unrouted(reason: string, wireBytes: number): void {
-    this.count++;
+    this.malformed++;
     if (this.reporter === undefined) return;
     this.reporter.bytes(wireBytes, 0);
-    this.reporter.error('unrouted-datagram', reason);
+    this.reporter.error('protocol-error', reason);
+  }
+  late(description: string, wireBytes: number, answerBytes: number): void {
+    this.lateCount++;
+    if (this.reporter === undefined) return;
+    this.reporter.bytes(wireBytes, answerBytes);
+    this.reporter.note(
+      'sip-late-datagrams',
+      `UDP traffic arrived for users already logged off (first: ${description}); requests were answered 481`,
+    );
   }
 }
 
@@ -93,9 +104,9 @@ export class SipAgent implements ProtocolAgent {
     return registeredUsers(this.settings.kamcmd, this.settings.ctl);
   }
 
-  /** Datagrams that matched no user since the agent started. */
-  get unroutedDatagrams(): number {
-    return this.unrouted.count;
+  /** Datagrams that matched no user since the agent started: malformed, and late. */
+  get unroutedDatagrams(): { readonly malformed: number; readonly late: number } {
+    return { malformed: this.unrouted.malformed, late: this.unrouted.lateCount };
   }
 
   async close(): Promise<void> {

@@ -4,9 +4,10 @@
  * incoming requests into responses through the handler the virtual user installs.
  */
 import type { VuEvents } from '../types.js';
-import { parseNameAddr, viaBranch } from './address.js';
+import { viaBranch } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
-import { parseCSeq, serializeRequest, serializeResponse } from './codec.js';
+import { parseCSeq, serializeRequest } from './codec.js';
+import { buildResponse } from './responses.js';
 import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
 import { SipHeaders, SipParseError, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 import {
@@ -216,22 +217,9 @@ export class UserAgent implements SipReceiver {
     }
     const receivedAt = performance.timeOrigin + performance.now();
     const spec = this.handler(request, receivedAt);
-    const response = this.buildResponse(request, spec);
+    const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers);
     this.write(response);
     if (!this.requireChannel().reliable) this.serverCache.remember(key, response, now);
-  }
-
-  private buildResponse(request: SipRequest, spec: ResponseSpec): Buffer {
-    const headers = new SipHeaders();
-    for (const via of request.headers.getAll('Via')) headers.add('Via', via);
-    headers.add('From', request.headers.get('From')!);
-    const to = request.headers.get('To')!;
-    // § 8.2.6.2: add a To tag when the request had none (this tag is constant per user).
-    headers.add('To', parseNameAddr(to)?.params.has('tag') ? to : `${to};tag=${this.config.instanceTag}u`);
-    headers.add('Call-ID', request.headers.get('Call-ID')!);
-    headers.add('CSeq', request.headers.get('CSeq')!);
-    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
-    return serializeResponse(spec.status, spec.reason, headers);
   }
 
   private write(data: Buffer): boolean {

@@ -8,6 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { uriUser, viaBranch } from './address.js';
 import { parseSipMessage } from './codec.js';
+import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
 import { userIndexFromBranch, type SipChannel, type SipReceiver } from './channel.js';
 
@@ -18,7 +19,13 @@ interface Attached {
 
 /** Datagrams no user could be found for; reported by the agent, not silently dropped. */
 export interface UnroutedCounter {
+  /** Malformed datagrams and socket errors: errors. */
   unrouted(reason: string, wireBytes: number): void;
+  /**
+   * Well-formed traffic for a user that is gone: a NOTIFY the notifier sent while the
+   * un-SUBSCRIBE crossed it, a retransmitted final response. Answered, counted, not an error.
+   */
+  late(description: string, wireBytes: number, answerBytes: number): void;
 }
 
 class UdpSocketSlot {
@@ -99,8 +106,15 @@ export class UdpHub {
       if (user !== undefined) target = this.byName.get(user);
     }
     if (target === undefined) {
-      // Late retransmissions after logoff land here too; keep them visible.
-      this.counter.unrouted(message.kind === 'response' ? 'response for no user' : 'request for no user', data.length);
+      let answered = 0;
+      if (message.kind === 'request' && message.method !== 'ACK') {
+        // § 8.2.2.1/§ 12.2.2: a request for a dialog or user that no longer exists gets 481,
+        // so the notifier stops retransmitting instead of timing out.
+        const answer = buildResponse(message, 481, 'Call/Transaction Does Not Exist', 'gone');
+        this.slots[0]!.socket.send(answer);
+        answered = answer.length;
+      }
+      this.counter.late(message.kind === 'response' ? `${message.status} response` : message.method, data.length, answered);
       return;
     }
     target.receiver.receive(message, data.length);

@@ -1,0 +1,187 @@
+/**
+ * The SIP agent against a real Kamailio 5.6 (src/lab/kamailio.ts) over UDP, TCP and TLS, with
+ * Digest on: users log on with 20 contacts each, exchange MESSAGEs and presence changes through
+ * the VirtualUser API, and the server's own registered count is checked at each step.
+ */
+import { after, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { sipProtocol } from '../../src/agents/sip/index.js';
+import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/agents/types.js';
+import { startKamailio, type KamailioLab } from '../../src/lab/kamailio.js';
+import { requireBinary } from '../helpers/require.js';
+
+const PASSWORD = 'lab-secret';
+const CONTACTS = 20;
+const WAIT_MS = 30_000;
+
+let labStarting: Promise<KamailioLab> | undefined;
+const lab = (): Promise<KamailioLab> => (labStarting ??= startKamailio({ password: PASSWORD, tls: true }));
+after(async () => {
+  if (labStarting !== undefined) await (await labStarting).stop();
+});
+
+/** Everything the engine would have been told, plus waiting for a condition with a deadline. */
+class Recorder {
+  readonly errors: string[] = [];
+  readonly received = new Map<string, number>();
+  /** watcher → contact → last note seen. */
+  readonly notes = new Map<string, Map<string, string>>();
+  bytesIn = 0;
+  bytesOut = 0;
+  private readonly waiters = new Set<() => void>();
+
+  eventsFor(user: string): VuEvents {
+    const seen = new Map<string, string>();
+    this.notes.set(user, seen);
+    return {
+      bytes: (inBytes, outBytes) => {
+        this.bytesIn += inBytes;
+        this.bytesOut += outBytes;
+      },
+      message: (from, text) => {
+        this.received.set(`${from}>${user}:${text}`, (this.received.get(`${from}>${user}:${text}`) ?? 0) + 1);
+        this.changed();
+      },
+      presence: (contact, _state: PresenceState, note) => {
+        seen.set(contact, note);
+        this.changed();
+      },
+      error: (kind, detail) => this.errors.push(`${user} ${kind} ${detail ?? ''}`),
+      disconnected: (reason) => this.errors.push(`${user} disconnected ${reason}`),
+      note: () => undefined,
+    };
+  }
+
+  private changed(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  /** Resolves once `done()` holds, re-checked on every message/presence event. */
+  waitFor(done: () => boolean, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!done()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
+      }, WAIT_MS);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** Runs `work` over items with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+const userName = (i: number): string => `u${String(i).padStart(4, '0')}`;
+
+async function targetFor(transport: AgentTarget['transport']): Promise<AgentTarget> {
+  const server = await lab();
+  const port = transport === 'udp' ? server.udp.port : transport === 'tcp' ? server.tcp.port : server.tls!.port;
+  return {
+    name: `kamailio-${transport}`,
+    protocol: 'sip',
+    host: '127.0.0.1',
+    port,
+    transport,
+    domain: server.domain,
+    tls: { ca: server.caFile },
+    options: { ctl: server.ctl },
+  };
+}
+
+async function population(t: TestContext, transport: AgentTarget['transport'], count: number): Promise<void> {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const agent = await sipProtocol.createAgent(await targetFor(transport));
+  const recorder = new Recorder();
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const contactsOf = (i: number): string[] => Array.from({ length: CONTACTS }, (_, k) => userName((i + k + 1) % count));
+  const users: VirtualUser[] = indexes.map((i) =>
+    agent.createUser(
+      { index: i, name: userName(i), password: PASSWORD, contacts: contactsOf(i), channels: [] },
+      recorder.eventsFor(userName(i)),
+    ),
+  );
+  try {
+    await inParallel(indexes, 25, (i) => users[i]!.logon());
+    assert.equal(await agent.serverOnlineCount!(), count, 'Kamailio registered users = users logged on');
+
+    // Three MESSAGEs per user, to contacts 1, 5 and 13 places on.
+    const sends: Array<[number, number]> = indexes.flatMap((i) => [1, 5, 13].map((d): [number, number] => [i, (i + d) % count]));
+    await inParallel(sends, 25, async ([from, to]) => {
+      const outcome = await users[from]!.message(userName(to), `hello ${userName(from)}->${userName(to)}`);
+      assert.deepEqual(outcome, { ok: true, recipients: 1 });
+    });
+    await recorder.waitFor(() => recorder.received.size === sends.length, `${sends.length} MESSAGEs`);
+
+    // Every user changes presence; each of its 20 watchers must see the new note.
+    await inParallel(indexes, 25, (i) => users[i]!.setPresence(i % 2 === 0 ? 'away' : 'busy', `note-${userName(i)}`));
+    const watchersSeeingAll = (): boolean =>
+      indexes.every((i) => contactsOf(i).every((contact) => recorder.notes.get(userName(i))!.get(contact) === `note-${contact}`));
+    await recorder.waitFor(watchersSeeingAll, 'every watcher to see every presence change');
+
+    await inParallel(indexes, 25, (i) => users[i]!.logoff());
+    assert.equal(await agent.serverOnlineCount!(), 0, 'no registered users after logoff');
+
+    for (const [key, times] of recorder.received) assert.equal(times, 1, `delivered exactly once: ${key}`);
+    const unexpected = recorder.errors.filter((e) => !/ retransmission | stray-response /.test(e));
+    assert.deepEqual(unexpected, []);
+    if (recorder.errors.length > 0) t.diagnostic(`${recorder.errors.length} retransmission/stray-response events: ${summarise(recorder.errors)}`);
+    assert.ok(recorder.bytesIn > 0 && recorder.bytesOut > 0);
+    t.diagnostic(`${transport}: ${count} users, ${recorder.bytesIn + recorder.bytesOut} bytes`);
+  } finally {
+    for (const user of users) user.destroy();
+    await agent.close();
+  }
+}
+
+test('UDP: 150 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'udp', 150));
+test('TCP: 150 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tcp', 150));
+test('TLS: 100 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tls', 100));
+
+test('edge cases: offline recipient, wrong password, no channels', async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const agent = await sipProtocol.createAgent(await targetFor('tcp'));
+  const recorder = new Recorder();
+  const alice = agent.createUser({ index: 0, name: 'alice', password: PASSWORD, contacts: [], channels: [] }, recorder.eventsFor('alice'));
+  const mallory = agent.createUser({ index: 1, name: 'mallory', password: 'wrong', contacts: [], channels: [] }, recorder.eventsFor('mallory'));
+  try {
+    await alice.logon();
+    const outcome = await alice.message('nobody', 'hi');
+    assert.equal(outcome.ok, false);
+    assert.equal(!outcome.ok && outcome.reason, 'offline');
+    const channel = { name: '#x', role: 'member' as const, auditorium: false, presenters: [] };
+    await assert.rejects(alice.join(channel), (e: unknown) => e instanceof AgentError && e.kind === 'unsupported');
+    await assert.rejects(alice.say(channel, 'x', 'all'), (e: unknown) => e instanceof AgentError && e.kind === 'unsupported');
+    await assert.rejects(mallory.logon(), (e: unknown) => e instanceof AgentError && e.kind === 'auth-failed');
+    await alice.logoff();
+  } finally {
+    alice.destroy();
+    mallory.destroy();
+    await agent.close();
+  }
+});
+
+/** "kind detail" counts, e.g. "retransmission MESSAGE ×12". */
+function summarise(errors: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const error of errors) {
+    const key = error.split(' ').slice(1, 3).join(' ');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, n]) => `${key} ×${n}`).join(', ');
+}
