@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
-import { CallbackListener, WireClient, exchange, imBody, request } from './rvp-wire-helpers.js';
+import { CallbackListener, WireClient, exchange, imBody, proppatchState, request } from './rvp-wire-helpers.js';
 
 const node = (alias: string) => `/instmsg/aliases/${alias}`;
 const logical = (alias: string) => `http://im.example.com/instmsg/aliases/${alias}`;
@@ -103,6 +103,7 @@ test('back-pressure: beyond the inbound queue bound requests get 503; the held o
   const extra = new WireClient(server.port);
   try {
     assert.equal((await exchange(server.port, login('u07', slow.url('/')))).status, 200);
+    assert.equal((await exchange(server.port, request('PROPPATCH', node('u07'), {}, proppatchState('online', 1200)))).status, 207);
     for (const [i, client] of holders.entries()) client.write(request('NOTIFY', node('u07'), {}, imBody(logical('u08'), logical('u07'), `held ${i}`)));
     await slow.waitFor((r) => r.body.includes('held 0'));
     await slow.waitFor((r) => r.body.includes('held 1'));

@@ -38,7 +38,8 @@ export async function notify(ctx: ServerContext, req: NodeRequest): Promise<Repl
     }
     if (req.principal !== undefined && req.node.denySendTo.has(req.principal)) return reply(403, [], 'the send-to right is denied');
   }
-  const callbacks = [...ctx.store.live(req.node, NOTIFY_LOGIN, req.now)].map((s) => s.callBack);
+  // Logged off (state offline) counts as unavailable even while the login subscription lives on.
+  const callbacks = req.node.state === 'offline' ? [] : [...ctx.store.live(req.node, NOTIFY_LOGIN, req.now)].map((s) => s.callBack);
   if (callbacks.length === 0) return reply(412, [], 'the principal is not available');
   const ackType = headers.get('rvp-ack-type') ?? 'DeepOr';
   const status = await deliverToAny(ctx, callbacks, req.request.body, hops + 1, ackType);
@@ -126,7 +127,7 @@ export function fanOutPresence(ctx: ServerContext, node: PrincipalNode, propsXml
       continue;
     }
     const watcherNode = ctx.store.find(watcher);
-    if (watcherNode === undefined) continue;
+    if (watcherNode === undefined || watcherNode.state === 'offline') continue;
     for (const login of ctx.store.live(watcherNode, NOTIFY_LOGIN, now)) {
       void deliver(ctx, login.callBack, body, 2, 'DeepOr', subscription.id);
     }

@@ -1,0 +1,54 @@
+/**
+ * RVP (Exchange 2000 Instant Messaging) protocol module. One agent per worker per target owns
+ * the shared keep-alive connection pool and the shared callback listener (a path per user).
+ */
+import type { ProtocolAgent, ProtocolModule, VirtualUser, VuEvents, VuIdentity } from '../types.js';
+import { CallbackListener } from './callback-listener.js';
+import { readSettings, type RvpAgentSettings } from './settings.js';
+import { RvpTransport } from './transport.js';
+import { RvpVirtualUser } from './user.js';
+
+/** The reference server's monitoring endpoint; other RVP servers answer 404/501 and we say "unknown". */
+const STATS_PATH = '/imload/stats';
+
+class RvpAgent implements ProtocolAgent {
+  readonly capabilities = { channels: false, presence: true, instantMessages: true };
+
+  constructor(
+    private readonly settings: RvpAgentSettings,
+    private readonly transport: RvpTransport,
+    private readonly listener: CallbackListener,
+  ) {}
+
+  createUser(identity: VuIdentity, events: VuEvents): VirtualUser {
+    return new RvpVirtualUser(identity, events, this.settings, this.transport, this.listener);
+  }
+
+  async serverOnlineCount(): Promise<number | undefined> {
+    try {
+      const response = await this.transport.get(STATS_PATH);
+      if (response.status !== 200) return undefined;
+      const online = (JSON.parse(response.body.toString('utf8')) as { online?: unknown }).online;
+      return typeof online === 'number' ? online : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+    await this.listener.close();
+  }
+}
+
+export const rvpProtocol: ProtocolModule = {
+  protocol: 'rvp',
+  defaultPort: 80,
+  async createAgent(target): Promise<ProtocolAgent> {
+    const settings = readSettings(target);
+    const listener = new CallbackListener();
+    await listener.start(settings.callbackHost, settings.callbackPort);
+    const transport = new RvpTransport(settings, target.host, target.port);
+    return new RvpAgent(settings, transport, listener);
+  },
+};

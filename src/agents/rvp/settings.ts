@@ -1,0 +1,72 @@
+/**
+ * The RVP target's `options:` map, validated, with Exchange/Windows Messenger defaults
+ * (research/rvp.md §10, §16.5). Unknown keys are ignored; a known key with a wrong type is a
+ * configuration error.
+ */
+import { AgentError, type AgentTarget } from '../types.js';
+
+export interface RvpAgentSettings {
+  /** IM domain: logical URLs are `http://<domain>/instmsg/aliases/<alias>`. */
+  readonly domain: string;
+  /** Login and contact subscription lifetime asked for (option `subscriptionLifetime`, 14400 s). */
+  readonly subscriptionLifetime: number;
+  /** Renew this long before a subscription expires (option `renewBeforeSeconds`, 300 s). */
+  readonly renewBeforeSeconds: number;
+  /** Presence lease (option `leaseSeconds`, 1200 s) and its refresh period (`leaseRefreshSeconds`, 900 s). */
+  readonly leaseSeconds: number;
+  readonly leaseRefreshSeconds: number;
+  /** Host the callback listener binds and advertises in Call-Back (option `callbackHost`, 127.0.0.1). */
+  readonly callbackHost: string;
+  /** Callback listener port (option `callbackPort`, 0 = any free port). */
+  readonly callbackPort: number;
+  /** Pooled keep-alive connections per server (option `maxConnections`, 64). */
+  readonly maxConnections: number;
+  /** Per-request timeout (option `requestTimeoutMs`, 30 s as Gaim/librvp). */
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** Digest/Basic user name; `{name}` is replaced by the alias (option `authUser`, `{name}`). */
+  readonly authUser: string;
+  /** Read the own ACL at logon as Miranda does (option `aclAtLogon`, true). */
+  readonly aclAtLogon: boolean;
+  readonly userAgent: string;
+}
+
+function number(options: AgentTarget['options'], key: string, fallback: number, endpoint: string, min = 0): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new AgentError('config-error', `rvp option ${key} must be a number >= ${min}`, endpoint);
+  }
+  return value;
+}
+
+function string(options: AgentTarget['options'], key: string, fallback: string, endpoint: string): string {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value === '') throw new AgentError('config-error', `rvp option ${key} must be a non-empty string`, endpoint);
+  return value;
+}
+
+export function readSettings(target: AgentTarget): RvpAgentSettings {
+  const endpoint = `${target.host}:${target.port}`;
+  const options = target.options;
+  if (target.transport !== 'tcp') throw new AgentError('config-error', `rvp runs over HTTP on TCP, not ${target.transport}`, endpoint);
+  const leaseSeconds = number(options, 'leaseSeconds', 1200, endpoint, 1);
+  const aclAtLogon = options.aclAtLogon;
+  if (aclAtLogon !== undefined && typeof aclAtLogon !== 'boolean') throw new AgentError('config-error', 'rvp option aclAtLogon must be a boolean', endpoint);
+  return {
+    domain: target.domain ?? target.host,
+    subscriptionLifetime: number(options, 'subscriptionLifetime', 14400, endpoint, 1),
+    renewBeforeSeconds: number(options, 'renewBeforeSeconds', 300, endpoint),
+    leaseSeconds,
+    leaseRefreshSeconds: number(options, 'leaseRefreshSeconds', Math.min(900, leaseSeconds * 0.75), endpoint, 0.001),
+    callbackHost: string(options, 'callbackHost', '127.0.0.1', endpoint),
+    callbackPort: number(options, 'callbackPort', 0, endpoint),
+    maxConnections: Math.max(1, Math.floor(number(options, 'maxConnections', 64, endpoint, 1))),
+    requestTimeoutMs: number(options, 'requestTimeoutMs', 30_000, endpoint, 1),
+    connectTimeoutMs: number(options, 'connectTimeoutMs', 10_000, endpoint, 1),
+    authUser: string(options, 'authUser', '{name}', endpoint),
+    aclAtLogon: aclAtLogon ?? true,
+    userAgent: string(options, 'userAgent', 'imload-rvp (msmsgs/5.1.0.639 compatible)', endpoint),
+  };
+}
