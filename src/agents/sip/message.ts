@@ -87,18 +87,20 @@ export function isListHeader(canonicalName: string): boolean {
 
 /** Ordered header list with case-insensitive lookup. Values are stored trimmed and unfolded. */
 export class SipHeaders {
-  private readonly entries: Array<[name: string, value: string]> = [];
+  /** [canonical name, its lower-case form for lookups, value]: lookups never re-lowercase entries. */
+  private readonly entries: Array<[name: string, key: string, value: string]> = [];
 
   /** Appends one value (callers split list headers themselves). */
   add(name: string, value: string): this {
-    this.entries.push([canonicalHeaderName(name), value]);
+    const canonical = canonicalHeaderName(name);
+    this.entries.push([canonical, canonical.toLowerCase(), value]);
     return this;
   }
 
   /** First value of a header, or undefined. */
   get(name: string): string | undefined {
     const wanted = canonicalHeaderName(name).toLowerCase();
-    for (const [key, value] of this.entries) if (key.toLowerCase() === wanted) return value;
+    for (const entry of this.entries) if (entry[1] === wanted) return entry[2];
     return undefined;
   }
 
@@ -106,7 +108,7 @@ export class SipHeaders {
   getAll(name: string): string[] {
     const wanted = canonicalHeaderName(name).toLowerCase();
     const values: string[] = [];
-    for (const [key, value] of this.entries) if (key.toLowerCase() === wanted) values.push(value);
+    for (const entry of this.entries) if (entry[1] === wanted) values.push(entry[2]);
     return values;
   }
 
@@ -114,22 +116,9 @@ export class SipHeaders {
     return this.get(name) !== undefined;
   }
 
-  /** Removes every value of a header. */
-  delete(name: string): void {
-    const wanted = canonicalHeaderName(name).toLowerCase();
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      if (this.entries[i]![0].toLowerCase() === wanted) this.entries.splice(i, 1);
-    }
-  }
-
-  /** Replaces every value of a header with one value. */
-  set(name: string, value: string): this {
-    this.delete(name);
-    return this.add(name, value);
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries[Symbol.iterator]();
+  /** [name, value] pairs in wire order. */
+  *[Symbol.iterator](): IterableIterator<[string, string]> {
+    for (const entry of this.entries) yield [entry[0], entry[2]];
   }
 }
 

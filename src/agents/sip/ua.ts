@@ -199,8 +199,11 @@ export class UserAgent implements SipReceiver {
         parseCSeq(message.headers.get('CSeq'))?.method,
         message,
       );
-      // Unmatched responses are retransmitted finals of finished transactions (§ 17.1.2.2).
-      if (matched !== true && message.status >= 200) this.events.error('stray-response', `${message.status}`);
+      // Unmatched finals are retransmissions that crossed our own retransmission (§ 17.1.2.2,
+      // absorbed in the Completed state): normal on UDP, so a note rather than an error.
+      if (matched !== true && message.status >= 200) {
+        this.events.note('sip-stray-responses', 'final responses arrived for finished transactions (UDP retransmission crossings)');
+      }
       return;
     }
     this.receiveRequest(message);
