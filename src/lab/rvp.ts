@@ -103,7 +103,12 @@ async function startOne(kind: string, name: string, dir: string, args: string[],
     pid: child.pid,
     dir,
     version: 'imload-rvp',
-    stop: () => child.stop(),
+    stop: () => {
+      // startForeground unrefs the child and its grace timer; hold the event loop until the
+      // exit is reaped, or a caller awaiting stop() can be left with an empty loop.
+      child.child.ref();
+      return child.stop();
+    },
   };
 }
 
