@@ -56,7 +56,7 @@ function globals(input: KamailioConfigInput): string[] {
 }
 
 function modules(input: KamailioConfigInput): string[] {
-  const names = ['ctl', 'kex', 'corex', 'tm', 'tmx', 'sl', 'pv', 'maxfwd', 'textops', 'siputils', 'usrloc', 'registrar'];
+  const names = ['ctl', 'kex', 'tm', 'tmx', 'sl', 'pv', 'maxfwd', 'textops', 'siputils', 'usrloc', 'registrar'];
   if (input.passwordEnv !== undefined) names.push('auth');
   names.push('presence', 'presence_xml');
   // The tls module must be loaded before any other module that opens sockets.

@@ -1,5 +1,6 @@
 /** Mapping SIP outcomes onto the engine's error kinds, and refresh timing shared by all bindings. */
 import { AgentError } from '../types.js';
+import { parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { SipTimeoutError, SipTransportError } from './transactions.js';
 
@@ -40,4 +41,14 @@ export function unrefTimer(ms: number, fn: () => void): NodeJS.Timeout {
   const timer = setTimeout(fn, ms);
   timer.unref();
   return timer;
+}
+
+/**
+ * A 423 (Interval Too Brief) names the shortest expiry the server accepts in Min-Expires
+ * (RFC 3261 § 10.2.8, RFC 6665 § 4.1.2.1, RFC 3903 § 4.2): the interval to retry with, if any.
+ */
+export function longerInterval(response: SipResponse, requested: number): number | undefined {
+  if (response.status !== 423) return undefined;
+  const minimum = parseSeconds(response.headers.get('Min-Expires'));
+  return minimum !== undefined && minimum > requested ? minimum : undefined;
 }

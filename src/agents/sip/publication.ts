@@ -6,7 +6,7 @@
 import type { PresenceState, VuEvents } from '../types.js';
 import { parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
-import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { buildPidf, PIDF_CONTENT_TYPE } from './pidf.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
@@ -20,7 +20,7 @@ export class Publication {
 
   constructor(
     private readonly ua: UserAgent,
-    private readonly requestedExpires: number,
+    private requestedExpires: number,
     private readonly events: VuEvents,
   ) {
     this.callId = ua.newCallId();
@@ -32,6 +32,11 @@ export class Publication {
     return this.serially(async () => {
       const body = buildPidf(this.ua.aor, state, note);
       let response = await this.send(this.requestedExpires, body);
+      const longer = longerInterval(response, this.requestedExpires);
+      if (longer !== undefined) {
+        this.requestedExpires = longer;
+        response = await this.send(longer, body);
+      }
       if (response.status === 412 && this.etag !== undefined) {
         // § 6: the server lost our entity; start a new publication.
         this.etag = undefined;

@@ -2,7 +2,7 @@
 import type { VuEvents } from '../types.js';
 import { parseNameAddr, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
-import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
 export class Registration {
@@ -14,7 +14,7 @@ export class Registration {
   constructor(
     private readonly ua: UserAgent,
     private readonly domain: string,
-    private readonly requestedExpires: number,
+    private requestedExpires: number,
     private readonly events: VuEvents,
   ) {
     // § 10.2: one Call-ID for all REGISTERs of a binding, CSeq increasing.
@@ -24,7 +24,12 @@ export class Registration {
 
   /** Registers (or refreshes); resolves with the final response, success or not. */
   async register(): Promise<SipResponse> {
-    const response = await this.send(this.requestedExpires);
+    let response = await this.send(this.requestedExpires);
+    const longer = longerInterval(response, this.requestedExpires);
+    if (longer !== undefined) {
+      this.requestedExpires = longer;
+      response = await this.send(longer);
+    }
     if (response.status >= 200 && response.status < 300) this.scheduleRefresh(this.grantedExpires(response));
     return response;
   }

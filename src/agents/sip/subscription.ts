@@ -7,7 +7,7 @@
 import type { VuEvents } from '../types.js';
 import { isLooseRoute, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { agentErrorFor, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
@@ -39,7 +39,7 @@ export class Subscription {
     readonly contact: string,
     private readonly ua: UserAgent,
     private readonly domain: string,
-    private readonly requestedExpires: number,
+    private requestedExpires: number,
     private readonly events: VuEvents,
     private readonly onPresence: PresenceListener,
     /** Tells the owner that this subscription now lives under a new Call-ID. */
@@ -71,7 +71,7 @@ export class Subscription {
 
   /** Sends the initial SUBSCRIBE; failures reject `firstNotify`. */
   start(): void {
-    this.send(this.requestedExpires).then(
+    this.subscribe().then(
       (response) => this.afterResponse(response, true),
       (error: unknown) => this.failed(error),
     );
@@ -80,6 +80,15 @@ export class Subscription {
   /** Our From tag: a NOTIFY belongs to this dialog when its To tag equals it. */
   get localTag(): string {
     return this.fromTag;
+  }
+
+  /** SUBSCRIBE with the wanted expiry, once more with Min-Expires after a 423. */
+  private async subscribe(): Promise<SipResponse> {
+    const response = await this.send(this.requestedExpires);
+    const longer = longerInterval(response, this.requestedExpires);
+    if (longer === undefined) return response;
+    this.requestedExpires = longer;
+    return this.send(longer);
   }
 
   private send(expires: number): Promise<SipResponse> {
@@ -124,8 +133,8 @@ export class Subscription {
       this.routeSet = response.headers.getAll('Record-Route').reverse();
       this.remoteTarget = parseNameAddr(response.headers.get('Contact') ?? '')?.uri ?? this.remoteTarget;
     }
-    const seconds = parseSeconds(response.headers.get('Expires'));
-    if (seconds !== undefined) this.scheduleRefresh(seconds);
+    // RFC 6665 § 4.1.2.1 makes Expires mandatory in the 2xx; without it, assume what we asked.
+    this.scheduleRefresh(parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires);
   }
 
   private failed(failure: unknown): void {
@@ -178,7 +187,7 @@ export class Subscription {
     this.restarts++;
     this.cancel();
     this.newDialog();
-    this.send(this.requestedExpires).then(
+    this.subscribe().then(
       (response) => this.afterResponse(response, true),
       (error: unknown) => this.failed(error),
     );
@@ -189,7 +198,7 @@ export class Subscription {
     this.cancel();
     if (seconds <= 0 || this.ending) return;
     this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
-      this.send(this.requestedExpires).then(
+      this.subscribe().then(
         (response) => this.afterResponse(response, false),
         (error: unknown) => this.failed(error),
       );

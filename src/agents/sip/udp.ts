@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { uriUser, viaBranch } from './address.js';
+import { parseNameAddr, uriUser, viaBranch } from './address.js';
 import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
@@ -102,8 +102,11 @@ export class UdpHub {
       const index = userIndexFromBranch(viaBranch(message.headers.get('Via')));
       if (index !== undefined) target = this.byIndex.get(index);
     } else {
+      // A proxy normally retargets to the registered Contact (our user part); one that leaves
+      // the AoR in place still names the user in To.
       const user = uriUser(message.uri);
       if (user !== undefined) target = this.byName.get(user);
+      target ??= this.byName.get(uriUser(parseNameAddr(message.headers.get('To') ?? '')?.uri ?? '') ?? '');
     }
     if (target === undefined) {
       let answered = 0;
