@@ -1,0 +1,75 @@
+/**
+ * Joining auditorium channels so that presenters, not listeners, hold operator (host) status:
+ * on IRCX a presenter CREATEs the channel with +x; with InspIRCd's +u the first presenter in sets
+ * +u and ops the other presenters. A listener who finds it created the channel (no presenter
+ * there yet) leaves it and tries again later, so the auditorium opens with its host.
+ */
+import { AgentError, type ChannelAssignment } from '../types.js';
+import type { ChannelView } from './channels.js';
+import type { IrcUser } from './user.js';
+
+const MAX_ATTEMPTS = 8;
+
+export class AuditoriumPolicy {
+  private readonly opWaiters = new Map<string, () => void>();
+
+  constructor(private readonly user: IrcUser) {}
+
+  async join(channel: ChannelAssignment): Promise<void> {
+    const user = this.user;
+    const mode = user.features.auditoriumMode;
+    if (!channel.auditorium || mode === 'emulated') return user.joinOnce(channel, false);
+    const key = channel.name.toLowerCase();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await user.joinOnce(channel, mode === 'ircx' && channel.role === 'presenter');
+      const view = user.channels.get(key);
+      if (!view) continue;
+      const self = user.nick;
+      if (channel.role === 'presenter') {
+        if (view.ops.has(self)) return this.host(view);
+        if (view.hasPresenterOp(self)) return this.waitForOp(key);
+      } else if (!view.ops.has(self)) {
+        return;
+      }
+      // No presenter holds the channel, or we created it as a listener: leave so a presenter can open it.
+      user.send(`PART ${channel.name}`);
+      user.channels.delete(key);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+    }
+    throw new AgentError('auditorium-no-host', `no presenter opened ${channel.name} on ${user.endpoint}`, user.endpoint);
+  }
+
+  private host(view: ChannelView): void {
+    const name = view.assignment!.name;
+    if (this.user.features.auditoriumMode === 'plus-u' && !view.flags.includes('u')) {
+      this.user.send(`MODE ${name} +u`);
+      view.flags += 'u';
+    }
+    for (const presenter of view.presentersPresent(this.user.nick)) {
+      if (!view.ops.has(presenter)) this.user.send(`MODE ${name} +o ${presenter}`);
+    }
+  }
+
+  private waitForOp(key: string): Promise<void> {
+    return new Promise((resolve) => this.opWaiters.set(key, resolve));
+  }
+
+  /** Another presenter (or the server) gave us operator status. */
+  gainedOp(view: ChannelView): void {
+    const key = view.assignment?.name.toLowerCase();
+    if (!key) return;
+    const waiter = this.opWaiters.get(key);
+    if (waiter) {
+      this.opWaiters.delete(key);
+      this.host(view);
+      waiter();
+    }
+  }
+
+  /** As a host, op presenters who arrive after us. */
+  memberJoined(view: ChannelView, nick: string): void {
+    const assignment = view.assignment;
+    if (!assignment?.auditorium || !view.ops.has(this.user.nick) || view.ops.has(nick)) return;
+    if (assignment.presenters.includes(nick)) this.user.send(`MODE ${assignment.name} +o ${nick}`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * One user's view of the channels it is in: members and operators, kept from NAMES, JOIN, PART,
+ * KICK, QUIT, NICK and MODE. The sender's view decides how many recipients a message should
+ * reach, which is what the delivery check compares against.
+ */
+import type { ChannelAssignment } from '../types.js';
+import type { ServerFeatures } from './features.js';
+
+export class ChannelView {
+  readonly members = new Set<string>();
+  readonly ops = new Set<string>();
+  /** NAMES replies collected until 366. */
+  collecting = true;
+  flags = '';
+
+  constructor(readonly assignment: ChannelAssignment | undefined) {}
+
+  /** Adds one NAMES entry like `@nick`, `.nick` (IRCX owner) or `+nick`. */
+  addName(entry: string, features: ServerFeatures): void {
+    let i = 0;
+    let op = false;
+    while (i < entry.length && (features.prefixSymbols.includes(entry[i]!) || entry[i] === '.')) {
+      const symbol = entry[i]!;
+      // Owner (~ or IRCX .), admin (&) and op (@) all receive STATUSMSG @ messages.
+      if (symbol === '@' || symbol === '~' || symbol === '&' || symbol === '.') op = true;
+      i++;
+    }
+    const nick = entry.slice(i);
+    if (nick === '') return;
+    this.members.add(nick);
+    if (op) this.ops.add(nick);
+  }
+
+  remove(nick: string): void {
+    this.members.delete(nick);
+    this.ops.delete(nick);
+  }
+
+  rename(from: string, to: string): void {
+    if (this.members.delete(from)) this.members.add(to);
+    if (this.ops.delete(from)) this.ops.add(to);
+  }
+
+  /**
+   * Applies a channel MODE change; returns the nicks that gained operator status. Parameters
+   * are consumed per the server's CHANMODES and PREFIX so later arguments stay aligned.
+   */
+  applyMode(modes: string, args: readonly string[], features: ServerFeatures): string[] {
+    let adding = true;
+    let next = 0;
+    const opped: string[] = [];
+    for (const letter of modes) {
+      if (letter === '+' || letter === '-') {
+        adding = letter === '+';
+        continue;
+      }
+      const prefixIndex = features.prefixModes.indexOf(letter);
+      if (prefixIndex !== -1 || letter === 'q') {
+        const nick = args[next++];
+        if (nick === undefined) continue;
+        const symbol = features.prefixSymbols[prefixIndex] ?? '~';
+        if (symbol === '@' || symbol === '~' || symbol === '&') {
+          if (adding) {
+            this.ops.add(nick);
+            opped.push(nick);
+          } else this.ops.delete(nick);
+        }
+        continue;
+      }
+      if ((adding ? features.paramOnSet : features.paramOnUnset).includes(letter)) {
+        next++;
+        continue;
+      }
+      if (adding && !this.flags.includes(letter)) this.flags += letter;
+      else if (!adding) this.flags = this.flags.replace(letter, '');
+    }
+    return opped;
+  }
+
+  /** Recipients of a message to the whole channel, as this user sees it. */
+  othersCount(self: string): number {
+    return this.members.size - (this.members.has(self) ? 1 : 0);
+  }
+
+  opsOtherThan(self: string): number {
+    return this.ops.size - (this.ops.has(self) ? 1 : 0);
+  }
+
+  presentersPresent(self: string): string[] {
+    return (this.assignment?.presenters ?? []).filter((p) => p !== self && this.members.has(p));
+  }
+
+  /** An operator who is one of the channel's presenters (not a listener who created it). */
+  hasPresenterOp(self: string): boolean {
+    const presenters = this.assignment?.presenters ?? [];
+    for (const op of this.ops) if (op !== self && presenters.includes(op)) return true;
+    return false;
+  }
+}
+
+const CHANNEL_START = '#&+!';
+
+/** Whether a target names a channel, after any STATUSMSG prefix (e.g. `@#room`). */
+export function channelName(target: string, features: ServerFeatures): string | undefined {
+  let i = 0;
+  while (i < target.length && features.statusmsg.includes(target[i]!)) i++;
+  const rest = target.slice(i);
+  return CHANNEL_START.includes(rest[0] ?? '') || rest.startsWith('%#') || rest.startsWith('%&') ? rest : undefined;
+}

@@ -1,0 +1,473 @@
+/**
+ * One IRC virtual user: a raw socket, the registration dance (CAP, SASL or PASS, NICK/USER,
+ * IRCX detection), channel views, and sends acknowledged by a PING barrier — the server handles
+ * a client's lines in order, so once our PONG arrives, any error for the message came before it.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  AgentError,
+  type AgentTarget,
+  type ChannelAssignment,
+  type ChannelAudience,
+  type PresenceState,
+  type SendOutcome,
+  type VirtualUser,
+  type VuEvents,
+  type VuIdentity,
+} from '../types.js';
+import { LineBuffer, nickOf, parseLine, sanitize, type IrcMessage } from './codec.js';
+import { ChannelView, channelName } from './channels.js';
+import type { ServerFeatures } from './features.js';
+import { AuditoriumPolicy } from './auditorium.js';
+import { handleCap } from './cap.js';
+
+const READY_TOKEN = 'imload-ready';
+
+interface Barrier {
+  readonly token: string;
+  readonly targets: readonly string[];
+  readonly recipients: number;
+  failure: SendOutcome | undefined;
+  readonly resolve: (outcome: SendOutcome) => void;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Numerics that refuse a message to a target (params[1] names it). */
+const SEND_ERRORS: Record<string, 'offline' | 'rejected'> = {
+  '401': 'offline', // no such nick
+  '403': 'rejected', // no such channel
+  '404': 'rejected', // cannot send to channel
+  '406': 'offline', // was no such nick
+  '412': 'rejected', // no text to send
+  '442': 'rejected', // not on channel
+  '477': 'rejected', // need registered nick
+  '482': 'rejected', // not channel operator
+  '486': 'rejected', // only registered users may message
+  '531': 'rejected', // cannot send to user
+  '923': 'rejected', // IRCX: whispers not allowed
+};
+
+/** Numerics that refuse a JOIN (params[1] is the channel). */
+const JOIN_ERRORS: Record<string, string> = {
+  '403': 'join-refused',
+  '405': 'join-refused',
+  '437': 'join-refused',
+  '471': 'channel-full',
+  '473': 'join-refused',
+  '474': 'banned',
+  '475': 'join-refused',
+  '477': 'join-refused',
+  '489': 'join-refused',
+};
+
+export class IrcUser implements VirtualUser {
+  nick: string;
+  private socket: Socket | undefined;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly lines = new LineBuffer();
+  registered = false;
+  private leaving = false;
+  private closed = false;
+  private lastError = '';
+  private nickAttempts = 0;
+  private logonWaiter: Waiter | undefined;
+  private logoffWaiter: (() => void) | undefined;
+  readonly channels = new Map<string, ChannelView>();
+  private readonly joinWaiters = new Map<string, Waiter>();
+  private readonly barriers: Barrier[] = [];
+  private barrierSeq = 0;
+  private readonly auditorium: AuditoriumPolicy;
+  /** CAP LS lines collected until the last one. */
+  capsOffered: string[] = [];
+
+  constructor(
+    readonly target: AgentTarget,
+    readonly identity: VuIdentity,
+    readonly events: VuEvents,
+    readonly features: ServerFeatures,
+  ) {
+    this.nick = identity.name;
+    this.auditorium = new AuditoriumPolicy(this);
+  }
+
+  get endpoint(): string {
+    return `${this.target.host}:${this.target.port}`;
+  }
+
+  logon(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.logonWaiter = { resolve, reject };
+      const { host, port, transport, tls } = this.target;
+      const localAddress = this.identity.sourceAddress;
+      const socket =
+        transport === 'tls'
+          ? tlsConnect({
+              host,
+              port,
+              localAddress,
+              servername: tls?.serverName ?? (/^[\d.]+$/.test(host) ? undefined : host),
+              ca: tls?.ca ? readFileSync(tls.ca) : undefined,
+              rejectUnauthorized: !tls?.insecure,
+            } as ConnectionOptions)
+          : netConnect({ host, port, localAddress });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => this.greet());
+      socket.on('data', (chunk: Buffer) => this.receive(chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => this.failed(error));
+      socket.on('close', () => this.onClose());
+    });
+  }
+
+  private greet(): void {
+    // IRCX servers answer `MODE ISIRCX` before registration with 800; plain IRC with an error.
+    if (this.features.ircx === undefined) this.send('MODE ISIRCX');
+    this.send('CAP LS 302');
+    const password = this.identity.password;
+    if (password !== undefined && this.target.options.sasl !== true) this.send(`PASS ${sanitize(password)}`);
+    this.send(`NICK ${this.nick}`);
+    this.send(`USER ${this.identity.name} 0 * :imload virtual user`);
+  }
+
+  send(line: string): void {
+    const socket = this.socket;
+    if (!socket || this.closed) return;
+    socket.write(`${line}\r\n`);
+    this.events.bytes(0, Buffer.byteLength(line) + 2);
+  }
+
+  private receive(chunk: Buffer): void {
+    this.events.bytes(chunk.length, 0);
+    const overflow = this.lines.push(this.decoder.write(chunk), (line) => {
+      if (line.length === 0 || line === '\r') return;
+      const message = parseLine(line);
+      if (!message) {
+        this.events.error('protocol-error', `unparseable line from ${this.endpoint}: ${line.slice(0, 80)}`);
+        return;
+      }
+      try {
+        this.handle(message);
+      } catch (error) {
+        this.events.error('protocol-error', `${message.command}: ${(error as Error).message}`);
+      }
+    });
+    if (overflow) this.events.error('protocol-error', `line longer than the IRC maximum from ${this.endpoint}`);
+  }
+
+  private handle(message: IrcMessage): void {
+    const { command, params } = message;
+    switch (command) {
+      case 'PING':
+        this.send(`PONG :${params[params.length - 1] ?? ''}`);
+        return;
+      case 'PONG': {
+        const token = params[params.length - 1] ?? '';
+        if (token === READY_TOKEN) this.ready();
+        else this.settleBarrier(token);
+        return;
+      }
+      case '001':
+        this.registered = true;
+        this.nick = params[0] ?? this.nick;
+        if (this.features.ircx === undefined) this.features.ircx = false;
+        if (this.features.ircx) this.send('IRCX');
+        // Ready once the registration burst (004, 005 ISUPPORT, MOTD) is read: the PONG comes after it.
+        this.send(`PING :${READY_TOKEN}`);
+        return;
+      case '004':
+        if (!this.features.version) this.features.version = params[2] ?? '';
+        return;
+      case '005':
+        this.features.learnIsupport(params.slice(1, -1));
+        return;
+      case '800':
+        this.features.ircx = true;
+        return;
+      case 'CAP':
+      case 'AUTHENTICATE':
+      case '903':
+      case '904':
+      case '905':
+      case '906':
+      case '902':
+        handleCap(this, message);
+        return;
+      case '433':
+      case '436':
+        this.nickInUse();
+        return;
+      case '432':
+        this.failLogon('nick-rejected', `${this.endpoint} rejected the nick ${this.nick}`);
+        return;
+      case '464':
+        this.failLogon('auth-failed', `${this.endpoint}: password incorrect`);
+        return;
+      case '465':
+        this.failLogon('banned', `${this.endpoint}: banned from the server`);
+        return;
+      case 'ERROR':
+        this.serverError(params[0] ?? '');
+        return;
+      case '353': {
+        const view = this.channels.get((params[2] ?? '').toLowerCase());
+        if (view) for (const entry of (params[3] ?? '').split(' ')) if (entry) view.addName(entry, this.features);
+        return;
+      }
+      case '366':
+        this.endOfNames(params[1] ?? '');
+        return;
+      case 'JOIN':
+        this.joined(nickOf(message.prefix), params[0] ?? '');
+        return;
+      case 'PART':
+        this.left(nickOf(message.prefix), params[0] ?? '');
+        return;
+      case 'KICK':
+        this.left(params[1] ?? '', params[0] ?? '');
+        return;
+      case 'QUIT':
+        for (const view of this.channels.values()) view.remove(nickOf(message.prefix));
+        return;
+      case 'NICK':
+        for (const view of this.channels.values()) view.rename(nickOf(message.prefix), params[0] ?? '');
+        return;
+      case 'MODE':
+        this.modeChanged(params);
+        return;
+      case 'PRIVMSG':
+        this.privmsg(nickOf(message.prefix), params[0] ?? '', params[1] ?? '');
+        return;
+      case 'WHISPER':
+        // IRCX: `:src WHISPER #chan nicks :text` is a private message in a channel's context.
+        if (nickOf(message.prefix) !== this.nick) this.events.message(nickOf(message.prefix), params[2] ?? '', now());
+        return;
+      case '926':
+        // IRCX: the channel exists already, so CREATE failed; join it as a member.
+        this.send(`JOIN ${params[1]}`);
+        return;
+      default:
+        if (SEND_ERRORS[command]) this.sendRefused(command, params[1] ?? '', params[params.length - 1] ?? '');
+        if (JOIN_ERRORS[command]) this.joinRefused(JOIN_ERRORS[command]!, params[1] ?? '', params[params.length - 1] ?? '');
+    }
+  }
+
+  private ready(): void {
+    this.features.announce(this.events);
+    this.logonWaiter?.resolve();
+    this.logonWaiter = undefined;
+  }
+
+  private nickInUse(): void {
+    this.events.error('nick-in-use', `${this.nick} is already in use on ${this.endpoint}`);
+    if (this.registered || ++this.nickAttempts > 3) {
+      this.failLogon('nick-in-use', `no free nick after ${this.nickAttempts} tries`);
+      return;
+    }
+    this.nick = `${this.identity.name}${'_'.repeat(this.nickAttempts)}`;
+    this.send(`NICK ${this.nick}`);
+  }
+
+  failLogon(kind: string, message: string): void {
+    const waiter = this.logonWaiter;
+    if (!waiter) return;
+    this.logonWaiter = undefined;
+    waiter.reject(new AgentError(kind, message, this.endpoint));
+    this.destroy();
+  }
+
+  private serverError(text: string): void {
+    this.lastError = text;
+    const kind = /flood|sendq|recvq/i.test(text) ? 'flood-disconnect' : /ban|[kgz]-?line/i.test(text) ? 'banned' : 'server-error';
+    if (this.logonWaiter) this.failLogon(kind, `${this.endpoint} closed the connection: ${text}`);
+    else if (!this.leaving) this.events.error(kind, text);
+  }
+
+  private failed(error: NodeJS.ErrnoException): void {
+    const kind =
+      error.code === 'ECONNREFUSED' ? 'connect-refused'
+      : error.code === 'ETIMEDOUT' ? 'connect-timeout'
+      : error.code === 'ECONNRESET' ? 'connection-reset'
+      : error.code === 'EADDRNOTAVAIL' ? 'source-address'
+      : /certificate|self.signed|SSL|TLS/i.test(error.message) ? 'tls-error'
+      : 'socket-error';
+    this.lastError = `${kind}: ${error.message}`;
+    if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${error.message}`);
+    else if (!this.leaving) this.events.error(kind, `${this.endpoint}: ${error.message}`);
+  }
+
+  private onClose(): void {
+    const wasOpen = !this.closed;
+    this.closed = true;
+    const reason = this.lastError || 'the server closed the connection';
+    this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
+    for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError('unexpected-close', reason, this.endpoint));
+    this.joinWaiters.clear();
+    for (const barrier of this.barriers.splice(0)) barrier.resolve({ ok: false, reason: 'timeout', detail: reason });
+    if (this.leaving) this.logoffWaiter?.();
+    else if (wasOpen && this.registered) this.events.disconnected(reason);
+  }
+
+  // ---- channels ----
+
+  join(channel: ChannelAssignment): Promise<void> {
+    return this.auditorium.join(channel);
+  }
+
+  /** Sends JOIN (or IRCX CREATE) and resolves at end of NAMES. */
+  joinOnce(channel: ChannelAssignment, create: boolean): Promise<void> {
+    const key = channel.name.toLowerCase();
+    this.channels.set(key, new ChannelView(channel));
+    return new Promise<void>((resolve, reject) => {
+      this.joinWaiters.set(key, { resolve, reject });
+      this.send(create ? `CREATE ${channel.name} +x` : `JOIN ${channel.name}`);
+    });
+  }
+
+  private endOfNames(name: string): void {
+    const key = name.toLowerCase();
+    const view = this.channels.get(key);
+    if (view) view.collecting = false;
+    const waiter = this.joinWaiters.get(key);
+    if (waiter) {
+      this.joinWaiters.delete(key);
+      waiter.resolve();
+    }
+  }
+
+  private joined(nick: string, name: string): void {
+    const view = this.channels.get(name.toLowerCase());
+    if (!view || nick === this.nick) return;
+    view.members.add(nick);
+    this.auditorium.memberJoined(view, nick);
+  }
+
+  private left(nick: string, name: string): void {
+    const key = name.toLowerCase();
+    if (nick === this.nick) this.channels.delete(key);
+    else this.channels.get(key)?.remove(nick);
+  }
+
+  private modeChanged(params: readonly string[]): void {
+    const view = this.channels.get((params[0] ?? '').toLowerCase());
+    if (!view) return;
+    const opped = view.applyMode(params[1] ?? '', params.slice(2), this.features);
+    if (opped.includes(this.nick)) this.auditorium.gainedOp(view);
+  }
+
+  private joinRefused(kind: string, name: string, text: string): void {
+    const key = name.toLowerCase();
+    const waiter = this.joinWaiters.get(key);
+    if (!waiter) return;
+    this.joinWaiters.delete(key);
+    this.channels.delete(key);
+    waiter.reject(new AgentError(kind, `${this.endpoint} refused JOIN ${name}: ${text}`, this.endpoint));
+  }
+
+  part(channel: ChannelAssignment): Promise<void> {
+    this.send(`PART ${channel.name}`);
+    this.channels.delete(channel.name.toLowerCase());
+    return this.barrier([]).then(() => undefined);
+  }
+
+  // ---- messages ----
+
+  say(channel: ChannelAssignment, text: string, audience: ChannelAudience): Promise<SendOutcome> {
+    const view = this.channels.get(channel.name.toLowerCase());
+    if (!view) return Promise.resolve({ ok: false, reason: 'rejected', detail: `not in ${channel.name}` });
+    const body = sanitize(text);
+    if (audience === 'all' || !channel.auditorium) {
+      this.send(`PRIVMSG ${channel.name} :${body}`);
+      return this.barrier([channel.name], view.othersCount(this.nick));
+    }
+    const mode = this.features.auditoriumMode;
+    if (mode === 'plus-u') {
+      this.send(`PRIVMSG @${channel.name} :${body}`);
+      return this.barrier([channel.name, `@${channel.name}`], view.opsOtherThan(this.nick));
+    }
+    if (mode === 'ircx') {
+      this.send(`PRIVMSG ${channel.name} :${body}`);
+      return this.barrier([channel.name], view.opsOtherThan(this.nick));
+    }
+    const presenters = view.presentersPresent(this.nick);
+    for (const presenter of presenters) this.send(`PRIVMSG ${presenter} :${body}`);
+    return this.barrier(presenters, presenters.length);
+  }
+
+  message(to: string, text: string): Promise<SendOutcome> {
+    const body = sanitize(text);
+    if (this.features.ircx) {
+      for (const view of this.channels.values()) {
+        if (view.assignment && view.members.has(to)) {
+          this.send(`WHISPER ${view.assignment.name} ${to} :${body}`);
+          return this.barrier([to, view.assignment.name], 1);
+        }
+      }
+    }
+    this.send(`PRIVMSG ${to} :${body}`);
+    return this.barrier([to], 1);
+  }
+
+  private privmsg(from: string, target: string, text: string): void {
+    if (from === this.nick) return; // echo-message: our own line coming back
+    const channel = channelName(target, this.features);
+    this.events.message(from, text, now(), channel);
+  }
+
+  /** Resolves once the server has processed everything sent before it. */
+  private barrier(targets: readonly string[], recipients = 0): Promise<SendOutcome> {
+    return new Promise<SendOutcome>((resolve) => {
+      const token = `imload-${++this.barrierSeq}`;
+      this.barriers.push({ token, targets: targets.map((t) => t.toLowerCase()), recipients, failure: undefined, resolve });
+      this.send(`PING :${token}`);
+    });
+  }
+
+  private settleBarrier(token: string): void {
+    const index = this.barriers.findIndex((b) => b.token === token);
+    if (index === -1) return;
+    // Everything before this barrier is settled too: the server answers in order.
+    for (const barrier of this.barriers.splice(0, index + 1)) {
+      barrier.resolve(barrier.failure ?? { ok: true, recipients: barrier.recipients });
+    }
+  }
+
+  private sendRefused(numeric: string, target: string, text: string): void {
+    const key = target.toLowerCase();
+    const barrier = this.barriers.find((b) => b.failure === undefined && b.targets.includes(key));
+    if (barrier) barrier.failure = { ok: false, reason: SEND_ERRORS[numeric]!, detail: `${numeric} ${target}: ${text}` };
+  }
+
+  // ---- presence and leaving ----
+
+  setPresence(_state: PresenceState, _note: string): Promise<void> {
+    return Promise.reject(new AgentError('unsupported', 'IRC has no contact presence'));
+  }
+
+  logoff(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.leaving = true;
+    return new Promise<void>((resolve) => {
+      this.logoffWaiter = resolve;
+      this.send('QUIT :imload logoff');
+      // The server closes after QUIT; if it lingers, close our side (bounded by the engine).
+      this.socket?.end();
+    });
+  }
+
+  destroy(): void {
+    this.leaving = true;
+    this.closed = true;
+    this.socket?.destroy();
+  }
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,62 @@
+/**
+ * Was imload itself the bottleneck? A run whose generator was late, CPU-starved or near its file
+ * limit cannot speak for the server, and its verdicts must say so.
+ */
+import type { RunAggregate } from '../metrics/aggregate.js';
+import type { LatencySummary } from '../metrics/histogram.js';
+
+export interface GeneratorVerdict {
+  readonly workers: number;
+  readonly perWorker: ReturnType<RunAggregate['healthPeaksByWorker']>;
+  /** Worst per-second event-loop delay p99 across workers, ms. */
+  readonly eventLoopP99: number;
+  /** Peak RSS summed over workers divided by peak VUs, bytes. */
+  readonly rssPerVuBytes: number;
+  readonly bottleneck: boolean;
+  readonly reasons: readonly string[];
+}
+
+/** Limits beyond which the generator, not the server, shapes the figures. */
+export const GENERATOR_LIMITS = {
+  sendLagP99Ms: 500,
+  eventLoopP99Ms: 100,
+  busySecondsFraction: 0.1,
+  cpuPercent: 95,
+  openFds: 19_000,
+} as const;
+
+export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummary): GeneratorVerdict {
+  const perWorker = aggregate.healthPeaksByWorker();
+  const reasons: string[] = [];
+  if (sendLag.count > 0 && sendLag.p99 > GENERATOR_LIMITS.sendLagP99Ms) {
+    reasons.push(`sends left ${sendLag.p99} ms after their scheduled time (p99 > ${GENERATOR_LIMITS.sendLagP99Ms} ms)`);
+  }
+  const seconds = aggregate.series.length;
+  if (seconds > 0) {
+    let slowLoop = 0;
+    let busyCpu = 0;
+    for (const point of aggregate.series) {
+      if (point.health.some((h) => h.eventLoopP99 > GENERATOR_LIMITS.eventLoopP99Ms)) slowLoop++;
+      if (point.health.some((h) => h.cpuPercent > GENERATOR_LIMITS.cpuPercent)) busyCpu++;
+    }
+    if (slowLoop / seconds > GENERATOR_LIMITS.busySecondsFraction) {
+      reasons.push(`event-loop delay p99 above ${GENERATOR_LIMITS.eventLoopP99Ms} ms in ${slowLoop} of ${seconds} seconds`);
+    }
+    if (busyCpu / seconds > GENERATOR_LIMITS.busySecondsFraction) {
+      reasons.push(`a worker used more than ${GENERATOR_LIMITS.cpuPercent} % of a core in ${busyCpu} of ${seconds} seconds`);
+    }
+  }
+  for (const worker of perWorker) {
+    if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
+  }
+  const peakVus = perWorker.reduce((sum, w) => sum + w.vus, 0);
+  const peakRss = perWorker.reduce((sum, w) => sum + w.rssBytes, 0);
+  return {
+    workers: perWorker.length,
+    perWorker,
+    eventLoopP99: aggregate.eventLoopP99(),
+    rssPerVuBytes: peakVus > 0 ? Math.round(peakRss / peakVus) : 0,
+    bottleneck: reasons.length > 0,
+    reasons,
+  };
+}

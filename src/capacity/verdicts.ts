@@ -1,0 +1,113 @@
+/**
+ * Verdicts against a limit profile (limits.md § What the harness derives): *met*, *missed at N*
+ * with the SLO that broke, or *not reached* and why. A limit the run never reached is never met.
+ */
+import type { LimitProfile } from '../scenarios/schema.js';
+import type { ThresholdResult } from './thresholds.js';
+import type { GeneratorVerdict } from './generator.js';
+
+export type VerdictKind = 'met' | 'missed' | 'not-reached';
+
+export interface LimitVerdict {
+  readonly id: string;
+  readonly metric: string;
+  readonly kind: 'atLeast' | 'atMost';
+  readonly value: number;
+  readonly unit: string;
+  readonly source: string;
+  readonly wording: string;
+  readonly verdict: VerdictKind;
+  /** The measured figure the verdict rests on. */
+  readonly measured: number | null;
+  /** For `missed`: the load level at which it broke. */
+  readonly at?: number;
+  readonly reason: string;
+}
+
+export interface LimitVerdicts {
+  readonly profile: string;
+  readonly title: string;
+  readonly version: string;
+  readonly verdicts: readonly LimitVerdict[];
+}
+
+export interface VerdictInputs {
+  readonly requested: number;
+  readonly peakOnline: number;
+  readonly kbpsPerUser: number;
+  readonly timeScale: number;
+  readonly lookup: (metric: string) => number | null;
+  readonly thresholds: readonly ThresholdResult[];
+  readonly generator: GeneratorVerdict;
+  /** The server process's open-file limit, when the lab could read it. */
+  readonly serverFdLimit?: number;
+  readonly logonFailures: number;
+  readonly errorsByKind: Record<string, number>;
+}
+
+export function judgeLimits(profile: LimitProfile & { name: string }, inputs: VerdictInputs): LimitVerdicts {
+  return {
+    profile: profile.name,
+    title: profile.title,
+    version: profile.version,
+    verdicts: profile.figures.map((figure) => {
+      const base = { id: figure.id, metric: figure.metric, kind: figure.kind, value: figure.value, unit: figure.unit, source: figure.source, wording: figure.wording };
+      return { ...base, ...(figure.metric === 'users.peakOnline' ? judgeUsers(figure.value, inputs) : judgeFigure(figure.metric, figure.kind, figure.value, inputs)) };
+    }),
+  };
+}
+
+type Judgement = Pick<LimitVerdict, 'verdict' | 'measured' | 'at' | 'reason'>;
+
+function failedSlos(inputs: VerdictInputs): string {
+  return inputs.thresholds.filter((t) => !t.ok).map((t) => t.name).join('; ');
+}
+
+function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
+  const { peakOnline, requested } = inputs;
+  const broken = failedSlos(inputs);
+  if (peakOnline >= limit) {
+    if (broken) return { verdict: 'missed', measured: peakOnline, at: peakOnline, reason: `${peakOnline} users online, but SLOs broke: ${broken}` };
+    if (inputs.generator.bottleneck) {
+      return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
+    }
+    return { verdict: 'met', measured: peakOnline, reason: `${peakOnline} users online within every SLO` };
+  }
+  const ceiling = inputs.serverFdLimit !== undefined && limit >= inputs.serverFdLimit - 20
+    ? ` The server process may open at most ${inputs.serverFdLimit} files, so one process cannot hold ${limit} clients on this host (about ${inputs.serverFdLimit - 10} at most).`
+    : '';
+  if (requested < limit) {
+    return { verdict: 'not-reached', measured: peakOnline, reason: `the scenario asked for ${requested} users, fewer than ${limit}.${ceiling}` };
+  }
+  if (inputs.generator.bottleneck) {
+    return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
+  }
+  if (ceiling) return { verdict: 'not-reached', measured: peakOnline, reason: `${peakOnline} users online at peak.${ceiling}` };
+  const kinds = Object.entries(inputs.errorsByKind).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${k} ×${n}`).join(', ');
+  return {
+    verdict: 'missed',
+    measured: peakOnline,
+    at: peakOnline,
+    reason: `only ${peakOnline} of ${requested} users were online at peak; ${inputs.logonFailures} logons failed${kinds ? ` (${kinds})` : ''}${broken ? `; SLOs broke: ${broken}` : ''}`,
+  };
+}
+
+function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, inputs: VerdictInputs): Judgement {
+  const measured = inputs.lookup(metric);
+  if (measured === null || inputs.peakOnline === 0) return { verdict: 'not-reached', measured, reason: 'the run measured no users online' };
+  if (metric === 'bandwidth.kbpsPerUser' && inputs.timeScale !== 1) {
+    return {
+      verdict: 'not-reached',
+      measured,
+      reason: `measured ${measured.toFixed(3)} kbit/s per user wall-clock at timeScale ${inputs.timeScale}; compressed time inflates behaviour traffic, so this is not comparable with a real-time figure until normalised`,
+    };
+  }
+  const ok = kind === 'atMost' ? measured <= limit : measured >= limit;
+  if (!ok) return { verdict: 'missed', measured, at: inputs.peakOnline, reason: `measured ${round(measured)} with ${inputs.peakOnline} users online` };
+  if (inputs.generator.bottleneck) {
+    return { verdict: 'not-reached', measured, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
+  }
+  return { verdict: 'met', measured, reason: `measured ${round(measured)} with ${inputs.peakOnline} users online` };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

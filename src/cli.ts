@@ -1,0 +1,166 @@
+/** imload's command line. Each command lives in src/commands/; this file only wires them. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXIT, UserFacingError } from './exit-codes.js';
+import { ScenarioError, formatProblem } from './scenarios/load.js';
+import { SecretError, TargetError } from './scenarios/target.js';
+import { LabError } from './lab/types.js';
+import { JournalError } from './metrics/journal.js';
+import { IMLOAD_VERSION } from './version.js';
+
+const DEFAULT_FILE = 'scenarios.yaml';
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return Number(value);
+  };
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
+  return n;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command()
+  .name('imload')
+  .description('Load testing and capacity simulation for real-time messaging servers (IRC, RVP, SIP)')
+  .version(IMLOAD_VERSION)
+  .showHelpAfterError()
+  .exitOverride((error) => {
+    // commander's own usage errors (unknown option, bad value) are bad input: exit 2.
+    process.exit(error.exitCode === 0 ? 0 : EXIT.badInput);
+  });
+
+function runOptions(command: Command): Command {
+  return command
+    .option('--users <n>', 'override population.users', positiveInt('--users'))
+    .option('--duration <time>', 'override the hold duration (e.g. 90s, 10m)')
+    .option('--time-scale <x>', 'override timeScale (simulated seconds per wall second)', positiveNumber)
+    .option('--seed <n>', 'override the seed', nonNegativeInt)
+    .option('--target <name=url>', 'point a target at another endpoint (repeatable)', collect)
+    .option('--workers <n>', 'number of worker processes (default: one per 10,000 users)', positiveInt('--workers'))
+    .option('--out <dir>', 'write the run folder here (default reports/<run-id>)')
+    .option('--allow-remote', 'allow a target that is not on loopback')
+    .option('-q, --quiet', 'no progress line or text summary');
+}
+
+runOptions(
+  program
+    .command('run')
+    .description('run a scenario and write its outputs')
+    .argument('[file]', 'scenario file', DEFAULT_FILE)
+    .requiredOption('-s, --scenario <name>', 'scenario to run')
+    .option('--lab', 'start the lab server named by the target (lab:) and run against it'),
+).action(async (file: string, options) => {
+  const { runCommand } = await import('./commands/run.js');
+  const { exitCode } = await runCommand({ file, ...options, targets: options.target });
+  process.exitCode = exitCode;
+});
+
+runOptions(
+  program
+    .command('demo')
+    .description('start the lab servers, run the demo scenario, write its outputs and say where')
+    .argument('[file]', 'scenario file', DEFAULT_FILE)
+    .option('-s, --scenario <name>', 'scenario to run', 'demo'),
+).action(async (file: string, options) => {
+  const { runCommand } = await import('./commands/run.js');
+  const { exitCode, runDir } = await runCommand({ file, ...options, targets: options.target, lab: true });
+  process.stdout.write(`\ndemo report: ${runDir}\n`);
+  process.exitCode = exitCode;
+});
+
+program
+  .command('validate')
+  .description('check a scenario file; every mistake is reported with file:line:column')
+  .argument('[file]', 'scenario file', DEFAULT_FILE)
+  .action(async (file: string) => {
+    const { loadScenarioFile } = await import('./scenarios/load.js');
+    const { config } = loadScenarioFile(file);
+    process.stdout.write(`${file}: ok (${Object.keys(config.scenarios).length} scenarios, ${Object.keys(config.targets).length} targets)\n`);
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of scenarios.yaml (for editors)')
+  .action(async () => {
+    const { scenarioJsonSchema } = await import('./scenarios/schema.js');
+    process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+  });
+
+program
+  .command('report')
+  .description('rebuild every output of a run folder from its journal.ndjson (also after a killed run)')
+  .argument('<run-dir>', 'run folder')
+  .action(async (runDir: string) => {
+    const { reportCommand } = await import('./commands/report.js');
+    await reportCommand(runDir);
+  });
+
+const lab = program.command('lab').description('real servers on loopback: install, start, stop, list');
+lab
+  .command('install')
+  .description('install the lab servers with apt (as root on Debian/Ubuntu), or say what to install')
+  .action(async () => {
+    const { labInstall } = await import('./commands/lab.js');
+    process.exitCode = await labInstall();
+  });
+lab
+  .command('up')
+  .description('start lab servers in the background and record them')
+  .argument('[kinds...]', 'servers to start: inspircd ngircd kamailio rvp', ['inspircd', 'ngircd'])
+  .action(async (kinds: string[]) => {
+    const { labUp } = await import('./commands/lab.js');
+    await labUp(kinds);
+  });
+lab
+  .command('down')
+  .description('stop every recorded lab server')
+  .action(async () => {
+    const { labDown } = await import('./commands/lab.js');
+    await labDown();
+  });
+lab
+  .command('status')
+  .description('list recorded lab servers and whether they still run')
+  .action(async () => {
+    const { labStatus } = await import('./commands/lab.js');
+    labStatus();
+  });
+
+program.addOption(new Option('--debug', 'print stack traces for internal errors').hideHelp());
+
+function fail(error: unknown): never {
+  if (error instanceof ScenarioError) {
+    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    process.stderr.write(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found\n`);
+    process.exit(EXIT.badInput);
+  }
+  if (error instanceof UserFacingError) {
+    process.stderr.write(`imload: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  if (error instanceof LabError) {
+    process.stderr.write(`imload: lab: ${error.message}${error.hint ? `\n  ${error.hint}` : ''}\n`);
+    process.exit(EXIT.couldNotStart);
+  }
+  if (error instanceof SecretError || error instanceof TargetError || error instanceof JournalError) {
+    process.stderr.write(`imload: ${error.message}\n`);
+    process.exit(EXIT.badInput);
+  }
+  const debug = process.argv.includes('--debug') || process.env.IMLOAD_DEBUG;
+  process.stderr.write(`imload: internal error: ${(error as Error).message ?? String(error)}\n`);
+  if (debug) process.stderr.write(`${(error as Error).stack}\n`);
+  else process.stderr.write('  (run again with IMLOAD_DEBUG=1 for the stack trace, and report it)\n');
+  process.exit(EXIT.internalError);
+}
+
+program.parseAsync(process.argv).catch(fail);

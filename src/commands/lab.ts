@@ -1,0 +1,100 @@
+/** `imload lab install|up|down|status`. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labBaseDir } from '../lab/irc.js';
+import { startLabServer, type LabKind } from '../lab/index.js';
+import { EXIT, UserFacingError } from '../exit-codes.js';
+
+/** Debian packages for every lab server (and the SIPp comparison). */
+export const LAB_PACKAGES = [
+  'inspircd',
+  'ngircd',
+  'kamailio',
+  'kamailio-presence-modules',
+  'kamailio-sqlite-modules',
+  'kamailio-tls-modules',
+  'sip-tester',
+  'sqlite3',
+  'openssl',
+];
+
+export async function labInstall(): Promise<number> {
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = existsSync('/usr/bin/apt-get');
+  const command = `apt-get update && apt-get install -y ${LAB_PACKAGES.join(' ')}`;
+  if (!isRoot || !hasApt) {
+    process.stdout.write(
+      `imload lab install needs root on Debian or Ubuntu. Install these packages yourself:\n  sudo ${command.replace('&& apt-get', '&& sudo apt-get')}\n`,
+    );
+    return EXIT.couldNotStart;
+  }
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...LAB_PACKAGES]]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (result.status !== 0) {
+      process.stderr.write(`imload: apt-get ${args[0]} failed (exit ${result.status})\n`);
+      return EXIT.couldNotStart;
+    }
+  }
+  process.stdout.write(`installed: ${LAB_PACKAGES.join(' ')}\n`);
+  return EXIT.ok;
+}
+
+interface LabRecord {
+  kind: string;
+  name: string;
+  url: string;
+  pid: number;
+  dir: string;
+}
+
+const statePath = () => join(labBaseDir(), 'state.json');
+
+function readState(): LabRecord[] {
+  try {
+    return JSON.parse(readFileSync(statePath(), 'utf8')) as LabRecord[];
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function labUp(kinds: string[]): Promise<void> {
+  const known: LabKind[] = ['inspircd', 'ngircd', 'kamailio', 'rvp', 'rvp-cluster'];
+  const records = readState().filter((r) => alive(r.pid));
+  for (const kind of kinds) {
+    if (!known.includes(kind as LabKind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${known.join(', ')})`, EXIT.badInput);
+    const server = await startLabServer(kind as LabKind);
+    server.keep?.();
+    records.push({ kind: server.kind, name: server.name, url: server.url, pid: server.pid, dir: server.dir });
+    process.stdout.write(`${server.kind} ${server.url} pid ${server.pid} (config and logs in ${server.dir})\n`);
+  }
+  writeFileSync(statePath(), `${JSON.stringify(records, null, 2)}\n`);
+}
+
+export async function labDown(): Promise<void> {
+  const records = readState();
+  for (const record of records) {
+    if (!alive(record.pid)) continue;
+    process.kill(record.pid, 'SIGTERM');
+    for (let i = 0; i < 30 && alive(record.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(record.pid)) process.kill(record.pid, 'SIGKILL');
+    process.stdout.write(`stopped ${record.kind} pid ${record.pid}\n`);
+  }
+  writeFileSync(statePath(), '[]\n');
+}
+
+export function labStatus(): void {
+  const records = readState();
+  if (records.length === 0) process.stdout.write('no lab servers recorded (imload lab up starts them)\n');
+  for (const r of records) process.stdout.write(`${r.kind.padEnd(10)} ${r.url.padEnd(28)} pid ${r.pid} ${alive(r.pid) ? 'running' : 'gone'}\n`);
+}
+

@@ -1,0 +1,173 @@
+/** `imload run`: load a scenario, apply overrides, (optionally) start lab servers, run, write outputs. */
+import { mkdirSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runScenario, RunStartError, type RunResult } from '../engine/coordinator.js';
+import { EXIT, UserFacingError } from '../exit-codes.js';
+import { loadScenarioFile } from '../scenarios/load.js';
+import { findProfile } from '../scenarios/limits.js';
+import { applyOverrides, type Overrides } from '../scenarios/overrides.js';
+import { isLoopback, parseTargetUrl, resolveSecret, toAgentTarget } from '../scenarios/target.js';
+import type { Scenario, Target } from '../scenarios/schema.js';
+import { formatProgress, formatSummaryText } from '../report/text.js';
+import { writeRunOutputs } from '../report/outputs.js';
+import { startLabServer } from '../lab/index.js';
+import type { LabServer } from '../lab/types.js';
+import { IMLOAD_VERSION } from '../version.js';
+import { probeTcp } from './probe.js';
+
+export interface RunCommandOptions extends Overrides {
+  readonly file: string;
+  readonly scenario: string;
+  readonly out?: string;
+  /** Start the lab server named by the target's `lab:` and point the target at it. */
+  readonly lab?: boolean;
+  readonly allowRemote?: boolean;
+  readonly quiet?: boolean;
+  /** For callers that stop the run themselves (tests); signals are handled when absent. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunCommandResult {
+  readonly exitCode: number;
+  readonly runDir: string;
+  readonly result: RunResult;
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
+  const loaded = loadScenarioFile(options.file);
+  const base = loaded.config.scenarios[options.scenario];
+  if (!base) {
+    throw new UserFacingError(
+      `${options.file}: no scenario named "${options.scenario}" (scenarios: ${Object.keys(loaded.config.scenarios).join(', ')})`,
+      EXIT.badInput,
+    );
+  }
+  const { scenario, targets } = applyOverrides(base, loaded.config.targets, options);
+  const targetName = scenario.target;
+  let target: Target = targets[targetName]!;
+  const profile = scenario.limits ? findProfile(scenario.limits, loaded.config.profiles) : undefined;
+
+  const labServers: LabServer[] = [];
+  const stopLab = () => Promise.allSettled(labServers.map((s) => s.stop()));
+  try {
+    if (options.lab && target.lab) {
+      const server = await startLabServer(target.lab, { quiet: options.quiet });
+      labServers.push(server);
+      target = { ...target, url: server.url };
+    }
+    const agentTarget = toAgentTarget(targetName, target);
+    if (!isLoopback(agentTarget.host) && !options.allowRemote) {
+      throw new UserFacingError(
+        `target ${targetName} (${target.url}) is not on loopback: pass --allow-remote to send load to another host`,
+        EXIT.badInput,
+      );
+    }
+    // Secrets are checked here so a missing variable fails fast; workers resolve them again themselves.
+    resolveSecret(target.password);
+    if (scenario.population.password) resolveSecret(scenario.population.password, 'u1');
+    const problem = await probeTcp(agentTarget);
+    if (problem) {
+      throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
+    }
+
+    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}`;
+    const runDir = resolve(options.out ?? join('reports', runId));
+    mkdirSync(runDir, { recursive: true });
+    const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(scenario.population.users / 10_000));
+    const server = labServers[0];
+
+    const controller = new AbortController();
+    const signal = options.signal ?? controller.signal;
+    let interrupts = 0;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        process.stderr.write('\nstopping: logging users off and writing outputs (press Ctrl-C again to quit at once)\n');
+        controller.abort();
+      } else {
+        process.stderr.write('quitting at once; the journal keeps everything measured so far\n');
+        process.exit(EXIT.interrupted);
+      }
+    };
+    if (!options.signal) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    const progress = progressPrinter(options.quiet);
+    let result: RunResult;
+    try {
+      result = await runScenario({
+        header: {
+          runId,
+          scenarioName: options.scenario,
+          scenarioFile: resolve(options.file),
+          scenario,
+          seed: scenario.seed,
+          target: { name: targetName, url: target.url, protocol: parseTargetUrl(target.url).protocol },
+          limits: profile ? { name: scenario.limits, ...profile } : undefined,
+          segment: { index: 0, count: 1 },
+          imloadVersion: IMLOAD_VERSION,
+          command: reproduceCommand(options, scenario),
+          host: { hostname: hostname(), cpus: cpus().length, memoryBytes: totalmem(), node: process.version },
+          server: server ? { kind: server.kind, version: server.version, fdLimit: server.fdLimit } : undefined,
+        },
+        scenario,
+        target: agentTarget,
+        passwords: { target: target.password, population: scenario.population.password },
+        workers,
+        journalPath: join(runDir, 'journal.ndjson'),
+        spreadSourceAddresses: isLoopback(agentTarget.host) && agentTarget.host.startsWith('127.'),
+        onProgress: progress.print,
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);
+      throw error;
+    } finally {
+      progress.done();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    await writeRunOutputs(runDir, result.summary);
+    if (!options.quiet) process.stdout.write(`${formatSummaryText(result.summary, runDir)}\n`);
+    const thresholdsOk = result.summary.thresholds.every((t) => t.ok);
+    const exitCode =
+      result.reason === 'interrupted' ? EXIT.interrupted
+      : result.reason === 'failed' ? EXIT.couldNotStart
+      : thresholdsOk ? EXIT.ok
+      : EXIT.thresholdsFailed;
+    return { exitCode, runDir, result };
+  } finally {
+    await stopLab();
+  }
+}
+
+function reproduceCommand(options: RunCommandOptions, scenario: Scenario): string {
+  const parts = ['imload run', options.file, '-s', options.scenario, '--seed', String(scenario.seed)];
+  if (options.users !== undefined) parts.push('--users', String(options.users));
+  if (options.duration !== undefined) parts.push('--duration', String(options.duration));
+  if (options.timeScale !== undefined) parts.push('--time-scale', String(options.timeScale));
+  for (const t of options.targets ?? []) parts.push('--target', t);
+  if (options.lab) parts.push('--lab');
+  return parts.join(' ');
+}
+
+function progressPrinter(quiet?: boolean) {
+  const tty = process.stderr.isTTY;
+  let lastPlain = 0;
+  return {
+    print: quiet
+      ? undefined
+      : (p: Parameters<typeof formatProgress>[0]) => {
+          if (tty) process.stderr.write(`\r\x1b[2K${formatProgress(p)}`);
+          else if (p.t - lastPlain >= 10 || p.t === 1) {
+            lastPlain = p.t;
+            process.stderr.write(`${formatProgress(p)}\n`);
+          }
+        },
+    done: () => {
+      if (tty && !quiet) process.stderr.write('\n');
+    },
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * The coordinator: forks the worker processes, merges their per-second snapshots into the
+ * journal, watches thresholds with abortOnFail, cross-checks the server's own user count and
+ * stops the run cleanly on completion, abort, Ctrl-C or SIGTERM.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AgentTarget } from '../agents/types.js';
+import { loadProtocol } from '../agents/registry.js';
+import { RunAggregate } from '../metrics/aggregate.js';
+import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
+import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
+import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
+import type { MetricsSnapshot } from '../metrics/recorder.js';
+import { evaluateThresholds, thresholdSpecs } from '../capacity/thresholds.js';
+import { buildSummary, metricValue, runFigures, type Summary } from '../report/summary.js';
+import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
+import type { Scenario, SecretRef } from '../scenarios/schema.js';
+import type { FromWorker, ToWorker } from './messages.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
+
+export interface RunOptions {
+  readonly header: Omit<JournalHeader, 'type' | 'version' | 'startEpochMs' | 'startedAt' | 'timeline' | 'workers'>;
+  readonly scenario: Scenario;
+  readonly target: AgentTarget;
+  readonly passwords: { readonly target?: SecretRef; readonly population?: SecretRef };
+  readonly workers: number;
+  readonly journalPath: string;
+  readonly spreadSourceAddresses: boolean;
+  /** Called once a second with the latest point, for the progress line. */
+  readonly onProgress?: (progress: Progress) => void;
+  /** Lets callers (tests, signals) stop the run early. */
+  readonly signal?: AbortSignal;
+}
+
+export interface Progress {
+  readonly t: number;
+  readonly phase: RunPhase;
+  readonly online: number;
+  readonly requested: number;
+  readonly totals: RunAggregate['totals'];
+  readonly deliveryP99: number;
+}
+
+export interface RunResult {
+  readonly summary: Summary;
+  readonly aggregate: RunAggregate;
+  readonly reason: 'completed' | 'interrupted' | 'aborted' | 'failed';
+}
+
+export class RunStartError extends Error {
+  constructor(message: string, readonly kind: string) {
+    super(message);
+    this.name = 'RunStartError';
+  }
+}
+
+interface WorkerHandle {
+  readonly index: number;
+  readonly child: ChildProcess;
+  online: number;
+  health?: GeneratorHealth;
+  done: boolean;
+}
+
+export async function runScenario(options: RunOptions): Promise<RunResult> {
+  const { scenario, workers: workerCount } = options;
+  const timeline = buildTimeline(scenario);
+  const journal = new JournalWriter(options.journalPath);
+  const entries: Parameters<typeof buildSummary>[0][number][] = [];
+  const record = (entry: (typeof entries)[number]) => {
+    journal.append(entry);
+    entries.push(entry);
+  };
+
+  // Workers need a moment to load and build their users; start the clock after that.
+  const startEpochMs = Math.ceil(Date.now() / 1000) * 1000 + 2000;
+  const header: JournalHeader = {
+    type: 'header',
+    version: 1,
+    ...options.header,
+    startedAt: new Date(startEpochMs).toISOString(),
+    startEpochMs,
+    timeline: { rampUpEnd: timeline.rampUpEnd, holdEnd: timeline.holdEnd, end: timeline.end },
+    workers: workerCount,
+  };
+  record(header);
+
+  const pending: MetricsSnapshot[] = [];
+  const notes = new Set<string>();
+  const onlineQueries = new Map<number, { remaining: number; total: number; resolve: (n: number) => void }>();
+  let fatal: { kind: string; message: string } | undefined;
+  const handles: WorkerHandle[] = [];
+  const ready = new Set<number>();
+  let resolveReady: () => void = () => {};
+  const allReady = new Promise<void>((resolve) => (resolveReady = resolve));
+  let resolveDone: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
+
+  for (let w = 0; w < workerCount; w++) {
+    const child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    const handle: WorkerHandle = { index: w, child, online: 0, done: false };
+    handles.push(handle);
+    child.on('message', (message: FromWorker) => {
+      switch (message.type) {
+        case 'ready':
+          ready.add(w);
+          if (ready.size === workerCount) resolveReady();
+          break;
+        case 'metrics':
+          pending.push(message.snapshot);
+          handle.online = message.snapshot.online;
+          if (message.snapshot.health) handle.health = message.snapshot.health;
+          break;
+        case 'note':
+          if (!notes.has(message.key)) {
+            notes.add(message.key);
+            record({ type: 'note', key: message.key, text: message.text });
+          }
+          break;
+        case 'online': {
+          const query = onlineQueries.get(message.id);
+          if (query) {
+            query.total += message.count;
+            if (--query.remaining === 0) query.resolve(query.total);
+          }
+          break;
+        }
+        case 'fatal':
+          fatal ??= { kind: message.kind, message: message.message };
+          resolveReady();
+          break;
+        case 'done':
+          handle.done = true;
+          child.disconnect();
+          if (handles.every((h) => h.done)) resolveDone();
+          break;
+      }
+    });
+    child.on('exit', (code) => {
+      if (!handle.done) {
+        handle.done = true;
+        if (code !== 0) fatal ??= { kind: 'worker-crash', message: `worker ${w} exited with code ${code}` };
+        resolveReady();
+        if (handles.every((h) => h.done)) resolveDone();
+      }
+    });
+    const init: ToWorker = {
+      type: 'init',
+      worker: w,
+      workers: workerCount,
+      segment: options.header.segment.index,
+      segments: options.header.segment.count,
+      scenario,
+      target: options.target,
+      passwords: options.passwords,
+      startEpochMs,
+      spreadSourceAddresses: options.spreadSourceAddresses,
+    };
+    child.send(init);
+  }
+
+  await allReady;
+  if (fatal) {
+    for (const h of handles) h.child.kill('SIGKILL');
+    record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${fatal.kind}: ${fatal.message}` });
+    throw new RunStartError(fatal.message, fatal.kind);
+  }
+
+  const aggregate = new RunAggregate();
+  const specs = thresholdSpecs(scenario);
+  let second = 0;
+  let stopReason: RunResult['reason'] | undefined;
+  let stopDetail: string | undefined;
+  let crossChecked = false;
+
+  const phaseAt = (elapsedMs: number): RunPhase =>
+    stopReason ? 'stopping' : elapsedMs < timeline.rampUpEnd + 1000 ? 'rampUp' : elapsedMs < timeline.holdEnd ? 'hold' : 'rampDown';
+
+  const flushSecond = () => {
+    second++;
+    const snapshots = pending.splice(0);
+    const entry = mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles);
+    record(entry);
+    aggregate.add(entry);
+    options.onProgress?.({
+      t: second,
+      phase: entry.phase,
+      online: entry.online,
+      requested: scenario.population.users,
+      totals: aggregate.totals,
+      deliveryP99: aggregate.latency('delivery').p99,
+    });
+  };
+
+  const requestStop = (reason: RunResult['reason'], detail?: string) => {
+    if (stopReason) return;
+    stopReason = reason;
+    stopDetail = detail;
+    for (const h of handles) if (!h.done) h.child.send({ type: 'stop', reason } satisfies ToWorker);
+  };
+  options.signal?.addEventListener('abort', () => requestStop('interrupted', 'stopped by signal'), { once: true });
+
+  const queryOnline = (id: number) =>
+    new Promise<number>((resolve) => {
+      const live = handles.filter((h) => !h.done);
+      if (live.length === 0) return resolve(0);
+      onlineQueries.set(id, { remaining: live.length, total: 0, resolve });
+      for (const h of live) h.child.send({ type: 'query-online', id } satisfies ToWorker);
+      setTimeout(() => resolve(handles.reduce((n, h) => n + h.online, 0)), 2000).unref();
+    });
+
+  // The main loop: one tick a second, aligned to the run's clock.
+  const endAt = startEpochMs + timeline.end + 1000;
+  while (!stopReason && Date.now() < endAt) {
+    const nextTick = startEpochMs + (second + 1) * 1000;
+    await sleepUntil(nextTick, options.signal);
+    if (stopReason) break;
+    // Give snapshots sent at the tick a moment to arrive before folding the second.
+    await delay(50);
+    flushSecond();
+    const elapsed = second * 1000;
+    // Assigned from worker callbacks, which the compiler cannot see through.
+    const failure = fatal as { kind: string; message: string } | undefined;
+    if (failure) requestStop('failed', `${failure.kind}: ${failure.message}`);
+    if (!crossChecked && timeline.holdEnd > timeline.rampUpEnd && elapsed >= timeline.holdEnd - 2000) {
+      crossChecked = true;
+      record(await crossCheck(options.target, () => queryOnline(second)));
+    }
+    const abortable = specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
+    if (abortable.length > 0) {
+      const view = runFigures(aggregate, scenario.population.users);
+      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m)).filter((r) => !r.ok);
+      if (failed.length > 0) requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
+    }
+  }
+  requestStop(stopReason ?? 'completed');
+  await Promise.race([allDone, delay(15_000)]);
+  for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
+  if (pending.length > 0) flushSecond();
+  record({ type: 'end', at: Date.now(), reason: stopReason!, detail: stopDetail });
+  const { summary } = buildSummary(entries);
+  return { summary, aggregate, reason: stopReason! };
+}
+
+async function crossCheck(target: AgentTarget, imloadOnline: () => Promise<number>) {
+  let serverOnline: number | null = null;
+  let source = `${target.protocol} agent`;
+  const counted = imloadOnline();
+  try {
+    const agent = await (await loadProtocol(target.protocol)).createAgent(target);
+    try {
+      serverOnline = (await Promise.race([agent.serverOnlineCount?.(), delay(5000).then(() => undefined)])) ?? null;
+    } finally {
+      await agent.close().catch(() => {});
+    }
+    source = serverOnline === null ? `${target.protocol}: the server offers no count` : `${target.protocol}: the server's own count`;
+  } catch (error) {
+    source = `${target.protocol}: could not ask the server (${(error as Error).message})`;
+  }
+  return { type: 'crosscheck' as const, at: Date.now(), imloadOnline: await counted, serverOnline, source };
+}
+
+function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: MetricsSnapshot[], handles: WorkerHandle[]): JournalSecond {
+  const counters: Partial<Record<CounterName, number>> = {};
+  const errors: Record<string, number> = {};
+  const merged = new Map<LatencyName, ReturnType<typeof createHistogram>>();
+  for (const snapshot of snapshots) {
+    for (const [name, value] of Object.entries(snapshot.counters) as [CounterName, number][]) counters[name] = (counters[name] ?? 0) + value;
+    for (const [kind, value] of Object.entries(snapshot.errors)) errors[kind] = (errors[kind] ?? 0) + value;
+    for (const [name, encoded] of Object.entries(snapshot.histograms) as [LatencyName, string][]) {
+      let histogram = merged.get(name);
+      if (!histogram) merged.set(name, (histogram = createHistogram()));
+      histogram.add(decodeHistogram(encoded));
+    }
+  }
+  const histograms: Partial<Record<LatencyName, string>> = {};
+  for (const [name, histogram] of merged) histograms[name] = encodeHistogram(histogram);
+  return {
+    type: 'second',
+    t,
+    at,
+    phase,
+    online: handles.reduce((n, h) => n + h.online, 0),
+    counters,
+    errors,
+    histograms,
+    health: handles.flatMap((h) => (h.health ? [h.health] : [])),
+  };
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function sleepUntil(epochMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(0, epochMs - Date.now()));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export type { Timeline };

@@ -1,0 +1,31 @@
+/** What the coordinator and its worker processes say to each other over the IPC channel. */
+import type { AgentTarget } from '../agents/types.js';
+import type { MetricsSnapshot } from '../metrics/recorder.js';
+import type { Scenario, SecretRef } from '../scenarios/schema.js';
+
+export interface WorkerInit {
+  readonly type: 'init';
+  readonly worker: number;
+  readonly workers: number;
+  readonly segment: number;
+  readonly segments: number;
+  readonly scenario: Scenario;
+  readonly target: AgentTarget;
+  /** Password references (resolved inside the worker; values never cross the IPC channel in logs). */
+  readonly passwords: { readonly target?: SecretRef; readonly population?: SecretRef };
+  readonly startEpochMs: number;
+  readonly spreadSourceAddresses: boolean;
+}
+
+export type ToWorker =
+  | WorkerInit
+  | { readonly type: 'stop'; readonly reason: string }
+  | { readonly type: 'query-online'; readonly id: number };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'metrics'; readonly snapshot: MetricsSnapshot }
+  | { readonly type: 'note'; readonly key: string; readonly text: string }
+  | { readonly type: 'online'; readonly id: number; readonly count: number }
+  | { readonly type: 'fatal'; readonly kind: string; readonly message: string }
+  | { readonly type: 'done' };

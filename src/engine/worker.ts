@@ -1,0 +1,119 @@
+/**
+ * A worker process: runs its part of the population and ships a metrics snapshot every second.
+ * Started by the coordinator with an IPC channel; never run by hand.
+ */
+import type { ProtocolAgent } from '../agents/types.js';
+import { loadProtocol } from '../agents/registry.js';
+import { HealthSampler } from '../metrics/health.js';
+import { MetricsRecorder } from '../metrics/recorder.js';
+import { WorkloadPlan, usersOf } from '../scenarios/schedule.js';
+import { resolveSecret } from '../scenarios/target.js';
+import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import { Scheduler } from './scheduler.js';
+import { Semaphore } from './semaphore.js';
+import { VuRunner, type WorkerContext } from './vu.js';
+
+const send = (message: FromWorker) => process.send?.(message);
+const now = () => performance.timeOrigin + performance.now();
+
+// Ctrl-C reaches the whole process group; the coordinator decides how the run stops.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+
+let runners: VuRunner[] = [];
+let agent: ProtocolAgent | undefined;
+let scheduler: Scheduler | undefined;
+let metrics: MetricsRecorder | undefined;
+let health: HealthSampler | undefined;
+let ticker: NodeJS.Timeout | undefined;
+let firstTick: NodeJS.Timeout | undefined;
+let stopping = false;
+const notesSent = new Set<string>();
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'init') void init(message).catch(fatal);
+  else if (message.type === 'stop') void stop().catch(fatal);
+  else if (message.type === 'query-online') {
+    send({ type: 'online', id: message.id, count: metrics?.online ?? 0 });
+  }
+});
+process.on('disconnect', () => {
+  // The coordinator is gone (killed): drop everything rather than linger as an orphan.
+  for (const runner of runners) runner.destroy();
+  process.exit(0);
+});
+
+function fatal(error: unknown): void {
+  send({ type: 'fatal', kind: (error as { kind?: string }).kind ?? 'worker-error', message: (error as Error).message });
+}
+
+function note(key: string, text: string): void {
+  if (notesSent.has(key) || notesSent.size > 200) return;
+  notesSent.add(key);
+  send({ type: 'note', key, text });
+}
+
+async function init(message: WorkerInit): Promise<void> {
+  const { scenario, target } = message;
+  const plan = new WorkloadPlan(scenario);
+  const protocol = await loadProtocol(target.protocol);
+  agent = await protocol.createAgent(target);
+  metrics = new MetricsRecorder(message.worker);
+  health = new HealthSampler(message.worker);
+  scheduler = new Scheduler(now);
+  const maxInFlight = plan.timeline.maxLogonsInFlight;
+  const logons = new Semaphore(maxInFlight ? Math.max(1, Math.ceil(maxInFlight / message.workers)) : Number.POSITIVE_INFINITY);
+  const sharedPassword = resolveSecret(message.passwords.target);
+  const context: WorkerContext = {
+    plan,
+    agent,
+    metrics,
+    scheduler,
+    logons,
+    startEpochMs: message.startEpochMs,
+    now,
+    note,
+    get stopping() {
+      return stopping;
+    },
+  };
+  const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
+  for (const index of usersOf(plan.users, part)) {
+    const name = plan.name(index);
+    const password = message.passwords.population ? resolveSecret(message.passwords.population, name) : sharedPassword;
+    const source = message.spreadSourceAddresses ? `127.0.0.${2 + (index % 250)}` : undefined;
+    runners.push(new VuRunner(context, plan.identity(index, password, source)));
+  }
+  for (const runner of runners) runner.start();
+  const tick = () => {
+    const active = runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
+    send({ type: 'metrics', snapshot: metrics!.snapshot(health!.sample(active)) });
+  };
+  // Align ticks to whole seconds of the run so every worker's second covers the same span.
+  const untilNextSecond = 1000 - ((now() - message.startEpochMs) % 1000 + 1000) % 1000;
+  firstTick = setTimeout(() => {
+    tick();
+    ticker = setInterval(tick, 1000);
+  }, untilNextSecond);
+  send({ type: 'ready' });
+}
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  scheduler?.stop();
+  // Log everyone off at once, bounded: a server that no longer answers must not hold the run.
+  await Promise.race([
+    Promise.allSettled(runners.map((runner) => runner.logoff())),
+    new Promise((resolve) => setTimeout(resolve, 8000)),
+  ]);
+  for (const runner of runners) runner.destroy();
+  clearTimeout(firstTick);
+  clearInterval(ticker);
+  await agent?.close().catch(() => {});
+  if (metrics) send({ type: 'metrics', snapshot: metrics.snapshot(health?.sample(0)) });
+  health?.stop();
+  runners = [];
+  // The coordinator disconnects us once it has the final snapshot; 'disconnect' then exits.
+  send({ type: 'done' });
+}

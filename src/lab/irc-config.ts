@@ -1,0 +1,79 @@
+/**
+ * Load-test configurations for the lab IRC servers: no per-address limits, flood control lifted
+ * for the test clients, no DNS or ident lookups (research/irc.md § 2; lab-results.md).
+ */
+
+export interface IrcLabConfig {
+  readonly port: number;
+  readonly dir: string;
+  /** Server-wide client cap (0 = up to the process's file limit). */
+  readonly maxClients?: number;
+}
+
+export function inspircdConfig({ port, dir, maxClients }: IrcLabConfig): string {
+  const modules = [
+    'cap',
+    'auditorium',
+    'ircv3',
+    'ircv3_servertime',
+    'ircv3_echomessage',
+    'ircv3_msgid',
+    'ircv3_ctctags',
+    'ircv3_batch',
+    'ircv3_labeledresponse',
+    'namesx',
+  ];
+  return [
+    '<server name="insp.imload.lab" description="imload lab" network="ImloadLab">',
+    '<admin name="imload" nick="imload" email="imload@localhost">',
+    `<path configdir="${dir}" datadir="${dir}" logdir="${dir}">`,
+    `<pid file="${dir}/inspircd.pid">`,
+    `<bind address="127.0.0.1" port="${port}" type="clients">`,
+    // One class for all of loopback: no clone limits, no fakelag, huge command rate; pings rare
+    // so idle virtual users are not disconnected, registration timeout generous.
+    '<connect name="imload" allow="127.0.0.0/8" maxchans="100" timeout="120" pingfreq="3600"',
+    '         hardsendq="16M" softsendq="1M" recvq="64K" threshold="1000000" commandrate="100000000"',
+    `         fakelag="no" localmax="0" globalmax="0" maxconnwarn="no" limit="${maxClients ?? 0}"`,
+    '         resolvehostnames="no" useident="no" usednsbl="no">',
+    // softlimit: the process's own cap (20000 files here); the kernel stops it first anyway.
+    `<performance softlimit="${maxClients && maxClients > 0 ? maxClients : 20000}" somaxconn="4096" clonesonconnect="no">`,
+    '<channels users="100" opers="100">',
+    // "o" makes a channel's creator its operator, which the auditorium hosts rely on.
+    '<options defaultmodes="not">',
+    ...modules.map((name) => `<module name="${name}">`),
+    // Presenters (ops) see everyone; listeners see the presenters and themselves.
+    '<auditorium opvisible="yes" opcansee="yes" opercansee="yes">',
+    `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/ircd.log">`,
+    '',
+  ].join('\n');
+}
+
+export function ngircdConfig({ port, dir, maxClients }: IrcLabConfig): string {
+  return [
+    '[Global]',
+    '\tName = ng.imload.lab',
+    '\tInfo = imload lab',
+    '\tListen = 127.0.0.1',
+    `\tPorts = ${port}`,
+    '\tMotdPhrase = "imload lab"',
+    `\tPidFile = ${dir}/ngircd.pid`,
+    '[Limits]',
+    `\tMaxConnections = ${maxClients ?? 0}`,
+    '\tMaxConnectionsIP = 0',
+    '\tMaxJoins = 0',
+    '\tMaxNickLength = 30',
+    // 0 turns the per-command penalty off (ngIRCd warns it is "not recommended": that is the point).
+    '\tMaxPenaltyTime = 0',
+    '\tPingTimeout = 3600',
+    // PongTimeout is also the registration timeout.
+    '\tPongTimeout = 600',
+    '[Options]',
+    '\tDNS = no',
+    '\tIdent = no',
+    '\tPAM = no',
+    // +F lifts the per-loop command limit for every client.
+    '\tDefaultUserModes = F',
+    `\tIncludeDir = ${dir}/conf.d`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { LabError } from './types.js';
+
+export interface ForegroundProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  stop(graceMs?: number): Promise<void>;
+  /** Last lines of the server's log, for error messages. */
+  tail(lines?: number): string;
+}
+
+/**
+ * Starts a server in the foreground with stdin from /dev/null and stdout+stderr to a log file.
+ * All three must be redirected: a server that inherits a pipe keeps the caller's subshell open
+ * (lab-results.md § 3 gotcha 6). `detached` puts it in its own process group so Ctrl-C on the
+ * terminal reaches imload first and imload stops the server cleanly.
+ */
+export function startForeground(
+  kind: string,
+  command: string,
+  args: string[],
+  logFile: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+): ForegroundProcess {
+  const out = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', out, out],
+      detached: options.detached ?? true,
+    });
+  } finally {
+    closeSync(out);
+  }
+  if (child.pid === undefined) {
+    throw new LabError(`could not start ${command}`, kind);
+  }
+  // The server must not keep imload alive, but must not outlive it either (unless kept for `lab up`).
+  child.unref();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', () => resolve('spawn-error'));
+  });
+  const tail = (lines = 15) => {
+    if (!existsSync(logFile)) return '';
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  };
+  const pid = child.pid;
+  const stop = async (graceMs = 3000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([exited, timer])) === 'timeout') {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await exited;
+    }
+  };
+  return { child, pid, logFile, exited, stop, tail };
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+/** Lets a server outlive this process (`imload lab up`); it is then stopped by PID. */
+export function keepRunning(process: ForegroundProcess): void {
+  running.delete(process.child);
+}
+
+/** Whether an executable is on PATH (or is an existing absolute path). */
+export function which(command: string): string | undefined {
+  if (command.startsWith('/')) return existsSync(command) ? command : undefined;
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const path = `${dir}/${command}`;
+    if (existsSync(path)) return path;
+  }
+  for (const dir of ['/usr/sbin', '/sbin']) {
+    if (existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
+  }
+  return undefined;
+}

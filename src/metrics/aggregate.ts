@@ -1,0 +1,99 @@
+/**
+ * Folds journal seconds into run totals and time series. The live coordinator and
+ * `imload report` (rebuilding from a journal) use this same reducer, so both give one answer.
+ */
+import { COUNTERS, LATENCIES, type CounterName, type GeneratorHealth, type LatencyName } from './names.js';
+import { createHistogram, decodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
+import type { JournalSecond, RunPhase } from './journal.js';
+
+export interface SecondPoint {
+  readonly t: number;
+  readonly phase: RunPhase;
+  readonly online: number;
+  readonly counters: Partial<Record<CounterName, number>>;
+  readonly errors: number;
+  /** Interval latency percentiles for the charts. */
+  readonly latency: Partial<Record<LatencyName, { p50: number; p95: number; p99: number; count: number }>>;
+  /** Application kbit/s per online user over this second. */
+  readonly kbpsPerUser: number;
+  readonly health: readonly GeneratorHealth[];
+}
+
+export class RunAggregate {
+  readonly totals: Record<CounterName, number> = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
+  readonly errors: Record<string, number> = {};
+  readonly histograms: Record<LatencyName, Histogram> = Object.fromEntries(
+    LATENCIES.map((name) => [name, createHistogram()]),
+  ) as Record<LatencyName, Histogram>;
+  readonly series: SecondPoint[] = [];
+  peakOnline = 0;
+  /** Bytes and user-seconds during hold, for the steady-state bandwidth per user. */
+  private holdBytes = 0;
+  private holdUserSeconds = 0;
+  private allBytes = 0;
+  private allUserSeconds = 0;
+  private readonly healthPeaks = new Map<number, { eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }>();
+
+  add(second: JournalSecond): void {
+    for (const [name, value] of Object.entries(second.counters) as [CounterName, number][]) {
+      if (name in this.totals) this.totals[name] += value;
+    }
+    for (const [kind, value] of Object.entries(second.errors)) this.errors[kind] = (this.errors[kind] ?? 0) + value;
+    const latency: SecondPoint['latency'] = {};
+    for (const [name, encoded] of Object.entries(second.histograms) as [LatencyName, string][]) {
+      const interval = decodeHistogram(encoded);
+      this.histograms[name]?.add(interval);
+      const s = summarize(interval);
+      latency[name] = { p50: s.p50, p95: s.p95, p99: s.p99, count: s.count };
+    }
+    this.peakOnline = Math.max(this.peakOnline, second.online);
+    const bytes = (second.counters.bytesIn ?? 0) + (second.counters.bytesOut ?? 0);
+    if (second.online > 0) {
+      this.allBytes += bytes;
+      this.allUserSeconds += second.online;
+      if (second.phase === 'hold') {
+        this.holdBytes += bytes;
+        this.holdUserSeconds += second.online;
+      }
+    }
+    for (const h of second.health) {
+      const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
+      peak.eventLoopP99 = Math.max(peak.eventLoopP99, h.eventLoopP99);
+      peak.cpuPercent = Math.max(peak.cpuPercent, h.cpuPercent);
+      peak.rssBytes = Math.max(peak.rssBytes, h.rssBytes);
+      peak.openFds = Math.max(peak.openFds, h.openFds);
+      peak.vus = Math.max(peak.vus, h.vus);
+      this.healthPeaks.set(h.worker, peak);
+    }
+    this.series.push({
+      t: second.t,
+      phase: second.phase,
+      online: second.online,
+      counters: second.counters,
+      errors: Object.values(second.errors).reduce((a, b) => a + b, 0),
+      latency,
+      kbpsPerUser: second.online > 0 ? (bytes * 8) / 1000 / second.online : 0,
+      health: second.health,
+    });
+  }
+
+  latency(name: LatencyName): LatencySummary {
+    return summarize(this.histograms[name]);
+  }
+
+  /** kbit/s per online user: over the hold phase when there was one, else over the whole run. */
+  bandwidthPerUser(): { kbps: number; window: 'hold' | 'run' } {
+    if (this.holdUserSeconds > 0) return { kbps: (this.holdBytes * 8) / 1000 / this.holdUserSeconds, window: 'hold' };
+    return { kbps: this.allUserSeconds > 0 ? (this.allBytes * 8) / 1000 / this.allUserSeconds : 0, window: 'run' };
+  }
+
+  /** Per worker: the worst second seen for each health figure. */
+  healthPeaksByWorker(): Array<{ worker: number; eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }> {
+    return [...this.healthPeaks.entries()].sort((a, b) => a[0] - b[0]).map(([worker, peak]) => ({ worker, ...peak }));
+  }
+
+  /** The whole run's event-loop p99: the worst per-second p99 across workers. */
+  eventLoopP99(): number {
+    return Math.max(0, ...[...this.healthPeaks.values()].map((p) => p.eventLoopP99));
+  }
+}

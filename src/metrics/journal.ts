@@ -1,0 +1,105 @@
+/**
+ * journal.ndjson: the run as it happens, one JSON object per line, appended and flushed every
+ * second. A killed run keeps every second it journaled; `imload report` rebuilds all outputs
+ * from it. Passwords never reach it: the scenario is journaled with its secret references only.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import type { CounterName, GeneratorHealth, LatencyName } from './names.js';
+
+export type RunPhase = 'rampUp' | 'hold' | 'rampDown' | 'stopping';
+
+export interface JournalHeader {
+  readonly type: 'header';
+  readonly version: 1;
+  readonly runId: string;
+  readonly scenarioName: string;
+  readonly scenarioFile: string;
+  /** The scenario after overrides, secrets as references only. */
+  readonly scenario: unknown;
+  readonly seed: number;
+  readonly target: { readonly name: string; readonly url: string; readonly protocol: string };
+  readonly limits?: unknown;
+  readonly startedAt: string;
+  readonly startEpochMs: number;
+  readonly timeline: { rampUpEnd: number; holdEnd: number; end: number };
+  readonly workers: number;
+  readonly segment: { readonly index: number; readonly count: number };
+  readonly imloadVersion: string;
+  readonly command: string;
+  readonly host: { readonly hostname: string; readonly cpus: number; readonly memoryBytes: number; readonly node: string };
+  readonly server?: { readonly kind: string; readonly version?: string; readonly fdLimit?: number };
+}
+
+export interface JournalSecond {
+  readonly type: 'second';
+  /** Seconds since run start (1 = the first second). */
+  readonly t: number;
+  readonly at: number;
+  readonly phase: RunPhase;
+  readonly online: number;
+  readonly counters: Partial<Record<CounterName, number>>;
+  readonly errors: Record<string, number>;
+  readonly histograms: Partial<Record<LatencyName, string>>;
+  readonly health: readonly GeneratorHealth[];
+}
+
+export interface JournalNote {
+  readonly type: 'note';
+  readonly key: string;
+  readonly text: string;
+}
+
+export interface JournalCrossCheck {
+  readonly type: 'crosscheck';
+  readonly at: number;
+  readonly imloadOnline: number;
+  readonly serverOnline: number | null;
+  readonly source: string;
+}
+
+export interface JournalEnd {
+  readonly type: 'end';
+  readonly at: number;
+  readonly reason: 'completed' | 'interrupted' | 'aborted' | 'failed';
+  readonly detail?: string;
+}
+
+export type JournalEntry = JournalHeader | JournalSecond | JournalNote | JournalCrossCheck | JournalEnd;
+
+export class JournalWriter {
+  constructor(readonly path: string) {}
+
+  /** Synchronous append: when this returns the line is in the file, so a crash loses nothing older. */
+  append(entry: JournalEntry): void {
+    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+  }
+}
+
+export class JournalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+/** Reads a journal; a torn last line (the process died mid-write) is dropped, not fatal. */
+export function readJournal(path: string): JournalEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new JournalError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  const entries: JournalEntry[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      entries.push(JSON.parse(line) as JournalEntry);
+    } catch {
+      if (i < lines.length - 1) throw new JournalError(`${path}:${i + 1}: not a JSON line`);
+    }
+  });
+  if (entries[0]?.type !== 'header') throw new JournalError(`${path}: the first line is not a run header`);
+  return entries;
+}

@@ -1,0 +1,48 @@
+/** Names of every measured quantity; see docs/metrics.md for what each one means. */
+
+export const LATENCIES = ['logon', 'join', 'delivery', 'presence', 'logonDelay', 'sendLag'] as const;
+export type LatencyName = (typeof LATENCIES)[number];
+
+export const COUNTERS = [
+  'logonAttempts',
+  'logonOk',
+  'logonFailed',
+  'logoffs',
+  'joinsOk',
+  'joinsFailed',
+  'messagesSent',
+  'channelMessagesSent',
+  'sendsFailed',
+  'undeliverable',
+  'deliveriesExpected',
+  'deliveriesReceived',
+  'duplicates',
+  'misrouted',
+  'presenceChanges',
+  'presenceSeen',
+  'disconnects',
+  'reconnects',
+  'bytesIn',
+  'bytesOut',
+  'errors',
+] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+export const COUNTER_INDEX: Readonly<Record<CounterName, number>> = Object.fromEntries(
+  COUNTERS.map((name, i) => [name, i]),
+) as Record<CounterName, number>;
+
+/** Per-worker generator health, sampled each second. */
+export interface GeneratorHealth {
+  readonly worker: number;
+  /** Event-loop delay over the last second, ms. */
+  readonly eventLoopP99: number;
+  readonly eventLoopMax: number;
+  /** CPU used over the last second, percent of one core. */
+  readonly cpuPercent: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly openFds: number;
+  /** VUs this worker holds (logged on or connecting). */
+  readonly vus: number;
+}

@@ -1,0 +1,220 @@
+/**
+ * summary.json: the run's figures in a stable, documented shape (docs/summary-schema.md).
+ * Built only from the journal, so a live run and `imload report` on a killed run agree.
+ */
+import { RunAggregate } from '../metrics/aggregate.js';
+import type { LatencySummary } from '../metrics/histogram.js';
+import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalHeader } from '../metrics/journal.js';
+import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
+import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
+import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
+import type { LimitProfile, Scenario } from '../scenarios/schema.js';
+
+export const SUMMARY_SCHEMA_VERSION = 1;
+
+export interface Summary {
+  readonly schemaVersion: number;
+  readonly runId: string;
+  readonly scenario: { readonly name: string; readonly file: string; readonly description: string };
+  readonly seed: number;
+  readonly target: JournalHeader['target'];
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly durationSeconds: number;
+  readonly end: { readonly reason: JournalEnd['reason'] | 'unknown'; readonly detail?: string };
+  readonly timeScale: number;
+  readonly users: {
+    readonly requested: number;
+    readonly peakOnline: number;
+    readonly onlineRatio: number;
+    readonly logonAttempts: number;
+    readonly logonOk: number;
+    readonly logonFailures: number;
+    readonly logoffs: number;
+    readonly disconnects: number;
+    readonly reconnects: number;
+  };
+  readonly latency: Record<'logon' | 'join' | 'delivery' | 'presence' | 'logonDelay' | 'sendLag', LatencySummary>;
+  readonly messages: {
+    readonly sent: number;
+    readonly channelSent: number;
+    readonly expected: number;
+    readonly delivered: number;
+    readonly lost: number;
+    readonly lossRate: number;
+    readonly duplicates: number;
+    readonly misrouted: number;
+    readonly undeliverable: number;
+    readonly failed: number;
+  };
+  readonly presence: { readonly changes: number; readonly seen: number };
+  readonly bandwidth: {
+    readonly bytesIn: number;
+    readonly bytesOut: number;
+    readonly kbpsPerUser: number;
+    readonly window: 'hold' | 'run';
+    readonly basis: 'wall-clock';
+    readonly counted: string;
+  };
+  readonly errors: { readonly total: number; readonly rate: number; readonly byKind: Record<string, number> };
+  readonly thresholds: readonly ThresholdResult[];
+  readonly limits: LimitVerdicts | null;
+  readonly crossCheck: (Omit<JournalCrossCheck, 'type'> & { readonly match: boolean | null }) | null;
+  readonly generator: GeneratorVerdict;
+  readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
+  readonly reproduce: { readonly command: string; readonly seed: number; readonly scenarioFile: string; readonly imloadVersion: string };
+}
+
+export function buildSummary(entries: readonly JournalEntry[]): { summary: Summary; aggregate: RunAggregate } {
+  const header = entries[0] as JournalHeader;
+  const scenario = header.scenario as Scenario;
+  const aggregate = new RunAggregate();
+  const notes: Array<{ key: string; text: string }> = [];
+  let crossCheck: JournalCrossCheck | undefined;
+  let end: JournalEnd | undefined;
+  let lastAt = header.startEpochMs;
+  for (const entry of entries) {
+    if (entry.type === 'second') {
+      aggregate.add(entry);
+      lastAt = Math.max(lastAt, entry.at);
+    } else if (entry.type === 'note') notes.push({ key: entry.key, text: entry.text });
+    else if (entry.type === 'crosscheck') crossCheck = entry;
+    else if (entry.type === 'end') end = entry;
+  }
+  const t = aggregate.totals;
+  const requested = scenario.population.users;
+  const partial = runFigures(aggregate, requested);
+  const bandwidth = aggregate.bandwidthPerUser();
+  const { generator } = partial;
+  const lookup = (metric: string) => metricValue(partial, metric);
+  const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
+  const limits = header.limits
+    ? judgeLimits(header.limits as LimitProfile & { name: string }, {
+        requested,
+        peakOnline: aggregate.peakOnline,
+        kbpsPerUser: bandwidth.kbps,
+        timeScale: scenario.timeScale,
+        lookup,
+        thresholds,
+        generator,
+        serverFdLimit: header.server?.fdLimit,
+        logonFailures: t.logonFailed,
+        errorsByKind: aggregate.errors,
+      })
+    : null;
+  const summary: Summary = {
+    schemaVersion: SUMMARY_SCHEMA_VERSION,
+    runId: header.runId,
+    scenario: { name: header.scenarioName, file: header.scenarioFile, description: scenario.description },
+    seed: header.seed,
+    target: header.target,
+    startedAt: header.startedAt,
+    endedAt: end ? new Date(end.at).toISOString() : null,
+    durationSeconds: round(((end?.at ?? lastAt) - header.startEpochMs) / 1000, 1),
+    end: end ? { reason: end.reason, detail: end.detail } : { reason: 'unknown', detail: 'the journal has no end record (the run was killed)' },
+    timeScale: scenario.timeScale,
+    ...partial,
+    presence: { changes: t.presenceChanges, seen: t.presenceSeen },
+    bandwidth: {
+      bytesIn: t.bytesIn,
+      bytesOut: t.bytesOut,
+      kbpsPerUser: round(bandwidth.kbps, 4),
+      window: bandwidth.window,
+      basis: 'wall-clock',
+      counted: 'application bytes read and written on the VUs’ connections (no TCP/IP headers)',
+    },
+    thresholds,
+    limits,
+    crossCheck: crossCheck
+      ? {
+          at: crossCheck.at,
+          imloadOnline: crossCheck.imloadOnline,
+          serverOnline: crossCheck.serverOnline,
+          source: crossCheck.source,
+          match: crossCheck.serverOnline === null ? null : crossCheck.serverOnline === crossCheck.imloadOnline,
+        }
+      : null,
+    notes,
+    reproduce: { command: header.command, seed: header.seed, scenarioFile: header.scenarioFile, imloadVersion: header.imloadVersion },
+  };
+  return { summary, aggregate };
+}
+
+/** The figures thresholds and verdicts read, from the aggregate so far (live or rebuilt). */
+export function runFigures(aggregate: RunAggregate, requested: number) {
+  const t = aggregate.totals;
+  const operations = t.logonAttempts + t.joinsOk + t.joinsFailed + t.messagesSent + t.channelMessagesSent + t.presenceChanges;
+  const lost = Math.max(0, t.deliveriesExpected - t.deliveriesReceived);
+  const latency = {
+    logon: aggregate.latency('logon'),
+    join: aggregate.latency('join'),
+    delivery: aggregate.latency('delivery'),
+    presence: aggregate.latency('presence'),
+    logonDelay: aggregate.latency('logonDelay'),
+    sendLag: aggregate.latency('sendLag'),
+  };
+  return {
+    users: {
+      requested,
+      peakOnline: aggregate.peakOnline,
+      onlineRatio: requested > 0 ? aggregate.peakOnline / requested : 0,
+      logonAttempts: t.logonAttempts,
+      logonOk: t.logonOk,
+      logonFailures: t.logonFailed,
+      logoffs: t.logoffs,
+      disconnects: t.disconnects,
+      reconnects: t.reconnects,
+    },
+    latency,
+    messages: {
+      sent: t.messagesSent,
+      channelSent: t.channelMessagesSent,
+      expected: t.deliveriesExpected,
+      delivered: t.deliveriesReceived,
+      lost,
+      lossRate: t.deliveriesExpected > 0 ? lost / t.deliveriesExpected : 0,
+      duplicates: t.duplicates,
+      misrouted: t.misrouted,
+      undeliverable: t.undeliverable,
+      failed: t.sendsFailed,
+    },
+    errors: { total: t.errors, rate: operations > 0 ? t.errors / operations : 0, byKind: aggregate.errors },
+    bandwidth: { kbpsPerUser: round(aggregate.bandwidthPerUser().kbps, 4) },
+    generator: generatorVerdict(aggregate, latency.sendLag),
+  };
+}
+
+type MetricSource = Pick<Summary, 'users' | 'latency' | 'messages' | 'errors' | 'generator'> & {
+  bandwidth: { kbpsPerUser: number };
+};
+
+/** Threshold metric names map onto summary fields; latency stats need at least one sample. */
+export function metricValue(summary: MetricSource, metric: string): number | null {
+  const [group, field] = metric.split('.') as [string, string];
+  switch (group) {
+    case 'logon':
+    case 'join':
+    case 'delivery':
+    case 'presence': {
+      const latency = summary.latency[group];
+      return latency.count > 0 ? (latency[field as keyof LatencySummary] as number) : null;
+    }
+    case 'errors':
+      return field === 'count' ? summary.errors.total : summary.errors.rate;
+    case 'messages':
+      return field === 'lost' ? summary.messages.lost : field === 'lossRate' ? summary.messages.lossRate : field === 'duplicates' ? summary.messages.duplicates : summary.messages.misrouted;
+    case 'users':
+      return field === 'peakOnline' ? summary.users.peakOnline : field === 'onlineRatio' ? summary.users.onlineRatio : summary.users.logonFailures;
+    case 'bandwidth':
+      return summary.users.peakOnline > 0 ? summary.bandwidth.kbpsPerUser : null;
+    case 'generator':
+      return summary.generator.eventLoopP99;
+    default:
+      return null;
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

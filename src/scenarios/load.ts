@@ -1,0 +1,174 @@
+/**
+ * Loads scenarios.yaml and reports every mistake as `file:line:column: path.to.field: problem`,
+ * all of them at once, so a user fixes a file in one pass.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node, type Document } from 'yaml';
+import type { ZodError } from 'zod';
+import { ScenarioFile } from './schema.js';
+import { BUILT_IN_PROFILES, findProfile } from './limits.js';
+
+export interface ScenarioProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** Dotted path to the field, e.g. `scenarios.chat-smoke.population.users`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Bad input in a scenario file; carries every problem found. Exit code 2. */
+export class ScenarioError extends Error {
+  constructor(readonly problems: readonly ScenarioProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.path || '(file)'}: ${p.message}`;
+}
+
+export interface LoadedScenarioFile {
+  readonly file: string;
+  readonly text: string;
+  readonly config: ScenarioFile;
+}
+
+export function loadScenarioFile(file: string): LoadedScenarioFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ScenarioError([{ file, line: 1, column: 1, path: '', message: reason }]);
+  }
+  return { file, text, config: parseScenarioText(text, file) };
+}
+
+export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((error) => {
+        const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${firstLine(error.message)}` };
+      }),
+    );
+  }
+  const result = ScenarioFile.safeParse(doc.toJS());
+  if (!result.success) throw new ScenarioError(problemsFromZod(result.error, doc, lineCounter, file));
+  const problems = referenceProblems(result.data).map(({ path, message }) => ({
+    file,
+    ...locate(doc, path, lineCounter, false),
+    path: dotted(path),
+    message,
+  }));
+  if (problems.length > 0) throw new ScenarioError(problems);
+  return result.data;
+}
+
+/** Cross-references the schema cannot express: targets and limit profiles named by scenarios. */
+function referenceProblems(config: ScenarioFile): Array<{ path: string[]; message: string }> {
+  const problems: Array<{ path: string[]; message: string }> = [];
+  for (const [name, scenario] of Object.entries(config.scenarios)) {
+    if (!config.targets[scenario.target]) {
+      problems.push({
+        path: ['scenarios', name, 'target'],
+        message: `no target named "${scenario.target}" (targets: ${Object.keys(config.targets).join(', ') || 'none'})`,
+      });
+    }
+    if (scenario.limits && !findProfile(scenario.limits, config.profiles)) {
+      const known = [...Object.keys(config.profiles), ...Object.keys(BUILT_IN_PROFILES)];
+      problems.push({ path: ['scenarios', name, 'limits'], message: `no limit profile named "${scenario.limits}" (profiles: ${known.join(', ')})` });
+    }
+  }
+  return problems;
+}
+
+function problemsFromZod(error: ZodError, doc: Document, lines: LineCounter, file: string): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    if (issue.code === 'unrecognized_keys') {
+      // Point at each unknown key itself rather than at the object holding it.
+      for (const key of issue.keys) {
+        const at = locate(doc, [...path, key], lines, true);
+        problems.push({ file, ...at, path: dotted([...path, key]), message: `unknown key "${key}"${suggest(key)}` });
+      }
+      continue;
+    }
+    const at = locate(doc, path, lines, false);
+    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+    problems.push({ file, ...at, path: dotted(path), message: missing ? 'required field is missing' : issue.message });
+  }
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Finds the source position of a path; falls back to the nearest existing ancestor. */
+function locate(doc: Document, path: ReadonlyArray<string | number>, lines: LineCounter, atKey: boolean) {
+  let node: unknown = doc.contents;
+  let position = 0;
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i]!;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(step));
+      if (!pair) break;
+      const key = pair.key as Node;
+      position = key.range?.[0] ?? position;
+      const last = i === path.length - 1;
+      if (last && atKey) break;
+      node = pair.value;
+      if (!last) continue;
+      position = (pair.value as Node | null)?.range?.[0] ?? position;
+    } else if (isSeq(node) && typeof step === 'number') {
+      const item = node.items[step] as Node | undefined;
+      if (!item) break;
+      position = item.range?.[0] ?? position;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const { line, col } = lines.linePos(position);
+  return { line, column: col };
+}
+
+function dotted(path: ReadonlyArray<string | number>): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** "did you mean" for typos of the schema's own key names. */
+function suggest(key: string): string {
+  const known = KNOWN_KEYS.filter((k) => editDistance(k, key) <= 2 && k !== key);
+  return known.length > 0 ? `; did you mean "${known[0]}"?` : '';
+}
+
+const KNOWN_KEYS = [
+  'version', 'targets', 'profiles', 'scenarios', 'url', 'transport', 'domain', 'password', 'tls', 'lab', 'options',
+  'description', 'target', 'limits', 'seed', 'timeScale', 'workers', 'population', 'phases', 'behaviour',
+  'thresholds', 'users', 'namePattern', 'contacts', 'channels', 'auditoriums', 'count', 'prefix', 'perUser',
+  'spread', 'presenters', 'listeners', 'phase', 'rate', 'maxInFlight', 'duration', 'messagesPerHour',
+  'channelMessagesPerHour', 'presenterMessagesPerHour', 'presenceChangesPerHour', 'messageBytes',
+  'activityStart', 'drain', 'logonTimeout', 'joinTimeout', 'reconnect', 'enabled', 'maxAttempts',
+  'initialDelay', 'maxDelay', 'check', 'abortOnFail', 'delayAbortEval', 'insecure', 'serverName', 'ca',
+];
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,250 @@
+/**
+ * The deterministic workload: who logs on when, their contacts, channels and every scheduled
+ * action. Everything about user i is a pure function of (scenario, seed, i): it never depends on
+ * the number of workers, segments or hosts, so a run can be replayed and split exactly.
+ */
+import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
+import { Random } from './random.js';
+import type { Scenario } from './schema.js';
+
+export interface Timeline {
+  /** Milliseconds from run start. */
+  readonly rampUpEnd: number;
+  readonly holdEnd: number;
+  /** When the last user is scheduled to log off. */
+  readonly end: number;
+  readonly rampUpRate: number;
+  readonly rampDownRate: number | undefined;
+  readonly maxLogonsInFlight: number | undefined;
+}
+
+export function buildTimeline(scenario: Scenario): Timeline {
+  const users = scenario.population.users;
+  let rampUpRate = Number.POSITIVE_INFINITY;
+  let maxLogonsInFlight: number | undefined;
+  let holdMs = 0;
+  let rampDownRate: number | undefined;
+  for (const phase of scenario.phases) {
+    if (phase.phase === 'rampUp') {
+      rampUpRate = phase.rate;
+      maxLogonsInFlight = phase.maxInFlight;
+    } else if (phase.phase === 'hold') holdMs += phase.duration;
+    else rampDownRate = phase.rate;
+  }
+  const rampUpEnd = Number.isFinite(rampUpRate) ? ((users - 1) / rampUpRate) * 1000 : 0;
+  const holdEnd = rampUpEnd + holdMs;
+  const end = rampDownRate ? holdEnd + ((users - 1) / rampDownRate) * 1000 : holdEnd;
+  return { rampUpEnd, holdEnd, end, rampUpRate, rampDownRate, maxLogonsInFlight };
+}
+
+/** Formats a user name from the population's pattern: `u{index:6}` → u000001 for user 0. */
+export function userName(pattern: string, index: number): string {
+  return pattern.replace(/\{index(?::(\d+))?\}/g, (_, width: string | undefined) =>
+    String(index + 1).padStart(width ? Number(width) : 0, '0'),
+  );
+}
+
+/** Which part of the population a process runs: segment (host) and worker within it. */
+export interface PopulationPart {
+  readonly segment: number;
+  readonly segments: number;
+  readonly worker: number;
+  readonly workers: number;
+}
+
+export function ownsUser(index: number, part: PopulationPart): boolean {
+  if (index % part.segments !== part.segment) return false;
+  return Math.floor(index / part.segments) % part.workers === part.worker;
+}
+
+export function usersOf(total: number, part: PopulationPart): number[] {
+  const out: number[] = [];
+  for (let i = part.segment; i < total; i += part.segments) {
+    if (Math.floor(i / part.segments) % part.workers === part.worker) out.push(i);
+  }
+  return out;
+}
+
+export class WorkloadPlan {
+  readonly timeline: Timeline;
+  private readonly zipfCumulative: Float64Array | undefined;
+  private readonly presenterNames: readonly (readonly string[])[];
+
+  constructor(readonly scenario: Scenario) {
+    this.timeline = buildTimeline(scenario);
+    const channels = scenario.population.channels;
+    if (channels.spread === 'zipf' && channels.count > 0) {
+      this.zipfCumulative = new Float64Array(channels.count);
+      let sum = 0;
+      for (let j = 0; j < channels.count; j++) this.zipfCumulative[j] = sum += 1 / (j + 1);
+    }
+    this.presenterNames = scenario.population.auditoriums.map((_, a) =>
+      this.presenterIndices(a).map((i) => this.name(i)),
+    );
+  }
+
+  get users(): number {
+    return this.scenario.population.users;
+  }
+
+  name(index: number): string {
+    return userName(this.scenario.population.namePattern, index);
+  }
+
+  /** Scheduled logon time of user i, ms from run start. */
+  logonAt(index: number): number {
+    const rate = this.timeline.rampUpRate;
+    return Number.isFinite(rate) ? (index / rate) * 1000 : 0;
+  }
+
+  logoffAt(index: number): number {
+    const rate = this.timeline.rampDownRate;
+    return rate ? this.timeline.holdEnd + (index / rate) * 1000 : this.timeline.holdEnd;
+  }
+
+  /** Window in which user i sends: from activity start until the drain before ramp-down. */
+  activityWindow(index: number): { start: number; end: number } {
+    const behaviour = this.scenario.behaviour;
+    const base = behaviour.activityStart === 'rampUpEnd' ? this.timeline.rampUpEnd : this.logonAt(index);
+    return { start: base + behaviour.activityDelay, end: this.timeline.holdEnd - behaviour.drain };
+  }
+
+  private presenterIndices(auditorium: number): number[] {
+    const count = this.scenario.population.auditoriums[auditorium]!.presenters;
+    const users = this.users;
+    const first = (auditorium * count) % users;
+    return Array.from({ length: Math.min(count, users) }, (_, k) => (first + k) % users);
+  }
+
+  identity(index: number, password?: string, sourceAddress?: string): VuIdentity {
+    const contacts = this.contactIndices(index).map((i) => this.name(i));
+    return {
+      index,
+      name: this.name(index),
+      password,
+      contacts,
+      channels: this.channelsOf(index),
+      sourceAddress,
+    };
+  }
+
+  /** User i's contacts as population indices (the identity carries their names). */
+  contactIndices(index: number): number[] {
+    return new Random(this.scenario.seed, index, 'contacts').sampleDistinct(this.users, this.scenario.population.contacts, index);
+  }
+
+  channelsOf(index: number): ChannelAssignment[] {
+    const { population, seed } = this.scenario;
+    const out: ChannelAssignment[] = [];
+    const name = this.name(index);
+    population.auditoriums.forEach((auditorium, a) => {
+      const presenters = this.presenterNames[a]!;
+      if (presenters.includes(name)) {
+        out.push({ name: auditorium.name, role: 'presenter', auditorium: true, presenters });
+      } else if (new Random(seed, index, 'auditorium', a).next() < auditorium.listeners) {
+        out.push({ name: auditorium.name, role: 'listener', auditorium: true, presenters });
+      }
+    });
+    const channels = population.channels;
+    if (channels.count > 0) {
+      const rng = new Random(seed, index, 'channels');
+      const wanted = Math.min(rng.int(channels.perUser.min, Math.max(channels.perUser.min, channels.perUser.max)), channels.count);
+      const picked = new Set<number>();
+      for (let guard = 0; picked.size < wanted && guard < wanted * 50; guard++) picked.add(this.pickChannel(rng));
+      for (let j = 0; j < channels.count && picked.size < wanted; j++) picked.add(j);
+      for (const j of [...picked].sort((x, y) => x - y)) {
+        out.push({ name: `${channels.prefix}${String(j + 1).padStart(3, '0')}`, role: 'member', auditorium: false, presenters: [] });
+      }
+    }
+    return out;
+  }
+
+  private pickChannel(rng: Random): number {
+    const count = this.scenario.population.channels.count;
+    if (!this.zipfCumulative) return rng.int(0, count - 1);
+    const target = rng.next() * this.zipfCumulative[count - 1]!;
+    let lo = 0;
+    let hi = count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.zipfCumulative[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The stream of actions user i takes, in time order. */
+  activity(index: number, identity: VuIdentity): ActivityStream {
+    return new ActivityStream(this, index, identity);
+  }
+}
+
+export type Action =
+  | { readonly kind: 'message'; readonly at: number; readonly to: string; readonly toIndex: number }
+  | { readonly kind: 'say'; readonly at: number; readonly channel: ChannelAssignment }
+  | { readonly kind: 'presence'; readonly at: number; readonly state: PresenceState };
+
+/**
+ * Three independent Poisson processes per user (instant messages, channel messages, presence
+ * changes), each from its own seeded stream so changing one rate never shifts the others.
+ * Rates are per simulated hour; `timeScale` compresses them into wall time.
+ */
+export class ActivityStream {
+  private readonly imRng: Random;
+  private readonly sayRng: Random;
+  private readonly presenceRng: Random;
+  private readonly imRate: number;
+  private readonly sayRate: number;
+  private readonly presenceRate: number;
+  private nextIm: number;
+  private nextSay: number;
+  private nextPresence: number;
+  private presence: PresenceState = 'online';
+  private readonly end: number;
+  private readonly speakingChannels: readonly ChannelAssignment[];
+  private readonly contactIndices: readonly number[];
+
+  constructor(plan: WorkloadPlan, index: number, private readonly identity: VuIdentity) {
+    this.contactIndices = plan.contactIndices(index);
+    const { seed, behaviour, timeScale } = plan.scenario;
+    const window = plan.activityWindow(index);
+    this.end = window.end;
+    const perMs = timeScale / 3_600_000;
+    this.imRng = new Random(seed, index, 'im');
+    this.sayRng = new Random(seed, index, 'say');
+    this.presenceRng = new Random(seed, index, 'presence');
+    this.imRate = identity.contacts.length > 0 ? behaviour.messagesPerHour * perMs : 0;
+    const presenting = identity.channels.some((c) => c.role === 'presenter');
+    this.speakingChannels = identity.channels;
+    const sayPerHour = presenting ? behaviour.presenterMessagesPerHour : behaviour.channelMessagesPerHour;
+    this.sayRate = identity.channels.length > 0 ? sayPerHour * perMs : 0;
+    this.presenceRate = behaviour.presenceChangesPerHour * perMs;
+    this.nextIm = gap(this.imRng, this.imRate, window.start);
+    this.nextSay = gap(this.sayRng, this.sayRate, window.start);
+    this.nextPresence = gap(this.presenceRng, this.presenceRate, window.start);
+  }
+
+  /** The next action, or undefined once the activity window is over. */
+  next(): Action | undefined {
+    const at = Math.min(this.nextIm, this.nextSay, this.nextPresence);
+    if (at >= this.end) return undefined;
+    if (at === this.nextIm) {
+      const pick = this.imRng.int(0, this.identity.contacts.length - 1);
+      this.nextIm = gap(this.imRng, this.imRate, at);
+      return { kind: 'message', at, to: this.identity.contacts[pick]!, toIndex: this.contactIndices[pick]! };
+    }
+    if (at === this.nextSay) {
+      const channel = this.speakingChannels[this.sayRng.int(0, this.speakingChannels.length - 1)]!;
+      this.nextSay = gap(this.sayRng, this.sayRate, at);
+      return { kind: 'say', at, channel };
+    }
+    const choices = (['online', 'away', 'busy'] as const).filter((s) => s !== this.presence);
+    this.presence = choices[this.presenceRng.int(0, choices.length - 1)]!;
+    this.nextPresence = gap(this.presenceRng, this.presenceRate, at);
+    return { kind: 'presence', at, state: this.presence };
+  }
+}
+
+function gap(rng: Random, ratePerMs: number, from: number): number {
+  return ratePerMs > 0 ? from + rng.exponential(ratePerMs) : Number.POSITIVE_INFINITY;
+}

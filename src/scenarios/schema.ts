@@ -1,0 +1,202 @@
+/**
+ * The one schema for scenarios.yaml. The loader validates with it, `imload schema` prints the JSON
+ * Schema generated from it, and the engine consumes its output types — so the three never drift.
+ */
+import { z } from 'zod';
+import { THRESHOLD_METRICS, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses "500ms", "30s", "2m", "1h" or a number of seconds into milliseconds. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value * 1000;
+  const match = DURATION_PATTERN.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+/** A duration: seconds as a number, or a string with a unit (500ms, 30s, 2m, 1h); parsed to ms. */
+export const Duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 30s, 2m or 1h (or seconds as a number)'),
+  ])
+  .transform(durationMs);
+
+/** Secrets are never inline: they come from an environment variable or a file. */
+export const SecretRef = z.union([
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const TARGET_URL_PATTERN = /^(irc|ircs|rvp|rvps|sip|sips):\/\/[^\s/:]+(:\d{1,5})?\/?$/;
+
+export const Target = z.strictObject({
+  /** irc://host:port, ircs:// (TLS), rvp://, rvps:// (HTTPS), sip://, sips:// (TLS). */
+  url: z.string().regex(TARGET_URL_PATTERN, 'expected a URL like irc://127.0.0.1:6667 (schemes: irc, ircs, rvp, rvps, sip, sips)'),
+  /** SIP only: udp (default) or tcp; TLS comes from the sips:// scheme. */
+  transport: z.enum(['udp', 'tcp', 'tls']).optional(),
+  /** IM domain for user addresses (RVP, SIP). */
+  domain: z.string().optional(),
+  /** Password shared by every user, unless the population names its own. */
+  password: SecretRef.optional(),
+  tls: z
+    .strictObject({ ca: z.string().optional(), insecure: z.boolean().default(false), serverName: z.string().optional() })
+    .optional(),
+  /** The lab server that provides this target in `imload demo` / `imload run --lab`. */
+  lab: z.enum(['inspircd', 'ngircd', 'kamailio', 'rvp', 'rvp-cluster']).optional(),
+  /** Protocol-specific knobs passed to the agent as they are. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+export type Target = z.infer<typeof Target>;
+
+export const LimitFigure = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a lower-case id like users-per-server'),
+  /** What the figure bounds: a metric the run measures. */
+  metric: z.enum(['users.peakOnline', 'bandwidth.kbpsPerUser', 'logon.p95', 'delivery.p99']),
+  /** `atLeast`: the server must hold this much (capacity); `atMost`: must not exceed (cost). */
+  kind: z.enum(['atLeast', 'atMost']),
+  value: z.number(),
+  unit: z.string(),
+  source: z.string(),
+  wording: z.string(),
+});
+
+export const LimitProfile = z.strictObject({
+  title: z.string(),
+  version: z.string().default('1'),
+  protocol: z.enum(['irc', 'rvp', 'sip']).optional(),
+  figures: z.array(LimitFigure).min(1),
+});
+export type LimitProfile = z.infer<typeof LimitProfile>;
+
+const Channels = z.strictObject({
+  count: z.number().int().min(0).default(0),
+  prefix: z.string().regex(/^[#&][^\s,]*$/, 'expected a channel prefix starting with # or &').default('#room-'),
+  /** How many ordinary channels each user joins. */
+  perUser: z
+    .strictObject({ min: z.number().int().min(0).default(1), max: z.number().int().min(0).default(3) })
+    .default({ min: 1, max: 3 }),
+  /** How users spread over channels: evenly, or Zipf-like (a few busy channels, a long tail). */
+  spread: z.enum(['uniform', 'zipf']).default('uniform'),
+});
+
+const Auditorium = z.strictObject({
+  name: z.string().regex(/^[#&][^\s,]+$/, 'expected a channel name like #townhall'),
+  presenters: z.number().int().min(1).default(1),
+  /** Fraction of the population listening, 0..1. */
+  listeners: z.number().min(0).max(1).default(0.5),
+});
+
+const Population = z.strictObject({
+  users: z.number().int().min(1).max(10_000_000),
+  /** `{index:N}` is the 1-based user number, zero-padded to N digits. */
+  namePattern: z.string().regex(/\{index(:\d+)?\}/, 'must contain {index} or {index:N}').default('u{index:6}'),
+  /** Per-user password; `{user}` in a file reference is replaced by the user name. */
+  password: SecretRef.optional(),
+  contacts: z.number().int().min(0).max(1000).default(20),
+  channels: Channels.default({ count: 0, prefix: '#room-', perUser: { min: 1, max: 3 }, spread: 'uniform' }),
+  auditoriums: z.array(Auditorium).default([]),
+});
+
+const Phase = z.discriminatedUnion('phase', [
+  z.strictObject({
+    phase: z.literal('rampUp'),
+    /** Logons started per second, across all workers. */
+    rate: z.number().positive(),
+    /** Logons in progress at once across all workers (ngIRCd's listen backlog is 10). */
+    maxInFlight: z.number().int().positive().optional(),
+  }),
+  z.strictObject({ phase: z.literal('hold'), duration: Duration }),
+  z.strictObject({ phase: z.literal('rampDown'), rate: z.number().positive() }),
+]);
+export type Phase = z.infer<typeof Phase>;
+
+const Reconnect = z.strictObject({
+  enabled: z.boolean().default(false),
+  maxAttempts: z.number().int().min(1).default(5),
+  initialDelay: Duration.prefault('1s'),
+  maxDelay: Duration.prefault('30s'),
+});
+
+const Behaviour = z.strictObject({
+  messagesPerHour: z.number().min(0).default(3),
+  channelMessagesPerHour: z.number().min(0).default(2),
+  presenterMessagesPerHour: z.number().min(0).default(30),
+  presenceChangesPerHour: z.number().min(0).default(2),
+  /** Filler bytes added to each message body after the correlation stamp. */
+  messageBytes: z.number().int().min(0).max(400).default(40),
+  /** When scheduled activity starts: at each user's logon, or when the whole ramp-up is over. */
+  activityStart: z.enum(['logon', 'rampUpEnd']).default('logon'),
+  /** Extra wait after activity start before the first scheduled action. */
+  activityDelay: Duration.prefault('0s'),
+  /** Grace before ramp-down with no new sends, so in-flight deliveries land before users leave. */
+  drain: Duration.prefault('3s'),
+  logonTimeout: Duration.prefault('10s'),
+  joinTimeout: Duration.prefault('10s'),
+  reconnect: Reconnect.prefault({}),
+});
+export type Behaviour = z.infer<typeof Behaviour>;
+
+const ThresholdCheck = z.string().superRefine((check, ctx) => {
+  const parsed = parseThresholdCheck(check);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const Threshold = z.union([
+  ThresholdCheck,
+  z.strictObject({
+    check: ThresholdCheck,
+    /** Stop the run as soon as this threshold fails (after `delayAbortEval`). */
+    abortOnFail: z.boolean().default(false),
+    delayAbortEval: Duration.prefault('10s'),
+  }),
+]);
+
+export const Scenario = z.strictObject({
+  description: z.string().default(''),
+  target: z.string(),
+  /** Limit profile to judge the run against (built in, or from `profiles:`). */
+  limits: z.string().optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+  /** Simulated seconds per wall second for behaviour (messages, presence). 1 = real time. */
+  timeScale: z.number().positive().max(10_000).default(1),
+  workers: z.number().int().min(1).max(64).optional(),
+  population: Population,
+  phases: z
+    .array(Phase)
+    .min(1)
+    .superRefine((phases, ctx) => {
+      const order = { rampUp: 0, hold: 1, rampDown: 2 } as const;
+      phases.forEach((phase, i) => {
+        if (i > 0 && order[phase.phase] <= order[phases[i - 1]!.phase]) {
+          ctx.addIssue({ code: 'custom', path: [i, 'phase'], message: 'phases run in the order rampUp, hold, rampDown, each at most once' });
+        }
+      });
+    }),
+  behaviour: Behaviour.prefault({}),
+  thresholds: z.array(Threshold).default([]),
+});
+export type Scenario = z.infer<typeof Scenario>;
+export type ScenarioInput = z.input<typeof Scenario>;
+
+export const ScenarioFile = z.strictObject({
+  version: z.literal(1),
+  targets: z.record(z.string().regex(/^[A-Za-z][\w-]*$/, 'target names are letters, digits, - and _'), Target),
+  profiles: z.record(z.string(), LimitProfile).default({}),
+  scenarios: z.record(z.string().regex(/^[A-Za-z][\w-]*$/, 'scenario names are letters, digits, - and _'), Scenario),
+});
+export type ScenarioFile = z.infer<typeof ScenarioFile>;
+
+/** JSON Schema (draft 2020-12) for editors, generated from the same schema the loader uses. */
+export function scenarioJsonSchema(): unknown {
+  const schema = z.toJSONSchema(ScenarioFile, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: 'https://imload.dev/schema/scenarios.json',
+    title: 'imload scenarios.yaml',
+    description: `Threshold metrics: ${THRESHOLD_METRICS.join(', ')}`,
+  };
+}

@@ -1,0 +1,73 @@
+/** Turns a scenario target (URL + settings) into the endpoint an agent connects to. */
+import { readFileSync } from 'node:fs';
+import type { AgentTarget } from '../agents/types.js';
+import type { SecretRef, Target } from './schema.js';
+import { TARGET_URL_PATTERN } from './schema.js';
+
+const SCHEMES: Record<string, { protocol: string; tls: boolean; port: number }> = {
+  irc: { protocol: 'irc', tls: false, port: 6667 },
+  ircs: { protocol: 'irc', tls: true, port: 6697 },
+  rvp: { protocol: 'rvp', tls: false, port: 80 },
+  rvps: { protocol: 'rvp', tls: true, port: 443 },
+  sip: { protocol: 'sip', tls: false, port: 5060 },
+  sips: { protocol: 'sip', tls: true, port: 5061 },
+};
+
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+export function parseTargetUrl(url: string): { protocol: string; host: string; port: number; tls: boolean } {
+  if (!TARGET_URL_PATTERN.test(url)) {
+    throw new TargetError(`"${url}" is not a target URL like irc://127.0.0.1:6667 (schemes: ${Object.keys(SCHEMES).join(', ')})`);
+  }
+  const parsed = new URL(url);
+  const scheme = SCHEMES[parsed.protocol.slice(0, -1)]!;
+  return { protocol: scheme.protocol, host: parsed.hostname, port: parsed.port ? Number(parsed.port) : scheme.port, tls: scheme.tls };
+}
+
+export function toAgentTarget(name: string, target: Target): AgentTarget {
+  const { protocol, host, port, tls } = parseTargetUrl(target.url);
+  const transport = tls ? 'tls' : (target.transport ?? (protocol === 'sip' ? 'udp' : 'tcp'));
+  return {
+    name,
+    protocol,
+    host,
+    port,
+    transport,
+    domain: target.domain,
+    tls: tls || target.tls ? { ca: target.tls?.ca, insecure: target.tls?.insecure ?? false, serverName: target.tls?.serverName } : undefined,
+    options: target.options,
+  };
+}
+
+/** Loopback is always allowed; anything else needs an explicit opt-in (load is not a probe). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export class SecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretError';
+  }
+}
+
+/** Reads a secret from its reference. The value is returned, never logged. */
+export function resolveSecret(ref: SecretRef | undefined, userName?: string): string | undefined {
+  if (!ref) return undefined;
+  if ('env' in ref) {
+    const value = process.env[ref.env];
+    if (value === undefined) throw new SecretError(`environment variable ${ref.env} is not set (password reference)`);
+    return value;
+  }
+  const path = userName ? ref.file.replaceAll('{user}', userName) : ref.file;
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new SecretError(`cannot read password file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
