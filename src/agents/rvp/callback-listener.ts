@@ -93,7 +93,13 @@ export class CallbackListener {
       this.answer(socket, request.method === 'NOTIFY' ? 404 : 405, version, close);
       return;
     }
-    const status = route.handle(request, receivedAt);
+    let status: number;
+    try {
+      status = route.handle(request, receivedAt);
+    } catch {
+      // A failing event sink must not take the shared listener down for every other user.
+      status = 500;
+    }
     route.bytes(request.wireBytes, this.answer(socket, status, version, close));
   }
 
