@@ -101,12 +101,14 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
   try {
     await waitUntilReady(server, host, udpPort, options.readyTimeoutMs ?? 15_000);
   } catch (error) {
-    await server.stop();
+    await stopGroup(server);
     throw error;
   }
 
   const version = kamailioVersion(binary);
-  const stop = (): Promise<void> => server.stop();
+  runningGroups.add(server.pid);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= stopGroup(server));
   const labServer = (transport: 'udp' | 'tcp' | 'tls', port: number): LabServer => ({
     kind: KIND,
     name: `${options.name ?? 'kamailio'}-${transport}`,
@@ -130,6 +132,39 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
     logFile,
     stop,
   };
+}
+
+/**
+ * Kamailio is a process tree: the main process forks the workers, all in the process group the
+ * lab started (detached → pgid = main pid). Stopping only the main PID, or SIGKILLing it when
+ * imload exits, leaves the workers orphaned and holding the ports, so the whole group is
+ * signalled, by that group id only.
+ */
+const runningGroups = new Set<number>();
+process.once('exit', () => {
+  for (const group of runningGroups) signalGroup(group, 'SIGKILL');
+});
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // ESRCH: the whole group is already gone.
+  }
+}
+
+/** TERM to the main process (it stops its workers), then KILL to whatever is left of the group. */
+async function stopGroup(server: ForegroundProcess): Promise<void> {
+  // The process helper unrefs the child and its grace timer; this interval keeps imload alive
+  // until Kamailio has really exited, or the caller's last `await stop()` would end the process.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await server.stop(5000);
+  } finally {
+    clearInterval(keepAlive);
+    signalGroup(server.pid, 'SIGKILL');
+    runningGroups.delete(server.pid);
+  }
 }
 
 /** A port free for both TCP and UDP, since Kamailio listens on both with one number. */

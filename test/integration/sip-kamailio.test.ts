@@ -167,7 +167,7 @@ test('UDP: 150 users with 20 contacts exchange MESSAGEs and presence through Kam
 test('TCP: 150 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tcp', 150));
 test('TLS: 100 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tls', 100));
 
-test('edge cases: offline recipient, wrong password, no channels', async (t) => {
+test('edge cases: offline recipient, wrong password, no channels, logon again', async (t) => {
   if (!requireBinary(t, 'kamailio', 'kamailio')) return;
   const agent = await sipProtocol.createAgent(await targetFor('tcp'));
   const recorder = new Recorder();
@@ -183,6 +183,11 @@ test('edge cases: offline recipient, wrong password, no channels', async (t) => 
     await assert.rejects(alice.say(channel, 'x', 'all'), (e: unknown) => e instanceof AgentError && e.kind === 'unsupported');
     await assert.rejects(mallory.logon(), (e: unknown) => e instanceof AgentError && e.kind === 'auth-failed');
     await alice.logoff();
+    // The same user logs on again on a new connection.
+    await alice.logon();
+    assert.equal(await agent.serverOnlineCount!(), 1);
+    await alice.logoff();
+    assert.deepEqual(recorder.errors, []);
   } finally {
     alice.destroy();
     mallory.destroy();

@@ -67,9 +67,14 @@ export class SipVirtualUser implements VirtualUser {
     this.ua.onClosed((reason) => this.lost(reason));
   }
 
+  /** Also callable again after a logoff, a failed logon or a lost connection: it starts afresh. */
   async logon(): Promise<void> {
-    if (this.phase !== 'idle') throw new AgentError('protocol-error', `logon while ${this.phase}`, this.context.endpoint);
+    if (this.phase !== 'idle' && this.phase !== 'closed') {
+      throw new AgentError('protocol-error', `logon while ${this.phase}`, this.context.endpoint);
+    }
     this.phase = 'logging-on';
+    this.subscriptions.clear();
+    this.lastSeen.clear();
     const settings = this.context.settings;
     try {
       this.ua.attach(await this.context.openChannel(this.identity, this.ua));
