@@ -24,6 +24,8 @@ export interface RvpAgentSettings {
   /** Per-request timeout (option `requestTimeoutMs`, 30 s as Gaim/librvp). */
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Close pooled connections idle this long, below the server's keep-alive timeout (option `keepAliveIdleMs`, 10 s). */
+  readonly keepAliveIdleMs: number;
   /** Digest/Basic user name; `{name}` is replaced by the alias (option `authUser`, `{name}`). */
   readonly authUser: string;
   /** Read the own ACL at logon as Miranda does (option `aclAtLogon`, true). */
@@ -65,6 +67,7 @@ export function readSettings(target: AgentTarget): RvpAgentSettings {
     maxConnections: Math.max(1, Math.floor(number(options, 'maxConnections', 64, endpoint, 1))),
     requestTimeoutMs: number(options, 'requestTimeoutMs', 30_000, endpoint, 1),
     connectTimeoutMs: number(options, 'connectTimeoutMs', 10_000, endpoint, 1),
+    keepAliveIdleMs: number(options, 'keepAliveIdleMs', 10_000, endpoint, 1),
     authUser: string(options, 'authUser', '{name}', endpoint),
     aclAtLogon: aclAtLogon ?? true,
     userAgent: string(options, 'userAgent', 'imload-rvp (msmsgs/5.1.0.639 compatible)', endpoint),

@@ -42,7 +42,7 @@ export class RvpTransport {
       maxConnectionsPerOrigin: settings.maxConnections,
       connectTimeoutMs: settings.connectTimeoutMs,
       requestTimeoutMs: settings.requestTimeoutMs,
-      idleTimeoutMs: 20_000,
+      idleTimeoutMs: settings.keepAliveIdleMs,
     });
   }
 

@@ -166,7 +166,7 @@ export class HttpClientPool {
     connection.pending = undefined;
     const reusable = keepAlive(response.version, response.headers) && connection.parser.pendingBytes === 0;
     if (reusable && !this.closed) {
-      connection.socket.setTimeout(this.options.idleTimeoutMs);
+      connection.socket.setTimeout(this.idleTimeout(response));
       connection.origin.idle.push(connection);
     } else {
       this.retire(connection);
@@ -174,6 +174,17 @@ export class HttpClientPool {
     }
     pending.resolve({ response, bytesOut: pending.bytesOut, bytesIn: response.wireBytes });
     this.dispatch(connection.origin);
+  }
+
+  /**
+   * How long to keep an idle connection: our own limit, shortened to a second under the
+   * server's announced `Keep-Alive: timeout=N`, so we never write into a connection the
+   * server is about to close.
+   */
+  private idleTimeout(response: HttpResponse): number {
+    const announced = /timeout\s*=\s*(\d+)/i.exec(response.headers.map.get('keep-alive') ?? '');
+    if (announced === null) return this.options.idleTimeoutMs;
+    return Math.max(100, Math.min(this.options.idleTimeoutMs, Number(announced[1]) * 1000 - 1000));
   }
 
   /** Ends a connection after an error: rejects its request and lets a waiter open a new one. */

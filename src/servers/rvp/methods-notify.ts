@@ -71,12 +71,36 @@ function deliverToAny(ctx: ServerContext, callbacks: readonly string[], body: Bu
   });
 }
 
+interface RelayTarget {
+  readonly hostname: string;
+  readonly port: number;
+  readonly host: string;
+  readonly path: string;
+}
+
+/** Parsed callback URLs: the same few thousand are used for every NOTIFY, so parse each once. */
+const targets = new Map<string, RelayTarget | null>();
+const MAX_CACHED_TARGETS = 100_000;
+
+function relayTarget(url: string): RelayTarget | undefined {
+  let target = targets.get(url);
+  if (target === undefined) {
+    try {
+      const parsed = new URL(url);
+      target = { hostname: parsed.hostname, port: parsed.port === '' ? 80 : Number(parsed.port), host: parsed.host, path: `${parsed.pathname}${parsed.search}` };
+    } catch {
+      target = null;
+    }
+    if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+    targets.set(url, target);
+  }
+  return target ?? undefined;
+}
+
 /** Sends one NOTIFY; resolves with the callback's status, or 0 if it could not be reached. */
 async function deliver(ctx: ServerContext, url: string, body: Buffer | string, hops: number, ackType: string, subscriptionId: string | undefined): Promise<number> {
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
+  const target = relayTarget(url);
+  if (target === undefined) {
     ctx.stats.errors++;
     return 0;
   }
@@ -90,8 +114,7 @@ async function deliver(ctx: ServerContext, url: string, body: Buffer | string, h
   ];
   if (subscriptionId !== undefined) headers.push(['Subscription-Id', subscriptionId]);
   try {
-    const port = target.port === '' ? 80 : Number(target.port);
-    const { response } = await ctx.relay.request(target.hostname, port, { method: 'NOTIFY', target: `${target.pathname}${target.search}`, headers, body }, ctx.options.relayTimeoutMs);
+    const { response } = await ctx.relay.request(target.hostname, target.port, { method: 'NOTIFY', target: target.path, headers, body }, ctx.options.relayTimeoutMs);
     if (response.status >= 200 && response.status < 300) ctx.stats.notifiesRelayed++;
     else ctx.stats.errors++;
     return response.status;
