@@ -7,18 +7,22 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderKamailioConfig } from './kamailio-config.js';
 import { freePort } from './ports.js';
-import { startForeground, which, type ForegroundProcess } from './process.js';
+import { keepRunning, startForeground, which, type ForegroundProcess } from './process.js';
 import { createLabPki } from './tls.js';
 import { LabError, type LabServer } from './types.js';
 
 export interface KamailioLabOptions {
-  /** Run folder (config, log, ctl socket, certificates); a fresh temp folder by default. */
-  readonly dir?: string;
+  /** UDP+TCP port (default: one free for both); TLS gets its own free port. */
+  readonly port?: number;
+  /** Parent of the run folder (config, log, ctl socket, certificates); default <tmp>/imload-lab. */
+  readonly baseDir?: string;
+  /** Let Kamailio outlive this process (`imload lab up`); it is then stopped by PID. */
+  readonly keepAfterExit?: boolean;
   readonly host?: string;
   /** IM domain (default `lab.test`). */
   readonly domain?: string;
@@ -64,9 +68,11 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
   }
   const host = options.host ?? '127.0.0.1';
   const domain = options.domain ?? 'lab.test';
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'imload-kamailio-'));
+  const udpPort = options.port ?? (await freeUdpAndTcpPort(host));
+  const baseDir = options.baseDir ?? join(tmpdir(), 'imload-lab');
+  mkdirSync(baseDir, { recursive: true });
+  const dir = mkdtempSync(join(baseDir, `kamailio-${udpPort}-`));
   const ctl = `unixs:${join(dir, 'kamailio_ctl')}`;
-  const udpPort = await freeUdpAndTcpPort(host);
   const tlsPort = options.tls ? await freePort(host) : undefined;
   const pki = options.tls ? await createLabPki({ dir, commonName: domain, ips: [host] }) : undefined;
   const children = options.children ?? 2;
@@ -106,7 +112,8 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
   }
 
   const version = kamailioVersion(binary);
-  runningGroups.add(server.pid);
+  if (options.keepAfterExit) keepRunning(server);
+  else runningGroups.add(server.pid);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= stopGroup(server));
   const labServer = (transport: 'udp' | 'tcp' | 'tls', port: number): LabServer => ({

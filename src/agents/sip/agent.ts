@@ -41,6 +41,7 @@ class UnroutedReporter {
     this.lateCount++;
     if (this.reporter === undefined) return;
     this.reporter.bytes(wireBytes, answerBytes);
+    if (this.lateCount > 1) return;
     this.reporter.note(
       'sip-late-datagrams',
       `UDP traffic arrived for users already logged off (first: ${description}); requests were answered 481`,

@@ -72,6 +72,7 @@ export class UserAgent implements SipReceiver {
   private readonly serverCache: ServerTransactionCache;
   private readonly digest = new Map<string, DigestSession>();
   private branchCounter = 0;
+  private strayNoted = false;
   private handler: RequestHandler = () => ({ status: 501, reason: 'Not Implemented' });
   private closeListener: (reason: string) => void = () => undefined;
 
@@ -201,7 +202,8 @@ export class UserAgent implements SipReceiver {
       );
       // Unmatched finals are retransmissions that crossed our own retransmission (§ 17.1.2.2,
       // absorbed in the Completed state): normal on UDP, so a note rather than an error.
-      if (matched !== true && message.status >= 200) {
+      if (matched !== true && message.status >= 200 && !this.strayNoted) {
+        this.strayNoted = true;
         this.events.note('sip-stray-responses', 'final responses arrived for finished transactions (UDP retransmission crossings)');
       }
       return;
