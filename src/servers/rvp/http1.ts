@@ -11,7 +11,7 @@
 /** A malformed or oversized message; `status` is what a server should answer with. */
 export class HttpParseError extends Error {
   constructor(
-    readonly status: 400 | 411 | 413 | 431 | 501 | 505,
+    readonly status: 400 | 413 | 431 | 501 | 505,
     message: string,
   ) {
     super(message);
@@ -245,7 +245,6 @@ export const REASONS: Readonly<Record<number, string>> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
-  411: 'Length Required',
   412: 'Precondition Failed',
   413: 'Request Entity Too Large',
   431: 'Request Header Fields Too Large',

@@ -99,7 +99,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const handle = await runRvpServer(options);
+  let handle;
+  try {
+    handle = await runRvpServer(options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`rvp-server: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stdout.write(`rvp-server listening on ${handle.url}\n`);
   const stop = () => {
     void handle.close().then(() => process.exit(0));
