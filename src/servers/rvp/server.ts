@@ -41,11 +41,9 @@ export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHa
     requestTimeoutMs: options.relayTimeoutMs,
     idleTimeoutMs: Math.min(30_000, options.idleTimeoutMs),
   });
-  let ctx: ServerContext | undefined;
-  const store = new PresenceStore(options.secondMs, (node) => {
-    if (ctx !== undefined) fanOutPresence(ctx, node, currentPropsXml(node), Date.now());
-  });
-  ctx = new ServerContext(options, directory, store, stats, relay);
+  // Lease expiries found by the sweep are told to watchers like any other state change.
+  const store = new PresenceStore(options.secondMs, (node) => fanOutPresence(ctx, node, currentPropsXml(node), Date.now()));
+  const ctx = new ServerContext(options, directory, store, stats, relay);
   const snapshot = () => stats.snapshot(options.role, options.domain, store.online, store.subscriptions);
   const dispatcher = createDispatcher(ctx, auth, () => (options.role === 'router' ? routerSnapshot(ctx, snapshot()) : Promise.resolve(snapshot())));
 
