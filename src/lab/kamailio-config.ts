@@ -41,6 +41,9 @@ function globals(input: KamailioConfigInput): string[] {
     `tcp_children=${input.tcpChildren}`,
     'auto_aliases=no',
     `alias=${quoted(input.domain)}`,
+    // Let the UDP receive buffer probe up to 4 MB (default cap 256 KB): a logon burst of
+    // hundreds of SUBSCRIBEs otherwise overflows it and every drop costs a 500 ms retransmission.
+    'maxbuffer=4194304',
     `listen=udp:${input.host}:${input.udpPort}`,
     `listen=tcp:${input.host}:${input.tcpPort}`,
   ];
