@@ -5,6 +5,8 @@
  */
 import { after, test, type TestContext } from 'node:test';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { sipProtocol } from '../../src/agents/sip/index.js';
 import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/agents/types.js';
@@ -188,6 +190,10 @@ test('edge cases: offline recipient, wrong password, no channels, logon again', 
     assert.equal(await agent.serverOnlineCount!(), 1);
     await alice.logoff();
     assert.deepEqual(recorder.errors, []);
+    const server = await lab();
+    for (const file of ['kamailio.cfg', 'kamailio.log']) {
+      assert.ok(!readFileSync(join(server.dir, file), 'utf8').includes(PASSWORD), `the password is not in ${file}`);
+    }
   } finally {
     alice.destroy();
     mallory.destroy();
