@@ -1,0 +1,111 @@
+/**
+ * index.html: one self-contained page (Chart.js inlined, data inlined, no network) that reads well
+ * on screen, in dark mode and on paper.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { escapeHtml as h, jsonForScript } from './escape.js';
+import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
+import { PAGE_CSS } from './html-style.js';
+import type { ReportModel } from './report-model.js';
+import { sizeDeployment } from './sizing.js';
+
+export class ReportAssetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportAssetError';
+  }
+}
+
+let chartJsSource: string | undefined;
+
+/** The Chart.js UMD bundle, read once from node_modules (the package exports only its ESM/CJS entry). */
+export function chartJsBundle(): string {
+  if (chartJsSource === undefined) {
+    const entry = createRequire(import.meta.url).resolve('chart.js');
+    const path = join(dirname(entry), 'chart.umd.min.js');
+    try {
+      chartJsSource = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ReportAssetError(`cannot read the Chart.js bundle at ${path}: ${(error as Error).message}`);
+    }
+    // Inlined in a <script> element, the bundle must not contain its closing tag.
+    if (/<\/script/i.test(chartJsSource)) throw new ReportAssetError(`${path} contains "</script" and cannot be inlined`);
+  }
+  return chartJsSource;
+}
+
+/** Runs in the page: draws the charts, follows the colour scheme, recomputes the sizing table. */
+const PAGE_SCRIPT = `
+const data = JSON.parse(document.getElementById('report-data').textContent);
+const dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+Chart.defaults.color = dark ? '#d6d6d6' : '#333';
+Chart.defaults.borderColor = dark ? 'rgba(255,255,255,0.14)' : 'rgba(0,0,0,0.1)';
+Chart.defaults.maintainAspectRatio = false;
+for (const spec of data.charts) new Chart(document.getElementById('chart-' + spec.id), spec.config);
+// Charts are sized for the screen; re-fit them to the paper width around printing.
+const refit = () => { for (const chart of Object.values(Chart.instances)) chart.resize(); };
+window.addEventListener('beforeprint', refit);
+window.addEventListener('afterprint', refit);
+
+const sizeDeployment = ${sizeDeployment.toString()};
+const fmt = (v, digits) => v.toLocaleString('en', { maximumFractionDigits: digits });
+const number = (id) => { const v = Number(document.getElementById(id).value); return Number.isFinite(v) && v >= 0 ? v : 0; };
+function renderSizing() {
+  const answer = sizeDeployment({
+    ...data.sizing,
+    users: number('sizing-users'),
+    peakOnlineFraction: number('sizing-fraction') / 100,
+    site: { users: number('sizing-site-users'), linkKbps: number('sizing-site-link') },
+  });
+  const cells = { peakOnline: fmt(answer.peakOnline, 3) };
+  answer.servers.forEach((s, i) => { cells['servers-' + i] = s.servers === null ? 'unknown' : fmt(s.servers, 3); });
+  answer.bandwidth.forEach((b, i) => {
+    cells['total-' + i] = fmt(b.totalKbps / 1000, 2) + ' Mbit/s';
+    cells['site-' + i] = b.siteKbps === null ? '—' : fmt(b.siteKbps, 1) + ' kbit/s';
+    cells['link-' + i] = b.siteLinkUse === null ? '—' : fmt(b.siteLinkUse * 100, 0) + ' %';
+  });
+  for (const el of document.querySelectorAll('[data-sizing]')) el.textContent = cells[el.dataset.sizing] ?? '';
+}
+document.getElementById('sizing-form').addEventListener('input', renderSizing);
+`;
+
+function chartsSection(model: ReportModel): string {
+  const figures = model.charts.map((c) => `<figure class="chart"><div class="chart-box"><canvas id="chart-${h(c.id)}" role="img" aria-label="${h(c.title)}"></canvas></div></figure>`);
+  const omitted = model.omittedCharts.map((o) => `<p class="note omitted">${h(o.title)}: ${h(o.reason)}.</p>`);
+  const bucket = model.series && model.series.bucketSeconds > 1 ? `<p class="note">Each point covers ${model.series.bucketSeconds} s so the page stays small: rates are averaged, latencies and generator health keep their worst value.</p>` : '';
+  return `${bucket}<div class="charts">${figures.join('\n')}</div>${omitted.join('\n')}`;
+}
+
+export function renderHtml(model: ReportModel): string {
+  const s = model.summary;
+  const pageData = { charts: model.charts.map((c) => ({ id: c.id, config: c.config })), sizing: model.sizing.query };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>imload capacity report — ${h(s.scenario.name)} — ${h(s.runId)}</title>
+<style>${PAGE_CSS}</style>
+</head>
+<body>
+<header><h1>Capacity report: ${h(s.scenario.name)}</h1><p class="sub">run ${h(s.runId)} · imload ${h(s.reproduce.imloadVersion)}</p></header>
+<main>
+<section id="overview"><h2>Run</h2>${overviewSection(model)}</section>
+<section id="limits"><h2>Verdicts against documented limits</h2>${verdictSection(model)}</section>
+<section id="slos"><h2>SLOs and thresholds</h2>${thresholdSection(model)}</section>
+<section id="figures-section"><h2>Figures</h2>${figuresSection(model)}</section>
+<section id="charts"><h2>Over time</h2>${chartsSection(model)}</section>
+<section id="protocols"><h2>Per protocol</h2>${protocolSections(model)}</section>
+<section id="sizing"><h2>Sizing</h2>${sizingSection(model)}</section>
+<section id="reproduce-section"><h2>Reproduce</h2>${reproduceSection(model)}</section>
+</main>
+<script type="application/json" id="report-data">${jsonForScript(pageData)}</script>
+<script>${chartJsBundle()}</script>
+<script>${PAGE_SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,44 @@
+/** summary.md: the run in a few Markdown tables, for CI job summaries ($GITHUB_STEP_SUMMARY). */
+import { escapeMarkdownCell as cell } from './escape.js';
+import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
+import type { ReportModel } from './report-model.js';
+
+const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️' };
+
+export function renderMarkdown(model: ReportModel): string {
+  const s = model.summary;
+  const out: string[] = [];
+  out.push(`## imload: ${s.scenario.name} (${s.runId})`, '');
+  if (model.cutShort) out.push(`> ⚠️ ${model.cutShort}`, '');
+  if (s.generator.bottleneck) out.push(`> ⚠️ The load generator was the bottleneck: ${s.generator.reasons.join('; ')}`, '');
+  out.push(`${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak against ${s.target.name} (${s.target.protocol}), ${formatNumber(s.durationSeconds, 1)} s, ended: ${s.end.reason}, seed ${s.seed}.`, '');
+  if (s.limits) {
+    out.push(`### Limits: ${cell(s.limits.title)}`, '', '| limit | figure | measured | verdict | why |', '|---|---|---|---|---|');
+    for (const v of s.limits.verdicts) {
+      const measured = v.measured === null ? 'not measured' : formatMetricValue(v.metric, v.measured);
+      out.push(`| ${cell(v.id)} | ${v.kind === 'atLeast' ? '≥' : '≤'} ${formatNumber(v.value)} ${cell(v.unit)} | ${cell(measured)} | ${ICON[v.verdict]} ${verdictLabel(v)} | ${cell(v.reason)} |`);
+    }
+    out.push('');
+  }
+  if (s.thresholds.length > 0) {
+    out.push('### Thresholds', '', '| threshold | measured | result |', '|---|---|---|');
+    for (const t of s.thresholds) out.push(`| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${t.ok ? '✅ passed' : '❌ failed'} |`);
+    out.push('');
+  }
+  out.push('### Figures', '', '| latency | p50 | p95 | p99 | samples |', '|---|---|---|---|---|');
+  for (const kind of ['logon', 'join', 'delivery', 'presence'] as const) {
+    const l = s.latency[kind];
+    out.push(l.count === 0 ? `| ${kind} | – | – | – | 0 |` : `| ${kind} | ${formatMs(l.p50)} | ${formatMs(l.p95)} | ${formatMs(l.p99)} | ${formatNumber(l.count)} |`);
+  }
+  const m = s.messages;
+  out.push(
+    '',
+    `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
+    `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`,
+    `- bandwidth: ${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user (${model.perUserBasis}, ${s.bandwidth.window}; documented 1.6 kbit/s)`,
+    '',
+    `Reproduce: \`${s.reproduce.command}\``,
+    '',
+  );
+  return out.join('\n');
+}

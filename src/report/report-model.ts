@@ -1,0 +1,128 @@
+/**
+ * Everything the report formats (HTML, PNG, Markdown, JUnit) need, gathered once from a run
+ * folder's journal and its summary, so every output tells the same story.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { readJournal, type JournalEntry, type JournalHeader } from '../metrics/journal.js';
+import { buildChartSpecs, DOCUMENTED_KBPS_PER_USER, type ChartSpec, type OmittedChart } from './chart-specs.js';
+import { buildTimeSeries, type TimeSeries } from './series.js';
+import type { SizingQuery } from './sizing.js';
+import { buildSummary, type Summary } from './summary.js';
+
+/** Points per chart in the page: enough to see a one-hour run's shape, small enough to stay light. */
+export const MAX_CHART_POINTS = 900;
+
+export interface ReportModel {
+  readonly summary: Summary;
+  readonly header: JournalHeader | null;
+  /** Why the figures cover less than the planned run, or null when it ended as planned. */
+  readonly cutShort: string | null;
+  readonly series: TimeSeries | null;
+  readonly charts: readonly ChartSpec[];
+  readonly omittedCharts: readonly OmittedChart[];
+  /** The scenario as journaled (after overrides, secrets as references), as YAML. */
+  readonly scenarioText: string;
+  readonly serverVersion: string;
+  readonly protocolSections: ReadonlyArray<{ readonly protocol: string; readonly notes: ReadonlyArray<{ key: string; text: string }> }>;
+  readonly sizing: { readonly query: SizingQuery; readonly measuredCapacityNote: string };
+  /** "measured wall-clock" or "normalised": said beside every per-user figure. */
+  readonly perUserBasis: string;
+}
+
+export interface RunJournal {
+  readonly entries: JournalEntry[];
+  /** The file does not end with a newline: the process died mid-line (readJournal dropped it). */
+  readonly tornLastLine: boolean;
+}
+
+export function loadRunJournal(runDir: string): RunJournal | null {
+  const path = join(runDir, 'journal.ndjson');
+  if (!existsSync(path)) return null;
+  const entries = readJournal(path);
+  const size = statSync(path).size;
+  const last = Buffer.alloc(1);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, last, 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  return { entries, tornLastLine: size > 0 && last[0] !== 0x0a };
+}
+
+export function describeBasis(basis: string): string {
+  return basis === 'wall-clock' ? 'measured wall-clock' : basis;
+}
+
+function cutShortReason(summary: Summary, journal: RunJournal | null): string | null {
+  const torn = journal?.tornLastLine ? ' Its last line was torn (written half-way) and was left out.' : '';
+  if (summary.end.reason === 'unknown') {
+    return `This run was cut short: the journal has no end record (the process was killed), so these figures cover only the ${summary.durationSeconds} s it journaled.${torn}`;
+  }
+  if (summary.end.reason !== 'completed') {
+    return `This run ended early (${summary.end.reason}${summary.end.detail ? `: ${summary.end.detail}` : ''}); the figures cover ${summary.durationSeconds} s.${torn}`;
+  }
+  return torn ? `The journal's last line was torn and was left out.${torn}` : null;
+}
+
+function sizingQuery(summary: Summary, basis: string): ReportModel['sizing'] {
+  const capacities: Array<{ label: string; perServer: number }> = [];
+  for (const v of summary.limits?.verdicts ?? []) {
+    if (v.metric === 'users.peakOnline') capacities.push({ label: `documented: ${v.value.toLocaleString('en')} ${v.unit} (${summary.limits!.profile})`, perServer: v.value });
+  }
+  const held = summary.thresholds.every((t) => t.ok) && !summary.generator.bottleneck;
+  capacities.push({ label: `measured: peak ${summary.users.peakOnline.toLocaleString('en')} online in this run`, perServer: summary.users.peakOnline });
+  const measuredCapacityNote = held
+    ? 'The measured peak held every SLO: it is a lower bound of one server’s capacity (the run asked for no more), not its ceiling.'
+    : 'At the measured peak an SLO broke or the generator was the bottleneck: it is not a capacity to plan with.';
+  return {
+    query: {
+      users: 100_000,
+      peakOnlineFraction: 1,
+      capacities,
+      bandwidths: [
+        { label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER },
+        { label: `measured ${summary.bandwidth.kbpsPerUser} kbit/s (${basis}, ${summary.bandwidth.window})`, kbpsPerUser: summary.bandwidth.kbpsPerUser },
+      ],
+      site: { users: 100, linkKbps: 56 },
+    },
+    measuredCapacityNote,
+  };
+}
+
+/** Builds the model from a run folder; `summary` is the run's (the journal supplies the series). */
+export function buildReportModel(summary: Summary, journal: RunJournal | null, maxPoints = MAX_CHART_POINTS): ReportModel {
+  const header = journal ? (journal.entries[0] as JournalHeader) : null;
+  const basis = describeBasis(summary.bandwidth.basis);
+  let series: TimeSeries | null = null;
+  let charts: ChartSpec[] = [];
+  let omittedCharts: OmittedChart[] = [{ title: 'All charts', reason: 'the run folder has no journal.ndjson' }];
+  if (journal) {
+    const { aggregate } = buildSummary(journal.entries);
+    series = buildTimeSeries(journal.entries, aggregate, summary.users.requested, maxPoints);
+    ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
+  }
+  const byProtocol = new Map<string, Array<{ key: string; text: string }>>();
+  const protocol = summary.target.protocol;
+  byProtocol.set(protocol, []);
+  for (const note of summary.notes) {
+    const prefix = note.key.includes(':') ? note.key.slice(0, note.key.indexOf(':')) : protocol;
+    (byProtocol.get(prefix) ?? byProtocol.set(prefix, []).get(prefix)!).push(note);
+  }
+  const server = header?.server;
+  return {
+    summary,
+    header,
+    cutShort: cutShortReason(summary, journal),
+    series,
+    charts,
+    omittedCharts,
+    scenarioText: header ? stringify(header.scenario) : '(no journal: scenario unknown)',
+    serverVersion: server ? `${server.kind}${server.version ? ` ${server.version}` : ''}` : 'not recorded (not a lab server)',
+    protocolSections: [...byProtocol.entries()].map(([name, notes]) => ({ protocol: name, notes })),
+    sizing: sizingQuery(summary, basis),
+    perUserBasis: basis,
+  };
+}

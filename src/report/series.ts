@@ -1,0 +1,109 @@
+/**
+ * Per-second time series for the report's charts, taken from the aggregate's `series` (the
+ * journal's seconds, folded by the same reducer as the summary) and downsampled so a long run
+ * still makes a small page: each bucket keeps the worst value of latencies and health, the mean
+ * of rates.
+ */
+import type { RunAggregate } from '../metrics/aggregate.js';
+import type { JournalEntry, JournalHeader } from '../metrics/journal.js';
+import type { LatencyName } from '../metrics/names.js';
+
+export const CHART_LATENCIES = ['logon', 'join', 'delivery', 'presence'] as const satisfies readonly LatencyName[];
+export const PERCENTILES = ['p50', 'p95', 'p99'] as const;
+
+export type Column = Array<number | null>;
+
+export interface TimeSeries {
+  /** Seconds since the run started (the last second of each bucket). */
+  readonly t: number[];
+  /** Seconds per point after downsampling (1 = every journaled second). */
+  readonly bucketSeconds: number;
+  readonly columns: Record<string, Column>;
+  /** Error kinds seen, most frequent first; their columns are `error:<kind>`. */
+  readonly errorKinds: string[];
+}
+
+/** Columns whose buckets keep their maximum; every other column keeps its mean. */
+const MAX_COLUMNS = /^(online|target|latency:|health:)/;
+
+/** Planned online users at `seconds` into the run, from the header's timeline (ms) and population. */
+export function plannedOnline(header: JournalHeader, users: number, seconds: number): number {
+  const ms = seconds * 1000;
+  const { rampUpEnd, holdEnd, end } = header.timeline;
+  if (ms <= rampUpEnd) return rampUpEnd > 0 ? Math.min(users, Math.round((users * ms) / rampUpEnd)) : users;
+  if (ms <= holdEnd) return users;
+  if (ms >= end) return 0;
+  return Math.round(users * (1 - (ms - holdEnd) / (end - holdEnd)));
+}
+
+export function buildTimeSeries(entries: readonly JournalEntry[], aggregate: RunAggregate, users: number, maxPoints: number): TimeSeries {
+  const header = entries[0] as JournalHeader;
+  const errorTotals = new Map<string, number>();
+  const errorsByT = new Map<number, Record<string, number>>();
+  for (const entry of entries) {
+    if (entry.type !== 'second') continue;
+    errorsByT.set(entry.t, entry.errors);
+    for (const [kind, n] of Object.entries(entry.errors)) errorTotals.set(kind, (errorTotals.get(kind) ?? 0) + n);
+  }
+  const errorKinds = [...errorTotals.entries()].sort((a, b) => b[1] - a[1]).map(([kind]) => kind);
+
+  const t: number[] = [];
+  const columns: Record<string, Column> = {};
+  const push = (name: string, value: number | null) => (columns[name] ??= []).push(value);
+  for (const point of aggregate.series) {
+    const c = point.counters;
+    t.push(point.t);
+    push('online', point.online);
+    push('target', plannedOnline(header, users, point.t));
+    push('logonOk', c.logonOk ?? 0);
+    push('logonFailed', c.logonFailed ?? 0);
+    push('sent', (c.messagesSent ?? 0) + (c.channelMessagesSent ?? 0));
+    push('delivered', c.deliveriesReceived ?? 0);
+    push('kbpsPerUser', point.online > 0 ? point.kbpsPerUser : null);
+    push('errors', point.errors);
+    const errors = errorsByT.get(point.t) ?? {};
+    for (const kind of errorKinds) push(`error:${kind}`, errors[kind] ?? 0);
+    for (const kind of CHART_LATENCIES) {
+      const l = point.latency[kind];
+      for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l && l.count > 0 ? l[p] : null);
+    }
+    const health = point.health;
+    push('health:eventLoopP99', health.length > 0 ? Math.max(...health.map((h) => h.eventLoopP99)) : null);
+    push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
+    push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
+  }
+  return downsample({ t, bucketSeconds: 1, columns, errorKinds }, maxPoints);
+}
+
+export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
+  const n = series.t.length;
+  if (n <= maxPoints) return series;
+  const size = Math.ceil(n / maxPoints);
+  const t: number[] = [];
+  for (let start = 0; start < n; start += size) t.push(series.t[Math.min(n, start + size) - 1]!);
+  const columns: Record<string, Column> = {};
+  for (const [name, values] of Object.entries(series.columns)) {
+    const keepMax = MAX_COLUMNS.test(name);
+    const out: Column = [];
+    for (let start = 0; start < n; start += size) {
+      let sum = 0;
+      let count = 0;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = start; i < Math.min(n, start + size); i++) {
+        const v = values[i];
+        if (v === null || v === undefined) continue;
+        sum += v;
+        count++;
+        max = Math.max(max, v);
+      }
+      out.push(count === 0 ? null : keepMax ? max : sum / count);
+    }
+    columns[name] = out;
+  }
+  return { t, bucketSeconds: size * series.bucketSeconds, columns, errorKinds: series.errorKinds };
+}
+
+/** True when a column has at least one measured point. */
+export function hasData(column: Column | undefined): boolean {
+  return column !== undefined && column.some((v) => v !== null);
+}
