@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { sipProtocol } from '../../src/agents/sip/index.js';
+import type { SipAgent } from '../../src/agents/sip/agent.js';
 import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/agents/types.js';
 import { startKamailio, type KamailioLab } from '../../src/lab/kamailio.js';
 import { requireBinary } from '../helpers/require.js';
@@ -158,6 +159,7 @@ async function population(t: TestContext, transport: AgentTarget['transport'], c
     assert.deepEqual(unexpected, []);
     if (recorder.errors.length > 0) t.diagnostic(`${recorder.errors.length} retransmission events: ${summarise(recorder.errors)}`);
     assert.ok(recorder.bytesIn > 0 && recorder.bytesOut > 0);
+    assert.equal((agent as SipAgent).unroutedDatagrams.malformed, 0, 'no malformed datagrams');
     t.diagnostic(`${transport}: ${count} users, ${recorder.bytesIn + recorder.bytesOut} bytes`);
   } finally {
     for (const user of users) user.destroy();

@@ -45,7 +45,7 @@ test('challenge parsing: quoted commas, qop list, stale, unsupported schemes', (
 });
 
 test('a session reuses the nonce with an increasing nonce count, and restarts nc on a new nonce', () => {
-  const session = new DigestSession('Proxy-Authorization', 'u1', 'pw');
+  const session = new DigestSession('u1', 'pw');
   assert.equal(session.credentialsFor('MESSAGE', 'sip:u2@lab.test'), undefined);
   session.accept({ ...RFC2617, realm: 'lab.test' });
   assert.match(session.credentialsFor('MESSAGE', 'sip:u2@lab.test')!, /nc=00000001/);
@@ -58,7 +58,7 @@ test('a session reuses the nonce with an increasing nonce count, and restarts nc
 });
 
 test('RFC 2069 mode (no qop) omits nc and cnonce', () => {
-  const session = new DigestSession('Authorization', 'u1', 'pw');
+  const session = new DigestSession('u1', 'pw');
   session.accept({ ...RFC2617, qop: undefined, opaque: undefined });
   const credentials = session.credentialsFor('REGISTER', 'sip:lab.test')!;
   assert.doesNotMatch(credentials, /nc=|cnonce=|qop=/);

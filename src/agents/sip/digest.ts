@@ -82,7 +82,7 @@ export function digestResponse(challenge: DigestChallenge, input: DigestInput): 
   return md5(`${ha1}:${challenge.nonce}:${formatNc(input.nc)}:${input.cnonce}:${challenge.qop}:${ha2}`);
 }
 
-export const formatNc = (nc: number): string => nc.toString(16).padStart(8, '0');
+const formatNc = (nc: number): string => nc.toString(16).padStart(8, '0');
 
 const quote = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
 
@@ -101,7 +101,7 @@ export function digestCredentials(challenge: DigestChallenge, input: DigestInput
 export type CredentialHeader = 'Authorization' | 'Proxy-Authorization';
 
 /**
- * One user's cached challenge for one header kind. `credentialsFor` bumps nc on every use, so
+ * One user's cached challenge for one header kind (the caller keys sessions by header). `credentialsFor` bumps nc on every use, so
  * a server that counts nonces (RFC 2617 § 3.2.2) sees each request as fresh.
  */
 export class DigestSession {
@@ -110,14 +110,9 @@ export class DigestSession {
   private readonly cnonce = randomBytes(8).toString('hex');
 
   constructor(
-    readonly header: CredentialHeader,
     private readonly username: string,
     private readonly password: string,
   ) {}
-
-  get hasChallenge(): boolean {
-    return this.challenge !== undefined;
-  }
 
   /** The nonce in use, so a repeated challenge with the same nonce can be told from a stale one. */
   get nonce(): string | undefined {

@@ -35,7 +35,7 @@ export function registeredUsers(kamcmd: string, ctl: string): Promise<number> {
 }
 
 /** Reads `usrloc:registered_users = N` from kamcmd's output. */
-export function parseRegisteredUsers(output: string): number | undefined {
+function parseRegisteredUsers(output: string): number | undefined {
   const match = /usrloc:registered_users\s*=\s*(\d+)/.exec(output);
   return match ? Number(match[1]) : undefined;
 }

@@ -104,10 +104,6 @@ export class UserAgent implements SipReceiver {
     );
   }
 
-  get attached(): boolean {
-    return this.channel !== undefined;
-  }
-
   /** The URI peers reach this user at: the socket's own address (no DNS, no NAT on loopback). */
   contactUri(): string {
     const channel = this.requireChannel();
@@ -152,7 +148,7 @@ export class UserAgent implements SipReceiver {
       const key = `${scope}:${header}`;
       let session = this.digest.get(key);
       if (session === undefined) {
-        session = new DigestSession(header, this.config.user, this.config.password!);
+        session = new DigestSession(this.config.user, this.config.password!);
         this.digest.set(key, session);
       }
       session.accept(challenge);
