@@ -105,6 +105,20 @@ program
     await reportCommand(runDir);
   });
 
+program
+  .command('compare')
+  .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 1 on a regression')
+  .argument('<baseline-dir>', 'baseline run folder')
+  .argument('<run-dir>', 'run folder to judge')
+  .option('--max-regression <metric=limit>', 'allowed worsening, e.g. delivery.p99=10% or delivery.p99=20ms (repeatable)', collect)
+  .option('--alpha <p>', 'significance level of the test (default 0.05)', positiveNumber)
+  .option('--out <file>', 'HTML comparison file (default <run-dir>/compare.html)')
+  .action(async (baselineDir: string, runDir: string, options) => {
+    const { compareCommand } = await import('./commands/compare.js');
+    const { exitCode } = await compareCommand({ baselineDir, runDir, ...options });
+    process.exitCode = exitCode;
+  });
+
 const lab = program.command('lab').description('real servers on loopback: install, start, stop, list');
 lab
   .command('install')

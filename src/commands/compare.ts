@@ -1,0 +1,46 @@
+/** `imload compare <baseline-dir> <run-dir>`: is the run worse than the baseline beyond noise? */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXIT, UserFacingError } from '../exit-codes.js';
+import { readJournal, type JournalEntry } from '../metrics/journal.js';
+import { CompareInputError, compareRuns, parseRegressionLimit, type RegressionLimit, type RunComparison } from '../report/compare.js';
+import { formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
+
+export interface CompareCommandOptions {
+  readonly baselineDir: string;
+  readonly runDir: string;
+  /** `metric=limit` strings from --max-regression. */
+  readonly maxRegression?: readonly string[];
+  readonly alpha?: number;
+  /** HTML output file; default <run-dir>/compare.html. */
+  readonly out?: string;
+  readonly quiet?: boolean;
+}
+
+function journalOf(dir: string): JournalEntry[] {
+  const path = join(dir, 'journal.ndjson');
+  if (!existsSync(path)) throw new UserFacingError(`${dir}: no journal.ndjson here (is it a run folder?)`, EXIT.badInput);
+  return readJournal(path);
+}
+
+/** Returns the exit code: 1 on a regression, 0 otherwise (bad input throws with code 2). */
+export async function compareCommand(options: CompareCommandOptions): Promise<{ exitCode: number; comparison: RunComparison; htmlPath: string }> {
+  const limits = new Map<string, RegressionLimit>();
+  try {
+    for (const text of options.maxRegression ?? []) {
+      const { metric, limit } = parseRegressionLimit(text);
+      limits.set(metric, limit);
+    }
+  } catch (error) {
+    if (error instanceof CompareInputError) throw new UserFacingError(error.message, EXIT.badInput);
+    throw error;
+  }
+  if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) {
+    throw new UserFacingError(`--alpha must be between 0 and 1 (got ${options.alpha})`, EXIT.badInput);
+  }
+  const comparison = compareRuns(journalOf(options.baselineDir), journalOf(options.runDir), { limits, alpha: options.alpha });
+  const htmlPath = resolve(options.out ?? join(options.runDir, 'compare.html'));
+  writeFileSync(htmlPath, renderComparisonHtml(comparison));
+  if (!options.quiet) process.stdout.write(`${formatComparisonText(comparison)}\ncomparison written to ${htmlPath}\n`);
+  return { exitCode: comparison.regressions.length > 0 ? EXIT.thresholdsFailed : EXIT.ok, comparison, htmlPath };
+}

@@ -1,0 +1,181 @@
+/**
+ * Compares a run with a baseline: per-metric deltas, a rank-sum test on per-second samples, and
+ * limits on how much worse each metric may get. A metric regresses only when its change is in the
+ * worse direction, beyond every bound of its limit, and — where per-second samples exist —
+ * statistically significant, so run-to-run noise is not called a regression.
+ */
+import type { RunAggregate } from '../metrics/aggregate.js';
+import type { JournalEntry } from '../metrics/journal.js';
+import { rankSumTest, type RankSumResult } from './compare-stats.js';
+import { buildSummary, type Summary } from './summary.js';
+
+export interface RegressionLimit {
+  /** Allowed worsening as a fraction of the baseline (0.1 = 10 %). */
+  readonly relative?: number;
+  /** Allowed worsening in the metric's unit (ms for latencies, a fraction for rates). */
+  readonly absolute?: number;
+}
+
+export class CompareInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CompareInputError';
+  }
+}
+
+interface MetricDefinition {
+  readonly name: string;
+  readonly unit: 'ms' | 'fraction' | 'count' | 'kbit/s';
+  readonly better: 'lower' | 'higher';
+  readonly defaultLimit: RegressionLimit;
+  readonly value: (summary: Summary) => number | null;
+  /** Per-second samples for the significance test; absent for whole-run totals. */
+  readonly samples?: (aggregate: RunAggregate) => number[];
+}
+
+const LATENCY_KINDS = ['logon', 'join', 'delivery', 'presence'] as const;
+const PERCENTILES = ['p50', 'p95', 'p99'] as const;
+
+/** Seconds of the steady phase when there was one (ramps distort rates), else every second. */
+function steadySeconds(aggregate: RunAggregate) {
+  const hold = aggregate.series.filter((p) => p.phase === 'hold');
+  return hold.length > 0 ? hold : aggregate.series;
+}
+
+export const COMPARE_METRICS: readonly MetricDefinition[] = [
+  ...LATENCY_KINDS.flatMap((kind) =>
+    PERCENTILES.map((p): MetricDefinition => ({
+      name: `${kind}.${p}`,
+      unit: 'ms',
+      better: 'lower',
+      // Loopback latencies jitter by whole milliseconds: a change must be both 20 % and 5 ms.
+      defaultLimit: { relative: 0.2, absolute: 5 },
+      value: (s) => (s.latency[kind].count > 0 ? s.latency[kind][p] : null),
+      // Every second with samples counts: logons and joins mostly happen during the ramp.
+      samples: (a) => a.series.flatMap((point) => (point.latency[kind] && point.latency[kind]!.count > 0 ? [point.latency[kind]![p]] : [])),
+    })),
+  ),
+  { name: 'messages.lossRate', unit: 'fraction', better: 'lower', defaultLimit: { absolute: 0.001 }, value: (s) => (s.messages.expected > 0 ? s.messages.lossRate : null) },
+  { name: 'messages.lost', unit: 'count', better: 'lower', defaultLimit: { relative: 0.1, absolute: 10 }, value: (s) => s.messages.lost },
+  { name: 'messages.duplicates', unit: 'count', better: 'lower', defaultLimit: { absolute: 0 }, value: (s) => s.messages.duplicates },
+  { name: 'messages.misrouted', unit: 'count', better: 'lower', defaultLimit: { absolute: 0 }, value: (s) => s.messages.misrouted },
+  {
+    name: 'messages.deliveredPerSecond',
+    unit: 'count',
+    better: 'higher',
+    defaultLimit: { relative: 0.1 },
+    value: (s) => (s.durationSeconds > 0 ? s.messages.delivered / s.durationSeconds : null),
+    samples: (a) => steadySeconds(a).map((p) => p.counters.deliveriesReceived ?? 0),
+  },
+  { name: 'errors.rate', unit: 'fraction', better: 'lower', defaultLimit: { absolute: 0.001 }, value: (s) => s.errors.rate },
+  {
+    name: 'errors.count',
+    unit: 'count',
+    better: 'lower',
+    defaultLimit: { relative: 0.1, absolute: 5 },
+    value: (s) => s.errors.total,
+    samples: (a) => a.series.map((p) => p.errors),
+  },
+  {
+    name: 'bandwidth.kbpsPerUser',
+    unit: 'kbit/s',
+    better: 'lower',
+    defaultLimit: { relative: 0.1 },
+    value: (s) => (s.users.peakOnline > 0 ? s.bandwidth.kbpsPerUser : null),
+    samples: (a) => steadySeconds(a).filter((p) => p.online > 0).map((p) => p.kbpsPerUser),
+  },
+  { name: 'users.peakOnline', unit: 'count', better: 'higher', defaultLimit: { relative: 0.01 }, value: (s) => s.users.peakOnline },
+];
+
+/** Parses `metric=10%` (relative), `metric=20ms` / `metric=2s` (latency) or `metric=0.001` (absolute). */
+export function parseRegressionLimit(text: string): { metric: string; limit: RegressionLimit } {
+  const match = /^\s*([\w.]+)\s*=\s*(\d+(?:\.\d+)?)\s*(%|ms|s)?\s*$/.exec(text);
+  if (!match) throw new CompareInputError(`--max-regression "${text}": expected metric=N% or metric=N (e.g. delivery.p99=10%)`);
+  const [, metric, number, unit] = match as unknown as [string, string, string, string | undefined];
+  const definition = COMPARE_METRICS.find((m) => m.name === metric);
+  if (!definition) throw new CompareInputError(`--max-regression "${text}": unknown metric "${metric}"; known: ${COMPARE_METRICS.map((m) => m.name).join(', ')}`);
+  const value = Number(number);
+  if (unit === '%') return { metric, limit: { relative: value / 100 } };
+  if (unit !== undefined && definition.unit !== 'ms') throw new CompareInputError(`--max-regression "${text}": time units only apply to latencies`);
+  return { metric, limit: { absolute: unit === 's' ? value * 1000 : value } };
+}
+
+export type MetricStatus =
+  | 'regression'
+  | 'worse, not significant'
+  | 'worse, too few seconds to test'
+  | 'worse, within limit'
+  | 'better'
+  | 'unchanged'
+  | 'not measured';
+
+export interface MetricComparison {
+  readonly metric: string;
+  readonly unit: MetricDefinition['unit'];
+  readonly better: 'lower' | 'higher';
+  readonly baseline: number | null;
+  readonly run: number | null;
+  readonly delta: number | null;
+  /** delta / baseline; null when the baseline is 0 or missing. */
+  readonly relativeDelta: number | null;
+  readonly limit: RegressionLimit;
+  /** One-sided p-value that the run is worse, from the per-second samples; null when untested. */
+  readonly pWorse: number | null;
+  readonly samples: { readonly baseline: number; readonly run: number } | null;
+  readonly status: MetricStatus;
+}
+
+export interface RunComparison {
+  readonly baseline: Summary;
+  readonly run: Summary;
+  readonly alpha: number;
+  readonly metrics: readonly MetricComparison[];
+  readonly regressions: readonly MetricComparison[];
+}
+
+function exceedsLimit(worsening: number, baseline: number, limit: RegressionLimit): boolean {
+  if (worsening <= 0) return false;
+  const overAbsolute = limit.absolute === undefined || worsening > limit.absolute;
+  const overRelative = limit.relative === undefined || baseline === 0 || worsening / Math.abs(baseline) > limit.relative;
+  return overAbsolute && overRelative;
+}
+
+function compareMetric(def: MetricDefinition, base: { summary: Summary; aggregate: RunAggregate }, run: { summary: Summary; aggregate: RunAggregate }, limit: RegressionLimit, alpha: number): MetricComparison {
+  const b = def.value(base.summary);
+  const r = def.value(run.summary);
+  const common = { metric: def.name, unit: def.unit, better: def.better, baseline: b, run: r, limit };
+  if (b === null || r === null) return { ...common, delta: null, relativeDelta: null, pWorse: null, samples: null, status: 'not measured' };
+  const delta = r - b;
+  const worsening = def.better === 'lower' ? delta : -delta;
+  let test: RankSumResult | null = null;
+  let samples: MetricComparison['samples'] = null;
+  if (def.samples) {
+    const bs = def.samples(base.aggregate);
+    const rs = def.samples(run.aggregate);
+    samples = { baseline: bs.length, run: rs.length };
+    test = rankSumTest(bs, rs);
+  }
+  const pWorse = test ? (def.better === 'lower' ? test.pGreater : test.pLess) : null;
+  let status: MetricStatus;
+  if (delta === 0) status = 'unchanged';
+  else if (worsening < 0) status = 'better';
+  else if (!exceedsLimit(worsening, b, limit)) status = 'worse, within limit';
+  // A metric that has per-second samples but too few of them (e.g. logons in a short ramp) cannot
+  // be told from noise: it is reported, not called a regression.
+  else if (samples && !test) status = 'worse, too few seconds to test';
+  else if (pWorse !== null && pWorse >= alpha) status = 'worse, not significant';
+  else status = 'regression';
+  return { ...common, delta, relativeDelta: b !== 0 ? delta / Math.abs(b) : null, pWorse, samples, status };
+}
+
+export function compareRuns(
+  baselineEntries: readonly JournalEntry[],
+  runEntries: readonly JournalEntry[],
+  options: { readonly limits?: ReadonlyMap<string, RegressionLimit>; readonly alpha?: number } = {},
+): RunComparison {
+  const alpha = options.alpha ?? 0.05;
+  const base = buildSummary(baselineEntries);
+  const run = buildSummary(runEntries);
+  const metrics = COMPARE_METRICS.map((def) => compareMetric(def, base, run, options.limits?.get(def.name) ?? def.defaultLimit, alpha));
+  return { baseline: base.summary, run: run.summary, alpha, metrics, regressions: metrics.filter((m) => m.status === 'regression') };
+}
