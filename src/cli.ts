@@ -150,6 +150,19 @@ lab
     labStatus();
   });
 
+program
+  .command('rvp-server')
+  .description('run the reference RVP server (home, router or combined); --help for its options')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[options...]')
+  .action(async () => {
+    const { main } = await import('./servers/rvp/main.js');
+    const at = process.argv.indexOf('rvp-server');
+    await main(process.argv.slice(at + 1));
+  });
+
 program.addOption(new Option('--debug', 'print stack traces for internal errors').hideHelp());
 
 function fail(error: unknown): never {

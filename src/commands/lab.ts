@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labBaseDir } from '../lab/irc.js';
-import { startLabServer, type LabKind } from '../lab/index.js';
+import { LAB_KINDS, startLabFor, type LabKind } from '../lab/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 
 /** Debian packages for every lab server (and the SIPp comparison). */
@@ -68,14 +68,15 @@ function alive(pid: number): boolean {
 }
 
 export async function labUp(kinds: string[]): Promise<void> {
-  const known: LabKind[] = ['inspircd', 'ngircd', 'kamailio', 'rvp', 'rvp-cluster'];
   const records = readState().filter((r) => alive(r.pid));
   for (const kind of kinds) {
-    if (!known.includes(kind as LabKind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${known.join(', ')})`, EXIT.badInput);
-    const server = await startLabServer(kind as LabKind);
-    server.keep?.();
-    records.push({ kind: server.kind, name: server.name, url: server.url, pid: server.pid, dir: server.dir });
-    process.stdout.write(`${server.kind} ${server.url} pid ${server.pid} (config and logs in ${server.dir})\n`);
+    if (!LAB_KINDS.includes(kind as LabKind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`, EXIT.badInput);
+    const lab = await startLabFor(kind as LabKind, { keep: true, users: 1000 });
+    for (const server of lab.servers) {
+      if (records.some((r) => r.pid === server.pid && r.url === server.url)) continue;
+      records.push({ kind: server.kind, name: server.name, url: server.url, pid: server.pid, dir: server.dir });
+      process.stdout.write(`${server.kind.padEnd(12)} ${server.url.padEnd(40)} pid ${server.pid} (config and logs in ${server.dir})\n`);
+    }
   }
   writeFileSync(statePath(), `${JSON.stringify(records, null, 2)}\n`);
 }
@@ -86,7 +87,12 @@ export async function labDown(): Promise<void> {
     if (!alive(record.pid)) continue;
     process.kill(record.pid, 'SIGTERM');
     for (let i = 0; i < 30 && alive(record.pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (alive(record.pid)) process.kill(record.pid, 'SIGKILL');
+    // Lab servers lead their own process group; workers they forked go with them.
+    try {
+      process.kill(-record.pid, 'SIGKILL');
+    } catch {
+      /* the group is gone */
+    }
     process.stdout.write(`stopped ${record.kind} pid ${record.pid}\n`);
   }
   writeFileSync(statePath(), '[]\n');

@@ -11,8 +11,7 @@ import { isLoopback, parseTargetUrl, resolveSecret, toAgentTarget } from '../sce
 import type { Scenario, Target } from '../scenarios/schema.js';
 import { formatProgress, formatSummaryText } from '../report/text.js';
 import { writeRunOutputs } from '../report/outputs.js';
-import { startLabServer } from '../lab/index.js';
-import type { LabServer } from '../lab/types.js';
+import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
 
@@ -48,13 +47,24 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let target: Target = targets[targetName]!;
   const profile = scenario.limits ? findProfile(scenario.limits, loaded.config.profiles) : undefined;
 
-  const labServers: LabServer[] = [];
-  const stopLab = () => Promise.allSettled(labServers.map((s) => s.stop()));
+  let lab: LabTarget | undefined;
   try {
     if (options.lab && target.lab) {
-      const server = await startLabServer(target.lab, { quiet: options.quiet });
-      labServers.push(server);
-      target = { ...target, url: server.url };
+      lab = await startLabFor(target.lab, {
+        users: scenario.population.users,
+        namePattern: scenario.population.namePattern,
+        domain: target.domain,
+        password: resolveSecret(target.password),
+        transport: target.transport,
+      });
+      target = {
+        ...target,
+        url: lab.url,
+        transport: lab.transport ?? target.transport,
+        domain: lab.domain ?? target.domain,
+        options: { ...lab.options, ...target.options },
+        tls: lab.ca ? { ...target.tls, ca: lab.ca, insecure: target.tls?.insecure ?? false } : target.tls,
+      };
     }
     const agentTarget = toAgentTarget(targetName, target);
     if (!isLoopback(agentTarget.host) && !options.allowRemote) {
@@ -75,7 +85,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
     const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(scenario.population.users / 10_000));
-    const server = labServers[0];
+    const server = lab?.primary;
 
     const controller = new AbortController();
     const signal = options.signal ?? controller.signal;
@@ -139,7 +149,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       : EXIT.thresholdsFailed;
     return { exitCode, runDir, result };
   } finally {
-    await stopLab();
+    await lab?.stop();
   }
 }
 

@@ -1,22 +1,91 @@
-/** The lab: real servers on loopback for tests, the demo and product testers. */
+/**
+ * The lab: real servers on loopback for tests, the demo and product testers. `startLabFor`
+ * starts what a scenario target names (`lab:`) and says how to point the target at it.
+ */
 import { startInspircd, startNgircd } from './irc.js';
+import { startKamailio } from './kamailio.js';
+import { startRvpLab } from './rvp.js';
 import { LabError, type LabServer } from './types.js';
 
 export type LabKind = 'inspircd' | 'ngircd' | 'kamailio' | 'rvp' | 'rvp-cluster';
+export const LAB_KINDS: readonly LabKind[] = ['inspircd', 'ngircd', 'kamailio', 'rvp', 'rvp-cluster'];
 
-export interface LabStartOptions {
-  readonly port?: number;
-  readonly maxClients?: number;
-  readonly quiet?: boolean;
+/** What the lab needs to know about the run to serve it (users to provision, transport, ...). */
+export interface LabContext {
+  readonly users?: number;
+  readonly namePattern?: string;
+  readonly domain?: string;
+  /** Password every user logs on with; authentication is on when set. */
+  readonly password?: string;
+  readonly transport?: 'tcp' | 'udp' | 'tls';
+  /** Home servers behind the router, for `rvp-cluster`. */
+  readonly homes?: number;
+  /** Let the servers outlive this process (`imload lab up`). */
+  readonly keep?: boolean;
 }
 
-export async function startLabServer(kind: LabKind, options: LabStartOptions = {}): Promise<LabServer> {
+/** A started lab and how a target reaches it. */
+export interface LabTarget {
+  /** The server a target connects to. */
+  readonly primary: LabServer;
+  readonly servers: readonly LabServer[];
+  readonly url: string;
+  readonly transport?: 'tcp' | 'udp' | 'tls';
+  readonly domain?: string;
+  /** Extra agent options, e.g. Kamailio's ctl socket for the online-count cross-check. */
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly ca?: string;
+  stop(): Promise<void>;
+}
+
+export async function startLabFor(kind: LabKind, context: LabContext = {}): Promise<LabTarget> {
   switch (kind) {
     case 'inspircd':
-      return startInspircd(options);
-    case 'ngircd':
-      return startNgircd(options);
+    case 'ngircd': {
+      const server = await (kind === 'inspircd' ? startInspircd() : startNgircd());
+      if (context.keep) server.keep?.();
+      return { primary: server, servers: [server], url: server.url, stop: () => server.stop() };
+    }
+    case 'kamailio': {
+      const transport = context.transport ?? 'udp';
+      const lab = await startKamailio({
+        domain: context.domain,
+        password: context.password,
+        tls: transport === 'tls',
+        keepAfterExit: context.keep,
+      });
+      const server = transport === 'tls' ? lab.tls! : transport === 'tcp' ? lab.tcp : lab.udp;
+      return {
+        primary: { ...server, fdLimit: undefined },
+        servers: [lab.udp, lab.tcp, ...(lab.tls ? [lab.tls] : [])],
+        url: `${transport === 'tls' ? 'sips' : 'sip'}://${server.host}:${server.port}`,
+        transport,
+        domain: lab.domain,
+        options: { ctl: lab.ctl },
+        ca: lab.caFile,
+        stop: () => lab.stop(),
+      };
+    }
+    case 'rvp':
+    case 'rvp-cluster': {
+      const lab = await startRvpLab({
+        topology: kind === 'rvp' ? 'combined' : 'routed',
+        homes: context.homes,
+        domain: context.domain,
+        userPattern: context.namePattern,
+        userCount: context.users,
+        password: context.password,
+      });
+      if (context.keep) for (const server of lab.all) server.keep?.();
+      return {
+        primary: lab.entry,
+        servers: lab.all,
+        url: lab.entry.url.replace(/^http:/, 'rvp:').replace(/\/$/, ''),
+        domain: context.domain ?? 'im.example.com',
+        stop: () => lab.stop(),
+      };
+    }
     default:
-      throw new LabError(`the lab cannot start ${kind} yet`, kind);
+      throw new LabError(`unknown lab server "${String(kind)}"`, String(kind));
   }
 }

@@ -16,7 +16,7 @@ export interface ForegroundProcess {
 /**
  * Starts a server in the foreground with stdin from /dev/null and stdout+stderr to a log file.
  * All three must be redirected: a server that inherits a pipe keeps the caller's subshell open
- * (lab-results.md § 3 gotcha 6). `detached` puts it in its own process group so Ctrl-C on the
+ * (lab-results.md § 3 gotcha 6). Detached puts it in its own process group so Ctrl-C on the
  * terminal reaches imload first and imload stops the server cleanly.
  */
 export function startForeground(
@@ -24,7 +24,7 @@ export function startForeground(
   command: string,
   args: string[],
   logFile: string,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): ForegroundProcess {
   const out = openSync(logFile, 'a');
   let child: ChildProcess;
@@ -33,7 +33,7 @@ export function startForeground(
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', out, out],
-      detached: options.detached ?? true,
+      detached: true,
     });
   } finally {
     closeSync(out);
@@ -56,34 +56,41 @@ export function startForeground(
   const pid = child.pid;
   const stop = async (graceMs = 3000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // Hold the event loop while stopping: the child is unref'd so it never keeps imload alive.
+    child.ref();
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
+      signalGroup(pid, 'SIGKILL');
       return;
     }
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+    const outcome = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      signalGroup(pid, 'SIGKILL');
       await exited;
     }
+    // Servers that fork workers (Kamailio) leave them in the group: none may outlive the server.
+    signalGroup(pid, 'SIGKILL');
   };
   return { child, pid, logFile, exited, stop, tail };
 }
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const child of running) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  for (const child of running) if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
 });
+
+/** Signals a detached server's whole process group (its pid is the group id). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
 
 /** Lets a server outlive this process (`imload lab up`); it is then stopped by PID. */
 export function keepRunning(process: ForegroundProcess): void {

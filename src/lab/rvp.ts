@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
-import { startForeground, type ForegroundProcess } from './process.js';
+import { startForeground, type ForegroundProcess, keepRunning } from './process.js';
 import { LabError, type LabServer } from './types.js';
 
 const MAIN = fileURLToPath(new URL('../servers/rvp/main.ts', import.meta.url));
@@ -109,6 +109,7 @@ async function startOne(kind: string, name: string, dir: string, args: string[],
       child.child.ref();
       return child.stop();
     },
+    keep: () => keepRunning(child),
   };
 }
 
