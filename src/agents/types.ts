@@ -65,8 +65,14 @@ export interface VuEvents {
    * `receivedAt` is epoch milliseconds (performance.timeOrigin + performance.now()).
    */
   message(from: string, text: string, receivedAt: number, channel?: string): void;
-  /** A watched contact's presence changed; `note` is the note the engine set with the change. */
-  presence(contact: string, state: PresenceState, note: string, receivedAt: number): void;
+  /**
+   * A watched contact's presence changed; `note` is the note the engine set with the change.
+   * `initial` marks the state a new subscription reports (not a change), which is not counted
+   * as propagation.
+   */
+  presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial?: boolean): void;
+  /** A request was sent again because no answer came in time (UDP); counted, never hidden. */
+  retransmission(): void;
   /**
    * Something went wrong. `kind` is a stable machine-readable category used in summaries:
    * connect-refused, connect-timeout, timeout, protocol-error, unexpected-close, auth-failed,

@@ -185,6 +185,7 @@ export class VuRunner implements VuEvents {
     const note = formatStamp(this.identity.index, ++this.seq, scheduledAt, TO_CHANNEL);
     await user.setPresence(state, note);
     this.ctx.metrics.add('presenceChanges');
+    this.ctx.metrics.add('presenceExpected', this.ctx.plan.watchersOnline(this.identity.index, scheduledAt - this.ctx.startEpochMs));
   }
 
   private failedSend(reason: string, detail?: string): void {
@@ -263,11 +264,19 @@ export class VuRunner implements VuEvents {
     return this.identity.channels.find((c) => c.name.toLowerCase() === lower);
   }
 
-  presence(_contact: string, _state: PresenceState, note: string, receivedAt: number): void {
+  presence(_contact: string, _state: PresenceState, note: string, receivedAt: number, initial = false): void {
+    if (initial) {
+      this.ctx.metrics.add('presenceInitial');
+      return;
+    }
     const stamp = parseStamp(note);
     if (!stamp) return;
     this.ctx.metrics.add('presenceSeen');
     this.ctx.metrics.latency('presence', receivedAt - stamp.scheduledAt);
+  }
+
+  retransmission(): void {
+    this.ctx.metrics.add('retransmissions');
   }
 
   error(kind: string, detail?: string): void {

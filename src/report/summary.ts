@@ -47,7 +47,10 @@ export interface Summary {
     readonly undeliverable: number;
     readonly failed: number;
   };
-  readonly presence: { readonly changes: number; readonly seen: number };
+  /** Presence changes made, notifications the schedule expected watchers to get, and those seen. */
+  readonly presence: { readonly changes: number; readonly expected: number; readonly seen: number; readonly initialStates: number };
+  /** Requests sent again for lack of an answer (SIP over UDP); never hidden in other figures. */
+  readonly retransmissions: number;
   readonly bandwidth: {
     readonly bytesIn: number;
     readonly bytesOut: number;
@@ -114,7 +117,8 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
     end: end ? { reason: end.reason, detail: end.detail } : { reason: 'unknown', detail: 'the journal has no end record (the run was killed)' },
     timeScale: scenario.timeScale,
     ...partial,
-    presence: { changes: t.presenceChanges, seen: t.presenceSeen },
+    presence: { changes: t.presenceChanges, expected: t.presenceExpected, seen: t.presenceSeen, initialStates: t.presenceInitial },
+    retransmissions: t.retransmissions,
     bandwidth: {
       bytesIn: t.bytesIn,
       bytesOut: t.bytesOut,

@@ -24,7 +24,10 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   if (s.latency.presence.count > 0) out.push(latencyLine('presence', s.latency.presence));
   const m = s.messages;
   out.push(`messages   IM sent ${m.sent}, channel sent ${m.channelSent}; deliveries expected ${m.expected}, delivered ${m.delivered}, lost ${m.lost}, duplicates ${m.duplicates}, misrouted ${m.misrouted}, recipient offline ${m.undeliverable}, send failures ${m.failed}`);
-  if (s.presence.changes > 0) out.push(`presence   changes ${s.presence.changes}, seen by watchers ${s.presence.seen}`);
+  if (s.presence.changes > 0) {
+    out.push(`presence   changes ${s.presence.changes}, watcher notifications expected ${s.presence.expected} (by schedule), seen ${s.presence.seen}`);
+  }
+  if (s.retransmissions > 0) out.push(`transport  ${s.retransmissions} retransmissions`);
   out.push(`bandwidth  in ${(s.bandwidth.bytesIn / 1024).toFixed(1)} KiB, out ${(s.bandwidth.bytesOut / 1024).toFixed(1)} KiB, ${s.bandwidth.kbpsPerUser.toFixed(3)} kbit/s per online user (${s.bandwidth.window}, ${s.bandwidth.basis})`);
   const kinds = Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]);
   out.push(`errors     ${s.errors.total}${kinds.length > 0 ? `: ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''}`);

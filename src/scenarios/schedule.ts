@@ -128,6 +128,41 @@ export class WorkloadPlan {
     };
   }
 
+  private watcherIndex: { offsets: Int32Array; watchers: Int32Array } | undefined;
+
+  /** Users who have user i among their contacts (they watch i's presence). */
+  watchersOf(index: number): Int32Array {
+    if (!this.watcherIndex) {
+      // Invert every contact list once (compressed rows: an offset per user into one array).
+      const counts = new Int32Array(this.users + 1);
+      const lists: number[][] = [];
+      for (let u = 0; u < this.users; u++) {
+        const contacts = this.contactIndices(u);
+        lists.push(contacts);
+        for (const c of contacts) counts[c + 1]!++;
+      }
+      for (let u = 0; u < this.users; u++) counts[u + 1]! += counts[u]!;
+      const watchers = new Int32Array(counts[this.users]!);
+      const fill = counts.slice(0, this.users);
+      lists.forEach((contacts, u) => {
+        for (const c of contacts) watchers[fill[c]!++] = u;
+      });
+      this.watcherIndex = { offsets: counts, watchers };
+    }
+    const { offsets, watchers } = this.watcherIndex;
+    return watchers.subarray(offsets[index]!, offsets[index + 1]!);
+  }
+
+  /**
+   * How many of user i's watchers the schedule has online at `at` (ms from run start): the
+   * presence notifications a change then should produce.
+   */
+  watchersOnline(index: number, at: number): number {
+    let online = 0;
+    for (const w of this.watchersOf(index)) if (this.activityWindow(w).start <= at && at < this.logoffAt(w)) online++;
+    return online;
+  }
+
   /** User i's contacts as population indices (the identity carries their names). */
   contactIndices(index: number): number[] {
     return new Random(this.scenario.seed, index, 'contacts').sampleDistinct(this.users, this.scenario.population.contacts, index);

@@ -46,6 +46,7 @@ class Recorder implements VuEvents {
   }
   disconnected(): void {}
   note(): void {}
+  retransmission(): void {}
 }
 
 /** Resolves once `done()` holds; re-checked on every recorded event. Bounded by `timeoutMs`. */

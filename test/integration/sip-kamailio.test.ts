@@ -53,6 +53,7 @@ class Recorder {
       error: (kind, detail) => this.errors.push(`${user} ${kind} ${detail ?? ''}`),
       disconnected: (reason) => this.errors.push(`${user} disconnected ${reason}`),
       note: () => undefined,
+      retransmission: () => undefined,
     };
   }
 

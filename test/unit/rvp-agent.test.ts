@@ -69,6 +69,7 @@ function events() {
     error: (kind, detail) => log.errors.push(`${kind} ${detail ?? ''}`),
     disconnected: () => {},
     note: () => {},
+    retransmission: () => {},
   };
   return { log, sink };
 }

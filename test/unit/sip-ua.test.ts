@@ -215,6 +215,7 @@ class EventLog {
       error: (kind, detail) => this.push(`error ${kind} ${detail ?? ''}`.trim()),
       disconnected: (reason) => this.push(`disconnected ${reason}`),
       note: () => undefined,
+      retransmission: () => undefined,
     };
   }
 

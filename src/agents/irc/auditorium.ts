@@ -11,7 +11,7 @@ import type { IrcUser } from './user.js';
 const MAX_ATTEMPTS = 8;
 
 export class AuditoriumPolicy {
-  private readonly opWaiters = new Map<string, () => void>();
+  private readonly opWaiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(private readonly user: IrcUser) {}
 
@@ -51,19 +51,22 @@ export class AuditoriumPolicy {
   }
 
   private waitForOp(key: string): Promise<void> {
-    return new Promise((resolve) => this.opWaiters.set(key, resolve));
+    return new Promise((resolve, reject) => this.opWaiters.set(key, { resolve, reject }));
   }
 
-  /** Another presenter (or the server) gave us operator status. */
+  /**
+   * Another presenter gave us operator status. Members hidden from us until now (+u shows
+   * listeners only to operators) become visible, so re-read NAMES before counting recipients.
+   */
   gainedOp(view: ChannelView): void {
-    const key = view.assignment?.name.toLowerCase();
-    if (!key) return;
-    const waiter = this.opWaiters.get(key);
-    if (waiter) {
-      this.opWaiters.delete(key);
+    const assignment = view.assignment;
+    const waiter = assignment ? this.opWaiters.get(assignment.name.toLowerCase()) : undefined;
+    if (!assignment || !waiter) return;
+    this.opWaiters.delete(assignment.name.toLowerCase());
+    this.user.refreshNames(assignment.name).then(() => {
       this.host(view);
-      waiter();
-    }
+      waiter.resolve();
+    }, waiter.reject);
   }
 
   /** As a host, op presenters who arrive after us. */

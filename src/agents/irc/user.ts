@@ -330,6 +330,15 @@ export class IrcUser implements VirtualUser {
     });
   }
 
+  /** Re-reads a channel's member list (NAMES), e.g. once operator status reveals hidden members. */
+  refreshNames(name: string): Promise<void> {
+    const key = name.toLowerCase();
+    return new Promise<void>((resolve, reject) => {
+      this.joinWaiters.set(key, { resolve, reject });
+      this.send(`NAMES ${name}`);
+    });
+  }
+
   private endOfNames(name: string): void {
     const key = name.toLowerCase();
     const view = this.channels.get(key);
