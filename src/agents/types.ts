@@ -137,6 +137,12 @@ export interface ProtocolModule {
   readonly protocol: string;
   /** Default port when a target URL omits it. */
   readonly defaultPort: number;
+  /**
+   * How many users one worker process should hold on this target (default 10,000: one socket
+   * each, well under the 20,000 files a process may open). Protocols that multiplex users over
+   * few sockets (SIP over UDP) can hold more.
+   */
+  usersPerWorker?(target: AgentTarget): number;
   createAgent(target: AgentTarget): Promise<ProtocolAgent>;
 }
 

@@ -14,6 +14,7 @@ import { writeRunOutputs } from '../report/outputs.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
+import { loadProtocol } from '../agents/registry.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
@@ -84,7 +85,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}`;
     const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
-    const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(scenario.population.users / 10_000));
+    const protocol = await loadProtocol(agentTarget.protocol);
+    const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
+    const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(scenario.population.users / perWorker));
     const server = lab?.primary;
 
     const controller = new AbortController();
