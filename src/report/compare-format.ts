@@ -33,7 +33,7 @@ export function formatComparisonText(c: RunComparison): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   const verdict = c.regressions.length > 0 ? `REGRESSION in ${c.regressions.map((m) => m.metric).join(', ')}` : 'no regression';
-  return [`baseline ${c.baseline.runId} vs run ${c.run.runId} (rank-sum test on per-second samples, alpha ${c.alpha})`, '', line(header), ...rows.map(line), '', verdict].join('\n');
+  return [`baseline ${c.baseline.runId} vs run ${c.run.runId} (rank-sum test on per-second samples, alpha ${c.alpha}, ${formatNumber(c.alphaPerTest, 4)} per metric after Bonferroni)`, '', line(header), ...rows.map(line), '', verdict].join('\n');
 }
 
 export function renderComparisonHtml(c: RunComparison): string {
@@ -56,7 +56,7 @@ tr.regression td { background: var(--hl); } .bad { color: var(--bad); font-weigh
 <h1>imload comparison</h1>
 <table><tr>${run('Baseline', c.baseline)}${run('Run', c.run)}</tr></table>
 ${verdict}
-<p>A metric regresses only when it got worse beyond its limit and, where per-second samples exist, a one-sided Mann-Whitney rank-sum test says the change is significant (p &lt; ${c.alpha}). Latency samples are the per-second interval percentiles; rate samples are per-second counts over the steady phase.</p>
+<p>A metric regresses only when it got worse beyond its limit and, where per-second samples exist, a one-sided Mann-Whitney rank-sum test says the change is significant (p &lt; ${c.alpha}, divided by the number of metrics tested: ${formatNumber(c.alphaPerTest, 4)}). Latency samples are the per-second interval percentiles; rate samples are per-second counts over the steady phase.</p>
 <table id="comparison"><thead><tr><th>Metric</th><th>Baseline</th><th>Run</th><th>Delta</th><th>Regression limit</th><th>p(worse)</th><th>Status</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 </body></html>

@@ -129,6 +129,8 @@ export interface RunComparison {
   readonly baseline: Summary;
   readonly run: Summary;
   readonly alpha: number;
+  /** alpha divided by the number of metrics tested (Bonferroni). */
+  readonly alphaPerTest: number;
   readonly metrics: readonly MetricComparison[];
   readonly regressions: readonly MetricComparison[];
 }
@@ -140,13 +142,14 @@ function exceedsLimit(worsening: number, baseline: number, limit: RegressionLimi
   return overAbsolute && overRelative;
 }
 
-function compareMetric(def: MetricDefinition, base: { summary: Summary; aggregate: RunAggregate }, run: { summary: Summary; aggregate: RunAggregate }, limit: RegressionLimit, alpha: number): MetricComparison {
+type Measured = Omit<MetricComparison, 'status'> & { readonly exceedsLimit: boolean; readonly untestable: boolean };
+
+function measureMetric(def: MetricDefinition, base: { summary: Summary; aggregate: RunAggregate }, run: { summary: Summary; aggregate: RunAggregate }, limit: RegressionLimit): Measured {
   const b = def.value(base.summary);
   const r = def.value(run.summary);
   const common = { metric: def.name, unit: def.unit, better: def.better, baseline: b, run: r, limit };
-  if (b === null || r === null) return { ...common, delta: null, relativeDelta: null, pWorse: null, samples: null, status: 'not measured' };
+  if (b === null || r === null) return { ...common, delta: null, relativeDelta: null, pWorse: null, samples: null, exceedsLimit: false, untestable: false };
   const delta = r - b;
-  const worsening = def.better === 'lower' ? delta : -delta;
   let test: RankSumResult | null = null;
   let samples: MetricComparison['samples'] = null;
   if (def.samples) {
@@ -155,17 +158,27 @@ function compareMetric(def: MetricDefinition, base: { summary: Summary; aggregat
     samples = { baseline: bs.length, run: rs.length };
     test = rankSumTest(bs, rs);
   }
-  const pWorse = test ? (def.better === 'lower' ? test.pGreater : test.pLess) : null;
-  let status: MetricStatus;
-  if (delta === 0) status = 'unchanged';
-  else if (worsening < 0) status = 'better';
-  else if (!exceedsLimit(worsening, b, limit)) status = 'worse, within limit';
+  return {
+    ...common,
+    delta,
+    relativeDelta: b !== 0 ? delta / Math.abs(b) : null,
+    pWorse: test ? (def.better === 'lower' ? test.pGreater : test.pLess) : null,
+    samples,
+    exceedsLimit: exceedsLimit(def.better === 'lower' ? delta : -delta, b, limit),
+    untestable: samples !== null && test === null,
+  };
+}
+
+function status(m: Measured, alphaPerTest: number): MetricStatus {
+  if (m.delta === null) return 'not measured';
+  if (m.delta === 0) return 'unchanged';
+  if ((m.better === 'lower' ? m.delta : -m.delta) < 0) return 'better';
+  if (!m.exceedsLimit) return 'worse, within limit';
   // A metric that has per-second samples but too few of them (e.g. logons in a short ramp) cannot
   // be told from noise: it is reported, not called a regression.
-  else if (samples && !test) status = 'worse, too few seconds to test';
-  else if (pWorse !== null && pWorse >= alpha) status = 'worse, not significant';
-  else status = 'regression';
-  return { ...common, delta, relativeDelta: b !== 0 ? delta / Math.abs(b) : null, pWorse, samples, status };
+  if (m.untestable) return 'worse, too few seconds to test';
+  if (m.pWorse !== null && m.pWorse >= alphaPerTest) return 'worse, not significant';
+  return 'regression';
 }
 
 export function compareRuns(
@@ -176,6 +189,13 @@ export function compareRuns(
   const alpha = options.alpha ?? 0.05;
   const base = buildSummary(baselineEntries);
   const run = buildSummary(runEntries);
-  const metrics = COMPARE_METRICS.map((def) => compareMetric(def, base, run, options.limits?.get(def.name) ?? def.defaultLimit, alpha));
-  return { baseline: base.summary, run: run.summary, alpha, metrics, regressions: metrics.filter((m) => m.status === 'regression') };
+  const measured = COMPARE_METRICS.map((def) => measureMetric(def, base, run, options.limits?.get(def.name) ?? def.defaultLimit));
+  // Bonferroni: with a dozen metrics tested at once, one would pass alpha by chance alone.
+  const tests = measured.filter((m) => m.pWorse !== null).length;
+  const alphaPerTest = alpha / Math.max(1, tests);
+  const metrics: MetricComparison[] = measured.map((m) => {
+    const { exceedsLimit: _exceeds, untestable: _untestable, ...shown } = m;
+    return { ...shown, status: status(m, alphaPerTest) };
+  });
+  return { baseline: base.summary, run: run.summary, alpha, alphaPerTest, metrics, regressions: metrics.filter((m) => m.status === 'regression') };
 }

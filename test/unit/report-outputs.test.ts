@@ -75,7 +75,7 @@ test('junit.xml: one case per threshold and per limit; a failed SLO and a missed
 });
 
 test('summary.md carries the verdicts, thresholds and the reproduce command', async () => {
-  const { dir, summary } = syntheticRunDir({ seconds: 30, users: 80, rampSeconds: 5, errorsAt: (t) => (t === 20 ? { 'logon-timeout': 1 } : {}) });
+  const { dir, summary } = syntheticRunDir({ seconds: 30, users: 80, rampSeconds: 5, errorsAt: (t): Record<string, number> => (t === 20 ? { 'logon-timeout': 1 } : {}) });
   await writeRunOutputs(dir, summary);
   const md = readFileSync(join(dir, 'summary.md'), 'utf8');
   assert.match(md, /\| users-per-chat-server \| ≥ 20,000 concurrent users \| 80 \| ⏭️ not reached \|/);
