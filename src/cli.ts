@@ -68,14 +68,12 @@ runOptions(
 runOptions(
   program
     .command('demo')
-    .description('start the lab servers, run the demo scenario, write its outputs and say where')
+    .description('start the lab servers, run the demo scenarios (demo, then every demo-*), write their outputs and say where')
     .argument('[file]', 'scenario file', DEFAULT_FILE)
-    .option('-s, --scenario <name>', 'scenario to run', 'demo'),
+    .option('-s, --scenario <name>', 'run only this scenario'),
 ).action(async (file: string, options) => {
-  const { runCommand } = await import('./commands/run.js');
-  const { exitCode, runDir } = await runCommand({ file, ...options, targets: options.target, lab: true });
-  process.stdout.write(`\ndemo report: ${runDir}\n`);
-  process.exitCode = exitCode;
+  const { demoCommand } = await import('./commands/demo.js');
+  process.exitCode = await demoCommand(file, { ...options, targets: options.target });
 });
 
 program

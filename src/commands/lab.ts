@@ -6,17 +6,17 @@ import { labBaseDir } from '../lab/irc.js';
 import { LAB_KINDS, startLabFor, type LabKind } from '../lab/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 
-/** Debian packages for every lab server (and the SIPp comparison). */
+/** Debian packages for every lab server, the SIPp comparison, and Chromium for the report test. */
 export const LAB_PACKAGES = [
   'inspircd',
   'ngircd',
   'kamailio',
   'kamailio-presence-modules',
-  'kamailio-sqlite-modules',
   'kamailio-tls-modules',
   'sip-tester',
-  'sqlite3',
   'openssl',
+  'ca-certificates',
+  'chromium',
 ];
 
 export async function labInstall(): Promise<number> {

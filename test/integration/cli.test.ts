@@ -1,0 +1,108 @@
+/**
+ * The command line as a user runs it: exit codes, error messages without stack traces, and a
+ * run interrupted with Ctrl-C that still writes a valid summary.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../src/lab/ports.js';
+import { requireBinary } from '../helpers/require.js';
+import { writeScenario } from '../helpers/scenario.js';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function imload(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Finished> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['bin/imload.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+    onStderr?.(stderr, child);
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
+}
+
+const SCENARIO = (url: string, lab = '', hold = '10s') => `version: 1
+targets:
+  chat: { url: ${url}${lab ? `, lab: ${lab}` : ''} }
+scenarios:
+  tiny:
+    target: chat
+    timeScale: 600
+    population: { users: 20, channels: { count: 2 } }
+    phases:
+      - { phase: rampUp, rate: 20 }
+      - { phase: hold, duration: ${hold} }
+`;
+
+test('a scenario with a typo exits 2 and names the line', async () => {
+  const { file } = writeScenario(SCENARIO('irc://127.0.0.1:6667').replace('timeScale', 'timeScael'));
+  for (const args of [['validate', file], ['run', file, '-s', 'tiny']]) {
+    const result = await imload(args);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`${file.replace(/[/.]/g, '\\$&')}:7:5: scenarios\\.tiny\\.timeScael: unknown key "timeScael"; did you mean "timeScale"\\?`));
+    assert.doesNotMatch(result.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+  }
+});
+
+test('bad command-line values exit 2', async () => {
+  const { file } = writeScenario(SCENARIO('irc://127.0.0.1:6667'));
+  const result = await imload(['run', file, '-s', 'tiny', '--users', 'many']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--users must be a whole number/);
+  const target = await imload(['run', file, '-s', 'tiny', '--target', 'chat=http://x']);
+  assert.equal(target.code, 2);
+  assert.match(target.stderr, /--target: expected NAME=URL/);
+  const missing = await imload(['run', file, '-s', 'nosuch']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no scenario named "nosuch" \(scenarios: tiny\)/);
+});
+
+test('an unreachable target exits 3 within 5 s and names the address', async () => {
+  const port = await freePort();
+  const { file, dir } = writeScenario(SCENARIO(`irc://127.0.0.1:${port}`));
+  const result = await imload(['run', file, '-s', 'tiny', '--out', join(dir, 'run')]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.ok(result.ms < 5000, `took ${result.ms} ms`);
+  assert.match(result.stderr, new RegExp(`cannot reach target chat at 127\\.0\\.0\\.1:${port}: connection refused`));
+});
+
+test('a non-loopback target needs --allow-remote', async () => {
+  const { file } = writeScenario(SCENARIO('irc://chat.staging.example:6667'));
+  const result = await imload(['run', file, '-s', 'tiny']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /not on loopback: pass --allow-remote/);
+});
+
+test('Ctrl-C mid-run logs users off and leaves a valid summary.json (exit 130)', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const { file, dir } = writeScenario(SCENARIO('irc://127.0.0.1:6667', 'inspircd', '5m'));
+  const out = join(dir, 'run');
+  let interrupted = false;
+  const result = await imload(['run', file, '-s', 'tiny', '--lab', '--out', out], (stderr, child) => {
+    // Interrupt once the progress line shows every user online (printed every 10 s when not a TTY).
+    if (!interrupted && /online 20\/20/.test(stderr)) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
+  });
+  assert.ok(interrupted, `never saw all users online:\n${result.stderr}`);
+  assert.equal(result.code, 130, result.stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.end.reason, 'interrupted');
+  assert.equal(summary.users.peakOnline, 20);
+  assert.equal(summary.users.logoffs, 20, 'every user logged off cleanly');
+  assert.ok(summary.durationSeconds < 60, 'stopped long before the 5-minute hold ended');
+  const lines = readFileSync(join(out, 'journal.ndjson'), 'utf8').trim().split('\n');
+  assert.equal(JSON.parse(lines.at(-1)!).type, 'end');
+  assert.ok(existsSync(join(out, 'summary.json')));
+});
