@@ -73,6 +73,8 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         homes: context.homes,
         domain: context.domain,
         userPattern: context.namePattern,
+        // The scenario's names: user 0 is u000001 (src/scenarios/schedule.ts userName).
+        firstNumber: 1,
         userCount: context.users,
         password: context.password,
       });

@@ -15,16 +15,26 @@ import { LabError, type LabServer } from './types.js';
 const MAIN = fileURLToPath(new URL('../servers/rvp/main.ts', import.meta.url));
 const PASSWORD_ENV = 'IMLOAD_RVP_LAB_PASSWORD';
 const READY = /rvp-server listening on (http:\/\/\S+)/;
+/** The documented home-server size (exchange2000-im), used to size a routed lab. */
+const USERS_PER_HOME = 10_000;
 
 export interface RvpLabOptions {
   /** `combined` (one box) or `routed` (a router plus `homes` home servers). Default combined. */
   readonly topology?: 'combined' | 'routed';
-  /** Home servers behind the router (routed only, default 2). */
+  /**
+   * Home servers behind the router (routed only). Default: one per 10,000 users, at least 2 —
+   * "Deploy one Instant Messaging home server per 10,000 concurrent users" (limits.md).
+   */
   readonly homes?: number;
   readonly domain?: string;
   /** User-name pattern (default `u{index:6}`) and count (default 1000). */
   readonly userPattern?: string;
   readonly userCount?: number;
+  /**
+   * The number the first user's name carries (default 0: u000000). Scenarios number users
+   * from 1 (u000001 is user 0), so labs started for a scenario pass 1.
+   */
+  readonly firstNumber?: number;
   /** Shared password; authentication is off when undefined. */
   readonly password?: string;
   readonly host?: string;
@@ -52,6 +62,7 @@ export async function startRvpLab(options: RvpLabOptions = {}): Promise<RvpLab> 
   const common = [
     '--domain', domain, '--host', host,
     '--users', options.userPattern ?? 'u{index:6}', '--user-count', String(userCount),
+    '--first-number', String(options.firstNumber ?? 0),
     ...(options.password === undefined ? ['--no-auth'] : ['--password-env', PASSWORD_ENV]),
     ...(options.extraArgs ?? []),
   ];
@@ -68,7 +79,7 @@ export async function startRvpLab(options: RvpLabOptions = {}): Promise<RvpLab> 
       started.push(server);
       return { entry: server, homes: [server], all: started, dir, stop: stopAll };
     }
-    const homeCount = options.homes ?? 2;
+    const homeCount = options.homes ?? Math.max(2, Math.ceil(userCount / USERS_PER_HOME));
     if (!Number.isInteger(homeCount) || homeCount < 1 || homeCount > 16) throw new LabError(`homes must be 1..16, got ${homeCount}`, 'rvp-router');
     const ports: number[] = [];
     for (let i = 0; i < homeCount; i++) ports.push(await freePort(host));

@@ -13,9 +13,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** `u{index:6}` with a count, or a file with one alias per line. */
+/**
+ * `u{index:6}` with a count, or a file with one alias per line. `firstNumber` is the number the
+ * first pattern user carries (default 0); imload scenarios number users from 1 (u000001).
+ */
 export type UserSource =
-  | { readonly pattern: string; readonly count: number }
+  | { readonly pattern: string; readonly count: number; readonly firstNumber?: number }
   | { readonly file: string };
 
 /** Password by reference only, so it never appears in argv, configs or logs. */
@@ -36,7 +39,8 @@ export class UserDirectory {
     if (!Number.isInteger(source.count) || source.count < 0 || source.count > 10_000_000) {
       throw new ConfigError(`user count must be an integer in 0..10000000, got ${source.count}`);
     }
-    return new UserDirectory(Array.from({ length: source.count }, (_, i) => expandPattern(source.pattern, i)));
+    const first = source.firstNumber ?? 0;
+    return new UserDirectory(Array.from({ length: source.count }, (_, i) => expandPattern(source.pattern, first + i)));
   }
 
   /** The user's index (line or pattern index), or undefined for an unknown alias. */

@@ -11,7 +11,7 @@ import { runRvpServer } from './server.js';
 
 export const USAGE = `usage: rvp-server --role home|router|combined --domain IM-DOMAIN
   [--host 127.0.0.1] [--port 0]
-  [--users PATTERN --user-count N | --users-file FILE]     PATTERN like u{index:6}
+  [--users PATTERN --user-count N [--first-number 0] | --users-file FILE]   PATTERN like u{index:6}
   [--password-env VAR | --password-file FILE] [--auth digest,basic | --no-auth]
   [--home FROM-TO=URL ... | --home hash=URL,URL]          alias -> home server (router; peers)
   [--self-url URL] [--max-inbound 1024] [--second-ms 1000] [--max-lease S] [--max-lifetime S]
@@ -27,6 +27,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
       domain: { type: 'string' },
       users: { type: 'string' },
       'user-count': { type: 'string' },
+      'first-number': { type: 'string' },
       'users-file': { type: 'string' },
       'password-env': { type: 'string' },
       'password-file': { type: 'string' },
@@ -49,7 +50,10 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
   if (!values.domain) throw new ConfigError('--domain is required (the IM domain, e.g. im.example.com)');
   let users: UserSource;
   if (values['users-file']) users = { file: values['users-file'] };
-  else if (values.users) users = { pattern: values.users, count: int(values['user-count'] ?? '', '--user-count') };
+  else if (values.users) {
+    const firstNumber = values['first-number'] === undefined ? 0 : int(values['first-number'], '--first-number');
+    users = { pattern: values.users, count: int(values['user-count'] ?? '', '--user-count'), firstNumber };
+  }
   else throw new ConfigError('give --users PATTERN --user-count N or --users-file FILE');
   let password: PasswordSource | undefined;
   if (values['password-env']) password = { env: values['password-env'] };
