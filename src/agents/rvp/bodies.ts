@@ -70,6 +70,30 @@ export function parseNotification(body: string): IncomingNotification {
   return { kind: 'presence', from: senderAlias(propnotification), status, note };
 }
 
+/**
+ * The contact's current state and note from the 207 that answers an update/propchange
+ * SUBSCRIBE (or a PROPFIND): the first `200` propstat that carries `r:state`. Undefined when the
+ * body has none (a server may answer 200 without a body). Throws XmlError on malformed XML.
+ */
+export function parseCurrentPresence(body: string): { readonly status: string; readonly note: string | undefined } | undefined {
+  if (body.trim() === '') return undefined;
+  const root = parseXml(body);
+  if (!is(root, NS_DAV, 'multistatus')) return undefined;
+  for (const response of root.children) {
+    if (!is(response, NS_DAV, 'response')) continue;
+    for (const propstat of response.children) {
+      if (!is(propstat, NS_DAV, 'propstat')) continue;
+      const statusLine = child(propstat, NS_DAV, 'status')?.text ?? 'HTTP/1.1 200';
+      if (!/^\s*HTTP\/\d\.\d\s+200\b/.test(statusLine)) continue;
+      const prop = child(propstat, NS_DAV, 'prop');
+      const state = child(prop, NS_RVP, 'state');
+      const status = state === undefined ? undefined : statusOf(state);
+      if (status !== undefined) return { status, note: child(prop, NS_IMLOAD, 'note')?.text };
+    }
+  }
+  return undefined;
+}
+
 /** The status element's name; leased forms carry it under r:leased-value/r:value. */
 function statusOf(state: XmlElement): string | undefined {
   const value = path(state, [NS_RVP, 'leased-value'], [NS_RVP, 'value']) ?? state;

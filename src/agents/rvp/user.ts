@@ -15,7 +15,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
-import { NotificationError, instantMessage, newSessionId, parseNotification, presencePatch, toPresenceState } from './bodies.js';
+import { NotificationError, instantMessage, newSessionId, parseCurrentPresence, parseNotification, presencePatch, toPresenceState } from './bodies.js';
 import type { CallbackListener } from './callback-listener.js';
 import { Credentials } from './credentials.js';
 import type { RvpAgentSettings } from './settings.js';
@@ -113,6 +113,9 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     this.stopTimers();
     try {
       this.state = 'offline';
+      // No note: the last one carries the last change's stamp, and watchers would count the
+      // logoff notification as a second sighting of that change.
+      this.note = '';
       await this.patchPresence();
       // One UNSUBSCRIBE per contact (KB298421); the login subscription is left to expire (§11).
       await Promise.all([...this.contacts.values()].map((subscription) => this.unwatch(subscription)));
@@ -179,10 +182,29 @@ export class RvpVirtualUser implements VirtualUser, Requester {
         ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
       ]);
       this.contacts.set(contact, this.expectSubscription(response, contact, 'contact SUBSCRIBE', 207));
+      this.reportInitialPresence(contact, response);
     } catch (error) {
       // One unreachable contact does not fail the logon; it is counted and left unwatched.
       if (!(error instanceof AgentError)) throw error;
     }
+  }
+
+  /**
+   * The state a new subscription answers with is where the contact stands now, not a change:
+   * it goes to the engine marked `initial`, so it is never counted as propagation.
+   */
+  private reportInitialPresence(contact: string, response: HttpResponse): void {
+    let current;
+    try {
+      current = parseCurrentPresence(response.body.toString('utf8'));
+    } catch (error) {
+      if (!(error instanceof XmlError)) throw error;
+      this.events.error('protocol-error', `contact SUBSCRIBE ${contact}: bad 207 body: ${error.message}`);
+      return;
+    }
+    if (current === undefined) return;
+    const receivedAt = performance.timeOrigin + performance.now();
+    this.events.presence(contact, toPresenceState(current.status) ?? 'away', current.note ?? '', receivedAt, true);
   }
 
   private async unwatch(subscription: Subscription): Promise<void> {
