@@ -9,7 +9,7 @@ import { readJournal, type JournalEntry, type JournalHeader } from '../metrics/j
 import { buildChartSpecs, DOCUMENTED_KBPS_PER_USER, type ChartSpec, type OmittedChart } from './chart-specs.js';
 import { buildTimeSeries, type TimeSeries } from './series.js';
 import type { SizingQuery } from './sizing.js';
-import { buildSummary, type Summary } from './summary.js';
+import type { Summary } from './summary.js';
 
 /** Points per chart in the page: enough to see a one-hour run's shape, small enough to stay light. */
 export const MAX_CHART_POINTS = 900;
@@ -100,8 +100,7 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
   let charts: ChartSpec[] = [];
   let omittedCharts: OmittedChart[] = [{ title: 'All charts', reason: 'the run folder has no journal.ndjson' }];
   if (journal) {
-    const { aggregate } = buildSummary(journal.entries);
-    series = buildTimeSeries(journal.entries, aggregate, summary.users.requested, maxPoints);
+    series = buildTimeSeries(journal.entries, summary.users.requested, maxPoints);
     ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
   }
   const byProtocol = new Map<string, Array<{ key: string; text: string }>>();

@@ -1,11 +1,14 @@
 /**
- * Per-second time series for the report's charts, taken from the aggregate's `series` (the
- * journal's seconds, folded by the same reducer as the summary) and downsampled so a long run
- * still makes a small page: each bucket keeps the worst value of latencies and health, the mean
- * of rates.
+ * Per-second time series for the report's charts, read from the journal's seconds and
+ * downsampled so a long run still makes a small page: each bucket keeps the worst value of
+ * latencies and health, the mean of rates.
+ *
+ * The interval percentiles are computed here rather than taken from RunAggregate.series: that
+ * summarises every interval histogram in full (mean included, which hdr-histogram-js computes
+ * slowly), and the charts need only three percentiles.
  */
-import type { RunAggregate } from '../metrics/aggregate.js';
-import type { JournalEntry, JournalHeader } from '../metrics/journal.js';
+import { decodeHistogram } from '../metrics/histogram.js';
+import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
 import type { LatencyName } from '../metrics/names.js';
 
 export const CHART_LATENCIES = ['logon', 'join', 'delivery', 'presence'] as const satisfies readonly LatencyName[];
@@ -36,38 +39,46 @@ export function plannedOnline(header: JournalHeader, users: number, seconds: num
   return Math.round(users * (1 - (ms - holdEnd) / (end - holdEnd)));
 }
 
-export function buildTimeSeries(entries: readonly JournalEntry[], aggregate: RunAggregate, users: number, maxPoints: number): TimeSeries {
+/** An interval histogram's percentiles in ms (µs recorded, 3 decimals, like summarize()). */
+function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCENTILES)[number], number> | null {
+  if (encoded === undefined) return null;
+  const histogram = decodeHistogram(encoded);
+  if (histogram.totalCount === 0) return null;
+  const at = (p: number) => Math.round(histogram.getValueAtPercentile(p)) / 1000;
+  return { p50: at(50), p95: at(95), p99: at(99) };
+}
+
+export function buildTimeSeries(entries: readonly JournalEntry[], users: number, maxPoints: number): TimeSeries {
   const header = entries[0] as JournalHeader;
+  const seconds = entries.filter((e): e is JournalSecond => e.type === 'second');
   const errorTotals = new Map<string, number>();
-  const errorsByT = new Map<number, Record<string, number>>();
-  for (const entry of entries) {
-    if (entry.type !== 'second') continue;
-    errorsByT.set(entry.t, entry.errors);
-    for (const [kind, n] of Object.entries(entry.errors)) errorTotals.set(kind, (errorTotals.get(kind) ?? 0) + n);
+  for (const second of seconds) {
+    for (const [kind, n] of Object.entries(second.errors)) errorTotals.set(kind, (errorTotals.get(kind) ?? 0) + n);
   }
   const errorKinds = [...errorTotals.entries()].sort((a, b) => b[1] - a[1]).map(([kind]) => kind);
 
   const t: number[] = [];
   const columns: Record<string, Column> = {};
   const push = (name: string, value: number | null) => (columns[name] ??= []).push(value);
-  for (const point of aggregate.series) {
-    const c = point.counters;
-    t.push(point.t);
-    push('online', point.online);
-    push('target', plannedOnline(header, users, point.t));
+  for (const second of seconds) {
+    const c = second.counters;
+    const bytes = (c.bytesIn ?? 0) + (c.bytesOut ?? 0);
+    t.push(second.t);
+    push('online', second.online);
+    push('target', plannedOnline(header, users, second.t));
     push('logonOk', c.logonOk ?? 0);
     push('logonFailed', c.logonFailed ?? 0);
     push('sent', (c.messagesSent ?? 0) + (c.channelMessagesSent ?? 0));
     push('delivered', c.deliveriesReceived ?? 0);
-    push('kbpsPerUser', point.online > 0 ? point.kbpsPerUser : null);
-    push('errors', point.errors);
-    const errors = errorsByT.get(point.t) ?? {};
-    for (const kind of errorKinds) push(`error:${kind}`, errors[kind] ?? 0);
+    // Same definition as RunAggregate: application kbit/s per online user over this second.
+    push('kbpsPerUser', second.online > 0 ? (bytes * 8) / 1000 / second.online : null);
+    push('errors', Object.values(second.errors).reduce((a, b) => a + b, 0));
+    for (const kind of errorKinds) push(`error:${kind}`, second.errors[kind] ?? 0);
     for (const kind of CHART_LATENCIES) {
-      const l = point.latency[kind];
-      for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l && l.count > 0 ? l[p] : null);
+      const l = intervalPercentiles(second.histograms[kind]);
+      for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
-    const health = point.health;
+    const health = second.health;
     push('health:eventLoopP99', health.length > 0 ? Math.max(...health.map((h) => h.eventLoopP99)) : null);
     push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
     push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
