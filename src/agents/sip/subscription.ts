@@ -16,7 +16,8 @@ const RETRY_REASONS = new Set(['deactivated', 'timeout', 'probation']);
 /** Re-subscriptions per contact per logon; a server that keeps terminating is reported, not chased. */
 const MAX_RESTARTS = 3;
 
-export type PresenceListener = (contact: string, presence: ParsedPresence, receivedAt: number) => void;
+/** `initial`: carried by the first NOTIFY of a dialog, i.e. the state the contact already had. */
+export type PresenceListener = (contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean) => void;
 
 export class Subscription {
   callId = '';
@@ -31,6 +32,8 @@ export class Subscription {
   private resolveFirst!: () => void;
   private rejectFirst!: (error: Error) => void;
   private gotFirst = false;
+  /** Whether the current dialog has had its first NOTIFY (a restart starts a new dialog). */
+  private dialogNotified = false;
   private resolveTerminated: () => void = () => undefined;
   /** Settles when the first NOTIFY arrived (logon waits on it) or the SUBSCRIBE failed. */
   readonly firstNotify: Promise<void>;
@@ -66,6 +69,7 @@ export class Subscription {
     this.remoteTag = undefined;
     this.routeSet = undefined;
     this.remoteTarget = undefined;
+    this.dialogNotified = false;
     if (old !== '') this.onNewDialog(this, old);
   }
 
@@ -158,9 +162,12 @@ export class Subscription {
     const substate = (semi === -1 ? state : state.slice(0, semi)).trim().toLowerCase();
     const params = parseParams(semi === -1 ? '' : state.slice(semi));
 
+    // RFC 6665 § 4.2.1: the first NOTIFY of a dialog reports the current state, not a change.
+    const initial = !this.dialogNotified;
+    this.dialogNotified = true;
     if (request.body.length > 0) {
       const presence = parsePidf(request.body.toString('utf8'));
-      if (presence !== undefined) this.onPresence(this.contact, presence, receivedAt);
+      if (presence !== undefined) this.onPresence(this.contact, presence, receivedAt, initial);
     }
     if (!this.gotFirst) {
       this.gotFirst = true;

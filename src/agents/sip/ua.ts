@@ -98,7 +98,7 @@ export class UserAgent implements SipReceiver {
       {
         reliable: channel.reliable,
         send: (data) => this.write(data),
-        retransmitted: (method) => this.events.error('retransmission', method),
+        retransmitted: () => this.events.retransmission(),
       },
       this.config.timers,
     );

@@ -93,7 +93,7 @@ export class SipVirtualUser implements VirtualUser {
           settings.domain,
           settings.subscribeExpires,
           this.events,
-          (who, presence, receivedAt) => this.presenceSeen(who, presence, receivedAt),
+          (who, presence, receivedAt, initial) => this.presenceSeen(who, presence, receivedAt, initial),
           (moved, oldCallId) => {
             this.subscriptions.delete(oldCallId);
             this.subscriptions.set(moved.callId, moved);
@@ -114,11 +114,11 @@ export class SipVirtualUser implements VirtualUser {
     }
   }
 
-  private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number): void {
+  private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
     const last = this.lastSeen.get(contact);
     if (last !== undefined && last.state === presence.state && last.note === presence.note) return;
     this.lastSeen.set(contact, presence);
-    this.events.presence(contact, presence.state, presence.note, receivedAt);
+    this.events.presence(contact, presence.state, presence.note, receivedAt, initial);
   }
 
   /** Every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
