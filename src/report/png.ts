@@ -1,5 +1,5 @@
 /** charts/*.png: the page's charts rendered by Chart.js on @napi-rs/canvas (no system libraries). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
@@ -13,6 +13,8 @@ const HEIGHT = 360;
 /** Writes one PNG per chart into `dir`; returns the files written. */
 export async function writeChartPngs(dir: string, charts: readonly ChartSpec[]): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
+  // A rebuilt report must not keep charts the new one left out (e.g. a kind with no samples).
+  for (const name of readdirSync(dir)) if (name.endsWith('.png')) rmSync(join(dir, name));
   const written: string[] = [];
   for (const spec of charts) {
     const canvas = createCanvas(WIDTH, HEIGHT);

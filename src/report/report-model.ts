@@ -101,7 +101,8 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
   let omittedCharts: OmittedChart[] = [{ title: 'All charts', reason: 'the run folder has no journal.ndjson' }];
   if (journal) {
     series = buildTimeSeries(journal.entries, summary.users.requested, maxPoints);
-    ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
+    if (series.t.length > 0) ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
+    else omittedCharts = [{ title: 'All charts', reason: 'the journal has no per-second records (the run stopped before its first second)' }];
   }
   const byProtocol = new Map<string, Array<{ key: string; text: string }>>();
   const protocol = summary.target.protocol;

@@ -83,3 +83,15 @@ test('summary.md carries the verdicts, thresholds and the reproduce command', as
   assert.match(md, /errors: 1 \(logon-timeout ×1\)/);
   assert.match(md, /Reproduce: `imload run scenarios\.yaml -s synthetic --seed 1`/);
 });
+
+test('a generator bottleneck is shown: banner on the page, and the limit it would have met is not reached', async () => {
+  // 20,000 users online within every SLO, but the generator's event loop lagged 200 ms throughout.
+  const { dir, summary } = syntheticRunDir({ seconds: 12, users: 20_000, rampSeconds: 4, rampDownSeconds: 2, fanOut: 5, thresholds: ['errors.rate < 1%'], eventLoopMs: () => 200 });
+  assert.equal(summary.generator.bottleneck, true);
+  await writeRunOutputs(dir, summary);
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  assert.match(html, /<p class="banner warn">The load generator was the bottleneck: event-loop delay p99 above 100 ms/);
+  const row = /<tr class="verdict-not-reached">[\s\S]*?<\/tr>/.exec(html);
+  assert.ok(row, 'the verdict row is not-reached');
+  assert.match(row[0], /not reached[\s\S]*the load generator was the bottleneck/);
+});

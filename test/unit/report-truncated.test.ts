@@ -1,7 +1,7 @@
 /** `imload report` on a killed run's journal: no end record, a torn last line. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -42,4 +42,17 @@ test('a run that ended cleanly but was interrupted says so too; a complete run h
   new JournalWriter(journal).append({ type: 'end', at: Date.UTC(2026, 10, 22, 3, 0, 21), reason: 'interrupted', detail: 'Ctrl-C' });
   imloadReport(interrupted);
   assert.match(readFileSync(join(interrupted, 'index.html'), 'utf8'), /id="cut-short"[^>]*>This run ended early \(interrupted: Ctrl-C\)/);
+});
+
+test('a run killed before its first second: outputs are written, charts are left out with the reason', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imload-empty-run-'));
+  const journal = join(dir, 'journal.ndjson');
+  writeSyntheticJournal({ path: journal, seconds: 3, users: 10, rampSeconds: 1, ended: false });
+  writeFileSync(journal, `${readFileSync(journal, 'utf8').split('\n')[0]}\n`);
+  imloadReport(dir);
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  assert.match(html, /id="cut-short"/);
+  assert.doesNotMatch(html, /<canvas/);
+  assert.match(html, /All charts: the journal has no per-second records/);
+  assert.deepEqual(readdirSync(join(dir, 'charts')), []);
 });
