@@ -1,5 +1,6 @@
 /** summary.md: the run in a few Markdown tables, for CI job summaries ($GITHUB_STEP_SUMMARY). */
 import { escapeMarkdownCell as cell } from './escape.js';
+import { DOCUMENTED_KBPS_PER_USER } from './chart-specs.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
@@ -35,7 +36,7 @@ export function renderMarkdown(model: ReportModel): string {
     '',
     `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
     `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`,
-    `- bandwidth: ${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user (${model.perUserBasis}, ${s.bandwidth.window}; documented 1.6 kbit/s)`,
+    `- bandwidth: ${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user (${model.perUserBasis}, ${s.bandwidth.window}; documented ${DOCUMENTED_KBPS_PER_USER} kbit/s)`,
     '',
     `Reproduce: \`${s.reproduce.command}\``,
     '',
