@@ -35,6 +35,8 @@ export function renderMarkdown(model: ReportModel): string {
   out.push(
     '',
     `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
+    ...(s.presence.expected > 0 ? [`- presence: ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen`] : []),
+    ...(s.retransmissions > 0 ? [`- retransmissions: ${formatNumber(s.retransmissions)}`] : []),
     `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`,
     `- bandwidth: ${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user (${model.perUserBasis}, ${s.bandwidth.window}; documented ${DOCUMENTED_KBPS_PER_USER} kbit/s)`,
     '',

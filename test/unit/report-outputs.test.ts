@@ -33,6 +33,9 @@ test('writeRunOutputs writes summary.json, index.html, summary.md, junit.xml and
     assert.ok(bytes.length > 5000, `${png} has something drawn (${bytes.length} bytes)`);
   }
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), JSON.parse(JSON.stringify(summary)));
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  assert.match(html, new RegExp(`<tr><th>Presence</th><td>[\\d,]+ changes; ${summary.presence.seen.toLocaleString('en')} of ${summary.presence.expected.toLocaleString('en')} expected notifications`));
+  assert.ok(summary.presence.expected > 0);
 });
 
 test('index.html is self-contained: Chart.js and data inline, nothing fetched from anywhere', async () => {

@@ -121,6 +121,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       if (run.presence) {
         const changes = count((online * 2) / 3600);
         recorder.add('presenceChanges', changes);
+        recorder.add('presenceExpected', changes * 20);
         recorder.add('presenceSeen', changes * 20);
         for (let i = 0; i < changes * 20; i++) recorder.latency('presence', lognormal(median * 2, 0.6));
       }
