@@ -33,14 +33,25 @@ export function verdictSection(model: ReportModel): string {
 </tr>`);
   return `<p>Profile <strong>${h(limits.title)}</strong> [${h(limits.profile)} v${h(limits.version)}]. A limit the run did not reach is never called met.</p>
 <table id="verdicts"><thead><tr><th>Documented limit</th><th>Figure</th><th>Measured</th><th>Verdict</th><th>Why</th></tr></thead>
-<tbody>${rows.join('')}</tbody></table>`;
+<tbody>${rows.join('')}</tbody></table>${onsetList(model)}`;
+}
+
+/** Where each failed latency SLO first broke, second by second. */
+function onsetList(model: ReportModel): string {
+  if (model.sloOnsets.length === 0) return '';
+  const items = model.sloOnsets.map((o) => `<li><code>${h(o.threshold)}</code> first broke at ${formatNumber(o.t)} s into the run (that second: ${h(formatMs(o.value))}) with ${formatNumber(o.online)} users online${o.planned === null ? '' : ` of ${formatNumber(o.planned)} planned`}.</li>`);
+  return `<p>Second by second, the failed latency SLOs first broke here:</p><ul id="slo-onsets">${items.join('')}</ul>`;
 }
 
 export function thresholdSection(model: ReportModel): string {
   const list = model.summary.thresholds;
   if (list.length === 0) return '<p>The scenario sets no thresholds.</p>';
-  const rows = list.map((t) => `<tr><td><code>${h(t.name)}</code></td><td>${h(formatMetricValue(t.metric, t.actual))}</td><td><span class="pill ${t.ok ? 'met' : 'missed'}">${t.ok ? 'passed' : 'failed'}</span></td><td>${t.abortOnFail ? 'aborts the run' : ''}</td></tr>`);
-  return `<table id="thresholds"><thead><tr><th>SLO / threshold</th><th>Measured</th><th>Result</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const onset = (name: string) => {
+    const o = model.sloOnsets.find((x) => x.threshold === name);
+    return o ? `first broke at ${formatNumber(o.t)} s, ${formatNumber(o.online)} users online` : '';
+  };
+  const rows = list.map((t) => `<tr><td><code>${h(t.name)}</code></td><td>${h(formatMetricValue(t.metric, t.actual))}</td><td><span class="pill ${t.ok ? 'met' : 'missed'}">${t.ok ? 'passed' : 'failed'}</span></td><td>${h([onset(t.name), t.abortOnFail ? 'aborts the run' : ''].filter(Boolean).join('; '))}</td></tr>`);
+  return `<table id="thresholds"><thead><tr><th>SLO / threshold</th><th>Measured (whole run)</th><th>Result</th><th>Notes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function latencyRow(name: string, l: LatencySummary): string {

@@ -25,6 +25,8 @@ export function renderMarkdown(model: ReportModel): string {
     out.push('### Thresholds', '', '| threshold | measured | result |', '|---|---|---|');
     for (const t of s.thresholds) out.push(`| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${t.ok ? '✅ passed' : '❌ failed'} |`);
     out.push('');
+    for (const o of model.sloOnsets) out.push(`- \`${o.threshold}\` first broke at ${formatNumber(o.t)} s with ${formatNumber(o.online)} users online (${formatMs(o.value)} that second)`);
+    if (model.sloOnsets.length > 0) out.push('');
   }
   out.push('### Figures', '', '| latency | p50 | p95 | p99 | samples |', '|---|---|---|---|---|');
   for (const kind of ['logon', 'join', 'delivery', 'presence'] as const) {

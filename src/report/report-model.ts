@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { readJournal, type JournalEntry, type JournalHeader } from '../metrics/journal.js';
 import { buildChartSpecs, DOCUMENTED_KBPS_PER_USER, type ChartSpec, type OmittedChart } from './chart-specs.js';
-import { buildTimeSeries, type TimeSeries } from './series.js';
+import { buildTimeSeries, downsample, type TimeSeries } from './series.js';
+import { findSloOnsets, type SloOnset } from './slo-onset.js';
 import type { SizingQuery } from './sizing.js';
 import type { Summary } from './summary.js';
 
@@ -19,7 +20,10 @@ export interface ReportModel {
   readonly header: JournalHeader | null;
   /** Why the figures cover less than the planned run, or null when it ended as planned. */
   readonly cutShort: string | null;
+  /** Chart series, downsampled to at most MAX_CHART_POINTS. */
   readonly series: TimeSeries | null;
+  /** For each failed latency SLO: the first second it broke and the users online then. */
+  readonly sloOnsets: readonly SloOnset[];
   readonly charts: readonly ChartSpec[];
   readonly omittedCharts: readonly OmittedChart[];
   /** The scenario as journaled (after overrides, secrets as references), as YAML. */
@@ -97,10 +101,13 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
   const header = journal ? (journal.entries[0] as JournalHeader) : null;
   const basis = describeBasis(summary.bandwidth.basis);
   let series: TimeSeries | null = null;
+  let sloOnsets: SloOnset[] = [];
   let charts: ChartSpec[] = [];
   let omittedCharts: OmittedChart[] = [{ title: 'All charts', reason: 'the run folder has no journal.ndjson' }];
   if (journal) {
-    series = buildTimeSeries(journal.entries, summary.users.requested, maxPoints);
+    const everySecond = buildTimeSeries(journal.entries, summary.users.requested);
+    sloOnsets = findSloOnsets(everySecond, summary.thresholds);
+    series = downsample(everySecond, maxPoints);
     if (series.t.length > 0) ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
     else omittedCharts = [{ title: 'All charts', reason: 'the journal has no per-second records (the run stopped before its first second)' }];
   }
@@ -117,6 +124,7 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
     header,
     cutShort: cutShortReason(summary, journal),
     series,
+    sloOnsets,
     charts,
     omittedCharts,
     scenarioText: header ? stringify(header.scenario) : '(no journal: scenario unknown)',

@@ -48,7 +48,8 @@ function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCEN
   return { p50: at(50), p95: at(95), p99: at(99) };
 }
 
-export function buildTimeSeries(entries: readonly JournalEntry[], users: number, maxPoints: number): TimeSeries {
+/** Every journaled second (no downsampling); see downsample() for the charts. */
+export function buildTimeSeries(entries: readonly JournalEntry[], users: number): TimeSeries {
   const header = entries[0] as JournalHeader;
   const seconds = entries.filter((e): e is JournalSecond => e.type === 'second');
   const errorTotals = new Map<string, number>();
@@ -83,7 +84,7 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number,
     push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
     push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
   }
-  return downsample({ t, bucketSeconds: 1, columns, errorKinds }, maxPoints);
+  return { t, bucketSeconds: 1, columns, errorKinds };
 }
 
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {

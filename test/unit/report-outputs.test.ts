@@ -98,3 +98,19 @@ test('a generator bottleneck is shown: banner on the page, and the limit it woul
   assert.ok(row, 'the verdict row is not-reached');
   assert.match(row[0], /not reached[\s\S]*the load generator was the bottleneck/);
 });
+
+test('a failed latency SLO says when it first broke and how many users were online then', async () => {
+  // Deliveries turn slow (median 3 s) from second 40: delivery.p99 < 2s fails over the run.
+  const { dir, summary } = syntheticRunDir({ seconds: 70, users: 2000, rampSeconds: 10, fanOut: 10, thresholds: ['delivery.p99 < 2s', 'logon.p95 < 3s'], deliveryMedianMs: (t) => (t >= 40 ? 3000 : 3) });
+  assert.equal(summary.thresholds[0]!.ok, false);
+  const model = await writeRunOutputs(dir, summary);
+  assert.equal(model.sloOnsets.length, 1, 'only the failed SLO has an onset');
+  const onset = model.sloOnsets[0]!;
+  assert.equal(onset.threshold, 'delivery.p99 < 2s');
+  assert.equal(onset.t, 40);
+  assert.equal(onset.online, 2000);
+  assert.ok(onset.value > 2000);
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  assert.match(html, /<ul id="slo-onsets"><li><code>delivery\.p99 &lt; 2s<\/code> first broke at 40 s into the run/);
+  assert.match(readFileSync(join(dir, 'summary.md'), 'utf8'), /`delivery\.p99 < 2s` first broke at 40 s with 2,000 users online/);
+});
