@@ -10,7 +10,7 @@ export interface GeneratorVerdict {
   readonly perWorker: ReturnType<RunAggregate['healthPeaksByWorker']>;
   /** Worst per-second event-loop delay p99 across workers, ms. */
   readonly eventLoopP99: number;
-  /** Peak RSS summed over workers divided by peak VUs, bytes. */
+  /** RSS above the workers' start-up baseline at the busiest second, per VU, bytes. */
   readonly rssPerVuBytes: number;
   readonly bottleneck: boolean;
   readonly reasons: readonly string[];
@@ -49,13 +49,11 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   for (const worker of perWorker) {
     if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
   }
-  const peakVus = perWorker.reduce((sum, w) => sum + w.vus, 0);
-  const peakRss = perWorker.reduce((sum, w) => sum + w.rssBytes, 0);
   return {
     workers: perWorker.length,
     perWorker,
     eventLoopP99: aggregate.eventLoopP99(),
-    rssPerVuBytes: peakVus > 0 ? Math.round(peakRss / peakVus) : 0,
+    rssPerVuBytes: aggregate.rssPerVuBytes(),
     bottleneck: reasons.length > 0,
     reasons,
   };

@@ -33,6 +33,9 @@ export class RunAggregate {
   private allBytes = 0;
   private allUserSeconds = 0;
   private readonly healthPeaks = new Map<number, { eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }>();
+  /** The second with the most VUs: RSS above the workers' baselines there, per VU. */
+  private peakVus = 0;
+  private peakVuRssAbove = 0;
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters) as [CounterName, number][]) {
@@ -55,6 +58,11 @@ export class RunAggregate {
         this.holdBytes += bytes;
         this.holdUserSeconds += second.online;
       }
+    }
+    const vus = second.health.reduce((n, h) => n + h.vus, 0);
+    if (vus > 0 && vus >= this.peakVus) {
+      this.peakVus = vus;
+      this.peakVuRssAbove = second.health.reduce((n, h) => n + Math.max(0, h.rssBytes - (h.baselineRssBytes ?? h.rssBytes)), 0);
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -90,6 +98,11 @@ export class RunAggregate {
   /** Per worker: the worst second seen for each health figure. */
   healthPeaksByWorker(): Array<{ worker: number; eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }> {
     return [...this.healthPeaks.entries()].sort((a, b) => a[0] - b[0]).map(([worker, peak]) => ({ worker, ...peak }));
+  }
+
+  /** Generator memory the users cost: RSS above the workers' baselines at the peak, per VU. */
+  rssPerVuBytes(): number {
+    return this.peakVus > 0 ? Math.round(this.peakVuRssAbove / this.peakVus) : 0;
   }
 
   /** The whole run's event-loop p99: the worst per-second p99 across workers. */

@@ -7,6 +7,7 @@ export class HealthSampler {
   private readonly loop: IntervalHistogram;
   private lastCpu = process.cpuUsage();
   private lastAt = performance.now();
+  private readonly baselineRss = process.memoryUsage().rss;
 
   constructor(private readonly worker: number) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
@@ -26,6 +27,7 @@ export class HealthSampler {
       eventLoopMax: round(this.loop.max / 1e6),
       cpuPercent: round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 100),
       rssBytes: memory.rss,
+      baselineRssBytes: this.baselineRss,
       heapUsedBytes: memory.heapUsed,
       openFds: countOpenFds(),
       vus,

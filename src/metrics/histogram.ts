@@ -54,7 +54,8 @@ export function summarize(histogram: Histogram): LatencySummary {
     p90: round(histogram.getValueAtPercentile(90)),
     p95: round(histogram.getValueAtPercentile(95)),
     p99: round(histogram.getValueAtPercentile(99)),
-    max: round(histogram.maxValue),
+    // Bucket-based like the percentiles, so a merged histogram reports the same max as one whole.
+    max: round(histogram.getValueAtPercentile(100)),
     mean: round(histogram.mean),
   };
 }

@@ -44,6 +44,8 @@ export interface GeneratorHealth {
   /** CPU used over the last second, percent of one core. */
   readonly cpuPercent: number;
   readonly rssBytes: number;
+  /** RSS once the worker had loaded, before it created any user: RSS above it is the users' cost. */
+  readonly baselineRssBytes?: number;
   readonly heapUsedBytes: number;
   readonly openFds: number;
   /** VUs this worker holds (logged on or connecting). */

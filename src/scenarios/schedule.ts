@@ -168,16 +168,21 @@ export class WorkloadPlan {
     return new Random(this.scenario.seed, index, 'contacts').sampleDistinct(this.users, this.scenario.population.contacts, index);
   }
 
+  /**
+   * User i's channels in join order: auditoriums it presents, ordinary channels, then
+   * auditoriums it listens to — so hosts are usually in before their audience arrives.
+   */
   channelsOf(index: number): ChannelAssignment[] {
     const { population, seed } = this.scenario;
     const out: ChannelAssignment[] = [];
+    const listening: ChannelAssignment[] = [];
     const name = this.name(index);
     population.auditoriums.forEach((auditorium, a) => {
       const presenters = this.presenterNames[a]!;
       if (presenters.includes(name)) {
         out.push({ name: auditorium.name, role: 'presenter', auditorium: true, presenters });
       } else if (new Random(seed, index, 'auditorium', a).next() < auditorium.listeners) {
-        out.push({ name: auditorium.name, role: 'listener', auditorium: true, presenters });
+        listening.push({ name: auditorium.name, role: 'listener', auditorium: true, presenters });
       }
     });
     const channels = population.channels;
@@ -191,7 +196,7 @@ export class WorkloadPlan {
         out.push({ name: `${channels.prefix}${String(j + 1).padStart(3, '0')}`, role: 'member', auditorium: false, presenters: [] });
       }
     }
-    return out;
+    return [...out, ...listening];
   }
 
   private pickChannel(rng: Random): number {

@@ -1,8 +1,9 @@
 /**
  * Joining auditorium channels so that presenters, not listeners, hold operator (host) status:
  * on IRCX a presenter CREATEs the channel with +x; with InspIRCd's +u the first presenter in sets
- * +u and ops the other presenters. A listener who finds it created the channel (no presenter
- * there yet) leaves it and tries again later, so the auditorium opens with its host.
+ * +u and ops the other presenters. A listener who finds no presenter hosting the channel (or
+ * finds it created the channel itself) leaves and tries again later, so the auditorium opens
+ * with its host instead of being held by listeners nobody can promote.
  */
 import { AgentError, type ChannelAssignment } from '../types.js';
 import type { ChannelView } from './channels.js';
@@ -29,11 +30,16 @@ export class AuditoriumPolicy {
         if (view.ops.has(self)) return this.host(view);
         if (view.hasPresenterOp(self)) return this.waitForOp(key);
       } else if (!view.ops.has(self)) {
-        return;
+        if (view.hasPresenterOp(self)) return;
+        if (attempt === MAX_ATTEMPTS - 1) {
+          // A server may hide hosts from listeners (InspIRCd opvisible=no): stay, and say so.
+          user.events.note('irc:auditorium-hosts', `listeners in ${channel.name} cannot see a presenter hosting it; recipients of their questions are not counted`);
+          return;
+        }
       }
       // No presenter holds the channel, or we created it as a listener: leave so a presenter can open it.
       user.send(`PART ${channel.name}`);
-      user.channels.delete(key);
+      user.dropChannel(key);
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
     }
     throw new AgentError('auditorium-no-host', `no presenter opened ${channel.name} on ${user.endpoint}`, user.endpoint);

@@ -1,19 +1,87 @@
 /**
- * One user's view of the channels it is in: members and operators, kept from NAMES, JOIN, PART,
- * KICK, QUIT, NICK and MODE. The sender's view decides how many recipients a message should
- * reach, which is what the delivery check compares against.
+ * Channel membership as the users see it, kept from NAMES, JOIN, PART, KICK, QUIT, NICK and
+ * MODE. The sender's view decides how many recipients a message should reach, which is what the
+ * delivery check compares against.
+ *
+ * Every member receives the same JOINs and QUITs, so the users of one worker share one roster
+ * per channel and update it idempotently: memory grows with the members of a channel, not with
+ * their square (a 5,000-member channel would otherwise cost 25 million set entries).
  */
 import type { ChannelAssignment } from '../types.js';
 import type { ServerFeatures } from './features.js';
 
-export class ChannelView {
+export class ChannelRoster {
   readonly members = new Set<string>();
   readonly ops = new Set<string>();
+  flags = '';
+  /** Local users in the channel; at zero nobody keeps the roster current. */
+  subscribers = 0;
+}
+
+/** The rosters of one worker's users, by lower-cased channel name. */
+export class SharedRosters {
+  private readonly rosters = new Map<string, ChannelRoster>();
+
+  acquire(key: string): ChannelRoster {
+    let roster = this.rosters.get(key);
+    if (!roster) this.rosters.set(key, (roster = new ChannelRoster()));
+    if (roster.subscribers === 0) {
+      // Nobody local was in the channel: what the roster holds is stale; NAMES refills it.
+      roster.members.clear();
+      roster.ops.clear();
+      roster.flags = '';
+    }
+    roster.subscribers++;
+    return roster;
+  }
+
+  release(key: string): void {
+    const roster = this.rosters.get(key);
+    if (roster && roster.subscribers > 0) roster.subscribers--;
+  }
+}
+
+export class ChannelView {
   /** NAMES replies collected until 366. */
   collecting = true;
-  flags = '';
+  private readonly roster: ChannelRoster;
+  private released = false;
 
-  constructor(readonly assignment: ChannelAssignment | undefined) {}
+  constructor(
+    readonly assignment: ChannelAssignment | undefined,
+    private readonly rosters: SharedRosters,
+    private readonly key: string,
+  ) {
+    this.roster = rosters.acquire(key);
+  }
+
+  get members(): Set<string> {
+    return this.roster.members;
+  }
+
+  get ops(): Set<string> {
+    return this.roster.ops;
+  }
+
+  get flags(): string {
+    return this.roster.flags;
+  }
+
+  set flags(value: string) {
+    this.roster.flags = value;
+  }
+
+  /**
+   * This user left the channel (or the server). It takes itself out of the roster: where the
+   * server hides departures (auditorium listeners), nobody else would.
+   */
+  release(self: string): void {
+    if (this.released) return;
+    this.released = true;
+    this.roster.members.delete(self);
+    this.roster.ops.delete(self);
+    this.rosters.release(this.key);
+  }
 
   /** Adds one NAMES entry like `@nick`, `.nick` (IRCX owner) or `+nick`. */
   addName(entry: string, features: ServerFeatures): void {

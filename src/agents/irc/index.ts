@@ -5,16 +5,18 @@ import { readFileSync } from 'node:fs';
 import type { AgentTarget, ProtocolAgent, ProtocolModule, VuEvents, VuIdentity } from '../types.js';
 import { LineBuffer, parseLine } from './codec.js';
 import { ServerFeatures } from './features.js';
+import { SharedRosters } from './channels.js';
 import { IrcUser } from './user.js';
 
 class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true };
   private readonly features = new ServerFeatures();
+  private readonly rosters = new SharedRosters();
 
   constructor(private readonly target: AgentTarget) {}
 
   createUser(identity: VuIdentity, events: VuEvents): IrcUser {
-    return new IrcUser(this.target, identity, events, this.features);
+    return new IrcUser(this.target, identity, events, this.features, this.rosters);
   }
 
   /** Registers an observer, asks LUSERS, and returns the server's user count minus itself. */

@@ -19,7 +19,7 @@ import {
   type VuIdentity,
 } from '../types.js';
 import { LineBuffer, nickOf, parseLine, sanitize, type IrcMessage } from './codec.js';
-import { ChannelView, channelName } from './channels.js';
+import { ChannelView, channelName, type SharedRosters } from './channels.js';
 import type { ServerFeatures } from './features.js';
 import { AuditoriumPolicy } from './auditorium.js';
 import { handleCap } from './cap.js';
@@ -92,6 +92,7 @@ export class IrcUser implements VirtualUser {
     readonly identity: VuIdentity,
     readonly events: VuEvents,
     readonly features: ServerFeatures,
+    private readonly rosters: SharedRosters,
   ) {
     this.nick = identity.name;
     this.auditorium = new AuditoriumPolicy(this);
@@ -310,6 +311,7 @@ export class IrcUser implements VirtualUser {
     for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError('unexpected-close', reason, this.endpoint));
     this.joinWaiters.clear();
     for (const barrier of this.barriers.splice(0)) barrier.resolve({ ok: false, reason: 'timeout', detail: reason });
+    for (const key of [...this.channels.keys()]) this.dropChannel(key);
     if (this.leaving) this.logoffWaiter?.();
     else if (wasOpen && this.registered) this.events.disconnected(reason);
   }
@@ -323,11 +325,18 @@ export class IrcUser implements VirtualUser {
   /** Sends JOIN (or IRCX CREATE) and resolves at end of NAMES. */
   joinOnce(channel: ChannelAssignment, create: boolean): Promise<void> {
     const key = channel.name.toLowerCase();
-    this.channels.set(key, new ChannelView(channel));
+    this.dropChannel(key);
+    this.channels.set(key, new ChannelView(channel, this.rosters, key));
     return new Promise<void>((resolve, reject) => {
       this.joinWaiters.set(key, { resolve, reject });
       this.send(create ? `CREATE ${channel.name} +x` : `JOIN ${channel.name}`);
     });
+  }
+
+  /** Forgets a channel this user left (or never got into). */
+  dropChannel(key: string): void {
+    this.channels.get(key)?.release(this.nick);
+    this.channels.delete(key);
   }
 
   /** Re-reads a channel's member list (NAMES), e.g. once operator status reveals hidden members. */
@@ -359,7 +368,7 @@ export class IrcUser implements VirtualUser {
 
   private left(nick: string, name: string): void {
     const key = name.toLowerCase();
-    if (nick === this.nick) this.channels.delete(key);
+    if (nick === this.nick) this.dropChannel(key);
     else this.channels.get(key)?.remove(nick);
   }
 
@@ -375,13 +384,13 @@ export class IrcUser implements VirtualUser {
     const waiter = this.joinWaiters.get(key);
     if (!waiter) return;
     this.joinWaiters.delete(key);
-    this.channels.delete(key);
+    this.dropChannel(key);
     waiter.reject(new AgentError(kind, `${this.endpoint} refused JOIN ${name}: ${text}`, this.endpoint));
   }
 
   part(channel: ChannelAssignment): Promise<void> {
     this.send(`PART ${channel.name}`);
-    this.channels.delete(channel.name.toLowerCase());
+    this.dropChannel(channel.name.toLowerCase());
     return this.barrier([]).then(() => undefined);
   }
 
