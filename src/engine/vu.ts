@@ -198,6 +198,9 @@ export class VuRunner implements VuEvents {
 
   async logoff(): Promise<void> {
     const user = this.user;
+    // A run that stops while this user is logging off waits for that logoff (bounded below)
+    // instead of treating the user as gone and destroying it mid-way.
+    if (this.state === 'leaving') return this.leaving;
     if (this.state === 'connecting') {
       this.state = 'gone';
       user?.destroy();
@@ -209,6 +212,13 @@ export class VuRunner implements VuEvents {
     }
     this.state = 'leaving';
     this.ctx.metrics.online--;
+    this.leaving = this.leave(user);
+    return this.leaving;
+  }
+
+  private leaving: Promise<void> | undefined;
+
+  private async leave(user: VirtualUser): Promise<void> {
     try {
       await withTimeout(user.logoff(), 5000, 'logoff-timeout', 'logoff');
       this.ctx.metrics.add('logoffs');
