@@ -52,6 +52,7 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         domain: context.domain,
         password: context.password,
         tls: transport === 'tls',
+        users: context.users,
         keepAfterExit: context.keep,
       });
       const server = transport === 'tls' ? lab.tls! : transport === 'tcp' ? lab.tcp : lab.udp;

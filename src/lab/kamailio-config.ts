@@ -27,6 +27,10 @@ export interface KamailioConfigInput {
   /** Shortest REGISTER expiry the registrar accepts (lets tests exercise refreshes). */
   readonly minExpires: number;
   readonly maxExpires: number;
+  /** log2 of the usrloc and presentity hash tables (12 = 4096 slots; bigger for big pools). */
+  readonly tablePower: number;
+  /** log2 of the presence subscription table: it holds ~20 dialogs per user. */
+  readonly subscriptionTablePower: number;
 }
 
 const quoted = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
@@ -82,7 +86,7 @@ function parameters(input: KamailioConfigInput): string[] {
   param('ctl', 'binrpc', input.ctl);
   param('tm', 'fr_timer', 5000);
   param('usrloc', 'db_mode', 0);
-  param('usrloc', 'hash_size', 12);
+  param('usrloc', 'hash_size', input.tablePower);
   param('usrloc', 'handle_lost_tcp', 1);
   param('registrar', 'default_expires', input.maxExpires);
   param('registrar', 'min_expires', input.minExpires);
@@ -93,8 +97,8 @@ function parameters(input: KamailioConfigInput): string[] {
   }
   param('presence', 'publ_cache', 2);
   param('presence', 'subs_db_mode', 0);
-  param('presence', 'subs_htable_size', 12);
-  param('presence', 'pres_htable_size', 12);
+  param('presence', 'subs_htable_size', input.subscriptionTablePower);
+  param('presence', 'pres_htable_size', input.tablePower);
   param('presence', 'min_expires', input.minExpires);
   param('presence', 'max_expires', input.maxExpires);
   param('presence_xml', 'force_active', 1);

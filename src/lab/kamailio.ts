@@ -30,7 +30,7 @@ export interface KamailioLabOptions {
   readonly password?: string;
   /** Also listen on TLS with a certificate made for this run. */
   readonly tls?: boolean;
-  /** Shared memory MB (-m, default 512: tm keeps every transaction for wait_timer, ~12 KB each, so a burst of 10k SUBSCRIBE+NOTIFY needs well over 128) and private memory per process MB (-M, default 16). */
+  /** Shared memory MB (-m, default 512 plus 40 KB per `users`: tm keeps every transaction for wait_timer, ~12 KB each, so a burst of 10k SUBSCRIBE+NOTIFY needs well over 128) and private memory per process MB (-M, default 16). */
   readonly shmMb?: number;
   readonly pkgMb?: number;
   /** UDP workers and TCP/TLS readers (default 2 each: the lab box has two cores). */
@@ -41,6 +41,25 @@ export interface KamailioLabOptions {
   readonly readyTimeoutMs?: number;
   /** Short name prefix for the LabServer objects (default `kamailio`). */
   readonly name?: string;
+  /**
+   * Users the run will register (each with ~20 subscriptions): sizes the default shared memory
+   * and the hash tables, so a 100k pool neither runs out of shm nor walks 500-long bucket chains.
+   */
+  readonly users?: number;
+}
+
+/** Shared memory per user (binding, presentity, ~20 subscription dialogs and their tm traffic). */
+const SHM_KB_PER_USER = 40;
+const BASE_SHM_MB = 512;
+
+/** log2 of a hash table for `entries`, about `perBucket` to a bucket, within Kamailio's 2^12..2^16. */
+function tablePower(entries: number, perBucket: number): number {
+  return Math.min(16, Math.max(12, Math.ceil(Math.log2(Math.max(1, entries / perBucket)))));
+}
+
+/** Default -m: the 512 MB base plus SHM_KB_PER_USER for each user the run asks for. */
+export function kamailioShmMb(users = 0): number {
+  return BASE_SHM_MB + Math.ceil((users * SHM_KB_PER_USER) / 1024);
 }
 
 export interface KamailioLab {
@@ -91,16 +110,19 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
       authSecret: randomBytes(16).toString('hex'),
       children,
       tcpChildren: children,
-      tcpMaxConnections: 4096,
+      // One connection per TCP/TLS user, within the 20,000 files the process may open.
+      tcpMaxConnections: Math.min(19_000, Math.max(4096, (options.users ?? 0) + 100)),
       minExpires: options.minExpires ?? 10,
       maxExpires: options.maxExpires ?? 3600,
+      tablePower: tablePower(options.users ?? 0, 4),
+      subscriptionTablePower: tablePower((options.users ?? 0) * 20, 32),
     }),
     { mode: 0o600 },
   );
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.password !== undefined) env[PASSWORD_ENV] = options.password;
-  const args = ['-DD', '-E', '-m', String(options.shmMb ?? 512), '-M', String(options.pkgMb ?? 16), '-f', configFile,
+  const args = ['-DD', '-E', '-m', String(options.shmMb ?? kamailioShmMb(options.users)), '-M', String(options.pkgMb ?? 16), '-f', configFile,
     '-w', dir, '-Y', dir, '--atexit=no'];
   const logFile = join(dir, 'kamailio.log');
   const server = startForeground(KIND, binary, args, logFile, { cwd: dir, env });

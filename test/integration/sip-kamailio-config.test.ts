@@ -21,6 +21,8 @@ const BASE: KamailioConfigInput = {
   tcpMaxConnections: 64,
   minExpires: 10,
   maxExpires: 3600,
+  tablePower: 12,
+  subscriptionTablePower: 12,
 };
 
 test('generated Kamailio configurations pass kamailio -c (plain, Digest, TLS)', async (t) => {
@@ -31,6 +33,7 @@ test('generated Kamailio configurations pass kamailio -c (plain, Digest, TLS)', 
     const variants: Record<string, KamailioConfigInput> = {
       plain: BASE,
       digest: { ...BASE, passwordEnv: 'IMLOAD_SIP_PASSWORD' },
+      pool: { ...BASE, tablePower: 15, subscriptionTablePower: 16 },
       tls: { ...BASE, passwordEnv: 'IMLOAD_SIP_PASSWORD', tls: { port: 5998, certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } },
     };
     for (const [name, input] of Object.entries(variants)) {
