@@ -43,8 +43,12 @@ export class SipVirtualUser implements VirtualUser {
   private publication: Publication | undefined;
   /** Subscriptions by current Call-ID (NOTIFY lookup) — a restart re-keys its entry. */
   private readonly subscriptions = new Map<string, Subscription>();
-  /** Last presence reported per contact, so a refresh NOTIFY repeating it is not a change. */
-  private readonly lastSeen = new Map<string, ParsedPresence>();
+  /**
+   * The last two presences reported per contact, so a NOTIFY repeating one is not a change.
+   * Two, not one: NOTIFYs of one dialog sent by different Kamailio workers can arrive out of
+   * order, and the final NOTIFY then repeats the newer state after the older one was reported.
+   */
+  private readonly lastSeen = new Map<string, readonly [ParsedPresence, ParsedPresence?]>();
 
   constructor(
     private readonly identity: VuIdentity,
@@ -115,9 +119,10 @@ export class SipVirtualUser implements VirtualUser {
   }
 
   private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
-    const last = this.lastSeen.get(contact);
-    if (last !== undefined && last.state === presence.state && last.note === presence.note) return;
-    this.lastSeen.set(contact, presence);
+    const recent = this.lastSeen.get(contact);
+    const same = (seen: ParsedPresence | undefined): boolean => seen?.state === presence.state && seen.note === presence.note;
+    if (recent !== undefined && (same(recent[0]) || same(recent[1]))) return;
+    this.lastSeen.set(contact, recent === undefined ? [presence] : [presence, recent[0]]);
     this.events.presence(contact, presence.state, presence.note, receivedAt, initial);
   }
 
