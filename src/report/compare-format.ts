@@ -25,7 +25,10 @@ export function describeLimit(m: Pick<MetricComparison, 'unit' | 'better'>, limi
   return `${m.better === 'lower' ? 'rise' : 'drop'} > ${parts.join(' and ')}`;
 }
 
-const p = (m: MetricComparison) => (m.pWorse === null ? (m.samples ? `untested (n=${m.samples.baseline}/${m.samples.run})` : 'no per-second samples') : formatNumber(m.pWorse, 4));
+function p(m: MetricComparison): string {
+  if (m.pWorse === null) return m.samples ? `untested (n=${m.samples.baseline}/${m.samples.run})` : 'no per-second samples';
+  return m.pWorse < 0.0001 ? '< 0.0001' : formatNumber(m.pWorse, 4);
+}
 
 export function formatComparisonText(c: RunComparison): string {
   const rows = c.metrics.map((m) => [m.metric, value(m, m.baseline), value(m, m.run), delta(m), describeLimit(m, m.limit), p(m), m.status]);
@@ -51,14 +54,15 @@ export function renderComparisonHtml(c: RunComparison): string {
 @media print { :root { --fg: #000; --bg: #fff; --line: #999; --hl: #fff; } tr.regression td { font-weight: 700; } }
 body { font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); max-width: 1200px; margin: 0 auto; padding: 16px 20px; }
 table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
+#comparison td { white-space: nowrap; } #comparison td:last-child { white-space: normal; } .scroll { overflow-x: auto; }
 tr.regression td { background: var(--hl); } .bad { color: var(--bad); font-weight: 700; } .good { color: var(--good); font-weight: 700; }
 </style></head><body>
 <h1>imload comparison</h1>
 <table><tr>${run('Baseline', c.baseline)}${run('Run', c.run)}</tr></table>
 ${verdict}
 <p>A metric regresses only when it got worse beyond its limit and, where per-second samples exist, a one-sided Mann-Whitney rank-sum test says the change is significant (p &lt; ${c.alpha}, divided by the number of metrics tested: ${formatNumber(c.alphaPerTest, 4)}). Latency samples are the per-second interval percentiles; rate samples are per-second counts over the steady phase.</p>
-<table id="comparison"><thead><tr><th>Metric</th><th>Baseline</th><th>Run</th><th>Delta</th><th>Regression limit</th><th>p(worse)</th><th>Status</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>
+<div class="scroll"><table id="comparison"><thead><tr><th>Metric</th><th>Baseline</th><th>Run</th><th>Delta</th><th>Regression limit</th><th>p(worse)</th><th>Status</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>
 </body></html>
 `;
 }
