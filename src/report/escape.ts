@@ -9,7 +9,6 @@ export function escapeHtml(text: string | number): string {
 
 /** XML 1.0 forbids most control characters even when escaped, so they are dropped. */
 export function escapeXml(text: string | number): string {
-  // eslint-disable-next-line no-control-regex
   return escapeHtml(text).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 }
 
