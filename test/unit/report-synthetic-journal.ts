@@ -135,7 +135,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     for (let w = 0; w < workers; w++) {
       const vus = Math.round(online / workers);
       const loop = run.eventLoopMs?.(t) ?? 10 + 5 * rand();
-      health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus });
+      health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus });
     }
     const snapshot = recorder.snapshot();
     writer.append({ type: 'second', t, at: startEpochMs + t * 1000, phase, online, counters: snapshot.counters, errors: snapshot.errors, histograms: snapshot.histograms, health });
