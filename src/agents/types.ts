@@ -79,8 +79,12 @@ export interface VuEvents {
    * nick-in-use, banned, channel-full, flood-disconnect, server-error, send-failed, ...
    */
   error(kind: string, detail?: string): void;
-  /** The connection was lost outside a logoff. The engine decides whether to reconnect. */
-  disconnected(reason: string): void;
+  /**
+   * The connection was lost outside a logoff. The engine counts it under `kind` (default
+   * unexpected-close; e.g. flood-disconnect when the server said so) and decides whether to
+   * reconnect.
+   */
+  disconnected(reason: string, kind?: string): void;
   /** Protocol notes worth reporting once per run (e.g. "IRCX not offered; auditorium via +u"). */
   note(key: string, text: string): void;
 }

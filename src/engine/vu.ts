@@ -294,11 +294,11 @@ export class VuRunner implements VuEvents {
     if (detail) this.ctx.note(`error:${kind}`, `${kind}: ${detail}`);
   }
 
-  disconnected(reason: string): void {
+  disconnected(reason: string, kind = 'unexpected-close'): void {
     if (this.state !== 'online') return;
     this.ctx.metrics.online--;
     this.ctx.metrics.add('disconnects');
-    this.error('unexpected-close', reason);
+    this.error(kind, reason);
     this.user?.destroy();
     this.user = undefined;
     this.state = 'waiting';

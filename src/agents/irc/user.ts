@@ -76,6 +76,8 @@ export class IrcUser implements VirtualUser {
   private leaving = false;
   private closed = false;
   private lastError = '';
+  /** Why the server said it closed us (ERROR), reported with the disconnect. */
+  private closeKind: string | undefined;
   private nickAttempts = 0;
   private logonWaiter: Waiter | undefined;
   private logoffWaiter: (() => void) | undefined;
@@ -287,7 +289,7 @@ export class IrcUser implements VirtualUser {
     this.lastError = text;
     const kind = /flood|sendq|recvq/i.test(text) ? 'flood-disconnect' : /ban|[kgz]-?line/i.test(text) ? 'banned' : 'server-error';
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint} closed the connection: ${text}`);
-    else if (!this.leaving) this.events.error(kind, text);
+    else this.closeKind = kind;
   }
 
   private failed(error: NodeJS.ErrnoException): void {
@@ -313,7 +315,7 @@ export class IrcUser implements VirtualUser {
     for (const barrier of this.barriers.splice(0)) barrier.resolve({ ok: false, reason: 'timeout', detail: reason });
     for (const key of [...this.channels.keys()]) this.dropChannel(key);
     if (this.leaving) this.logoffWaiter?.();
-    else if (wasOpen && this.registered) this.events.disconnected(reason);
+    else if (wasOpen && this.registered) this.events.disconnected(reason, this.closeKind);
   }
 
   // ---- channels ----

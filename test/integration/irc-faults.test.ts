@@ -1,0 +1,82 @@
+/**
+ * A server that dies mid-run: users notice, the errors show by kind, and with reconnect on they
+ * come back (exponential backoff with jitter) once the server is restarted on the same port.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCommand } from '../../src/commands/run.js';
+import { startInspircd } from '../../src/lab/irc.js';
+import { freePort } from '../../src/lab/ports.js';
+import type { JournalEntry } from '../../src/metrics/journal.js';
+import { requireBinary } from '../helpers/require.js';
+import { writeScenario } from '../helpers/scenario.js';
+
+/**
+ * Resolves with the journal line index of the first second after line `from` whose online count
+ * matches (polling the file the run appends to; bounded by `timeoutMs`).
+ */
+async function journalShows(path: string, from: number, predicate: (online: number) => boolean, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = from;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      // The last element is empty or a line still being written.
+      for (; seen < lines.length - 1; seen++) {
+        const entry = JSON.parse(lines[seen]!) as JournalEntry;
+        if (entry.type === 'second' && predicate(entry.online)) return seen + 1;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the journal never showed the expected online count within ${timeoutMs} ms`);
+}
+
+test('users reconnect with backoff after the server is killed and restarted', { timeout: 120_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const users = 30;
+  const port = await freePort();
+  let server = await startInspircd({ port });
+  const { file, dir } = writeScenario(`version: 1
+targets:
+  chat: { url: irc://127.0.0.1:${port} }
+scenarios:
+  faults:
+    target: chat
+    timeScale: 600
+    population: { users: ${users}, channels: { count: 3 } }
+    phases:
+      - { phase: rampUp, rate: 30 }
+      - { phase: hold, duration: 5m }
+    behaviour:
+      reconnect: { enabled: true, maxAttempts: 10, initialDelay: 500ms, maxDelay: 3s }
+`);
+  const out = join(dir, 'run');
+  const journal = join(out, 'journal.ndjson');
+  const controller = new AbortController();
+  const run = runCommand({ file, scenario: 'faults', quiet: true, out, signal: controller.signal });
+  try {
+    const allOnline = await journalShows(journal, 0, (online) => online === users, 30_000);
+    await server.stop();
+    const allGone = await journalShows(journal, allOnline, (online) => online === 0, 15_000);
+    server = await startInspircd({ port });
+    await journalShows(journal, allGone, (online) => online === users, 45_000);
+  } finally {
+    controller.abort();
+  }
+  const { result } = await run;
+  await server.stop();
+  const s = result.summary;
+  assert.equal(s.users.disconnects, users, 'every user saw its connection drop');
+  // InspIRCd says why before it closes: the disconnect is reported under that kind, once per user.
+  assert.equal(s.errors.byKind['server-error'], users, JSON.stringify(s.errors.byKind));
+  assert.ok(s.users.reconnects >= users, `reconnects: ${s.users.reconnects}`);
+  assert.ok(s.users.logonOk >= 2 * users, `everyone logged on twice: ${JSON.stringify(s.users)}`);
+  assert.equal(s.end.reason, 'interrupted');
+  // Backoff with jitter: the retries are spread out, not a herd in one instant.
+  const entries = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalEntry);
+  const retrySeconds = entries.filter((e) => e.type === 'second' && (e.counters.reconnects ?? 0) > 0).length;
+  assert.ok(retrySeconds >= 2, `reconnect attempts spread over ${retrySeconds} second(s)`);
+});
