@@ -58,7 +58,8 @@ runOptions(
     .description('run a scenario and write its outputs')
     .argument('[file]', 'scenario file', DEFAULT_FILE)
     .requiredOption('-s, --scenario <name>', 'scenario to run')
-    .option('--lab', 'start the lab server named by the target (lab:) and run against it'),
+    .option('--lab', 'start the lab server named by the target (lab:) and run against it')
+    .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)'),
 ).action(async (file: string, options) => {
   const { runCommand } = await import('./commands/run.js');
   const { exitCode } = await runCommand({ file, ...options, targets: options.target });

@@ -23,6 +23,8 @@ export interface RunCommandOptions extends Overrides {
   /** Start the lab server named by the target's `lab:` and point the target at it. */
   readonly lab?: boolean;
   readonly allowRemote?: boolean;
+  /** `i/N`: run only the i-th of N deterministic parts of the population (1-based). */
+  readonly segment?: string;
   readonly quiet?: boolean;
   /** For callers that stop the run themselves (tests); signals are handled when absent. */
   readonly signal?: AbortSignal;
@@ -82,12 +84,14 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
     }
 
-    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}`;
+    const segment = parseSegment(options.segment);
+    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
     const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
     const protocol = await loadProtocol(agentTarget.protocol);
     const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
-    const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(scenario.population.users / perWorker));
+    const segmentUsers = Math.ceil(scenario.population.users / segment.count);
+    const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(segmentUsers / perWorker));
     const server = lab?.primary;
 
     const controller = new AbortController();
@@ -119,7 +123,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
           seed: scenario.seed,
           target: { name: targetName, url: target.url, protocol: parseTargetUrl(target.url).protocol },
           limits: profile ? { name: scenario.limits, ...profile } : undefined,
-          segment: { index: 0, count: 1 },
+          segment,
           imloadVersion: IMLOAD_VERSION,
           command: reproduceCommand(options, scenario),
           host: { hostname: hostname(), cpus: cpus().length, memoryBytes: totalmem(), node: process.version },
@@ -163,7 +167,20 @@ function reproduceCommand(options: RunCommandOptions, scenario: Scenario): strin
   if (options.timeScale !== undefined) parts.push('--time-scale', String(options.timeScale));
   for (const t of options.targets ?? []) parts.push('--target', t);
   if (options.lab) parts.push('--lab');
+  if (options.segment) parts.push('--segment', options.segment);
   return parts.join(' ');
+}
+
+/** `i/N` (1-based) → { index: i-1, count: N }; every user belongs to exactly one segment. */
+export function parseSegment(text: string | undefined): { index: number; count: number } {
+  if (text === undefined) return { index: 0, count: 1 };
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new UserFacingError(`--segment: expected i/N with 1 ≤ i ≤ N, like 2/3 (got "${text}")`, EXIT.badInput);
+  }
+  return { index: index - 1, count };
 }
 
 function progressPrinter(quiet?: boolean) {

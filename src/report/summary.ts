@@ -9,6 +9,7 @@ import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../cap
 import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
 import type { LimitProfile, Scenario } from '../scenarios/schema.js';
+import { usersOf } from '../scenarios/schedule.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -85,7 +86,9 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
     else if (entry.type === 'end') end = entry;
   }
   const t = aggregate.totals;
-  const requested = scenario.population.users;
+  // A segment's journal speaks for its share of the population only.
+  const segment = header.segment ?? { index: 0, count: 1 };
+  const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
   const partial = runFigures(aggregate, requested);
   const bandwidth = aggregate.bandwidthPerUser();
   const { generator } = partial;

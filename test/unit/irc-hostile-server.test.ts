@@ -10,7 +10,7 @@ import { ircProtocol } from '../../src/agents/irc/index.js';
 import type { VuEvents } from '../../src/agents/types.js';
 
 function scriptedServer(): Promise<{ server: Server; port: number; next: (payload: Uint8Array) => void }> {
-  let payload = new Uint8Array();
+  let payload: Uint8Array = new Uint8Array();
   const server = createServer((socket) => {
     socket.on('error', () => {});
     socket.end(payload);
