@@ -90,3 +90,14 @@ export function parseSeconds(value: string | undefined): number | undefined {
   if (value === undefined || !/^\s*\d{1,10}\s*$/.test(value)) return undefined;
   return Number(value);
 }
+
+/**
+ * A copy of `text` that does not keep the whole message alive. Header values are V8 sliced
+ * strings of the parsed message text, so a dialog that stores its remote tag or target would
+ * otherwise retain a ~1 KB NOTIFY per subscription: 20 per user, 2 GB in a 100k pool.
+ */
+export function detached(text: string): string;
+export function detached(text: string | undefined): string | undefined;
+export function detached(text: string | undefined): string | undefined {
+  return text === undefined || text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
+}

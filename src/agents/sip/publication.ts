@@ -4,7 +4,7 @@
  * Expires: 0. Operations run one at a time so a refresh never races a modification for the ETag.
  */
 import type { PresenceState, VuEvents } from '../types.js';
-import { parseSeconds } from './address.js';
+import { detached, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { buildPidf, PIDF_CONTENT_TYPE } from './pidf.js';
@@ -90,7 +90,7 @@ export class Publication {
 
   private afterResponse(response: SipResponse): void {
     if (response.status < 200 || response.status >= 300) return;
-    this.etag = response.headers.get('SIP-ETag') ?? this.etag;
+    this.etag = detached(response.headers.get('SIP-ETag')) ?? this.etag;
     const seconds = parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
     this.cancel();
     if (seconds <= 0 || this.etag === undefined) return;

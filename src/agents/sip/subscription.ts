@@ -5,7 +5,7 @@
  * remote target. Every NOTIFY is answered 200 by the caller; this class only interprets it.
  */
 import type { VuEvents } from '../types.js';
-import { isLooseRoute, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
+import { detached, isLooseRoute, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
@@ -132,10 +132,10 @@ export class Subscription {
       return;
     }
     if (this.remoteTag === undefined) {
-      this.remoteTag = tagOf(response.headers.get('To'));
+      this.remoteTag = detached(tagOf(response.headers.get('To')));
       // A UAC reverses the Record-Route of the response (§ 12.1.2).
-      this.routeSet = response.headers.getAll('Record-Route').reverse();
-      this.remoteTarget = parseNameAddr(response.headers.get('Contact') ?? '')?.uri ?? this.remoteTarget;
+      this.routeSet = response.headers.getAll('Record-Route').reverse().map((route) => detached(route));
+      this.remoteTarget = detached(parseNameAddr(response.headers.get('Contact') ?? '')?.uri) ?? this.remoteTarget;
     }
     // RFC 6665 § 4.1.2.1 makes Expires mandatory in the 2xx; without it, assume what we asked.
     this.scheduleRefresh(parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires);
@@ -151,11 +151,11 @@ export class Subscription {
   handleNotify(request: SipRequest, receivedAt: number): void {
     if (this.remoteTag === undefined) {
       // The NOTIFY overtook the 2xx: it creates the dialog (RFC 6665 § 4.1.2.4).
-      this.remoteTag = tagOf(request.headers.get('From'));
-      this.routeSet = request.headers.getAll('Record-Route');
+      this.remoteTag = detached(tagOf(request.headers.get('From')));
+      this.routeSet = request.headers.getAll('Record-Route').map((route) => detached(route));
     }
     const contact = parseNameAddr(request.headers.get('Contact') ?? '')?.uri;
-    if (contact !== undefined) this.remoteTarget = contact;
+    if (contact !== undefined && contact !== this.remoteTarget) this.remoteTarget = detached(contact);
 
     const state = request.headers.get('Subscription-State') ?? '';
     const semi = state.indexOf(';');

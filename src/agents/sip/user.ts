@@ -12,7 +12,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
-import { parseNameAddr, uriUser } from './address.js';
+import { detached, parseNameAddr, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
 import type { SipRequest } from './message.js';
 import { agentErrorFor } from './outcome.js';
@@ -122,7 +122,9 @@ export class SipVirtualUser implements VirtualUser {
     const recent = this.lastSeen.get(contact);
     const same = (seen: ParsedPresence | undefined): boolean => seen?.state === presence.state && seen.note === presence.note;
     if (recent !== undefined && (same(recent[0]) || same(recent[1]))) return;
-    this.lastSeen.set(contact, recent === undefined ? [presence] : [presence, recent[0]]);
+    // Kept per contact for the whole logon: detach the note from the NOTIFY body it was cut from.
+    const kept = { state: presence.state, note: detached(presence.note) };
+    this.lastSeen.set(contact, recent === undefined ? [kept] : [kept, recent[0]]);
     this.events.presence(contact, presence.state, presence.note, receivedAt, initial);
   }
 
