@@ -43,6 +43,8 @@ export interface VerdictInputs {
   readonly serverFdLimit?: number;
   readonly logonFailures: number;
   readonly errorsByKind: Record<string, number>;
+  /** The first second a latency SLO broke, and the users online then. */
+  readonly sloBroke?: { readonly online: number; readonly threshold: string; readonly t: number };
 }
 
 export function judgeLimits(profile: LimitProfile & { name: string }, inputs: VerdictInputs): LimitVerdicts {
@@ -66,8 +68,17 @@ function failedSlos(inputs: VerdictInputs): string {
 function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
   const { peakOnline, requested } = inputs;
   const broken = failedSlos(inputs);
+  const onset = inputs.sloBroke;
+  if (onset && onset.online < limit && !inputs.generator.bottleneck) {
+    return {
+      verdict: 'missed',
+      measured: peakOnline,
+      at: onset.online,
+      reason: `${onset.threshold} first broke ${onset.t} s into the run with ${onset.online} users online (SLOs failed: ${broken})`,
+    };
+  }
   if (peakOnline >= limit) {
-    if (broken) return { verdict: 'missed', measured: peakOnline, at: peakOnline, reason: `${peakOnline} users online, but SLOs broke: ${broken}` };
+    if (broken) return { verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${peakOnline} users online, but SLOs broke: ${broken}` };
     if (inputs.generator.bottleneck) {
       return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
     }

@@ -119,6 +119,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
           runId,
           scenarioName: options.scenario,
           scenarioFile: resolve(options.file),
+          scenarioText: loaded.text,
           scenario,
           seed: scenario.seed,
           target: { name: targetName, url: target.url, protocol: parseTargetUrl(target.url).protocol },

@@ -46,8 +46,13 @@ export class RunAggregate {
     for (const [name, encoded] of Object.entries(second.histograms) as [LatencyName, string][]) {
       const interval = decodeHistogram(encoded);
       this.histograms[name]?.add(interval);
-      const s = summarize(interval);
-      latency[name] = { p50: s.p50, p95: s.p95, p99: s.p99, count: s.count };
+      // Only what the charts need: a full summary (mean included) costs ~0.5 ms per histogram.
+      latency[name] = {
+        p50: interval.getValueAtPercentile(50) / 1000,
+        p95: interval.getValueAtPercentile(95) / 1000,
+        p99: interval.getValueAtPercentile(99) / 1000,
+        count: interval.totalCount,
+      };
     }
     this.peakOnline = Math.max(this.peakOnline, second.online);
     const bytes = (second.counters.bytesIn ?? 0) + (second.counters.bytesOut ?? 0);

@@ -14,6 +14,8 @@ export interface JournalHeader {
   readonly runId: string;
   readonly scenarioName: string;
   readonly scenarioFile: string;
+  /** The scenario file as written (secrets are references there, never values). */
+  readonly scenarioText?: string;
   /** The scenario after overrides, secrets as references only. */
   readonly scenario: unknown;
   readonly seed: number;

@@ -10,6 +10,8 @@ import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
 import type { LimitProfile, Scenario } from '../scenarios/schema.js';
 import { usersOf } from '../scenarios/schedule.js';
+import { findSloOnsets } from './slo-onset.js';
+import { buildTimeSeries } from './series.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -66,7 +68,14 @@ export interface Summary {
   readonly crossCheck: (Omit<JournalCrossCheck, 'type'> & { readonly match: boolean | null }) | null;
   readonly generator: GeneratorVerdict;
   readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
-  readonly reproduce: { readonly command: string; readonly seed: number; readonly scenarioFile: string; readonly imloadVersion: string };
+  readonly reproduce: {
+    readonly command: string;
+    readonly seed: number;
+    readonly scenarioFile: string;
+    readonly imloadVersion: string;
+    readonly server: JournalHeader['server'] | null;
+    readonly host: JournalHeader['host'];
+  };
 }
 
 export function buildSummary(entries: readonly JournalEntry[]): { summary: Summary; aggregate: RunAggregate } {
@@ -94,6 +103,10 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   const { generator } = partial;
   const lookup = (metric: string) => metricValue(partial, metric);
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
+  // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
+  const firstBreak = thresholds.some((t) => !t.ok)
+    ? findSloOnsets(buildTimeSeries(entries, requested), thresholds).sort((a, b) => a.t - b.t)[0]
+    : undefined;
   const limits = header.limits
     ? judgeLimits(header.limits as LimitProfile & { name: string }, {
         requested,
@@ -106,6 +119,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         serverFdLimit: header.server?.fdLimit,
         logonFailures: t.logonFailed,
         errorsByKind: aggregate.errors,
+        sloBroke: firstBreak ? { online: firstBreak.online, threshold: firstBreak.threshold, t: firstBreak.t } : undefined,
       })
     : null;
   const summary: Summary = {
@@ -142,7 +156,14 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         }
       : null,
     notes,
-    reproduce: { command: header.command, seed: header.seed, scenarioFile: header.scenarioFile, imloadVersion: header.imloadVersion },
+    reproduce: {
+      command: header.command,
+      seed: header.seed,
+      scenarioFile: header.scenarioFile,
+      imloadVersion: header.imloadVersion,
+      server: header.server ?? null,
+      host: header.host,
+    },
   };
   return { summary, aggregate };
 }

@@ -56,7 +56,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     for (const n of s.notes) out.push(`  ${n.text}`);
   }
   out.push('');
-  out.push(`outputs in ${runDir}`);
+  out.push(`outputs in ${runDir} (report: ${runDir}/index.html)`);
   return out.join('\n');
 }
 
