@@ -105,6 +105,18 @@ program
   });
 
 program
+  .command('merge')
+  .description('merge the journals of segment runs (run --segment i/N) into one run folder and write its outputs')
+  .argument('<run-dirs...>', 'segment run folders (or their journal.ndjson files), every segment of one run')
+  .option('--out <dir>', 'write the merged run folder here (default reports/<run-id>-merged)')
+  .option('-q, --quiet', 'no text summary')
+  .action(async (runDirs: string[], options) => {
+    const { mergeCommand } = await import('./commands/merge.js');
+    const { exitCode } = await mergeCommand({ runDirs, ...options });
+    process.exitCode = exitCode;
+  });
+
+program
   .command('compare')
   .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 1 on a regression')
   .argument('<baseline-dir>', 'baseline run folder')
