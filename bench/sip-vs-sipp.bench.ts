@@ -1,0 +1,176 @@
+/**
+ * imload's SIP stack beside SIPp, against the same Kamailio in one run: REGISTER, then
+ * pager-mode MESSAGE, each as a ladder of offered rates (5 s a step). For each generator it
+ * reports the highest rate achieved before the first failed transaction, and its CPU per
+ * 1,000 transactions read from /proc/<pid>/stat (SIPp: the sipp process, UAC plus the UAS
+ * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload within
+ * 1.5x of SIPp's CPU.
+ *
+ *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...]
+ *
+ * Both generators send the same requests (bench/sipp/*.xml mirror what the agent sends), use
+ * different user names (i…/s…) so neither refreshes the other's bindings, and run one after
+ * the other, never at once.
+ */
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startKamailio } from '../src/lab/kamailio.js';
+import { freePort } from '../src/lab/ports.js';
+import type { DriverResult, DriverStep } from './sip-driver.js';
+import { CpuFollower, groupCpuSeconds } from './sip-probes.js';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '2000,4000,6000,8000,10000,12000' },
+    'message-steps': { type: 'string', default: '1000,2000,3000,4000,6000' },
+    seconds: { type: 'string', default: '5' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const DOMAIN = 'lab.test';
+const SIPP_DIR = fileURLToPath(new URL('./sipp/', import.meta.url));
+const DRIVER = fileURLToPath(new URL('./sip-driver.ts', import.meta.url));
+const MESSAGE_RECIPIENTS = 1000;
+/** A SIPp run never outlives this (its own -timeout is shorter). */
+const SIPP_CAP_MS = 90_000;
+
+interface StepResult extends DriverResult {
+  readonly tool: 'imload' | 'sipp';
+  readonly kind: DriverStep['kind'];
+  readonly rate: number;
+  readonly kamailioCpuSeconds: number;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'imload-sipp-'));
+function injection(name: string, prefix: string, count: number, extra = ''): string {
+  const file = join(work, name);
+  const lines = ['SEQUENTIAL'];
+  for (let i = 1; i <= count; i++) lines.push(`${prefix}${String(i).padStart(6, '0')};${DOMAIN}${extra}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+function runDriver(step: DriverStep): Promise<DriverResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(DRIVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const cap = setTimeout(() => child.kill('SIGKILL'), SIPP_CAP_MS);
+    child.once('message', (result: DriverResult | { error: string }) => {
+      clearTimeout(cap);
+      if ('error' in result) reject(new Error(result.error));
+      else resolve(result);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(cap);
+      reject(new Error(`driver exited with ${code}`));
+    });
+    child.send(step);
+  });
+}
+
+/** Runs sipp to completion; CPU followed from /proc while it runs; counts from its final stats. */
+async function runSipp(scenario: string, args: string[]): Promise<DriverResult> {
+  const statFile = join(work, `stat-${Date.now()}.csv`);
+  const started = performance.now();
+  const child = spawn('sipp', [...args, '-sf', join(SIPP_DIR, scenario), '-nostdin', '-timeout', '60s', '-timeout_error',
+    '-max_non_invite_retrans', '6', '-trace_stat', '-stf', statFile, '-fd', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cpu = new CpuFollower(child.pid!);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const cap = setTimeout(() => child.kill('SIGKILL'), SIPP_CAP_MS);
+  await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(cap);
+  const cpuSeconds = cpu.stop();
+  const elapsed = (performance.now() - started) / 1000;
+  return { ...sippCounts(statFile, stderr), elapsedSeconds: elapsed, cpuSeconds };
+}
+
+/** Cumulative counters from the last line of SIPp's -trace_stat file. */
+function sippCounts(statFile: string, stderr: string): Pick<DriverResult, 'ok' | 'failed' | 'retransmissions'> & { elapsedSeconds?: number } {
+  let lines: string[];
+  try {
+    lines = readFileSync(statFile, 'utf8').trim().split('\n');
+  } catch {
+    throw new Error(`sipp wrote no statistics: ${stderr.slice(0, 500)}`);
+  }
+  const names = lines[0]!.split(';');
+  const last = lines.at(-1)!.split(';');
+  const field = (name: string): number => Number(last[names.indexOf(name)]);
+  return { ok: field('SuccessfulCall(C)'), failed: field('FailedCall(C)'), retransmissions: field('Retransmissions(C)') };
+}
+
+const lab = await startKamailio({ domain: DOMAIN, children: 4, shmMb: 2048 });
+const host = lab.udp.host;
+const port = lab.udp.port;
+const results: StepResult[] = [];
+const record = (tool: StepResult['tool'], kind: StepResult['kind'], rate: number, kamailioBefore: number, result: DriverResult): StepResult => {
+  const entry = { tool, kind, rate, kamailioCpuSeconds: groupCpuSeconds(lab.pid) - kamailioBefore, ...result };
+  results.push(entry);
+  process.stderr.write(`${format(entry)}\n`);
+  return entry;
+};
+
+try {
+  const maxCalls = Math.max(...args.steps.split(',').map(Number)) * SECONDS;
+  const sippUsers = injection('register.csv', 's', maxCalls);
+  for (const tool of ['imload', 'sipp'] as const) {
+    for (const rate of args.steps.split(',').map(Number)) {
+      const before = groupCpuSeconds(lab.pid);
+      const calls = rate * SECONDS;
+      const result = tool === 'imload'
+        ? await runDriver({ kind: 'register', host, port, domain: DOMAIN, rate, seconds: SECONDS })
+        : await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
+      if (record(tool, 'register', rate, before, result).failed > 0) break;
+    }
+  }
+
+  // MESSAGE: SIPp's recipients are registered with their Contact at a receiving SIPp (UAS).
+  const uasPort = await freePort(host);
+  const uas = spawn('sipp', ['-sf', join(SIPP_DIR, 'message-uas.xml'), '-i', host, '-p', String(uasPort), '-nostdin'], { stdio: 'ignore' });
+  const recipients = injection('recipients.csv', 'r', MESSAGE_RECIPIENTS, `;${host}:${uasPort}`);
+  await runSipp('register-recipients.xml', [`${host}:${port}`, '-inf', recipients, '-i', host, '-p', String(await freePort(host)), '-r', '1000', '-m', String(MESSAGE_RECIPIENTS)]);
+  const targets = injection('targets.csv', 'r', MESSAGE_RECIPIENTS);
+  try {
+    for (const tool of ['imload', 'sipp'] as const) {
+      for (const rate of args['message-steps'].split(',').map(Number)) {
+        const before = groupCpuSeconds(lab.pid);
+        const calls = rate * SECONDS;
+        let result: DriverResult;
+        if (tool === 'imload') result = await runDriver({ kind: 'message', host, port, domain: DOMAIN, rate, seconds: SECONDS });
+        else {
+          // The UAS is a generator too: its CPU over the step is added to the UAC's.
+          const uasCpu = new CpuFollower(uas.pid!);
+          const uac = await runSipp('message-uac.xml', [`${host}:${port}`, '-inf', targets, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
+          result = { ...uac, cpuSeconds: uac.cpuSeconds + uasCpu.stop() };
+        }
+        if (record(tool, 'message', rate, before, result).failed > 0) break;
+      }
+    }
+  } finally {
+    uas.kill('SIGTERM');
+  }
+} finally {
+  await lab.stop();
+}
+
+function format(r: StepResult): string {
+  const achieved = r.elapsedSeconds > 0 ? r.ok / r.elapsedSeconds : 0;
+  const cpuPerThousand = r.ok > 0 ? (r.cpuSeconds / r.ok) * 1000 : 0;
+  return `${r.tool.padEnd(6)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s`;
+}
+
+process.stdout.write('\nsip-vs-sipp summary\n');
+for (const kind of ['register', 'message'] as const) {
+  for (const tool of ['imload', 'sipp'] as const) {
+    const steps = results.filter((r) => r.kind === kind && r.tool === tool);
+    const clean = steps.filter((r) => r.failed === 0);
+    const best = clean.reduce((max, r) => Math.max(max, r.elapsedSeconds > 0 ? r.ok / r.elapsedSeconds : 0), 0);
+    const ok = clean.reduce((n, r) => n + r.ok, 0);
+    const cpu = clean.reduce((n, r) => n + r.cpuSeconds, 0);
+    process.stdout.write(`${kind} ${tool}: best achieved before the first failures ${best.toFixed(0)}/s; CPU ${ok > 0 ? ((cpu / ok) * 1000).toFixed(3) : '-'} s per 1000 over the clean steps\n`);
+  }
+}
+for (const r of results) process.stdout.write(`  ${format(r)}\n`);
