@@ -148,6 +148,9 @@ export class IrcUser implements VirtualUser {
 
   private receive(chunk: Buffer): void {
     this.events.bytes(chunk.length, 0);
+    // After QUIT nothing the server says matters but the close; parsing the tail of a busy
+    // channel's traffic for thousands of leaving users would only starve the event loop.
+    if (this.leaving) return;
     const overflow = this.lines.push(this.decoder.write(chunk), (line) => {
       if (line.length === 0 || line === '\r') return;
       const message = parseLine(line);
