@@ -63,7 +63,7 @@ function globals(input: KamailioConfigInput): string[] {
 }
 
 function modules(input: KamailioConfigInput): string[] {
-  const names = ['ctl', 'kex', 'tm', 'tmx', 'sl', 'pv', 'maxfwd', 'textops', 'siputils', 'usrloc', 'registrar'];
+  const names = ['ctl', 'kex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'textops', 'siputils', 'usrloc', 'registrar'];
   if (input.passwordEnv !== undefined) names.push('auth');
   names.push('presence', 'presence_xml');
   // The tls module must be loaded before any other module that opens sockets.
@@ -120,11 +120,14 @@ function routes(input: KamailioConfigInput): string[] {
     '\tif (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }',
     '\tif ($rU == $null) { sl_send_reply("484", "Address Incomplete"); exit; }',
     '\tif (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }',
+    // An IM session (INVITE, then MESSAGE and BYE in the dialog) stays on this proxy.
+    '\tif (is_method("INVITE")) record_route();',
     '\tif (!t_relay()) sl_reply_error();',
     '\texit;',
     '}',
     '',
     'route[IN_DIALOG] {',
+    '\tif (loose_route()) { if (!t_relay()) sl_reply_error(); exit; }',
     '\tif (is_method("SUBSCRIBE") && uri == myself) { route(PRESENCE); exit; }',
     '\tif (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }',
     '\tsl_send_reply("404", "Not Here");',

@@ -13,7 +13,7 @@ import { writeScenario } from '../helpers/scenario.js';
 
 const PASSWORD_ENV = 'IMLOAD_TEST_SIP_PASSWORD';
 
-function presenceScenario(url: string, transport: string, users: number): string {
+function presenceScenario(url: string, transport: string, users: number, imMode: string): string {
   return `version: 1
 targets:
   sip:
@@ -22,6 +22,7 @@ targets:
     domain: it.test
     lab: kamailio
     password: { env: ${PASSWORD_ENV} }
+    options: { imMode: ${imMode} }
 scenarios:
   it:
     target: sip
@@ -47,14 +48,17 @@ scenarios:
 }
 
 for (const variant of [
-  { transport: 'udp', url: 'sip://127.0.0.1:5060', users: 200 },
-  { transport: 'tcp', url: 'sip://127.0.0.1:5060', users: 200 },
-  { transport: 'tls', url: 'sips://127.0.0.1:5061', users: 120 },
+  { transport: 'udp', url: 'sip://127.0.0.1:5060', users: 200, imMode: 'pager' },
+  { transport: 'tcp', url: 'sip://127.0.0.1:5060', users: 200, imMode: 'pager' },
+  { transport: 'tls', url: 'sips://127.0.0.1:5061', users: 120, imMode: 'pager' },
+  // LCS 2005's IM pattern: INVITE, MESSAGE in the dialog, BYE through Kamailio's Record-Route.
+  { transport: 'udp', url: 'sip://127.0.0.1:5060', users: 120, imMode: 'session' },
+  { transport: 'tcp', url: 'sip://127.0.0.1:5060', users: 120, imMode: 'session' },
 ]) {
-  test(`SIP presence and IM through the engine over ${variant.transport}: exact delivery, propagation, usrloc count`, { timeout: 150_000 }, async (t) => {
+  test(`SIP presence and ${variant.imMode} IM through the engine over ${variant.transport}: exact delivery, propagation, usrloc count`, { timeout: 150_000 }, async (t) => {
     if (!requireBinary(t, 'kamailio', 'kamailio')) return;
     process.env[PASSWORD_ENV] = 'it-secret-42';
-    const { file, dir } = writeScenario(presenceScenario(variant.url, variant.transport, variant.users));
+    const { file, dir } = writeScenario(presenceScenario(variant.url, variant.transport, variant.users, variant.imMode));
     const { exitCode, result } = await runCommand({
       file,
       scenario: 'it',

@@ -85,6 +85,17 @@ export function isLooseRoute(uri: string): boolean {
   return /;lr(?:[;=>]|$)/i.test(uri);
 }
 
+/**
+ * Request-URI and Route headers of an in-dialog request (§ 12.2.1.1): loose routing keeps the
+ * remote target as R-URI; a strict first hop takes its place and the target goes last.
+ */
+export function dialogTarget(remoteTarget: string, routeSet: readonly string[]): { uri: string; route: string[] } {
+  if (routeSet.length === 0) return { uri: remoteTarget, route: [] };
+  const first = parseNameAddr(routeSet[0]!)?.uri ?? '';
+  if (isLooseRoute(first)) return { uri: remoteTarget, route: [...routeSet] };
+  return { uri: first, route: [...routeSet.slice(1), `<${remoteTarget}>`] };
+}
+
 /** Seconds from a header value (Expires, or the expires param), undefined unless a whole number. */
 export function parseSeconds(value: string | undefined): number | undefined {
   if (value === undefined || !/^\s*\d{1,10}\s*$/.test(value)) return undefined;

@@ -9,6 +9,8 @@ export function buildResponse(
   reason: string,
   toTag: string,
   extra?: ReadonlyArray<readonly [string, string]>,
+  body?: string,
+  contentType?: string,
 ): Buffer {
   const headers = new SipHeaders();
   for (const via of request.headers.getAll('Via')) headers.add('Via', via);
@@ -19,5 +21,6 @@ export function buildResponse(
   headers.add('Call-ID', request.headers.get('Call-ID')!);
   headers.add('CSeq', request.headers.get('CSeq')!);
   for (const [name, value] of extra ?? []) headers.add(name, value);
-  return serializeResponse(status, reason, headers);
+  if (body !== undefined && contentType !== undefined) headers.add('Content-Type', contentType);
+  return serializeResponse(status, reason, headers, body);
 }

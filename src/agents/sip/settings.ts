@@ -27,6 +27,11 @@ export interface SipAgentSettings {
   readonly ctl?: string;
   /** kamcmd binary (option `kamcmd`, default from PATH). */
   readonly kamcmd: string;
+  /**
+   * How instant messages go (option `imMode`): `pager` (default) one MESSAGE (RFC 3428);
+   * `session` the LCS 2005 pattern, INVITE + MESSAGE in the dialog + BYE (im-session.ts).
+   */
+  readonly imMode: 'pager' | 'session';
   /** Random per agent: keeps tags, branches and Call-IDs unique across workers and runs. */
   readonly instanceTag: string;
 }
@@ -65,6 +70,13 @@ export function readSettings(target: AgentTarget): SipAgentSettings {
     finalNotifyWaitMs: positiveNumber(options, 'finalNotifyWaitMs', 2000, endpoint),
     ctl: optionalString(options, 'ctl', endpoint),
     kamcmd: optionalString(options, 'kamcmd', endpoint) ?? 'kamcmd',
+    imMode: imMode(options, endpoint),
     instanceTag: randomBytes(4).toString('hex'),
   };
+}
+
+function imMode(options: AgentTarget['options'], endpoint: string): SipAgentSettings['imMode'] {
+  const value = optionalString(options, 'imMode', endpoint) ?? 'pager';
+  if (value !== 'pager' && value !== 'session') throw new AgentError('config-error', 'sip option imMode must be pager or session', endpoint);
+  return value;
 }

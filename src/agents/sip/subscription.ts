@@ -5,7 +5,7 @@
  * remote target. Every NOTIFY is answered 200 by the caller; this class only interprets it.
  */
 import type { VuEvents } from '../types.js';
-import { detached, isLooseRoute, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
+import { detached, dialogTarget, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
@@ -97,7 +97,7 @@ export class Subscription {
 
   private send(expires: number): Promise<SipResponse> {
     const inDialog = this.remoteTag !== undefined;
-    const target = this.requestTarget();
+    const target = dialogTarget(this.remoteTarget ?? this.aor, this.routeSet ?? []);
     return this.ua.request({
       method: 'SUBSCRIBE',
       uri: target.uri,
@@ -113,16 +113,6 @@ export class Subscription {
         ['Expires', String(expires)],
       ],
     });
-  }
-
-  /** § 12.2.1.1: loose routing keeps the remote target as R-URI; a strict first hop takes its place. */
-  private requestTarget(): { uri: string; route: string[] } {
-    const remote = this.remoteTarget ?? this.aor;
-    const routes = this.routeSet ?? [];
-    if (routes.length === 0) return { uri: remote, route: [] };
-    const first = parseNameAddr(routes[0]!)?.uri ?? '';
-    if (isLooseRoute(first)) return { uri: remote, route: routes };
-    return { uri: first, route: [...routes.slice(1), `<${remote}>`] };
   }
 
   private afterResponse(response: SipResponse, initial: boolean): void {

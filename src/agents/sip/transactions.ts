@@ -1,7 +1,10 @@
 /**
- * Non-INVITE client transactions (RFC 3261 § 17.1.2). On UDP the request is retransmitted by
- * Timer E (T1, doubling up to T2; every T2 once a provisional arrived) until a final response or
- * Timer F (64·T1). On TCP/TLS the transport is reliable: no retransmissions, Timer F only.
+ * Client transactions (RFC 3261 § 17.1). Non-INVITE (§ 17.1.2): on UDP the request is
+ * retransmitted by Timer E (T1, doubling up to T2; every T2 once a provisional arrived) until a
+ * final response or Timer F (64·T1). INVITE (§ 17.1.1, the LCS-shaped IM session): Timer A
+ * doubles without a cap and stops at the first provisional; the same 64·T1 bound (Timer B) is
+ * kept for the final response, which our own callees send at once. On TCP/TLS the transport is
+ * reliable: no retransmissions, the timeout only.
  * Server transactions (§ 17.2.2) are kept as a cache of sent responses so a retransmitted
  * NOTIFY or MESSAGE is answered again but delivered to the user only once.
  */
@@ -93,7 +96,9 @@ export class ClientTransactions {
         return;
       }
       this.sender.retransmitted(entry.method);
-      entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
+      // Timer A (INVITE) doubles without a cap; Timer E stops doubling at T2.
+      if (entry.method === 'INVITE') entry.intervalMs *= 2;
+      else entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
       this.scheduleRetransmit(branch, entry);
     }, entry.intervalMs);
   }
@@ -104,9 +109,11 @@ export class ClientTransactions {
     const entry = this.pending.get(branch);
     if (entry === undefined || entry.method !== method) return false;
     if (response.status < 200) {
-      // § 17.1.2.2: in Proceeding, Timer E keeps firing but at T2.
       entry.proceeding = true;
       entry.intervalMs = this.timers.t2Ms;
+      // § 17.1.1.2: an INVITE in Proceeding is not retransmitted at all; § 17.1.2.2: any other
+      // request keeps Timer E, at T2.
+      if (entry.method === 'INVITE' && entry.retransmitTimer !== undefined) clearTimeout(entry.retransmitTimer);
       return true;
     }
     this.finish(branch, response);

@@ -34,6 +34,10 @@ export class SequenceCounter {
   next(): number {
     return ++this.value;
   }
+  /** The number of the last request sent (an ACK repeats its INVITE's, § 13.2.2.4). */
+  get current(): number {
+    return this.value;
+  }
 }
 
 export interface OutgoingRequest {
@@ -57,6 +61,9 @@ export interface ResponseSpec {
   readonly status: number;
   readonly reason: string;
   readonly headers?: ReadonlyArray<readonly [string, string]>;
+  /** With `contentType`: e.g. the SDP of a 200 to INVITE. */
+  readonly body?: string;
+  readonly contentType?: string;
 }
 
 /** What the virtual user does with an incoming request; runs before the response is sent. */
@@ -102,6 +109,11 @@ export class UserAgent implements SipReceiver {
       },
       this.config.timers,
     );
+  }
+
+  /** The local address of this user's socket (SDP connection address). */
+  get localHost(): string {
+    return this.requireChannel().localHost;
   }
 
   /** The URI peers reach this user at: the socket's own address (no DNS, no NAT on loopback). */
@@ -158,21 +170,8 @@ export class UserAgent implements SipReceiver {
   }
 
   private send(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
-    const channel = this.requireChannel();
-    const branch = `${BRANCH_COOKIE}${this.config.index.toString(36)}.${this.newTag()}`;
-    const headers = new SipHeaders();
-    headers.add(
-      'Via',
-      `SIP/2.0/${channel.transport} ${hostForUri(channel.localHost)}:${channel.localPort};branch=${branch};rport`,
-    );
-    headers.add('Max-Forwards', '70');
-    headers.add('From', `<${this.aor}>;tag=${spec.fromTag}`);
-    headers.add('To', spec.to);
-    headers.add('Call-ID', spec.callId);
-    headers.add('CSeq', `${spec.cseq.next()} ${spec.method}`);
-    for (const route of spec.route ?? []) headers.add('Route', route);
-    if (spec.contact) headers.add('Contact', `<${this.contactUri()}>`);
-    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
+    const branch = this.newBranch();
+    const headers = this.requestHeaders(spec, branch, spec.cseq.next(), spec.method);
     const body = spec.body === undefined ? undefined : Buffer.from(spec.body, 'utf8');
     for (const header of ['Authorization', 'Proxy-Authorization'] as const) {
       const credentials = this.digest.get(`${scope}:${header}`)?.credentialsFor(spec.method, spec.uri, body);
@@ -181,7 +180,44 @@ export class UserAgent implements SipReceiver {
     if (spec.contentType !== undefined) headers.add('Content-Type', spec.contentType);
     headers.add('User-Agent', 'imload');
     const data = serializeRequest(spec.method, spec.uri, headers, body);
-    return this.transactions!.start(branch, spec.method, data);
+    const outcome = this.transactions!.start(branch, spec.method, data);
+    if (spec.method !== 'INVITE') return outcome;
+    // § 17.1.1.3: the INVITE client transaction itself ACKs a non-2xx final, on the same branch.
+    return outcome.then((response) => {
+      if (response.status >= 300) {
+        const ack = this.requestHeaders({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.current, 'ACK');
+        this.write(serializeRequest('ACK', spec.uri, ack));
+      }
+      return response;
+    });
+  }
+
+  /**
+   * ACK for a 2xx to INVITE (§ 13.2.2.4): a request of the dialog on a new branch, outside any
+   * transaction, with the INVITE's CSeq number.
+   */
+  ackInvite(spec: Omit<OutgoingRequest, 'method'>): void {
+    const headers = this.requestHeaders({ ...spec, contact: false }, this.newBranch(), spec.cseq.current, 'ACK');
+    this.write(serializeRequest('ACK', spec.uri, headers));
+  }
+
+  private newBranch(): string {
+    return `${BRANCH_COOKIE}${this.config.index.toString(36)}.${this.newTag()}`;
+  }
+
+  private requestHeaders(spec: Omit<OutgoingRequest, 'method'>, branch: string, cseq: number, method: string): SipHeaders {
+    const channel = this.requireChannel();
+    const headers = new SipHeaders();
+    headers.add('Via', `SIP/2.0/${channel.transport} ${hostForUri(channel.localHost)}:${channel.localPort};branch=${branch};rport`);
+    headers.add('Max-Forwards', '70');
+    headers.add('From', `<${this.aor}>;tag=${spec.fromTag}`);
+    headers.add('To', spec.to);
+    headers.add('Call-ID', spec.callId);
+    headers.add('CSeq', `${cseq} ${method}`);
+    for (const route of spec.route ?? []) headers.add('Route', route);
+    if (spec.contact) headers.add('Contact', `<${this.contactUri()}>`);
+    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
+    return headers;
   }
 
   receive(message: SipMessage | SipParseError, wireBytes: number): void {
@@ -218,7 +254,7 @@ export class UserAgent implements SipReceiver {
     }
     const receivedAt = performance.timeOrigin + performance.now();
     const spec = this.handler(request, receivedAt);
-    const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers);
+    const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
     this.write(response);
     if (!this.requireChannel().reliable) this.serverCache.remember(key, response, now);
   }

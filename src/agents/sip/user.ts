@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { detached, parseNameAddr, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
+import { answerSessionRequest, sendInSession } from './im-session.js';
 import type { SipRequest } from './message.js';
 import { agentErrorFor } from './outcome.js';
 import type { ParsedPresence } from './pidf.js';
@@ -34,7 +35,7 @@ export interface UserContext {
 
 type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
 
-const ALLOW = 'MESSAGE, NOTIFY, OPTIONS';
+const ALLOW = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
 
 export class SipVirtualUser implements VirtualUser {
   private readonly ua: UserAgent;
@@ -147,6 +148,9 @@ export class SipVirtualUser implements VirtualUser {
       }
       case 'OPTIONS':
         return { status: 200, reason: 'OK', headers: [['Allow', ALLOW]] };
+      case 'INVITE':
+      case 'BYE':
+        return answerSessionRequest(request, this.ua.contactUri(), this.identity.name, this.ua.localHost)!;
       default:
         return { status: 405, reason: 'Method Not Allowed', headers: [['Allow', ALLOW]] };
     }
@@ -155,6 +159,7 @@ export class SipVirtualUser implements VirtualUser {
   async message(to: string, text: string): Promise<SendOutcome> {
     if (this.phase !== 'online') return { ok: false, reason: 'rejected', detail: `not online (${this.phase})` };
     const uri = `sip:${to}@${this.context.settings.domain}`;
+    if (this.context.settings.imMode === 'session') return sendInSession(this.ua, this.identity.name, this.ua.localHost, uri, text);
     try {
       const response = await this.ua.request({
         method: 'MESSAGE',
