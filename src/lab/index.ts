@@ -40,9 +40,23 @@ export interface LabTarget {
 
 export async function startLabFor(kind: LabKind, context: LabContext = {}): Promise<LabTarget> {
   switch (kind) {
-    case 'inspircd':
+    case 'inspircd': {
+      // TLS and a connect password only when asked for: plain IRC without PASS stays the default.
+      const tls = context.transport === 'tls';
+      const server = await startInspircd({ tls, password: context.password });
+      if (context.keep) server.keep?.();
+      const primary = server.tls ? { ...server, port: server.tls.port, url: server.tls.url } : server;
+      return {
+        primary,
+        servers: [server],
+        url: primary.url,
+        transport: tls ? 'tls' : undefined,
+        ca: server.tls?.caFile,
+        stop: () => server.stop(),
+      };
+    }
     case 'ngircd': {
-      const server = await (kind === 'inspircd' ? startInspircd() : startNgircd());
+      const server = await startNgircd();
       if (context.keep) server.keep?.();
       return { primary: server, servers: [server], url: server.url, stop: () => server.stop() };
     }

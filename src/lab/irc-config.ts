@@ -8,9 +8,21 @@ export interface IrcLabConfig {
   readonly dir: string;
   /** Server-wide client cap (0 = up to the process's file limit). */
   readonly maxClients?: number;
+  /** InspIRCd only: address to listen on (default 127.0.0.1), e.g. a network namespace's (netns.ts). */
+  readonly host?: string;
+  /** InspIRCd only: clients the load-test connect class admits, default all of loopback. */
+  readonly allow?: string;
 }
 
-export function inspircdConfig({ port, dir, maxClients }: IrcLabConfig): string {
+/** InspIRCd extras, off by default: a TLS listener and a connect password. */
+export interface InspircdLabConfig extends IrcLabConfig {
+  /** A second client listener speaking TLS (module ssl_gnutls, the one the Debian build ships). */
+  readonly tls?: { readonly port: number; readonly certificateFile: string; readonly privateKeyFile: string };
+  /** Every client must send this with PASS. It ends up in the config: write that file 0600. */
+  readonly password?: string;
+}
+
+export function inspircdConfig({ port, dir, maxClients, tls, password, host = '127.0.0.1', allow = '127.0.0.0/8' }: InspircdLabConfig): string {
   const modules = [
     'cap',
     'auditorium',
@@ -28,12 +40,13 @@ export function inspircdConfig({ port, dir, maxClients }: IrcLabConfig): string 
     '<admin name="imload" nick="imload" email="imload@localhost">',
     `<path configdir="${dir}" datadir="${dir}" logdir="${dir}">`,
     `<pid file="${dir}/inspircd.pid">`,
-    `<bind address="127.0.0.1" port="${port}" type="clients">`,
-    // One class for all of loopback: no clone limits, no fakelag, huge command rate; pings rare
-    // so idle virtual users are not disconnected, registration timeout generous.
-    '<connect name="imload" allow="127.0.0.0/8" maxchans="100" timeout="120" pingfreq="3600"',
+    `<bind address="${host}" port="${port}" type="clients">`,
+    // One class for all of loopback (or the namespace subnet): no clone limits, no fakelag, huge
+    // command rate; pings rare so idle virtual users are not disconnected, registration timeout generous.
+    `<connect name="imload" allow="${allow}" maxchans="100" timeout="120" pingfreq="3600"`,
     '         hardsendq="16M" softsendq="1M" recvq="64K" threshold="1000000" commandrate="100000000"',
     `         fakelag="no" localmax="0" globalmax="0" maxconnwarn="no" limit="${maxClients ?? 0}"`,
+    ...(password !== undefined ? [`         password="${configValue(password)}" hash="plaintext"`] : []),
     '         resolvehostnames="no" useident="no" usednsbl="no">',
     // softlimit: the process's own cap (20000 files here); the kernel stops it first anyway.
     `<performance softlimit="${maxClients && maxClients > 0 ? maxClients : 20000}" somaxconn="4096" clonesonconnect="no">`,
@@ -44,8 +57,22 @@ export function inspircdConfig({ port, dir, maxClients }: IrcLabConfig): string 
     // Presenters (ops) see everyone; listeners see the presenters and themselves.
     '<auditorium opvisible="yes" opcansee="yes" opercansee="yes">',
     `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/ircd.log">`,
+    ...(tls
+      ? [
+          '<module name="ssl_gnutls">',
+          // dhfile="": ECDHE only; the lab's certificate is a P-256 key.
+          `<sslprofile name="imload" provider="gnutls" certfile="${tls.certificateFile}" keyfile="${tls.privateKeyFile}" dhfile="" hash="sha256" requestclientcert="no">`,
+          `<bind address="127.0.0.1" port="${tls.port}" type="clients" sslprofile="imload">`,
+        ]
+      : []),
     '',
   ].join('\n');
+}
+
+/** InspIRCd config values are double-quoted with no escapes: refuse what would break out. */
+function configValue(value: string): string {
+  if (/["\r\n]/.test(value)) throw new Error('InspIRCd lab: a connect password cannot contain " or line breaks');
+  return value;
 }
 
 export function ngircdConfig({ port, dir, maxClients }: IrcLabConfig): string {

@@ -8,6 +8,7 @@ import { LineBuffer, parseLine } from '../agents/irc/codec.js';
 import { freePort } from './ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from './process.js';
 import { inspircdConfig, ngircdConfig } from './irc-config.js';
+import { createLabPki } from './tls.js';
 import { LabError, type LabServer } from './types.js';
 
 export interface IrcLabOptions {
@@ -16,6 +17,22 @@ export interface IrcLabOptions {
   /** How long to wait for the server to accept a registration. */
   readonly readyTimeoutMs?: number;
   readonly baseDir?: string;
+  /** InspIRCd only: listen address (default 127.0.0.1), a namespace's own when it runs in one (netns.ts). */
+  readonly host?: string;
+  /** InspIRCd only: the client addresses admitted (CIDR), default 127.0.0.0/8. */
+  readonly allow?: string;
+}
+
+export interface InspircdLabOptions extends IrcLabOptions {
+  /** Also listen for TLS clients, with a CA and certificate made for this run. */
+  readonly tls?: boolean;
+  /** Require this connect password (PASS) from every client. */
+  readonly password?: string;
+}
+
+/** An InspIRCd lab server; `tls` is set when it was started with a TLS listener. */
+export interface InspircdLabServer extends LabServer {
+  readonly tls?: { readonly port: number; readonly url: string; readonly caFile: string };
 }
 
 export function labBaseDir(): string {
@@ -24,17 +41,22 @@ export function labBaseDir(): string {
   return base;
 }
 
-export async function startInspircd(options: IrcLabOptions = {}): Promise<LabServer> {
+export async function startInspircd(options: InspircdLabOptions = {}): Promise<InspircdLabServer> {
   const binary = requireBinary('inspircd', 'inspircd');
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(options.baseDir ?? labBaseDir(), `inspircd-${port}-`));
+  const pki = options.tls ? await createLabPki({ dir, commonName: 'insp.imload.lab' }) : undefined;
+  const tls = pki ? { port: await freePort(), certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } : undefined;
   const config = join(dir, 'inspircd.conf');
-  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients }));
+  // 0600: with a connect password the config holds a secret (docs/reliability.md).
+  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, host: options.host, allow: options.allow }), { mode: 0o600 });
   // --runasroot: as root, InspIRCd otherwise refuses to start (exit 8) when stdout is not a TTY.
   const args = ['--config', config, '--nofork'];
   if (process.getuid?.() === 0) args.push('--runasroot');
   const proc = startForeground('inspircd', binary, args, join(dir, 'stdout.log'));
-  return finish('inspircd', 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs);
+  const server = await finish('inspircd', 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs, options.password, options.host);
+  if (!tls || !pki) return server;
+  return { ...server, tls: { port: tls.port, url: `ircs://${server.host}:${tls.port}`, caFile: pki.caFile } };
 }
 
 export async function startNgircd(options: IrcLabOptions = {}): Promise<LabServer> {
@@ -74,10 +96,11 @@ async function finish(
   proc: ForegroundProcess,
   serverVersion: string | undefined,
   readyTimeoutMs = 20_000,
+  password?: string,
+  host = '127.0.0.1',
 ): Promise<LabServer> {
-  const host = '127.0.0.1';
   try {
-    await waitForRegistration(host, port, proc, readyTimeoutMs);
+    await waitForRegistration(host, port, proc, readyTimeoutMs, password);
   } catch (error) {
     await proc.stop();
     throw new LabError(`${kind} did not become ready on ${host}:${port}: ${(error as Error).message}\n${proc.tail()}`, kind);
@@ -109,7 +132,7 @@ export function readFdLimit(pid: number): number | undefined {
 }
 
 /** Ready means a client can register (001), not merely that the port accepts connections. */
-async function waitForRegistration(host: string, port: number, proc: ForegroundProcess, timeoutMs: number): Promise<void> {
+async function waitForRegistration(host: string, port: number, proc: ForegroundProcess, timeoutMs: number, password?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | string | undefined;
   void proc.exited.then((code) => (exitCode = code));
@@ -117,7 +140,7 @@ async function waitForRegistration(host: string, port: number, proc: ForegroundP
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
     try {
-      await registerOnce(host, port, Math.min(5000, deadline - Date.now()));
+      await registerOnce(host, port, Math.min(5000, deadline - Date.now()), password);
       return;
     } catch (error) {
       lastError = (error as Error).message;
@@ -127,7 +150,7 @@ async function waitForRegistration(host: string, port: number, proc: ForegroundP
   throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
 }
 
-function registerOnce(host: string, port: number, timeoutMs: number): Promise<void> {
+function registerOnce(host: string, port: number, timeoutMs: number, password?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const lines = new LineBuffer();
@@ -141,7 +164,9 @@ function registerOnce(host: string, port: number, timeoutMs: number): Promise<vo
     socket.setEncoding('utf8');
     socket.on('error', (error) => done(error));
     socket.on('close', () => done(new Error('closed before 001')));
-    socket.on('connect', () => socket.write('NICK imlready\r\nUSER imlready 0 * :imload lab readiness\r\n'));
+    socket.on('connect', () =>
+      socket.write(`${password !== undefined ? `PASS ${password}\r\n` : ''}NICK imlready\r\nUSER imlready 0 * :imload lab readiness\r\n`),
+    );
     socket.on('data', (chunk: string) =>
       lines.push(chunk, (line) => {
         const message = parseLine(line);
