@@ -43,16 +43,30 @@ export class RvpVirtualUser implements VirtualUser, Requester {
   private active = false;
   private noteMissingReported = false;
 
+  /**
+   * Where this user's events go. Once the engine gives up on the user (`destroy`, after a
+   * logon or logoff timeout), requests of it still queued in the shared pool fail later, one
+   * by one (or all at once when the worker closes the pool): those failures are not reported
+   * again — the timeout that made the engine give up already counted this user's failure.
+   * Bytes still count: they crossed the wire.
+   */
+  private sink: VuEvents;
+
   constructor(
     private readonly identity: VuIdentity,
-    readonly events: VuEvents,
+    events: VuEvents,
     private readonly settings: RvpAgentSettings,
     private readonly transport: RvpTransport,
     private readonly listener: CallbackListener,
   ) {
+    this.sink = events;
     this.principalUrl = this.logicalUrl(identity.name);
     const user = settings.authUser.replace('{name}', identity.name);
     this.credentials = identity.password === undefined ? undefined : new Credentials(user, identity.password);
+  }
+
+  get events(): VuEvents {
+    return this.sink;
   }
 
   async logon(): Promise<void> {
@@ -126,6 +140,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
   }
 
   destroy(): void {
+    if (this.active) this.sink = bytesOnly(this.sink);
     this.active = false;
     this.stopTimers();
     this.listener.unregister(this.identity.index);
@@ -315,4 +330,18 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     this.events.presence(notification.from, state ?? 'away', notification.note ?? '', receivedAt);
     return 200;
   }
+}
+
+/** The events of an abandoned user: bytes only (see `RvpVirtualUser.sink`). */
+function bytesOnly(events: VuEvents): VuEvents {
+  const ignore = () => {};
+  return {
+    bytes: (inBytes, outBytes) => events.bytes(inBytes, outBytes),
+    message: ignore,
+    presence: ignore,
+    retransmission: ignore,
+    error: ignore,
+    disconnected: ignore,
+    note: ignore,
+  };
 }
