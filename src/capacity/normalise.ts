@@ -1,0 +1,121 @@
+/**
+ * Bandwidth per user normalised back to real time (docs/metrics.md § Compressed time).
+ *
+ * At timeScale s a wall second of the run stands for s simulated seconds. Behaviour traffic
+ * (messages, presence changes) was compressed s-fold; session traffic (logon, joins, logoff)
+ * happens once per user however long the session, so per simulated second it is also 1/s of what
+ * was measured; timers (keep-alives, PINGs, registration/lease/subscription refreshes) run on
+ * wall time and are not compressed. So, per online user and simulated second:
+ *
+ *   normalised = (behaviour + session) / (s × user-seconds) + timer rate
+ *
+ * The journal counts events per second but bytes only in total, so the split comes from the byte
+ * model (simulate-bytes.ts) applied to the measured event counters, then scaled so the three parts
+ * add up to the bytes actually measured (the model is calibrated on this run). A short run sees
+ * few or no timers fire, so the timer rate is the model's steady-state rate, scaled the same way.
+ */
+import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
+import { WorkloadPlan } from '../scenarios/schedule.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { byteModelFor, eventBytes, type ByteModel } from './simulate-bytes.js';
+import { scheduleTraffic } from './simulate-events.js';
+
+export interface NormalisedBandwidth {
+  readonly timeScale: number;
+  readonly window: 'hold' | 'run';
+  /** Sum over the window's seconds of users online. */
+  readonly userSeconds: number;
+  readonly bytes: number;
+  /** The measured bytes split by what drives them (they add up to `bytes`). */
+  readonly behaviourBytes: number;
+  readonly sessionBytes: number;
+  readonly timerBytes: number;
+  /** Measured bytes over modelled bytes in the window: 1 = the model explains the run exactly. */
+  readonly modelScale: number;
+  readonly wallClockKbpsPerUser: number;
+  /** Steady-state timer traffic per online user (keep-alives, refreshes), kbit/s. */
+  readonly timerKbpsPerUser: number;
+  readonly normalisedKbpsPerUser: number;
+  readonly method: string;
+}
+
+export function normaliseBandwidth(entries: readonly JournalEntry[], model?: ByteModel): NormalisedBandwidth {
+  const header = entries[0] as JournalHeader;
+  const scenario = header.scenario as Scenario;
+  const byteModel = model ?? byteModelFor(header.target.protocol);
+  const all = entries.filter((e): e is JournalSecond => e.type === 'second' && e.online > 0);
+  const hold = all.filter((s) => s.phase === 'hold');
+  const window = hold.length > 0 ? 'hold' : 'run';
+  const seconds = hold.length > 0 ? hold : all;
+  const userSeconds = seconds.reduce((n, s) => n + s.online, 0);
+  const count = (name: keyof JournalSecond['counters']) => seconds.reduce((n, s) => n + (s.counters[name] ?? 0), 0);
+  const bytes = count('bytesIn') + count('bytesOut');
+  const kbps = (b: number) => (userSeconds > 0 ? (b * 8) / 1000 / userSeconds : 0);
+  const timeScale = scenario.timeScale;
+
+  const per = eventBytes(byteModel, scenario);
+  const contacts = byteModel.presence ? scenario.population.contacts : 0;
+  const messages = count('messagesSent');
+  const imDeliveries = Math.min(count('deliveriesReceived'), messages);
+  const behaviour =
+    messages * per.message +
+    imDeliveries * per.messageDelivery +
+    count('channelMessagesSent') * per.channelMessage +
+    (count('deliveriesReceived') - imDeliveries) * per.channelDelivery +
+    count('presenceChanges') * byteModel.presenceChange +
+    count('presenceSeen') * byteModel.presenceNotify;
+  const audience = count('joinsOk') + count('logoffs') > 0 && byteModel.channels ? meanAudience(scenario) : { join: 0, logoff: 0 };
+  const session =
+    count('logonOk') * (byteModel.logon + contacts * byteModel.logonPerContact) +
+    count('joinsOk') * (byteModel.join + audience.join * byteModel.joinPerMember) +
+    count('logoffs') * (byteModel.logoff + contacts * byteModel.logoffPerContact + audience.logoff * byteModel.logoffPerMember);
+  const first = seconds[0]?.t ?? 0;
+  const last = seconds[seconds.length - 1]?.t ?? 0;
+  const timer = timerFiresBytes(scenario, byteModel, (first - 1) * 1000, last * 1000);
+  const modelled = behaviour + session + timer;
+  const modelScale = modelled > 0 ? bytes / modelled : 1;
+  const timerKbpsPerUser = (per.timerBytesPerUserSecond * modelScale * 8) / 1000;
+  const split = { behaviourBytes: behaviour * modelScale, sessionBytes: session * modelScale, timerBytes: timer * modelScale };
+  const wallClockKbpsPerUser = kbps(bytes);
+  const base = { timeScale, window, userSeconds, bytes, ...split, modelScale, wallClockKbpsPerUser, timerKbpsPerUser } as const;
+  if (timeScale === 1) {
+    return { ...base, normalisedKbpsPerUser: wallClockKbpsPerUser, method: 'timeScale 1: measured wall-clock is real time' };
+  }
+  return {
+    ...base,
+    normalisedKbpsPerUser: kbps((split.behaviourBytes + split.sessionBytes) / timeScale) + (userSeconds > 0 ? timerKbpsPerUser : 0),
+    method: `behaviour and session bytes ÷ ${timeScale}, plus steady-state timer traffic; split by the ${byteModel.protocol} byte model (${byteModel.fittedAgainst}) scaled ×${modelScale.toFixed(3)} to the measured bytes`,
+  };
+}
+
+/** Members told of a join or a logoff, on average, in this scenario's schedule. */
+function meanAudience(scenario: Scenario): { join: number; logoff: number } {
+  let joins = 0;
+  let logoffs = 0;
+  let joinAudience = 0;
+  let logoffAudience = 0;
+  for (const s of scheduleTraffic(scenario, { channels: true, presence: false }).seconds) {
+    joins += s.joins;
+    joinAudience += s.joinAudience;
+    logoffs += s.logoffs;
+    logoffAudience += s.logoffAudience;
+  }
+  return { join: joins > 0 ? joinAudience / joins : 0, logoff: logoffs > 0 ? logoffAudience / logoffs : 0 };
+}
+
+/** Timer bytes the schedule puts inside [from, to) ms: each timer fires every period after logon. */
+function timerFiresBytes(scenario: Scenario, model: ByteModel, from: number, to: number): number {
+  if (model.timers.length === 0 || to <= from) return 0;
+  const plan = new WorkloadPlan(scenario);
+  const contacts = model.presence ? scenario.population.contacts : 0;
+  let total = 0;
+  for (const timer of model.timers) {
+    const period = timer.everySeconds * 1000;
+    const bytes = timer.bytes + timer.bytesPerContact * contacts;
+    for (let i = 0; i < plan.users; i++) {
+      const end = Math.min(to, plan.logoffAt(i));
+      for (let at = plan.logonAt(i) + period; at < end; at += period) if (at >= from) total += bytes;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,141 @@
+/**
+ * `imload simulate`: a scenario's traffic predicted from its schedule and a byte model, without
+ * endpoints. Bytes split three ways because they normalise differently under timeScale
+ * (docs/metrics.md § Compressed time): behaviour (messages, presence changes) is compressed,
+ * sessions (logon, joins, logoff) happen once per user, timers (keep-alives, refreshes) run on
+ * wall time.
+ */
+import type { Scenario } from '../scenarios/schema.js';
+import { byteModelFor, eventBytes, type ByteModel, type EventBytes } from './simulate-bytes.js';
+import { scheduleTraffic, type SecondEvents } from './simulate-events.js';
+
+export interface PredictedSecond {
+  /** Journal numbering: second t covers (t − 1, t] of the run clock. */
+  readonly t: number;
+  readonly online: number;
+  readonly messages: number;
+  readonly deliveries: number;
+  readonly behaviourBytes: number;
+  readonly sessionBytes: number;
+  readonly timerBytes: number;
+}
+
+export interface Prediction {
+  readonly protocol: string;
+  readonly byteModel: string;
+  readonly timeScale: number;
+  readonly users: number;
+  readonly seconds: readonly PredictedSecond[];
+  readonly totals: {
+    readonly messages: number;
+    readonly channelMessages: number;
+    readonly deliveries: number;
+    readonly undeliverable: number;
+    readonly presenceChanges: number;
+    readonly presenceNotified: number;
+    readonly bytes: number;
+  };
+  /** Per requested user over the whole run. */
+  readonly perUser: { readonly messagesSent: number; readonly bytes: number };
+  /** Per online user per second over the hold phase (wall-clock, as measured). */
+  readonly hold: {
+    readonly seconds: number;
+    readonly messagesPerUserSecond: number;
+    readonly bytesPerUserSecond: number;
+    readonly kbpsPerUser: number;
+    /** The same with behaviour and session bytes spread over simulated time (timeScale). */
+    readonly normalisedKbpsPerUser: number;
+  };
+  /** The logon storm: the busiest second of the ramp-up (until the last logon completes). */
+  readonly rampUp: { readonly peakBytesPerSecond: number; readonly peakKbps: number; readonly peakLogonsPerSecond: number; readonly atSecond: number };
+  readonly channelFanOut: { readonly mean: number; readonly max: number };
+}
+
+export interface PredictOptions {
+  readonly model?: ByteModel;
+  /** How long a logon takes, ms (a measured logon mean; IRC servers often delay registration ~1 s). */
+  readonly logonMs?: number;
+}
+
+export function predictTraffic(scenario: Scenario, protocol: string, options: PredictOptions = {}): Prediction {
+  const model = options.model ?? byteModelFor(protocol);
+  const schedule = scheduleTraffic(scenario, { channels: model.channels, presence: model.presence }, options.logonMs ?? 0);
+  const bytes = eventBytes(model, scenario);
+  const seconds = schedule.seconds.map((events, i) => predictSecond(i + 1, events, bytes));
+  const sum = (pick: (e: SecondEvents) => number) => schedule.seconds.reduce((n, e) => n + pick(e), 0);
+  const totalBytes = seconds.reduce((n, s) => n + s.behaviourBytes + s.sessionBytes + s.timerBytes, 0);
+  const users = scenario.population.users;
+
+  // Hold seconds as the journal labels them: after the ramp-up ends, up to the end of hold.
+  const hold = seconds.filter((s) => s.t - 1 >= schedule.rampUpEndSecond && s.t <= schedule.holdEndSecond && s.online > 0);
+  const holdUserSeconds = hold.reduce((n, s) => n + s.online, 0);
+  const holdBytes = hold.reduce((n, s) => n + s.behaviourBytes + s.sessionBytes + s.timerBytes, 0);
+  const holdCompressed = hold.reduce((n, s) => n + (s.behaviourBytes + s.sessionBytes) / scenario.timeScale + s.timerBytes, 0);
+  const perUserSecond = (x: number) => (holdUserSeconds > 0 ? x / holdUserSeconds : 0);
+
+  // The logon storm lasts the ramp-up plus the time the last logons take to complete.
+  const ramp = seconds.slice(0, Math.max(1, schedule.rampUpEndSecond + 1 + Math.ceil((options.logonMs ?? 0) / 1000)));
+  let peak = ramp[0]!;
+  for (const s of ramp) if (secondBytes(s) > secondBytes(peak)) peak = s;
+  return {
+    protocol,
+    byteModel: model.fittedAgainst,
+    timeScale: scenario.timeScale,
+    users,
+    seconds,
+    totals: {
+      messages: sum((e) => e.messages),
+      channelMessages: sum((e) => e.channelMessages),
+      deliveries: sum((e) => e.messageDeliveries + e.channelDeliveries),
+      undeliverable: sum((e) => e.messages - e.messageDeliveries),
+      presenceChanges: sum((e) => e.presenceChanges),
+      presenceNotified: sum((e) => e.presenceNotified),
+      bytes: totalBytes,
+    },
+    perUser: { messagesSent: users > 0 ? sum((e) => e.messages + e.channelMessages) / users : 0, bytes: users > 0 ? totalBytes / users : 0 },
+    hold: {
+      seconds: hold.length,
+      messagesPerUserSecond: perUserSecond(hold.reduce((n, s) => n + s.messages, 0)),
+      bytesPerUserSecond: perUserSecond(holdBytes),
+      kbpsPerUser: (perUserSecond(holdBytes) * 8) / 1000,
+      normalisedKbpsPerUser: (perUserSecond(holdCompressed) * 8) / 1000,
+    },
+    rampUp: {
+      peakBytesPerSecond: secondBytes(peak),
+      peakKbps: (secondBytes(peak) * 8) / 1000,
+      peakLogonsPerSecond: Math.max(0, ...schedule.seconds.slice(0, ramp.length).map((e) => e.logons)),
+      atSecond: peak.t,
+    },
+    channelFanOut: schedule.fanOut,
+  };
+}
+
+function predictSecond(t: number, e: SecondEvents, b: EventBytes): PredictedSecond {
+  const m = b.model;
+  return {
+    t,
+    online: e.online,
+    messages: e.messages + e.channelMessages,
+    deliveries: e.messageDeliveries + e.channelDeliveries,
+    behaviourBytes:
+      e.messages * b.message +
+      e.messageDeliveries * b.messageDelivery +
+      e.channelMessages * b.channelMessage +
+      e.channelDeliveries * b.channelDelivery +
+      e.presenceChanges * m.presenceChange +
+      e.presenceNotified * m.presenceNotify,
+    sessionBytes:
+      e.logons * m.logon +
+      e.logonContacts * m.logonPerContact +
+      e.joins * m.join +
+      e.joinAudience * m.joinPerMember +
+      e.logoffs * m.logoff +
+      e.logoffContacts * m.logoffPerContact +
+      e.logoffAudience * m.logoffPerMember,
+    timerBytes: e.online * b.timerBytesPerUserSecond,
+  };
+}
+
+function secondBytes(s: PredictedSecond): number {
+  return s.behaviourBytes + s.sessionBytes + s.timerBytes;
+}
