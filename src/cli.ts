@@ -130,6 +130,48 @@ program
     process.exitCode = exitCode;
   });
 
+function fraction(value: string): number {
+  const n = Number(value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a fraction 0..1 or a percentage like 5%');
+  return n;
+}
+
+program
+  .command('plan')
+  .description('size a deployment: IM home servers and routers, chat servers, SIP pools, WAN bandwidth per site')
+  .argument('[plan-file]', 'YAML/JSON plan (users, peakOnlineFraction, sites, workload, ...); flags override it')
+  .option('--users <n>', 'accounts in the population', nonNegativeInt)
+  .option('--peak-online <fraction>', 'fraction online at peak: corporate ≈ 1, hosting e.g. 5%', fraction)
+  .option('--site <name=users@kbps>', 'a site and its WAN link, e.g. branch-a=100@56 (repeatable)', collect)
+  .option('--messages-per-hour <n>', 'instant messages per user per hour', positiveNumber)
+  .option('--contacts <n>', 'contacts per user', nonNegativeInt)
+  .option('--headroom <fraction>', 'spare link capacity required (default 0.25)', fraction)
+  .option('--fd-limit <n>', 'open-file limit of one server process (default 20000)', positiveInt('--fd-limit'))
+  .option('--router-profile <name>', 'limit profile for IM routers (e.g. exchange2000-im-router-sp2)')
+  .option('--from-run <run-dir>', 'use the capacity and bandwidth measured in a run (repeatable)', collect)
+  .option('--json', 'print the plan as JSON')
+  .option('--html', 'print the plan as an HTML fragment')
+  .action(async (file: string | undefined, options) => {
+    const { planCommand } = await import('./commands/plan.js');
+    process.stdout.write(`${planCommand({ file, ...options })}\n`);
+  });
+
+program
+  .command('simulate')
+  .description("predict a scenario's traffic without endpoints: messages and bytes per user, logon storm, channel fan-out")
+  .argument('[file]', 'scenario file', DEFAULT_FILE)
+  .option('-s, --scenario <name>', 'scenario to simulate')
+  .option('--users <n>', 'override population.users', positiveInt('--users'))
+  .option('--duration <time>', 'override the hold duration (e.g. 90s, 10m)')
+  .option('--time-scale <x>', 'override timeScale', positiveNumber)
+  .option('--seed <n>', 'override the seed', nonNegativeInt)
+  .option('--calibrate <run-dir>', 'predict the scenario a run ran and report the error per metric')
+  .option('--json', 'print JSON')
+  .action(async (file: string, options) => {
+    const { simulateCommand } = await import('./commands/simulate.js');
+    process.stdout.write(`${simulateCommand({ file, ...options })}\n`);
+  });
+
 const lab = program.command('lab').description('real servers on loopback: install, start, stop, list');
 lab
   .command('install')
