@@ -67,10 +67,10 @@ try {
     const cores = (cpu - lastCpu) / ((now - lastAt) / 1000);
     lastCpu = cpu;
     lastAt = now;
-    peakShm = Math.max(peakShm, shm?.usedMiB ?? 0);
+    peakShm = Math.max(peakShm, shm?.maxUsedMiB ?? 0);
     shmTotal = shm?.totalMiB ?? shmTotal;
     peakKamailioCpu = Math.max(peakKamailioCpu, cores);
-    const line = `t=${Math.round((now - startedAt) / 1000)}s kamailio shm ${shm?.usedMiB.toFixed(0)}/${shm?.totalMiB.toFixed(0)} MiB, cpu ${(cores * 100).toFixed(0)}% of a core, udp drops ${udpReceiveBufferErrors() - dropsBefore}`;
+    const line = `t=${Math.round((now - startedAt) / 1000)}s kamailio shm ${shm?.usedMiB}/${shm?.totalMiB} MiB (high-water ${shm?.maxUsedMiB}), cpu ${(cores * 100).toFixed(0)}% of a core, udp drops ${udpReceiveBufferErrors() - dropsBefore}`;
     samples.push(line);
     process.stderr.write(`${line}\n`);
   }, SAMPLE_EVERY_MS);
@@ -100,7 +100,7 @@ try {
     `  messages sent ${s.messages.sent}, delivered ${s.messages.delivered}/${s.messages.expected}, delivery p99 ${s.latency.delivery.p99} ms`,
     `  presence changes ${s.presence.changes}, seen ${s.presence.seen}/${s.presence.expected}, propagation p95 ${s.latency.presence.p95} ms`,
     `  retransmissions ${s.retransmissions}, errors ${s.errors.total} ${JSON.stringify(s.errors.byKind)}`,
-    `  kamailio peak shm used ${peakShm.toFixed(0)} MiB of ${shmTotal.toFixed(0)}, peak cpu ${(peakKamailioCpu * 100).toFixed(0)}% of a core; udp receive-buffer drops ${udpReceiveBufferErrors() - dropsBefore}`,
+    `  kamailio shm high-water ${peakShm} MiB of ${shmTotal}, peak cpu ${(peakKamailioCpu * 100).toFixed(0)}% of a core; udp receive-buffer drops ${udpReceiveBufferErrors() - dropsBefore}`,
     `  generator: ${JSON.stringify(s.generator)}`,
     `  bandwidth (hold, real time): ${s.bandwidth.kbpsPerUser} kbit/s per user (application bytes) vs LCS 2005 ${LCS_KBPS_PER_USER} kbit/s`,
     `  logon ${Math.round(logonBytesPerUser)} bytes per user; amortised over 8 h with hourly refreshes ≈ ${amortisedKbps.toFixed(3)} kbit/s per user; total ≈ ${(s.bandwidth.kbpsPerUser + amortisedKbps).toFixed(3)} kbit/s`,

@@ -71,11 +71,15 @@ export class CpuFollower {
   }
 }
 
-/** Kamailio's shared memory in MiB (`kamcmd core.shmmem`): used now and the high-water mark. */
+/**
+ * Kamailio's shared memory in MiB (`kamcmd core.shmmem m`): used now, the high-water mark and
+ * the -m size. Asked in MiB because the byte figures are printed as 32-bit integers and wrap
+ * above 4 GiB.
+ */
 export function kamailioShm(ctl: string): { readonly usedMiB: number; readonly maxUsedMiB: number; readonly totalMiB: number } | undefined {
   try {
-    const out = execFileSync('kamcmd', ['-s', ctl, 'core.shmmem'], { encoding: 'utf8', timeout: 5000 });
-    const field = (name: string): number => Number(new RegExp(`\\b${name}:\\s*(\\d+)`).exec(out)?.[1] ?? NaN) / 2 ** 20;
+    const out = execFileSync('kamcmd', ['-s', ctl, 'core.shmmem', 'm'], { encoding: 'utf8', timeout: 5000 });
+    const field = (name: string): number => Number(new RegExp(`\\b${name}:\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
     return { usedMiB: field('real_used'), maxUsedMiB: field('max_used'), totalMiB: field('total') };
   } catch {
     return undefined;
