@@ -12,7 +12,7 @@ import { readSettings } from '../src/agents/sip/settings.js';
 import { UdpHub } from '../src/agents/sip/udp.js';
 import { UserAgent } from '../src/agents/sip/ua.js';
 import type { AgentTarget, VirtualUser, VuEvents } from '../src/agents/types.js';
-import { processCpuSeconds } from './sip-probes.js';
+import { groupCpuSeconds, processCpuSeconds } from './sip-probes.js';
 
 export interface DriverStep {
   readonly kind: 'register' | 'message';
@@ -22,6 +22,8 @@ export interface DriverStep {
   /** Transactions started per second, and for how long. */
   readonly rate: number;
   readonly seconds: number;
+  /** Kamailio's process group: its CPU is read over the measured part only (not the logons). */
+  readonly serverPgid: number;
 }
 
 export interface DriverResult {
@@ -31,6 +33,8 @@ export interface DriverResult {
   /** First send to last final response, seconds. */
   readonly elapsedSeconds: number;
   readonly cpuSeconds: number;
+  /** Kamailio's CPU over the same span, when the generator measured it itself. */
+  readonly serverCpuSeconds?: number;
 }
 
 /** A step never runs longer than this, whatever Kamailio does (Timer F is 32 s). */
@@ -52,7 +56,7 @@ const events: VuEvents = {
 };
 
 /** Starts `total` operations at `rate` per second; resolves with the counts once all settled. */
-async function paced(rate: number, total: number, start: (n: number) => Promise<boolean>): Promise<Omit<DriverResult, 'retransmissions' | 'cpuSeconds'>> {
+async function paced(rate: number, total: number, start: (n: number) => Promise<boolean>): Promise<Pick<DriverResult, 'ok' | 'failed' | 'elapsedSeconds'>> {
   let started = 0;
   let ok = 0;
   let failed = 0;
@@ -83,6 +87,7 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   const settings = readSettings(target);
   const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { unrouted: () => undefined, late: () => undefined });
   const cpuBefore = processCpuSeconds(process.pid)!;
+  const serverBefore = groupCpuSeconds(step.serverPgid);
   const counts = await paced(step.rate, step.rate * step.seconds, async (n) => {
     const ua = new UserAgent({ index: n, user: `i${String(n + 1).padStart(6, '0')}`, domain: step.domain, timers: settings.timers, instanceTag: settings.instanceTag }, events);
     ua.attach(hub.attach(n, `i${n}`, ua));
@@ -95,8 +100,9 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
     }
   });
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
+  const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
   hub.close();
-  return { ...counts, retransmissions, cpuSeconds };
+  return { ...counts, retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
 async function messageStep(step: DriverStep): Promise<DriverResult> {
@@ -111,14 +117,16 @@ async function messageStep(step: DriverStep): Promise<DriverResult> {
   }
   retransmissions = 0;
   const cpuBefore = processCpuSeconds(process.pid)!;
+  const serverBefore = groupCpuSeconds(step.serverPgid);
   const counts = await paced(step.rate, step.rate * step.seconds, async (n) => {
     const outcome = await senders[n % MESSAGE_SENDERS]!.message(`m${String((n % MESSAGE_RECIPIENTS) + 1).padStart(6, '0')}`, `[imload ${n} 1 ${Date.now()}.000 ${n % MESSAGE_RECIPIENTS}] ${FILLER}`);
     return outcome.ok;
   });
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
+  const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
   for (const u of [...recipients, ...senders]) u.destroy();
   await agent.close();
-  return { ...counts, retransmissions, cpuSeconds };
+  return { ...counts, retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
 function targetOf(step: DriverStep): AgentTarget {

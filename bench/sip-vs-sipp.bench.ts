@@ -107,7 +107,7 @@ const host = lab.udp.host;
 const port = lab.udp.port;
 const results: StepResult[] = [];
 const record = (tool: StepResult['tool'], kind: StepResult['kind'], rate: number, kamailioBefore: number, result: DriverResult): StepResult => {
-  const entry = { tool, kind, rate, kamailioCpuSeconds: groupCpuSeconds(lab.pid) - kamailioBefore, ...result };
+  const entry = { tool, kind, rate, ...result, kamailioCpuSeconds: result.serverCpuSeconds ?? groupCpuSeconds(lab.pid) - kamailioBefore };
   results.push(entry);
   process.stderr.write(`${format(entry)}\n`);
   return entry;
@@ -121,7 +121,7 @@ try {
       const before = groupCpuSeconds(lab.pid);
       const calls = rate * SECONDS;
       const result = tool === 'imload'
-        ? await runDriver({ kind: 'register', host, port, domain: DOMAIN, rate, seconds: SECONDS })
+        ? await runDriver({ kind: 'register', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid })
         : await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
       if (record(tool, 'register', rate, before, result).failed > 0) break;
     }
@@ -139,7 +139,7 @@ try {
         const before = groupCpuSeconds(lab.pid);
         const calls = rate * SECONDS;
         let result: DriverResult;
-        if (tool === 'imload') result = await runDriver({ kind: 'message', host, port, domain: DOMAIN, rate, seconds: SECONDS });
+        if (tool === 'imload') result = await runDriver({ kind: 'message', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid });
         else {
           // The UAS is a generator too: its CPU over the step is added to the UAC's.
           const uasCpu = new CpuFollower(uas.pid!);
