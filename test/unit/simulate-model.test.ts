@@ -1,0 +1,116 @@
+/**
+ * `imload simulate` without endpoints: event counts follow the seeded schedule, channel fan-out
+ * and presence notifications are worked out by hand for small populations, and the byte
+ * arithmetic (sessions, behaviour, wall-time timers, message size) is checked with a toy model.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Scenario, type ScenarioInput } from '../../src/scenarios/schema.js';
+import { WorkloadPlan } from '../../src/scenarios/schedule.js';
+import { predictTraffic } from '../../src/capacity/simulate.js';
+import { byteModelFor, type ByteModel } from '../../src/capacity/simulate-bytes.js';
+
+function scenario(overrides: Partial<ScenarioInput> & { population: ScenarioInput['population'] }): Scenario {
+  return Scenario.parse({ target: 't', phases: [{ phase: 'rampUp', rate: 1000 }, { phase: 'hold', duration: '30s' }, { phase: 'rampDown', rate: 1000 }], ...overrides });
+}
+
+/** Every cost zero unless given: the arithmetic under test stays visible. */
+function toyModel(costs: Partial<ByteModel>): ByteModel {
+  return {
+    ...byteModelFor('sip'),
+    logon: 0, logonPerContact: 0, join: 0, joinPerMember: 0, logoff: 0, logoffPerContact: 0, logoffPerMember: 0,
+    message: 0, messageDelivery: 0, channelMessage: 0, channelDelivery: 0, presenceChange: 0, presenceNotify: 0, timers: [],
+    ...costs,
+  };
+}
+
+test('messages follow the seeded schedule: the same count as walking WorkloadPlan, and all delivered when everyone is on', () => {
+  const s = scenario({ seed: 9, timeScale: 120, population: { users: 40, contacts: 5 }, behaviour: { messagesPerHour: 6, activityStart: 'rampUpEnd', activityDelay: '1s' } });
+  const plan = new WorkloadPlan(s);
+  let scheduled = 0;
+  for (let i = 0; i < plan.users; i++) {
+    const stream = plan.activity(i, plan.identity(i));
+    for (let a = stream.next(); a; a = stream.next()) if (a.kind === 'message') scheduled++;
+  }
+  const p = predictTraffic(s, 'sip');
+  assert.ok(scheduled > 20, `the schedule should hold messages (${scheduled})`);
+  assert.equal(p.totals.messages, scheduled);
+  assert.equal(p.totals.deliveries, scheduled);
+  assert.equal(p.totals.undeliverable, 0);
+  assert.equal(p.perUser.messagesSent, scheduled / 40);
+  // Same seed, same prediction; another seed, another schedule.
+  assert.deepEqual(predictTraffic(s, 'sip').totals, p.totals);
+  assert.notEqual(predictTraffic({ ...s, seed: 10 }, 'sip').totals.messages, scheduled);
+});
+
+test('channel fan-out: one channel everyone joins reaches the other 24 members; IRC has no presence', () => {
+  const s = scenario({
+    timeScale: 360,
+    population: { users: 25, contacts: 3, channels: { count: 1, perUser: { min: 1, max: 1 } } },
+    behaviour: { messagesPerHour: 0, channelMessagesPerHour: 10, presenceChangesPerHour: 20, activityStart: 'rampUpEnd', activityDelay: '1s' },
+  });
+  const p = predictTraffic(s, 'irc');
+  assert.ok(p.totals.channelMessages > 10);
+  assert.deepEqual(p.channelFanOut, { mean: 24, max: 24 });
+  assert.equal(p.totals.deliveries, p.totals.channelMessages * 24);
+  assert.equal(p.totals.presenceChanges, 0);
+});
+
+test('auditorium: a listener’s question reaches the presenters only', () => {
+  const s = scenario({
+    timeScale: 360,
+    population: { users: 30, channels: { count: 0 }, auditoriums: [{ name: '#hall', presenters: 2, listeners: 1 }] },
+    behaviour: { messagesPerHour: 0, channelMessagesPerHour: 10, presenterMessagesPerHour: 0, activityStart: 'rampUpEnd', activityDelay: '1s' },
+  });
+  const p = predictTraffic(s, 'irc');
+  assert.ok(p.totals.channelMessages > 10);
+  assert.deepEqual(p.channelFanOut, { mean: 2, max: 2 });
+});
+
+test('presence: with everyone watching everyone and all on, each change notifies the other users', () => {
+  const s = scenario({ timeScale: 360, population: { users: 12, contacts: 11 }, behaviour: { messagesPerHour: 0, presenceChangesPerHour: 10, activityStart: 'rampUpEnd', activityDelay: '1s' } });
+  const p = predictTraffic(s, 'rvp');
+  assert.ok(p.totals.presenceChanges > 5);
+  assert.equal(p.totals.presenceNotified, p.totals.presenceChanges * 11);
+});
+
+test('bytes by hand: sessions once per user, timers per online user-second on wall time, message size followed', () => {
+  // 10 users log on at 1000/s (all within 10 ms), hold 30 s, log off at 1000/s: no behaviour.
+  const quiet = scenario({ timeScale: 60, population: { users: 10, contacts: 4 }, behaviour: { messagesPerHour: 0, presenceChangesPerHour: 0 } });
+  const model = toyModel({ logon: 1_000, logonPerContact: 100, logoff: 500, timers: [{ what: 'tick', bytes: 3_600, bytesPerContact: 0, everySeconds: 3_600 }] });
+  const p = predictTraffic(quiet, 'sip', { model });
+  const userSeconds = p.seconds.reduce((n, s) => n + s.online, 0);
+  // Logon 1,000 + 4 contacts × 100, logoff 500, per user; the tick is 1 byte per user-second.
+  assert.equal(p.totals.bytes, 10 * (1_400 + 500) + userSeconds);
+  assert.ok(userSeconds >= 290 && userSeconds <= 310, `about 10 users × 30 s online (${userSeconds})`);
+  // In hold only the timer runs: 1 byte per user-second = 0.008 kbit/s, the same normalised
+  // (timers are not compressed).
+  assert.ok(Math.abs(p.hold.kbpsPerUser - 0.008) < 1e-9);
+  assert.ok(Math.abs(p.hold.normalisedKbpsPerUser - 0.008) < 1e-9);
+
+  const chatty = scenario({ timeScale: 60, population: { users: 10, contacts: 4 }, behaviour: { messagesPerHour: 30, presenceChangesPerHour: 0, activityStart: 'rampUpEnd' } });
+  const perMessage = predictTraffic(chatty, 'sip', { model: toyModel({ message: 300, messageDelivery: 200 }) });
+  assert.equal(perMessage.totals.bytes, perMessage.totals.messages * 300 + perMessage.totals.deliveries * 200);
+  // 100 more filler bytes: one more copy of them on each side of each message.
+  const bigger = predictTraffic({ ...chatty, behaviour: { ...chatty.behaviour, messageBytes: 140 } }, 'sip', { model: toyModel({ message: 300, messageDelivery: 200 }) });
+  assert.equal(bigger.totals.bytes, perMessage.totals.messages * 400 + perMessage.totals.deliveries * 300);
+});
+
+test('timeScale compresses behaviour into wall time; the normalised figure stays put', () => {
+  const base = { population: { users: 200, contacts: 20 }, behaviour: { messagesPerHour: 3, presenceChangesPerHour: 2, activityStart: 'rampUpEnd' as const } };
+  const slow = predictTraffic(scenario({ ...base, timeScale: 60 }), 'sip');
+  const fast = predictTraffic(scenario({ ...base, timeScale: 240 }), 'sip');
+  const ratio = fast.hold.messagesPerUserSecond / slow.hold.messagesPerUserSecond;
+  assert.ok(ratio > 3 && ratio < 5, `4× the timeScale, about 4× the messages per second (${ratio})`);
+  const drift = fast.hold.normalisedKbpsPerUser / slow.hold.normalisedKbpsPerUser;
+  assert.ok(drift > 0.8 && drift < 1.25, `normalised kbit/s per user should not follow timeScale (${drift})`);
+  assert.ok(fast.hold.kbpsPerUser > 3 * slow.hold.kbpsPerUser);
+});
+
+test('the logon storm: the busiest ramp-up second carries the logons started in it', () => {
+  const s = scenario({ phases: [{ phase: 'rampUp', rate: 50 }, { phase: 'hold', duration: '10s' }], population: { users: 200, contacts: 0 }, behaviour: { messagesPerHour: 0, presenceChangesPerHour: 0 } });
+  const p = predictTraffic(s, 'sip', { model: toyModel({ logon: 1_000 }) });
+  assert.equal(p.rampUp.peakLogonsPerSecond, 50);
+  assert.equal(p.rampUp.peakBytesPerSecond, 50_000);
+  assert.equal(p.rampUp.peakKbps, 400);
+});
