@@ -233,36 +233,48 @@ function mergeNotes(parts: readonly Part[]): JournalNote[] {
 }
 
 /**
- * imload's own counts add up across segments. The server's counts add up only when each segment
- * was alone on its server; when every segment was running at every check, each answer already
- * counted everyone, so the smallest answer (other segments' observer connections can only add)
- * stands for the whole run. Anything in between cannot be combined and is reported as unknown.
+ * The server's count checked against imload's at one moment. Segments on different servers, or
+ * run one after another, each checked only their own users: both counts add up. Segments sharing
+ * one server at the same time each asked it for everyone, so one answer is kept — a segment's
+ * whose check fell while every other segment was holding steady, else the first — and set beside
+ * imload's count at that moment: that segment's own plus the others' online in that second.
  */
 function mergeCrossChecks(parts: readonly Part[]): JournalCrossCheck[] {
-  const checks = parts.map((p) => p.entries.find((e): e is JournalCrossCheck => e.type === 'crosscheck'));
-  const present = checks.filter((c): c is JournalCrossCheck => c !== undefined);
-  if (present.length === 0) return [];
-  const imloadOnline = present.reduce((n, c) => n + c.imloadOnline, 0);
-  const at = Math.max(...present.map((c) => c.at));
-  const answers = present.map((c) => c.serverOnline);
-  const missing = checks.length - present.length;
-  if (missing > 0 || answers.some((a) => a === null)) {
-    const why = missing > 0 ? `${missing} segment(s) made no check` : 'a server gave no count';
-    return [{ type: 'crosscheck', at, imloadOnline, serverOnline: null, source: `merged from ${parts.length} segments: ${why}` }];
-  }
-  const counts = answers as number[];
-  const sameServer = new Set(parts.map((p) => p.header.target.url)).size === 1;
+  const checks = parts.flatMap((part) => {
+    const check = part.entries.find((e): e is JournalCrossCheck => e.type === 'crosscheck');
+    return check ? [{ part, check }] : [];
+  });
+  if (checks.length === 0) return [];
   const running = (part: Part, when: number) => when >= part.header.startEpochMs && when <= endOf(part);
-  const concurrent = present.every((c) => parts.every((p) => running(p, c.at)));
-  const alone = present.every((c, i) => parts.every((p, j) => j === i || !running(p, c.at)));
-  const first = present[0]!.source;
+  const alone = checks.every(({ part, check }) => parts.every((p) => p === part || !running(p, check.at)));
+  const sameServer = new Set(parts.map((p) => p.header.target.url)).size === 1;
   if (!sameServer || alone) {
-    return [{ type: 'crosscheck', at, imloadOnline, serverOnline: counts.reduce((a, b) => a + b, 0), source: `${first} (sum over ${parts.length} segments)` }];
+    const answers = checks.map((c) => c.check.serverOnline);
+    const complete = checks.length === parts.length && answers.every((a) => a !== null);
+    return [{
+      type: 'crosscheck',
+      at: Math.max(...checks.map((c) => c.check.at)),
+      imloadOnline: checks.reduce((n, c) => n + c.check.imloadOnline, 0),
+      serverOnline: complete ? (answers as number[]).reduce((a, b) => a + b, 0) : null,
+      source: complete ? `${checks[0]!.check.source} (sum over ${parts.length} segments)` : `merged from ${parts.length} segments: ${checks.length} checked, ${answers.filter((a) => a !== null).length} answered`,
+    }];
   }
-  if (concurrent) {
-    return [{ type: 'crosscheck', at, imloadOnline, serverOnline: Math.min(...counts), source: `${first} (one server asked by ${parts.length} concurrent segments: the smallest answer)` }];
-  }
-  return [{ type: 'crosscheck', at, imloadOnline, serverOnline: null, source: `merged from ${parts.length} segments that overlapped only in part: the server's counts cannot be combined` }];
+  const others = ({ part, check }: (typeof checks)[number]) => parts.filter((p) => p !== part).map((p) => secondAt(p, check.at));
+  const chosen = checks.find((c) => others(c).every((s) => s?.phase === 'hold')) ?? checks[0]!;
+  const { part, check } = chosen;
+  return [{
+    type: 'crosscheck',
+    at: check.at,
+    imloadOnline: check.imloadOnline + others(chosen).reduce((n, s) => n + (s?.online ?? 0), 0),
+    serverOnline: check.serverOnline,
+    source: `${check.source} (one server shared by ${parts.length} segments: asked by segment ${part.header.segment.index + 1}/${part.header.segment.count}, the others' online in that second added)`,
+  }];
+}
+
+/** The part's journal second that covers the moment `at`, if the part was running then. */
+function secondAt(part: Part, at: number): JournalSecond | undefined {
+  if (at < part.header.startEpochMs) return undefined;
+  return part.entries.find((e): e is JournalSecond => e.type === 'second' && e.at >= at);
 }
 
 function endOf(part: Part): number {

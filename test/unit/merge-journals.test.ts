@@ -87,6 +87,16 @@ test('cross-checks: imload counts add up; one server asked by concurrent segment
   assert.equal(check.imloadOnline, 31, '16 + 15');
   assert.equal(check.serverOnline, 31);
 
+  // Segment 1 started 3 s late: its check fell in segment 2's last second, when segment 2's users
+  // had left; segment 2's check fell while segment 1 was holding, so that one is kept.
+  const staggered = [
+    writeFixtureJournal({ ...RUN, segment: { index: 0, count: 2 }, serverOnline: 16, startEpochMs: FIXTURE_START + 3000 }),
+    writeFixtureJournal({ ...RUN, segment: { index: 1, count: 2 }, serverOnline: 31 }),
+  ];
+  const kept = mergeJournals(staggered.map((s) => ({ source: s.dir, entries: s.entries }))).find((e): e is JournalCrossCheck => e.type === 'crosscheck')!;
+  assert.deepEqual([kept.imloadOnline, kept.serverOnline], [31, 31]);
+  assert.match(kept.source, /asked by segment 2\/2/);
+
   // Segments run one after the other: each answer counted only its own users.
   const alone = [
     writeFixtureJournal({ ...RUN, segment: { index: 0, count: 2 }, serverOnline: 16 }),
