@@ -1,0 +1,249 @@
+/**
+ * Several load-generator hosts on one machine: a network namespace for the server and one per
+ * generator segment, joined by veth pairs to a bridge in the server's namespace. Their addresses
+ * are in one private /24 that exists only inside these namespaces: nothing is attached to the
+ * host's own namespace and there is no default route, so no packet can leave them. A generator's
+ * link can be shaped with tbf (a branch office's 56 or 128 kbit/s WAN link; this kernel has no
+ * netem). Needs root (CAP_NET_ADMIN). Every namespace is named `imload-<tag>-...` and deleted by
+ * `teardown()`, which also runs when the process exits with namespaces still up.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { startInspircd } from './irc.js';
+
+const IP_TIMEOUT_MS = 10_000;
+const IMLOAD_BIN = fileURLToPath(new URL('../../bin/imload.js', import.meta.url));
+
+export interface GeneratorHost {
+  readonly ns: string;
+  readonly address: string;
+  /** The generator's end of its link, inside `ns`. */
+  readonly device: string;
+  /** The server's end of the same link, inside the server namespace (on the bridge). */
+  readonly peer: string;
+}
+
+export interface NetnsTopology {
+  readonly tag: string;
+  /** The /24 inside the namespaces, e.g. 10.213.77.0/24. */
+  readonly subnet: string;
+  readonly server: { readonly ns: string; readonly address: string };
+  readonly generators: readonly GeneratorHost[];
+  /** Deletes every namespace (and so every link and bridge in them). Idempotent. */
+  teardown(): void;
+}
+
+export class NetnsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetnsError';
+  }
+}
+
+function ip(args: readonly string[]): void {
+  try {
+    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: IP_TIMEOUT_MS });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new NetnsError(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
+  }
+}
+
+/** Runs a command inside a namespace (synchronously, bounded). */
+export function inNamespace(ns: string, command: string, args: readonly string[]): string {
+  try {
+    return execFileSync('ip', ['netns', 'exec', ns, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: IP_TIMEOUT_MS });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new NetnsError(`ip netns exec ${ns} ${command} ${args.join(' ')}: ${stderr || (error as Error).message}`);
+  }
+}
+
+/**
+ * Creates the server namespace and `generators` generator namespaces. The server is `.1`,
+ * generator i (0-based) is `.(10 + i)`. The tag keeps concurrent topologies apart (default:
+ * this process's id); the /24 may be the same for all of them since each set is isolated.
+ */
+export function createTopology(options: { generators: number; tag?: string; subnet?: string }): NetnsTopology {
+  const count = options.generators;
+  if (!Number.isInteger(count) || count < 1 || count > 200) throw new NetnsError(`generators: 1 to 200 (got ${count})`);
+  const tag = options.tag ?? process.pid.toString(36);
+  const prefix = options.subnet ?? '10.213.77';
+  const serverNs = `imload-${tag}-srv`;
+  const generators: GeneratorHost[] = Array.from({ length: count }, (_, i) => ({
+    ns: `imload-${tag}-gen${i + 1}`,
+    address: `${prefix}.${10 + i}`,
+    device: 'veth0',
+    peer: `gen${i + 1}`,
+  }));
+  const created: string[] = [];
+  const teardown = () => {
+    process.off('exit', teardown);
+    for (const ns of created.splice(0).reverse()) {
+      try {
+        ip(['netns', 'del', ns]);
+      } catch {
+        // Already gone: deleting is all teardown has to achieve.
+      }
+    }
+  };
+  process.on('exit', teardown);
+  try {
+    ip(['netns', 'add', serverNs]);
+    created.push(serverNs);
+    ip(['-n', serverNs, 'link', 'set', 'lo', 'up']);
+    ip(['-n', serverNs, 'link', 'add', 'br0', 'type', 'bridge']);
+    ip(['-n', serverNs, 'addr', 'add', `${prefix}.1/24`, 'dev', 'br0']);
+    ip(['-n', serverNs, 'link', 'set', 'br0', 'up']);
+    for (const g of generators) {
+      ip(['netns', 'add', g.ns]);
+      created.push(g.ns);
+      ip(['-n', g.ns, 'link', 'set', 'lo', 'up']);
+      // Both ends are created directly inside their namespaces: the host's namespace never sees them.
+      ip(['-n', serverNs, 'link', 'add', g.peer, 'type', 'veth', 'peer', 'name', g.device, 'netns', g.ns]);
+      ip(['-n', serverNs, 'link', 'set', g.peer, 'master', 'br0', 'up']);
+      ip(['-n', g.ns, 'addr', 'add', `${g.address}/24`, 'dev', g.device]);
+      ip(['-n', g.ns, 'link', 'set', g.device, 'up']);
+    }
+  } catch (error) {
+    teardown();
+    throw error;
+  }
+  return { tag, subnet: `${prefix}.0/24`, server: { ns: serverNs, address: `${prefix}.1` }, generators, teardown };
+}
+
+/** `56kbit`, `128kbit`, `2mbit` → bits per second. */
+export function parseLinkRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(kbit|mbit)$/.exec(text.trim().toLowerCase());
+  if (!match) throw new NetnsError(`link rate: expected like 56kbit or 2mbit (got "${text}")`);
+  return Math.round(Number(match[1]) * (match[2] === 'kbit' ? 1000 : 1_000_000));
+}
+
+/**
+ * Token-bucket burst: one full-size frame (1514 bytes) must fit, or tbf drops it; a little more
+ * keeps the excess over the rate in any second below ~10 % at 128 kbit/s.
+ */
+export const LINK_BURST_BYTES = 1600;
+
+/**
+ * Shapes a generator's link to `bitsPerSecond` in both directions: tbf on the generator's end
+ * (upload) and on the server's end of the same veth (download). `latency` bounds the queue the
+ * way a WAN router's buffer does: beyond it packets are dropped and TCP backs off.
+ */
+export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bitsPerSecond: number, queueLatencyMs = 500): void {
+  const tbf = ['rate', `${bitsPerSecond}bit`, 'burst', String(LINK_BURST_BYTES), 'latency', `${queueLatencyMs}ms`];
+  inNamespace(generator.ns, 'tc', ['qdisc', 'replace', 'dev', generator.device, 'root', 'tbf', ...tbf]);
+  inNamespace(topology.server.ns, 'tc', ['qdisc', 'replace', 'dev', generator.peer, 'root', 'tbf', ...tbf]);
+}
+
+/** Bytes the link's two tbf queues have sent (wire bytes: IP and TCP headers included). */
+export function linkWireBytes(topology: NetnsTopology, generator: GeneratorHost): { up: number; down: number } {
+  const sent = (ns: string, device: string) => {
+    const match = /Sent (\d+) bytes/.exec(inNamespace(ns, 'tc', ['-s', 'qdisc', 'show', 'dev', device]));
+    return match ? Number(match[1]) : 0;
+  };
+  return { up: sent(generator.ns, generator.device), down: sent(topology.server.ns, generator.peer) };
+}
+
+export interface NamespacedServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the lab InspIRCd inside the server namespace, bound to its address and admitting the
+ * namespace subnet. This process stays in the host's namespace, so a helper (this module, run
+ * as a script under `ip netns exec`) starts the server there and stops it when its stdin closes.
+ */
+export async function startInspircdInNamespace(topology: NetnsTopology, port = 6667, timeoutMs = 30_000): Promise<NamespacedServer> {
+  const helper = spawn(
+    'ip',
+    ['netns', 'exec', topology.server.ns, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-inspircd', topology.server.address, String(port), topology.subnet],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const stop = () => stopHelper(helper);
+  const firstLine = new Promise<string>((resolveLine, reject) => {
+    const timer = setTimeout(() => reject(new NetnsError(`InspIRCd in ${topology.server.ns} not ready within ${timeoutMs} ms`)), timeoutMs);
+    createInterface({ input: helper.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolveLine(line);
+    });
+    helper.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new NetnsError(`the InspIRCd helper in ${topology.server.ns} exited (${code}) before it was ready`));
+    });
+  });
+  try {
+    const ready = JSON.parse(await firstLine) as { url: string };
+    return { url: ready.url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function stopHelper(helper: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (helper.exitCode !== null || helper.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => helper.kill('SIGKILL'), graceMs);
+    helper.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    helper.stdin?.end();
+  });
+}
+
+export interface SegmentRun {
+  readonly segment: string;
+  readonly runDir: string;
+  readonly exitCode: number | null;
+}
+
+/**
+ * Runs segment i/N of a scenario in generator namespace i, all at once, each a separate
+ * `imload run` process as on separate hosts. Exit 1 (a threshold failed) is a completed run: a
+ * segment alone misses receipts that other segments hold, so only the merged run is judged.
+ */
+export async function runSegmentsInNamespaces(
+  topology: NetnsTopology,
+  options: { file: string; scenario: string; target: string; url: string; outDir: string; extraArgs?: readonly string[]; timeoutMs?: number },
+): Promise<SegmentRun[]> {
+  const count = topology.generators.length;
+  const runs = topology.generators.map((g, i) => {
+    const segment = `${i + 1}/${count}`;
+    const runDir = resolve(options.outDir, `seg${i + 1}`);
+    const args = ['netns', 'exec', g.ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
+    return new Promise<SegmentRun>((done) => {
+      const child = spawn('ip', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+      const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 600_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        done({ segment, runDir, exitCode: code });
+      });
+    });
+  });
+  const results = await Promise.all(runs);
+  const failed = results.filter((r) => r.exitCode !== 0 && r.exitCode !== 1);
+  if (failed.length > 0) throw new NetnsError(`segment run failed: ${failed.map((r) => `${r.segment} exited ${r.exitCode}`).join(', ')}`);
+  return results;
+}
+
+/** The helper side of startInspircdInNamespace: runs inside the server namespace. */
+async function serveInspircd(host: string, port: number, allow: string): Promise<void> {
+  const server = await startInspircd({ host, port, allow });
+  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+  const stop = () => void server.stop().then(() => process.exit(0));
+  process.stdin.on('end', stop).resume();
+  process.once('SIGTERM', stop);
+}
+
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url) && process.argv[2] === 'serve-inspircd') {
+  const [host, port, allow] = process.argv.slice(3);
+  serveInspircd(host!, Number(port), allow!).catch((error: Error) => {
+    process.stderr.write(`serve-inspircd: ${error.message}\n`);
+    process.exit(3);
+  });
+}
