@@ -22,7 +22,7 @@ interface ProcessSample {
 }
 
 /** CPU time and resident memory of one process, from /proc/<pid>/stat and /proc/<pid>/status. */
-function sampleProcess(pid: number): ProcessSample | undefined {
+export function sampleProcess(pid: number): ProcessSample | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.

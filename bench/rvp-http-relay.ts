@@ -16,6 +16,9 @@ if (!Number.isInteger(listenerPort) || listenerPort <= 0) {
 // As many connections to the listener as the RVP server keeps per callback origin (relayConnections).
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
+// Bodiless answers with an explicit length, as the RVP server writes them (Node would chunk).
+const EMPTY = { 'Content-Length': 0 };
+
 const server = createServer((incoming, answer) => {
   const chunks: Buffer[] = [];
   incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -32,10 +35,10 @@ const server = createServer((incoming, answer) => {
       },
       (result) => {
         result.resume();
-        result.on('end', () => answer.writeHead(result.statusCode ?? 502).end());
+        result.on('end', () => answer.writeHead(result.statusCode ?? 502, EMPTY).end());
       },
     );
-    forward.on('error', () => answer.writeHead(502).end());
+    forward.on('error', () => answer.writeHead(502, EMPTY).end());
     forward.end(body);
   });
 });

@@ -15,6 +15,7 @@ import { instantMessage, newSessionId, presencePatch } from '../src/agents/rvp/b
 import { CallbackListener } from '../src/agents/rvp/callback-listener.js';
 import { startRvpLab } from '../src/lab/rvp.js';
 import { HttpClientPool } from '../src/servers/rvp/http-client.js';
+import { sampleProcess } from './rvp-capacity.js';
 
 const concurrency = Number(process.argv[2] ?? 64);
 const roundSeconds = Number(process.argv[3] ?? 10);
@@ -30,6 +31,8 @@ const logical = (i: number) => `http://${DOMAIN}/instmsg/aliases/${alias(i)}`;
 interface Hop {
   readonly name: string;
   readonly port: number;
+  /** The relay's process, whose CPU time per round is sampled. */
+  readonly pid: number;
   /** Request target and headers for sender k. */
   request(k: number): { target: string; method: string; headers: [string, string][] };
 }
@@ -101,6 +104,7 @@ try {
   const rvpHop: Hop = {
     name: 'rvp home server',
     port: lab.entry.port,
+    pid: lab.entry.pid,
     request: (k) => ({
       method: 'NOTIFY',
       target: `/instmsg/aliases/${alias(k % RECIPIENTS)}`,
@@ -113,25 +117,37 @@ try {
   const httpHop: Hop = {
     name: 'node:http relay',
     port: baseline.port,
+    pid: baseline.child.pid!,
     request: (k) => ({ method: 'POST', target: `/vu/${k % RECIPIENTS}`, headers: [['Host', '127.0.0.1'], ['Content-Type', 'text/xml']] }),
   };
   console.log(`concurrency ${concurrency}, ${roundSeconds} s per round after ${WARMUP_MS / 1000} s warm-up, ${rounds} round(s) each`);
-  const totals = new Map<string, { ok: number; seconds: number }>();
+  const totals = new Map<string, { ok: number; seconds: number; cpu: number }>();
   for (let round = 1; round <= rounds; round++) {
     for (const hop of [rvpHop, httpHop]) {
       await closedLoop(pool, hop, bodies, WARMUP_MS);
       const before = delivered;
+      const cpuBefore = sampleProcess(hop.pid)?.cpuSeconds ?? NaN;
       const { ok, failed } = await closedLoop(pool, hop, bodies, roundSeconds * 1000);
+      const cpu = (sampleProcess(hop.pid)?.cpuSeconds ?? NaN) - cpuBefore;
       const rate = ok / roundSeconds;
-      console.log(`round ${round} ${hop.name}: ${rate.toFixed(0)} msgs/s (${ok} acknowledged, ${failed} failed, ${delivered - before} reached the listener)`);
-      const total = totals.get(hop.name) ?? { ok: 0, seconds: 0 };
-      totals.set(hop.name, { ok: total.ok + ok, seconds: total.seconds + roundSeconds });
+      // CPU per message tells the relays apart even when the shared sender/listener is the limit.
+      console.log(
+        `round ${round} ${hop.name}: ${rate.toFixed(0)} msgs/s (${ok} acknowledged, ${failed} failed, ${delivered - before} reached the listener); ` +
+          `relay CPU ${((cpu / roundSeconds) * 100).toFixed(0)} % of a core, ${((cpu * 1e6) / Math.max(1, ok)).toFixed(0)} µs per message`,
+      );
+      const total = totals.get(hop.name) ?? { ok: 0, seconds: 0, cpu: 0 };
+      totals.set(hop.name, { ok: total.ok + ok, seconds: total.seconds + roundSeconds, cpu: total.cpu + cpu });
     }
   }
   const rate = (name: string) => totals.get(name)!.ok / totals.get(name)!.seconds;
   const rvp = rate(rvpHop.name);
   const http = rate(httpHop.name);
+  const perMessage = (name: string) => (totals.get(name)!.cpu * 1e6) / Math.max(1, totals.get(name)!.ok);
   console.log(`mean: rvp home server ${rvp.toFixed(0)} msgs/s, node:http relay ${http.toFixed(0)} msgs/s, ratio ${(rvp / http).toFixed(2)} (target >= 0.5)`);
+  console.log(
+    `relay CPU per message: rvp home server ${perMessage(rvpHop.name).toFixed(0)} µs, node:http relay ${perMessage(httpHop.name).toFixed(0)} µs, ` +
+      `throughput per CPU-second ratio ${(perMessage(httpHop.name) / perMessage(rvpHop.name)).toFixed(2)}`,
+  );
 } finally {
   pool.close();
   baseline.child.kill('SIGTERM');
