@@ -21,6 +21,8 @@ export const GENERATOR_LIMITS = {
   sendLagP99Ms: 500,
   eventLoopP99Ms: 100,
   busySecondsFraction: 0.1,
+  /** A second or two of start-up (module loading, JIT) is not a bottleneck. */
+  busySecondsMin: 3,
   cpuPercent: 95,
   openFds: 19_000,
 } as const;
@@ -39,10 +41,11 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
       if (point.health.some((h) => h.eventLoopP99 > GENERATOR_LIMITS.eventLoopP99Ms)) slowLoop++;
       if (point.health.some((h) => h.cpuPercent > GENERATOR_LIMITS.cpuPercent)) busyCpu++;
     }
-    if (slowLoop / seconds > GENERATOR_LIMITS.busySecondsFraction) {
+    const sustained = (count: number) => count >= GENERATOR_LIMITS.busySecondsMin && count / seconds > GENERATOR_LIMITS.busySecondsFraction;
+    if (sustained(slowLoop)) {
       reasons.push(`event-loop delay p99 above ${GENERATOR_LIMITS.eventLoopP99Ms} ms in ${slowLoop} of ${seconds} seconds`);
     }
-    if (busyCpu / seconds > GENERATOR_LIMITS.busySecondsFraction) {
+    if (sustained(busyCpu)) {
       reasons.push(`a worker used more than ${GENERATOR_LIMITS.cpuPercent} % of a core in ${busyCpu} of ${seconds} seconds`);
     }
   }

@@ -24,16 +24,22 @@ export function thresholdSpecs(scenario: Scenario): ThresholdSpec[] {
   );
 }
 
-/** `lookup` returns the current value of a metric (see THRESHOLD_METRICS), or null when unmeasured. */
-export function evaluateThresholds(specs: readonly ThresholdSpec[], lookup: (metric: string) => number | null): ThresholdResult[] {
+/**
+ * `lookup` returns the current value of a metric (see THRESHOLD_METRICS), or null when unmeasured.
+ * An unmeasured metric fails (a gate must not pass on missing data) unless `missing` is 'pass'.
+ */
+export function evaluateThresholds(
+  specs: readonly ThresholdSpec[],
+  lookup: (metric: string) => number | null,
+  missing: 'fail' | 'pass' = 'fail',
+): ThresholdResult[] {
   return specs.map((spec) => {
     const parsed = parseThresholdCheck(spec.check);
     if (typeof parsed === 'string') {
       return { name: spec.check, expression: spec.check, metric: '', actual: null, ok: false, abortOnFail: spec.abortOnFail };
     }
     const actual = lookup(parsed.metric);
-    // A threshold on something never measured fails: a gate must not pass on missing data.
-    const ok = actual !== null && compare(actual, parsed.op, parsed.value);
+    const ok = actual === null ? missing === 'pass' : compare(actual, parsed.op, parsed.value);
     return { name: spec.check, expression: `${parsed.op} ${parsed.value}`, metric: parsed.metric, actual, ok, abortOnFail: spec.abortOnFail };
   });
 }

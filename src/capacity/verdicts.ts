@@ -43,6 +43,8 @@ export interface VerdictInputs {
   readonly serverFdLimit?: number;
   readonly logonFailures: number;
   readonly errorsByKind: Record<string, number>;
+  /** A step search's outcome, when the run was one. */
+  readonly stepSearch?: { readonly sustainable: number | null; readonly brokeAt: number | null; readonly gaveOut: string | null; readonly reason: string } | null;
   /** The first second a latency SLO broke, and the users online then. */
   readonly sloBroke?: { readonly online: number; readonly threshold: string; readonly t: number };
 }
@@ -67,6 +69,19 @@ function failedSlos(inputs: VerdictInputs): string {
 
 function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
   const { peakOnline, requested } = inputs;
+  const search = inputs.stepSearch;
+  if (search) {
+    if (search.sustainable !== null && search.sustainable >= limit) {
+      return { verdict: 'met', measured: search.sustainable, reason: `the step search held every SLO up to ${search.sustainable} users` };
+    }
+    if (search.brokeAt !== null && search.gaveOut !== 'generator') {
+      return { verdict: 'missed', measured: search.sustainable, at: search.brokeAt, reason: `step search: ${search.reason}` };
+    }
+    if (search.gaveOut === 'generator') {
+      return { verdict: 'not-reached', measured: search.sustainable, reason: `step search: the load generator gave out first (${search.reason})` };
+    }
+    return { verdict: 'not-reached', measured: search.sustainable, reason: `step search: ${search.reason}, below ${limit}` };
+  }
   const broken = failedSlos(inputs);
   const onset = inputs.sloBroke;
   if (onset && onset.online < limit && !inputs.generator.bottleneck) {

@@ -206,6 +206,42 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   };
   options.signal?.addEventListener('abort', () => requestStop('interrupted', 'stopped by signal'), { once: true });
 
+  // Step search: judge each measurement window as soon as its last second is journaled.
+  const windows = (timeline.steps ?? []).flatMap((step, k) =>
+    // The first window of a step includes its ramp, so logon latency is judged with the step.
+    step.windows.map((w, index) => ({ step, last: index === step.windows.length - 1, index, t0: Math.round((index === 0 ? step.start : w.start) / 1000), t1: Math.round(w.end / 1000), k })),
+  );
+  let failingLevel: number | undefined;
+  const judgeWindows = () => {
+    while (windows.length > 0 && windows[0]!.t1 <= second) {
+      const window = windows.shift()!;
+      const inWindow = new RunAggregate();
+      for (const entry of entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
+      const figures = runFigures(inWindow, window.step.level);
+      // A window with no sample of a metric (no logons in a later window) does not break it.
+      const results = evaluateThresholds(specs, (m) => metricValue(figures, m), 'pass');
+      const failed = results.filter((r) => !r.ok).map((r) => r.name);
+      const ok = failed.length === 0 && !figures.generator.bottleneck;
+      record({
+        type: 'step',
+        level: window.step.level,
+        window: window.index,
+        t0: window.t0,
+        t1: window.t1,
+        online: inWindow.peakOnline,
+        ok,
+        failed,
+        generatorBottleneck: figures.generator.bottleneck,
+      });
+      if (!ok) failingLevel ??= window.step.level;
+      // Finish the failing step's windows (the verdict's confidence), then stop searching.
+      if (failingLevel !== undefined && window.last) {
+        requestStop('completed', `step search: SLOs broke at ${failingLevel} users`);
+        return;
+      }
+    }
+  };
+
   const queryOnline = (id: number) =>
     new Promise<number>((resolve) => {
       const live = handles.filter((h) => !h.done);
@@ -224,6 +260,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     // Give snapshots sent at the tick a moment to arrive before folding the second.
     await delay(50);
     flushSecond();
+    judgeWindows();
     const elapsed = second * 1000;
     // Assigned from worker callbacks, which the compiler cannot see through.
     const failure = fatal as { kind: string; message: string } | undefined;

@@ -59,6 +59,21 @@ export interface JournalCrossCheck {
   readonly source: string;
 }
 
+/** One measurement window of a step search, judged against the scenario's thresholds. */
+export interface JournalStep {
+  readonly type: 'step';
+  /** Users the step should have online. */
+  readonly level: number;
+  readonly window: number;
+  /** Seconds since run start: the window covers (t0, t1]. */
+  readonly t0: number;
+  readonly t1: number;
+  readonly online: number;
+  readonly ok: boolean;
+  readonly failed: readonly string[];
+  readonly generatorBottleneck: boolean;
+}
+
 export interface JournalEnd {
   readonly type: 'end';
   readonly at: number;
@@ -66,7 +81,7 @@ export interface JournalEnd {
   readonly detail?: string;
 }
 
-export type JournalEntry = JournalHeader | JournalSecond | JournalNote | JournalCrossCheck | JournalEnd;
+export type JournalEntry = JournalHeader | JournalSecond | JournalNote | JournalCrossCheck | JournalStep | JournalEnd;
 
 export class JournalWriter {
   constructor(readonly path: string) {}

@@ -4,7 +4,7 @@
  */
 import { RunAggregate } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
-import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalHeader } from '../metrics/journal.js';
+import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalHeader, JournalStep } from '../metrics/journal.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
 import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
@@ -67,6 +67,8 @@ export interface Summary {
   readonly limits: LimitVerdicts | null;
   readonly crossCheck: (Omit<JournalCrossCheck, 'type'> & { readonly match: boolean | null }) | null;
   readonly generator: GeneratorVerdict;
+  /** Present when the scenario searched for capacity in steps. */
+  readonly stepSearch: StepSearchResult | null;
   readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
   readonly reproduce: {
     readonly command: string;
@@ -78,6 +80,45 @@ export interface Summary {
   };
 }
 
+export interface StepSearchResult {
+  readonly steps: ReadonlyArray<{ readonly level: number; readonly ok: boolean; readonly windows: ReadonlyArray<Omit<JournalStep, 'type' | 'level'>> }>;
+  /** The highest level whose every window held every SLO (null: not even the first). */
+  readonly sustainable: number | null;
+  /** The first level at which a window broke (null: the search never broke). */
+  readonly brokeAt: number | null;
+  /** What gave out first: the server's latency, the server's errors/capacity, or imload itself. */
+  readonly gaveOut: 'server latency' | 'server errors' | 'generator' | null;
+  readonly reason: string;
+}
+
+export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResult | null {
+  if (steps.length === 0) return null;
+  const levels = [...new Set(steps.map((s) => s.level))].map((level) => {
+    const windows = steps.filter((s) => s.level === level).map(({ type: _type, level: _level, ...rest }) => rest);
+    return { level, ok: windows.every((w) => w.ok), windows };
+  });
+  const broken = levels.find((l) => !l.ok);
+  const passed = levels.filter((l) => l.ok && (!broken || l.level < broken.level));
+  const sustainable = passed.at(-1)?.level ?? null;
+  if (!broken) {
+    return { steps: levels, sustainable, brokeAt: null, gaveOut: null, reason: `every step held its SLOs up to ${sustainable} users; the search ended with the population` };
+  }
+  const failedWindows = broken.windows.filter((w) => !w.ok);
+  const failed = [...new Set(failedWindows.flatMap((w) => w.failed))];
+  const gaveOut = failedWindows.some((w) => w.generatorBottleneck)
+    ? 'generator'
+    : failed.some((f) => /^(logon|join|delivery|presence)\./.test(f))
+      ? 'server latency'
+      : 'server errors';
+  return {
+    steps: levels,
+    sustainable,
+    brokeAt: broken.level,
+    gaveOut,
+    reason: `${failedWindows.length} of ${broken.windows.length} window(s) at ${broken.level} users broke (${failed.join('; ') || 'the generator was the bottleneck'}); the last level that held: ${sustainable ?? 'none'}`,
+  };
+}
+
 export function buildSummary(entries: readonly JournalEntry[]): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
@@ -85,6 +126,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   const notes: Array<{ key: string; text: string }> = [];
   let crossCheck: JournalCrossCheck | undefined;
   let end: JournalEnd | undefined;
+  const steps: JournalStep[] = [];
   let lastAt = header.startEpochMs;
   for (const entry of entries) {
     if (entry.type === 'second') {
@@ -93,6 +135,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
     } else if (entry.type === 'note') notes.push({ key: entry.key, text: entry.text });
     else if (entry.type === 'crosscheck') crossCheck = entry;
     else if (entry.type === 'end') end = entry;
+    else if (entry.type === 'step') steps.push(entry);
   }
   const t = aggregate.totals;
   // A segment's journal speaks for its share of the population only.
@@ -107,6 +150,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   const firstBreak = thresholds.some((t) => !t.ok)
     ? findSloOnsets(buildTimeSeries(entries, requested), thresholds).sort((a, b) => a.t - b.t)[0]
     : undefined;
+  const stepSearch = stepSearchResult(steps);
   const limits = header.limits
     ? judgeLimits(header.limits as LimitProfile & { name: string }, {
         requested,
@@ -120,6 +164,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         logonFailures: t.logonFailed,
         errorsByKind: aggregate.errors,
         sloBroke: firstBreak ? { online: firstBreak.online, threshold: firstBreak.threshold, t: firstBreak.t } : undefined,
+        stepSearch,
       })
     : null;
   const summary: Summary = {
@@ -155,6 +200,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
           match: crossCheck.serverOnline === null ? null : crossCheck.serverOnline === crossCheck.imloadOnline,
         }
       : null,
+    stepSearch,
     notes,
     reproduce: {
       command: header.command,

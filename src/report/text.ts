@@ -37,6 +37,13 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   }
   const g = s.generator;
   out.push(`generator  ${g.workers} worker(s), event-loop p99 ≤ ${g.eventLoopP99} ms, ${(g.rssPerVuBytes / 1024).toFixed(1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  if (s.stepSearch) {
+    out.push('');
+    out.push(`step search: sustainable ${s.stepSearch.sustainable ?? 'none'}, broke at ${s.stepSearch.brokeAt ?? '—'}${s.stepSearch.gaveOut ? ` (${s.stepSearch.gaveOut})` : ''}`);
+    for (const step of s.stepSearch.steps) {
+      out.push(`  ${String(step.level).padStart(7)} users  ${step.ok ? 'held' : 'BROKE'}  ${step.windows.map((w) => (w.ok ? 'ok' : `✗ ${w.failed.join(', ') || 'generator'}`)).join(' | ')}`);
+    }
+  }
   if (s.thresholds.length > 0) {
     out.push('');
     out.push('thresholds');

@@ -5,7 +5,7 @@
  */
 import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
 import { Random } from './random.js';
-import type { Scenario } from './schema.js';
+import type { Phase, Scenario } from './schema.js';
 
 export interface Timeline {
   /** Milliseconds from run start. */
@@ -16,6 +16,37 @@ export interface Timeline {
   readonly rampUpRate: number;
   readonly rampDownRate: number | undefined;
   readonly maxLogonsInFlight: number | undefined;
+  /** Present for a step search: the load levels and their measurement windows. */
+  readonly steps?: readonly Step[];
+}
+
+/** One level of a step search. Times are ms from run start. */
+export interface Step {
+  /** Users online at this level (cumulative). */
+  readonly level: number;
+  /** First user index added by this step. */
+  readonly firstIndex: number;
+  readonly start: number;
+  /** When this step's logons are scheduled to be done and its windows begin. */
+  readonly rampEnd: number;
+  readonly windows: ReadonlyArray<{ readonly start: number; readonly end: number }>;
+}
+
+function stepsOf(users: number, phase: Extract<Phase, { phase: 'stepSearch' }>): Step[] {
+  const steps: Step[] = [];
+  let start = 0;
+  let previous = 0;
+  for (let level = Math.min(phase.from, users); ; level = Math.min(level + phase.step, users)) {
+    const rampEnd = start + ((level - previous) / phase.rate) * 1000;
+    const windows = Array.from({ length: phase.windows }, (_, w) => ({
+      start: rampEnd + w * phase.stepDuration,
+      end: rampEnd + (w + 1) * phase.stepDuration,
+    }));
+    steps.push({ level, firstIndex: previous, start, rampEnd, windows });
+    start = windows.at(-1)!.end;
+    previous = level;
+    if (level >= users) return steps;
+  }
 }
 
 export function buildTimeline(scenario: Scenario): Timeline {
@@ -29,7 +60,14 @@ export function buildTimeline(scenario: Scenario): Timeline {
       rampUpRate = phase.rate;
       maxLogonsInFlight = phase.maxInFlight;
     } else if (phase.phase === 'hold') holdMs += phase.duration;
-    else rampDownRate = phase.rate;
+    else if (phase.phase === 'rampDown') rampDownRate = phase.rate;
+  }
+  const search = scenario.phases.find((p) => p.phase === 'stepSearch');
+  if (search?.phase === 'stepSearch') {
+    const steps = stepsOf(users, search);
+    const holdEnd = steps.at(-1)!.windows.at(-1)!.end;
+    const end = rampDownRate ? holdEnd + ((users - 1) / rampDownRate) * 1000 : holdEnd;
+    return { rampUpEnd: steps[0]!.rampEnd, holdEnd, end, rampUpRate: search.rate, rampDownRate, maxLogonsInFlight: search.maxInFlight, steps };
   }
   const rampUpEnd = Number.isFinite(rampUpRate) ? ((users - 1) / rampUpRate) * 1000 : 0;
   const holdEnd = rampUpEnd + holdMs;
@@ -93,6 +131,12 @@ export class WorkloadPlan {
 
   /** Scheduled logon time of user i, ms from run start. */
   logonAt(index: number): number {
+    const steps = this.timeline.steps;
+    if (steps) {
+      let step = steps[0]!;
+      for (const candidate of steps) if (candidate.firstIndex <= index) step = candidate;
+      return step.start + ((index - step.firstIndex) / this.timeline.rampUpRate) * 1000;
+    }
     const rate = this.timeline.rampUpRate;
     return Number.isFinite(rate) ? (index / rate) * 1000 : 0;
   }

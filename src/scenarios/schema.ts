@@ -111,6 +111,21 @@ const Phase = z.discriminatedUnion('phase', [
   }),
   z.strictObject({ phase: z.literal('hold'), duration: Duration }),
   z.strictObject({ phase: z.literal('rampDown'), rate: z.number().positive() }),
+  z.strictObject({
+    /**
+     * Capacity search: start at `from` users, add `step` users per step (at `rate` logons/s) up
+     * to population.users, hold each step for `windows` × `stepDuration`, and stop after the
+     * first step in which a window breaks an SLO (the scenario's thresholds).
+     */
+    phase: z.literal('stepSearch'),
+    from: z.number().int().min(1),
+    step: z.number().int().min(1),
+    rate: z.number().positive(),
+    stepDuration: Duration,
+    /** Measurement windows per step: more windows, a firmer verdict on the edge steps. */
+    windows: z.number().int().min(1).max(10).default(1),
+    maxInFlight: z.number().int().positive().optional(),
+  }),
 ]);
 export type Phase = z.infer<typeof Phase>;
 
@@ -169,10 +184,13 @@ export const Scenario = z.strictObject({
     .array(Phase)
     .min(1)
     .superRefine((phases, ctx) => {
-      const order = { rampUp: 0, hold: 1, rampDown: 2 } as const;
+      const order = { rampUp: 0, stepSearch: 0, hold: 1, rampDown: 2 } as const;
+      const searching = phases.some((p) => p.phase === 'stepSearch');
       phases.forEach((phase, i) => {
         if (i > 0 && order[phase.phase] <= order[phases[i - 1]!.phase]) {
-          ctx.addIssue({ code: 'custom', path: [i, 'phase'], message: 'phases run in the order rampUp, hold, rampDown, each at most once' });
+          ctx.addIssue({ code: 'custom', path: [i, 'phase'], message: 'phases run in the order rampUp (or stepSearch), hold, rampDown, each at most once' });
+        } else if (searching && phase.phase === 'hold') {
+          ctx.addIssue({ code: 'custom', path: [i, 'phase'], message: 'a stepSearch holds each step itself; only rampDown may follow it' });
         }
       });
     }),
