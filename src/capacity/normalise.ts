@@ -26,15 +26,18 @@ export interface NormalisedBandwidth {
   /** Sum over the window's seconds of users online. */
   readonly userSeconds: number;
   readonly bytes: number;
-  /** The measured bytes split by what drives them (they add up to `bytes`). */
-  readonly behaviourBytes: number;
-  readonly sessionBytes: number;
-  readonly timerBytes: number;
+  /**
+   * The measured bytes split by what drives them (they add up to `bytes`); null at timeScale 1,
+   * where nothing needs normalising and the split is not computed.
+   */
+  readonly behaviourBytes: number | null;
+  readonly sessionBytes: number | null;
+  readonly timerBytes: number | null;
   /** Measured bytes over modelled bytes in the window: 1 = the model explains the run exactly. */
-  readonly modelScale: number;
+  readonly modelScale: number | null;
   readonly wallClockKbpsPerUser: number;
   /** Steady-state timer traffic per online user (keep-alives, refreshes), kbit/s. */
-  readonly timerKbpsPerUser: number;
+  readonly timerKbpsPerUser: number | null;
   readonly normalisedKbpsPerUser: number;
   readonly method: string;
 }
@@ -42,7 +45,6 @@ export interface NormalisedBandwidth {
 export function normaliseBandwidth(entries: readonly JournalEntry[], model?: ByteModel): NormalisedBandwidth {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
-  const byteModel = model ?? byteModelFor(header.target.protocol);
   const all = entries.filter((e): e is JournalSecond => e.type === 'second' && e.online > 0);
   const hold = all.filter((s) => s.phase === 'hold');
   const window = hold.length > 0 ? 'hold' : 'run';
@@ -52,7 +54,13 @@ export function normaliseBandwidth(entries: readonly JournalEntry[], model?: Byt
   const bytes = count('bytesIn') + count('bytesOut');
   const kbps = (b: number) => (userSeconds > 0 ? (b * 8) / 1000 / userSeconds : 0);
   const timeScale = scenario.timeScale;
+  const wallClockKbpsPerUser = kbps(bytes);
+  if (timeScale === 1) {
+    const none = { behaviourBytes: null, sessionBytes: null, timerBytes: null, modelScale: null, timerKbpsPerUser: null };
+    return { timeScale, window, userSeconds, bytes, ...none, wallClockKbpsPerUser, normalisedKbpsPerUser: wallClockKbpsPerUser, method: 'timeScale 1: measured wall-clock is real time' };
+  }
 
+  const byteModel = model ?? byteModelFor(header.target.protocol);
   const per = eventBytes(byteModel, scenario);
   const contacts = byteModel.presence ? scenario.population.contacts : 0;
   const messages = count('messagesSent');
@@ -76,13 +84,15 @@ export function normaliseBandwidth(entries: readonly JournalEntry[], model?: Byt
   const modelScale = modelled > 0 ? bytes / modelled : 1;
   const timerKbpsPerUser = (per.timerBytesPerUserSecond * modelScale * 8) / 1000;
   const split = { behaviourBytes: behaviour * modelScale, sessionBytes: session * modelScale, timerBytes: timer * modelScale };
-  const wallClockKbpsPerUser = kbps(bytes);
-  const base = { timeScale, window, userSeconds, bytes, ...split, modelScale, wallClockKbpsPerUser, timerKbpsPerUser } as const;
-  if (timeScale === 1) {
-    return { ...base, normalisedKbpsPerUser: wallClockKbpsPerUser, method: 'timeScale 1: measured wall-clock is real time' };
-  }
   return {
-    ...base,
+    timeScale,
+    window,
+    userSeconds,
+    bytes,
+    ...split,
+    modelScale,
+    wallClockKbpsPerUser,
+    timerKbpsPerUser,
     normalisedKbpsPerUser: kbps((split.behaviourBytes + split.sessionBytes) / timeScale) + (userSeconds > 0 ? timerKbpsPerUser : 0),
     method: `behaviour and session bytes ÷ ${timeScale}, plus steady-state timer traffic; split by the ${byteModel.protocol} byte model (${byteModel.fittedAgainst}) scaled ×${modelScale.toFixed(3)} to the measured bytes`,
   };

@@ -37,6 +37,7 @@ test('timeScale 1: the normalised figure is the wall-clock figure', () => {
   assert.equal(n.wallClockKbpsPerUser, 0.2);
   assert.equal(n.normalisedKbpsPerUser, 0.2);
   assert.equal(n.window, 'hold');
+  assert.equal(n.modelScale, null);
 });
 
 test('timeScale 50: behaviour divided by 50, plus the steady timer rate the short run never saw', () => {
@@ -45,7 +46,7 @@ test('timeScale 50: behaviour divided by 50, plus the steady timer rate the shor
   assert.equal(n.behaviourBytes, 25_000);
   assert.equal(n.timerBytes, 0); // no refresh falls inside 10 s
   assert.ok(Math.abs(n.wallClockKbpsPerUser - 0.2) < 1e-12);
-  assert.ok(Math.abs(n.timerKbpsPerUser - 0.008) < 1e-12);
+  assert.ok(Math.abs(n.timerKbpsPerUser! - 0.008) < 1e-12);
   assert.ok(Math.abs(n.normalisedKbpsPerUser - (0.2 / 50 + 0.008)) < 1e-12);
 });
 
@@ -53,7 +54,7 @@ test('the model is scaled to the measured bytes: twice the bytes, twice each par
   const doubled = exact.map((s) => ({ ...s, bytesIn: 3_000, bytesOut: 2_000 }));
   const n = normaliseBandwidth(journal(50, doubled), model);
   assert.equal(n.modelScale, 2);
-  assert.equal(n.behaviourBytes + n.sessionBytes + n.timerBytes, n.bytes);
+  assert.equal(n.behaviourBytes! + n.sessionBytes! + n.timerBytes!, n.bytes);
   assert.ok(Math.abs(n.normalisedKbpsPerUser - (0.4 / 50 + 0.016)) < 1e-12);
 });
 
