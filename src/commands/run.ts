@@ -138,6 +138,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         spreadSourceAddresses: isLoopback(agentTarget.host) && agentTarget.host.startsWith('127.'),
         onProgress: progress.print,
         signal,
+        faults: faultActions(scenario, targetName, lab),
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);
@@ -159,6 +160,22 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   } finally {
     await lab?.stop();
   }
+}
+
+/** The scenario's `faults:` as actions on the lab server that provides the target. */
+function faultActions(scenario: Scenario, targetName: string, lab: LabTarget | undefined) {
+  return scenario.faults.flatMap((fault) => {
+    if (fault.kill !== targetName || !lab?.outage) {
+      throw new UserFacingError(
+        `faults: "${fault.kill}" must be the scenario's target, started by the lab (--lab) with a server that can be restarted (InspIRCd without TLS, ngIRCd)`,
+        EXIT.badInput,
+      );
+    }
+    const outage = lab.outage;
+    const kill = { atMs: fault.at, action: 'kill' as const, target: fault.kill, run: () => outage.down() };
+    if (fault.restartAfter === undefined) return [kill];
+    return [kill, { atMs: fault.at + fault.restartAfter, action: 'restart' as const, target: fault.kill, run: () => outage.up() }];
+  });
 }
 
 function reproduceCommand(options: RunCommandOptions, scenario: Scenario): string {

@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** Lets callers (tests, signals) stop the run early. */
   readonly signal?: AbortSignal;
+  /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
+  readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
 }
 
 export interface Progress {
@@ -251,6 +253,16 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       setTimeout(() => resolve(handles.reduce((n, h) => n + h.online, 0)), 2000).unref();
     });
 
+  const faultTimers = (options.faults ?? []).map((fault) =>
+    setTimeout(() => {
+      fault.run().then(
+        () => record({ type: 'fault', at: Date.now(), t: (Date.now() - startEpochMs) / 1000, action: fault.action, target: fault.target, ok: true }),
+        (error: Error) =>
+          record({ type: 'fault', at: Date.now(), t: (Date.now() - startEpochMs) / 1000, action: fault.action, target: fault.target, ok: false, detail: error.message }),
+      );
+    }, Math.max(0, startEpochMs + fault.atMs - Date.now())),
+  );
+
   // The main loop: one tick a second, aligned to the run's clock.
   const endAt = startEpochMs + timeline.end + 1000;
   while (!stopReason && Date.now() < endAt) {
@@ -277,6 +289,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     }
   }
   requestStop(stopReason ?? 'completed');
+  for (const timer of faultTimers) clearTimeout(timer);
   await Promise.race([allDone, delay(15_000)]);
   for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
   if (pending.length > 0) flushSecond();

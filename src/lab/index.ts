@@ -36,6 +36,29 @@ export interface LabTarget {
   readonly options?: Readonly<Record<string, unknown>>;
   readonly ca?: string;
   stop(): Promise<void>;
+  /** Server faults: stop the server, and start it again on the same port (where supported). */
+  readonly outage?: { down(): Promise<void>; up(): Promise<void> };
+}
+
+/** A single-process server that can be killed and started again on its port. */
+function restartable(first: LabServer, start: (port: number) => Promise<LabServer>) {
+  let current: LabServer | undefined = first;
+  const port = first.port;
+  return {
+    stop: async () => {
+      await current?.stop();
+      current = undefined;
+    },
+    outage: {
+      down: async () => {
+        await current?.stop();
+        current = undefined;
+      },
+      up: async () => {
+        current ??= await start(port);
+      },
+    },
+  };
 }
 
 export async function startLabFor(kind: LabKind, context: LabContext = {}): Promise<LabTarget> {
@@ -52,13 +75,14 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         url: primary.url,
         transport: tls ? 'tls' : undefined,
         ca: server.tls?.caFile,
-        stop: () => server.stop(),
+        // A TLS listener gets a fresh port and certificate on each start, so only plain IRC restarts.
+        ...(tls ? { stop: () => server.stop() } : restartable(server, (port) => startInspircd({ password: context.password, port }))),
       };
     }
     case 'ngircd': {
       const server = await startNgircd();
       if (context.keep) server.keep?.();
-      return { primary: server, servers: [server], url: server.url, stop: () => server.stop() };
+      return { primary: server, servers: [server], url: server.url, ...restartable(server, (port) => startNgircd({ port })) };
     }
     case 'kamailio': {
       const transport = context.transport ?? 'udp';

@@ -74,6 +74,18 @@ export interface JournalStep {
   readonly generatorBottleneck: boolean;
 }
 
+/** A fault the lab injected (server killed, started again). */
+export interface JournalFault {
+  readonly type: 'fault';
+  readonly at: number;
+  /** Seconds since run start. */
+  readonly t: number;
+  readonly action: 'kill' | 'restart';
+  readonly target: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
 export interface JournalEnd {
   readonly type: 'end';
   readonly at: number;
@@ -81,7 +93,7 @@ export interface JournalEnd {
   readonly detail?: string;
 }
 
-export type JournalEntry = JournalHeader | JournalSecond | JournalNote | JournalCrossCheck | JournalStep | JournalEnd;
+export type JournalEntry = JournalHeader | JournalSecond | JournalNote | JournalCrossCheck | JournalStep | JournalFault | JournalEnd;
 
 export class JournalWriter {
   constructor(readonly path: string) {}

@@ -4,7 +4,7 @@
  */
 import { RunAggregate } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
-import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalHeader, JournalStep } from '../metrics/journal.js';
+import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
 import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
@@ -69,6 +69,8 @@ export interface Summary {
   readonly generator: GeneratorVerdict;
   /** Present when the scenario searched for capacity in steps. */
   readonly stepSearch: StepSearchResult | null;
+  /** Faults the lab injected, and how the users fared. */
+  readonly faults: FaultReport;
   readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
   readonly reproduce: {
     readonly command: string;
@@ -119,6 +121,47 @@ export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResul
   };
 }
 
+export interface FaultReport {
+  readonly events: ReadonlyArray<Omit<JournalFault, 'type'>>;
+  readonly outages: ReadonlyArray<{
+    readonly target: string;
+    /** Seconds since run start. */
+    readonly downAt: number;
+    readonly upAt: number | null;
+    readonly onlineBefore: number;
+    readonly lowestOnline: number;
+    /** Most users online again after the restart. */
+    readonly usersBack: number;
+    /** First second after the kill with as many users online as before it. */
+    readonly recoveredAt: number | null;
+    readonly recoverySeconds: number | null;
+  }>;
+}
+
+/** Outage windows from the kill/restart records and the per-second online counts. */
+export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series']): FaultReport {
+  const outages = faults
+    .filter((f) => f.action === 'kill' && f.ok)
+    .map((kill) => {
+      const restart = faults.find((f) => f.action === 'restart' && f.ok && f.target === kill.target && f.t > kill.t);
+      const before = seconds.filter((p) => p.t <= Math.floor(kill.t)).at(-1)?.online ?? 0;
+      const after = seconds.filter((p) => p.t > kill.t);
+      const afterRestart = restart ? after.filter((p) => p.t > restart.t) : [];
+      const recovered = afterRestart.find((p) => p.online >= before);
+      return {
+        target: kill.target,
+        downAt: round(kill.t, 1),
+        upAt: restart ? round(restart.t, 1) : null,
+        onlineBefore: before,
+        lowestOnline: Math.min(before, ...after.map((p) => p.online)),
+        usersBack: Math.max(0, ...afterRestart.map((p) => p.online)),
+        recoveredAt: recovered?.t ?? null,
+        recoverySeconds: recovered && restart ? round(recovered.t - restart.t, 1) : null,
+      };
+    });
+  return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
+}
+
 export function buildSummary(entries: readonly JournalEntry[]): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
@@ -127,6 +170,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   let crossCheck: JournalCrossCheck | undefined;
   let end: JournalEnd | undefined;
   const steps: JournalStep[] = [];
+  const faults: JournalFault[] = [];
   let lastAt = header.startEpochMs;
   for (const entry of entries) {
     if (entry.type === 'second') {
@@ -136,6 +180,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
     else if (entry.type === 'crosscheck') crossCheck = entry;
     else if (entry.type === 'end') end = entry;
     else if (entry.type === 'step') steps.push(entry);
+    else if (entry.type === 'fault') faults.push(entry);
   }
   const t = aggregate.totals;
   // A segment's journal speaks for its share of the population only.
@@ -201,6 +246,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         }
       : null,
     stepSearch,
+    faults: faultReport(faults, aggregate.series),
     notes,
     reproduce: {
       command: header.command,

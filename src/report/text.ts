@@ -37,6 +37,11 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   }
   const g = s.generator;
   out.push(`generator  ${g.workers} worker(s), event-loop p99 ≤ ${g.eventLoopP99} ms, ${(g.rssPerVuBytes / 1024).toFixed(1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  for (const o of s.faults.outages) {
+    out.push(
+      `fault      ${o.target} killed at ${o.downAt} s${o.upAt !== null ? `, restarted at ${o.upAt} s` : ' (not restarted)'}: online ${o.onlineBefore} → ${o.lowestOnline}, back ${o.usersBack}${o.recoverySeconds !== null ? `, recovered ${o.recoverySeconds} s after the restart` : ', not recovered'}`,
+    );
+  }
   if (s.stepSearch) {
     out.push('');
     out.push(`step search: sustainable ${s.stepSearch.sustainable ?? 'none'}, broke at ${s.stepSearch.brokeAt ?? '—'}${s.stepSearch.gaveOut ? ` (${s.stepSearch.gaveOut})` : ''}`);

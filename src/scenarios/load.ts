@@ -79,6 +79,11 @@ function referenceProblems(config: ScenarioFile): Array<{ path: string[]; messag
         message: `no target named "${scenario.target}" (targets: ${Object.keys(config.targets).join(', ') || 'none'})`,
       });
     }
+    scenario.faults.forEach((fault, i) => {
+      if (!config.targets[fault.kill]) {
+        problems.push({ path: ['scenarios', name, 'faults', String(i), 'kill'], message: `no target named "${fault.kill}"` });
+      }
+    });
     if (scenario.limits && !findProfile(scenario.limits, config.profiles)) {
       const known = [...Object.keys(config.profiles), ...Object.keys(BUILT_IN_PROFILES)];
       problems.push({ path: ['scenarios', name, 'limits'], message: `no limit profile named "${scenario.limits}" (profiles: ${known.join(', ')})` });
@@ -157,6 +162,7 @@ const KNOWN_KEYS = [
   'channelMessagesPerHour', 'presenterMessagesPerHour', 'presenceChangesPerHour', 'messageBytes',
   'activityStart', 'drain', 'logonTimeout', 'joinTimeout', 'reconnect', 'enabled', 'maxAttempts',
   'initialDelay', 'maxDelay', 'check', 'abortOnFail', 'delayAbortEval', 'insecure', 'serverName', 'ca',
+  'faults', 'at', 'kill', 'restartAfter', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
 ];
 
 function editDistance(a: string, b: string): number {

@@ -170,6 +170,15 @@ const Threshold = z.union([
   }),
 ]);
 
+/** A server fault the lab injects during the run (needs --lab: the lab owns the process). */
+const Fault = z.strictObject({
+  at: Duration,
+  /** Target name whose lab server is killed. */
+  kill: z.string(),
+  /** Start it again on the same port this long after the kill (omit: it stays down). */
+  restartAfter: Duration.optional(),
+});
+
 export const Scenario = z.strictObject({
   description: z.string().default(''),
   target: z.string(),
@@ -196,6 +205,7 @@ export const Scenario = z.strictObject({
     }),
   behaviour: Behaviour.prefault({}),
   thresholds: z.array(Threshold).default([]),
+  faults: z.array(Fault).default([]),
 });
 export type Scenario = z.infer<typeof Scenario>;
 export type ScenarioInput = z.input<typeof Scenario>;

@@ -80,3 +80,34 @@ scenarios:
   const retrySeconds = entries.filter((e) => e.type === 'second' && (e.counters.reconnects ?? 0) > 0).length;
   assert.ok(retrySeconds >= 2, `reconnect attempts spread over ${retrySeconds} second(s)`);
 });
+
+test('scenario faults: the lab kills and restarts the server; the summary shows the outage and the recovery', { timeout: 120_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const users = 25;
+  const { file, dir } = writeScenario(`version: 1
+targets:
+  chat: { url: irc://127.0.0.1:6667, lab: inspircd }
+scenarios:
+  outage:
+    target: chat
+    timeScale: 600
+    population: { users: ${users}, channels: { count: 2 } }
+    phases:
+      - { phase: rampUp, rate: 25 }
+      - { phase: hold, duration: 25s }
+    behaviour:
+      reconnect: { enabled: true, maxAttempts: 10, initialDelay: 500ms, maxDelay: 2s }
+    faults:
+      - { at: 6s, kill: chat, restartAfter: 4s }
+`);
+  const { result } = await runCommand({ file, scenario: 'outage', lab: true, quiet: true, out: join(dir, 'run'), signal: new AbortController().signal });
+  const { events, outages } = result.summary.faults;
+  assert.deepEqual(events.map((e) => [e.action, e.ok]), [['kill', true], ['restart', true]]);
+  assert.equal(outages.length, 1);
+  const outage = outages[0]!;
+  assert.equal(outage.onlineBefore, users);
+  assert.equal(outage.lowestOnline, 0, 'everyone was cut off');
+  assert.equal(outage.usersBack, users, 'everyone came back');
+  assert.ok(outage.recoverySeconds !== null && outage.recoverySeconds < 10, `recovered in ${outage.recoverySeconds} s`);
+  assert.equal(result.summary.crossCheck?.serverOnline, users, 'the restarted server counts everyone again');
+});
