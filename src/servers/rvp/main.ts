@@ -15,7 +15,7 @@ export const USAGE = `usage: rvp-server --role home|router|combined --domain IM-
   [--password-env VAR | --password-file FILE] [--auth digest,basic | --no-auth]
   [--home FROM-TO=URL ... | --home hash=URL,URL]          alias -> home server (router; peers)
   [--self-url URL] [--max-inbound 1024] [--second-ms 1000] [--max-lease S] [--max-lifetime S]
-  [--request-timeout-ms 30000] [--idle-timeout-ms 120000] [--quiet]`;
+  [--request-timeout-ms 30000] [--idle-timeout-ms 120000] [--max-connections-per-address 1024] [--quiet]`;
 
 export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
   const { values } = parseArgs({
@@ -36,6 +36,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
       home: { type: 'string', multiple: true },
       'self-url': { type: 'string' },
       'max-inbound': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
       'second-ms': { type: 'string' },
       'max-lease': { type: 'string' },
       'max-lifetime': { type: 'string' },
@@ -71,6 +72,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
     homes: parseHomeMap(values.home ?? []),
     selfUrl: values['self-url'],
     maxInbound: optional('--max-inbound', values['max-inbound']),
+    maxConnectionsPerAddress: optional('--max-connections-per-address', values['max-connections-per-address']),
     secondMs: optional('--second-ms', values['second-ms']),
     maxLeaseSeconds: optional('--max-lease', values['max-lease']),
     maxSubscriptionLifetime: optional('--max-lifetime', values['max-lifetime']),

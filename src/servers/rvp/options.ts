@@ -41,6 +41,11 @@ export interface RvpServerOptions {
   readonly relayTimeoutMs?: number;
   /** Connections kept per callback or peer origin for relaying NOTIFYs. */
   readonly relayConnections?: number;
+  /**
+   * Connections one source address may hold at once (default 1024, 0 = no limit); beyond it a new
+   * connection gets 503 and is closed, so one client cannot take every socket of the process.
+   */
+  readonly maxConnectionsPerAddress?: number;
   /** Writes one line per notable event (never credentials). */
   readonly log?: (line: string) => void;
 }
@@ -69,6 +74,7 @@ export function withDefaults(options: RvpServerOptions): ResolvedOptions {
     idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
     relayTimeoutMs: options.relayTimeoutMs ?? 30_000,
     relayConnections: options.relayConnections ?? 16,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
     log: options.log ?? (() => {}),
   };
 }

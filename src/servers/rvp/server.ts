@@ -48,13 +48,24 @@ export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHa
   const dispatcher = createDispatcher(ctx, auth, () => (options.role === 'router' ? routerSnapshot(ctx, snapshot()) : Promise.resolve(snapshot())));
 
   const sockets = new Set<Socket>();
+  const perAddress = new Map<string, number>();
   const server = createServer((socket) => {
     sockets.add(socket);
     stats.connections++;
+    const address = socket.remoteAddress ?? '';
+    const held = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, held);
     socket.once('close', () => {
       sockets.delete(socket);
       stats.connections--;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left === 0) perAddress.delete(address);
+      else perAddress.set(address, left);
     });
+    if (options.maxConnectionsPerAddress > 0 && held > options.maxConnectionsPerAddress) {
+      refuseConnection(socket, stats);
+      return;
+    }
     serveConnection(socket, options, dispatcher, stats);
   });
   await listen(server, options.host, options.port);
@@ -122,7 +133,22 @@ async function routerSnapshot(ctx: ServerContext, own: StatsSnapshot): Promise<S
   return { ...own, online };
 }
 
-/** Serves one connection: parse, dispatch one request at a time, answer in order. */
+/** Over the per-address limit: say so in HTTP (503, closed) without reading a request. */
+function refuseConnection(socket: Socket, stats: ServerStats): void {
+  stats.rejected503++;
+  socket.on('error', () => socket.destroy());
+  const body = 'too many connections from this address';
+  socket.end(serialize('HTTP/1.1 503 Service Unavailable', [['RVP-Notifications-Version', '0.2'], ['Connection', 'close'], ['Content-Type', 'text/plain']], body));
+  // Whatever the client sends meanwhile is read and dropped (closing over unread bytes would
+  // reset the connection before the 503 arrives); a client that never closes is cut after 5 s.
+  socket.resume();
+  socket.setTimeout(5000, () => socket.destroy());
+}
+
+/**
+ * Serves one connection: parse, dispatch one request at a time, answer in order. One request per
+ * connection is in progress at any time (pipelined ones wait in the parser, bounded in bytes).
+ */
 function serveConnection(socket: Socket, options: ResolvedOptions, dispatcher: Dispatcher, stats: ServerStats): void {
   const parser = new RequestParser({ maxHeadBytes: options.maxHeadBytes, maxBodyBytes: options.maxBodyBytes });
   let busy = false;
