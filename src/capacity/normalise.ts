@@ -17,7 +17,7 @@
 import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
 import { WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { byteModelFor, eventBytes, type ByteModel } from './simulate-bytes.js';
+import { byteModelFor, eventBytes, forEachTimerFire, type ByteModel } from './simulate-bytes.js';
 import { scheduleTraffic } from './simulate-events.js';
 
 export interface NormalisedBandwidth {
@@ -113,19 +113,13 @@ function meanAudience(scenario: Scenario): { join: number; logoff: number } {
   return { join: joins > 0 ? joinAudience / joins : 0, logoff: logoffs > 0 ? logoffAudience / logoffs : 0 };
 }
 
-/** Timer bytes the schedule puts inside [from, to) ms: each timer fires every period after logon. */
+/** Timer bytes the schedule puts inside [from, to) ms. */
 function timerFiresBytes(scenario: Scenario, model: ByteModel, from: number, to: number): number {
-  if (model.timers.length === 0 || to <= from) return 0;
-  const plan = new WorkloadPlan(scenario);
-  const contacts = model.presence ? scenario.population.contacts : 0;
   let total = 0;
-  for (const timer of model.timers) {
-    const period = timer.everySeconds * 1000;
-    const bytes = timer.bytes + timer.bytesPerContact * contacts;
-    for (let i = 0; i < plan.users; i++) {
-      const end = Math.min(to, plan.logoffAt(i));
-      for (let at = plan.logonAt(i) + period; at < end; at += period) if (at >= from) total += bytes;
-    }
+  if (model.timers.length > 0 && to > from) {
+    forEachTimerFire(new WorkloadPlan(scenario), model, 0, (at, bytes) => {
+      if (at >= from && at < to) total += bytes;
+    });
   }
   return total;
 }

@@ -6,6 +6,7 @@
  * user names. `--calibrate` says how far a prediction is from a measured run.
  */
 import type { Scenario } from '../scenarios/schema.js';
+import type { WorkloadPlan } from '../scenarios/schedule.js';
 
 export interface TimedTraffic {
   /** What the timer is (a keep-alive, a refresh). */
@@ -147,8 +148,6 @@ export interface EventBytes {
   readonly channelDelivery: number;
   /** Timer bytes per online user per wall second. */
   readonly timerBytesPerUserSecond: number;
-  /** The longest timer period: a run shorter than this sees too few timers to measure them. */
-  readonly longestTimerSeconds: number;
 }
 
 export function eventBytes(model: ByteModel, scenario: Scenario): EventBytes {
@@ -161,6 +160,21 @@ export function eventBytes(model: ByteModel, scenario: Scenario): EventBytes {
     channelMessage: model.channelMessage + extra * model.bodyCopiesPerSend,
     channelDelivery: model.channelDelivery + extra * model.bodyCopiesPerDelivery,
     timerBytesPerUserSecond: model.timers.reduce((sum, t) => sum + (t.bytes + t.bytesPerContact * (model.presence ? contacts : 0)) / t.everySeconds, 0),
-    longestTimerSeconds: Math.max(0, ...model.timers.map((t) => t.everySeconds)),
   };
+}
+
+/**
+ * Calls `fire(atMs, bytes)` for each timer firing in the schedule: every period after a user's
+ * logon (plus `logonMs`, when it completes) until its logoff.
+ */
+export function forEachTimerFire(plan: WorkloadPlan, model: ByteModel, logonMs: number, fire: (atMs: number, bytes: number) => void): void {
+  const contacts = model.presence ? plan.scenario.population.contacts : 0;
+  for (const timer of model.timers) {
+    const period = timer.everySeconds * 1000;
+    const bytes = timer.bytes + timer.bytesPerContact * contacts;
+    for (let i = 0; i < plan.users; i++) {
+      const end = plan.logoffAt(i);
+      for (let at = plan.logonAt(i) + logonMs + period; at < end; at += period) fire(at, bytes);
+    }
+  }
 }

@@ -6,7 +6,8 @@
  * wall time.
  */
 import type { Scenario } from '../scenarios/schema.js';
-import { byteModelFor, eventBytes, type ByteModel, type EventBytes } from './simulate-bytes.js';
+import { WorkloadPlan } from '../scenarios/schedule.js';
+import { byteModelFor, eventBytes, forEachTimerFire, type ByteModel, type EventBytes } from './simulate-bytes.js';
 import { scheduleTraffic, type SecondEvents } from './simulate-events.js';
 
 export interface PredictedSecond {
@@ -61,7 +62,13 @@ export function predictTraffic(scenario: Scenario, protocol: string, options: Pr
   const model = options.model ?? byteModelFor(protocol);
   const schedule = scheduleTraffic(scenario, { channels: model.channels, presence: model.presence }, options.logonMs ?? 0);
   const bytes = eventBytes(model, scenario);
-  const seconds = schedule.seconds.map((events, i) => predictSecond(i + 1, events, bytes));
+  // Timers fire where the schedule puts them (a short run sees few); the normalised figure below
+  // uses their steady rate instead.
+  const timerBytes = new Float64Array(schedule.seconds.length);
+  forEachTimerFire(new WorkloadPlan(scenario), model, options.logonMs ?? 0, (at, b) => {
+    timerBytes[Math.min(timerBytes.length - 1, Math.floor(at / 1000))]! += b;
+  });
+  const seconds = schedule.seconds.map((events, i) => predictSecond(i + 1, events, bytes, timerBytes[i]!));
   const sum = (pick: (e: SecondEvents) => number) => schedule.seconds.reduce((n, e) => n + pick(e), 0);
   const totalBytes = seconds.reduce((n, s) => n + s.behaviourBytes + s.sessionBytes + s.timerBytes, 0);
   const users = scenario.population.users;
@@ -70,7 +77,7 @@ export function predictTraffic(scenario: Scenario, protocol: string, options: Pr
   const hold = seconds.filter((s) => s.t - 1 >= schedule.rampUpEndSecond && s.t <= schedule.holdEndSecond && s.online > 0);
   const holdUserSeconds = hold.reduce((n, s) => n + s.online, 0);
   const holdBytes = hold.reduce((n, s) => n + s.behaviourBytes + s.sessionBytes + s.timerBytes, 0);
-  const holdCompressed = hold.reduce((n, s) => n + (s.behaviourBytes + s.sessionBytes) / scenario.timeScale + s.timerBytes, 0);
+  const holdCompressed = hold.reduce((n, s) => n + (s.behaviourBytes + s.sessionBytes) / scenario.timeScale + s.online * bytes.timerBytesPerUserSecond, 0);
   const perUserSecond = (x: number) => (holdUserSeconds > 0 ? x / holdUserSeconds : 0);
 
   // The logon storm lasts the ramp-up plus the time the last logons take to complete.
@@ -110,7 +117,7 @@ export function predictTraffic(scenario: Scenario, protocol: string, options: Pr
   };
 }
 
-function predictSecond(t: number, e: SecondEvents, b: EventBytes): PredictedSecond {
+function predictSecond(t: number, e: SecondEvents, b: EventBytes, timerBytes: number): PredictedSecond {
   const m = b.model;
   return {
     t,
@@ -132,7 +139,7 @@ function predictSecond(t: number, e: SecondEvents, b: EventBytes): PredictedSeco
       e.logoffs * m.logoff +
       e.logoffContacts * m.logoffPerContact +
       e.logoffAudience * m.logoffPerMember,
-    timerBytes: e.online * b.timerBytesPerUserSecond,
+    timerBytes,
   };
 }
 

@@ -77,15 +77,15 @@ test('presence: with everyone watching everyone and all on, each change notifies
 test('bytes by hand: sessions once per user, timers per online user-second on wall time, message size followed', () => {
   // 10 users log on at 1000/s (all within 10 ms), hold 30 s, log off at 1000/s: no behaviour.
   const quiet = scenario({ timeScale: 60, population: { users: 10, contacts: 4 }, behaviour: { messagesPerHour: 0, presenceChangesPerHour: 0 } });
-  const model = toyModel({ logon: 1_000, logonPerContact: 100, logoff: 500, timers: [{ what: 'tick', bytes: 3_600, bytesPerContact: 0, everySeconds: 3_600 }] });
+  const model = toyModel({ logon: 1_000, logonPerContact: 100, logoff: 500, timers: [{ what: 'tick', bytes: 10, bytesPerContact: 0, everySeconds: 10 }] });
   const p = predictTraffic(quiet, 'sip', { model });
-  const userSeconds = p.seconds.reduce((n, s) => n + s.online, 0);
-  // Logon 1,000 + 4 contacts × 100, logoff 500, per user; the tick is 1 byte per user-second.
-  assert.equal(p.totals.bytes, 10 * (1_400 + 500) + userSeconds);
-  assert.ok(userSeconds >= 290 && userSeconds <= 310, `about 10 users × 30 s online (${userSeconds})`);
-  // In hold only the timer runs: 1 byte per user-second = 0.008 kbit/s, the same normalised
-  // (timers are not compressed).
-  assert.ok(Math.abs(p.hold.kbpsPerUser - 0.008) < 1e-9);
+  // Logon 1,000 + 4 contacts × 100, logoff 500, per user; the tick fires 10, 20 and 30 s after
+  // each logon (logoff comes 30.009 s after it).
+  assert.equal(p.totals.bytes, 10 * (1_400 + 500) + 10 * 3 * 10);
+  const ticks = p.seconds.filter((s) => s.timerBytes > 0).map((s) => [s.t, s.timerBytes]);
+  assert.deepEqual(ticks, [[11, 100], [21, 100], [31, 100]]);
+  // Real time: the tick's steady rate, 1 byte per user-second = 0.008 kbit/s (timers are not
+  // compressed); nothing else happens in hold.
   assert.ok(Math.abs(p.hold.normalisedKbpsPerUser - 0.008) < 1e-9);
 
   const chatty = scenario({ timeScale: 60, population: { users: 10, contacts: 4 }, behaviour: { messagesPerHour: 30, presenceChangesPerHour: 0, activityStart: 'rampUpEnd' } });
