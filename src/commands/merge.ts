@@ -235,9 +235,11 @@ function mergeNotes(parts: readonly Part[]): JournalNote[] {
 /**
  * The server's count checked against imload's at one moment. Segments on different servers, or
  * run one after another, each checked only their own users: both counts add up. Segments sharing
- * one server at the same time each asked it for everyone, so one answer is kept — a segment's
- * whose check fell while every other segment was holding steady, else the first — and set beside
- * imload's count at that moment: that segment's own plus the others' online in that second.
+ * one server at the same time each asked it for everyone, so one answer is kept and set beside
+ * imload's count at that moment (that segment's own plus the others' online at the nearest
+ * second): among the checks made while every other segment was holding steady, the smallest
+ * answer, since other segments' observer connections checking at the same time can only add to
+ * it. When checks coincide every answer may include them; the source then says how many could.
  */
 function mergeCrossChecks(parts: readonly Part[]): JournalCrossCheck[] {
   const checks = parts.flatMap((part) => {
@@ -260,21 +262,26 @@ function mergeCrossChecks(parts: readonly Part[]): JournalCrossCheck[] {
     }];
   }
   const others = ({ part, check }: (typeof checks)[number]) => parts.filter((p) => p !== part).map((p) => secondAt(p, check.at));
-  const chosen = checks.find((c) => others(c).every((s) => s?.phase === 'hold')) ?? checks[0]!;
+  const steady = checks.filter((c) => others(c).every((s) => s?.phase === 'hold'));
+  const chosen = steady.reduce<(typeof checks)[number] | undefined>((best, c) => (!best || (c.check.serverOnline ?? Infinity) < (best.check.serverOnline ?? Infinity) ? c : best), undefined) ?? checks[0]!;
   const { part, check } = chosen;
+  const coinciding = checks.filter((c) => c !== chosen && Math.abs(c.check.at - check.at) < 1000).length;
+  const caveat = coinciding > 0 ? `; ${coinciding} other segment(s) checked within a second, their observer connections may be counted too` : '';
   return [{
     type: 'crosscheck',
     at: check.at,
     imloadOnline: check.imloadOnline + others(chosen).reduce((n, s) => n + (s?.online ?? 0), 0),
     serverOnline: check.serverOnline,
-    source: `${check.source} (one server shared by ${parts.length} segments: asked by segment ${part.header.segment.index + 1}/${part.header.segment.count}, the others' online in that second added)`,
+    source: `${check.source} (one server shared by ${parts.length} segments: asked by segment ${part.header.segment.index + 1}/${part.header.segment.count}, the others' online in that second added${caveat})`,
   }];
 }
 
-/** The part's journal second that covers the moment `at`, if the part was running then. */
+/** The part's per-second sample (taken at each second's tick) nearest to `at`, if the part was running then. */
 function secondAt(part: Part, at: number): JournalSecond | undefined {
-  if (at < part.header.startEpochMs) return undefined;
-  return part.entries.find((e): e is JournalSecond => e.type === 'second' && e.at >= at);
+  if (at < part.header.startEpochMs || at > endOf(part)) return undefined;
+  let nearest: JournalSecond | undefined;
+  for (const e of part.entries) if (e.type === 'second' && (!nearest || Math.abs(e.at - at) < Math.abs(nearest.at - at))) nearest = e;
+  return nearest;
 }
 
 function endOf(part: Part): number {

@@ -138,13 +138,16 @@ export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bit
   inNamespace(topology.server.ns, 'tc', ['qdisc', 'replace', 'dev', generator.peer, 'root', 'tbf', ...tbf]);
 }
 
-/** Bytes the link's two tbf queues have sent (wire bytes: IP and TCP headers included). */
-export function linkWireBytes(topology: NetnsTopology, generator: GeneratorHost): { up: number; down: number } {
-  const sent = (ns: string, device: string) => {
-    const match = /Sent (\d+) bytes/.exec(inNamespace(ns, 'tc', ['-s', 'qdisc', 'show', 'dev', device]));
-    return match ? Number(match[1]) : 0;
-  };
-  return { up: sent(generator.ns, generator.device), down: sent(topology.server.ns, generator.peer) };
+/**
+ * Bytes that crossed a generator's link so far, from the kernel's counters on the generator's
+ * end: wire bytes (Ethernet, IP and TCP headers included), up = sent towards the server.
+ */
+export function linkBytes(generator: GeneratorHost): { up: number; down: number } {
+  const [link] = JSON.parse(inNamespace(generator.ns, 'ip', ['-j', '-s', 'link', 'show', 'dev', generator.device])) as Array<{
+    stats64: { rx: { bytes: number }; tx: { bytes: number } };
+  }>;
+  if (!link) throw new NetnsError(`no link ${generator.device} in ${generator.ns}`);
+  return { up: link.stats64.tx.bytes, down: link.stats64.rx.bytes };
 }
 
 export interface NamespacedServer {
