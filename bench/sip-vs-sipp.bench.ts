@@ -9,8 +9,8 @@
  *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...]
  *
  * Both generators send the same requests (bench/sipp/*.xml mirror what the agent sends), use
- * different user names (i…/s…) so neither refreshes the other's bindings, and run one after
- * the other, never at once.
+ * different user names (i…/s…) so neither refreshes the other's bindings, and take turns at
+ * each rate (never at once), so both meet the same background load on a shared host.
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -116,14 +116,17 @@ const record = (tool: StepResult['tool'], kind: StepResult['kind'], rate: number
 try {
   const maxCalls = Math.max(...args.steps.split(',').map(Number)) * SECONDS;
   const sippUsers = injection('register.csv', 's', maxCalls);
-  for (const tool of ['imload', 'sipp'] as const) {
-    for (const rate of args.steps.split(',').map(Number)) {
+  // Steps alternate between the generators, so both meet the same background load on a shared host.
+  const failedAlready = new Set<string>();
+  for (const rate of args.steps.split(',').map(Number)) {
+    for (const tool of ['imload', 'sipp'] as const) {
+      if (failedAlready.has(tool)) continue;
       const before = groupCpuSeconds(lab.pid);
       const calls = rate * SECONDS;
       const result = tool === 'imload'
         ? await runDriver({ kind: 'register', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid })
         : await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
-      if (record(tool, 'register', rate, before, result).failed > 0) break;
+      if (record(tool, 'register', rate, before, result).failed > 0) failedAlready.add(tool);
     }
   }
 
@@ -134,8 +137,10 @@ try {
   await runSipp('register-recipients.xml', [`${host}:${port}`, '-inf', recipients, '-i', host, '-p', String(await freePort(host)), '-r', '1000', '-m', String(MESSAGE_RECIPIENTS)]);
   const targets = injection('targets.csv', 'r', MESSAGE_RECIPIENTS);
   try {
-    for (const tool of ['imload', 'sipp'] as const) {
-      for (const rate of args['message-steps'].split(',').map(Number)) {
+    failedAlready.clear();
+    for (const rate of args['message-steps'].split(',').map(Number)) {
+      for (const tool of ['imload', 'sipp'] as const) {
+        if (failedAlready.has(tool)) continue;
         const before = groupCpuSeconds(lab.pid);
         const calls = rate * SECONDS;
         let result: DriverResult;
@@ -146,7 +151,7 @@ try {
           const uac = await runSipp('message-uac.xml', [`${host}:${port}`, '-inf', targets, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
           result = { ...uac, cpuSeconds: uac.cpuSeconds + uasCpu.stop() };
         }
-        if (record(tool, 'message', rate, before, result).failed > 0) break;
+        if (record(tool, 'message', rate, before, result).failed > 0) failedAlready.add(tool);
       }
     }
   } finally {
