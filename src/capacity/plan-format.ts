@@ -27,6 +27,7 @@ export function formatPlanText(plan: Plan): string {
   lines.push('', `WAN bandwidth at ${n(plan.kbpsPerUser.value, 3)} kbit/s per online user, headroom ${n(plan.headroom * 100)} %`);
   lines.push(`  from ${bandwidthSource(plan)}`);
   lines.push(`  all users at peak: ${n(plan.totalKbps / 1000)} Mbit/s`);
+  for (const m of plan.modelledBandwidth) lines.push(`  for comparison, modelled: ${n(m.kbpsPerUser, 3)} kbit/s per user (${m.basis})`);
   if (plan.sites.length > 0) {
     const nameWidth = Math.max(4, ...plan.sites.map((s) => s.name.length));
     lines.push(`  ${'site'.padEnd(nameWidth)}  ${'users'.padStart(7)}  ${'online'.padStart(7)}  ${'kbit/s'.padStart(9)}  ${'+headroom'.padStart(9)}  ${'link'.padStart(9)}  ${'use'.padStart(6)}  carries  most users`);
@@ -60,6 +61,7 @@ export function planHtml(plan: Plan): string {
 ${serverRows}
 </tbody></table>
 <p>WAN load: ${h(n(plan.kbpsPerUser.value, 3))} kbit/s per online user (${h(bandwidthSource(plan))}); all users at peak ${h(n(plan.totalKbps / 1000))} Mbit/s; headroom ${h(n(plan.headroom * 100))} %.</p>
+<p class="note">For comparison, modelled: ${plan.modelledBandwidth.map((m) => `${h(n(m.kbpsPerUser, 3))} kbit/s per user (${h(m.basis)})`).join('; ')}.</p>
 ${plan.sites.length > 0 ? `<table class="plan-sites"><thead><tr><th>Site</th><th>Users</th><th>Online at peak</th><th>kbit/s</th><th>With headroom</th><th>Link kbit/s</th><th>Link use</th><th>Carries</th><th>Most users the link carries</th></tr></thead><tbody>
 ${siteRows}
 </tbody></table>` : ''}

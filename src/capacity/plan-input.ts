@@ -35,7 +35,10 @@ export const PlanFile = z.strictObject({
   workload: z
     .strictObject({
       messagesPerHour: z.number().min(0).default(3),
+      presenceChangesPerHour: z.number().min(0).default(2),
       contacts: z.number().int().min(0).default(20),
+      /** Hours a user stays online in a day (LCS 2005's bandwidth figure is an eight-hour average). */
+      sessionHours: z.number().positive().default(8),
     })
     .prefault({}),
   /** Spare link capacity required: a link carries its users when load × (1 + headroom) ≤ speed. */

@@ -6,6 +6,7 @@
 import { sizeDeployment } from './sizing.js';
 import { resolveCapacities, type PlanCapacities, type Provenance, type ServerRole, type Sourced } from './plan-capacity.js';
 import type { PlanFile } from './plan-input.js';
+import { modelledBandwidth, type ModelledBandwidth } from './plan-bandwidth.js';
 
 const EX2000 = 'Exchange 2000 Resource Kit, ch. 19';
 
@@ -46,6 +47,8 @@ export interface Plan {
   readonly workload: PlanFile['workload'];
   readonly servers: readonly ServerLine[];
   readonly kbpsPerUser: Sourced;
+  /** What the byte model predicts per user for this workload (informative; the WAN check uses kbpsPerUser). */
+  readonly modelledBandwidth: readonly ModelledBandwidth[];
   /** All online users at peak, kbit/s (what the servers' own links carry). */
   readonly totalKbps: number;
   readonly sites: readonly SiteLine[];
@@ -103,6 +106,7 @@ export function buildPlan(input: PlanFile, capacities: PlanCapacities = resolveC
     workload: input.workload,
     servers,
     kbpsPerUser: capacities.kbpsPerUser,
+    modelledBandwidth: modelledBandwidth(input.workload),
     totalKbps: sized.bandwidth[0]!.totalKbps,
     sites,
     notes: [...capacities.notes, ...workloadNotes(input, capacities)],

@@ -120,3 +120,16 @@ test('nobody online needs no servers', () => {
   assert.ok(p.servers.every((s) => s.servers === 0));
   assert.equal(p.totalKbps, 0);
 });
+
+test('modelled bandwidth for the workload: SIP at 3 IM and 2 presence changes an hour, 20 contacts, 8 h ≈ 0.267 kbit/s', () => {
+  const sip = (workload: PlanFileInput['workload']) => plan({ users: 1, workload }).modelledBandwidth.find((m) => m.protocol === 'sip')!;
+  // Logon 2,500 + 20 × 2,344 and logoff 2,500 + 20 × 2,413 = 100,140 bytes; each hour
+  // 3 × 1,499 + 2 × (1,044 + 20 × 1,283) = 57,905 bytes; refreshes 49,380 bytes every 3,570 s.
+  // (100,140 + 8 × 57,905 + 49,380 × 28,800 / 3,570) × 8 / 1000 / 28,800 = 0.26715 kbit/s.
+  const base = sip({});
+  assert.ok(Math.abs(base.kbpsPerUser - 0.26715) < 1e-4, String(base.kbpsPerUser));
+  assert.match(base.basis, /3 messages and 2 presence changes an hour, 20 contacts, over 8 h/);
+  // Three more messages an hour: 3 × 1,499 bytes per 3,600 s more.
+  const busier = sip({ messagesPerHour: 6 });
+  assert.ok(Math.abs(busier.kbpsPerUser - base.kbpsPerUser - (3 * 1_499 * 8) / 1000 / 3600) < 1e-9);
+});
