@@ -15,7 +15,9 @@ export function formatPrediction(name: string, p: Prediction): string {
     `  hold, per online user per s     ${n(p.hold.messagesPerUserSecond, 5)} messages, ${n(p.hold.bytesPerUserSecond, 1)} bytes`,
     `  hold kbit/s per user            ${n(p.hold.kbpsPerUser)} wall-clock, ${n(p.hold.normalisedKbpsPerUser, 4)} normalised to real time`,
     `  logon storm (busiest ramp s)    ${n(p.rampUp.peakLogonsPerSecond)} logons/s, ${n(p.rampUp.peakKbps, 1)} kbit/s at second ${p.rampUp.atSecond}`,
-    `  channel fan-out                 ${n(p.channelFanOut.mean, 1)} recipients per channel message (max ${n(p.channelFanOut.max)})`,
+    p.totals.channelMessages > 0
+      ? `  channel fan-out                 ${n(p.channelFanOut.mean, 1)} recipients per channel message (max ${n(p.channelFanOut.max)})`
+      : '  channel fan-out                 no channel messages',
   ];
   return lines.join('\n');
 }
