@@ -5,13 +5,15 @@
  *   until a CRLF); an absurd Content-Length is refused before any body; a swarm of slow partial
  *   requests (heads and bodies trickled) is cut at the deadline while others are served.
  * - agent: a server answering with an endless head, an absurd Content-Length or a trickle fails
- *   the logon with a counted error kind, in bounded time.
+ *   the logon with a counted error kind, in bounded time; the agent's callback listener cuts a
+ *   trickled NOTIFY at its deadline and refuses an endless line at the head limit.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
 import { rvpProtocol } from '../../src/agents/rvp/index.js';
+import { CallbackListener as AgentCallbackListener } from '../../src/agents/rvp/callback-listener.js';
 import type { VuEvents } from '../../src/agents/types.js';
 import { exchange, request } from './rvp-wire-helpers.js';
 
@@ -27,10 +29,10 @@ before(async () => {
 after(() => server.close());
 
 /** Connects, writes `raw`, and collects what comes back until the server closes (bounded). */
-function rawExchange(raw: string, timeoutMs = 3000): Promise<{ text: string; ms: number }> {
+function rawExchange(raw: string, timeoutMs = 3000, port = server.port): Promise<{ text: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const socket = connect({ host: '127.0.0.1', port: server.port });
+    const socket = connect({ host: '127.0.0.1', port });
     let text = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -184,3 +186,28 @@ for (const { name, kinds, behave } of BEHAVIOURS) {
     }
   });
 }
+
+test("agent's callback listener: a trickled NOTIFY is cut at its deadline; an endless line is refused at the head limit", async () => {
+  const listener = new AgentCallbackListener(REQUEST_TIMEOUT_MS);
+  await listener.start('127.0.0.1', 0);
+  const port = Number(new URL(listener.urlFor(0)).port);
+  try {
+    const endless = await rawExchange(`NOTIFY /vu/0?${'a'.repeat(HEAD_LIMIT + 1)}`, 3000, port);
+    assert.match(endless.text, /^HTTP\/1\.1 431 /);
+    const started = Date.now();
+    const socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', () => {});
+    socket.write('NOTIFY /vu/0 HTTP/1.1\r\nContent-Length: 100\r\n\r\n');
+    const trickle = setInterval(() => socket.write('z'), 50);
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    clearInterval(trickle);
+    const ms = Date.now() - started;
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(ms >= REQUEST_TIMEOUT_MS - 50 && ms < REQUEST_TIMEOUT_MS + 1500, `cut after ${ms} ms`);
+  } finally {
+    await listener.close();
+  }
+});

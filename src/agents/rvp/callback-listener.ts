@@ -18,12 +18,16 @@ export interface CallbackRoute {
 
 const LIMITS = { maxHeadBytes: 16 * 1024, maxBodyBytes: 256 * 1024 };
 const PREFIX = '/vu/';
+/** A NOTIFY must be complete this long after its first byte (a trickling peer is cut, 408). */
+const REQUEST_DEADLINE_MS = 30_000;
 
 export class CallbackListener {
   private readonly routes = new Map<number, CallbackRoute>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private baseUrl = '';
+
+  constructor(private readonly requestDeadlineMs = REQUEST_DEADLINE_MS) {}
 
   async start(host: string, port: number): Promise<void> {
     const server = createServer((socket) => this.serve(socket));
@@ -65,7 +69,16 @@ export class CallbackListener {
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.sockets.delete(socket));
     const parser = new RequestParser(LIMITS);
+    let closing = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const refuse = (status: number) => {
+      closing = true;
+      clearTimeout(deadline);
+      this.answer(socket, status, '0.2', true);
+    };
+    socket.once('close', () => clearTimeout(deadline));
     socket.on('data', (chunk: Buffer) => {
+      if (closing) return;
       parser.push(chunk);
       for (;;) {
         let request: HttpRequest | undefined;
@@ -73,13 +86,15 @@ export class CallbackListener {
           request = parser.next();
         } catch (error) {
           if (!(error instanceof HttpParseError)) throw error;
-          this.answer(socket, error.status, '0.2', true);
-          socket.end();
-          return;
+          return refuse(error.status);
         }
-        if (request === undefined) return;
+        if (request === undefined) break;
+        clearTimeout(deadline);
+        deadline = undefined;
         this.dispatch(socket, request);
       }
+      // Part of a request is waiting: it must complete in time, however slowly bytes arrive.
+      if (parser.pendingBytes > 0 && deadline === undefined) deadline = setTimeout(() => refuse(408), this.requestDeadlineMs);
     });
   }
 
