@@ -165,6 +165,7 @@ program
   .option('--duration <time>', 'override the hold duration (e.g. 90s, 10m)')
   .option('--time-scale <x>', 'override timeScale', positiveNumber)
   .option('--seed <n>', 'override the seed', nonNegativeInt)
+  .option('--logon-ms <ms>', 'how long a logon takes (IRC servers often delay registration ~1 s)', positiveNumber)
   .option('--calibrate <run-dir>', 'predict the scenario a run ran and report the error per metric')
   .option('--json', 'print JSON')
   .action(async (file: string, options) => {

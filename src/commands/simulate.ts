@@ -12,6 +12,8 @@ export interface SimulateOptions extends Overrides {
   readonly file: string;
   readonly scenario?: string;
   readonly calibrate?: string;
+  /** How long a logon takes, ms: shifts logons, joins and reachability that much later. */
+  readonly logonMs?: number;
   readonly json?: boolean;
 }
 
@@ -34,7 +36,7 @@ export function simulateCommand(options: SimulateOptions): string {
   const { scenario, targets } = applyOverrides(base, loaded.config.targets, options);
   const protocol = parseTargetUrl(targets[scenario.target]!.url).protocol;
   if (!MODELLED_PROTOCOLS.includes(protocol)) throw new UserFacingError(`no byte model for protocol ${protocol}`, EXIT.badInput);
-  const prediction = predictTraffic(scenario, protocol);
+  const prediction = predictTraffic(scenario, protocol, { logonMs: options.logonMs });
   if (!options.json) return formatPrediction(options.scenario, prediction);
   // Per-second rows are left out of the JSON unless they are few: a 10-minute run has 600+.
   const { seconds, ...rest } = prediction;
