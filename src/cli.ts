@@ -59,7 +59,8 @@ runOptions(
     .argument('[file]', 'scenario file', DEFAULT_FILE)
     .requiredOption('-s, --scenario <name>', 'scenario to run')
     .option('--lab', 'start the lab server named by the target (lab:) and run against it')
-    .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)'),
+    .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
+    .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)'),
 ).action(async (file: string, options) => {
   const { runCommand } = await import('./commands/run.js');
   const { exitCode } = await runCommand({ file, ...options, targets: options.target });
@@ -76,6 +77,21 @@ runOptions(
   const { demoCommand } = await import('./commands/demo.js');
   process.exitCode = await demoCommand(file, { ...options, targets: options.target });
 });
+
+program
+  .command('replay')
+  .description('re-issue exactly what a recorded run did (events.ndjson.gz), keeping relative timing')
+  .argument('<run-dir>', 'the recorded run folder')
+  .option('--target <name=url>', 'replay against another endpoint (repeatable)', collect)
+  .option('--speed <x>', 'replay x times faster (2) or slower (0.5)', positiveNumber, 1)
+  .option('--lab', 'start the lab server named by the target and replay against it')
+  .option('--out <dir>', 'write the replay folder here (default <run-dir>/replay-<time>)')
+  .option('--allow-remote', 'allow a target that is not on loopback')
+  .option('-q, --quiet', 'no progress line or text summary')
+  .action(async (runDir: string, options) => {
+    const { replayCommand } = await import('./commands/replay.js');
+    process.exitCode = await replayCommand(runDir, { ...options, targets: options.target });
+  });
 
 program
   .command('validate')

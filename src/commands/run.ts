@@ -25,6 +25,10 @@ export interface RunCommandOptions extends Overrides {
   readonly allowRemote?: boolean;
   /** `i/N`: run only the i-th of N deterministic parts of the population (1-based). */
   readonly segment?: string;
+  /** Write events.ndjson.gz (default true). */
+  readonly record?: boolean;
+  /** Replay: this scenario (as recorded) instead of the file's, and the recording to re-issue. */
+  readonly replay?: { readonly scenario: Scenario; readonly path: string; readonly speed: number };
   readonly quiet?: boolean;
   /** For callers that stop the run themselves (tests); signals are handled when absent. */
   readonly signal?: AbortSignal;
@@ -45,7 +49,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       EXIT.badInput,
     );
   }
-  const { scenario, targets } = applyOverrides(base, loaded.config.targets, options);
+  const { scenario, targets } = applyOverrides(options.replay?.scenario ?? base, loaded.config.targets, options);
   const targetName = scenario.target;
   let target: Target = targets[targetName]!;
   const profile = scenario.limits ? findProfile(scenario.limits, loaded.config.profiles) : undefined;
@@ -138,7 +142,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         spreadSourceAddresses: isLoopback(agentTarget.host) && agentTarget.host.startsWith('127.'),
         onProgress: progress.print,
         signal,
-        faults: faultActions(scenario, targetName, lab),
+        faults: options.replay ? [] : faultActions(scenario, targetName, lab),
+        eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
+        replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);

@@ -17,6 +17,7 @@ import { buildSummary, metricValue, runFigures, type Summary } from '../report/s
 import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { joinRecordings } from './recording.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -32,6 +33,10 @@ export interface RunOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** Lets callers (tests, signals) stop the run early. */
   readonly signal?: AbortSignal;
+  /** Write events.ndjson.gz here (each worker a part, joined at the end). */
+  readonly eventsPath?: string;
+  /** Replay this recording instead of the schedule. */
+  readonly replay?: { readonly path: string; readonly speed: number };
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
 }
@@ -163,6 +168,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       passwords: options.passwords,
       startEpochMs,
       spreadSourceAddresses: options.spreadSourceAddresses,
+      recordPath: options.eventsPath ? `${options.eventsPath}.w${w}` : undefined,
+      replay: options.replay,
     };
     child.send(init);
   }
@@ -293,6 +300,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   await Promise.race([allDone, delay(15_000)]);
   for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
   if (pending.length > 0) flushSecond();
+  if (options.eventsPath) joinRecordings(handles.map((h) => `${options.eventsPath}.w${h.index}`), options.eventsPath);
   record({ type: 'end', at: Date.now(), reason: stopReason!, detail: stopDetail });
   const { summary } = buildSummary(entries);
   return { summary, aggregate, reason: stopReason! };

@@ -15,6 +15,10 @@ export interface WorkerInit {
   readonly passwords: { readonly target?: SecretRef; readonly population?: SecretRef };
   readonly startEpochMs: number;
   readonly spreadSourceAddresses: boolean;
+  /** Where this worker writes its part of events.ndjson.gz; none: no recording. */
+  readonly recordPath?: string;
+  /** Replay a recording instead of the scenario's schedule. */
+  readonly replay?: { readonly path: string; readonly speed: number };
 }
 
 export type ToWorker =

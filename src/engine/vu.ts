@@ -6,7 +6,9 @@ import type { ChannelAssignment, PresenceState, ProtocolAgent, VirtualUser, VuEv
 import { AgentError } from '../agents/types.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { Random } from '../scenarios/random.js';
-import type { ActivityStream, Action, WorkloadPlan } from '../scenarios/schedule.js';
+import type { Action, WorkloadPlan } from '../scenarios/schedule.js';
+import type { EventRecorder, RecordedAction, RecordedEvent } from './recording.js';
+import { ReplayStream, type ActionSource } from './replay.js';
 import { formatStamp, messageBody, parseStamp, RecentIds, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
@@ -22,6 +24,10 @@ export interface WorkerContext {
   now(): number;
   note(key: string, text: string): void;
   readonly stopping: boolean;
+  /** Writes events.ndjson.gz (what each user did and when). */
+  readonly recorder?: EventRecorder;
+  /** Replaying a recording: each user's recorded events, and the speed-up. */
+  readonly replay?: { readonly events: ReadonlyMap<number, readonly RecordedEvent[]>; readonly speed: number };
 }
 
 type VuState = 'waiting' | 'connecting' | 'online' | 'leaving' | 'gone';
@@ -36,13 +42,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, kind: string, what: str
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The stamp, then the user's own words (scripted or replayed) or the scenario's filler. */
+function body(stamp: string, text: string | undefined, fillerBytes: number): string {
+  return text !== undefined ? `${stamp} ${text}` : messageBody(stamp, fillerBytes);
+}
+
 export class VuRunner implements VuEvents {
   private state: VuState = 'waiting';
   private user: VirtualUser | undefined;
   private seq = 0;
   private attempts = 0;
   private readonly recent = new RecentIds(32);
-  private readonly activity: ActivityStream;
+  private readonly activity: ActionSource;
+  private readonly replayed: ReplayStream | undefined;
   private activityStarted = false;
   /** When the user last became ready: actions due before it were late because of the logon. */
   private readyAt = 0;
@@ -51,7 +63,13 @@ export class VuRunner implements VuEvents {
     private readonly ctx: WorkerContext,
     readonly identity: VuIdentity,
   ) {
-    this.activity = ctx.plan.activity(identity.index, identity);
+    const recorded = ctx.replay?.events.get(identity.index);
+    this.replayed = recorded && ctx.replay ? new ReplayStream(recorded, ctx.replay.speed, identity) : undefined;
+    this.activity = this.replayed ?? ctx.plan.activity(identity.index, identity);
+  }
+
+  private record(event: RecordedAction): void {
+    this.ctx.recorder?.record({ u: this.identity.index, t: Math.round(this.ctx.now() - this.ctx.startEpochMs), ...event } as RecordedEvent);
   }
 
   get online(): boolean {
@@ -64,6 +82,13 @@ export class VuRunner implements VuEvents {
 
   start(): void {
     const { plan, scheduler, startEpochMs } = this.ctx;
+    if (this.ctx.replay) {
+      // A replay starts only the users the recording has, at their recorded times.
+      if (this.replayed?.logonAt === undefined) return;
+      scheduler.at(startEpochMs + this.replayed.logonAt, () => void this.logon());
+      if (this.replayed.logoffAt !== undefined) scheduler.at(startEpochMs + this.replayed.logoffAt, () => void this.logoff());
+      return;
+    }
     scheduler.at(startEpochMs + plan.logonAt(this.identity.index), () => void this.logon());
     scheduler.at(startEpochMs + plan.logoffAt(this.identity.index), () => void this.logoff());
   }
@@ -72,10 +97,11 @@ export class VuRunner implements VuEvents {
     if (this.ctx.stopping || this.state !== 'waiting') return;
     const { metrics, agent, plan } = this.ctx;
     const behaviour = plan.scenario.behaviour;
-    const scheduledAt = this.ctx.startEpochMs + plan.logonAt(this.identity.index);
+    const scheduledAt = this.ctx.startEpochMs + (this.replayed?.logonAt ?? plan.logonAt(this.identity.index));
     this.state = 'connecting';
     await this.ctx.logons.acquire();
     const startedAt = this.ctx.now();
+    this.record({ k: 'logon' });
     if (this.attempts === 0) metrics.latency('logonDelay', startedAt - scheduledAt);
     metrics.add('logonAttempts');
     const user = agent.createUser(this.identity, this);
@@ -86,6 +112,7 @@ export class VuRunner implements VuEvents {
         const joinStart = this.ctx.now();
         try {
           await withTimeout(user.join(channel), behaviour.joinTimeout, 'join-timeout', `join ${channel.name}`);
+          this.record({ k: 'join', ch: channel.name });
           metrics.add('joinsOk');
           metrics.latency('join', this.ctx.now() - joinStart);
         } catch (error) {
@@ -164,7 +191,8 @@ export class VuRunner implements VuEvents {
     const fillerBytes = plan.scenario.behaviour.messageBytes;
     try {
       if (action.kind === 'message') {
-        const text = messageBody(formatStamp(this.identity.index, ++this.seq, scheduledAt, action.toIndex), fillerBytes);
+        const text = body(formatStamp(this.identity.index, ++this.seq, scheduledAt, action.toIndex), action.text, fillerBytes);
+        this.record({ k: 'message', to: action.to, toIndex: action.toIndex, text: action.text });
         const outcome = await user.message(action.to, text);
         metrics.add('messagesSent');
         if (outcome.ok) metrics.add('deliveriesExpected', outcome.recipients ?? 1);
@@ -172,7 +200,8 @@ export class VuRunner implements VuEvents {
       } else if (action.kind === 'say') {
         const audience = action.channel.role === 'listener' ? 'presenters' : 'all';
         const to = audience === 'presenters' ? TO_PRESENTERS : TO_CHANNEL;
-        const text = messageBody(formatStamp(this.identity.index, ++this.seq, scheduledAt, to), fillerBytes);
+        const text = body(formatStamp(this.identity.index, ++this.seq, scheduledAt, to), action.text, fillerBytes);
+        this.record({ k: 'say', ch: action.channel.name, text: action.text });
         const outcome = await user.say(action.channel, text, audience);
         metrics.add('channelMessagesSent');
         if (outcome.ok) metrics.add('deliveriesExpected', outcome.recipients ?? 0);
@@ -188,6 +217,7 @@ export class VuRunner implements VuEvents {
 
   private async changePresence(user: VirtualUser, state: PresenceState, scheduledAt: number): Promise<void> {
     const note = formatStamp(this.identity.index, ++this.seq, scheduledAt, TO_CHANNEL);
+    this.record({ k: 'presence', state });
     await user.setPresence(state, note);
     this.ctx.metrics.add('presenceChanges');
     this.ctx.metrics.add('presenceExpected', this.ctx.plan.watchersOnline(this.identity.index, scheduledAt - this.ctx.startEpochMs));
@@ -217,6 +247,7 @@ export class VuRunner implements VuEvents {
     }
     this.state = 'leaving';
     this.ctx.metrics.online--;
+    this.record({ k: 'logoff' });
     this.leaving = this.leave(user);
     return this.leaving;
   }

@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
 import { VuRunner, type WorkerContext } from './vu.js';
+import { EventRecorder, readRecording } from './recording.js';
 
 const send = (message: FromWorker) => process.send?.(message);
 const now = () => performance.timeOrigin + performance.now();
@@ -28,6 +29,7 @@ let health: HealthSampler | undefined;
 let ticker: NodeJS.Timeout | undefined;
 let firstTick: NodeJS.Timeout | undefined;
 let stopping = false;
+let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
 
 process.on('message', (message: ToWorker) => {
@@ -64,6 +66,8 @@ async function init(message: WorkerInit): Promise<void> {
   const maxInFlight = plan.timeline.maxLogonsInFlight;
   const logons = new Semaphore(maxInFlight ? Math.max(1, Math.ceil(maxInFlight / message.workers)) : Number.POSITIVE_INFINITY);
   const sharedPassword = resolveSecret(message.passwords.target);
+  if (message.recordPath) recorder = new EventRecorder(message.recordPath);
+  const replay = message.replay ? { events: await readRecording(message.replay.path), speed: message.replay.speed } : undefined;
   const context: WorkerContext = {
     plan,
     agent,
@@ -76,6 +80,8 @@ async function init(message: WorkerInit): Promise<void> {
     get stopping() {
       return stopping;
     },
+    recorder,
+    replay,
   };
   const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
   for (const index of usersOf(plan.users, part)) {
@@ -111,6 +117,7 @@ async function stop(): Promise<void> {
   clearTimeout(firstTick);
   clearInterval(ticker);
   await agent?.close().catch(() => {});
+  await recorder?.close().catch(() => {});
   if (metrics) send({ type: 'metrics', snapshot: metrics.snapshot(health?.sample(0)) });
   health?.stop();
   runners = [];

@@ -263,9 +263,10 @@ export class WorkloadPlan {
   }
 }
 
+/** `text`: words a scripted or replayed user says (after the correlation stamp); else filler. */
 export type Action =
-  | { readonly kind: 'message'; readonly at: number; readonly to: string; readonly toIndex: number }
-  | { readonly kind: 'say'; readonly at: number; readonly channel: ChannelAssignment }
+  | { readonly kind: 'message'; readonly at: number; readonly to: string; readonly toIndex: number; readonly text?: string }
+  | { readonly kind: 'say'; readonly at: number; readonly channel: ChannelAssignment; readonly text?: string }
   | { readonly kind: 'presence'; readonly at: number; readonly state: PresenceState };
 
 /**

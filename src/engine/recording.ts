@@ -1,0 +1,80 @@
+/**
+ * events.ndjson.gz: what each virtual user actually did and when — logons, joins, sends,
+ * presence changes, logoffs; not what it received. `imload replay` re-issues exactly that.
+ * Each worker writes its own gzip member; the coordinator concatenates them (a multi-member
+ * gzip file is one valid gzip stream).
+ */
+import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import type { PresenceState } from '../agents/types.js';
+
+export type RecordedEvent =
+  | { readonly u: number; readonly t: number; readonly k: 'logon' | 'logoff' }
+  | { readonly u: number; readonly t: number; readonly k: 'join' | 'part'; readonly ch: string }
+  | { readonly u: number; readonly t: number; readonly k: 'message'; readonly to: string; readonly toIndex: number; readonly text?: string }
+  | { readonly u: number; readonly t: number; readonly k: 'say'; readonly ch: string; readonly text?: string }
+  | { readonly u: number; readonly t: number; readonly k: 'presence'; readonly state: PresenceState };
+
+/** An event without who and when: what the recorder is told. */
+export type RecordedAction = RecordedEvent extends infer E ? (E extends RecordedEvent ? Omit<E, 'u' | 't'> : never) : never;
+
+export class EventRecorder {
+  private readonly gzip: Gzip;
+  private readonly done: Promise<void>;
+
+  constructor(readonly path: string) {
+    this.gzip = createGzip();
+    const out = createWriteStream(path);
+    this.gzip.pipe(out);
+    this.done = new Promise((resolve, reject) => {
+      out.on('finish', resolve);
+      out.on('error', reject);
+    });
+  }
+
+  record(event: RecordedEvent): void {
+    this.gzip.write(`${JSON.stringify(event)}\n`);
+  }
+
+  close(): Promise<void> {
+    this.gzip.end();
+    return this.done;
+  }
+}
+
+/** Joins the workers' parts into one events.ndjson.gz and removes the parts. */
+export function joinRecordings(parts: readonly string[], path: string): void {
+  writeFileSync(path, '');
+  for (const part of parts) {
+    if (!existsSync(part)) continue;
+    appendFileSync(path, readFileSync(part));
+    rmSync(part);
+  }
+}
+
+/** Reads a recording, grouped by user and sorted by time; a truncated tail is dropped. */
+export async function readRecording(path: string): Promise<Map<number, RecordedEvent[]>> {
+  const byUser = new Map<number, RecordedEvent[]>();
+  const gunzip = createGunzip();
+  const lines = createInterface({ input: createReadStream(path).pipe(gunzip), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (!line) continue;
+      let event: RecordedEvent;
+      try {
+        event = JSON.parse(line) as RecordedEvent;
+      } catch {
+        break; // the generator died mid-line
+      }
+      let list = byUser.get(event.u);
+      if (!list) byUser.set(event.u, (list = []));
+      list.push(event);
+    }
+  } catch (error) {
+    // A recording cut off by a killed run ends with a truncated gzip member: keep what was read.
+    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw error;
+  }
+  for (const list of byUser.values()) list.sort((a, b) => a.t - b.t);
+  return byUser;
+}
