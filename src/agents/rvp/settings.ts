@@ -3,6 +3,7 @@
  * (research/rvp.md §10, §16.5). Unknown keys are ignored; a known key with a wrong type is a
  * configuration error.
  */
+import { readFileSync } from 'node:fs';
 import { AgentError, type AgentTarget } from '../types.js';
 
 export interface RvpAgentSettings {
@@ -31,6 +32,8 @@ export interface RvpAgentSettings {
   /** Read the own ACL at logon as Miranda does (option `aclAtLogon`, true). */
   readonly aclAtLogon: boolean;
   readonly userAgent: string;
+  /** rvps:// (HTTPS): the CA to verify the server with, or verification off (`tls.insecure`). */
+  readonly tls?: { readonly ca?: Buffer; readonly rejectUnauthorized: boolean; readonly servername?: string };
 }
 
 function number(options: AgentTarget['options'], key: string, fallback: number, endpoint: string, min = 0): number {
@@ -52,7 +55,7 @@ function string(options: AgentTarget['options'], key: string, fallback: string, 
 export function readSettings(target: AgentTarget): RvpAgentSettings {
   const endpoint = `${target.host}:${target.port}`;
   const options = target.options;
-  if (target.transport !== 'tcp') throw new AgentError('config-error', `rvp runs over HTTP on TCP, not ${target.transport}`, endpoint);
+  if (target.transport === 'udp') throw new AgentError('config-error', 'rvp runs over HTTP on TCP (rvp://) or TLS (rvps://), not udp', endpoint);
   const leaseSeconds = number(options, 'leaseSeconds', 1200, endpoint, 1);
   const aclAtLogon = options.aclAtLogon;
   if (aclAtLogon !== undefined && typeof aclAtLogon !== 'boolean') throw new AgentError('config-error', 'rvp option aclAtLogon must be a boolean', endpoint);
@@ -71,5 +74,20 @@ export function readSettings(target: AgentTarget): RvpAgentSettings {
     authUser: string(options, 'authUser', '{name}', endpoint),
     aclAtLogon: aclAtLogon ?? true,
     userAgent: string(options, 'userAgent', 'imload-rvp (msmsgs/5.1.0.639 compatible)', endpoint),
+    tls: target.transport === 'tls' ? tlsSettings(target, endpoint) : undefined,
   };
+}
+
+function tlsSettings(target: AgentTarget, endpoint: string): NonNullable<RvpAgentSettings['tls']> {
+  let ca: Buffer | undefined;
+  if (target.tls?.ca) {
+    try {
+      ca = readFileSync(target.tls.ca);
+    } catch (error) {
+      throw new AgentError('config-error', `cannot read the TLS CA file ${target.tls.ca}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, endpoint);
+    }
+  }
+  // An IP address is not a valid SNI name; the certificate's IP subjectAltName is checked instead.
+  const servername = target.tls?.serverName ?? (/^[\d.]+$|:/.test(target.host) ? undefined : target.host);
+  return { ca, rejectUnauthorized: !target.tls?.insecure, servername };
 }

@@ -43,6 +43,7 @@ export class RvpTransport {
       connectTimeoutMs: settings.connectTimeoutMs,
       requestTimeoutMs: settings.requestTimeoutMs,
       idleTimeoutMs: settings.keepAliveIdleMs,
+      tls: settings.tls,
     });
   }
 

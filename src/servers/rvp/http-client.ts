@@ -6,9 +6,10 @@
  * `maxConnectionsPerOrigin` sockets per host:port, further requests wait in order.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { HttpParseError, ResponseParser, keepAlive, serialize, DEFAULT_LIMITS, type HttpResponse } from './http1.js';
 
-export type ClientErrorKind = 'connect-refused' | 'connect-timeout' | 'timeout' | 'unexpected-close' | 'protocol-error';
+export type ClientErrorKind = 'connect-refused' | 'connect-timeout' | 'timeout' | 'unexpected-close' | 'protocol-error' | 'tls-error';
 
 export class ClientError extends Error {
   constructor(
@@ -39,6 +40,8 @@ export interface ClientPoolOptions {
   readonly requestTimeoutMs: number;
   /** Close a pooled connection idle for this long (shorter than servers' idle timeouts). */
   readonly idleTimeoutMs: number;
+  /** HTTPS (rvps://): verify the server against `ca` (PEM) unless `rejectUnauthorized` is false. */
+  readonly tls?: { readonly ca?: Buffer; readonly rejectUnauthorized: boolean; readonly servername?: string };
 }
 
 interface Pending {
@@ -118,18 +121,27 @@ export class HttpClientPool {
 
   private open(origin: Origin): PooledConnection {
     origin.open++;
-    const socket = connect({ host: origin.host, port: origin.port, noDelay: true });
+    const tls = this.options.tls;
+    const socket = tls
+      ? tlsConnect({ host: origin.host, port: origin.port, ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.servername })
+      : connect({ host: origin.host, port: origin.port, noDelay: true });
+    if (tls) socket.setNoDelay(true);
     const connection = new PooledConnection(socket, origin);
     const connectTimer = setTimeout(() => this.fail(connection, new ClientError('connect-timeout', `connect to ${origin.host}:${origin.port} timed out`)), this.options.connectTimeoutMs);
-    socket.once('connect', () => {
+    // Over TLS a connection is usable once the handshake (and verification) is done.
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       connection.connected = true;
       clearTimeout(connectTimer);
     });
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
-      const kind = !connection.connected && error.code === 'ECONNREFUSED' ? 'connect-refused' : 'unexpected-close';
-      this.fail(connection, new ClientError(kind, `${origin.host}:${origin.port}: ${error.code ?? error.message}`));
+      const kind: ClientErrorKind =
+        !connection.connected && error.code === 'ECONNREFUSED' ? 'connect-refused'
+        : tls && !connection.connected && /certificate|self.signed|SSL|TLS/i.test(`${error.code} ${error.message}`) ? 'tls-error'
+        : 'unexpected-close';
+      const detail = kind === 'tls-error' ? error.message : (error.code ?? error.message);
+      this.fail(connection, new ClientError(kind, `${origin.host}:${origin.port}: ${detail}`));
     });
     socket.on('close', () => {
       clearTimeout(connectTimer);

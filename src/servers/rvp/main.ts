@@ -15,7 +15,8 @@ export const USAGE = `usage: rvp-server --role home|router|combined --domain IM-
   [--password-env VAR | --password-file FILE] [--auth digest,basic | --no-auth]
   [--home FROM-TO=URL ... | --home hash=URL,URL]          alias -> home server (router; peers)
   [--self-url URL] [--max-inbound 1024] [--second-ms 1000] [--max-lease S] [--max-lifetime S]
-  [--request-timeout-ms 30000] [--idle-timeout-ms 120000] [--max-connections-per-address 1024] [--quiet]`;
+  [--request-timeout-ms 30000] [--idle-timeout-ms 120000] [--max-connections-per-address 1024]
+  [--tls-cert PEM --tls-key PEM]                          serve HTTPS (rvps://) [--quiet]`;
 
 export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
   const { values } = parseArgs({
@@ -37,6 +38,8 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
       'self-url': { type: 'string' },
       'max-inbound': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'second-ms': { type: 'string' },
       'max-lease': { type: 'string' },
       'max-lifetime': { type: 'string' },
@@ -73,6 +76,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
     selfUrl: values['self-url'],
     maxInbound: optional('--max-inbound', values['max-inbound']),
     maxConnectionsPerAddress: optional('--max-connections-per-address', values['max-connections-per-address']),
+    tls: tlsFiles(values['tls-cert'], values['tls-key']),
     secondMs: optional('--second-ms', values['second-ms']),
     maxLeaseSeconds: optional('--max-lease', values['max-lease']),
     maxSubscriptionLifetime: optional('--max-lifetime', values['max-lifetime']),
@@ -80,6 +84,12 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
     idleTimeoutMs: optional('--idle-timeout-ms', values['idle-timeout-ms']),
     log: values.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   };
+}
+
+function tlsFiles(certificateFile: string | undefined, privateKeyFile: string | undefined): RvpServerOptions['tls'] {
+  if (certificateFile === undefined && privateKeyFile === undefined) return undefined;
+  if (certificateFile === undefined || privateKeyFile === undefined) throw new ConfigError('HTTPS needs both --tls-cert and --tls-key');
+  return { certificateFile, privateKeyFile };
 }
 
 function parseSchemes(text: string): AuthScheme[] {

@@ -46,12 +46,15 @@ export interface RvpServerOptions {
    * connection gets 503 and is closed, so one client cannot take every socket of the process.
    */
   readonly maxConnectionsPerAddress?: number;
+  /** Serve HTTPS (rvps://) with this PEM certificate and key instead of plain HTTP. */
+  readonly tls?: { readonly certificateFile: string; readonly privateKeyFile: string };
   /** Writes one line per notable event (never credentials). */
   readonly log?: (line: string) => void;
 }
 
-export interface ResolvedOptions extends Required<Omit<RvpServerOptions, 'password' | 'homes' | 'selfUrl' | 'log'>> {
+export interface ResolvedOptions extends Required<Omit<RvpServerOptions, 'password' | 'homes' | 'selfUrl' | 'log' | 'tls'>> {
   readonly homes: HomeMap | undefined;
+  readonly tls: RvpServerOptions['tls'];
   readonly log: (line: string) => void;
 }
 
@@ -75,6 +78,7 @@ export function withDefaults(options: RvpServerOptions): ResolvedOptions {
     relayTimeoutMs: options.relayTimeoutMs ?? 30_000,
     relayConnections: options.relayConnections ?? 16,
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
+    tls: options.tls,
     log: options.log ?? (() => {}),
   };
 }

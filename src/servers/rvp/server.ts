@@ -3,7 +3,9 @@
  * HTTP/1.1 codec (http1.ts), one request at a time, in order (keep-alive, no pipelined
  * overtaking). A bounded inbound queue answers 503 beyond `maxInbound` requests in progress.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Authenticator } from './auth.js';
 import { ServerContext, rvpVersion, type Reply } from './context.js';
 import { ConfigError, UserDirectory, resolvePassword } from './directory.js';
@@ -49,7 +51,7 @@ export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHa
 
   const sockets = new Set<Socket>();
   const perAddress = new Map<string, number>();
-  const server = createServer((socket) => {
+  const accept = (socket: Socket) => {
     sockets.add(socket);
     stats.connections++;
     const address = socket.remoteAddress ?? '';
@@ -67,11 +69,17 @@ export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHa
       return;
     }
     serveConnection(socket, options, dispatcher, stats);
-  });
+  };
+  // HTTPS: the same codec on the decrypted stream (a TLSSocket is a Socket).
+  const server: Server = options.tls
+    ? createTlsServer({ cert: readFileSync(options.tls.certificateFile), key: readFileSync(options.tls.privateKeyFile) }, accept)
+    : createServer(accept);
+  if (options.tls) server.on('tlsClientError', () => stats.errors++);
   await listen(server, options.host, options.port);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  ctx.selfUrl = input.selfUrl ?? `http://${options.host}:${port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  ctx.selfUrl = input.selfUrl ?? `${scheme}://${options.host}:${port}`;
 
   const ticker = setInterval(() => {
     const now = Date.now();
@@ -79,12 +87,12 @@ export async function runRvpServer(input: RvpServerOptions): Promise<RvpServerHa
     stats.tick(now, store.online, store.subscriptions);
   }, Math.min(options.secondMs, 1000));
   ticker.unref();
-  options.log(`rvp ${options.role} for ${options.domain} on ${options.host}:${port} (${directory.aliases.length} users, auth ${auth ? options.auth.join('+') : 'off'})`);
+  options.log(`rvp ${options.role} for ${options.domain} on ${options.host}:${port} (${directory.aliases.length} users, auth ${auth ? options.auth.join('+') : 'off'}${options.tls ? ', https' : ''})`);
 
   return {
     port,
     host: options.host,
-    url: `http://${options.host}:${port}`,
+    url: `${scheme}://${options.host}:${port}`,
     stats: snapshot,
     close: () =>
       new Promise<void>((resolve) => {
