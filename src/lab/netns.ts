@@ -234,6 +234,49 @@ export async function runSegmentsInNamespaces(
   return results;
 }
 
+export interface BranchOfficeRun {
+  readonly runDir: string;
+  readonly exitCode: number | null;
+  readonly linkBitsPerSecond: number;
+  /** Wire bytes over the link during the run (headers included), both directions. */
+  readonly wireBytes: number;
+}
+
+/**
+ * A branch office: the scenario's whole population in one generator namespace behind a link
+ * shaped to `link` (e.g. 56kbit), against the lab InspIRCd in the server namespace. Every
+ * namespace is deleted before this returns or throws.
+ */
+export async function runBranchOffice(options: { file: string; scenario: string; target: string; link: string; outDir: string; extraArgs?: readonly string[]; timeoutMs?: number }): Promise<BranchOfficeRun> {
+  const linkBitsPerSecond = parseLinkRate(options.link);
+  const topology = createTopology({ generators: 1 });
+  try {
+    const branch = topology.generators[0]!;
+    shapeLink(topology, branch, linkBitsPerSecond);
+    const server = await startInspircdInNamespace(topology);
+    try {
+      const before = linkBytes(branch);
+      const [run] = await runSegmentsInNamespaces(topology, { ...options, url: server.url });
+      const after = linkBytes(branch);
+      return { runDir: run!.runDir, exitCode: run!.exitCode, linkBitsPerSecond, wireBytes: after.up - before.up + after.down - before.down };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    topology.teardown();
+  }
+}
+
+/**
+ * Users one link carries at the measured bandwidth per user: link kbit/s ÷ kbit/s per user. The
+ * measured figure counts application bytes; `wireOverhead` (wire ÷ application bytes over the
+ * run) turns it into what the link really carries, headers included.
+ */
+export function usersPerLink(linkBitsPerSecond: number, kbpsPerUser: number, wireOverhead = 1): number {
+  if (kbpsPerUser <= 0) return Number.POSITIVE_INFINITY;
+  return Math.floor(linkBitsPerSecond / 1000 / (kbpsPerUser * wireOverhead));
+}
+
 /** The helper side of startInspircdInNamespace: runs inside the server namespace. */
 async function serveInspircd(host: string, port: number, allow: string): Promise<void> {
   const server = await startInspircd({ host, port, allow });
