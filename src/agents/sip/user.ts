@@ -36,6 +36,8 @@ export interface UserContext {
 type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
 
 const ALLOW = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
+/** How long a failed logon waits for its un-REGISTER before closing. */
+const WITHDRAW_WAIT_MS = 2000;
 
 export class SipVirtualUser implements VirtualUser {
   private readonly ua: UserAgent;
@@ -81,11 +83,13 @@ export class SipVirtualUser implements VirtualUser {
     this.subscriptions.clear();
     this.lastSeen.clear();
     const settings = this.context.settings;
+    let registeredOk = false;
     try {
       this.ua.attach(await this.context.openChannel(this.identity, this.ua));
       this.registration = new Registration(this.ua, settings.domain, settings.registerExpires, this.events);
       const registered = await this.registration.register();
       if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint);
+      registeredOk = true;
 
       this.publication = new Publication(this.ua, settings.publishExpires, this.events);
       const published = await this.publication.publish('online', '');
@@ -114,9 +118,25 @@ export class SipVirtualUser implements VirtualUser {
       );
       this.phase = 'online';
     } catch (failure) {
+      await this.withdrawBinding(registeredOk);
       this.shutdown('logon failed');
       throw agentErrorFor('logon', failure, this.context.endpoint);
     }
+  }
+
+  /**
+   * After a logon that failed past its REGISTER, removes the binding (best effort, briefly), so
+   * the registrar neither counts a user imload does not nor relays MESSAGEs to a socket that is
+   * gone; without it a UDP binding lives on for its whole expiry.
+   */
+  private async withdrawBinding(registered: boolean): Promise<void> {
+    if (!registered || this.registration === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.registration.unregister().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, WITHDRAW_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
