@@ -36,6 +36,8 @@ export interface VerdictInputs {
   readonly peakOnline: number;
   readonly kbpsPerUser: number;
   readonly timeScale: number;
+  /** Bandwidth per user normalised to real time (src/capacity/normalise.ts), when timeScale ≠ 1. */
+  readonly normalisedKbpsPerUser?: number | null;
   readonly lookup: (metric: string) => number | null;
   readonly thresholds: readonly ThresholdResult[];
   readonly generator: GeneratorVerdict;
@@ -121,6 +123,16 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
 function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, inputs: VerdictInputs): Judgement {
   const measured = inputs.lookup(metric);
   if (measured === null || inputs.peakOnline === 0) return { verdict: 'not-reached', measured, reason: 'the run measured no users online' };
+  if (metric === 'bandwidth.kbpsPerUser' && inputs.timeScale !== 1 && typeof inputs.normalisedKbpsPerUser === 'number') {
+    const real = inputs.normalisedKbpsPerUser;
+    const basis = `normalised ${round(real)} kbit/s per user (from ${round(measured)} wall-clock at timeScale ${inputs.timeScale})`;
+    const holds = kind === 'atMost' ? real <= limit : real >= limit;
+    if (!holds) return { verdict: 'missed', measured: real, at: inputs.peakOnline, reason: `${basis} with ${inputs.peakOnline} users online` };
+    if (inputs.generator.bottleneck) {
+      return { verdict: 'not-reached', measured: real, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
+    }
+    return { verdict: 'met', measured: real, reason: `${basis} with ${inputs.peakOnline} users online` };
+  }
   if (metric === 'bandwidth.kbpsPerUser' && inputs.timeScale !== 1) {
     return {
       verdict: 'not-reached',

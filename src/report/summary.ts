@@ -10,6 +10,7 @@ import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
 import type { LimitProfile, Scenario } from '../scenarios/schema.js';
 import { usersOf } from '../scenarios/schedule.js';
+import { normaliseBandwidth } from '../capacity/normalise.js';
 import { findSloOnsets } from './slo-onset.js';
 import { buildTimeSeries } from './series.js';
 
@@ -61,6 +62,8 @@ export interface Summary {
     readonly window: 'hold' | 'run';
     readonly basis: 'wall-clock';
     readonly counted: string;
+    /** Per-user figure in real time when timeScale ≠ 1: behaviour bytes de-compressed, timers not. */
+    readonly normalised: { readonly kbpsPerUser: number; readonly method: string; readonly modelScale: number | null } | null;
   };
   readonly errors: { readonly total: number; readonly rate: number; readonly byKind: Record<string, number> };
   readonly thresholds: readonly ThresholdResult[];
@@ -188,6 +191,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
   const partial = runFigures(aggregate, requested);
   const bandwidth = aggregate.bandwidthPerUser();
+  const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
   const { generator } = partial;
   const lookup = (metric: string) => metricValue(partial, metric);
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
@@ -202,6 +206,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         peakOnline: aggregate.peakOnline,
         kbpsPerUser: bandwidth.kbps,
         timeScale: scenario.timeScale,
+        normalisedKbpsPerUser: normalised?.normalisedKbpsPerUser ?? null,
         lookup,
         thresholds,
         generator,
@@ -233,6 +238,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
       window: bandwidth.window,
       basis: 'wall-clock',
       counted: 'application bytes read and written on the VUs’ connections (no TCP/IP headers)',
+      normalised: normalised && { kbpsPerUser: round(normalised.normalisedKbpsPerUser, 4), method: normalised.method, modelScale: normalised.modelScale },
     },
     thresholds,
     limits,

@@ -34,7 +34,7 @@ scenarios:
       channelMessagesPerHour: 2
       presenterMessagesPerHour: 20
       activityStart: rampUpEnd
-      activityDelay: 4s
+      activityDelay: 6s
     thresholds:
       - messages.lost == 0
       - messages.misrouted == 0
@@ -67,7 +67,8 @@ for (const server of [
     assert.ok(s.latency.join.count >= users, 'every user joined at least one channel');
     assert.ok(s.messages.sent > 50 && s.messages.channelSent > 50, `messages sent: ${s.messages.sent} IM, ${s.messages.channelSent} channel`);
     assert.ok(s.messages.expected > s.messages.sent, 'channel fan-out makes more deliveries than sends');
-    assert.equal(s.messages.delivered, s.messages.expected, 'every intended recipient got every message');
+    const detail = JSON.stringify({ messages: s.messages, errors: s.errors.byKind, users: s.users, notes: s.notes.map((n) => n.text) });
+    assert.equal(s.messages.delivered, s.messages.expected, `every intended recipient got every message: ${detail}`);
     assert.equal(s.messages.duplicates, 0);
     assert.equal(s.messages.misrouted, 0, 'no message reached someone it was not meant for (auditorium listeners included)');
     assert.equal(s.latency.delivery.count, s.messages.delivered, 'a latency was recorded for every delivery');

@@ -29,7 +29,11 @@ const READY_TOKEN = 'imload-ready';
 interface Barrier {
   readonly token: string;
   readonly targets: readonly string[];
-  readonly recipients: number;
+  /**
+   * Counted when the PONG arrives, not at send time: by then the sender has read every JOIN and
+   * PART the server handled before the message, so members joining meanwhile are not missed.
+   */
+  readonly recipients: number | (() => number);
   failure: SendOutcome | undefined;
   readonly resolve: (outcome: SendOutcome) => void;
 }
@@ -407,16 +411,16 @@ export class IrcUser implements VirtualUser {
     const body = sanitize(text);
     if (audience === 'all' || !channel.auditorium) {
       this.send(`PRIVMSG ${channel.name} :${body}`);
-      return this.barrier([channel.name], view.othersCount(this.nick));
+      return this.barrier([channel.name], () => view.othersCount(this.nick));
     }
     const mode = this.features.auditoriumMode;
     if (mode === 'plus-u') {
       this.send(`PRIVMSG @${channel.name} :${body}`);
-      return this.barrier([channel.name, `@${channel.name}`], view.opsOtherThan(this.nick));
+      return this.barrier([channel.name, `@${channel.name}`], () => view.opsOtherThan(this.nick));
     }
     if (mode === 'ircx') {
       this.send(`PRIVMSG ${channel.name} :${body}`);
-      return this.barrier([channel.name], view.opsOtherThan(this.nick));
+      return this.barrier([channel.name], () => view.opsOtherThan(this.nick));
     }
     const presenters = view.presentersPresent(this.nick);
     for (const presenter of presenters) this.send(`PRIVMSG ${presenter} :${body}`);
@@ -444,7 +448,7 @@ export class IrcUser implements VirtualUser {
   }
 
   /** Resolves once the server has processed everything sent before it. */
-  private barrier(targets: readonly string[], recipients = 0): Promise<SendOutcome> {
+  private barrier(targets: readonly string[], recipients: number | (() => number) = 0): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve) => {
       const token = `imload-${++this.barrierSeq}`;
       this.barriers.push({ token, targets: targets.map((t) => t.toLowerCase()), recipients, failure: undefined, resolve });
@@ -457,7 +461,8 @@ export class IrcUser implements VirtualUser {
     if (index === -1) return;
     // Everything before this barrier is settled too: the server answers in order.
     for (const barrier of this.barriers.splice(0, index + 1)) {
-      barrier.resolve(barrier.failure ?? { ok: true, recipients: barrier.recipients });
+      const recipients = typeof barrier.recipients === 'number' ? barrier.recipients : barrier.recipients();
+      barrier.resolve(barrier.failure ?? { ok: true, recipients });
     }
   }
 
