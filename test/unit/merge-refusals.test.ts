@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeJournals } from '../../src/commands/merge.js';
@@ -58,4 +58,5 @@ test('the command line exits 2 with the message (and writes nothing)', () => {
   const result = spawnSync(process.execPath, ['bin/imload.js', 'merge', a.source, '--out', out], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(result.status, EXIT.badInput, result.stderr);
   assert.match(result.stderr, /imload: merge: missing segments 2\/3, 3\/3/);
+  assert.ok(!existsSync(out), 'a refused merge creates no run folder');
 });
