@@ -53,7 +53,9 @@ export async function startInspircd(options: InspircdLabOptions = {}): Promise<I
   // --runasroot: as root, InspIRCd otherwise refuses to start (exit 8) when stdout is not a TTY.
   const args = ['--config', config, '--nofork'];
   if (process.getuid?.() === 0) args.push('--runasroot');
-  const proc = startForeground('inspircd', binary, args, join(dir, 'stdout.log'));
+  // cwd: with ssl_gnutls loaded, InspIRCd 3.15 dumps core while unloading modules at SIGTERM;
+  // the core file then lands in the lab folder, not in the caller's working directory.
+  const proc = startForeground('inspircd', binary, args, join(dir, 'stdout.log'), { cwd: dir });
   const server = await finish('inspircd', 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs, options.password, options.host);
   if (!tls || !pki) return server;
   return { ...server, tls: { port: tls.port, url: `ircs://${server.host}:${tls.port}`, caFile: pki.caFile } };
