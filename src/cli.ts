@@ -98,8 +98,8 @@ program
   .description('check a scenario file; every mistake is reported with file:line:column')
   .argument('[file]', 'scenario file', DEFAULT_FILE)
   .action(async (file: string) => {
-    const { loadScenarioFile } = await import('./scenarios/load.js');
-    const { config } = loadScenarioFile(file);
+    const { loadScenario } = await import('./scenarios/module.js');
+    const { config } = await loadScenario(file);
     process.stdout.write(`${file}: ok (${Object.keys(config.scenarios).length} scenarios, ${Object.keys(config.targets).length} targets)\n`);
   });
 

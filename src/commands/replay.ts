@@ -10,6 +10,7 @@ import { EXIT, UserFacingError } from '../exit-codes.js';
 import { readJournal, type JournalHeader } from '../metrics/journal.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { runCommand, type RunCommandOptions } from './run.js';
+import { MODULE_PATTERN } from '../scenarios/module.js';
 
 export interface ReplayOptions {
   readonly targets?: readonly string[];
@@ -29,10 +30,13 @@ export async function replayCommand(runDir: string, options: ReplayOptions): Pro
   const header = readJournal(join(runDir, 'journal.ndjson'))[0] as JournalHeader;
   const speed = options.speed ?? 1;
   // The scenario as it ran (overrides applied), from the file text it was read from.
-  const dir = mkdtempSync(join(tmpdir(), 'imload-replay-'));
-  const file = join(dir, 'scenarios.yaml');
-  if (!header.scenarioText) throw new UserFacingError(`${runDir}: the journal does not keep the scenario text; replay needs a newer run`, EXIT.badInput);
-  writeFileSync(file, header.scenarioText);
+  // A scenario module is imported from where it was (it imports imload/api); YAML is rewritten.
+  let file = header.scenarioFile;
+  if (!MODULE_PATTERN.test(file)) {
+    if (!header.scenarioText) throw new UserFacingError(`${runDir}: the journal does not keep the scenario text; replay needs a newer run`, EXIT.badInput);
+    file = join(mkdtempSync(join(tmpdir(), 'imload-replay-')), 'scenarios.yaml');
+    writeFileSync(file, header.scenarioText);
+  }
   const out = options.out ?? join(runDir, `replay-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`);
   const run: RunCommandOptions = {
     file,

@@ -4,7 +4,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runScenario, RunStartError, type RunResult } from '../engine/coordinator.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
-import { loadScenarioFile } from '../scenarios/load.js';
+import { loadScenario } from '../scenarios/module.js';
 import { findProfile } from '../scenarios/limits.js';
 import { applyOverrides, type Overrides } from '../scenarios/overrides.js';
 import { isLoopback, parseTargetUrl, resolveSecret, toAgentTarget } from '../scenarios/target.js';
@@ -41,7 +41,7 @@ export interface RunCommandResult {
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
-  const loaded = loadScenarioFile(options.file);
+  const loaded = await loadScenario(options.file);
   const base = loaded.config.scenarios[options.scenario];
   if (!base) {
     throw new UserFacingError(
@@ -145,6 +145,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         faults: options.replay ? [] : faultActions(scenario, targetName, lab),
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
+        scriptPath: loaded.scriptPath,
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);

@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly eventsPath?: string;
   /** Replay this recording instead of the schedule. */
   readonly replay?: { readonly path: string; readonly speed: number };
+  /** A scenario module exporting `user(vu)`, imported by every worker. */
+  readonly scriptPath?: string;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
 }
@@ -170,6 +172,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       spreadSourceAddresses: options.spreadSourceAddresses,
       recordPath: options.eventsPath ? `${options.eventsPath}.w${w}` : undefined,
       replay: options.replay,
+      scriptPath: options.scriptPath,
     };
     child.send(init);
   }

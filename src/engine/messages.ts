@@ -19,6 +19,8 @@ export interface WorkerInit {
   readonly recordPath?: string;
   /** Replay a recording instead of the scenario's schedule. */
   readonly replay?: { readonly path: string; readonly speed: number };
+  /** Scenario module whose `user(vu)` scripts the users. */
+  readonly scriptPath?: string;
 }
 
 export type ToWorker =

@@ -9,6 +9,8 @@ import { Random } from '../scenarios/random.js';
 import type { Action, WorkloadPlan } from '../scenarios/schedule.js';
 import type { EventRecorder, RecordedAction, RecordedEvent } from './recording.js';
 import { ReplayStream, type ActionSource } from './replay.js';
+import { Vu } from './vu-api.js';
+import { runFlow } from './flow.js';
 import { formatStamp, messageBody, parseStamp, RecentIds, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
@@ -26,6 +28,8 @@ export interface WorkerContext {
   readonly stopping: boolean;
   /** Writes events.ndjson.gz (what each user did and when). */
   readonly recorder?: EventRecorder;
+  /** The scenario module's user function (TypeScript scenarios), run for users outside YAML groups. */
+  readonly userScript?: (vu: Vu) => Promise<void>;
   /** Replaying a recording: each user's recorded events, and the speed-up. */
   readonly replay?: { readonly events: ReadonlyMap<number, readonly RecordedEvent[]>; readonly speed: number };
 }
@@ -41,6 +45,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, kind: string, what: str
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+const NO_ACTIONS: ActionSource = { next: () => undefined };
+
+/** What a script can wait for. */
+export type ScriptEvent =
+  | { readonly kind: 'message'; readonly from: string; readonly text: string; readonly channel?: string }
+  | { readonly kind: 'presence'; readonly contact: string; readonly state: PresenceState };
 
 /** The stamp, then the user's own words (scripted or replayed) or the scenario's filler. */
 function body(stamp: string, text: string | undefined, fillerBytes: number): string {
@@ -58,6 +69,9 @@ export class VuRunner implements VuEvents {
   private activityStarted = false;
   /** When the user last became ready: actions due before it were late because of the logon. */
   private readyAt = 0;
+  /** Channels a script joined beyond the schedule's. */
+  private readonly scriptedChannels: ChannelAssignment[] = [];
+  private readonly waiters: Array<{ match: (event: ScriptEvent) => boolean; resolve: (ok: boolean) => void }> = [];
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -65,7 +79,8 @@ export class VuRunner implements VuEvents {
   ) {
     const recorded = ctx.replay?.events.get(identity.index);
     this.replayed = recorded && ctx.replay ? new ReplayStream(recorded, ctx.replay.speed, identity) : undefined;
-    this.activity = this.replayed ?? ctx.plan.activity(identity.index, identity);
+    const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
+    this.activity = this.replayed ?? (scripted ? NO_ACTIONS : ctx.plan.activity(identity.index, identity));
   }
 
   private record(event: RecordedAction): void {
@@ -89,8 +104,25 @@ export class VuRunner implements VuEvents {
       if (this.replayed.logoffAt !== undefined) scheduler.at(startEpochMs + this.replayed.logoffAt, () => void this.logoff());
       return;
     }
-    scheduler.at(startEpochMs + plan.logonAt(this.identity.index), () => void this.logon());
+    const script = this.script();
+    scheduler.at(startEpochMs + plan.logonAt(this.identity.index), () => void (script ? this.runScript(script) : this.logon()));
     scheduler.at(startEpochMs + plan.logoffAt(this.identity.index), () => void this.logoff());
+  }
+
+  /** A YAML flow for this user's group, else the scenario module's user function, if any. */
+  private script(): ((vu: Vu) => Promise<void>) | undefined {
+    const group = this.ctx.plan.groupOf(this.identity.index);
+    if (group) return (vu) => runFlow(vu, group.flow);
+    return this.ctx.userScript;
+  }
+
+  private async runScript(script: (vu: Vu) => Promise<void>): Promise<void> {
+    try {
+      await script(new Vu(this));
+      this.ctx.metrics.add('flowsCompleted');
+    } catch (error) {
+      this.error('script-error', (error as Error).message);
+    }
   }
 
   private async logon(): Promise<void> {
@@ -108,18 +140,7 @@ export class VuRunner implements VuEvents {
     this.user = user;
     try {
       await withTimeout(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');
-      for (const channel of this.identity.channels) {
-        const joinStart = this.ctx.now();
-        try {
-          await withTimeout(user.join(channel), behaviour.joinTimeout, 'join-timeout', `join ${channel.name}`);
-          this.record({ k: 'join', ch: channel.name });
-          metrics.add('joinsOk');
-          metrics.latency('join', this.ctx.now() - joinStart);
-        } catch (error) {
-          metrics.add('joinsFailed');
-          this.error(error instanceof AgentError ? error.kind : 'join-failed', (error as Error).message);
-        }
-      }
+      for (const channel of this.identity.channels) await this.joinOne(user, channel);
     } catch (error) {
       this.ctx.logons.release();
       if (this.state !== 'connecting') return; // logged off or stopped while logging on
@@ -147,6 +168,81 @@ export class VuRunner implements VuEvents {
       this.activityStarted = true;
       this.scheduleNext();
     }
+  }
+
+  private async joinOne(user: VirtualUser, channel: ChannelAssignment): Promise<boolean> {
+    const joinStart = this.ctx.now();
+    try {
+      await withTimeout(user.join(channel), this.ctx.plan.scenario.behaviour.joinTimeout, 'join-timeout', `join ${channel.name}`);
+      this.record({ k: 'join', ch: channel.name });
+      this.ctx.metrics.add('joinsOk');
+      this.ctx.metrics.latency('join', this.ctx.now() - joinStart);
+      return true;
+    } catch (error) {
+      this.ctx.metrics.add('joinsFailed');
+      this.error(error instanceof AgentError ? error.kind : 'join-failed', (error as Error).message);
+      return false;
+    }
+  }
+
+  // ---- operations for scripted users (YAML flows, the TypeScript API) ----
+
+  /** Logs on now; true once online. */
+  async logonNow(): Promise<boolean> {
+    if (this.state === 'waiting') await this.logon();
+    return this.state === 'online';
+  }
+
+  async joinChannel(name: string): Promise<boolean> {
+    const user = this.user;
+    if (this.state !== 'online' || !user) {
+      this.error('not-logged-on', `join ${name} before logon`);
+      return false;
+    }
+    const channel = this.channel(name) ?? { name, role: 'member' as const, auditorium: false, presenters: [] };
+    const ok = await this.joinOne(user, channel);
+    if (ok && !this.channel(name)) this.scriptedChannels.push(channel);
+    return ok;
+  }
+
+  async partChannel(name: string): Promise<void> {
+    const channel = this.channel(name);
+    if (!channel || !this.user || this.state !== 'online') return;
+    await this.user.part(channel);
+    this.record({ k: 'part', ch: name });
+    const at = this.scriptedChannels.indexOf(channel);
+    if (at !== -1) this.scriptedChannels.splice(at, 1);
+  }
+
+  /** Ms since the run started: the scheduled time of an action a script takes now. */
+  sinceStart(): number {
+    return this.ctx.now() - this.ctx.startEpochMs;
+  }
+
+  get runSeed(): number {
+    return this.ctx.plan.scenario.seed;
+  }
+
+  /** Resolves true when a received message or presence change matches, false after `withinMs`. */
+  expect(match: (event: ScriptEvent) => boolean, withinMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter = {
+        match,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          this.ctx.metrics.add(ok ? 'expectsMet' : 'expectsFailed');
+          if (!ok) this.error('expect-timeout', `nothing matched within ${withinMs} ms`);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), withinMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private notifyWaiters(event: ScriptEvent): void {
+    for (const waiter of [...this.waiters]) if (waiter.match(event)) waiter.resolve(true);
   }
 
   /** Reconnect with exponential backoff and seeded jitter, so a restarted server sees no herd. */
@@ -178,6 +274,11 @@ export class VuRunner implements VuEvents {
 
   private async perform(action: Action): Promise<void> {
     this.scheduleNext();
+    await this.act(action);
+  }
+
+  /** Sends one message, channel message or presence change, stamped with its scheduled time. */
+  async act(action: Action): Promise<void> {
     const user = this.user;
     if (this.state !== 'online' || !user) {
       if (this.state !== 'gone') this.error('sender-offline', 'a scheduled action came due while the user was not logged on');
@@ -293,6 +394,7 @@ export class VuRunner implements VuEvents {
     }
     metrics.add('deliveriesReceived');
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
+    if (this.waiters.length > 0) this.notifyWaiters({ kind: 'message', from: _from, text, channel });
   }
 
   private intendedFor(to: number, channel: string | undefined): boolean {
@@ -305,12 +407,25 @@ export class VuRunner implements VuEvents {
     return mine !== undefined;
   }
 
+  channelNamed(name: string): ChannelAssignment | undefined {
+    return this.channel(name);
+  }
+
+  /** A user name's population index (names come from the pattern), or -1. */
+  indexOf(name: string): number {
+    const at = this.identity.contacts.indexOf(name);
+    if (at !== -1) return this.ctx.plan.contactIndices(this.identity.index)[at]!;
+    for (let i = 0; i < this.ctx.plan.users; i++) if (this.ctx.plan.name(i) === name) return i;
+    return -1;
+  }
+
   private channel(name: string): ChannelAssignment | undefined {
     const lower = name.toLowerCase();
-    return this.identity.channels.find((c) => c.name.toLowerCase() === lower);
+    return this.identity.channels.find((c) => c.name.toLowerCase() === lower) ?? this.scriptedChannels.find((c) => c.name.toLowerCase() === lower);
   }
 
   presence(_contact: string, _state: PresenceState, note: string, receivedAt: number, initial = false): void {
+    if (this.waiters.length > 0) this.notifyWaiters({ kind: 'presence', contact: _contact, state: _state });
     if (initial) {
       this.ctx.metrics.add('presenceInitial');
       return;

@@ -13,6 +13,8 @@ import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
 import { VuRunner, type WorkerContext } from './vu.js';
 import { EventRecorder, readRecording } from './recording.js';
+import type { Vu } from './vu-api.js';
+import { pathToFileURL } from 'node:url';
 
 const send = (message: FromWorker) => process.send?.(message);
 const now = () => performance.timeOrigin + performance.now();
@@ -68,6 +70,9 @@ async function init(message: WorkerInit): Promise<void> {
   const sharedPassword = resolveSecret(message.passwords.target);
   if (message.recordPath) recorder = new EventRecorder(message.recordPath);
   const replay = message.replay ? { events: await readRecording(message.replay.path), speed: message.replay.speed } : undefined;
+  const userScript = message.scriptPath
+    ? ((await import(pathToFileURL(message.scriptPath).href)) as { user: (vu: Vu) => Promise<void> }).user
+    : undefined;
   const context: WorkerContext = {
     plan,
     agent,
@@ -82,6 +87,7 @@ async function init(message: WorkerInit): Promise<void> {
     },
     recorder,
     replay,
+    userScript,
   };
   const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
   for (const index of usersOf(plan.users, part)) {

@@ -72,6 +72,8 @@ export interface Summary {
   readonly generator: GeneratorVerdict;
   /** Present when the scenario searched for capacity in steps. */
   readonly stepSearch: StepSearchResult | null;
+  /** Scripted users (YAML flows, TypeScript user functions): scripts finished, expectations met. */
+  readonly scripts: { readonly completed: number; readonly expectsMet: number; readonly expectsFailed: number };
   /** Faults the lab injected, and how the users fared. */
   readonly faults: FaultReport;
   readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
@@ -253,6 +255,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
       : null,
     stepSearch,
     faults: faultReport(faults, aggregate.series),
+    scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
     notes,
     reproduce: {
       command: header.command,

@@ -25,8 +25,10 @@ export class ScenarioError extends Error {
   }
 }
 
+/** `file:line:column: path: problem` (modules, which have no YAML positions: `file: path: problem`). */
 export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.path || '(file)'}: ${p.message}`;
+  const at = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return `${at}: ${p.path || '(file)'}: ${p.message}`;
 }
 
 export interface LoadedScenarioFile {

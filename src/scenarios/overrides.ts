@@ -1,6 +1,7 @@
 /** Command-line overrides of a scenario (--users, --duration, --time-scale, --seed, --target, --workers). */
 import { EXIT, UserFacingError } from '../exit-codes.js';
-import { durationMs, TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
+import { TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
+import { durationMs } from './duration.js';
 
 export interface Overrides {
   readonly users?: number;

@@ -6,6 +6,7 @@
 import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
 import { Random } from './random.js';
 import type { Phase, Scenario } from './schema.js';
+import type { UserGroup } from './flow-schema.js';
 
 export interface Timeline {
   /** Milliseconds from run start. */
@@ -167,9 +168,20 @@ export class WorkloadPlan {
       name: this.name(index),
       password,
       contacts,
-      channels: this.channelsOf(index),
+      // Scripted users join only the channels their flow names.
+      channels: this.groupOf(index) ? [] : this.channelsOf(index),
       sourceAddress,
     };
+  }
+
+  /** The scripted group user i belongs to (groups take users in order from index 0), if any. */
+  groupOf(index: number): UserGroup | undefined {
+    let first = 0;
+    for (const group of this.scenario.population.groups) {
+      if (index < first + group.users) return group;
+      first += group.users;
+    }
+    return undefined;
   }
 
   private watcherIndex: { offsets: Int32Array; watchers: Int32Array } | undefined;

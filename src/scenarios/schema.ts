@@ -4,25 +4,8 @@
  */
 import { z } from 'zod';
 import { THRESHOLD_METRICS, parseThresholdCheck } from '../capacity/threshold-grammar.js';
-
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses "500ms", "30s", "2m", "1h" or a number of seconds into milliseconds. */
-export function durationMs(value: number | string): number {
-  if (typeof value === 'number') return value * 1000;
-  const match = DURATION_PATTERN.exec(value);
-  if (!match) throw new Error(`not a duration: ${value}`);
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
-}
-
-/** A duration: seconds as a number, or a string with a unit (500ms, 30s, 2m, 1h); parsed to ms. */
-export const Duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 30s, 2m or 1h (or seconds as a number)'),
-  ])
-  .transform(durationMs);
+import { UserGroup } from './flow-schema.js';
+import { Duration } from './duration.js';
 
 /** Secrets are never inline: they come from an environment variable or a file. */
 export const SecretRef = z.union([
@@ -99,6 +82,8 @@ const Population = z.strictObject({
   contacts: z.number().int().min(0).max(1000).default(20),
   channels: Channels.default({ count: 0, prefix: '#room-', perUser: { min: 1, max: 3 }, spread: 'uniform' }),
   auditoriums: z.array(Auditorium).default([]),
+  /** Scripted users: each group's users follow its flow; the rest follow `behaviour`. */
+  groups: z.array(UserGroup).default([]),
 });
 
 const Phase = z.discriminatedUnion('phase', [

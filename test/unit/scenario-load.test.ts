@@ -91,3 +91,18 @@ test('the JSON Schema comes from the same schema and forbids unknown keys', () =
   assert.equal(schema.additionalProperties, false);
   assert.match(JSON.stringify(schema), /messagesPerHour/);
 });
+
+test('mistakes inside a flow name their line', () => {
+  const text = VALID.replace('      users: 10\n', `      users: 10
+      groups:
+        - name: sales
+          users: 2
+          flow:
+            - { do: logon }
+            - { do: sya, channel: '#sales' }
+            - { do: loop, times: 2, steps: [{ do: think, for: soon }] }
+`);
+  const found = problems(text);
+  assert.ok(found.some((p) => p.startsWith('test.yaml:15:21: scenarios.smoke.population.groups[0].flow[1].do:') && p.includes("'say'")), found.join('\n'));
+  assert.ok(found.some((p) => p.startsWith('test.yaml:16:63: ') && p.includes('flow[2].steps[0].for: expected a think time')), found.join('\n'));
+});
