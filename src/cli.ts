@@ -60,7 +60,8 @@ runOptions(
     .requiredOption('-s, --scenario <name>', 'scenario to run')
     .option('--lab', 'start the lab server named by the target (lab:) and run against it')
     .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
-    .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)'),
+    .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
+    .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt),
 ).action(async (file: string, options) => {
   const { runCommand } = await import('./commands/run.js');
   const { exitCode } = await runCommand({ file, ...options, targets: options.target });

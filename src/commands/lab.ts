@@ -17,6 +17,8 @@ export const LAB_PACKAGES = [
   'openssl',
   'ca-certificates',
   'chromium',
+  // ip and tc: network namespaces and shaped links for multi-host and branch-office tests.
+  'iproute2',
 ];
 
 export async function labInstall(): Promise<number> {

@@ -25,6 +25,8 @@ export interface RunCommandOptions extends Overrides {
   readonly allowRemote?: boolean;
   /** `i/N`: run only the i-th of N deterministic parts of the population (1-based). */
   readonly segment?: string;
+  /** Start the run's clock at this epoch time (ms), e.g. the same for every segment. */
+  readonly startAt?: number;
   /** Write events.ndjson.gz (default true). */
   readonly record?: boolean;
   /** Replay: this scenario (as recorded) instead of the file's, and the recording to re-issue. */
@@ -146,6 +148,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
         scriptPath: loaded.scriptPath,
+        startAt: options.startAt,
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);

@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly eventsPath?: string;
   /** Replay this recording instead of the schedule. */
   readonly replay?: { readonly path: string; readonly speed: number };
+  /** Epoch ms at which the run's clock starts (segments on several hosts share one). */
+  readonly startAt?: number;
   /** A scenario module exporting `user(vu)`, imported by every worker. */
   readonly scriptPath?: string;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
@@ -83,8 +85,12 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     entries.push(entry);
   };
 
-  // Workers need a moment to load and build their users; start the clock after that.
-  const startEpochMs = Math.ceil(Date.now() / 1000) * 1000 + 2000;
+  // Workers need a moment to load and build their users; start the clock after that — or at the
+  // time every segment of a multi-host run was given, so they share one clock.
+  const startEpochMs = options.startAt ?? Math.ceil(Date.now() / 1000) * 1000 + 2000;
+  if (startEpochMs < Date.now() + 500) {
+    throw new RunStartError(`the start time ${new Date(startEpochMs).toISOString()} is too soon or past (workers need about a second)`, 'start-time');
+  }
   const header: JournalHeader = {
     type: 'header',
     version: 1,
