@@ -177,7 +177,8 @@ export class WorkloadPlan {
   /** The scripted group user i belongs to (groups take users in order from index 0), if any. */
   groupOf(index: number): UserGroup | undefined {
     let first = 0;
-    for (const group of this.scenario.population.groups) {
+    // Journals written before groups existed have none.
+    for (const group of this.scenario.population.groups ?? []) {
       if (index < first + group.users) return group;
       first += group.users;
     }
