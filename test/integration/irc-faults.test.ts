@@ -4,35 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import { startInspircd } from '../../src/lab/irc.js';
 import { freePort } from '../../src/lab/ports.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
 import { requireBinary } from '../helpers/require.js';
+import { journalShows } from '../helpers/journal.js';
 import { writeScenario } from '../helpers/scenario.js';
 
-/**
- * Resolves with the journal line index of the first second after line `from` whose online count
- * matches (polling the file the run appends to; bounded by `timeoutMs`).
- */
-async function journalShows(path: string, from: number, predicate: (online: number) => boolean, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = from;
-  while (Date.now() < deadline) {
-    if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8').split('\n');
-      // The last element is empty or a line still being written.
-      for (; seen < lines.length - 1; seen++) {
-        const entry = JSON.parse(lines[seen]!) as JournalEntry;
-        if (entry.type === 'second' && predicate(entry.online)) return seen + 1;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the journal never showed the expected online count within ${timeoutMs} ms`);
-}
 
 test('users reconnect with backoff after the server is killed and restarted', { timeout: 120_000 }, async (t) => {
   if (!requireBinary(t, 'inspircd', 'inspircd')) return;

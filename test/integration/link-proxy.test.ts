@@ -5,13 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import { startInspircd } from '../../src/lab/irc.js';
 import { startLinkProxy } from '../../src/faults/link-proxy.js';
-import type { JournalEntry } from '../../src/metrics/journal.js';
 import { requireBinary } from '../helpers/require.js';
+import { journalShows } from '../helpers/journal.js';
 import { writeScenario } from '../helpers/scenario.js';
 
 const USERS = 30;
@@ -36,22 +35,6 @@ scenarios:
       reconnect: { enabled: true, maxAttempts: 10, initialDelay: 500ms, maxDelay: 3s }
 `;
 
-/** Waits until a journal second after line `from` shows `online` matching; returns the next line index. */
-async function journalShows(path: string, from: number, predicate: (online: number) => boolean, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = from;
-  while (Date.now() < deadline) {
-    if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8').split('\n');
-      for (; seen < lines.length - 1; seen++) {
-        const entry = JSON.parse(lines[seen]!) as JournalEntry;
-        if (entry.type === 'second' && predicate(entry.online)) return seen + 1;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the journal never showed the expected online count within ${timeoutMs} ms`);
-}
 
 test('IRC through the link emulator: added delay shows in delivery latency; dropped links reconnect', { timeout: 180_000 }, async (t) => {
   if (!requireBinary(t, 'inspircd', 'inspircd')) return;
