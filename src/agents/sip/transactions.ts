@@ -54,6 +54,16 @@ interface Pending {
   readonly timeoutTimer: NodeJS.Timeout;
 }
 
+/**
+ * Runs `action` after the I/O already waiting has been read. Node runs expired timers before it
+ * polls sockets, so when the event loop lags, Timer E/F would fire for requests whose answers
+ * are sitting unread in the socket buffer, and each lag would add traffic (or a false timeout)
+ * on top of the load that caused it. `setImmediate` runs after the poll phase.
+ */
+function afterPendingIo(action: () => void): void {
+  setImmediate(action);
+}
+
 export class ClientTransactions {
   private readonly pending = new Map<string, Pending>();
 
@@ -81,7 +91,7 @@ export class ClientTransactions {
         reject,
         intervalMs: this.timers.t1Ms,
         proceeding: false,
-        timeoutTimer: setTimeout(() => this.finish(branch, new SipTimeoutError(method, timeoutMs)), timeoutMs),
+        timeoutTimer: setTimeout(() => afterPendingIo(() => this.finish(branch, new SipTimeoutError(method, timeoutMs))), timeoutMs),
       };
       this.pending.set(branch, entry);
       if (!this.sender.reliable) this.scheduleRetransmit(branch, entry);
@@ -89,18 +99,20 @@ export class ClientTransactions {
   }
 
   private scheduleRetransmit(branch: string, entry: Pending): void {
-    entry.retransmitTimer = setTimeout(() => {
-      if (this.pending.get(branch) !== entry) return;
-      if (!this.sender.send(entry.data)) {
-        this.finish(branch, new SipTransportError(`${entry.method}: transport closed`));
-        return;
-      }
-      this.sender.retransmitted(entry.method);
-      // Timer A (INVITE) doubles without a cap; Timer E stops doubling at T2.
-      if (entry.method === 'INVITE') entry.intervalMs *= 2;
-      else entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
-      this.scheduleRetransmit(branch, entry);
-    }, entry.intervalMs);
+    entry.retransmitTimer = setTimeout(() => afterPendingIo(() => this.retransmit(branch, entry)), entry.intervalMs);
+  }
+
+  private retransmit(branch: string, entry: Pending): void {
+    if (this.pending.get(branch) !== entry || (entry.method === 'INVITE' && entry.proceeding)) return;
+    if (!this.sender.send(entry.data)) {
+      this.finish(branch, new SipTransportError(`${entry.method}: transport closed`));
+      return;
+    }
+    this.sender.retransmitted(entry.method);
+    // Timer A (INVITE) doubles without a cap; Timer E stops doubling at T2.
+    if (entry.method === 'INVITE') entry.intervalMs *= 2;
+    else entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
+    this.scheduleRetransmit(branch, entry);
   }
 
   /** Hands a response to its transaction; false when none matches (a late retransmission). */
