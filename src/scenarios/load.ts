@@ -59,7 +59,14 @@ export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFi
       }),
     );
   }
-  const result = ScenarioFile.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // Unresolved or runaway aliases surface only here, as a ReferenceError.
+    throw new ScenarioError([{ file, line: 1, column: 1, path: '', message: `YAML: ${firstLine((error as Error).message)}` }]);
+  }
+  const result = ScenarioFile.safeParse(data);
   if (!result.success) throw new ScenarioError(problemsFromZod(result.error, doc, lineCounter, file));
   const problems = referenceProblems(result.data).map(({ path, message }) => ({
     file,

@@ -294,7 +294,11 @@ export class IrcUser implements VirtualUser {
 
   private serverError(text: string): void {
     this.lastError = text;
-    const kind = /flood|sendq|recvq/i.test(text) ? 'flood-disconnect' : /ban|[kgz]-?line/i.test(text) ? 'banned' : 'server-error';
+    const kind =
+      /flood|sendq|recvq/i.test(text) ? 'flood-disconnect'
+      : /password|authenticat/i.test(text) ? 'auth-failed'
+      : /ban|[kgz]-?line/i.test(text) ? 'banned'
+      : 'server-error';
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint} closed the connection: ${text}`);
     else this.closeKind = kind;
   }
@@ -309,7 +313,8 @@ export class IrcUser implements VirtualUser {
       : 'socket-error';
     this.lastError = `${kind}: ${error.message}`;
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${error.message}`);
-    else if (!this.leaving) this.events.error(kind, `${this.endpoint}: ${error.message}`);
+    // After logon the close follows and reports the loss once, under this kind.
+    else this.closeKind ??= kind;
   }
 
   private onClose(): void {
