@@ -271,10 +271,12 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
   const faultTimers = (options.faults ?? []).map((fault) =>
     setTimeout(() => {
+      // Journaled with the time the action began: a killed server drops users at once.
+      const at = Date.now();
+      const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
       fault.run().then(
-        () => record({ type: 'fault', at: Date.now(), t: (Date.now() - startEpochMs) / 1000, action: fault.action, target: fault.target, ok: true }),
-        (error: Error) =>
-          record({ type: 'fault', at: Date.now(), t: (Date.now() - startEpochMs) / 1000, action: fault.action, target: fault.target, ok: false, detail: error.message }),
+        () => record({ ...entry, ok: true }),
+        (error: Error) => record({ ...entry, ok: false, detail: error.message }),
       );
     }, Math.max(0, startEpochMs + fault.atMs - Date.now())),
   );

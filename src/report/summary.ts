@@ -149,7 +149,9 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
     .filter((f) => f.action === 'kill' && f.ok)
     .map((kill) => {
       const restart = faults.find((f) => f.action === 'restart' && f.ok && f.target === kill.target && f.t > kill.t);
-      const before = seconds.filter((p) => p.t <= Math.floor(kill.t)).at(-1)?.online ?? 0;
+      // A second's online count is sampled at about its end (t), give or take the workers' timer:
+      // take the last second that surely ended before the kill.
+      const before = seconds.filter((p) => p.t <= kill.t - 0.5).at(-1)?.online ?? 0;
       const after = seconds.filter((p) => p.t > kill.t);
       const afterRestart = restart ? after.filter((p) => p.t > restart.t) : [];
       const recovered = afterRestart.find((p) => p.online >= before);
