@@ -30,7 +30,7 @@ export interface KamailioLabOptions {
   readonly password?: string;
   /** Also listen on TLS with a certificate made for this run. */
   readonly tls?: boolean;
-  /** Shared memory MB (-m, default 512 plus 40 KB per `users`: tm keeps every transaction for wait_timer, ~12 KB each, so a burst of 10k SUBSCRIBE+NOTIFY needs well over 128) and private memory per process MB (-M, default 16). */
+  /** Shared memory MB (-m, default 1024 plus 40 KB per `users`: tm keeps every transaction for wait_timer, ~12 KB each, so a burst of 10k SUBSCRIBE+NOTIFY needs well over 128, and back-to-back bursts of 150 users × 20 contacts left a 512 MB Kamailio below the TLS module's free-memory threshold) and private memory per process MB (-M, default 16). */
   readonly shmMb?: number;
   readonly pkgMb?: number;
   /** UDP workers and TCP/TLS readers (default 2 each: the lab box has two cores). */
@@ -50,14 +50,14 @@ export interface KamailioLabOptions {
 
 /** Shared memory per user (binding, presentity, ~20 subscription dialogs and their tm traffic). */
 const SHM_KB_PER_USER = 40;
-const BASE_SHM_MB = 512;
+const BASE_SHM_MB = 1024;
 
 /** log2 of a hash table for `entries`, about `perBucket` to a bucket, within Kamailio's 2^12..2^16. */
 function tablePower(entries: number, perBucket: number): number {
   return Math.min(16, Math.max(12, Math.ceil(Math.log2(Math.max(1, entries / perBucket)))));
 }
 
-/** Default -m: the 512 MB base plus SHM_KB_PER_USER for each user the run asks for. */
+/** Default -m: the 1024 MB base plus SHM_KB_PER_USER for each user the run asks for. */
 export function kamailioShmMb(users = 0): number {
   return BASE_SHM_MB + Math.ceil((users * SHM_KB_PER_USER) / 1024);
 }
