@@ -11,6 +11,9 @@ import type { EventRecorder, RecordedAction, RecordedEvent } from './recording.j
 import { ReplayStream, type ActionSource } from './replay.js';
 import { Vu } from './vu-api.js';
 import { runFlow } from './flow.js';
+import { Expectations, type ScriptEvent } from './expectations.js';
+
+export type { ScriptEvent };
 import { formatStamp, messageBody, parseStamp, RecentIds, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
@@ -48,11 +51,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, kind: string, what: str
 
 const NO_ACTIONS: ActionSource = { next: () => undefined };
 
-/** What a script can wait for. */
-export type ScriptEvent =
-  | { readonly kind: 'message'; readonly from: string; readonly text: string; readonly channel?: string }
-  | { readonly kind: 'presence'; readonly contact: string; readonly state: PresenceState };
-
 /** The stamp, then the user's own words (scripted or replayed) or the scenario's filler. */
 function body(stamp: string, text: string | undefined, fillerBytes: number): string {
   return text !== undefined ? `${stamp} ${text}` : messageBody(stamp, fillerBytes);
@@ -71,7 +69,7 @@ export class VuRunner implements VuEvents {
   private readyAt = 0;
   /** Channels a script joined beyond the schedule's. */
   private readonly scriptedChannels: ChannelAssignment[] = [];
-  private readonly waiters: Array<{ match: (event: ScriptEvent) => boolean; resolve: (ok: boolean) => void }> = [];
+  private readonly expectations = new Expectations();
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -225,24 +223,10 @@ export class VuRunner implements VuEvents {
 
   /** Resolves true when a received message or presence change matches, false after `withinMs`. */
   expect(match: (event: ScriptEvent) => boolean, withinMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const waiter = {
-        match,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          this.ctx.metrics.add(ok ? 'expectsMet' : 'expectsFailed');
-          if (!ok) this.error('expect-timeout', `nothing matched within ${withinMs} ms`);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => waiter.resolve(false), withinMs);
-      this.waiters.push(waiter);
+    return this.expectations.wait(match, withinMs, (ok) => {
+      this.ctx.metrics.add(ok ? 'expectsMet' : 'expectsFailed');
+      if (!ok) this.error('expect-timeout', `nothing matched within ${withinMs} ms`);
     });
-  }
-
-  private notifyWaiters(event: ScriptEvent): void {
-    for (const waiter of [...this.waiters]) if (waiter.match(event)) waiter.resolve(true);
   }
 
   /** Reconnect with exponential backoff and seeded jitter, so a restarted server sees no herd. */
@@ -380,7 +364,7 @@ export class VuRunner implements VuEvents {
     if (outBytes) this.ctx.metrics.add('bytesOut', outBytes);
   }
 
-  message(_from: string, text: string, receivedAt: number, channel?: string): void {
+  message(from: string, text: string, receivedAt: number, channel?: string): void {
     const stamp = parseStamp(text);
     if (!stamp) return;
     const metrics = this.ctx.metrics;
@@ -394,7 +378,7 @@ export class VuRunner implements VuEvents {
     }
     metrics.add('deliveriesReceived');
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
-    if (this.waiters.length > 0) this.notifyWaiters({ kind: 'message', from: _from, text, channel });
+    this.expectations.offer(() => ({ kind: 'message', from, text, channel }));
   }
 
   private intendedFor(to: number, channel: string | undefined): boolean {
@@ -424,8 +408,8 @@ export class VuRunner implements VuEvents {
     return this.identity.channels.find((c) => c.name.toLowerCase() === lower) ?? this.scriptedChannels.find((c) => c.name.toLowerCase() === lower);
   }
 
-  presence(_contact: string, _state: PresenceState, note: string, receivedAt: number, initial = false): void {
-    if (this.waiters.length > 0) this.notifyWaiters({ kind: 'presence', contact: _contact, state: _state });
+  presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial = false): void {
+    this.expectations.offer(() => ({ kind: 'presence', contact, state }));
     if (initial) {
       this.ctx.metrics.add('presenceInitial');
       return;

@@ -23,40 +23,14 @@ import { ChannelView, channelName, type SharedRosters } from './channels.js';
 import type { ServerFeatures } from './features.js';
 import { AuditoriumPolicy } from './auditorium.js';
 import { handleCap } from './cap.js';
+import { SEND_ERRORS, SendBarriers } from './barriers.js';
 
 const READY_TOKEN = 'imload-ready';
-
-interface Barrier {
-  readonly token: string;
-  readonly targets: readonly string[];
-  /**
-   * Counted when the PONG arrives, not at send time: by then the sender has read every JOIN and
-   * PART the server handled before the message, so members joining meanwhile are not missed.
-   */
-  readonly recipients: number | (() => number);
-  failure: SendOutcome | undefined;
-  readonly resolve: (outcome: SendOutcome) => void;
-}
 
 interface Waiter {
   resolve(): void;
   reject(error: Error): void;
 }
-
-/** Numerics that refuse a message to a target (params[1] names it). */
-const SEND_ERRORS: Record<string, 'offline' | 'rejected'> = {
-  '401': 'offline', // no such nick
-  '403': 'rejected', // no such channel
-  '404': 'rejected', // cannot send to channel
-  '406': 'offline', // was no such nick
-  '412': 'rejected', // no text to send
-  '442': 'rejected', // not on channel
-  '477': 'rejected', // need registered nick
-  '482': 'rejected', // not channel operator
-  '486': 'rejected', // only registered users may message
-  '531': 'rejected', // cannot send to user
-  '923': 'rejected', // IRCX: whispers not allowed
-};
 
 /** Numerics that refuse a JOIN (params[1] is the channel). */
 const JOIN_ERRORS: Record<string, string> = {
@@ -87,8 +61,7 @@ export class IrcUser implements VirtualUser {
   private logoffWaiter: (() => void) | undefined;
   readonly channels = new Map<string, ChannelView>();
   private readonly joinWaiters = new Map<string, Waiter>();
-  private readonly barriers: Barrier[] = [];
-  private barrierSeq = 0;
+  private readonly barriers = new SendBarriers();
   private readonly auditorium: AuditoriumPolicy;
   /** CAP LS lines collected until the last one. */
   capsOffered: string[] = [];
@@ -180,7 +153,7 @@ export class IrcUser implements VirtualUser {
       case 'PONG': {
         const token = params[params.length - 1] ?? '';
         if (token === READY_TOKEN) this.ready();
-        else this.settleBarrier(token);
+        else this.barriers.settle(token);
         return;
       }
       case '001':
@@ -263,7 +236,7 @@ export class IrcUser implements VirtualUser {
         this.send(`JOIN ${params[1]}`);
         return;
       default:
-        if (SEND_ERRORS[command]) this.sendRefused(command, params[1] ?? '', params[params.length - 1] ?? '');
+        if (SEND_ERRORS[command]) this.barriers.refuse(command, params[1] ?? '', params[params.length - 1] ?? '');
         if (JOIN_ERRORS[command]) this.joinRefused(JOIN_ERRORS[command]!, params[1] ?? '', params[params.length - 1] ?? '');
     }
   }
@@ -324,7 +297,7 @@ export class IrcUser implements VirtualUser {
     this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
     for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError('unexpected-close', reason, this.endpoint));
     this.joinWaiters.clear();
-    for (const barrier of this.barriers.splice(0)) barrier.resolve({ ok: false, reason: 'timeout', detail: reason });
+    this.barriers.abandon(reason);
     for (const key of [...this.channels.keys()]) this.dropChannel(key);
     if (this.leaving) this.logoffWaiter?.();
     else if (wasOpen && this.registered) this.events.disconnected(reason, this.closeKind);
@@ -452,29 +425,9 @@ export class IrcUser implements VirtualUser {
     this.events.message(from, text, now(), channel);
   }
 
-  /** Resolves once the server has processed everything sent before it. */
+  /** Resolves once the server has processed everything sent before it (barriers.ts). */
   private barrier(targets: readonly string[], recipients: number | (() => number) = 0): Promise<SendOutcome> {
-    return new Promise<SendOutcome>((resolve) => {
-      const token = `imload-${++this.barrierSeq}`;
-      this.barriers.push({ token, targets: targets.map((t) => t.toLowerCase()), recipients, failure: undefined, resolve });
-      this.send(`PING :${token}`);
-    });
-  }
-
-  private settleBarrier(token: string): void {
-    const index = this.barriers.findIndex((b) => b.token === token);
-    if (index === -1) return;
-    // Everything before this barrier is settled too: the server answers in order.
-    for (const barrier of this.barriers.splice(0, index + 1)) {
-      const recipients = typeof barrier.recipients === 'number' ? barrier.recipients : barrier.recipients();
-      barrier.resolve(barrier.failure ?? { ok: true, recipients });
-    }
-  }
-
-  private sendRefused(numeric: string, target: string, text: string): void {
-    const key = target.toLowerCase();
-    const barrier = this.barriers.find((b) => b.failure === undefined && b.targets.includes(key));
-    if (barrier) barrier.failure = { ok: false, reason: SEND_ERRORS[numeric]!, detail: `${numeric} ${target}: ${text}` };
+    return this.barriers.open(targets, recipients, (line) => this.send(line));
   }
 
   // ---- presence and leaving ----
