@@ -30,10 +30,12 @@ export class Expectations {
     });
   }
 
-  /** Called for every received message and presence change; cheap when nobody waits. */
-  offer(event: () => ScriptEvent): void {
-    if (this.waiters.length === 0) return;
-    const happened = event();
+  /** Whether any script waits: callers skip building events (every delivery passes here). */
+  get waiting(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  offer(happened: ScriptEvent): void {
     for (const waiter of [...this.waiters]) if (waiter.match(happened)) waiter.resolve(true);
   }
 }

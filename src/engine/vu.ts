@@ -378,7 +378,7 @@ export class VuRunner implements VuEvents {
     }
     metrics.add('deliveriesReceived');
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
-    this.expectations.offer(() => ({ kind: 'message', from, text, channel }));
+    if (this.expectations.waiting) this.expectations.offer({ kind: 'message', from, text, channel });
   }
 
   private intendedFor(to: number, channel: string | undefined): boolean {
@@ -409,7 +409,7 @@ export class VuRunner implements VuEvents {
   }
 
   presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial = false): void {
-    this.expectations.offer(() => ({ kind: 'presence', contact, state }));
+    if (this.expectations.waiting) this.expectations.offer({ kind: 'presence', contact, state });
     if (initial) {
       this.ctx.metrics.add('presenceInitial');
       return;
