@@ -4,7 +4,7 @@ import { ClientTransactions, ServerTransactionCache, SipTimeoutError } from '../
 import { SipHeaders, EMPTY_BODY, type SipResponse } from '../../src/agents/sip/message.js';
 import { buildPidf, parsePidf } from '../../src/agents/sip/pidf.js';
 
-const response = (status: number): SipResponse => ({ kind: 'response', status, reason: '', headers: new SipHeaders(), body: EMPTY_BODY });
+const response = (status: number): SipResponse => ({ kind: 'response', status, reason: '', headers: new SipHeaders(), body: EMPTY_BODY, cseqMethod: 'SUBSCRIBE', branch: undefined });
 
 function recorder(reliable: boolean) {
   const sentAt: number[] = [];

@@ -75,9 +75,24 @@ export function tagOf(value: string | undefined): string | undefined {
 
 /** The `branch` parameter of a Via value. */
 export function viaBranch(via: string | undefined): string | undefined {
-  if (via === undefined) return undefined;
-  const semi = via.indexOf(';');
-  return semi === -1 ? undefined : parseParams(via.slice(semi)).get('branch');
+  return via === undefined ? undefined : paramValue(via, 'branch');
+}
+
+/**
+ * One `;name=value` parameter of a header value (`wanted` in lower case), read the way
+ * parseParams reads them, without building the whole map: every response is routed by this.
+ */
+export function paramValue(text: string, wanted: string): string | undefined {
+  for (let semi = text.indexOf(';'); semi !== -1; ) {
+    const next = text.indexOf(';', semi + 1);
+    const part = text.slice(semi + 1, next === -1 ? text.length : next);
+    semi = next;
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim();
+    if (name.length !== wanted.length || name.toLowerCase() !== wanted) continue;
+    return eq === -1 ? '' : unquote(part.slice(eq + 1).trim());
+  }
+  return undefined;
 }
 
 /** A URI is loose-routing when it carries `;lr` (RFC 3261 § 16.12.1.1). */

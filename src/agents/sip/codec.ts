@@ -3,18 +3,21 @@
  * cannot make sense of, so one malformed datagram or stream message never escapes as an
  * exception into a socket handler.
  */
+import { viaBranch } from './address.js';
 import {
   EMPTY_BODY,
   SipHeaders,
   SipParseError,
-  canonicalHeaderName,
-  isListHeader,
+  isKnownSpelling,
+  spellingOf,
+  type HeaderSpelling,
   type SipMessage,
   type SipRequest,
   type SipResponse,
 } from './message.js';
 
 const SIP_VERSION = 'SIP/2.0';
+const STATUS_PREFIX = `${SIP_VERSION} `;
 /** A method or header name is an RFC 3261 `token`. */
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CSEQ = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/;
@@ -64,45 +67,60 @@ export function leadingLineBreaks(data: Buffer, from = 0): number {
   return i - from;
 }
 
+/** Methods every peer sends; others still parse, through the token check. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  'ACK', 'BYE', 'CANCEL', 'INFO', 'INVITE', 'MESSAGE', 'NOTIFY', 'OPTIONS', 'PRACK', 'PUBLISH', 'REFER', 'REGISTER', 'SUBSCRIBE', 'UPDATE',
+]);
+
 function parseStartLine(line: string): SipParseError | { request: boolean; a: string; b: string } {
-  if (line.startsWith(`${SIP_VERSION} `)) {
-    const match = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(line);
-    if (!match) return new SipParseError(`bad status line: ${line.slice(0, 80)}`);
-    return { request: false, a: match[1]!, b: match[2] ?? '' };
+  if (line.startsWith(STATUS_PREFIX)) {
+    // `SIP/2.0 NNN[ reason]` with NNN in 100..699 (§ 7.2).
+    const code = line.slice(STATUS_PREFIX.length, STATUS_PREFIX.length + 3);
+    const after = line.length === STATUS_PREFIX.length + 3 ? undefined : line[STATUS_PREFIX.length + 3];
+    if (!/^[1-6]\d\d$/.test(code) || (after !== undefined && after !== ' ')) return new SipParseError(`bad status line: ${line.slice(0, 80)}`);
+    return { request: false, a: code, b: after === undefined ? '' : line.slice(STATUS_PREFIX.length + 4) };
   }
   const parts = line.split(' ');
   if (parts.length !== 3 || parts[2] !== SIP_VERSION) return new SipParseError(`bad request line: ${line.slice(0, 80)}`);
-  if (!TOKEN.test(parts[0]!)) return new SipParseError(`bad method: ${parts[0]!.slice(0, 40)}`);
+  if (!KNOWN_METHODS.has(parts[0]!) && !TOKEN.test(parts[0]!)) return new SipParseError(`bad method: ${parts[0]!.slice(0, 40)}`);
   if (parts[1] === '' || !parts[1]!.includes(':')) return new SipParseError('bad Request-URI');
   return { request: true, a: parts[0]!, b: parts[1]! };
 }
 
-/** Parses header lines (after the start line), unfolding continuation lines (§ 7.3.1). */
-function parseHeaderLines(lines: string[]): SipHeaders | SipParseError {
+/** Adds one header (name already canonical), splitting list headers at top-level commas. */
+function addHeader(headers: SipHeaders, spelling: HeaderSpelling, value: string): void {
+  if (spelling.list && value.includes(',')) for (const part of splitHeaderList(value)) headers.add(spelling.name, part);
+  else headers.add(spelling.name, value.trim());
+}
+
+/**
+ * Parses the header lines of `head` from `pos` (after the start line), unfolding continuation
+ * lines (§ 7.3.1). Lines end in LF with an optional CR before it.
+ */
+function parseHeaderLines(head: string, pos: number): SipHeaders | SipParseError {
   const headers = new SipHeaders();
-  let name: string | undefined;
+  let spelling: HeaderSpelling | undefined;
   let value = '';
-  const flush = (): void => {
-    if (name === undefined) return;
-    if (isListHeader(name)) for (const part of splitHeaderList(value)) headers.add(name, part);
-    else headers.add(name, value.trim());
-  };
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.length > 0 && (line[0] === ' ' || line[0] === '\t')) {
-      if (name === undefined) return new SipParseError('continuation line before any header');
+  while (pos < head.length) {
+    const lf = head.indexOf('\n', pos);
+    const lineEnd = lf === -1 ? head.length : lf;
+    const line = head.slice(pos, lineEnd > pos && head.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd);
+    pos = lineEnd + 1;
+    const first = line.charCodeAt(0);
+    if (first === 0x20 || first === 0x09) {
+      if (spelling === undefined) return new SipParseError('continuation line before any header');
       value += ` ${line.trim()}`;
       continue;
     }
-    flush();
+    if (spelling !== undefined) addHeader(headers, spelling, value);
     const colon = line.indexOf(':');
     if (colon <= 0) return new SipParseError(`header line without a name: ${line.slice(0, 60)}`);
-    const rawName = line.slice(0, colon).trimEnd();
-    if (!TOKEN.test(rawName)) return new SipParseError(`bad header name: ${rawName.slice(0, 40)}`);
-    name = canonicalHeaderName(rawName);
+    const rawName = line.charCodeAt(colon - 1) === 0x20 || line.charCodeAt(colon - 1) === 0x09 ? line.slice(0, colon).trimEnd() : line.slice(0, colon);
+    if (!isKnownSpelling(rawName) && !TOKEN.test(rawName)) return new SipParseError(`bad header name: ${rawName.slice(0, 40)}`);
+    spelling = spellingOf(rawName);
     value = line.slice(colon + 1);
   }
-  flush();
+  if (spelling !== undefined) addHeader(headers, spelling, value);
   return headers;
 }
 
@@ -123,11 +141,12 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   const start = leadingLineBreaks(data);
   const end = findHeaderEnd(data, start);
   if (end === undefined) return new SipParseError('no blank line after the headers');
-  const head = data.toString('utf8', start, end.index).replace(/\r?\n$/, '');
-  const lines = head.split(/\r?\n/);
-  const startLine = parseStartLine(lines[0]!);
+  // The header block up to and including the last header line's line break.
+  const head = data.toString('utf8', start, end.index);
+  const firstLf = head.indexOf('\n');
+  const startLine = parseStartLine(head.slice(0, firstLf > 0 && head.charCodeAt(firstLf - 1) === 0x0d ? firstLf - 1 : firstLf));
   if (startLine instanceof SipParseError) return startLine;
-  const headers = parseHeaderLines(lines);
+  const headers = parseHeaderLines(head, firstLf + 1);
   if (headers instanceof SipParseError) return headers;
   for (const name of MANDATORY) {
     if (!headers.has(name)) return new SipParseError(`missing ${name}`);
@@ -148,22 +167,18 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
     bodyEnd = bodyStart + declared;
   }
   const body = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : EMPTY_BODY;
+  const branch = viaBranch(headers.get('Via'));
 
   if (startLine.request) {
-    const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body };
+    const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod: cseq.method, branch };
     return request;
   }
-  const response: SipResponse = { kind: 'response', status: Number(startLine.a), reason: startLine.b, headers, body };
+  const response: SipResponse = { kind: 'response', status: Number(startLine.a), reason: startLine.b, headers, body, cseqMethod: cseq.method, branch };
   return response;
 }
 
 function serializeHeaders(headers: SipHeaders, bodyLength: number): string {
-  let text = '';
-  for (const [name, value] of headers) {
-    if (name === 'Content-Length') continue;
-    text += `${name}: ${value}\r\n`;
-  }
-  return `${text}Content-Length: ${bodyLength}\r\n\r\n`;
+  return `${headers.writeTo('', 'content-length')}Content-Length: ${bodyLength}\r\n\r\n`;
 }
 
 function withBody(head: string, body: Buffer | string | undefined): Buffer {

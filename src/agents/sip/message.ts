@@ -73,42 +73,74 @@ const LIST_HEADERS: ReadonlySet<string> = new Set([
 
 /** Canonical header name for a name as written on the wire (compact or any case). */
 export function canonicalHeaderName(name: string): string {
-  const lower = name.toLowerCase();
-  if (lower.length === 1) {
-    const long = COMPACT_FORMS[lower];
-    if (long !== undefined) return long;
-  }
-  return CANONICAL.get(lower) ?? name;
+  return spellingOf(name).name;
 }
 
 export function isListHeader(canonicalName: string): boolean {
   return LIST_HEADERS.has(canonicalName.toLowerCase());
 }
 
-/** Ordered header list with case-insensitive lookup. Values are stored trimmed and unfolded. */
+/** What a wire spelling of a header name stands for; computed once per spelling. */
+export interface HeaderSpelling {
+  /** Canonical name (long form, registered case) or the peer's own spelling for unknown headers. */
+  readonly name: string;
+  /** Lower-case form that lookups compare. */
+  readonly key: string;
+  /** Comma-separated values are separate header values (§ 7.3.1). */
+  readonly list: boolean;
+}
+
+/**
+ * Spellings seen so far. Every message repeats the same few names, so parsing and lookups skip
+ * the lower-casing and table lookups after the first time; bounded because names come from peers.
+ */
+const SPELLINGS = new Map<string, HeaderSpelling>();
+const MAX_SPELLINGS = 2048;
+
+/** True for a spelling already seen; only valid tokens are ever looked up or added. */
+export function isKnownSpelling(name: string): boolean {
+  return SPELLINGS.has(name);
+}
+
+export function spellingOf(name: string): HeaderSpelling {
+  const known = SPELLINGS.get(name);
+  if (known !== undefined) return known;
+  const lower = name.toLowerCase();
+  const canonical = (lower.length === 1 ? COMPACT_FORMS[lower] : undefined) ?? CANONICAL.get(lower) ?? name;
+  const key = canonical.toLowerCase();
+  const spelling: HeaderSpelling = { name: canonical, key, list: LIST_HEADERS.has(key) };
+  if (SPELLINGS.size < MAX_SPELLINGS) SPELLINGS.set(name, spelling);
+  return spelling;
+}
+
+/**
+ * Ordered header list with case-insensitive lookup. Values are stored trimmed and unfolded.
+ * One flat array (name, key, value, name, key, value, …): no object per header on the hot path.
+ */
 export class SipHeaders {
-  /** [canonical name, its lower-case form for lookups, value]: lookups never re-lowercase entries. */
-  private readonly entries: Array<[name: string, key: string, value: string]> = [];
+  private readonly entries: string[] = [];
 
   /** Appends one value (callers split list headers themselves). */
   add(name: string, value: string): this {
-    const canonical = canonicalHeaderName(name);
-    this.entries.push([canonical, canonical.toLowerCase(), value]);
+    const spelling = spellingOf(name);
+    this.entries.push(spelling.name, spelling.key, value);
     return this;
   }
 
   /** First value of a header, or undefined. */
   get(name: string): string | undefined {
-    const wanted = canonicalHeaderName(name).toLowerCase();
-    for (const entry of this.entries) if (entry[1] === wanted) return entry[2];
+    const wanted = spellingOf(name).key;
+    const entries = this.entries;
+    for (let i = 1; i < entries.length; i += 3) if (entries[i] === wanted) return entries[i + 1];
     return undefined;
   }
 
   /** Every value of a header, in wire order. */
   getAll(name: string): string[] {
-    const wanted = canonicalHeaderName(name).toLowerCase();
+    const wanted = spellingOf(name).key;
+    const entries = this.entries;
     const values: string[] = [];
-    for (const entry of this.entries) if (entry[1] === wanted) values.push(entry[2]);
+    for (let i = 1; i < entries.length; i += 3) if (entries[i] === wanted) values.push(entries[i + 1]!);
     return values;
   }
 
@@ -118,24 +150,40 @@ export class SipHeaders {
 
   /** [name, value] pairs in wire order. */
   *[Symbol.iterator](): IterableIterator<[string, string]> {
-    for (const entry of this.entries) yield [entry[0], entry[2]];
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 3) yield [entries[i]!, entries[i + 2]!];
+  }
+
+  /** Appends every header as `Name: value` lines (serialising without the iterator's pairs). */
+  writeTo(text: string, skipKey?: string): string {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 3) {
+      if (entries[i + 1] !== skipKey) text += `${entries[i]}: ${entries[i + 2]}\r\n`;
+    }
+    return text;
   }
 }
 
-export interface SipRequest {
+/** What the codec reads once so transports and transactions need not parse it again. */
+interface ParsedCommon {
+  readonly headers: SipHeaders;
+  readonly body: Buffer;
+  /** CSeq method (upper case): matches a response to its client transaction. */
+  readonly cseqMethod: string;
+  /** `branch` of the top Via: the transaction key, and on a shared UDP socket the route. */
+  readonly branch: string | undefined;
+}
+
+export interface SipRequest extends ParsedCommon {
   readonly kind: 'request';
   readonly method: string;
   readonly uri: string;
-  readonly headers: SipHeaders;
-  readonly body: Buffer;
 }
 
-export interface SipResponse {
+export interface SipResponse extends ParsedCommon {
   readonly kind: 'response';
   readonly status: number;
   readonly reason: string;
-  readonly headers: SipHeaders;
-  readonly body: Buffer;
 }
 
 export type SipMessage = SipRequest | SipResponse;

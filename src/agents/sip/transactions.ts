@@ -43,34 +43,55 @@ export interface TransactionSender {
   retransmitted(method: string): void;
 }
 
-interface Pending {
-  readonly method: string;
-  readonly data: Buffer;
-  readonly resolve: (response: SipResponse) => void;
-  readonly reject: (error: Error) => void;
+/**
+ * One client transaction. On UDP a single timer serves Timer E and Timer F: it fires at the next
+ * retransmission or at the deadline, whichever is first, so a transaction costs one timer and no
+ * closures (tens of thousands start every second in a pool run).
+ */
+class Pending {
   intervalMs: number;
-  proceeding: boolean;
-  retransmitTimer?: NodeJS.Timeout;
-  readonly timeoutTimer: NodeJS.Timeout;
+  proceeding = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly owner: ClientTransactions,
+    readonly branch: string,
+    readonly method: string,
+    readonly data: Buffer,
+    readonly resolve: (response: SipResponse) => void,
+    readonly reject: (error: Error) => void,
+    /** performance.now() at which Timer F fires. */
+    readonly deadline: number,
+    t1Ms: number,
+  ) {
+    this.intervalMs = t1Ms;
+  }
 }
 
 /**
- * Runs `action` after the I/O already waiting has been read. Node runs expired timers before it
- * polls sockets, so when the event loop lags, Timer E/F would fire for requests whose answers
- * are sitting unread in the socket buffer, and each lag would add traffic (or a false timeout)
- * on top of the load that caused it. `setImmediate` runs after the poll phase.
+ * Timer callbacks act after the I/O already waiting has been read. Node runs expired timers
+ * before it polls sockets, so when the event loop lags, Timer E/F would fire for requests whose
+ * answers are sitting unread in the socket buffer, and each lag would add traffic (or a false
+ * timeout) on top of the load that caused it. `setImmediate` runs after the poll phase.
  */
-function afterPendingIo(action: () => void): void {
-  setImmediate(action);
+function timerFired(entry: Pending): void {
+  setImmediate(timerDue, entry);
+}
+
+function timerDue(entry: Pending): void {
+  entry.owner.timerDue(entry);
 }
 
 export class ClientTransactions {
   private readonly pending = new Map<string, Pending>();
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly sender: TransactionSender,
     private readonly timers: TransactionTimers,
-  ) {}
+  ) {
+    this.timeoutMs = 64 * timers.t1Ms;
+  }
 
   get size(): number {
     return this.pending.size;
@@ -83,36 +104,40 @@ export class ClientTransactions {
         reject(new SipTransportError(`${method}: transport closed`));
         return;
       }
-      const timeoutMs = 64 * this.timers.t1Ms;
-      const entry: Pending = {
-        method,
-        data,
-        resolve,
-        reject,
-        intervalMs: this.timers.t1Ms,
-        proceeding: false,
-        timeoutTimer: setTimeout(() => afterPendingIo(() => this.finish(branch, new SipTimeoutError(method, timeoutMs))), timeoutMs),
-      };
+      const entry = new Pending(this, branch, method, data, resolve, reject, performance.now() + this.timeoutMs, this.timers.t1Ms);
       this.pending.set(branch, entry);
-      if (!this.sender.reliable) this.scheduleRetransmit(branch, entry);
+      this.arm(entry, performance.now());
     });
   }
 
-  private scheduleRetransmit(branch: string, entry: Pending): void {
-    entry.retransmitTimer = setTimeout(() => afterPendingIo(() => this.retransmit(branch, entry)), entry.intervalMs);
+  /** Next wake-up: the next retransmission (UDP, unless an INVITE is proceeding) or Timer F. */
+  private arm(entry: Pending, now: number): void {
+    const retransmits = !this.sender.reliable && !(entry.method === 'INVITE' && entry.proceeding);
+    const wait = retransmits ? Math.min(entry.intervalMs, entry.deadline - now) : entry.deadline - now;
+    entry.timer = setTimeout(timerFired, Math.max(1, Math.ceil(wait)), entry);
   }
 
-  private retransmit(branch: string, entry: Pending): void {
-    if (this.pending.get(branch) !== entry || (entry.method === 'INVITE' && entry.proceeding)) return;
+  /** @internal Called by the shared timer callback. */
+  timerDue(entry: Pending): void {
+    if (this.pending.get(entry.branch) !== entry) return;
+    const now = performance.now();
+    if (now >= entry.deadline - 1) {
+      this.finish(entry.branch, new SipTimeoutError(entry.method, this.timeoutMs));
+      return;
+    }
+    if (this.sender.reliable || (entry.method === 'INVITE' && entry.proceeding)) {
+      this.arm(entry, now);
+      return;
+    }
     if (!this.sender.send(entry.data)) {
-      this.finish(branch, new SipTransportError(`${entry.method}: transport closed`));
+      this.finish(entry.branch, new SipTransportError(`${entry.method}: transport closed`));
       return;
     }
     this.sender.retransmitted(entry.method);
     // Timer A (INVITE) doubles without a cap; Timer E stops doubling at T2.
     if (entry.method === 'INVITE') entry.intervalMs *= 2;
     else entry.intervalMs = entry.proceeding ? this.timers.t2Ms : Math.min(entry.intervalMs * 2, this.timers.t2Ms);
-    this.scheduleRetransmit(branch, entry);
+    this.arm(entry, now);
   }
 
   /** Hands a response to its transaction; false when none matches (a late retransmission). */
@@ -121,11 +146,11 @@ export class ClientTransactions {
     const entry = this.pending.get(branch);
     if (entry === undefined || entry.method !== method) return false;
     if (response.status < 200) {
+      // § 17.1.1.2: an INVITE in Proceeding is not retransmitted at all (its timer now waits for
+      // Timer B only, re-armed when the pending retransmission wakes); § 17.1.2.2: any other
+      // request keeps Timer E, at T2, from the retransmission already scheduled.
       entry.proceeding = true;
       entry.intervalMs = this.timers.t2Ms;
-      // § 17.1.1.2: an INVITE in Proceeding is not retransmitted at all; § 17.1.2.2: any other
-      // request keeps Timer E, at T2.
-      if (entry.method === 'INVITE' && entry.retransmitTimer !== undefined) clearTimeout(entry.retransmitTimer);
       return true;
     }
     this.finish(branch, response);
@@ -136,14 +161,14 @@ export class ClientTransactions {
     const entry = this.pending.get(branch);
     if (entry === undefined) return;
     this.pending.delete(branch);
-    clearTimeout(entry.timeoutTimer);
-    if (entry.retransmitTimer !== undefined) clearTimeout(entry.retransmitTimer);
+    clearTimeout(entry.timer);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
   }
 
   /** Fails every pending transaction (connection lost, user destroyed). */
   abortAll(reason: string): void {
+    if (this.pending.size === 0) return;
     for (const branch of [...this.pending.keys()]) this.finish(branch, new SipTransportError(reason));
   }
 }

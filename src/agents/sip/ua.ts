@@ -4,16 +4,15 @@
  * incoming requests into responses through the handler the virtual user installs.
  */
 import type { VuEvents } from '../types.js';
-import { viaBranch } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
-import { parseCSeq, serializeRequest } from './codec.js';
 import { buildResponse } from './responses.js';
 import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
-import { SipHeaders, SipParseError, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import { SipParseError, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 import {
   ClientTransactions,
   ServerTransactionCache,
   SipTransportError,
+  type TransactionSender,
   type TransactionTimers,
 } from './transactions.js';
 
@@ -71,24 +70,35 @@ export type RequestHandler = (request: SipRequest, receivedAt: number) => Respon
 
 /** Challenges accepted before giving up: one per header kind plus one stale-nonce refresh. */
 const MAX_AUTH_ROUNDS = 3;
+const CREDENTIAL_HEADERS = ['Authorization', 'Proxy-Authorization'] as const;
+const NOT_IMPLEMENTED: RequestHandler = () => ({ status: 501, reason: 'Not Implemented' });
+const IGNORE_CLOSE = (): void => undefined;
 
-export class UserAgent implements SipReceiver {
+/**
+ * Also the transport its client transactions send through (TransactionSender): one object per
+ * user rather than an adapter of closures, since a pool run creates users by the hundred thousand.
+ */
+export class UserAgent implements SipReceiver, TransactionSender {
   readonly aor: string;
   private channel: SipChannel | undefined;
   private transactions: ClientTransactions | undefined;
-  private readonly serverCache: ServerTransactionCache;
-  private readonly digest = new Map<string, DigestSession>();
+  /** Created by the first incoming request on UDP (most users in a REGISTER-only run get none). */
+  private serverCache: ServerTransactionCache | undefined;
+  /** Digest sessions by `scope:header`; created by the first challenge. */
+  private digest: Map<string, DigestSession> | undefined;
+  /** `Via: SIP/2.0/<transport> <host>:<port>;branch=` of the attached channel. */
+  private viaPrefix = '';
+  private contact = '';
   private branchCounter = 0;
   private strayNoted = false;
-  private handler: RequestHandler = () => ({ status: 501, reason: 'Not Implemented' });
-  private closeListener: (reason: string) => void = () => undefined;
+  private handler: RequestHandler = NOT_IMPLEMENTED;
+  private closeListener: (reason: string) => void = IGNORE_CLOSE;
 
   constructor(
     private readonly config: UaConfig,
     private readonly events: VuEvents,
   ) {
     this.aor = `sip:${config.user}@${config.domain}`;
-    this.serverCache = new ServerTransactionCache(64 * config.timers.t1Ms);
   }
 
   onRequest(handler: RequestHandler): void {
@@ -101,14 +111,20 @@ export class UserAgent implements SipReceiver {
 
   attach(channel: SipChannel): void {
     this.channel = channel;
-    this.transactions = new ClientTransactions(
-      {
-        reliable: channel.reliable,
-        send: (data) => this.write(data),
-        retransmitted: () => this.events.retransmission(),
-      },
-      this.config.timers,
-    );
+    const sentBy = `${hostForUri(channel.localHost)}:${channel.localPort}`;
+    this.viaPrefix = `Via: SIP/2.0/${channel.transport} ${sentBy};branch=`;
+    this.contact = `sip:${this.config.user}@${sentBy};transport=${channel.transport.toLowerCase()}`;
+    this.transactions = new ClientTransactions(this, this.config.timers);
+  }
+
+  /** TransactionSender: whether the attached transport is reliable (no Timer E). */
+  get reliable(): boolean {
+    return this.channel?.reliable ?? false;
+  }
+
+  /** TransactionSender: a request was sent again. */
+  retransmitted(): void {
+    this.events.retransmission();
   }
 
   /** The local address of this user's socket (SDP connection address). */
@@ -118,8 +134,8 @@ export class UserAgent implements SipReceiver {
 
   /** The URI peers reach this user at: the socket's own address (no DNS, no NAT on loopback). */
   contactUri(): string {
-    const channel = this.requireChannel();
-    return `sip:${this.config.user}@${hostForUri(channel.localHost)}:${channel.localPort};transport=${channel.transport.toLowerCase()}`;
+    this.requireChannel();
+    return this.contact;
   }
 
   newTag(): string {
@@ -137,14 +153,13 @@ export class UserAgent implements SipReceiver {
    */
   async request(spec: OutgoingRequest): Promise<SipResponse> {
     const scope = spec.method === 'REGISTER' ? 'register' : 'request';
+    if (this.config.password === undefined) return this.sendOnce(spec, scope);
     let response: SipResponse | undefined;
     for (let round = 0; round <= MAX_AUTH_ROUNDS; round++) {
       const used = new Map<string, string | undefined>();
-      for (const header of ['Authorization', 'Proxy-Authorization'] as const) {
-        used.set(header, this.digest.get(`${scope}:${header}`)?.nonce);
-      }
-      response = await this.send(spec, scope);
-      if ((response.status !== 401 && response.status !== 407) || this.config.password === undefined) return response;
+      for (const header of CREDENTIAL_HEADERS) used.set(header, this.digest?.get(`${scope}:${header}`)?.nonce);
+      response = await this.sendOnce(spec, scope);
+      if (response.status !== 401 && response.status !== 407) return response;
       if (!this.acceptChallenge(response, scope, used)) return response;
     }
     return response!;
@@ -158,6 +173,7 @@ export class UserAgent implements SipReceiver {
       if (challenge instanceof DigestChallengeError) continue;
       if (used.get(header) === challenge.nonce && !challenge.stale) return false;
       const key = `${scope}:${header}`;
+      this.digest ??= new Map();
       let session = this.digest.get(key);
       if (session === undefined) {
         session = new DigestSession(this.config.user, this.config.password!);
@@ -169,24 +185,26 @@ export class UserAgent implements SipReceiver {
     return false;
   }
 
-  private send(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
+  private sendOnce(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
     const branch = this.newBranch();
-    const headers = this.requestHeaders(spec, branch, spec.cseq.next(), spec.method);
-    const body = spec.body === undefined ? undefined : Buffer.from(spec.body, 'utf8');
-    for (const header of ['Authorization', 'Proxy-Authorization'] as const) {
-      const credentials = this.digest.get(`${scope}:${header}`)?.credentialsFor(spec.method, spec.uri, body);
-      if (credentials !== undefined) headers.add(header, credentials);
+    let head = this.requestHead(spec, branch, spec.cseq.next(), spec.method);
+    const body = spec.body;
+    if (this.digest !== undefined) {
+      const bodyBytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
+      for (const header of CREDENTIAL_HEADERS) {
+        const credentials = this.digest.get(`${scope}:${header}`)?.credentialsFor(spec.method, spec.uri, bodyBytes);
+        if (credentials !== undefined) head += `${header}: ${credentials}\r\n`;
+      }
     }
-    if (spec.contentType !== undefined) headers.add('Content-Type', spec.contentType);
-    headers.add('User-Agent', 'imload');
-    const data = serializeRequest(spec.method, spec.uri, headers, body);
+    if (spec.contentType !== undefined) head += `Content-Type: ${spec.contentType}\r\n`;
+    const data = finishRequest(head, body);
     const outcome = this.transactions!.start(branch, spec.method, data);
     if (spec.method !== 'INVITE') return outcome;
     // § 17.1.1.3: the INVITE client transaction itself ACKs a non-2xx final, on the same branch.
     return outcome.then((response) => {
       if (response.status >= 300) {
-        const ack = this.requestHeaders({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.current, 'ACK');
-        this.write(serializeRequest('ACK', spec.uri, ack));
+        const ack = this.requestHead({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.current, 'ACK');
+        this.send(finishRequest(ack, undefined));
       }
       return response;
     });
@@ -197,27 +215,26 @@ export class UserAgent implements SipReceiver {
    * transaction, with the INVITE's CSeq number.
    */
   ackInvite(spec: Omit<OutgoingRequest, 'method'>): void {
-    const headers = this.requestHeaders({ ...spec, contact: false }, this.newBranch(), spec.cseq.current, 'ACK');
-    this.write(serializeRequest('ACK', spec.uri, headers));
+    this.send(finishRequest(this.requestHead({ ...spec, contact: false }, this.newBranch(), spec.cseq.current, 'ACK'), undefined));
   }
 
   private newBranch(): string {
     return `${BRANCH_COOKIE}${this.config.index.toString(36)}.${this.newTag()}`;
   }
 
-  private requestHeaders(spec: Omit<OutgoingRequest, 'method'>, branch: string, cseq: number, method: string): SipHeaders {
-    const channel = this.requireChannel();
-    const headers = new SipHeaders();
-    headers.add('Via', `SIP/2.0/${channel.transport} ${hostForUri(channel.localHost)}:${channel.localPort};branch=${branch};rport`);
-    headers.add('Max-Forwards', '70');
-    headers.add('From', `<${this.aor}>;tag=${spec.fromTag}`);
-    headers.add('To', spec.to);
-    headers.add('Call-ID', spec.callId);
-    headers.add('CSeq', `${cseq} ${method}`);
-    for (const route of spec.route ?? []) headers.add('Route', route);
-    if (spec.contact) headers.add('Contact', `<${this.contactUri()}>`);
-    for (const [name, value] of spec.headers ?? []) headers.add(name, value);
-    return headers;
+  /**
+   * Request line and the headers every request carries, as text: requests are written straight
+   * to the wire format rather than through a header list (the hot path of every transaction).
+   */
+  private requestHead(spec: Omit<OutgoingRequest, 'method'>, branch: string, cseq: number, method: string): string {
+    this.requireChannel();
+    let head =
+      `${method} ${spec.uri} SIP/2.0\r\n${this.viaPrefix}${branch};rport\r\nMax-Forwards: 70\r\n` +
+      `From: <${this.aor}>;tag=${spec.fromTag}\r\nTo: ${spec.to}\r\nCall-ID: ${spec.callId}\r\nCSeq: ${cseq} ${method}\r\n`;
+    if (spec.route !== undefined) for (const route of spec.route) head += `Route: ${route}\r\n`;
+    if (spec.contact) head += `Contact: <${this.contact}>\r\n`;
+    if (spec.headers !== undefined) for (const [name, value] of spec.headers) head += `${name}: ${value}\r\n`;
+    return head;
   }
 
   receive(message: SipMessage | SipParseError, wireBytes: number): void {
@@ -227,11 +244,7 @@ export class UserAgent implements SipReceiver {
       return;
     }
     if (message.kind === 'response') {
-      const matched = this.transactions?.receive(
-        viaBranch(message.headers.get('Via')),
-        parseCSeq(message.headers.get('CSeq'))?.method,
-        message,
-      );
+      const matched = this.transactions?.receive(message.branch, message.cseqMethod, message);
       // Unmatched finals are retransmissions that crossed our own retransmission (§ 17.1.2.2,
       // absorbed in the Completed state): normal on UDP, so a note rather than an error.
       if (matched !== true && message.status >= 200 && !this.strayNoted) {
@@ -246,20 +259,24 @@ export class UserAgent implements SipReceiver {
   private receiveRequest(request: SipRequest): void {
     if (request.method === 'ACK') return;
     const now = Date.now();
-    const key = `${viaBranch(request.headers.get('Via')) ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
-    const cached = this.serverCache.lookup(key, now);
+    const key = `${request.branch ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
+    const cached = this.serverCache?.lookup(key, now);
     if (cached !== undefined) {
-      this.write(cached);
+      this.send(cached);
       return;
     }
     const receivedAt = performance.timeOrigin + performance.now();
     const spec = this.handler(request, receivedAt);
     const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
-    this.write(response);
-    if (!this.requireChannel().reliable) this.serverCache.remember(key, response, now);
+    this.send(response);
+    if (!this.requireChannel().reliable) {
+      this.serverCache ??= new ServerTransactionCache(64 * this.config.timers.t1Ms);
+      this.serverCache.remember(key, response, now);
+    }
   }
 
-  private write(data: Buffer): boolean {
+  /** TransactionSender: writes bytes to the attached transport, counting them. */
+  send(data: Buffer): boolean {
     const channel = this.channel;
     if (channel === undefined || !channel.send(data)) return false;
     this.events.bytes(0, data.length);
@@ -276,7 +293,7 @@ export class UserAgent implements SipReceiver {
     this.transactions?.abortAll(reason);
     this.channel?.close();
     this.channel = undefined;
-    this.serverCache.clear();
+    this.serverCache?.clear();
   }
 
   private requireChannel(): SipChannel {
@@ -286,3 +303,9 @@ export class UserAgent implements SipReceiver {
 }
 
 const hostForUri = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** Ends a request head with the fixed trailer and Content-Length, and appends the body. */
+function finishRequest(head: string, body: string | undefined): Buffer {
+  if (body === undefined || body.length === 0) return Buffer.from(`${head}User-Agent: imload\r\nContent-Length: 0\r\n\r\n`, 'utf8');
+  return Buffer.from(`${head}User-Agent: imload\r\nContent-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`, 'utf8');
+}

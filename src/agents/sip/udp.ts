@@ -6,14 +6,15 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { parseNameAddr, uriUser, viaBranch } from './address.js';
+import { parseNameAddr, uriUser } from './address.js';
 import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
-import { userIndexFromBranch, type SipChannel, type SipReceiver } from './channel.js';
+import { userIndexFromBranch, type SipChannel, type SipReceiver, type SipTransportName } from './channel.js';
 
 interface Attached {
   readonly receiver: SipReceiver;
+  readonly index: number;
   readonly name: string;
 }
 
@@ -34,6 +35,35 @@ class UdpSocketSlot {
     readonly localHost: string,
     readonly localPort: number,
   ) {}
+}
+
+/** One user's share of a hub socket (an object, not closures: pools attach users by the 100k). */
+class UdpChannel implements SipChannel {
+  readonly transport: SipTransportName = 'UDP';
+  readonly reliable = false;
+  readonly localHost: string;
+  readonly localPort: number;
+  private open = true;
+
+  constructor(
+    private readonly hub: UdpHub,
+    private readonly slot: UdpSocketSlot,
+    private readonly entry: Attached,
+  ) {
+    this.localHost = slot.localHost;
+    this.localPort = slot.localPort;
+  }
+
+  send(data: Buffer): boolean {
+    if (!this.open || this.hub.isClosed) return false;
+    this.slot.socket.send(data);
+    return true;
+  }
+
+  close(): void {
+    this.open = false;
+    this.hub.detach(this.entry);
+  }
 }
 
 export class UdpHub {
@@ -65,30 +95,20 @@ export class UdpHub {
 
   /** Gives a user a channel on one of the shared sockets (chosen by index, so it is stable). */
   attach(index: number, name: string, receiver: SipReceiver): SipChannel {
-    const slot = this.slots[index % this.slots.length]!;
-    const entry: Attached = { receiver, name };
+    const entry: Attached = { receiver, index, name };
     this.byIndex.set(index, entry);
     this.byName.set(name, entry);
-    const detach = (): void => {
-      if (this.byIndex.get(index) === entry) this.byIndex.delete(index);
-      if (this.byName.get(name) === entry) this.byName.delete(name);
-    };
-    let open = true;
-    return {
-      transport: 'UDP',
-      reliable: false,
-      localHost: slot.localHost,
-      localPort: slot.localPort,
-      send: (data) => {
-        if (!open || this.closed) return false;
-        slot.socket.send(data);
-        return true;
-      },
-      close: () => {
-        open = false;
-        detach();
-      },
-    };
+    return new UdpChannel(this, this.slots[index % this.slots.length]!, entry);
+  }
+
+  /** @internal A channel closed: its user no longer receives (unless re-attached since). */
+  detach(entry: Attached): void {
+    if (this.byIndex.get(entry.index) === entry) this.byIndex.delete(entry.index);
+    if (this.byName.get(entry.name) === entry) this.byName.delete(entry.name);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private dispatch(data: Buffer): void {
@@ -99,7 +119,7 @@ export class UdpHub {
     }
     let target: Attached | undefined;
     if (message.kind === 'response') {
-      const index = userIndexFromBranch(viaBranch(message.headers.get('Via')));
+      const index = userIndexFromBranch(message.branch);
       if (index !== undefined) target = this.byIndex.get(index);
     } else {
       // A proxy normally retargets to the registered Contact (our user part); one that leaves
