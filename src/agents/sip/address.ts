@@ -48,6 +48,27 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   return { uri: trimmed.slice(0, semi), params: parseParams(trimmed.slice(semi)) };
 }
 
+/** The URI of a name-addr or addr-spec (as parseNameAddr reads it), without its parameters' map. */
+export function nameAddrUri(value: string): string | undefined {
+  const open = value.indexOf('<');
+  if (open !== -1) {
+    const close = value.indexOf('>', open);
+    return close === -1 ? undefined : value.slice(open + 1, close).trim();
+  }
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === '*') return undefined;
+  const semi = trimmed.indexOf(';');
+  return semi === -1 ? trimmed : trimmed.slice(0, semi);
+}
+
+/** One header parameter of a name-addr or addr-spec (`wanted` in lower case), as parseNameAddr reads it. */
+export function nameAddrParam(value: string, wanted: string): string | undefined {
+  const open = value.indexOf('<');
+  if (open === -1) return paramValue(value, wanted);
+  const close = value.indexOf('>', open);
+  return close === -1 ? undefined : paramValue(value, wanted, close + 1);
+}
+
 /** The user part of a sip:/sips: URI (`sip:alice@host` → `alice`), or undefined. */
 export function uriUser(uri: string): string | undefined {
   const colon = uri.indexOf(':');
@@ -82,17 +103,29 @@ export function viaBranch(via: string | undefined): string | undefined {
  * One `;name=value` parameter of a header value (`wanted` in lower case), read the way
  * parseParams reads them, without building the whole map: every response is routed by this.
  */
-export function paramValue(text: string, wanted: string): string | undefined {
-  for (let semi = text.indexOf(';'); semi !== -1; ) {
+export function paramValue(text: string, wanted: string, from = 0): string | undefined {
+  for (let semi = text.indexOf(';', from); semi !== -1; ) {
     const next = text.indexOf(';', semi + 1);
-    const part = text.slice(semi + 1, next === -1 ? text.length : next);
+    const end = next === -1 ? text.length : next;
+    const eq = text.indexOf('=', semi + 1);
+    const nameEnd = eq === -1 || eq > end ? end : eq;
+    if (nameIs(text, semi + 1, nameEnd, wanted)) return nameEnd === end ? '' : unquote(text.slice(nameEnd + 1, end).trim());
     semi = next;
-    const eq = part.indexOf('=');
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim();
-    if (name.length !== wanted.length || name.toLowerCase() !== wanted) continue;
-    return eq === -1 ? '' : unquote(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** Whether text[start, end), without surrounding blanks, is `wanted` (lower case) in any case. */
+function nameIs(text: string, start: number, end: number, wanted: string): boolean {
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  if (end - start !== wanted.length) return false;
+  for (let i = 0; i < wanted.length; i++) {
+    // A-Z fold to lower case; other characters must match exactly.
+    const code = text.charCodeAt(start + i);
+    if ((code >= 0x41 && code <= 0x5a ? code | 0x20 : code) !== wanted.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** A URI is loose-routing when it carries `;lr` (RFC 3261 § 16.12.1.1). */

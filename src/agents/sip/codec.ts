@@ -8,8 +8,8 @@ import {
   EMPTY_BODY,
   SipHeaders,
   SipParseError,
-  isKnownSpelling,
-  spellingOf,
+  TOKEN,
+  wireSpelling,
   type HeaderSpelling,
   type SipMessage,
   type SipRequest,
@@ -18,9 +18,6 @@ import {
 
 const SIP_VERSION = 'SIP/2.0';
 const STATUS_PREFIX = `${SIP_VERSION} `;
-/** A method or header name is an RFC 3261 `token`. */
-const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
-const CSEQ = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/;
 const MANDATORY = ['Call-ID', 'CSeq', 'From', 'To', 'Via'] as const;
 
 /**
@@ -87,15 +84,19 @@ function parseStartLine(line: string): SipParseError | { request: boolean; a: st
   return { request: true, a: parts[0]!, b: parts[1]! };
 }
 
-/** Adds one header (name already canonical), splitting list headers at top-level commas. */
+/** Adds one header (values already trimmed), splitting list headers at top-level commas. */
 function addHeader(headers: SipHeaders, spelling: HeaderSpelling, value: string): void {
-  if (spelling.list && value.includes(',')) for (const part of splitHeaderList(value)) headers.add(spelling.name, part);
-  else headers.add(spelling.name, value.trim());
+  if (spelling.list && value.includes(',')) for (const part of splitHeaderList(value)) headers.addSpelled(spelling, part);
+  else headers.addSpelled(spelling, value);
 }
+
+/** SP or HTAB (§ 25.1 LWS), or a stray CR left before a line's LF. */
+const isBlank = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d;
 
 /**
  * Parses the header lines of `head` from `pos` (after the start line), unfolding continuation
- * lines (§ 7.3.1). Lines end in LF with an optional CR before it.
+ * lines (§ 7.3.1). Lines end in LF with an optional CR before it. Works on offsets into `head`
+ * and slices each name and value once: every datagram comes through here.
  */
 function parseHeaderLines(head: string, pos: number): SipHeaders | SipParseError {
   const headers = new SipHeaders();
@@ -103,33 +104,46 @@ function parseHeaderLines(head: string, pos: number): SipHeaders | SipParseError
   let value = '';
   while (pos < head.length) {
     const lf = head.indexOf('\n', pos);
-    const lineEnd = lf === -1 ? head.length : lf;
-    const line = head.slice(pos, lineEnd > pos && head.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd);
-    pos = lineEnd + 1;
-    const first = line.charCodeAt(0);
+    const next = lf === -1 ? head.length : lf + 1;
+    let end = lf === -1 ? head.length : lf;
+    while (end > pos && isBlank(head.charCodeAt(end - 1))) end--;
+    const first = head.charCodeAt(pos);
     if (first === 0x20 || first === 0x09) {
       if (spelling === undefined) return new SipParseError('continuation line before any header');
-      value += ` ${line.trim()}`;
+      let start = pos;
+      while (start < end && isBlank(head.charCodeAt(start))) start++;
+      if (start < end) value += ` ${head.slice(start, end)}`;
+      pos = next;
       continue;
     }
     if (spelling !== undefined) addHeader(headers, spelling, value);
-    const colon = line.indexOf(':');
-    if (colon <= 0) return new SipParseError(`header line without a name: ${line.slice(0, 60)}`);
-    const rawName = line.charCodeAt(colon - 1) === 0x20 || line.charCodeAt(colon - 1) === 0x09 ? line.slice(0, colon).trimEnd() : line.slice(0, colon);
-    if (!isKnownSpelling(rawName) && !TOKEN.test(rawName)) return new SipParseError(`bad header name: ${rawName.slice(0, 40)}`);
-    spelling = spellingOf(rawName);
-    value = line.slice(colon + 1);
+    const colon = head.indexOf(':', pos);
+    if (colon <= pos || colon >= end) return new SipParseError(`header line without a name: ${head.slice(pos, Math.min(end, pos + 60))}`);
+    let nameEnd = colon;
+    while (nameEnd > pos && isBlank(head.charCodeAt(nameEnd - 1))) nameEnd--;
+    const rawName = head.slice(pos, nameEnd);
+    spelling = wireSpelling(rawName);
+    if (spelling === undefined) return new SipParseError(`bad header name: ${rawName.slice(0, 40)}`);
+    let valueStart = colon + 1;
+    while (valueStart < end && isBlank(head.charCodeAt(valueStart))) valueStart++;
+    value = head.slice(valueStart, end);
+    pos = next;
   }
   if (spelling !== undefined) addHeader(headers, spelling, value);
   return headers;
 }
 
-/** Parsed CSeq (sequence number and method), or undefined when malformed. */
-export function parseCSeq(value: string | undefined): { seq: number; method: string } | undefined {
-  if (value === undefined) return undefined;
-  const match = CSEQ.exec(value.trim());
-  if (!match) return undefined;
-  return { seq: Number(match[1]), method: match[2]!.toUpperCase() };
+/** The method of a CSeq value (`1*10DIGIT LWS method`, upper-cased), or undefined when malformed. */
+function cseqMethodOf(value: string): string | undefined {
+  const text = value.trim();
+  let digits = 0;
+  while (digits < text.length && text.charCodeAt(digits) >= 0x30 && text.charCodeAt(digits) <= 0x39) digits++;
+  if (digits === 0 || digits > 10) return undefined;
+  const first = text.charCodeAt(digits);
+  if (first !== 0x20 && first !== 0x09) return undefined;
+  const method = text.slice(digits + 1).trimStart();
+  if (KNOWN_METHODS.has(method)) return method;
+  return TOKEN.test(method) ? method.toUpperCase() : undefined;
 }
 
 /**
@@ -151,9 +165,9 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   for (const name of MANDATORY) {
     if (!headers.has(name)) return new SipParseError(`missing ${name}`);
   }
-  const cseq = parseCSeq(headers.get('CSeq'));
-  if (cseq === undefined) return new SipParseError('bad CSeq');
-  if (startLine.request && cseq.method !== startLine.a.toUpperCase()) {
+  const cseqMethod = cseqMethodOf(headers.get('CSeq')!);
+  if (cseqMethod === undefined) return new SipParseError('bad CSeq');
+  if (startLine.request && cseqMethod !== startLine.a.toUpperCase()) {
     return new SipParseError('CSeq method differs from the request method');
   }
 
@@ -170,10 +184,10 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   const branch = viaBranch(headers.get('Via'));
 
   if (startLine.request) {
-    const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod: cseq.method, branch };
+    const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod, branch };
     return request;
   }
-  const response: SipResponse = { kind: 'response', status: Number(startLine.a), reason: startLine.b, headers, body, cseqMethod: cseq.method, branch };
+  const response: SipResponse = { kind: 'response', status: Number(startLine.a), reason: startLine.b, headers, body, cseqMethod, branch };
   return response;
 }
 

@@ -3,6 +3,9 @@
  * canonical long form so lookups never care whether the peer used compact forms (§ 7.3.3).
  */
 
+/** A method or header name is an RFC 3261 `token`. */
+export const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
 /** Compact header forms (RFC 3261 § 7.3.3 and the IANA registry entries SIMPLE peers use). */
 const COMPACT_FORMS: Readonly<Record<string, string>> = {
   a: 'Accept-Contact',
@@ -97,9 +100,12 @@ export interface HeaderSpelling {
 const SPELLINGS = new Map<string, HeaderSpelling>();
 const MAX_SPELLINGS = 2048;
 
-/** True for a spelling already seen; only valid tokens are ever looked up or added. */
-export function isKnownSpelling(name: string): boolean {
-  return SPELLINGS.has(name);
+/**
+ * The spelling of a header name read from the wire, or undefined when it is not an RFC 3261
+ * token. Known spellings skip the token check: only tokens are ever added.
+ */
+export function wireSpelling(name: string): HeaderSpelling | undefined {
+  return SPELLINGS.get(name) ?? (TOKEN.test(name) ? spellingOf(name) : undefined);
 }
 
 export function spellingOf(name: string): HeaderSpelling {
@@ -122,7 +128,11 @@ export class SipHeaders {
 
   /** Appends one value (callers split list headers themselves). */
   add(name: string, value: string): this {
-    const spelling = spellingOf(name);
+    return this.addSpelled(spellingOf(name), value);
+  }
+
+  /** Appends one value under a name already resolved (the parser's path). */
+  addSpelled(spelling: HeaderSpelling, value: string): this {
     this.entries.push(spelling.name, spelling.key, value);
     return this;
   }

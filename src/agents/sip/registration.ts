@@ -1,9 +1,14 @@
 /** REGISTER binding of one user (RFC 3261 § 10), refreshed before the granted expiry. */
 import type { VuEvents } from '../types.js';
-import { parseNameAddr, parseSeconds } from './address.js';
+import { nameAddrParam, nameAddrUri, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
+
+/** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
+function sameUri(a: string, b: string): boolean {
+  return a === b || a.toLowerCase() === b.toLowerCase();
+}
 
 export class Registration {
   private readonly callId: string;
@@ -60,11 +65,11 @@ export class Registration {
 
   /** § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. */
   private grantedExpires(response: SipResponse): number {
-    const ours = this.ua.contactUri().toLowerCase();
+    const ours = this.ua.contactUri();
     for (const contact of response.headers.getAll('Contact')) {
-      const parsed = parseNameAddr(contact);
-      if (parsed === undefined || parsed.uri.toLowerCase() !== ours) continue;
-      const seconds = parseSeconds(parsed.params.get('expires'));
+      const uri = nameAddrUri(contact);
+      if (uri === undefined || !sameUri(uri, ours)) continue;
+      const seconds = parseSeconds(nameAddrParam(contact, 'expires'));
       if (seconds !== undefined) return seconds;
     }
     return parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;

@@ -83,7 +83,11 @@ function timerDue(entry: Pending): void {
 }
 
 export class ClientTransactions {
-  private readonly pending = new Map<string, Pending>();
+  /**
+   * A user has a handful of transactions at a time (22 at logon, one or none after), so a list
+   * searched by branch; a Map would reallocate its table as it empties, once per transaction.
+   */
+  private readonly pending: Pending[] = [];
   private readonly timeoutMs: number;
 
   constructor(
@@ -94,7 +98,7 @@ export class ClientTransactions {
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.pending.length;
   }
 
   /** Sends a request whose top Via carries `branch`; resolves with the final response. */
@@ -105,7 +109,7 @@ export class ClientTransactions {
         return;
       }
       const entry = new Pending(this, branch, method, data, resolve, reject, performance.now() + this.timeoutMs, this.timers.t1Ms);
-      this.pending.set(branch, entry);
+      this.pending.push(entry);
       this.arm(entry, performance.now());
     });
   }
@@ -119,7 +123,7 @@ export class ClientTransactions {
 
   /** @internal Called by the shared timer callback. */
   timerDue(entry: Pending): void {
-    if (this.pending.get(entry.branch) !== entry) return;
+    if (!this.pending.includes(entry)) return;
     const now = performance.now();
     if (now >= entry.deadline - 1) {
       this.finish(entry.branch, new SipTimeoutError(entry.method, this.timeoutMs));
@@ -143,7 +147,7 @@ export class ClientTransactions {
   /** Hands a response to its transaction; false when none matches (a late retransmission). */
   receive(branch: string | undefined, method: string | undefined, response: SipResponse): boolean {
     if (branch === undefined) return false;
-    const entry = this.pending.get(branch);
+    const entry = this.find(branch);
     if (entry === undefined || entry.method !== method) return false;
     if (response.status < 200) {
       // § 17.1.1.2: an INVITE in Proceeding is not retransmitted at all (its timer now waits for
@@ -157,10 +161,25 @@ export class ClientTransactions {
     return true;
   }
 
+  private indexOf(branch: string): number {
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i++) if (pending[i]!.branch === branch) return i;
+    return -1;
+  }
+
+  private find(branch: string): Pending | undefined {
+    const at = this.indexOf(branch);
+    return at === -1 ? undefined : this.pending[at];
+  }
+
   private finish(branch: string, outcome: SipResponse | Error): void {
-    const entry = this.pending.get(branch);
-    if (entry === undefined) return;
-    this.pending.delete(branch);
+    const pending = this.pending;
+    const at = this.indexOf(branch);
+    if (at === -1) return;
+    const entry = pending[at]!;
+    // Order does not matter: swap the last entry into the gap.
+    pending[at] = pending[pending.length - 1]!;
+    pending.pop();
     clearTimeout(entry.timer);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
@@ -168,8 +187,8 @@ export class ClientTransactions {
 
   /** Fails every pending transaction (connection lost, user destroyed). */
   abortAll(reason: string): void {
-    if (this.pending.size === 0) return;
-    for (const branch of [...this.pending.keys()]) this.finish(branch, new SipTransportError(reason));
+    if (this.pending.length === 0) return;
+    for (const entry of [...this.pending]) this.finish(entry.branch, new SipTransportError(reason));
   }
 }
 

@@ -151,9 +151,19 @@ export class UserAgent implements SipReceiver, TransactionSender {
    * Digest challenges. A challenge that repeats the nonce we just answered, without `stale`,
    * means the password was refused: that response is returned for the caller to judge.
    */
-  async request(spec: OutgoingRequest): Promise<SipResponse> {
+  request(spec: OutgoingRequest): Promise<SipResponse> {
     const scope = spec.method === 'REGISTER' ? 'register' : 'request';
-    if (this.config.password === undefined) return this.sendOnce(spec, scope);
+    if (this.config.password !== undefined) return this.requestAnsweringChallenges(spec, scope);
+    // Without a password there is nothing to answer a challenge with: the transaction's own
+    // promise, not one more wrapped around it. Failures still arrive as a rejection.
+    try {
+      return this.sendOnce(spec, scope);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async requestAnsweringChallenges(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
     let response: SipResponse | undefined;
     for (let round = 0; round <= MAX_AUTH_ROUNDS; round++) {
       const used = new Map<string, string | undefined>();

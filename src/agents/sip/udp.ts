@@ -67,7 +67,8 @@ class UdpChannel implements SipChannel {
 }
 
 export class UdpHub {
-  private readonly byIndex = new Map<number, Attached>();
+  /** By population index (dense, 0..N): an array, so attaching and leaving allocate nothing. */
+  private readonly byIndex: Array<Attached | undefined> = [];
   private readonly byName = new Map<string, Attached>();
   private closed = false;
 
@@ -96,14 +97,14 @@ export class UdpHub {
   /** Gives a user a channel on one of the shared sockets (chosen by index, so it is stable). */
   attach(index: number, name: string, receiver: SipReceiver): SipChannel {
     const entry: Attached = { receiver, index, name };
-    this.byIndex.set(index, entry);
+    this.byIndex[index] = entry;
     this.byName.set(name, entry);
     return new UdpChannel(this, this.slots[index % this.slots.length]!, entry);
   }
 
   /** @internal A channel closed: its user no longer receives (unless re-attached since). */
   detach(entry: Attached): void {
-    if (this.byIndex.get(entry.index) === entry) this.byIndex.delete(entry.index);
+    if (this.byIndex[entry.index] === entry) this.byIndex[entry.index] = undefined;
     if (this.byName.get(entry.name) === entry) this.byName.delete(entry.name);
   }
 
@@ -120,7 +121,7 @@ export class UdpHub {
     let target: Attached | undefined;
     if (message.kind === 'response') {
       const index = userIndexFromBranch(message.branch);
-      if (index !== undefined) target = this.byIndex.get(index);
+      if (index !== undefined && index >= 0 && index < this.byIndex.length) target = this.byIndex[index];
     } else {
       // A proxy normally retargets to the registered Contact (our user part); one that leaves
       // the AoR in place still names the user in To.
@@ -147,7 +148,7 @@ export class UdpHub {
     if (this.closed) return;
     this.closed = true;
     for (const slot of this.slots) slot.socket.close();
-    this.byIndex.clear();
+    this.byIndex.length = 0;
     this.byName.clear();
   }
 }
