@@ -90,8 +90,7 @@ function decodeURIComponentSafe(text: string): string {
 
 /** The `tag` parameter of a From/To value. */
 export function tagOf(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return parseNameAddr(value)?.params.get('tag');
+  return value === undefined ? undefined : nameAddrParam(value, 'tag');
 }
 
 /** The `branch` parameter of a Via value. */

@@ -11,7 +11,7 @@
  * as the caller's send timeout, which is counted.
  */
 import type { SendOutcome } from '../types.js';
-import { dialogTarget, parseNameAddr, tagOf } from './address.js';
+import { dialogTarget, nameAddrUri, tagOf } from './address.js';
 import type { SipRequest } from './message.js';
 import { SipTimeoutError } from './transactions.js';
 import { SequenceCounter, type ResponseSpec, type UserAgent } from './ua.js';
@@ -43,7 +43,7 @@ export async function sendInSession(ua: UserAgent, user: string, host: string, u
     if (invite.status >= 300) return failed(invite.status, invite.reason);
     // A UAC reverses the Record-Route of the 2xx to get its route set (§ 12.1.2).
     const routeSet = invite.headers.getAll('Record-Route').reverse();
-    const remoteTarget = parseNameAddr(invite.headers.get('Contact') ?? '')?.uri ?? uri;
+    const remoteTarget = nameAddrUri(invite.headers.get('Contact') ?? '') ?? uri;
     const target = dialogTarget(remoteTarget, routeSet);
     const dialog = { uri: target.uri, route: target.route, to: `<${uri}>;tag=${tagOf(invite.headers.get('To')) ?? ''}`, fromTag, callId, cseq };
     ua.ackInvite(dialog);

@@ -5,7 +5,7 @@
  * remote target. Every NOTIFY is answered 200 by the caller; this class only interprets it.
  */
 import type { VuEvents } from '../types.js';
-import { detached, dialogTarget, parseNameAddr, parseParams, parseSeconds, tagOf } from './address.js';
+import { detached, dialogTarget, nameAddrUri, parseParams, parseSeconds, tagOf } from './address.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
@@ -125,7 +125,7 @@ export class Subscription {
       this.remoteTag = detached(tagOf(response.headers.get('To')));
       // A UAC reverses the Record-Route of the response (§ 12.1.2).
       this.routeSet = response.headers.getAll('Record-Route').reverse().map((route) => detached(route));
-      this.remoteTarget = detached(parseNameAddr(response.headers.get('Contact') ?? '')?.uri) ?? this.remoteTarget;
+      this.remoteTarget = detached(nameAddrUri(response.headers.get('Contact') ?? '')) ?? this.remoteTarget;
     }
     // RFC 6665 § 4.1.2.1 makes Expires mandatory in the 2xx; without it, assume what we asked.
     this.scheduleRefresh(parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires);
@@ -144,7 +144,7 @@ export class Subscription {
       this.remoteTag = detached(tagOf(request.headers.get('From')));
       this.routeSet = request.headers.getAll('Record-Route').map((route) => detached(route));
     }
-    const contact = parseNameAddr(request.headers.get('Contact') ?? '')?.uri;
+    const contact = nameAddrUri(request.headers.get('Contact') ?? '');
     if (contact !== undefined && contact !== this.remoteTarget) this.remoteTarget = detached(contact);
 
     const state = request.headers.get('Subscription-State') ?? '';

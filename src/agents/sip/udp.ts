@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { parseNameAddr, uriUser } from './address.js';
+import { nameAddrUri, uriUser } from './address.js';
 import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
@@ -127,7 +127,7 @@ export class UdpHub {
       // the AoR in place still names the user in To.
       const user = uriUser(message.uri);
       if (user !== undefined) target = this.byName.get(user);
-      target ??= this.byName.get(uriUser(parseNameAddr(message.headers.get('To') ?? '')?.uri ?? '') ?? '');
+      target ??= this.byName.get(uriUser(nameAddrUri(message.headers.get('To') ?? '') ?? '') ?? '');
     }
     if (target === undefined) {
       let answered = 0;

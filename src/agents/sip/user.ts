@@ -12,7 +12,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
-import { detached, parseNameAddr, uriUser } from './address.js';
+import { detached, nameAddrUri, tagOf, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
 import { answerSessionRequest, sendInSession } from './im-session.js';
 import type { SipRequest } from './message.js';
@@ -153,13 +153,13 @@ export class SipVirtualUser implements VirtualUser {
   private answer(request: SipRequest, receivedAt: number): ResponseSpec {
     switch (request.method) {
       case 'MESSAGE': {
-        const from = uriUser(parseNameAddr(request.headers.get('From') ?? '')?.uri ?? '') ?? '';
+        const from = uriUser(nameAddrUri(request.headers.get('From') ?? '') ?? '') ?? '';
         this.events.message(from, request.body.toString('utf8'), receivedAt);
         return { status: 200, reason: 'OK' };
       }
       case 'NOTIFY': {
         const subscription = this.subscriptions.get(request.headers.get('Call-ID') ?? '');
-        const toTag = parseNameAddr(request.headers.get('To') ?? '')?.params.get('tag');
+        const toTag = tagOf(request.headers.get('To'));
         if (subscription === undefined || toTag !== subscription.localTag) {
           return { status: 481, reason: 'Subscription Does Not Exist' };
         }
