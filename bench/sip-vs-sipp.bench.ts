@@ -6,7 +6,7 @@
  * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload within
  * 1.5x of SIPp's CPU.
  *
- *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...]
+ *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|'']
  *
  * Both generators send the same requests (bench/sipp/*.xml mirror what the agent sends), use
  * different user names (i…/s…) so neither refreshes the other's bindings, and take turns at
@@ -130,15 +130,23 @@ try {
     }
   }
 
-  // MESSAGE: SIPp's recipients are registered with their Contact at a receiving SIPp (UAS).
+  // `--message-steps ''` leaves MESSAGE out (a REGISTER-only run).
+  const messageRates = args['message-steps'].split(',').filter((rate) => rate.trim() !== '').map(Number);
+  if (messageRates.length > 0) await messageLadder(messageRates);
+} finally {
+  await lab.stop();
+}
+
+/** MESSAGE: SIPp's recipients are registered with their Contact at a receiving SIPp (UAS). */
+async function messageLadder(rates: number[]): Promise<void> {
   const uasPort = await freePort(host);
   const uas = spawn('sipp', ['-sf', join(SIPP_DIR, 'message-uas.xml'), '-i', host, '-p', String(uasPort), '-nostdin'], { stdio: 'ignore' });
   const recipients = injection('recipients.csv', 'r', MESSAGE_RECIPIENTS, `;${host}:${uasPort}`);
   await runSipp('register-recipients.xml', [`${host}:${port}`, '-inf', recipients, '-i', host, '-p', String(await freePort(host)), '-r', '1000', '-m', String(MESSAGE_RECIPIENTS)]);
   const targets = injection('targets.csv', 'r', MESSAGE_RECIPIENTS);
+  const failedAlready = new Set<string>();
   try {
-    failedAlready.clear();
-    for (const rate of args['message-steps'].split(',').map(Number)) {
+    for (const rate of rates) {
       for (const tool of ['imload', 'sipp'] as const) {
         if (failedAlready.has(tool)) continue;
         const before = groupCpuSeconds(lab.pid);
@@ -157,8 +165,6 @@ try {
   } finally {
     uas.kill('SIGTERM');
   }
-} finally {
-  await lab.stop();
 }
 
 function format(r: StepResult): string {
@@ -171,6 +177,7 @@ process.stdout.write('\nsip-vs-sipp summary\n');
 for (const kind of ['register', 'message'] as const) {
   for (const tool of ['imload', 'sipp'] as const) {
     const steps = results.filter((r) => r.kind === kind && r.tool === tool);
+    if (steps.length === 0) continue;
     const clean = steps.filter((r) => r.failed === 0);
     const best = clean.reduce((max, r) => Math.max(max, r.elapsedSeconds > 0 ? r.ok / r.elapsedSeconds : 0), 0);
     const ok = clean.reduce((n, r) => n + r.ok, 0);
