@@ -17,7 +17,11 @@ import { buildSummary, metricValue, runFigures, type Summary } from '../report/s
 import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { delay, drainWhileStopping, sleepUntil } from './clock.js';
 import { joinRecordings } from './recording.js';
+
+/** How long stopping workers get to log off and send their last figures before they are killed. */
+const STOP_GRACE_MS = 15_000;
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -308,8 +312,9 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   }
   requestStop(stopReason ?? 'completed');
   for (const timer of faultTimers) clearTimeout(timer);
-  await Promise.race([allDone, delay(15_000)]);
+  await drainWhileStopping(allDone, STOP_GRACE_MS, () => startEpochMs + (second + 1) * 1000, flushSecond);
   for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
+  // What arrived since the last tick: less than one second, so every journaled second is one.
   if (pending.length > 0) flushSecond();
   if (options.eventsPath) joinRecordings(handles.map((h) => `${options.eventsPath}.w${h.index}`), options.eventsPath);
   record({ type: 'end', at: Date.now(), reason: stopReason!, detail: stopDetail });
@@ -361,20 +366,6 @@ function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: Metri
     histograms,
     health: handles.flatMap((h) => (h.health ? [h.health] : [])),
   };
-}
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function sleepUntil(epochMs: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, epochMs - Date.now()));
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export type { Timeline };

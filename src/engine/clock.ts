@@ -1,0 +1,35 @@
+/** Waiting on the wall clock, for the coordinator's once-a-second journal. */
+
+export const delay = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves at `epochMs` (Date.now() time), or as soon as `signal` aborts. */
+export function sleepUntil(epochMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(0, epochMs - Date.now()));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Keeps journaling one entry per second while the workers log off (a ramp-down cut short, a
+ * logoff storm), so the stop is not folded into one "second" that spans many and inflates the
+ * last point's rates. Ends when every worker is done (`allDone`) or `graceMs` is up; the caller
+ * then folds what arrived since the last tick, less than a second's worth.
+ */
+export async function drainWhileStopping(allDone: Promise<void>, graceMs: number, nextTickAt: () => number, flush: () => void): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  const finished = new AbortController();
+  void allDone.then(() => finished.abort());
+  while (!finished.signal.aborted && Date.now() < deadline) {
+    await sleepUntil(Math.min(nextTickAt(), deadline), finished.signal);
+    if (finished.signal.aborted || Date.now() >= deadline) return;
+    // Snapshots the workers sent at the tick get a moment to arrive, as in the main loop.
+    await delay(50);
+    flush();
+  }
+}
