@@ -64,7 +64,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         namePattern: scenario.population.namePattern,
         domain: target.domain,
         password: resolveSecret(target.password),
-        transport: target.transport,
+        // ircs://, sips:// and rvps:// ask for TLS as much as `transport: tls` does.
+        transport: target.transport ?? (parseTargetUrl(target.url).tls ? 'tls' : undefined),
       });
       target = {
         ...target,

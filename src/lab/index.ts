@@ -80,6 +80,7 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
       };
     }
     case 'ngircd': {
+      if (context.transport === 'tls') throw new LabError('the ngIRCd lab has no TLS listener: use lab: inspircd for ircs://', 'ngircd');
       const server = await startNgircd();
       if (context.keep) server.keep?.();
       return { primary: server, servers: [server], url: server.url, ...restartable(server, (port) => startNgircd({ port })) };
@@ -116,12 +117,15 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         firstNumber: 1,
         userCount: context.users,
         password: context.password,
+        tls: context.transport === 'tls',
       });
       if (context.keep) for (const server of lab.all) server.keep?.();
       return {
         primary: lab.entry,
         servers: lab.all,
-        url: lab.entry.url.replace(/^http:/, 'rvp:').replace(/\/$/, ''),
+        url: lab.entry.url,
+        transport: lab.caFile ? 'tls' : undefined,
+        ca: lab.caFile,
         domain: context.domain ?? 'im.example.com',
         stop: () => lab.stop(),
       };

@@ -1,20 +1,23 @@
 /**
  * Starts our reference RVP server (src/servers/rvp) as separate OS processes on loopback: one
  * `combined` server, or one router plus N home servers splitting the users into index ranges.
- * Each is ready once it printed `rvp-server listening on http://HOST:PORT`; each stops by PID.
- * The password reaches the servers through an environment variable, never argv.
+ * Each is ready once it printed `rvp-server listening on http(s)://HOST:PORT`; each stops by PID.
+ * The password reaches the servers through an environment variable, never argv. With `tls` the
+ * entry server (combined, or the router) serves HTTPS with a certificate from a CA made for the
+ * run; home servers behind a router stay on HTTP inside the lab.
  */
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { createLabPki } from './tls.js';
 import { startForeground, type ForegroundProcess, keepRunning } from './process.js';
 import { LabError, type LabServer } from './types.js';
 
 const MAIN = fileURLToPath(new URL('../servers/rvp/main.ts', import.meta.url));
 const PASSWORD_ENV = 'IMLOAD_RVP_LAB_PASSWORD';
-const READY = /rvp-server listening on (http:\/\/\S+)/;
+const READY = /rvp-server listening on (https?:\/\/\S+)/;
 /** The documented home-server size (exchange2000-im), used to size a routed lab. */
 const USERS_PER_HOME = 10_000;
 
@@ -42,6 +45,8 @@ export interface RvpLabOptions {
   readonly extraArgs?: readonly string[];
   readonly dir?: string;
   readonly readyTimeoutMs?: number;
+  /** Serve rvps:// (HTTPS) at the entry server. */
+  readonly tls?: boolean;
 }
 
 export interface RvpLab {
@@ -51,6 +56,8 @@ export interface RvpLab {
   readonly homes: readonly LabServer[];
   readonly all: readonly LabServer[];
   readonly dir: string;
+  /** With `tls`: the CA the entry server's certificate chains to (AgentTarget.tls.ca). */
+  readonly caFile?: string;
   stop(): Promise<void>;
 }
 
@@ -73,11 +80,13 @@ export async function startRvpLab(options: RvpLabOptions = {}): Promise<RvpLab> 
     await Promise.all(started.map((server) => server.stop()));
   };
   try {
+    const pki = options.tls ? await createLabPki({ dir, commonName: 'rvp.imload.lab', ips: [host] }) : undefined;
+    const tlsArgs = pki ? ['--tls-cert', pki.certificateFile, '--tls-key', pki.privateKeyFile] : [];
     if ((options.topology ?? 'combined') === 'combined') {
       const port = await freePort(host);
-      const server = await startOne('rvp-combined', 'rvp', dir, ['--role', 'combined', '--port', String(port), ...common], env, timeout);
+      const server = await startOne('rvp-combined', 'rvp', dir, ['--role', 'combined', '--port', String(port), ...tlsArgs, ...common], env, timeout);
       started.push(server);
-      return { entry: server, homes: [server], all: started, dir, stop: stopAll };
+      return { entry: server, homes: [server], all: started, dir, caFile: pki?.caFile, stop: stopAll };
     }
     const homeCount = options.homes ?? Math.max(2, Math.ceil(userCount / USERS_PER_HOME));
     if (!Number.isInteger(homeCount) || homeCount < 1 || homeCount > 16) throw new LabError(`homes must be 1..16, got ${homeCount}`, 'rvp-router');
@@ -91,9 +100,9 @@ export async function startRvpLab(options: RvpLabOptions = {}): Promise<RvpLab> 
       ),
     );
     started.push(...homes);
-    const router = await startOne('rvp-router', 'rvp-router', dir, ['--role', 'router', '--port', String(await freePort(host)), ...homeArgs, ...common], env, timeout);
+    const router = await startOne('rvp-router', 'rvp-router', dir, ['--role', 'router', '--port', String(await freePort(host)), ...tlsArgs, ...homeArgs, ...common], env, timeout);
     started.push(router);
-    return { entry: router, router, homes, all: started, dir, stop: stopAll };
+    return { entry: router, router, homes, all: started, dir, caFile: pki?.caFile, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -110,7 +119,7 @@ async function startOne(kind: string, name: string, dir: string, args: string[],
     name,
     host: parsed.hostname,
     port: Number(parsed.port),
-    url: `rvp://${parsed.host}`,
+    url: `${parsed.protocol === 'https:' ? 'rvps' : 'rvp'}://${parsed.host}`,
     pid: child.pid,
     dir,
     version: 'imload-rvp',
