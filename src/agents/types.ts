@@ -74,6 +74,13 @@ export interface VuEvents {
   /** A request was sent again because no answer came in time (UDP); counted, never hidden. */
   retransmission(): void;
   /**
+   * The server admitted the user: the first step of a logon, `elapsedMs` after it began (SIP:
+   * REGISTER to its 2xx, Digest rounds included; IRC: NICK/USER to 001; RVP: the login
+   * SUBSCRIBE on the user's own node to its 200, referral and Digest included). Recorded as the
+   * `register` latency; optional for protocols without such a step.
+   */
+  registered?(elapsedMs: number): void;
+  /**
    * Something went wrong. `kind` is a stable machine-readable category used in summaries:
    * connect-refused, connect-timeout, timeout, protocol-error, unexpected-close, auth-failed,
    * nick-in-use, banned, channel-full, flood-disconnect, server-error, send-failed, ...

@@ -4,7 +4,9 @@
  */
 
 const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean'] as const;
-const LATENCY_METRICS = ['logon', 'join', 'delivery', 'presence'] as const;
+export const LATENCY_METRICS = ['logon', 'register', 'join', 'delivery', 'presence'] as const;
+/** `logon.p95`, `register.max`, ...: a threshold metric that is a latency statistic (in ms). */
+export const LATENCY_METRIC = new RegExp(`^(${LATENCY_METRICS.join('|')})\\.`);
 
 export const THRESHOLD_METRICS: readonly string[] = [
   ...LATENCY_METRICS.flatMap((m) => LATENCY_STATS.map((s) => `${m}.${s}`)),

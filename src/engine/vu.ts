@@ -420,6 +420,10 @@ export class VuRunner implements VuEvents {
     this.ctx.metrics.latency('presence', receivedAt - stamp.scheduledAt);
   }
 
+  registered(elapsedMs: number): void {
+    this.ctx.metrics.latency('register', elapsedMs);
+  }
+
   retransmission(): void {
     this.ctx.metrics.add('retransmissions');
   }

@@ -1,6 +1,6 @@
 /** Names of every measured quantity; see docs/metrics.md for what each one means. */
 
-export const LATENCIES = ['logon', 'join', 'delivery', 'presence', 'logonDelay', 'sendLag'] as const;
+export const LATENCIES = ['logon', 'register', 'join', 'delivery', 'presence', 'logonDelay', 'sendLag'] as const;
 export type LatencyName = (typeof LATENCIES)[number];
 
 export const COUNTERS = [

@@ -33,7 +33,7 @@ interface MetricDefinition {
   readonly samples?: (aggregate: RunAggregate) => number[];
 }
 
-const LATENCY_KINDS = ['logon', 'join', 'delivery', 'presence'] as const;
+const LATENCY_KINDS = ['logon', 'register', 'join', 'delivery', 'presence'] as const;
 const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 
 /** Seconds of the steady phase when there was one (ramps distort rates), else every second. */

@@ -1,4 +1,5 @@
 /** Number formatting shared by the report's HTML, Markdown and JUnit outputs. */
+import { LATENCY_METRIC } from '../capacity/threshold-grammar.js';
 
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
@@ -12,7 +13,7 @@ export function formatMs(ms: number): string {
 /** A threshold metric's value in its unit: latencies in ms, rates and ratios as percentages. */
 export function formatMetricValue(metric: string, value: number | null): string {
   if (value === null) return 'not measured';
-  if (/^(logon|join|delivery|presence)\./.test(metric) || metric === 'generator.eventLoopP99') return formatMs(value);
+  if (LATENCY_METRIC.test(metric) || metric === 'generator.eventLoopP99') return formatMs(value);
   if (/(Rate|\.rate|Ratio)$/.test(metric)) return `${formatNumber(value * 100, 3)} %`;
   if (metric === 'bandwidth.kbpsPerUser') return `${formatNumber(value, 3)} kbit/s`;
   return formatNumber(value);

@@ -64,7 +64,7 @@ export function figuresSection(model: ReportModel): string {
   const m = s.messages;
   const lat = s.latency;
   return `<table id="latency"><thead><tr><th>Latency</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>mean</th><th>samples</th></tr></thead><tbody>
-${latencyRow('logon', lat.logon)}${latencyRow('join', lat.join)}${latencyRow('delivery', lat.delivery)}${latencyRow('presence', lat.presence)}${latencyRow('send lag (generator)', lat.sendLag)}
+${latencyRow('logon', lat.logon)}${latencyRow('register (server admits the user)', lat.register)}${latencyRow('join', lat.join)}${latencyRow('delivery', lat.delivery)}${latencyRow('presence', lat.presence)}${latencyRow('send lag (generator)', lat.sendLag)}
 </tbody></table>
 <table id="figures"><tbody>
 <tr><th>Logons</th><td>${formatNumber(s.users.logonOk)} of ${formatNumber(s.users.logonAttempts)} succeeded, ${formatNumber(s.users.logonFailures)} failed; ${formatNumber(s.users.disconnects)} disconnects, ${formatNumber(s.users.reconnects)} reconnects</td></tr>

@@ -29,7 +29,7 @@ export function renderMarkdown(model: ReportModel): string {
     if (model.sloOnsets.length > 0) out.push('');
   }
   out.push('### Figures', '', '| latency | p50 | p95 | p99 | samples |', '|---|---|---|---|---|');
-  for (const kind of ['logon', 'join', 'delivery', 'presence'] as const) {
+  for (const kind of ['logon', 'register', 'join', 'delivery', 'presence'] as const) {
     const l = s.latency[kind];
     out.push(l.count === 0 ? `| ${kind} | – | – | – | 0 |` : `| ${kind} | ${formatMs(l.p50)} | ${formatMs(l.p95)} | ${formatMs(l.p99)} | ${formatNumber(l.count)} |`);
   }

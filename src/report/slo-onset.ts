@@ -4,7 +4,7 @@
  * at which an SLO broke"). This finds the first second whose own interval percentile broke the
  * check, and how many users were online then.
  */
-import { compare, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import { LATENCY_METRICS, compare, parseThresholdCheck } from '../capacity/threshold-grammar.js';
 import type { ThresholdResult } from '../capacity/thresholds.js';
 import { PERCENTILES, type TimeSeries } from './series.js';
 
@@ -18,7 +18,7 @@ export interface SloOnset {
   readonly value: number;
 }
 
-const LATENCY_CHECK = /^(logon|join|delivery|presence)\.(p50|p95|p99)$/;
+const LATENCY_CHECK = new RegExp(`^(${LATENCY_METRICS.join('|')})\\.(p50|p95|p99)$`);
 
 /** Only for failed thresholds on per-second latency percentiles; `series` must be undownsampled. */
 export function findSloOnsets(series: TimeSeries, thresholds: readonly ThresholdResult[]): SloOnset[] {

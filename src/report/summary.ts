@@ -4,7 +4,9 @@
  */
 import { RunAggregate } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
+import type { LatencyName } from '../metrics/names.js';
 import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
+import { LATENCY_METRIC } from '../capacity/threshold-grammar.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
 import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
@@ -38,7 +40,7 @@ export interface Summary {
     readonly disconnects: number;
     readonly reconnects: number;
   };
-  readonly latency: Record<'logon' | 'join' | 'delivery' | 'presence' | 'logonDelay' | 'sendLag', LatencySummary>;
+  readonly latency: Record<LatencyName, LatencySummary>;
   readonly messages: {
     readonly sent: number;
     readonly channelSent: number;
@@ -114,7 +116,7 @@ export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResul
   const failed = [...new Set(failedWindows.flatMap((w) => w.failed))];
   const gaveOut = failedWindows.some((w) => w.generatorBottleneck)
     ? 'generator'
-    : failed.some((f) => /^(logon|join|delivery|presence)\./.test(f))
+    : failed.some((f) => LATENCY_METRIC.test(f))
       ? 'server latency'
       : 'server errors';
   return {
@@ -278,6 +280,7 @@ export function runFigures(aggregate: RunAggregate, requested: number) {
   const lost = Math.max(0, t.deliveriesExpected - t.deliveriesReceived);
   const latency = {
     logon: aggregate.latency('logon'),
+    register: aggregate.latency('register'),
     join: aggregate.latency('join'),
     delivery: aggregate.latency('delivery'),
     presence: aggregate.latency('presence'),
@@ -324,6 +327,7 @@ export function metricValue(summary: MetricSource, metric: string): number | nul
   const [group, field] = metric.split('.') as [string, string];
   switch (group) {
     case 'logon':
+    case 'register':
     case 'join':
     case 'delivery':
     case 'presence': {

@@ -19,6 +19,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   out.push('');
   out.push(`users      requested ${s.users.requested}, peak online ${s.users.peakOnline}, logons ok ${s.users.logonOk}/${s.users.logonAttempts}, failed ${s.users.logonFailures}, disconnects ${s.users.disconnects}, reconnects ${s.users.reconnects}`);
   out.push(latencyLine('logon', s.latency.logon));
+  if (s.latency.register.count > 0) out.push(latencyLine('register', s.latency.register));
   out.push(latencyLine('join', s.latency.join));
   out.push(latencyLine('delivery', s.latency.delivery));
   if (s.latency.presence.count > 0) out.push(latencyLine('presence', s.latency.presence));

@@ -63,6 +63,8 @@ for (const server of [
     const s = result.summary;
     assert.equal(s.users.peakOnline, users, 'every user was online at once');
     assert.equal(s.users.logonOk, users);
+    assert.equal(s.latency.register.count, users, 'every logon timed its NICK/USER to 001');
+    assert.ok(s.latency.register.p50 <= s.latency.logon.p50, 'registration is part of the logon');
     assert.equal(s.latency.logon.count, users);
     assert.ok(s.latency.join.count >= users, 'every user joined at least one channel');
     assert.ok(s.messages.sent > 50 && s.messages.channelSent > 50, `messages sent: ${s.messages.sent} IM, ${s.messages.channelSent} channel`);

@@ -71,6 +71,8 @@ for (const setup of [
     assert.equal(result.reason, 'completed');
     assert.equal(s.users.peakOnline, USERS, 'every user was online at once');
     assert.equal(s.users.logonOk, USERS);
+    assert.equal(s.latency.register.count, USERS, 'every logon timed its login SUBSCRIBE');
+    assert.ok(s.latency.register.p50 <= s.latency.logon.p50, 'the login SUBSCRIBE is part of the logon');
     assert.equal(s.users.logoffs, USERS, 'every user logged off cleanly');
     assert.equal(s.latency.logon.count, USERS);
     assert.ok(

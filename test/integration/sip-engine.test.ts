@@ -70,6 +70,8 @@ for (const variant of [
     const s = result.summary;
     assert.equal(result.reason, 'completed');
     assert.equal(s.users.logonOk, variant.users);
+    assert.equal(s.latency.register.count, variant.users, 'every logon timed its REGISTER');
+    assert.ok(s.latency.register.p50 <= s.latency.logon.p50, 'REGISTER is part of the logon');
     assert.equal(s.users.peakOnline, variant.users, 'every user was online at once');
     assert.deepEqual(s.errors.byKind, {}, 'no errors (retransmissions are counted apart)');
 

@@ -51,6 +51,8 @@ export class IrcUser implements VirtualUser {
   private readonly decoder = new StringDecoder('utf8');
   private readonly lines = new LineBuffer();
   registered = false;
+  /** When NICK/USER went out: the `register` latency runs from here to 001. */
+  private greetedAt = 0;
   private leaving = false;
   private closed = false;
   private lastError = '';
@@ -107,6 +109,7 @@ export class IrcUser implements VirtualUser {
   }
 
   private greet(): void {
+    this.greetedAt = performance.now();
     // IRCX servers answer `MODE ISIRCX` before registration with 800; plain IRC with an error.
     if (this.features.ircx === undefined) this.send('MODE ISIRCX');
     this.send('CAP LS 302');
@@ -158,6 +161,7 @@ export class IrcUser implements VirtualUser {
       }
       case '001':
         this.registered = true;
+        this.events.registered?.(performance.now() - this.greetedAt);
         this.nick = params[0] ?? this.nick;
         if (this.features.ircx === undefined) this.features.ircx = false;
         if (this.features.ircx) this.send('IRCX');

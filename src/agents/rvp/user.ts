@@ -76,12 +76,15 @@ export class RvpVirtualUser implements VirtualUser, Requester {
       bytes: (inBytes, outBytes) => this.events.bytes(inBytes, outBytes),
     });
     const name = this.identity.name;
+    const loginStart = performance.now();
     const login = await this.request(name, 'SUBSCRIBE', [
       ['Notification-Type', 'pragma/notify'],
       ['Call-Back', this.listener.urlFor(this.identity.index)],
       ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
     ]);
     this.login = this.expectSubscription(login, name, 'login SUBSCRIBE', 200);
+    // Admitted: the login SUBSCRIBE's 200, the router's 302 and the Digest leg included.
+    this.events.registered?.(performance.now() - loginStart);
     if (this.settings.aclAtLogon) {
       const acl = await this.request(name, 'ACL', NO_HEADERS);
       if (acl.status !== 200) this.events.note('rvp-acl', `ACL on the own node answered ${acl.status}; continuing`);

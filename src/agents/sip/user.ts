@@ -87,9 +87,11 @@ export class SipVirtualUser implements VirtualUser {
     try {
       this.ua.attach(await this.context.openChannel(this.identity, this.ua));
       this.registration = new Registration(this.ua, settings.domain, settings.registerExpires, this.events);
+      const registerStart = performance.now();
       const registered = await this.registration.register();
       if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint);
       registeredOk = true;
+      this.events.registered?.(performance.now() - registerStart);
 
       this.publication = new Publication(this.ua, settings.publishExpires, this.events);
       const published = await this.publication.publish('online', '');
