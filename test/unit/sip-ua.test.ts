@@ -35,6 +35,8 @@ class ScriptedServer {
   private messageChallenges = 0;
   private counter = 0;
   port = 0;
+  /** A server that stopped answering (gone, overloaded): every request is dropped. */
+  silent = false;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (data, rinfo) => this.handle(data, rinfo));
@@ -62,7 +64,7 @@ class ScriptedServer {
 
   private handle(data: Buffer, rinfo: RemoteInfo): void {
     const message = parseSipMessage(data);
-    if (message instanceof SipParseError || message.kind === 'response') return;
+    if (this.silent || message instanceof SipParseError || message.kind === 'response') return;
     const hasTo = tagOf(message.headers.get('To')) !== undefined;
     this.seen.push(`${message.method}${hasTo ? '(dialog)' : ''} ${message.headers.get('Expires') ?? ''}`.trim());
     switch (message.method) {
@@ -274,6 +276,35 @@ test('agent follows the RFCs against a server that is not Kamailio', async () =>
   } finally {
     alice.destroy();
     bob.destroy();
+    await agent.close();
+    server.close();
+  }
+});
+
+test('a logoff the engine gives up on is one failure, not one per unfinished un-SUBSCRIBE', async () => {
+  const server = await ScriptedServer.start();
+  const agent = await sipProtocol.createAgent({
+    name: 'scripted',
+    protocol: 'sip',
+    host: '127.0.0.1',
+    port: server.port,
+    transport: 'udp',
+    domain: DOMAIN,
+    options: { t1Ms: 50, udpSockets: 1, finalNotifyWaitMs: 1000 },
+  });
+  const log = new EventLog();
+  const alice = agent.createUser({ index: 0, name: 'alice', password: PASSWORD, contacts: ['bob', 'carol', 'dave'], channels: [] }, log.events());
+  try {
+    await alice.logon();
+    server.silent = true;
+    const logoff = alice.logoff();
+    // The un-SUBSCRIBEs are out and unanswered; the engine's logoff timeout fires and it destroys the user.
+    assert.equal(server.seen.filter((e) => e === 'SUBSCRIBE(dialog) 0').length, 0, 'the silent server saw none of them');
+    alice.destroy();
+    await assert.rejects(logoff, 'the logoff itself fails, once');
+    assert.deepEqual(log.entries.filter((e) => e.startsWith('error')), [], 'no error per contact for the teardown');
+  } finally {
+    alice.destroy();
     await agent.close();
     server.close();
   }

@@ -29,6 +29,8 @@ export class Subscription {
   private refreshTimer: NodeJS.Timeout | undefined;
   private restarts = 0;
   private ending = false;
+  /** The user was torn down: what its unfinished requests fail with is not news. */
+  private abandoned = false;
   private resolveFirst!: () => void;
   private rejectFirst!: (error: Error) => void;
   private gotFirst = false;
@@ -208,6 +210,17 @@ export class Subscription {
   }
 
   /**
+   * The user is gone (logoff finished, or timed out and destroyed): stop refreshing, and do not
+   * report the un-SUBSCRIBE that the teardown cut short — the engine already counted the timeout,
+   * and one error per contact would count it twenty times.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.ending = true;
+    this.cancel();
+  }
+
+  /**
    * Un-SUBSCRIBEs (Expires: 0) when the dialog exists, then waits briefly for the final NOTIFY
    * (§ 4.2.1.4) so it is answered while the user can still receive it, instead of being
    * retransmitted by the notifier at nobody.
@@ -228,6 +241,7 @@ export class Subscription {
       }
     } catch (failure) {
       // Reported, not thrown: the server ends the dialog at expiry anyway, so logoff goes on.
+      if (this.abandoned) return;
       const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '');
       this.events.error(error.kind, error.message);
     }

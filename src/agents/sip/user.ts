@@ -259,6 +259,8 @@ export class SipVirtualUser implements VirtualUser {
       if (response === undefined || response.status < 300) return;
       throw response;
     } catch (failure) {
+      // After a destroy (the engine gave up on this logoff and counted that) it is not news.
+      if (this.phase === 'closed') return;
       const error = agentErrorFor('un-PUBLISH', failure, this.context.endpoint);
       this.events.error(error.kind, error.message);
     }
@@ -281,7 +283,7 @@ export class SipVirtualUser implements VirtualUser {
     this.phase = 'closed';
     this.registration?.cancel();
     this.publication?.cancel();
-    for (const subscription of this.subscriptions.values()) subscription.cancel();
+    for (const subscription of this.subscriptions.values()) subscription.abandon();
     this.ua.close(reason);
   }
 }
