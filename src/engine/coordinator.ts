@@ -23,6 +23,15 @@ import { joinRecordings } from './recording.js';
 /** How long stopping workers get to log off and send their last figures before they are killed. */
 const STOP_GRACE_MS = 15_000;
 
+/**
+ * Extra Node/V8 flags for the worker processes, from IMLOAD_WORKER_NODE_FLAGS (space-separated):
+ * heap tuning (`--max-old-space-size=8192`, `--max-semi-space-size=64`) or diagnosis
+ * (`--trace-gc`), which NODE_OPTIONS does not accept for V8 flags.
+ */
+function workerNodeFlags(): string[] {
+  return (process.env.IMLOAD_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
+}
+
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 export interface RunOptions {
@@ -119,7 +128,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
   for (let w = 0; w < workerCount; w++) {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
