@@ -16,6 +16,7 @@ import type { SipChannel } from './channel.js';
 import { registeredUsers } from './kamcmd.js';
 import { readSettings, type SipAgentSettings } from './settings.js';
 import { openStream } from './stream.js';
+import { ServerTransactionCache } from './transactions.js';
 import { UdpHub } from './udp.js';
 import type { UserAgent } from './ua.js';
 import { SipVirtualUser, type UserContext } from './user.js';
@@ -64,6 +65,7 @@ export class SipAgent implements ProtocolAgent {
     this.context = {
       settings,
       endpoint,
+      serverCache: hub === undefined ? undefined : new ServerTransactionCache(64 * settings.timers.t1Ms),
       openChannel: (identity: VuIdentity, ua: UserAgent): Promise<SipChannel> => {
         if (hub !== undefined) return Promise.resolve(hub.attach(identity.index, identity.name, ua));
         return openStream(target, { sourceAddress: identity.sourceAddress, connectTimeoutMs: settings.connectTimeoutMs, ca }, ua);

@@ -16,8 +16,18 @@ const RETRY_REASONS = new Set(['deactivated', 'timeout', 'probation']);
 /** Re-subscriptions per contact per logon; a server that keeps terminating is reported, not chased. */
 const MAX_RESTARTS = 3;
 
-/** `initial`: carried by the first NOTIFY of a dialog, i.e. the state the contact already had. */
-export type PresenceListener = (contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean) => void;
+/**
+ * The user that owns the subscriptions. One object for all twenty, not closures per
+ * subscription: a 100,000-user pool holds two million of them.
+ */
+export interface SubscriptionOwner {
+  /** `initial`: carried by the first NOTIFY of a dialog, i.e. the state the contact already had. */
+  presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void;
+  /** This subscription now lives under a new Call-ID (a restart). */
+  subscriptionMoved(subscription: Subscription, oldCallId: string): void;
+}
+
+const NOTHING = (): void => undefined;
 
 export class Subscription {
   callId = '';
@@ -31,12 +41,13 @@ export class Subscription {
   private ending = false;
   /** The user was torn down: what its unfinished requests fail with is not news. */
   private abandoned = false;
-  private resolveFirst!: () => void;
-  private rejectFirst!: (error: Error) => void;
+  /** Settle `firstNotify`; dropped (NOTHING) once it has settled, so the closures can go. */
+  private resolveFirst: () => void = NOTHING;
+  private rejectFirst: (error: Error) => void = NOTHING;
   private gotFirst = false;
   /** Whether the current dialog has had its first NOTIFY (a restart starts a new dialog). */
   private dialogNotified = false;
-  private resolveTerminated: () => void = () => undefined;
+  private resolveTerminated: () => void = NOTHING;
   /** Settles when the first NOTIFY arrived (logon waits on it) or the SUBSCRIBE failed. */
   readonly firstNotify: Promise<void>;
 
@@ -46,9 +57,7 @@ export class Subscription {
     private readonly domain: string,
     private requestedExpires: number,
     private readonly events: VuEvents,
-    private readonly onPresence: PresenceListener,
-    /** Tells the owner that this subscription now lives under a new Call-ID. */
-    private readonly onNewDialog: (subscription: Subscription, oldCallId: string) => void,
+    private readonly owner: SubscriptionOwner,
   ) {
     this.firstNotify = new Promise((resolve, reject) => {
       this.resolveFirst = resolve;
@@ -72,7 +81,7 @@ export class Subscription {
     this.routeSet = undefined;
     this.remoteTarget = undefined;
     this.dialogNotified = false;
-    if (old !== '') this.onNewDialog(this, old);
+    if (old !== '') this.owner.subscriptionMoved(this, old);
   }
 
   /** Sends the initial SUBSCRIBE; failures reject `firstNotify`. */
@@ -135,7 +144,7 @@ export class Subscription {
 
   private failed(failure: unknown): void {
     const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '');
-    if (!this.gotFirst) this.rejectFirst(error);
+    if (!this.gotFirst) this.settleFirst(error);
     else if (!this.ending) this.events.error(error.kind, error.message);
   }
 
@@ -159,11 +168,11 @@ export class Subscription {
     this.dialogNotified = true;
     if (request.body.length > 0) {
       const presence = parsePidf(request.body.toString('utf8'));
-      if (presence !== undefined) this.onPresence(this.contact, presence, receivedAt, initial);
+      if (presence !== undefined) this.owner.presenceSeen(this.contact, presence, receivedAt, initial);
     }
     if (!this.gotFirst) {
       this.gotFirst = true;
-      this.resolveFirst();
+      this.settleFirst();
     }
     if (substate === 'terminated') {
       this.resolveTerminated();
@@ -178,6 +187,13 @@ export class Subscription {
     }
     const seconds = parseSeconds(params.get('expires'));
     if (seconds !== undefined) this.scheduleRefresh(seconds);
+  }
+
+  private settleFirst(error?: Error): void {
+    if (error === undefined) this.resolveFirst();
+    else this.rejectFirst(error);
+    this.resolveFirst = NOTHING;
+    this.rejectFirst = NOTHING;
   }
 
   /** Starts a fresh dialog for the same contact; false once the restart budget is spent. */

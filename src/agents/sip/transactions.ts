@@ -195,7 +195,10 @@ export class ClientTransactions {
 /**
  * Responses already sent for incoming requests, kept for Timer J (64·T1 on UDP) so a
  * retransmitted request gets the same answer. Entries expire in insertion order, which is also
- * time order, so pruning only ever looks at the front of the map.
+ * time order, so pruning only ever looks at the front of the map. One cache serves every user of
+ * an agent (keys carry the notifier's branch, unique per transaction): pruned on every request
+ * any user receives, it holds the last 64·T1 of traffic, however many users are idle — a cache
+ * per user kept each idle user's last burst (20 NOTIFY answers from its logon) indefinitely.
  */
 export class ServerTransactionCache {
   private readonly sent = new Map<string, { readonly at: number; readonly response: Buffer }>();
@@ -209,6 +212,7 @@ export class ServerTransactionCache {
 
   remember(key: string, response: Buffer, now: number): void {
     if (this.keepMs <= 0) return;
+    this.prune(now);
     this.sent.set(key, { at: now, response });
   }
 

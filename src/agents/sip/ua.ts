@@ -4,6 +4,7 @@
  * incoming requests into responses through the handler the virtual user installs.
  */
 import type { VuEvents } from '../types.js';
+import { detached } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
 import { buildResponse } from './responses.js';
 import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
@@ -25,6 +26,8 @@ export interface UaConfig {
   readonly timers: TransactionTimers;
   /** Unique per agent so branches and Call-IDs never repeat across workers or runs. */
   readonly instanceTag: string;
+  /** The agent's shared cache of answers to incoming requests (UDP); one of its own otherwise. */
+  readonly serverCache?: ServerTransactionCache;
 }
 
 /** CSeq numbers of one dialog or registration (§ 8.1.1.5: increase by one per request). */
@@ -82,8 +85,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
   readonly aor: string;
   private channel: SipChannel | undefined;
   private transactions: ClientTransactions | undefined;
-  /** Created by the first incoming request on UDP (most users in a REGISTER-only run get none). */
+  /** The agent's, or one made by the first incoming request on UDP when the agent has none. */
   private serverCache: ServerTransactionCache | undefined;
+  private ownsServerCache = false;
   /** Digest sessions by `scope:header`; created by the first challenge. */
   private digest: Map<string, DigestSession> | undefined;
   /** `Via: SIP/2.0/<transport> <host>:<port>;branch=` of the attached channel. */
@@ -99,6 +103,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     private readonly events: VuEvents,
   ) {
     this.aor = `sip:${config.user}@${config.domain}`;
+    this.serverCache = config.serverCache;
   }
 
   onRequest(handler: RequestHandler): void {
@@ -280,8 +285,13 @@ export class UserAgent implements SipReceiver, TransactionSender {
     const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
     this.send(response);
     if (!this.requireChannel().reliable) {
-      this.serverCache ??= new ServerTransactionCache(64 * this.config.timers.t1Ms);
-      this.serverCache.remember(key, response, now);
+      if (this.serverCache === undefined) {
+        this.serverCache = new ServerTransactionCache(64 * this.config.timers.t1Ms);
+        this.ownsServerCache = true;
+      }
+      // The key's parts are slices of the whole request text: kept as they are, the cache would
+      // hold every request it answered for 64·T1 (a NOTIFY head is ~500 bytes).
+      this.serverCache.remember(detached(key), response, now);
     }
   }
 
@@ -303,7 +313,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     this.transactions?.abortAll(reason);
     this.channel?.close();
     this.channel = undefined;
-    this.serverCache?.clear();
+    if (this.ownsServerCache) this.serverCache?.clear();
   }
 
   private requireChannel(): SipChannel {

@@ -21,8 +21,8 @@ import type { ParsedPresence } from './pidf.js';
 import { Publication } from './publication.js';
 import { Registration } from './registration.js';
 import type { SipAgentSettings } from './settings.js';
-import { Subscription } from './subscription.js';
-import { SipTimeoutError } from './transactions.js';
+import { Subscription, type SubscriptionOwner } from './subscription.js';
+import { SipTimeoutError, type ServerTransactionCache } from './transactions.js';
 import { SequenceCounter, UserAgent, type ResponseSpec } from './ua.js';
 
 /** What a user needs from its agent: settings and a way to get a transport channel. */
@@ -31,6 +31,8 @@ export interface UserContext {
   readonly endpoint: string;
   /** Opens (TCP/TLS) or attaches (UDP) this user's channel. */
   openChannel(identity: VuIdentity, ua: UserAgent): Promise<SipChannel>;
+  /** Answers to incoming requests, shared by the agent's users (UDP only). */
+  readonly serverCache?: ServerTransactionCache;
 }
 
 type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
@@ -39,7 +41,7 @@ const ALLOW = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
 /** How long a failed logon waits for its un-REGISTER before closing. */
 const WITHDRAW_WAIT_MS = 2000;
 
-export class SipVirtualUser implements VirtualUser {
+export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   private readonly ua: UserAgent;
   private phase: Phase = 'idle';
   private registration: Registration | undefined;
@@ -67,6 +69,7 @@ export class SipVirtualUser implements VirtualUser {
         domain: settings.domain,
         timers: settings.timers,
         instanceTag: settings.instanceTag,
+        serverCache: context.serverCache,
       },
       events,
     );
@@ -104,11 +107,7 @@ export class SipVirtualUser implements VirtualUser {
           settings.domain,
           settings.subscribeExpires,
           this.events,
-          (who, presence, receivedAt, initial) => this.presenceSeen(who, presence, receivedAt, initial),
-          (moved, oldCallId) => {
-            this.subscriptions.delete(oldCallId);
-            this.subscriptions.set(moved.callId, moved);
-          },
+          this,
         );
         this.subscriptions.set(subscription.callId, subscription);
         subscription.start();
@@ -141,7 +140,14 @@ export class SipVirtualUser implements VirtualUser {
     clearTimeout(timer);
   }
 
-  private presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
+  /** SubscriptionOwner: a restart re-keys the subscription under its new Call-ID. */
+  subscriptionMoved(subscription: Subscription, oldCallId: string): void {
+    this.subscriptions.delete(oldCallId);
+    this.subscriptions.set(subscription.callId, subscription);
+  }
+
+  /** SubscriptionOwner: a NOTIFY carried a presence document. */
+  presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
     const recent = this.lastSeen.get(contact);
     const same = (seen: ParsedPresence | undefined): boolean => seen?.state === presence.state && seen.note === presence.note;
     if (recent !== undefined && (same(recent[0]) || same(recent[1]))) return;
