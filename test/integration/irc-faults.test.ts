@@ -11,7 +11,7 @@ import { startInspircd } from '../../src/lab/irc.js';
 import { freePort } from '../../src/lab/ports.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
 import { requireBinary } from '../helpers/require.js';
-import { journalShows } from '../helpers/journal.js';
+import { journalShows, journalUntil } from '../helpers/journal.js';
 import { writeScenario } from '../helpers/scenario.js';
 
 
@@ -37,13 +37,18 @@ scenarios:
   const out = join(dir, 'run');
   const journal = join(out, 'journal.ndjson');
   const controller = new AbortController();
+  let restartedAt = 0;
   const run = runCommand({ file, scenario: 'faults', quiet: true, out, signal: controller.signal });
   try {
     const allOnline = await journalShows(journal, 0, (online) => online === users, 30_000);
     await server.stop();
     const allGone = await journalShows(journal, allOnline, (online) => online === 0, 15_000);
+    // The server stays down until every user's first two retries were refused, so the retries
+    // that follow come from backoff and jitter, not from how fast InspIRCd happens to restart.
+    let refused = 0;
+    restartedAt = await journalUntil(journal, allGone, (second) => (refused += second.counters.logonFailed ?? 0) >= 2 * users, 30_000);
     server = await startInspircd({ port });
-    await journalShows(journal, allGone, (online) => online === users, 45_000);
+    await journalShows(journal, restartedAt, (online) => online === users, 45_000);
   } finally {
     controller.abort();
   }
@@ -59,10 +64,15 @@ scenarios:
   assert.ok(s.users.reconnects >= users, `reconnects: ${s.users.reconnects}`);
   assert.ok(s.users.logonOk >= 2 * users, `everyone logged on twice: ${JSON.stringify(s.users)}`);
   assert.equal(s.end.reason, 'interrupted');
-  // Backoff with jitter: the retries are spread out, not a herd in one instant.
+  // Backoff with jitter: the retries are spread out, not a herd in one instant (each user's
+  // retries are counted when scheduled: at the loss, then after each refused attempt).
   const entries = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalEntry);
   const retrySeconds = entries.filter((e) => e.type === 'second' && (e.counters.reconnects ?? 0) > 0).length;
   assert.ok(retrySeconds >= 2, `reconnect attempts spread over ${retrySeconds} second(s)`);
+  // Jitter, not only backoff: the users come back over more than one second after the restart
+  // (the same delay for everyone would bring them back in one burst).
+  const comebackSeconds = entries.slice(restartedAt).filter((e) => e.type === 'second' && (e.counters.logonOk ?? 0) > 0).length;
+  assert.ok(comebackSeconds >= 2, `users came back within ${comebackSeconds} second(s)`);
 });
 
 test('scenario faults: the lab kills and restarts the server; the summary shows the outage and the recovery', { timeout: 120_000 }, async (t) => {
