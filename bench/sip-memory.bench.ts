@@ -1,0 +1,56 @@
+/**
+ * Heap per SIP user once logged on, in one process: N users over UDP against the lab Kamailio,
+ * each with 20 contacts among the others, logged on in batches; then 64·T1 (35 s) of quiet and
+ * one presence change, so every per-agent cache has had a chance to prune; then a full GC and
+ * process.memoryUsage().heapUsed / N. What a 100,000-user pool's workers pay per user, and what
+ * their garbage collector has to mark.
+ *
+ *   node --expose-gc --import tsx bench/sip-memory.bench.ts [--users 2000] [--snapshot FILE]
+ */
+import { writeHeapSnapshot } from 'node:v8';
+import { parseArgs } from 'node:util';
+import { sipProtocol } from '../src/agents/sip/index.js';
+import type { VuEvents } from '../src/agents/types.js';
+import { startKamailio } from '../src/lab/kamailio.js';
+
+const { values: args } = parseArgs({ options: { users: { type: 'string', default: '2000' }, snapshot: { type: 'string' } } });
+const users = Number(args.users);
+const CONTACTS = 20;
+const QUIET_MS = 35_000;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc');
+
+let errors = 0;
+const events: VuEvents = {
+  bytes: () => undefined,
+  message: () => undefined,
+  presence: () => undefined,
+  retransmission: () => undefined,
+  error: () => void errors++,
+  disconnected: () => undefined,
+  note: () => undefined,
+};
+
+const lab = await startKamailio({ domain: 'lab.test', users });
+try {
+  gc();
+  const baseline = process.memoryUsage().heapUsed;
+  const agent = await sipProtocol.createAgent({ name: 'memory', protocol: 'sip', host: lab.udp.host, port: lab.udp.port, transport: 'udp', domain: 'lab.test', options: {} });
+  const name = (i: number): string => `u${String(i + 1).padStart(6, '0')}`;
+  const vus = Array.from({ length: users }, (_, i) =>
+    agent.createUser({ index: i, name: name(i), contacts: Array.from({ length: CONTACTS }, (_, k) => name((i + 1 + k * 7) % users)), channels: [] }, events),
+  );
+  for (let i = 0; i < users; i += 50) await Promise.all(vus.slice(i, i + 50).map((vu) => vu.logon()));
+  await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  await vus[0]!.setPresence('away', 'memory bench');
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  gc();
+  const used = process.memoryUsage().heapUsed - baseline;
+  process.stdout.write(`sip-memory: ${users} users online, ${CONTACTS} subscriptions each, errors ${errors}\n`);
+  process.stdout.write(`  heap used by the agent and its users: ${(used / 2 ** 20).toFixed(1)} MiB = ${(used / users / 1024).toFixed(1)} KiB per user\n`);
+  if (args.snapshot) process.stdout.write(`  heap snapshot: ${writeHeapSnapshot(args.snapshot)}\n`);
+  for (const vu of vus) vu.destroy();
+  await agent.close();
+} finally {
+  await lab.stop();
+}
