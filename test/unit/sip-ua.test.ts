@@ -238,9 +238,9 @@ class EventLog {
   }
 }
 
-test('agent follows the RFCs against a server that is not Kamailio', async () => {
-  const server = await ScriptedServer.start();
-  const agent = await sipProtocol.createAgent({
+/** The agent under test, on one UDP socket, with short timers. */
+function agentFor(server: ScriptedServer) {
+  return sipProtocol.createAgent({
     name: 'scripted',
     protocol: 'sip',
     host: '127.0.0.1',
@@ -249,6 +249,11 @@ test('agent follows the RFCs against a server that is not Kamailio', async () =>
     domain: DOMAIN,
     options: { t1Ms: 50, udpSockets: 1, finalNotifyWaitMs: 1000 },
   });
+}
+
+test('agent follows the RFCs against a server that is not Kamailio', async () => {
+  const server = await ScriptedServer.start();
+  const agent = await agentFor(server);
   const aliceLog = new EventLog();
   const bobLog = new EventLog();
   const alice = agent.createUser({ index: 0, name: 'alice', password: PASSWORD, contacts: ['bob'], channels: [] }, aliceLog.events());
@@ -283,15 +288,7 @@ test('agent follows the RFCs against a server that is not Kamailio', async () =>
 
 test('a logoff the engine gives up on is one failure, not one per unfinished un-SUBSCRIBE', async () => {
   const server = await ScriptedServer.start();
-  const agent = await sipProtocol.createAgent({
-    name: 'scripted',
-    protocol: 'sip',
-    host: '127.0.0.1',
-    port: server.port,
-    transport: 'udp',
-    domain: DOMAIN,
-    options: { t1Ms: 50, udpSockets: 1, finalNotifyWaitMs: 1000 },
-  });
+  const agent = await agentFor(server);
   const log = new EventLog();
   const alice = agent.createUser({ index: 0, name: 'alice', password: PASSWORD, contacts: ['bob', 'carol', 'dave'], channels: [] }, log.events());
   try {
