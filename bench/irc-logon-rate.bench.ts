@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { startInspircd } from '../src/lab/irc.js';
 import { ircProtocol } from '../src/agents/irc/index.js';
-import type { VuEvents } from '../src/agents/types.js';
+import { countingEvents } from './counting-events.js';
 
 const users = Number(process.argv[2] ?? 4000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -40,15 +40,7 @@ async function rawRound(port: number, prefix: string): Promise<{ seconds: number
   return { seconds: (performance.now() - started) / 1000, sockets };
 }
 
-const silentEvents: VuEvents = {
-  bytes() {},
-  message() {},
-  presence() {},
-  error() {},
-  disconnected() {},
-  note() {},
-  retransmission() {},
-};
+const silentEvents = countingEvents().events;
 
 async function imloadRound(port: number, prefix: string) {
   const agent = await ircProtocol.createAgent({ name: 'bench', protocol: 'irc', host: '127.0.0.1', port, transport: 'tcp', options: {} });

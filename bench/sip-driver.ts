@@ -11,7 +11,8 @@ import { Registration } from '../src/agents/sip/registration.js';
 import { readSettings } from '../src/agents/sip/settings.js';
 import { UdpHub } from '../src/agents/sip/udp.js';
 import { UserAgent } from '../src/agents/sip/ua.js';
-import type { AgentTarget, VirtualUser, VuEvents } from '../src/agents/types.js';
+import type { AgentTarget, VirtualUser } from '../src/agents/types.js';
+import { countingEvents } from './counting-events.js';
 import { groupCpuSeconds, processCpuSeconds } from './sip-probes.js';
 
 export interface DriverStep {
@@ -44,19 +45,10 @@ const MESSAGE_RECIPIENTS = 1000;
 const MESSAGE_SENDERS = 50;
 const FILLER = 'x'.repeat(40);
 
-let retransmissions = 0;
-const events: VuEvents = {
-  bytes: () => undefined,
-  message: () => undefined,
-  presence: () => undefined,
-  retransmission: () => void retransmissions++,
-  error: () => undefined,
-  disconnected: () => undefined,
-  note: () => undefined,
-};
+const { events, counts } = countingEvents();
 
 /** Starts `total` operations at `rate` per second; resolves with the counts once all settled. */
-async function paced(rate: number, total: number, start: (n: number) => Promise<boolean>): Promise<Pick<DriverResult, 'ok' | 'failed' | 'elapsedSeconds'>> {
+async function pacedRun(rate: number, total: number, start: (n: number) => Promise<boolean>): Promise<Pick<DriverResult, 'ok' | 'failed' | 'elapsedSeconds'>> {
   let started = 0;
   let ok = 0;
   let failed = 0;
@@ -88,7 +80,7 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { unrouted: () => undefined, late: () => undefined });
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
-  const counts = await paced(step.rate, step.rate * step.seconds, async (n) => {
+  const paced = await pacedRun(step.rate, step.rate * step.seconds, async (n) => {
     const ua = new UserAgent({ index: n, user: `i${String(n + 1).padStart(6, '0')}`, domain: step.domain, timers: settings.timers, instanceTag: settings.instanceTag }, events);
     ua.attach(hub.attach(n, `i${n}`, ua));
     const registration = new Registration(ua, step.domain, 3600, events);
@@ -102,7 +94,7 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
   hub.close();
-  return { ...counts, retransmissions, cpuSeconds, serverCpuSeconds };
+  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
 async function messageStep(step: DriverStep): Promise<DriverResult> {
@@ -115,10 +107,10 @@ async function messageStep(step: DriverStep): Promise<DriverResult> {
   for (let i = 0; i < recipients.length + senders.length; i += 100) {
     await Promise.all([...recipients, ...senders].slice(i, i + 100).map((u) => u.logon()));
   }
-  retransmissions = 0;
+  counts.retransmissions = 0;
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
-  const counts = await paced(step.rate, step.rate * step.seconds, async (n) => {
+  const paced = await pacedRun(step.rate, step.rate * step.seconds, async (n) => {
     const outcome = await senders[n % MESSAGE_SENDERS]!.message(`m${String((n % MESSAGE_RECIPIENTS) + 1).padStart(6, '0')}`, `[imload ${n} 1 ${Date.now()}.000 ${n % MESSAGE_RECIPIENTS}] ${FILLER}`);
     return outcome.ok;
   });
@@ -126,7 +118,7 @@ async function messageStep(step: DriverStep): Promise<DriverResult> {
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
   for (const u of [...recipients, ...senders]) u.destroy();
   await agent.close();
-  return { ...counts, retransmissions, cpuSeconds, serverCpuSeconds };
+  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
 function targetOf(step: DriverStep): AgentTarget {

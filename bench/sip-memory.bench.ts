@@ -10,8 +10,8 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { sipProtocol } from '../src/agents/sip/index.js';
-import type { VuEvents } from '../src/agents/types.js';
 import { startKamailio } from '../src/lab/kamailio.js';
+import { countingEvents } from './counting-events.js';
 
 const { values: args } = parseArgs({ options: { users: { type: 'string', default: '2000' }, snapshot: { type: 'string' } } });
 const users = Number(args.users);
@@ -20,16 +20,7 @@ const QUIET_MS = 35_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
 
-let errors = 0;
-const events: VuEvents = {
-  bytes: () => undefined,
-  message: () => undefined,
-  presence: () => undefined,
-  retransmission: () => undefined,
-  error: () => void errors++,
-  disconnected: () => undefined,
-  note: () => undefined,
-};
+const { events, counts } = countingEvents();
 
 const lab = await startKamailio({ domain: 'lab.test', users });
 try {
@@ -46,7 +37,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   gc();
   const used = process.memoryUsage().heapUsed - baseline;
-  process.stdout.write(`sip-memory: ${users} users online, ${CONTACTS} subscriptions each, errors ${errors}\n`);
+  process.stdout.write(`sip-memory: ${users} users online, ${CONTACTS} subscriptions each, errors ${counts.errors}\n`);
   process.stdout.write(`  heap used by the agent and its users: ${(used / 2 ** 20).toFixed(1)} MiB = ${(used / users / 1024).toFixed(1)} KiB per user\n`);
   if (args.snapshot) process.stdout.write(`  heap snapshot: ${writeHeapSnapshot(args.snapshot)}\n`);
   for (const vu of vus) vu.destroy();

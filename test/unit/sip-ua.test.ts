@@ -296,7 +296,6 @@ test('a logoff the engine gives up on is one failure, not one per unfinished un-
     server.silent = true;
     const logoff = alice.logoff();
     // The un-SUBSCRIBEs are out and unanswered; the engine's logoff timeout fires and it destroys the user.
-    assert.equal(server.seen.filter((e) => e === 'SUBSCRIBE(dialog) 0').length, 0, 'the silent server saw none of them');
     alice.destroy();
     await assert.rejects(logoff, 'the logoff itself fails, once');
     assert.deepEqual(log.entries.filter((e) => e.startsWith('error')), [], 'no error per contact for the teardown');

@@ -3,6 +3,8 @@
  * canonical long form so lookups never care whether the peer used compact forms (§ 7.3.3).
  */
 
+import { detached } from './address.js';
+
 /** A method or header name is an RFC 3261 `token`. */
 export const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 
@@ -74,15 +76,6 @@ const LIST_HEADERS: ReadonlySet<string> = new Set([
   'via',
 ]);
 
-/** Canonical header name for a name as written on the wire (compact or any case). */
-export function canonicalHeaderName(name: string): string {
-  return spellingOf(name).name;
-}
-
-export function isListHeader(canonicalName: string): boolean {
-  return LIST_HEADERS.has(canonicalName.toLowerCase());
-}
-
 /** What a wire spelling of a header name stands for; computed once per spelling. */
 export interface HeaderSpelling {
   /** Canonical name (long form, registered case) or the peer's own spelling for unknown headers. */
@@ -114,8 +107,11 @@ export function spellingOf(name: string): HeaderSpelling {
   const lower = name.toLowerCase();
   const canonical = (lower.length === 1 ? COMPACT_FORMS[lower] : undefined) ?? CANONICAL.get(lower) ?? name;
   const key = canonical.toLowerCase();
-  const spelling: HeaderSpelling = { name: canonical, key, list: LIST_HEADERS.has(key) };
-  if (SPELLINGS.size < MAX_SPELLINGS) SPELLINGS.set(name, spelling);
+  // A name read from the wire is a slice of its message's text: copied, so the cache (and every
+  // message that reuses the spelling) does not keep that whole message alive.
+  const own = detached(name);
+  const spelling: HeaderSpelling = { name: canonical === name ? own : canonical, key: detached(key), list: LIST_HEADERS.has(key) };
+  if (SPELLINGS.size < MAX_SPELLINGS) SPELLINGS.set(own, spelling);
   return spelling;
 }
 

@@ -274,7 +274,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private receiveRequest(request: SipRequest): void {
     if (request.method === 'ACK') return;
     const now = Date.now();
-    const key = `${request.branch ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
+    // The cache may be the agent's: the user's index keeps one user's answer from ever serving
+    // another's request, even from a notifier that reuses branches.
+    const key = `${this.config.index}|${request.branch ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
     const cached = this.serverCache?.lookup(key, now);
     if (cached !== undefined) {
       this.send(cached);
