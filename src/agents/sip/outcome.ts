@@ -1,6 +1,7 @@
 /** Mapping SIP outcomes onto the engine's error kinds, and refresh timing shared by all bindings. */
 import { AgentError } from '../types.js';
 import { parseSeconds } from './address.js';
+import { TimerWheel } from '../timer-wheel.js';
 import type { SipResponse } from './message.js';
 import { SipTimeoutError, SipTransportError } from './transactions.js';
 
@@ -36,11 +37,16 @@ export function refreshDelayMs(seconds: number): number {
   return Math.max(1, early) * 1000;
 }
 
-/** Runs `fn` after `ms` without keeping the process alive for it. */
-export function unrefTimer(ms: number, fn: () => void): NodeJS.Timeout {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return timer;
+let refreshes: TimerWheel | undefined;
+
+/**
+ * The process's wheel for refreshing registrations, publications and subscriptions: quarter-second
+ * ticks (refreshes are due tens of seconds to an hour ahead), a turn of 68 minutes, and no hold
+ * on the process (a run ends when its users do, not when their next refresh is due).
+ */
+export function refreshWheel(): TimerWheel {
+  refreshes ??= new TimerWheel({ tickMs: 250, slots: 16_384, keepAlive: false });
+  return refreshes;
 }
 
 /**

@@ -3,19 +3,20 @@
  * body, modifications and bodiless refreshes conditional on SIP-If-Match, removal with
  * Expires: 0. Operations run one at a time so a refresh never races a modification for the ETag.
  */
+import { WheelTimer } from '../timer-wheel.js';
 import type { PresenceState, VuEvents } from '../types.js';
 import { detached, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
-import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { buildPidf, PIDF_CONTENT_TYPE } from './pidf.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
-export class Publication {
+/** Its own refresh timer (a WheelTimer), like Registration. */
+export class Publication extends WheelTimer {
   private readonly callId: string;
   private readonly fromTag: string;
   private readonly cseq = new SequenceCounter();
   private etag: string | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -23,6 +24,7 @@ export class Publication {
     private requestedExpires: number,
     private readonly events: VuEvents,
   ) {
+    super();
     this.callId = ua.newCallId();
     this.fromTag = ua.newTag();
   }
@@ -59,8 +61,7 @@ export class Publication {
   }
 
   cancel(): void {
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
+    refreshWheel().cancel(this);
   }
 
   private serially<T>(operation: () => Promise<T>): Promise<T> {
@@ -92,22 +93,24 @@ export class Publication {
     if (response.status < 200 || response.status >= 300) return;
     this.etag = detached(response.headers.get('SIP-ETag')) ?? this.etag;
     const seconds = parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
-    this.cancel();
-    if (seconds <= 0 || this.etag === undefined) return;
-    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
-      this.serially(async () => {
-        const response = await this.send(this.requestedExpires, undefined);
-        if (response.status === 412) {
-          this.etag = undefined;
-          this.events.error('protocol-error', 'PUBLISH refresh: 412, state lost by the server');
-          return;
-        }
-        this.afterResponse(response);
-        if (response.status >= 300) throw response;
-      }).catch((failure: unknown) => {
-        const error = agentErrorFor('PUBLISH refresh', failure, '');
-        this.events.error(error.kind, error.message);
-      });
+    if (seconds <= 0 || this.etag === undefined) this.cancel();
+    else refreshWheel().schedule(this, refreshDelayMs(seconds));
+  }
+
+  /** @internal The refresh is due (called by the refresh wheel): a bodiless PUBLISH. */
+  expired(): void {
+    this.serially(async () => {
+      const response = await this.send(this.requestedExpires, undefined);
+      if (response.status === 412) {
+        this.etag = undefined;
+        this.events.error('protocol-error', 'PUBLISH refresh: 412, state lost by the server');
+        return;
+      }
+      this.afterResponse(response);
+      if (response.status >= 300) throw response;
+    }).catch((failure: unknown) => {
+      const error = agentErrorFor('PUBLISH refresh', failure, '');
+      this.events.error(error.kind, error.message);
     });
   }
 }

@@ -1,8 +1,9 @@
 /** REGISTER binding of one user (RFC 3261 § 10), refreshed before the granted expiry. */
+import { WheelTimer } from '../timer-wheel.js';
 import type { VuEvents } from '../types.js';
 import { nameAddrParam, nameAddrUri, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
-import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
 /** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
@@ -10,11 +11,11 @@ function sameUri(a: string, b: string): boolean {
   return a === b || a.toLowerCase() === b.toLowerCase();
 }
 
-export class Registration {
+/** Its own refresh timer (a WheelTimer): one object per binding, not a Timeout and a closure more. */
+export class Registration extends WheelTimer {
   private readonly callId: string;
   private readonly fromTag: string;
   private readonly cseq = new SequenceCounter();
-  private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -22,6 +23,7 @@ export class Registration {
     private requestedExpires: number,
     private readonly events: VuEvents,
   ) {
+    super();
     // § 10.2: one Call-ID for all REGISTERs of a binding, CSeq increasing.
     this.callId = ua.newCallId();
     this.fromTag = ua.newTag();
@@ -46,8 +48,7 @@ export class Registration {
   }
 
   cancel(): void {
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
+    refreshWheel().cancel(this);
   }
 
   private send(expires: number): Promise<SipResponse> {
@@ -76,17 +77,19 @@ export class Registration {
   }
 
   private scheduleRefresh(seconds: number): void {
-    this.cancel();
-    if (seconds <= 0) return;
-    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
-      this.register()
-        .then((response) => {
-          if (response.status >= 300) throw response;
-        })
-        .catch((failure: unknown) => {
-          const error = agentErrorFor('REGISTER refresh', failure, '');
-          this.events.error(error.kind, error.message);
-        });
-    });
+    if (seconds <= 0) this.cancel();
+    else refreshWheel().schedule(this, refreshDelayMs(seconds));
+  }
+
+  /** @internal The refresh is due (called by the refresh wheel). */
+  expired(): void {
+    this.register()
+      .then((response) => {
+        if (response.status >= 300) throw response;
+      })
+      .catch((failure: unknown) => {
+        const error = agentErrorFor('REGISTER refresh', failure, '');
+        this.events.error(error.kind, error.message);
+      });
   }
 }

@@ -4,10 +4,11 @@
  * lab-results.md § 4 failure 2), so whichever arrives first fixes the remote tag, route set and
  * remote target. Every NOTIFY is answered 200 by the caller; this class only interprets it.
  */
+import { WheelTimer } from '../timer-wheel.js';
 import type { VuEvents } from '../types.js';
 import { detached, dialogTarget, nameAddrUri, parseParams, parseSeconds, tagOf } from './address.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { agentErrorFor, longerInterval, refreshDelayMs, unrefTimer } from './outcome.js';
+import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
 import { SequenceCounter, type UserAgent } from './ua.js';
 
@@ -29,14 +30,14 @@ export interface SubscriptionOwner {
 
 const NOTHING = (): void => undefined;
 
-export class Subscription {
+/** Its own refresh timer (a WheelTimer): a pool holds two million subscriptions. */
+export class Subscription extends WheelTimer {
   callId = '';
   private fromTag = '';
   private cseq = new SequenceCounter();
   private remoteTag: string | undefined;
   private routeSet: string[] | undefined;
   private remoteTarget: string | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private restarts = 0;
   private ending = false;
   /** The user was torn down: what its unfinished requests fail with is not news. */
@@ -59,6 +60,7 @@ export class Subscription {
     private readonly events: VuEvents,
     private readonly owner: SubscriptionOwner,
   ) {
+    super();
     this.firstNotify = new Promise((resolve, reject) => {
       this.resolveFirst = resolve;
       this.rejectFirst = reject;
@@ -210,19 +212,20 @@ export class Subscription {
   }
 
   private scheduleRefresh(seconds: number): void {
-    this.cancel();
-    if (seconds <= 0 || this.ending) return;
-    this.refreshTimer = unrefTimer(refreshDelayMs(seconds), () => {
-      this.subscribe().then(
-        (response) => this.afterResponse(response, false),
-        (error: unknown) => this.failed(error),
-      );
-    });
+    if (seconds <= 0 || this.ending) this.cancel();
+    else refreshWheel().schedule(this, refreshDelayMs(seconds));
+  }
+
+  /** @internal The refresh is due (called by the refresh wheel). */
+  expired(): void {
+    this.subscribe().then(
+      (response) => this.afterResponse(response, false),
+      (error: unknown) => this.failed(error),
+    );
   }
 
   cancel(): void {
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
+    refreshWheel().cancel(this);
   }
 
   /**

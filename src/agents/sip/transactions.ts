@@ -8,6 +8,7 @@
  * Server transactions (§ 17.2.2) are kept as a cache of sent responses so a retransmitted
  * NOTIFY or MESSAGE is answered again but delivered to the user only once.
  */
+import { TimerWheel, WheelTimer } from '../timer-wheel.js';
 import type { SipResponse } from './message.js';
 
 export interface TransactionTimers {
@@ -44,14 +45,13 @@ export interface TransactionSender {
 }
 
 /**
- * One client transaction. On UDP a single timer serves Timer E and Timer F: it fires at the next
- * retransmission or at the deadline, whichever is first, so a transaction costs one timer and no
- * closures (tens of thousands start every second in a pool run).
+ * One client transaction. On UDP a single wheel timer serves Timer E and Timer F: it fires at
+ * the next retransmission or at the deadline, whichever is first, so a transaction costs no
+ * timer object and no closures (tens of thousands start every second in a pool run).
  */
-class Pending {
+class Pending extends WheelTimer {
   intervalMs: number;
   proceeding = false;
-  timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     readonly owner: ClientTransactions,
@@ -64,22 +64,30 @@ class Pending {
     readonly deadline: number,
     t1Ms: number,
   ) {
+    super();
     this.intervalMs = t1Ms;
+  }
+
+  expired(): void {
+    this.owner.timerDue(this);
   }
 }
 
-/**
- * Timer callbacks act after the I/O already waiting has been read. Node runs expired timers
- * before it polls sockets, so when the event loop lags, Timer E/F would fire for requests whose
- * answers are sitting unread in the socket buffer, and each lag would add traffic (or a false
- * timeout) on top of the load that caused it. `setImmediate` runs after the poll phase.
- */
-function timerFired(entry: Pending): void {
-  setImmediate(timerDue, entry);
-}
+const transactionWheels = new Map<number, TimerWheel>();
 
-function timerDue(entry: Pending): void {
-  entry.owner.timerDue(entry);
+/**
+ * The process's wheel for transaction timers of a given T1: ticks of a fiftieth of T1 (10 ms
+ * at the default 500 ms), so Timer E fires at most 2 % late; enough slots to hold Timer F
+ * (64·T1) without going round.
+ */
+function transactionWheel(t1Ms: number): TimerWheel {
+  const tickMs = Math.min(10, Math.max(1, Math.floor(t1Ms / 50)));
+  let wheel = transactionWheels.get(tickMs);
+  if (wheel === undefined) {
+    wheel = new TimerWheel({ tickMs, slots: Math.ceil((64 * t1Ms) / tickMs) + 1, keepAlive: true });
+    transactionWheels.set(tickMs, wheel);
+  }
+  return wheel;
 }
 
 export class ClientTransactions {
@@ -89,12 +97,14 @@ export class ClientTransactions {
    */
   private readonly pending: Pending[] = [];
   private readonly timeoutMs: number;
+  private readonly wheel: TimerWheel;
 
   constructor(
     private readonly sender: TransactionSender,
     private readonly timers: TransactionTimers,
   ) {
     this.timeoutMs = 64 * timers.t1Ms;
+    this.wheel = transactionWheel(timers.t1Ms);
   }
 
   get size(): number {
@@ -118,10 +128,10 @@ export class ClientTransactions {
   private arm(entry: Pending, now: number): void {
     const retransmits = !this.sender.reliable && !(entry.method === 'INVITE' && entry.proceeding);
     const wait = retransmits ? Math.min(entry.intervalMs, entry.deadline - now) : entry.deadline - now;
-    entry.timer = setTimeout(timerFired, Math.max(1, Math.ceil(wait)), entry);
+    this.wheel.schedule(entry, wait);
   }
 
-  /** @internal Called by the shared timer callback. */
+  /** @internal Called by the wheel when the entry's timer is due. */
   timerDue(entry: Pending): void {
     if (!this.pending.includes(entry)) return;
     const now = performance.now();
@@ -180,7 +190,7 @@ export class ClientTransactions {
     // Order does not matter: swap the last entry into the gap.
     pending[at] = pending[pending.length - 1]!;
     pending.pop();
-    clearTimeout(entry.timer);
+    this.wheel.cancel(entry);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
   }
