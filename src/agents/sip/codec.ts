@@ -9,7 +9,7 @@ import {
   SipHeaders,
   SipParseError,
   TOKEN,
-  wireSpelling,
+  wireSpellingAt,
   type HeaderSpelling,
   type SipMessage,
   type SipRequest,
@@ -84,24 +84,40 @@ function parseStartLine(line: string): SipParseError | { request: boolean; a: st
   return { request: true, a: parts[0]!, b: parts[1]! };
 }
 
-/** Adds one header (values already trimmed), splitting list headers at top-level commas. */
-function addHeader(headers: SipHeaders, spelling: HeaderSpelling, value: string): void {
+/** SP or HTAB (§ 25.1 LWS), or a stray CR left before a line's LF. */
+const isBlank = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d;
+
+function hasComma(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0x2c) return true;
+  return false;
+}
+
+/**
+ * Adds one header whose value is `head[start, end)` (trimmed), or `folded` when continuation
+ * lines were joined into it; list headers are split at top-level commas (§ 7.3.1).
+ */
+function addHeader(headers: SipHeaders, head: string, spelling: HeaderSpelling, start: number, end: number, folded: string | undefined): void {
+  if (folded === undefined && !(spelling.list && hasComma(head, start, end))) {
+    headers.addRange(spelling, start, end);
+    return;
+  }
+  const value = folded ?? head.slice(start, end);
   if (spelling.list && value.includes(',')) for (const part of splitHeaderList(value)) headers.addSpelled(spelling, part);
   else headers.addSpelled(spelling, value);
 }
 
-/** SP or HTAB (§ 25.1 LWS), or a stray CR left before a line's LF. */
-const isBlank = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d;
-
 /**
  * Parses the header lines of `head` from `pos` (after the start line), unfolding continuation
- * lines (§ 7.3.1). Lines end in LF with an optional CR before it. Works on offsets into `head`
- * and slices each name and value once: every datagram comes through here.
+ * lines (§ 7.3.1). Lines end in LF with an optional CR before it. Works on offsets into `head`:
+ * names are looked up where they stand and values are kept as offsets, sliced when first read,
+ * so a header nobody reads costs no string (every datagram comes through here).
  */
 function parseHeaderLines(head: string, pos: number): SipHeaders | SipParseError {
-  const headers = new SipHeaders();
+  const headers = new SipHeaders(head);
   let spelling: HeaderSpelling | undefined;
-  let value = '';
+  let valueStart = 0;
+  let valueEnd = 0;
+  let folded: string | undefined;
   while (pos < head.length) {
     const lf = head.indexOf('\n', pos);
     const next = lf === -1 ? head.length : lf + 1;
@@ -112,24 +128,24 @@ function parseHeaderLines(head: string, pos: number): SipHeaders | SipParseError
       if (spelling === undefined) return new SipParseError('continuation line before any header');
       let start = pos;
       while (start < end && isBlank(head.charCodeAt(start))) start++;
-      if (start < end) value += ` ${head.slice(start, end)}`;
+      if (start < end) folded = `${folded ?? head.slice(valueStart, valueEnd)} ${head.slice(start, end)}`;
       pos = next;
       continue;
     }
-    if (spelling !== undefined) addHeader(headers, spelling, value);
+    if (spelling !== undefined) addHeader(headers, head, spelling, valueStart, valueEnd, folded);
     const colon = head.indexOf(':', pos);
     if (colon <= pos || colon >= end) return new SipParseError(`header line without a name: ${head.slice(pos, Math.min(end, pos + 60))}`);
     let nameEnd = colon;
     while (nameEnd > pos && isBlank(head.charCodeAt(nameEnd - 1))) nameEnd--;
-    const rawName = head.slice(pos, nameEnd);
-    spelling = wireSpelling(rawName);
-    if (spelling === undefined) return new SipParseError(`bad header name: ${rawName.slice(0, 40)}`);
-    let valueStart = colon + 1;
+    spelling = nameEnd > pos ? wireSpellingAt(head, pos, nameEnd) : undefined;
+    if (spelling === undefined) return new SipParseError(`bad header name: ${head.slice(pos, Math.min(nameEnd, pos + 40))}`);
+    valueStart = colon + 1;
     while (valueStart < end && isBlank(head.charCodeAt(valueStart))) valueStart++;
-    value = head.slice(valueStart, end);
+    valueEnd = end;
+    folded = undefined;
     pos = next;
   }
-  if (spelling !== undefined) addHeader(headers, spelling, value);
+  if (spelling !== undefined) addHeader(headers, head, spelling, valueStart, valueEnd, folded);
   return headers;
 }
 

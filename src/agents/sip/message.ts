@@ -116,55 +116,108 @@ export function spellingOf(name: string): HeaderSpelling {
 }
 
 /**
+ * Spellings by shape (length and first character) for the parser, which looks a name up where it
+ * stands in the message text: no slice, no hash of a fresh string, for the names it has seen.
+ */
+const SPELLINGS_BY_SHAPE = new Map<number, Array<readonly [string, HeaderSpelling]>>();
+let shapedSpellings = 0;
+
+/**
+ * The spelling of the header name at `text[start, end)`, or undefined when it is not a token.
+ * Same answers as wireSpelling on the slice.
+ */
+export function wireSpellingAt(text: string, start: number, end: number): HeaderSpelling | undefined {
+  const shape = ((end - start) << 8) | (text.charCodeAt(start) & 0xff);
+  const candidates = SPELLINGS_BY_SHAPE.get(shape);
+  if (candidates !== undefined) {
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i]!;
+      if (text.startsWith(candidate[0], start)) return candidate[1];
+    }
+  }
+  const name = text.slice(start, end);
+  const spelling = wireSpelling(name);
+  if (spelling !== undefined && shapedSpellings < MAX_SPELLINGS) {
+    shapedSpellings++;
+    const entry = [detached(name), spelling] as const;
+    if (candidates === undefined) SPELLINGS_BY_SHAPE.set(shape, [entry]);
+    else candidates.push(entry);
+  }
+  return spelling;
+}
+
+/**
  * Ordered header list with case-insensitive lookup. Values are stored trimmed and unfolded.
- * One flat array (name, key, value, name, key, value, …): no object per header on the hot path.
+ * One flat array of (spelling, value, end) triples: no object per header. A parsed value is
+ * kept as offsets into the message text (value = start) and sliced the first time it is read,
+ * since most headers of most messages are never read at all.
  */
 export class SipHeaders {
-  private readonly entries: string[] = [];
+  private readonly entries: Array<HeaderSpelling | string | number> = [];
+
+  /** `source`: the message text that offsets given to addRange refer to. */
+  constructor(private readonly source = '') {}
 
   /** Appends one value (callers split list headers themselves). */
   add(name: string, value: string): this {
     return this.addSpelled(spellingOf(name), value);
   }
 
-  /** Appends one value under a name already resolved (the parser's path). */
+  /** Appends one value under a name already resolved. */
   addSpelled(spelling: HeaderSpelling, value: string): this {
-    this.entries.push(spelling.name, spelling.key, value);
+    this.entries.push(spelling, value, -1);
     return this;
+  }
+
+  /** Appends the value at `source[start, end)` under a name already resolved (the parser's path). */
+  addRange(spelling: HeaderSpelling, start: number, end: number): this {
+    this.entries.push(spelling, start, end);
+    return this;
+  }
+
+  private valueAt(i: number): string {
+    const value = this.entries[i + 1]!;
+    if (typeof value === 'string') return value;
+    const text = this.source.slice(value as number, this.entries[i + 2] as number);
+    this.entries[i + 1] = text;
+    return text;
+  }
+
+  private indexOfKey(key: string, from: number): number {
+    const entries = this.entries;
+    for (let i = from; i < entries.length; i += 3) if ((entries[i] as HeaderSpelling).key === key) return i;
+    return -1;
   }
 
   /** First value of a header, or undefined. */
   get(name: string): string | undefined {
-    const wanted = spellingOf(name).key;
-    const entries = this.entries;
-    for (let i = 1; i < entries.length; i += 3) if (entries[i] === wanted) return entries[i + 1];
-    return undefined;
+    const at = this.indexOfKey(spellingOf(name).key, 0);
+    return at === -1 ? undefined : this.valueAt(at);
   }
 
   /** Every value of a header, in wire order. */
   getAll(name: string): string[] {
-    const wanted = spellingOf(name).key;
-    const entries = this.entries;
+    const key = spellingOf(name).key;
     const values: string[] = [];
-    for (let i = 1; i < entries.length; i += 3) if (entries[i] === wanted) values.push(entries[i + 1]!);
+    for (let at = this.indexOfKey(key, 0); at !== -1; at = this.indexOfKey(key, at + 3)) values.push(this.valueAt(at));
     return values;
   }
 
   has(name: string): boolean {
-    return this.get(name) !== undefined;
+    return this.indexOfKey(spellingOf(name).key, 0) !== -1;
   }
 
   /** [name, value] pairs in wire order. */
   *[Symbol.iterator](): IterableIterator<[string, string]> {
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i += 3) yield [entries[i]!, entries[i + 2]!];
+    for (let i = 0; i < this.entries.length; i += 3) yield [(this.entries[i] as HeaderSpelling).name, this.valueAt(i)];
   }
 
   /** Appends every header as `Name: value` lines (serialising without the iterator's pairs). */
   writeTo(text: string, skipKey?: string): string {
     const entries = this.entries;
     for (let i = 0; i < entries.length; i += 3) {
-      if (entries[i + 1] !== skipKey) text += `${entries[i]}: ${entries[i + 2]}\r\n`;
+      const spelling = entries[i] as HeaderSpelling;
+      if (spelling.key !== skipKey) text += `${spelling.name}: ${this.valueAt(i)}\r\n`;
     }
     return text;
   }
