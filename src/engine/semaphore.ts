@@ -1,4 +1,4 @@
-/** Caps work in flight (logons in progress), FIFO, without timers. */
+/** Caps work in flight (logons or logoffs in progress), FIFO, without timers. */
 export class Semaphore {
   private available: number;
   private readonly waiting: Array<() => void> = [];
@@ -13,6 +13,16 @@ export class Semaphore {
       return Promise.resolve();
     }
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Callers waiting for a turn. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** One worker's share of a cap of `total` across `workers`; no cap when `total` is unset. */
+  static share(total: number | undefined, workers: number): Semaphore {
+    return new Semaphore(total ? Math.max(1, Math.ceil(total / workers)) : Number.POSITIVE_INFINITY);
   }
 
   release(): void {

@@ -24,6 +24,7 @@ export interface WorkerContext {
   readonly metrics: MetricsRecorder;
   readonly scheduler: Scheduler;
   readonly logons: Semaphore;
+  readonly logoffs: Semaphore;
   readonly startEpochMs: number;
   /** Epoch ms with sub-ms precision, comparable across processes on one host. */
   now(): number;
@@ -331,28 +332,40 @@ export class VuRunner implements VuEvents {
       return;
     }
     this.state = 'leaving';
-    this.ctx.metrics.online--;
-    this.record({ k: 'logoff' });
     this.leaving = this.leave(user);
     return this.leaving;
   }
 
   private leaving: Promise<void> | undefined;
+  /** Leaving, but waiting for a logoff slot (rampDown maxInFlight): still online until it starts. */
+  private waitingToLeave = false;
 
   private async leave(user: VirtualUser): Promise<void> {
+    this.waitingToLeave = true;
+    await this.ctx.logoffs.acquire();
+    this.waitingToLeave = false;
+    if (this.state !== 'leaving') {
+      // Destroyed while waiting its turn (the run ended).
+      this.ctx.logoffs.release();
+      return;
+    }
+    this.ctx.metrics.online--;
+    this.record({ k: 'logoff' });
     try {
       await withTimeout(user.logoff(), 5000, 'logoff-timeout', 'logoff');
       this.ctx.metrics.add('logoffs');
     } catch (error) {
       this.error(error instanceof AgentError ? error.kind : 'logoff-failed', (error as Error).message);
       user.destroy();
+    } finally {
+      this.ctx.logoffs.release();
     }
     this.state = 'gone';
   }
 
   /** Run abort: drop the connection without ceremony. */
   destroy(): void {
-    if (this.state === 'online') this.ctx.metrics.online--;
+    if (this.state === 'online' || (this.state === 'leaving' && this.waitingToLeave)) this.ctx.metrics.online--;
     this.state = 'gone';
     this.user?.destroy();
   }

@@ -31,6 +31,7 @@ let health: HealthSampler | undefined;
 let ticker: NodeJS.Timeout | undefined;
 let firstTick: NodeJS.Timeout | undefined;
 let stopping = false;
+let logoffs: Semaphore | undefined;
 let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
 
@@ -65,8 +66,8 @@ async function init(message: WorkerInit): Promise<void> {
   metrics = new MetricsRecorder(message.worker);
   health = new HealthSampler(message.worker);
   scheduler = new Scheduler(now);
-  const maxInFlight = plan.timeline.maxLogonsInFlight;
-  const logons = new Semaphore(maxInFlight ? Math.max(1, Math.ceil(maxInFlight / message.workers)) : Number.POSITIVE_INFINITY);
+  const logons = Semaphore.share(plan.timeline.maxLogonsInFlight, message.workers);
+  logoffs = Semaphore.share(plan.timeline.maxLogoffsInFlight, message.workers);
   const sharedPassword = resolveSecret(message.passwords.target);
   if (message.recordPath) recorder = new EventRecorder(message.recordPath);
   const replay = message.replay ? { events: await readRecording(message.replay.path), speed: message.replay.speed } : undefined;
@@ -79,6 +80,7 @@ async function init(message: WorkerInit): Promise<void> {
     metrics,
     scheduler,
     logons,
+    logoffs,
     startEpochMs: message.startEpochMs,
     now,
     note,
@@ -114,11 +116,19 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   scheduler?.stop();
-  // Log everyone off at once, bounded: a server that no longer answers must not hold the run.
+  // Log everyone off (at most rampDown's maxInFlight at a time), bounded: a server that no longer
+  // answers must not hold the run.
   await Promise.race([
     Promise.allSettled(runners.map((runner) => runner.logoff())),
     new Promise((resolve) => setTimeout(resolve, 8000)),
   ]);
+  const cutShort = logoffs?.queued ?? 0;
+  if (cutShort > 0) {
+    note(
+      'logoffs-cut-short',
+      `${cutShort} users were still waiting for a logoff slot (rampDown maxInFlight) when the run ended; they were disconnected without logging off`,
+    );
+  }
   for (const runner of runners) runner.destroy();
   clearTimeout(firstTick);
   clearInterval(ticker);

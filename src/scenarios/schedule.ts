@@ -17,6 +17,7 @@ export interface Timeline {
   readonly rampUpRate: number;
   readonly rampDownRate: number | undefined;
   readonly maxLogonsInFlight: number | undefined;
+  readonly maxLogoffsInFlight: number | undefined;
   /** Present for a step search: the load levels and their measurement windows. */
   readonly steps?: readonly Step[];
 }
@@ -56,24 +57,28 @@ export function buildTimeline(scenario: Scenario): Timeline {
   let maxLogonsInFlight: number | undefined;
   let holdMs = 0;
   let rampDownRate: number | undefined;
+  let maxLogoffsInFlight: number | undefined;
   for (const phase of scenario.phases) {
     if (phase.phase === 'rampUp') {
       rampUpRate = phase.rate;
       maxLogonsInFlight = phase.maxInFlight;
     } else if (phase.phase === 'hold') holdMs += phase.duration;
-    else if (phase.phase === 'rampDown') rampDownRate = phase.rate;
+    else if (phase.phase === 'rampDown') {
+      rampDownRate = phase.rate;
+      maxLogoffsInFlight = phase.maxInFlight;
+    }
   }
   const search = scenario.phases.find((p) => p.phase === 'stepSearch');
   if (search?.phase === 'stepSearch') {
     const steps = stepsOf(users, search);
     const holdEnd = steps.at(-1)!.windows.at(-1)!.end;
     const end = rampDownRate ? holdEnd + ((users - 1) / rampDownRate) * 1000 : holdEnd;
-    return { rampUpEnd: steps[0]!.rampEnd, holdEnd, end, rampUpRate: search.rate, rampDownRate, maxLogonsInFlight: search.maxInFlight, steps };
+    return { rampUpEnd: steps[0]!.rampEnd, holdEnd, end, rampUpRate: search.rate, rampDownRate, maxLogonsInFlight: search.maxInFlight, maxLogoffsInFlight, steps };
   }
   const rampUpEnd = Number.isFinite(rampUpRate) ? ((users - 1) / rampUpRate) * 1000 : 0;
   const holdEnd = rampUpEnd + holdMs;
   const end = rampDownRate ? holdEnd + ((users - 1) / rampDownRate) * 1000 : holdEnd;
-  return { rampUpEnd, holdEnd, end, rampUpRate, rampDownRate, maxLogonsInFlight };
+  return { rampUpEnd, holdEnd, end, rampUpRate, rampDownRate, maxLogonsInFlight, maxLogoffsInFlight };
 }
 
 /** Formats a user name from the population's pattern: `u{index:6}` → u000001 for user 0. */

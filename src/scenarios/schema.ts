@@ -95,7 +95,16 @@ const Phase = z.discriminatedUnion('phase', [
     maxInFlight: z.number().int().positive().optional(),
   }),
   z.strictObject({ phase: z.literal('hold'), duration: Duration }),
-  z.strictObject({ phase: z.literal('rampDown'), rate: z.number().positive() }),
+  z.strictObject({
+    phase: z.literal('rampDown'),
+    /** Logoffs started per second, across all workers. */
+    rate: z.number().positive(),
+    /**
+     * Logoffs in progress at once across all workers: when the server slows down, users wait
+     * their turn instead of piling new requests (and their retransmissions) onto it.
+     */
+    maxInFlight: z.number().int().positive().optional(),
+  }),
   z.strictObject({
     /**
      * Capacity search: start at `from` users, add `step` users per step (at `rate` logons/s) up
