@@ -4,7 +4,10 @@
  * agent's own SIP stack (codec, transactions, shared UDP sockets): REGISTER transactions
  * (Registration on a UserAgent, as a logon starts), or pager-mode MESSAGEs between logged-on
  * users (sender and recipient both imload, as SIPp's UAC and UAS are both SIPp).
- * Started by the bench with an IPC channel; never run by hand.
+ * Started by the bench with an IPC channel; never run by hand. It runs the steps it is sent, one
+ * after another, until told to exit: one step per process measures a cold start (the JIT
+ * compiling the hot path inside the measured span), several per process a warm one, as in a run's
+ * long-lived workers.
  */
 import { sipProtocol } from '../src/agents/sip/index.js';
 import { Registration } from '../src/agents/sip/registration.js';
@@ -25,6 +28,14 @@ export interface DriverStep {
   readonly seconds: number;
   /** Kamailio's process group: its CPU is read over the measured part only (not the logons). */
   readonly serverPgid: number;
+  /** REGISTER: user names are `<prefix><n>` from `firstUser` on (default i, 0). */
+  readonly userPrefix?: string;
+  readonly firstUser?: number;
+}
+
+/** Ends the driver process. */
+export interface DriverExit {
+  readonly kind: 'exit';
 }
 
 export interface DriverResult {
@@ -80,9 +91,13 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { unrouted: () => undefined, late: () => undefined });
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
+  const prefix = step.userPrefix ?? 'i';
+  const first = step.firstUser ?? 0;
+  counts.retransmissions = 0;
   const paced = await pacedRun(step.rate, step.rate * step.seconds, async (n) => {
-    const ua = new UserAgent({ index: n, user: `i${String(n + 1).padStart(6, '0')}`, domain: step.domain, timers: settings.timers, instanceTag: settings.instanceTag }, events);
-    ua.attach(hub.attach(n, `i${n}`, ua));
+    const name = `${prefix}${String(first + n + 1).padStart(6, '0')}`;
+    const ua = new UserAgent({ index: n, user: name, domain: step.domain, timers: settings.timers, instanceTag: settings.instanceTag }, events);
+    ua.attach(hub.attach(n, name, ua));
     const registration = new Registration(ua, step.domain, 3600, events);
     try {
       return (await registration.register()).status < 300;
@@ -125,10 +140,16 @@ function targetOf(step: DriverStep): AgentTarget {
   return { name: 'bench', protocol: 'sip', host: step.host, port: step.port, transport: 'udp', domain: step.domain, options: {} };
 }
 
-process.once('message', (step: DriverStep) => {
-  const run = step.kind === 'register' ? registerStep(step) : messageStep(step);
-  run.then(
-    (result) => process.send!(result, () => process.exit(0)),
-    (error: unknown) => process.send!({ error: String(error) }, () => process.exit(1)),
+let queue: Promise<unknown> = Promise.resolve();
+process.on('message', (message: DriverStep | DriverExit) => {
+  if (message.kind === 'exit') {
+    void queue.then(() => process.exit(0));
+    return;
+  }
+  queue = queue.then(() =>
+    (message.kind === 'register' ? registerStep(message) : messageStep(message)).then(
+      (result) => new Promise<void>((resolve) => process.send!(result, () => resolve())),
+      (error: unknown) => process.send!({ error: String(error) }, () => process.exit(1)),
+    ),
   );
 });

@@ -6,13 +6,19 @@
  * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload within
  * 1.5x of SIPp's CPU.
  *
+ * imload's REGISTER steps run twice: `imload` in a fresh process per step (cold: V8 compiles
+ * the hot path inside the measured 5 s, as it would in a run that lasts seconds) and
+ * `imload-warm` in one process for the whole ladder, warmed by an unmeasured 3 s step (as in a
+ * run's workers, which live for minutes to hours). SIPp, compiled ahead of time, has no such
+ * difference.
+ *
  *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|'']
  *
  * Both generators send the same requests (bench/sipp/*.xml mirror what the agent sends), use
  * different user names (i…/s…) so neither refreshes the other's bindings, and take turns at
  * each rate (never at once), so both meet the same background load on a shared host.
  */
-import { fork, spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startKamailio } from '../src/lab/kamailio.js';
 import { freePort } from '../src/lab/ports.js';
-import type { DriverResult, DriverStep } from './sip-driver.js';
+import type { DriverExit, DriverResult, DriverStep } from './sip-driver.js';
 import { CpuFollower, groupCpuSeconds } from './sip-probes.js';
 
 const { values: args } = parseArgs({
@@ -35,11 +41,18 @@ const DOMAIN = 'lab.test';
 const SIPP_DIR = fileURLToPath(new URL('./sipp/', import.meta.url));
 const DRIVER = fileURLToPath(new URL('./sip-driver.ts', import.meta.url));
 const MESSAGE_RECIPIENTS = 1000;
+/** The warm driver's unmeasured first step. */
+const WARM_UP_RATE = 2000;
+const WARM_UP_SECONDS = 3;
 /** A SIPp run never outlives this (its own -timeout is shorter). */
 const SIPP_CAP_MS = 90_000;
 
+/** imload in a fresh process per step (cold), imload in one process for the ladder (warm), SIPp. */
+const TOOLS = ['imload', 'imload-warm', 'sipp'] as const;
+type Tool = (typeof TOOLS)[number];
+
 interface StepResult extends DriverResult {
-  readonly tool: 'imload' | 'sipp';
+  readonly tool: Tool;
   readonly kind: DriverStep['kind'];
   readonly rate: number;
   readonly kamailioCpuSeconds: number;
@@ -54,21 +67,48 @@ function injection(name: string, prefix: string, count: number, extra = ''): str
   return file;
 }
 
-function runDriver(step: DriverStep): Promise<DriverResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(DRIVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const cap = setTimeout(() => child.kill('SIGKILL'), SIPP_CAP_MS);
-    child.once('message', (result: DriverResult | { error: string }) => {
-      clearTimeout(cap);
-      if ('error' in result) reject(new Error(result.error));
-      else resolve(result);
+/** One driver process (bench/sip-driver.ts); its steps run one after another. */
+class Driver {
+  private readonly child: ChildProcess;
+  private readonly cap: NodeJS.Timeout;
+  private pending: { resolve: (result: DriverResult) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(lifetimeMs: number) {
+    this.child = fork(DRIVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.cap = setTimeout(() => this.child.kill('SIGKILL'), lifetimeMs);
+    this.child.on('message', (result: DriverResult | { error: string }) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      if ('error' in result) pending?.reject(new Error(result.error));
+      else pending?.resolve(result);
     });
-    child.once('exit', (code) => {
-      clearTimeout(cap);
-      reject(new Error(`driver exited with ${code}`));
+    this.child.once('exit', (code) => {
+      clearTimeout(this.cap);
+      this.pending?.reject(new Error(`driver exited with ${code}`));
     });
-    child.send(step);
-  });
+  }
+
+  run(step: DriverStep): Promise<DriverResult> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.child.send(step);
+    });
+  }
+
+  stop(): void {
+    clearTimeout(this.cap);
+    this.child.send({ kind: 'exit' } satisfies DriverExit);
+  }
+}
+
+/** A step in a process of its own: imload pays its JIT warm-up inside the measured span. */
+async function runColdDriver(step: DriverStep): Promise<DriverResult> {
+  const driver = new Driver(SIPP_CAP_MS);
+  try {
+    return await driver.run(step);
+  } finally {
+    driver.stop();
+  }
 }
 
 /** Runs sipp to completion; CPU followed from /proc while it runs; counts from its final stats. */
@@ -118,16 +158,33 @@ try {
   const sippUsers = injection('register.csv', 's', maxCalls);
   // Steps alternate between the generators, so both meet the same background load on a shared host.
   const failedAlready = new Set<string>();
-  for (const rate of args.steps.split(',').map(Number)) {
-    for (const tool of ['imload', 'sipp'] as const) {
-      if (failedAlready.has(tool)) continue;
-      const before = groupCpuSeconds(lab.pid);
-      const calls = rate * SECONDS;
-      const result = tool === 'imload'
-        ? await runDriver({ kind: 'register', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid })
-        : await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
-      if (record(tool, 'register', rate, before, result).failed > 0) failedAlready.add(tool);
+  const rates = args.steps.split(',').map(Number);
+  // The warm driver lives for the whole ladder, warmed first by an unmeasured step.
+  const warm = new Driver(SIPP_CAP_MS * (rates.length + 1));
+  const register = (rate: number, seconds: number, userPrefix: string, firstUser: number): DriverStep =>
+    ({ kind: 'register', host, port, domain: DOMAIN, rate, seconds, serverPgid: lab.pid, userPrefix, firstUser });
+  let warmUsers = 0;
+  try {
+    await warm.run(register(WARM_UP_RATE, WARM_UP_SECONDS, 'w', warmUsers));
+    warmUsers += WARM_UP_RATE * WARM_UP_SECONDS;
+    for (const rate of rates) {
+      for (const tool of TOOLS) {
+        if (failedAlready.has(tool)) continue;
+        const before = groupCpuSeconds(lab.pid);
+        const calls = rate * SECONDS;
+        let result: DriverResult;
+        if (tool === 'imload') result = await runColdDriver(register(rate, SECONDS, 'i', 0));
+        else if (tool === 'imload-warm') {
+          result = await warm.run(register(rate, SECONDS, 'w', warmUsers));
+          warmUsers += calls;
+        } else {
+          result = await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
+        }
+        if (record(tool, 'register', rate, before, result).failed > 0) failedAlready.add(tool);
+      }
     }
+  } finally {
+    warm.stop();
   }
 
   // `--message-steps ''` leaves MESSAGE out (a REGISTER-only run).
@@ -152,7 +209,7 @@ async function messageLadder(rates: number[]): Promise<void> {
         const before = groupCpuSeconds(lab.pid);
         const calls = rate * SECONDS;
         let result: DriverResult;
-        if (tool === 'imload') result = await runDriver({ kind: 'message', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid });
+        if (tool === 'imload') result = await runColdDriver({ kind: 'message', host, port, domain: DOMAIN, rate, seconds: SECONDS, serverPgid: lab.pid });
         else {
           // The UAS is a generator too: its CPU over the step is added to the UAC's.
           const uasCpu = new CpuFollower(uas.pid!);
@@ -170,12 +227,12 @@ async function messageLadder(rates: number[]): Promise<void> {
 function format(r: StepResult): string {
   const achieved = r.elapsedSeconds > 0 ? r.ok / r.elapsedSeconds : 0;
   const cpuPerThousand = r.ok > 0 ? (r.cpuSeconds / r.ok) * 1000 : 0;
-  return `${r.tool.padEnd(6)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s`;
+  return `${r.tool.padEnd(11)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s`;
 }
 
 process.stdout.write('\nsip-vs-sipp summary\n');
 for (const kind of ['register', 'message'] as const) {
-  for (const tool of ['imload', 'sipp'] as const) {
+  for (const tool of TOOLS) {
     const steps = results.filter((r) => r.kind === kind && r.tool === tool);
     if (steps.length === 0) continue;
     const clean = steps.filter((r) => r.failed === 0);
@@ -183,6 +240,22 @@ for (const kind of ['register', 'message'] as const) {
     const ok = clean.reduce((n, r) => n + r.ok, 0);
     const cpu = clean.reduce((n, r) => n + r.cpuSeconds, 0);
     process.stdout.write(`${kind} ${tool}: best achieved before the first failures ${best.toFixed(0)}/s; CPU ${ok > 0 ? ((cpu / ok) * 1000).toFixed(3) : '-'} s per 1000 over the clean steps\n`);
+  }
+  // The ratio over the rates where all generators were clean, so each is weighed on the same steps.
+  const rates = [...new Set(results.filter((r) => r.kind === kind).map((r) => r.rate))].filter((rate) =>
+    results.filter((r) => r.kind === kind && r.rate === rate).every((r) => r.failed === 0),
+  );
+  const perThousand = (tool: Tool): number | undefined => {
+    const steps = results.filter((r) => r.kind === kind && r.tool === tool && rates.includes(r.rate));
+    const ok = steps.reduce((n, r) => n + r.ok, 0);
+    return steps.length === 0 || ok === 0 ? undefined : (steps.reduce((n, r) => n + r.cpuSeconds, 0) / ok) * 1000;
+  };
+  const sipp = perThousand('sipp');
+  for (const tool of ['imload', 'imload-warm'] as const) {
+    const ours = perThousand(tool);
+    if (ours !== undefined && sipp !== undefined) {
+      process.stdout.write(`${kind} ${tool} / sipp CPU per 1000 over the rates all were clean (${rates.join(', ')}/s): ${(ours / sipp).toFixed(2)}x\n`);
+    }
   }
 }
 for (const r of results) process.stdout.write(`  ${format(r)}\n`);
