@@ -99,6 +99,12 @@ function parameters(input: KamailioConfigInput): string[] {
   param('presence', 'subs_db_mode', 0);
   param('presence', 'subs_htable_size', input.subscriptionTablePower);
   param('presence', 'pres_htable_size', input.tablePower);
+  // By default a NOTIFY that times out deletes the subscription. Under load that turns a reply
+  // lost in a full socket buffer into a watcher silently cut off, whose later in-dialog
+  // SUBSCRIBE then misses the hash lookup and makes Kamailio scan every subscription it holds
+  // (get_stored_info's fallback): 2 million at 100,000 users, and the collapse of the pool's
+  // ramp-down (docs/sip.md). Subscriptions still end at their own expiry, or on a 481.
+  param('presence', 'timeout_rm_subs', 0);
   param('presence', 'min_expires', input.minExpires);
   param('presence', 'max_expires', input.maxExpires);
   param('presence_xml', 'force_active', 1);
