@@ -355,12 +355,20 @@ export class VuRunner implements VuEvents {
       await withTimeout(user.logoff(), 5000, 'logoff-timeout', 'logoff');
       this.ctx.metrics.add('logoffs');
     } catch (error) {
-      this.error(error instanceof AgentError ? error.kind : 'logoff-failed', (error as Error).message);
-      user.destroy();
+      // Cut off by the run's end (destroy() while in flight): counted by the worker, not an error.
+      if (this.state === 'leaving') {
+        this.error(error instanceof AgentError ? error.kind : 'logoff-failed', (error as Error).message);
+        user.destroy();
+      }
     } finally {
       this.ctx.logoffs.release();
     }
     this.state = 'gone';
+  }
+
+  /** A logoff is on the wire (not waiting for a slot): destroy() now would cut it off. */
+  get loggingOff(): boolean {
+    return this.state === 'leaving' && !this.waitingToLeave;
   }
 
   /** Run abort: drop the connection without ceremony. */

@@ -31,6 +31,8 @@ let health: HealthSampler | undefined;
 let ticker: NodeJS.Timeout | undefined;
 let firstTick: NodeJS.Timeout | undefined;
 let stopping = false;
+/** How long a stopping run waits for its users' logoffs before cutting them off. */
+const STOP_GRACE_MS = 8000;
 let logoffs: Semaphore | undefined;
 let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
@@ -120,13 +122,20 @@ async function stop(): Promise<void> {
   // answers must not hold the run.
   await Promise.race([
     Promise.allSettled(runners.map((runner) => runner.logoff())),
-    new Promise((resolve) => setTimeout(resolve, 8000)),
+    new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS)),
   ]);
   const cutShort = logoffs?.queued ?? 0;
   if (cutShort > 0) {
     note(
       'logoffs-cut-short',
       `${cutShort} users were still waiting for a logoff slot (rampDown maxInFlight) when the run ended; they were disconnected without logging off`,
+    );
+  }
+  const interrupted = runners.reduce((n, runner) => n + (runner.loggingOff ? 1 : 0), 0);
+  if (interrupted > 0) {
+    note(
+      'logoffs-interrupted',
+      `${interrupted} logoffs were still in progress ${STOP_GRACE_MS / 1000} s after the run ended; they were cut off (disconnected), not counted as errors`,
     );
   }
   for (const runner of runners) runner.destroy();
