@@ -4,6 +4,7 @@
  */
 import type { ChannelAssignment, PresenceState, ProtocolAgent, VirtualUser, VuEvents, VuIdentity } from '../agents/types.js';
 import { AgentError } from '../agents/types.js';
+import { withDeadline } from '../agents/deadline.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { Random } from '../scenarios/random.js';
 import type { Action, WorkloadPlan } from '../scenarios/schedule.js';
@@ -11,10 +12,11 @@ import type { EventRecorder, RecordedAction, RecordedEvent } from './recording.j
 import { ReplayStream, type ActionSource } from './replay.js';
 import { Vu } from './vu-api.js';
 import { runFlow } from './flow.js';
-import { Expectations, type ScriptEvent } from './expectations.js';
+import type { ScriptEvent } from './expectations.js';
+import { Inbox } from './inbox.js';
+import { formatStamp, messageBody, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 
 export type { ScriptEvent };
-import { formatStamp, messageBody, parseStamp, RecentIds, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -40,16 +42,6 @@ export interface WorkerContext {
 
 type VuState = 'waiting' | 'connecting' | 'online' | 'leaving' | 'gone';
 
-class TimeoutError extends AgentError {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, kind: string, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(kind, `${what} did not complete within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 const NO_ACTIONS: ActionSource = { next: () => undefined };
 
 /** The stamp, then the user's own words (scripted or replayed) or the scenario's filler. */
@@ -62,7 +54,6 @@ export class VuRunner implements VuEvents {
   private user: VirtualUser | undefined;
   private seq = 0;
   private attempts = 0;
-  private readonly recent = new RecentIds(32);
   private readonly activity: ActionSource;
   private readonly replayed: ReplayStream | undefined;
   private activityStarted = false;
@@ -70,12 +61,13 @@ export class VuRunner implements VuEvents {
   private readyAt = 0;
   /** Channels a script joined beyond the schedule's. */
   private readonly scriptedChannels: ChannelAssignment[] = [];
-  private readonly expectations = new Expectations();
+  private readonly inbox: Inbox;
 
   constructor(
     private readonly ctx: WorkerContext,
     readonly identity: VuIdentity,
   ) {
+    this.inbox = new Inbox(ctx.metrics, identity, this);
     const recorded = ctx.replay?.events.get(identity.index);
     this.replayed = recorded && ctx.replay ? new ReplayStream(recorded, ctx.replay.speed, identity) : undefined;
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
@@ -138,7 +130,7 @@ export class VuRunner implements VuEvents {
     const user = agent.createUser(this.identity, this);
     this.user = user;
     try {
-      await withTimeout(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');
+      await withDeadline(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');
       for (const channel of this.identity.channels) await this.joinOne(user, channel);
     } catch (error) {
       this.ctx.logons.release();
@@ -172,7 +164,7 @@ export class VuRunner implements VuEvents {
   private async joinOne(user: VirtualUser, channel: ChannelAssignment): Promise<boolean> {
     const joinStart = this.ctx.now();
     try {
-      await withTimeout(user.join(channel), this.ctx.plan.scenario.behaviour.joinTimeout, 'join-timeout', `join ${channel.name}`);
+      await withDeadline(user.join(channel), this.ctx.plan.scenario.behaviour.joinTimeout, 'join-timeout', `join ${channel.name}`);
       this.record({ k: 'join', ch: channel.name });
       this.ctx.metrics.add('joinsOk');
       this.ctx.metrics.latency('join', this.ctx.now() - joinStart);
@@ -224,7 +216,7 @@ export class VuRunner implements VuEvents {
 
   /** Resolves true when a received message or presence change matches, false after `withinMs`. */
   expect(match: (event: ScriptEvent) => boolean, withinMs: number): Promise<boolean> {
-    return this.expectations.wait(match, withinMs, (ok) => {
+    return this.inbox.expectations.wait(match, withinMs, (ok) => {
       this.ctx.metrics.add(ok ? 'expectsMet' : 'expectsFailed');
       if (!ok) this.error('expect-timeout', `nothing matched within ${withinMs} ms`);
     });
@@ -352,7 +344,7 @@ export class VuRunner implements VuEvents {
     this.ctx.metrics.online--;
     this.record({ k: 'logoff' });
     try {
-      await withTimeout(user.logoff(), 5000, 'logoff-timeout', 'logoff');
+      await withDeadline(user.logoff(), 5000, 'logoff-timeout', 'logoff');
       this.ctx.metrics.add('logoffs');
     } catch (error) {
       // Cut off by the run's end (destroy() while in flight): counted by the worker, not an error.
@@ -386,30 +378,7 @@ export class VuRunner implements VuEvents {
   }
 
   message(from: string, text: string, receivedAt: number, channel?: string): void {
-    const stamp = parseStamp(text);
-    if (!stamp) return;
-    const metrics = this.ctx.metrics;
-    if (this.recent.seen(stamp.sender, stamp.seq)) {
-      metrics.add('duplicates');
-      return;
-    }
-    if (!this.intendedFor(stamp.to, channel)) {
-      metrics.add('misrouted');
-      return;
-    }
-    metrics.add('deliveriesReceived');
-    metrics.latency('delivery', receivedAt - stamp.scheduledAt);
-    if (this.expectations.waiting) this.expectations.offer({ kind: 'message', from, text, channel });
-  }
-
-  private intendedFor(to: number, channel: string | undefined): boolean {
-    if (to >= 0) return to === this.identity.index && channel === undefined;
-    const mine = channel === undefined ? undefined : this.channel(channel);
-    if (channel !== undefined && !mine) return false;
-    if (to === TO_PRESENTERS) {
-      return mine ? mine.role === 'presenter' : this.identity.channels.some((c) => c.role === 'presenter');
-    }
-    return mine !== undefined;
+    this.inbox.message(from, text, receivedAt, channel);
   }
 
   channelNamed(name: string): ChannelAssignment | undefined {
@@ -430,15 +399,7 @@ export class VuRunner implements VuEvents {
   }
 
   presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial = false): void {
-    if (this.expectations.waiting) this.expectations.offer({ kind: 'presence', contact, state });
-    if (initial) {
-      this.ctx.metrics.add('presenceInitial');
-      return;
-    }
-    const stamp = parseStamp(note);
-    if (!stamp) return;
-    this.ctx.metrics.add('presenceSeen');
-    this.ctx.metrics.latency('presence', receivedAt - stamp.scheduledAt);
+    this.inbox.presence(contact, state, note, receivedAt, initial);
   }
 
   registered(elapsedMs: number): void {

@@ -12,6 +12,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
+import { withDeadline } from '../deadline.js';
 import { detached, nameAddrUri, tagOf, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
 import { answerSessionRequest, sendInSession } from './im-session.js';
@@ -112,9 +113,10 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
         this.subscriptions.set(subscription.callId, subscription);
         subscription.start();
       }
-      await withTimeout(
+      await withDeadline(
         Promise.all([...this.subscriptions.values()].map((s) => s.firstNotify)),
         settings.logonTimeoutMs,
+        'timeout',
         'first NOTIFY of every subscription',
       );
       this.phase = 'online';
@@ -292,12 +294,4 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     for (const subscription of this.subscriptions.values()) subscription.abandon();
     this.ua.close(reason);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AgentError('timeout', `${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,64 @@
+/**
+ * What one user receives, judged by the stamp each message and presence note carries: counted
+ * once (duplicates apart), checked against who it was meant for, its latency recorded from the
+ * scheduled send, and offered to a script waiting for it (`expect`).
+ */
+import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
+import { Expectations } from './expectations.js';
+import { parseStamp, RecentIds, TO_PRESENTERS } from './stamp.js';
+
+/** The user's channels, the schedule's and those a script joined. */
+export interface ChannelLookup {
+  channelNamed(name: string): ChannelAssignment | undefined;
+}
+
+export class Inbox {
+  private readonly recent = new RecentIds(32);
+  readonly expectations = new Expectations();
+
+  constructor(
+    private readonly metrics: MetricsRecorder,
+    private readonly identity: VuIdentity,
+    private readonly channels: ChannelLookup,
+  ) {}
+
+  message(from: string, text: string, receivedAt: number, channel?: string): void {
+    const stamp = parseStamp(text);
+    if (!stamp) return;
+    const metrics = this.metrics;
+    if (this.recent.seen(stamp.sender, stamp.seq)) {
+      metrics.add('duplicates');
+      return;
+    }
+    if (!this.intendedFor(stamp.to, channel)) {
+      metrics.add('misrouted');
+      return;
+    }
+    metrics.add('deliveriesReceived');
+    metrics.latency('delivery', receivedAt - stamp.scheduledAt);
+    if (this.expectations.waiting) this.expectations.offer({ kind: 'message', from, text, channel });
+  }
+
+  presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial: boolean): void {
+    if (this.expectations.waiting) this.expectations.offer({ kind: 'presence', contact, state });
+    if (initial) {
+      this.metrics.add('presenceInitial');
+      return;
+    }
+    const stamp = parseStamp(note);
+    if (!stamp) return;
+    this.metrics.add('presenceSeen');
+    this.metrics.latency('presence', receivedAt - stamp.scheduledAt);
+  }
+
+  private intendedFor(to: number, channel: string | undefined): boolean {
+    if (to >= 0) return to === this.identity.index && channel === undefined;
+    const mine = channel === undefined ? undefined : this.channels.channelNamed(channel);
+    if (channel !== undefined && !mine) return false;
+    if (to === TO_PRESENTERS) {
+      return mine ? mine.role === 'presenter' : this.identity.channels.some((c) => c.role === 'presenter');
+    }
+    return mine !== undefined;
+  }
+}
