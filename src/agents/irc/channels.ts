@@ -10,6 +10,19 @@
 import type { ChannelAssignment } from '../types.js';
 import type { ServerFeatures } from './features.js';
 
+/** Numerics that refuse a JOIN (params[1] is the channel). */
+export const JOIN_ERRORS: Record<string, string> = {
+  '403': 'join-refused',
+  '405': 'join-refused',
+  '437': 'join-refused',
+  '471': 'channel-full',
+  '473': 'join-refused',
+  '474': 'banned',
+  '475': 'join-refused',
+  '477': 'join-refused',
+  '489': 'join-refused',
+};
+
 export class ChannelRoster {
   readonly members = new Set<string>();
   readonly ops = new Set<string>();

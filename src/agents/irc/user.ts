@@ -3,9 +3,7 @@
  * IRCX detection), channel views, and sends acknowledged by a PING barrier — the server handles
  * a client's lines in order, so once our PONG arrives, any error for the message came before it.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import {
   AgentError,
@@ -19,11 +17,12 @@ import {
   type VuIdentity,
 } from '../types.js';
 import { LineBuffer, nickOf, parseLine, sanitize, type IrcMessage } from './codec.js';
-import { ChannelView, channelName, type SharedRosters } from './channels.js';
+import { ChannelView, JOIN_ERRORS, channelName, type SharedRosters } from './channels.js';
 import type { ServerFeatures } from './features.js';
 import { AuditoriumPolicy } from './auditorium.js';
 import { handleCap } from './cap.js';
 import { SEND_ERRORS, SendBarriers } from './barriers.js';
+import { openSocket, serverErrorKind, socketErrorKind } from './connection.js';
 
 const READY_TOKEN = 'imload-ready';
 
@@ -31,19 +30,6 @@ interface Waiter {
   resolve(): void;
   reject(error: Error): void;
 }
-
-/** Numerics that refuse a JOIN (params[1] is the channel). */
-const JOIN_ERRORS: Record<string, string> = {
-  '403': 'join-refused',
-  '405': 'join-refused',
-  '437': 'join-refused',
-  '471': 'channel-full',
-  '473': 'join-refused',
-  '474': 'banned',
-  '475': 'join-refused',
-  '477': 'join-refused',
-  '489': 'join-refused',
-};
 
 export class IrcUser implements VirtualUser {
   nick: string;
@@ -86,22 +72,10 @@ export class IrcUser implements VirtualUser {
   logon(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.logonWaiter = { resolve, reject };
-      const { host, port, transport, tls } = this.target;
-      const localAddress = this.identity.sourceAddress;
-      const socket =
-        transport === 'tls'
-          ? tlsConnect({
-              host,
-              port,
-              localAddress,
-              servername: tls?.serverName ?? (/^[\d.]+$/.test(host) ? undefined : host),
-              ca: tls?.ca ? readFileSync(tls.ca) : undefined,
-              rejectUnauthorized: !tls?.insecure,
-            } as ConnectionOptions)
-          : netConnect({ host, port, localAddress });
+      const socket = openSocket(this.target, this.identity.sourceAddress);
       this.socket = socket;
       socket.setNoDelay(true);
-      socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => this.greet());
+      socket.once(this.target.transport === 'tls' ? 'secureConnect' : 'connect', () => this.greet());
       socket.on('data', (chunk: Buffer) => this.receive(chunk));
       socket.on('error', (error: NodeJS.ErrnoException) => this.failed(error));
       socket.on('close', () => this.onClose());
@@ -271,23 +245,13 @@ export class IrcUser implements VirtualUser {
 
   private serverError(text: string): void {
     this.lastError = text;
-    const kind =
-      /flood|sendq|recvq/i.test(text) ? 'flood-disconnect'
-      : /password|authenticat/i.test(text) ? 'auth-failed'
-      : /ban|[kgz]-?line/i.test(text) ? 'banned'
-      : 'server-error';
+    const kind = serverErrorKind(text);
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint} closed the connection: ${text}`);
     else this.closeKind = kind;
   }
 
   private failed(error: NodeJS.ErrnoException): void {
-    const kind =
-      error.code === 'ECONNREFUSED' ? 'connect-refused'
-      : error.code === 'ETIMEDOUT' ? 'connect-timeout'
-      : error.code === 'ECONNRESET' ? 'connection-reset'
-      : error.code === 'EADDRNOTAVAIL' ? 'source-address'
-      : /certificate|self.signed|SSL|TLS/i.test(error.message) ? 'tls-error'
-      : 'socket-error';
+    const kind = socketErrorKind(error);
     this.lastError = `${kind}: ${error.message}`;
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${error.message}`);
     // After logon the close follows and reports the loss once, under this kind.
