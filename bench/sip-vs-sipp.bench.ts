@@ -257,5 +257,12 @@ for (const kind of ['register', 'message'] as const) {
       process.stdout.write(`${kind} ${tool} / sipp CPU per 1000 over the rates all were clean (${rates.join(', ')}/s): ${(ours / sipp).toFixed(2)}x\n`);
     }
   }
+  if (kind === 'register') {
+    // What a cold process spends beyond a warm one at each rate: a one-off start-up cost (the JIT)
+    // stays about the same whatever the rate; a cost per transaction would grow with it.
+    const cpuOf = (tool: Tool, rate: number): number | undefined => results.find((r) => r.kind === kind && r.tool === tool && r.rate === rate)?.cpuSeconds;
+    const extra = rates.map((rate) => `${rate}/s ${((cpuOf('imload', rate) ?? NaN) - (cpuOf('imload-warm', rate) ?? NaN)).toFixed(2)} s`);
+    if (extra.length > 0) process.stdout.write(`register: cold CPU minus warm CPU, per ${SECONDS} s step: ${extra.join(', ')}\n`);
+  }
 }
 for (const r of results) process.stdout.write(`  ${format(r)}\n`);

@@ -65,6 +65,12 @@ export interface TimerWheelOptions {
   readonly keepAlive: boolean;
   /** Clock in milliseconds; performance.now unless a test drives time itself. */
   readonly now?: () => number;
+  /**
+   * Whether input is still waiting to be read (see runNow): the wheel then waits for it, up to
+   * `maxDeferMs`, before firing. Transports whose answers stop timers say so.
+   */
+  readonly inputWaiting?: () => boolean;
+  readonly maxDeferMs?: number;
 }
 
 export class TimerWheel {
@@ -79,6 +85,10 @@ export class TimerWheel {
   private count = 0;
   private ticker: NodeJS.Timeout | undefined;
   private runQueued = false;
+  private readonly inputWaiting: (() => boolean) | undefined;
+  private readonly maxDeferMs: number;
+  /** When the pending run was first put off for waiting input (NaN: not put off). */
+  private deferredSince = Number.NaN;
 
   constructor(options: TimerWheelOptions) {
     this.tickMs = options.tickMs;
@@ -88,6 +98,8 @@ export class TimerWheel {
     this.heads = Array.from({ length: slots }, () => new SlotHead());
     this.keepAlive = options.keepAlive;
     this.now = options.now ?? (() => performance.now());
+    this.inputWaiting = options.inputWaiting;
+    this.maxDeferMs = options.maxDeferMs ?? 0;
     this.lastTick = Math.floor(this.now() / this.tickMs);
   }
 
@@ -173,8 +185,23 @@ export class TimerWheel {
     setImmediate(runQueued, this);
   }
 
-  /** @internal */
+  /**
+   * @internal Runs the wheel, unless input is still waiting: a socket reads only a batch of
+   * datagrams per event-loop turn, so after a stall (a GC pause) most answers are still in the
+   * buffer when the first run comes round, and firing then would retransmit requests already
+   * answered — a burst of load the server did not cause. The run is put off turn by turn while
+   * input waits, for at most maxDeferMs (a timer is then at most that much later).
+   */
   runNow(): void {
+    if (this.inputWaiting !== undefined && this.inputWaiting()) {
+      const now = this.now();
+      if (Number.isNaN(this.deferredSince)) this.deferredSince = now;
+      if (now - this.deferredSince < this.maxDeferMs) {
+        setImmediate(runQueued, this);
+        return;
+      }
+    }
+    this.deferredSince = Number.NaN;
     this.runQueued = false;
     this.advance();
   }

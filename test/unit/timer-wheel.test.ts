@@ -125,3 +125,24 @@ test('on real time: the wheel fires through its own Node timer, and stops tickin
   assert.equal(wheel.size, 0);
   assert.equal(wheel.ticking, false, 'no Node timer left once nothing is scheduled');
 });
+
+test('on real time: while input waits the wheel holds its timers, for at most maxDeferMs', async () => {
+  let asked = 0;
+  const wheel = new TimerWheel({ tickMs: 2, slots: 64, keepAlive: true, inputWaiting: () => (asked++, true), maxDeferMs: 40 });
+  const started = performance.now();
+  let firedAt = 0;
+  await new Promise<void>((resolve) => {
+    class Once extends WheelTimer {
+      expired(): void {
+        firedAt = performance.now();
+        resolve();
+      }
+    }
+    wheel.schedule(new Once(), 10);
+  });
+  const late = firedAt - started;
+  // Held from the first run the ticker queued (before the timer was due) for maxDeferMs.
+  assert.ok(late >= 40, `held for maxDeferMs: fired after ${late.toFixed(1)} ms, not at 10`);
+  assert.ok(late < 1_000, `never held for good: fired after ${late.toFixed(1)} ms`);
+  assert.ok(asked > 1, 'asked again on later event-loop turns');
+});

@@ -10,6 +10,7 @@
  */
 import { TimerWheel, WheelTimer } from '../timer-wheel.js';
 import type { SipResponse } from './message.js';
+import { udpInputWaiting } from './udp.js';
 
 export interface TransactionTimers {
   /** RTT estimate T1 (default 500 ms). */
@@ -84,7 +85,15 @@ function transactionWheel(t1Ms: number): TimerWheel {
   const tickMs = Math.min(10, Math.max(1, Math.floor(t1Ms / 50)));
   let wheel = transactionWheels.get(tickMs);
   if (wheel === undefined) {
-    wheel = new TimerWheel({ tickMs, slots: Math.ceil((64 * t1Ms) / tickMs) + 1, keepAlive: true });
+    wheel = new TimerWheel({
+      tickMs,
+      slots: Math.ceil((64 * t1Ms) / tickMs) + 1,
+      keepAlive: true,
+      // Answers still unread after a stall would otherwise be retransmitted for; waiting up to a
+      // fifth of T1 keeps Timer E within the precision the RFC's own doubling already allows.
+      inputWaiting: udpInputWaiting,
+      maxDeferMs: t1Ms / 5,
+    });
     transactionWheels.set(tickMs, wheel);
   }
   return wheel;

@@ -29,12 +29,35 @@ export interface UnroutedCounter {
   late(description: string, wireBytes: number, answerBytes: number): void;
 }
 
+/**
+ * Datagrams libuv reads from one socket per event-loop turn (uv__udp_io stops after 32): a
+ * socket that delivered a whole batch since it was last asked may have more in its buffer.
+ */
+const READ_BATCH = 32;
+
 class UdpSocketSlot {
+  /** Datagrams read since udpInputWaiting last looked. */
+  reads = 0;
+
   constructor(
     readonly socket: Socket,
     readonly localHost: string,
     readonly localPort: number,
   ) {}
+}
+
+/** Hubs open in this process, for udpInputWaiting. */
+const openHubs = new Set<UdpHub>();
+
+/**
+ * Whether some shared socket read a whole batch since the last call, so that more datagrams are
+ * probably waiting: the transaction timers wait for them (TimerWheel's inputWaiting). At a
+ * steady high rate this can be true when nothing waits; the wheel then runs a turn later.
+ */
+export function udpInputWaiting(): boolean {
+  let waiting = false;
+  for (const hub of openHubs) if (hub.takeFullBatches()) waiting = true;
+  return waiting;
 }
 
 /** One user's share of a hub socket (an object, not closures: pools attach users by the 100k). */
@@ -79,7 +102,23 @@ export class UdpHub {
     private readonly slots: UdpSocketSlot[],
     private readonly counter: UnroutedCounter,
   ) {
-    for (const slot of slots) slot.socket.on('message', (data) => this.dispatch(data));
+    for (const slot of slots) {
+      slot.socket.on('message', (data) => {
+        slot.reads++;
+        this.dispatch(data);
+      });
+    }
+    openHubs.add(this);
+  }
+
+  /** @internal Whether a socket read a whole batch since the last call; starts counting again. */
+  takeFullBatches(): boolean {
+    let full = false;
+    for (const slot of this.slots) {
+      if (slot.reads >= READ_BATCH) full = true;
+      slot.reads = 0;
+    }
+    return full;
   }
 
   /** Opens `count` sockets connected to the server, so each has a definite local address. */
@@ -150,6 +189,7 @@ export class UdpHub {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    openHubs.delete(this);
     for (const slot of this.slots) slot.socket.close();
     this.byIndex.length = 0;
     this.byName.clear();

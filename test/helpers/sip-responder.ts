@@ -1,0 +1,22 @@
+/**
+ * A SIP responder in a process of its own (forked by tests): answers every request it receives
+ * on a UDP port with 200 OK at once, and reports the port and how many requests it answered.
+ * Its own process, so it keeps answering while the test's event loop is blocked.
+ */
+import { createSocket } from 'node:dgram';
+import { parseSipMessage } from '../../src/agents/sip/codec.js';
+import { buildResponse } from '../../src/agents/sip/responses.js';
+
+const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+let answered = 0;
+socket.on('message', (data, from) => {
+  const message = parseSipMessage(data);
+  if (!('kind' in message) || message.kind !== 'request') return;
+  answered++;
+  socket.send(buildResponse(message, 200, 'OK', 'responder'), from.port, from.address);
+});
+socket.bind(0, '127.0.0.1', () => process.send!({ port: socket.address().port }));
+process.on('message', (message: { report?: boolean }) => {
+  if (message.report) process.send!({ answered });
+});
+process.on('disconnect', () => process.exit(0));
