@@ -14,6 +14,8 @@
  *
  *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|'']
  *
+ * The driver processes get IMLOAD_WORKER_NODE_FLAGS, as a run's workers do.
+ *
  * Both generators send the same requests (bench/sipp/*.xml mirror what the agent sends), use
  * different user names (i…/s…) so neither refreshes the other's bindings, and take turns at
  * each rate (never at once), so both meet the same background load on a shared host.
@@ -24,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { workerNodeFlags } from '../src/engine/coordinator.js';
 import { startKamailio } from '../src/lab/kamailio.js';
 import { freePort } from '../src/lab/ports.js';
 import type { DriverExit, DriverResult, DriverStep } from './sip-driver.js';
@@ -74,7 +77,7 @@ class Driver {
   private pending: { resolve: (result: DriverResult) => void; reject: (error: Error) => void } | undefined;
 
   constructor(lifetimeMs: number) {
-    this.child = fork(DRIVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(DRIVER, [], { execArgv: ['--import', 'tsx', ...workerNodeFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.cap = setTimeout(() => this.child.kill('SIGKILL'), lifetimeMs);
     this.child.on('message', (result: DriverResult | { error: string }) => {
       const pending = this.pending;

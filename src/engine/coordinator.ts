@@ -28,7 +28,7 @@ const STOP_GRACE_MS = 15_000;
  * heap tuning (`--max-old-space-size=8192`, `--max-semi-space-size=64`) or diagnosis
  * (`--trace-gc`), which NODE_OPTIONS does not accept for V8 flags.
  */
-function workerNodeFlags(): string[] {
+export function workerNodeFlags(): string[] {
   return (process.env.IMLOAD_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
