@@ -1,18 +1,19 @@
 /**
  * imload's SIP stack beside SIPp, against the same Kamailio in one run: REGISTER, then
- * pager-mode MESSAGE, each as a ladder of offered rates (5 s a step). For each generator it
+ * pager-mode MESSAGE, each as a ladder of offered rates (20 s a step). For each generator it
  * reports the highest rate achieved before the first failed transaction, and its CPU per
  * 1,000 transactions read from /proc/<pid>/stat (SIPp: the sipp process, UAC plus the UAS
  * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload within
  * 1.5x of SIPp's CPU.
  *
  * imload's REGISTER steps run twice: `imload` in a fresh process per step (cold: V8 compiles
- * the hot path inside the measured 5 s, as it would in a run that lasts seconds) and
- * `imload-warm` in one process for the whole ladder, warmed by an unmeasured 3 s step (as in a
- * run's workers, which live for minutes to hours). SIPp, compiled ahead of time, has no such
- * difference.
+ * the hot path inside the measured step) and `imload-warm` in one process for the whole ladder,
+ * warmed by an unmeasured 3 s step (as in a run's workers, which live for minutes to hours).
+ * SIPp, compiled ahead of time, has no such difference. The start-up costs a cold process
+ * 0.1–0.5 s of CPU: over 5 s steps that is a third more per transaction, over the default 20 s
+ * steps cold and warm agree, so the figure is a cost per transaction, not per process.
  *
- *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|'']
+ *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20]
  *
  * The driver processes get IMLOAD_WORKER_NODE_FLAGS, as a run's workers do.
  *
@@ -36,7 +37,7 @@ const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '2000,4000,6000,8000,10000,12000' },
     'message-steps': { type: 'string', default: '1000,2000,3000,4000,6000' },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '20' },
   },
 });
 const SECONDS = Number(args.seconds);
