@@ -28,9 +28,8 @@ export interface DriverStep {
   readonly seconds: number;
   /** Kamailio's process group: its CPU is read over the measured part only (not the logons). */
   readonly serverPgid: number;
-  /** REGISTER: user names are `<prefix><n>` from `firstUser` on (default i, 0). */
+  /** REGISTER: user names are `<prefix>000001` on (default prefix i). */
   readonly userPrefix?: string;
-  readonly firstUser?: number;
 }
 
 /** Ends the driver process. */
@@ -92,10 +91,9 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
   const prefix = step.userPrefix ?? 'i';
-  const first = step.firstUser ?? 0;
   counts.retransmissions = 0;
   const paced = await pacedRun(step.rate, step.rate * step.seconds, async (n) => {
-    const name = `${prefix}${String(first + n + 1).padStart(6, '0')}`;
+    const name = `${prefix}${String(n + 1).padStart(6, '0')}`;
     const ua = new UserAgent({ index: n, user: name, domain: step.domain, timers: settings.timers, instanceTag: settings.instanceTag }, events);
     ua.attach(hub.attach(n, name, ua));
     const registration = new Registration(ua, step.domain, 3600, events);
