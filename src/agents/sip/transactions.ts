@@ -89,8 +89,9 @@ function transactionWheel(t1Ms: number): TimerWheel {
       tickMs,
       slots: Math.ceil((64 * t1Ms) / tickMs) + 1,
       keepAlive: true,
-      // Answers still unread after a stall would otherwise be retransmitted for; waiting up to a
-      // fifth of T1 keeps Timer E within the precision the RFC's own doubling already allows.
+      // Answers still unread after a stall would otherwise be retransmitted for. A fifth of T1
+      // is enough to read what a stall leaves (docs/decisions.md), and small beside Timer E's
+      // own intervals of T1 to T2.
       inputWaiting: udpInputWaiting,
       maxDeferMs: t1Ms / 5,
     });
