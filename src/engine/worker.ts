@@ -112,6 +112,9 @@ async function init(message: WorkerInit): Promise<void> {
     ticker = setInterval(tick, 1000);
   }, untilNextSecond);
   send({ type: 'ready' });
+  // Counting presence notifications needs every user's watchers: built now, in slices, rather
+  // than all at once at the first presence change, in the middle of the run (watchers.ts).
+  if (agent.capabilities.presence && scenario.behaviour.presenceChangesPerHour > 0) void plan.prepareWatchers().catch(fatal);
 }
 
 async function stop(): Promise<void> {

@@ -7,6 +7,7 @@ import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/typ
 import { Random } from './random.js';
 import type { Phase, Scenario } from './schema.js';
 import type { UserGroup } from './flow-schema.js';
+import { WatcherIndexBuilder } from './watchers.js';
 
 export interface Timeline {
   /** Milliseconds from run start. */
@@ -190,29 +191,25 @@ export class WorkloadPlan {
     return undefined;
   }
 
-  private watcherIndex: { offsets: Int32Array; watchers: Int32Array } | undefined;
+  private watcherIndex: WatcherIndexBuilder | undefined;
+
+  private watcherBuilder(): WatcherIndexBuilder {
+    this.watcherIndex ??= new WatcherIndexBuilder(this.users, this.scenario.population.contacts, (u) => this.contactIndices(u));
+    return this.watcherIndex;
+  }
 
   /** Users who have user i among their contacts (they watch i's presence). */
   watchersOf(index: number): Int32Array {
-    if (!this.watcherIndex) {
-      // Invert every contact list once (compressed rows: an offset per user into one array).
-      const counts = new Int32Array(this.users + 1);
-      const lists: number[][] = [];
-      for (let u = 0; u < this.users; u++) {
-        const contacts = this.contactIndices(u);
-        lists.push(contacts);
-        for (const c of contacts) counts[c + 1]!++;
-      }
-      for (let u = 0; u < this.users; u++) counts[u + 1]! += counts[u]!;
-      const watchers = new Int32Array(counts[this.users]!);
-      const fill = counts.slice(0, this.users);
-      lists.forEach((contacts, u) => {
-        for (const c of contacts) watchers[fill[c]!++] = u;
-      });
-      this.watcherIndex = { offsets: counts, watchers };
-    }
-    const { offsets, watchers } = this.watcherIndex;
+    const { offsets, watchers } = this.watcherBuilder().index();
     return watchers.subarray(offsets[index]!, offsets[index + 1]!);
+  }
+
+  /**
+   * Builds the watcher index ahead of its first use, a slice of users per event-loop turn (a
+   * worker calls this at start when the run will count presence notifications).
+   */
+  prepareWatchers(sliceUsers = 1000): Promise<void> {
+    return this.watcherBuilder().buildInSlices(sliceUsers);
   }
 
   /**
