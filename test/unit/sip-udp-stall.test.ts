@@ -2,10 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UdpHub } from '../../src/agents/sip/udp.js';
-import { UserAgent } from '../../src/agents/sip/ua.js';
-import { SequenceCounter } from '../../src/agents/sip/ua.js';
+import { SequenceCounter, UserAgent } from '../../src/agents/sip/ua.js';
 import { DEFAULT_TIMERS } from '../../src/agents/sip/transactions.js';
 import type { VuEvents } from '../../src/agents/types.js';
 
@@ -19,7 +21,15 @@ const REQUESTS = 400;
  * first chance would retransmit requests whose answers sit unread in the buffer.
  */
 test('after a stall, answers already received stop their transactions before Timer E retransmits', { timeout: 30_000 }, async () => {
-  const responder = fork(RESPONDER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const progress = join(mkdtempSync(join(tmpdir(), 'imload-stall-')), 'answered');
+  const answeredSoFar = (): number => {
+    try {
+      return Number(readFileSync(progress, 'utf8'));
+    } catch {
+      return 0;
+    }
+  };
+  const responder = fork(RESPONDER, [progress], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const [{ port }] = (await once(responder, 'message')) as [{ port: number }];
     let retransmissions = 0;
@@ -32,9 +42,12 @@ test('after a stall, answers already received stop their transactions before Tim
         ua.attach(hub.attach(index, `u${index}`, ua));
         finals.push(ua.request({ method: 'OPTIONS', uri: 'sip:stall.test', to: '<sip:stall.test>', fromTag: ua.newTag(), callId: ua.newCallId(), cseq: new SequenceCounter() }));
       }
-      // Block the event loop past T1 while the responder answers every request.
-      const until = performance.now() + DEFAULT_TIMERS.t1Ms + 300;
-      while (performance.now() < until);
+      // Block the event loop past T1, and until the responder has answered every request (read
+      // from its progress file: nothing else can be heard while blocked), for at most 20 s.
+      const started = performance.now();
+      const pastT1 = started + DEFAULT_TIMERS.t1Ms + 300;
+      while ((performance.now() < pastT1 || answeredSoFar() < REQUESTS) && performance.now() - started < 20_000);
+      assert.equal(answeredSoFar(), REQUESTS, 'the responder answered every request during the stall');
       const responses = await Promise.all(finals);
       assert.equal(responses.length, REQUESTS);
       assert.ok(responses.every((response) => response.status === 200));
