@@ -10,7 +10,7 @@
  * the hot path inside the measured step) and `imload-warm` in one process for the whole ladder,
  * warmed by an unmeasured 3 s step (as in a run's workers, which live for minutes to hours).
  * SIPp, compiled ahead of time, has no such difference. The start-up costs a cold process
- * 0.1–0.5 s of CPU: over 5 s steps that is a third more per transaction, over the default 20 s
+ * 0.1–0.5 s of CPU: over 5 s steps that is a quarter to a third more per transaction, over the default 20 s
  * steps cold and warm agree, so the figure is a cost per transaction, not per process.
  *
  *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20]

@@ -30,8 +30,9 @@ export interface UnroutedCounter {
 }
 
 /**
- * Datagrams libuv reads from one socket per event-loop turn (uv__udp_io stops after 32): a
- * socket that delivered a whole batch since it was last asked may have more in its buffer.
+ * Datagrams libuv reads from one socket per event-loop turn (uv__udp_recvmsg stops after 32, and
+ * a test here saw 32, 64, 96, … delivered turn by turn): a socket that delivered a whole batch
+ * since it was last asked may have more in its buffer.
  */
 const READ_BATCH = 32;
 
