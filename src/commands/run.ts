@@ -164,7 +164,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const thresholdsOk = result.summary.thresholds.every((t) => t.ok);
     const exitCode =
       result.reason === 'interrupted' ? EXIT.interrupted
-      : result.reason === 'failed' ? EXIT.couldNotStart
+      // Failures before the start are RunStartErrors; one during the run is imload's own.
+      : result.reason === 'failed' ? EXIT.internalError
       : thresholdsOk ? EXIT.ok
       : EXIT.thresholdsFailed;
     return { exitCode, runDir, result };

@@ -36,6 +36,17 @@ const STOP_GRACE_MS = 8000;
 let logoffs: Semaphore | undefined;
 let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
+let workerIndex: number | undefined;
+
+// A bug that escapes a socket or timer callback (in an agent or a user script): the coordinator
+// stops the run as failed, naming it, while this worker logs its users off and ships what it
+// measured, rather than dying with its last second and its users' sessions.
+process.on('uncaughtException', (error) => {
+  const where = workerIndex === undefined ? 'worker' : `worker ${workerIndex}`;
+  const debug = process.env.IMLOAD_DEBUG ? `\n${error.stack}` : '';
+  process.stderr.write(`imload: internal error in ${where}: ${error.message}${debug}\n`);
+  send({ type: 'fatal', kind: 'internal-error', message: `${where}: ${error.name}: ${error.message}` });
+});
 
 process.on('message', (message: ToWorker) => {
   if (message.type === 'init') void init(message).catch(fatal);
@@ -62,6 +73,7 @@ function note(key: string, text: string): void {
 
 async function init(message: WorkerInit): Promise<void> {
   const { scenario, target } = message;
+  workerIndex = message.worker;
   const plan = new WorkloadPlan(scenario);
   const protocol = await loadProtocol(target.protocol);
   agent = await protocol.createAgent(target);

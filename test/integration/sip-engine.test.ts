@@ -68,7 +68,7 @@ for (const variant of [
       signal: new AbortController().signal,
     });
     const s = result.summary;
-    assert.equal(result.reason, 'completed');
+    assert.equal(result.reason, 'completed', s.end.detail);
     assert.equal(s.users.logonOk, variant.users);
     assert.equal(s.latency.register.count, variant.users, 'every logon timed its REGISTER');
     assert.ok(s.latency.register.p50 <= s.latency.logon.p50, 'REGISTER is part of the logon');

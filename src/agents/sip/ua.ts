@@ -254,6 +254,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
 
   receive(message: SipMessage | SipParseError, wireBytes: number): void {
     this.events.bytes(wireBytes, 0);
+    // A closed stream is only half-closed (our FIN sent): the server may still send a NOTIFY or
+    // a MESSAGE it routed before our un-REGISTER. Nothing is left to answer it with.
+    if (this.channel === undefined) return;
     if (message instanceof SipParseError) {
       this.events.error('protocol-error', message.message);
       return;

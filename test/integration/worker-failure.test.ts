@@ -1,0 +1,35 @@
+/**
+ * A bug that escapes a callback inside a worker (here a user script's timer; in CI once an
+ * agent's socket handler) ends the run as failed with exit 4, naming the error, and the run keeps
+ * what it measured: outputs written, users logged off rather than dropped with the process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../../src/commands/run.js';
+import { EXIT } from '../../src/exit-codes.js';
+import { requireBinary } from '../helpers/require.js';
+
+test('an exception escaping a worker callback fails the run, named, with its outputs kept', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const out = join(mkdtempSync(join(tmpdir(), 'imload-bug-')), 'run');
+  const { exitCode, result } = await runCommand({
+    file: 'test/fixtures/script-bug.mjs',
+    scenario: 'buggy',
+    lab: true,
+    quiet: true,
+    out,
+    workers: 2,
+    signal: new AbortController().signal,
+  });
+  const s = result.summary;
+  assert.equal(result.reason, 'failed');
+  assert.equal(exitCode, EXIT.internalError);
+  assert.match(s.end.detail ?? '', /^internal-error: worker [01]: Error: script bug in a timer$/);
+  assert.equal(s.users.peakOnline, 4, 'everyone was online before the bug, and that was measured');
+  assert.ok(s.durationSeconds < 20, `the run stopped at the failure, not at its planned 31 s: ${s.durationSeconds} s`);
+  assert.equal(s.users.logoffs, 4, 'the workers logged their users off');
+  for (const output of ['index.html', 'summary.json', 'junit.xml']) assert.ok(existsSync(join(out, output)), `${output} written`);
+});
