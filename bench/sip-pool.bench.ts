@@ -5,7 +5,7 @@
  * generator's verdict and the kernel's UDP drop counter sampled alongside, so that a run that
  * stops short names its bottleneck. Also the bandwidth per user beside 1.6 kbit/s.
  *
- *   node --import tsx bench/sip-pool.bench.ts [--users N] [--hold 10m] [--rate 100]
+ *   node --import tsx bench/sip-pool.bench.ts [--users N] [--hold 10m] [--rate 100] [--workers N]
  *
  * The bench starts Kamailio itself (sized for the users) rather than with --lab, so it can
  * read Kamailio's memory and CPU while the run goes on.
@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     hold: { type: 'string', default: '10m' },
     rate: { type: 'string', default: '100' },
     scenario: { type: 'string', default: 'lcs-pool-100k' },
+    /** Worker processes; default: what `imload run` picks for SIP over UDP. */
+    workers: { type: 'string' },
   },
 });
 const users = Number(args.users);
@@ -75,7 +77,14 @@ try {
     process.stderr.write(`${line}\n`);
   }, SAMPLE_EVERY_MS);
 
-  const { result, runDir } = await runCommand({ file, scenario: args.scenario, users, out: join(dir, 'run'), quiet: false });
+  const { result, runDir } = await runCommand({
+    file,
+    scenario: args.scenario,
+    users,
+    workers: args.workers === undefined ? undefined : Number(args.workers),
+    out: join(dir, 'run'),
+    quiet: false,
+  });
   clearInterval(sampler);
   const s = result.summary;
 
