@@ -33,7 +33,7 @@ function sdp(user: string, host: string): string {
   ].join('\r\n');
 }
 
-/** INVITE → ACK → MESSAGE in the dialog → BYE. The outcome is the MESSAGE's (or the INVITE's). */
+/** INVITE → ACK → MESSAGE in the dialog → BYE. The outcome is the MESSAGE's (or the INVITE's), known before the BYE's. */
 export async function sendInSession(ua: UserAgent, user: string, host: string, uri: string, text: string): Promise<SendOutcome> {
   const callId = ua.newCallId();
   const fromTag = ua.newTag();
@@ -48,8 +48,10 @@ export async function sendInSession(ua: UserAgent, user: string, host: string, u
     const dialog = { uri: target.uri, route: target.route, to: `<${uri}>;tag=${tagOf(invite.headers.get('To')) ?? ''}`, fromTag, callId, cseq };
     ua.ackInvite(dialog);
     const message = await ua.request({ ...dialog, method: 'MESSAGE', contentType: 'text/plain;charset=UTF-8', body: text });
-    // The session ends whatever the MESSAGE's fate; a failed BYE only leaves state at the callee.
-    await ua.request({ ...dialog, method: 'BYE' }).catch(() => undefined);
+    // The session ends whatever the MESSAGE's fate, but the send's outcome is the MESSAGE's: an
+    // unanswered BYE (its callee gone) must not hold this user's next action for Timer F. A
+    // failed BYE only leaves state at the callee; a logoff aborts one still in flight.
+    void ua.request({ ...dialog, method: 'BYE' }).catch(() => undefined);
     return message.status < 300 ? { ok: true, recipients: 1 } : failed(message.status, message.reason);
   } catch (failure) {
     if (failure instanceof SipTimeoutError) return { ok: false, reason: 'timeout', detail: failure.message };
