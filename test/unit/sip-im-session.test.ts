@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { sipProtocol } from '../../src/agents/sip/index.js';
-import { parseSipMessage, serializeResponse } from '../../src/agents/sip/codec.js';
-import { SipHeaders, SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { tagOf } from '../../src/agents/sip/address.js';
+import { parseSipMessage } from '../../src/agents/sip/codec.js';
+import { SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
+import { buildResponse } from '../../src/agents/sip/responses.js';
 import type { VuEvents } from '../../src/agents/types.js';
 
 const DOMAIN = 'session.test';
@@ -24,16 +24,8 @@ test('session IM: the outcome is the MESSAGE’s; an unanswered BYE does not hol
   let byeSeen: () => void = () => undefined;
   const bye = new Promise<void>((resolve) => (byeSeen = resolve));
 
-  const reply = (request: SipRequest, rinfo: RemoteInfo, extra: Array<[string, string]> = [], body = ''): void => {
-    const headers = new SipHeaders();
-    for (const via of request.headers.getAll('Via')) headers.add('Via', via);
-    headers.add('From', request.headers.get('From')!);
-    const to = request.headers.get('To')!;
-    headers.add('To', tagOf(to) !== undefined ? to : `${to};tag=callee`);
-    headers.add('Call-ID', request.headers.get('Call-ID')!);
-    headers.add('CSeq', request.headers.get('CSeq')!);
-    for (const [name, value] of extra) headers.add(name, value);
-    socket.send(serializeResponse(200, 'OK', headers, body), rinfo.port, rinfo.address);
+  const reply = (request: SipRequest, rinfo: RemoteInfo, extra: Array<[string, string]> = [], sdp?: string): void => {
+    socket.send(buildResponse(request, 200, 'OK', 'callee', extra, sdp, 'application/sdp'), rinfo.port, rinfo.address);
   };
   socket.on('message', (data, rinfo) => {
     const request = parseSipMessage(data);
@@ -45,7 +37,7 @@ test('session IM: the outcome is the MESSAGE’s; an unanswered BYE does not hol
       case 'PUBLISH':
         return reply(request, rinfo, [['SIP-ETag', 'etag-1'], ['Expires', request.headers.get('Expires')!]]);
       case 'INVITE':
-        return reply(request, rinfo, [['Contact', `<sip:bob@127.0.0.1:${port}>`], ['Content-Type', 'application/sdp']], 'v=0\r\n');
+        return reply(request, rinfo, [['Contact', `<sip:bob@127.0.0.1:${port}>`]], 'v=0\r\n');
       case 'MESSAGE':
         return reply(request, rinfo);
       case 'BYE':

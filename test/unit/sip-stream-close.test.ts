@@ -8,10 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { sipProtocol } from '../../src/agents/sip/index.js';
-import { serializeRequest, serializeResponse } from '../../src/agents/sip/codec.js';
+import { serializeRequest } from '../../src/agents/sip/codec.js';
 import { StreamFramer } from '../../src/agents/sip/framing.js';
 import { SipHeaders, SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { parseNameAddr, tagOf } from '../../src/agents/sip/address.js';
+import { parseNameAddr } from '../../src/agents/sip/address.js';
+import { buildResponse } from '../../src/agents/sip/responses.js';
 import type { VuEvents } from '../../src/agents/types.js';
 
 const DOMAIN = 'stream.test';
@@ -26,22 +27,16 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
-/** A registrar and presence server that answers everything with 200 and remembers Contacts. */
+/** A registrar and presence server that answers everything with 200 and remembers the Contact. */
 function answer(socket: Socket, request: SipRequest, contacts: Map<string, string>): void {
-  const headers = new SipHeaders();
-  for (const via of request.headers.getAll('Via')) headers.add('Via', via);
-  headers.add('From', request.headers.get('From')!);
-  const to = request.headers.get('To')!;
-  headers.add('To', tagOf(to) !== undefined ? to : `${to};tag=srv`);
-  headers.add('Call-ID', request.headers.get('Call-ID')!);
-  headers.add('CSeq', request.headers.get('CSeq')!);
+  const extra: Array<[string, string]> = [];
   if (request.method === 'REGISTER') {
-    const contact = request.headers.get('Contact');
-    if (contact !== undefined) contacts.set('user', parseNameAddr(contact)!.uri);
-    headers.add('Contact', `${contact};expires=${request.headers.get('Expires')}`);
+    const contact = request.headers.get('Contact')!;
+    contacts.set('user', parseNameAddr(contact)!.uri);
+    extra.push(['Contact', `${contact};expires=${request.headers.get('Expires')}`]);
   }
-  if (request.method === 'PUBLISH') headers.add('SIP-ETag', 'etag-1').add('Expires', request.headers.get('Expires')!);
-  socket.write(serializeResponse(200, 'OK', headers));
+  if (request.method === 'PUBLISH') extra.push(['SIP-ETag', 'etag-1'], ['Expires', request.headers.get('Expires')!]);
+  socket.write(buildResponse(request, 200, 'OK', 'srv', extra));
 }
 
 function lateMessage(contact: string): Buffer {
