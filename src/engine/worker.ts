@@ -41,7 +41,11 @@ let workerIndex: number | undefined;
 // A bug that escapes a socket or timer callback (in an agent or a user script): the coordinator
 // stops the run as failed, naming it, while this worker logs its users off and ships what it
 // measured, rather than dying with its last second and its users' sessions.
+// Only the first is reported: a bug on a hot path would otherwise throw once per datagram.
+let internalErrorReported = false;
 process.on('uncaughtException', (error) => {
+  if (internalErrorReported) return;
+  internalErrorReported = true;
   const where = workerIndex === undefined ? 'worker' : `worker ${workerIndex}`;
   const debug = process.env.IMLOAD_DEBUG ? `\n${error.stack}` : '';
   process.stderr.write(`imload: internal error in ${where}: ${error.message}${debug}\n`);
