@@ -322,6 +322,14 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   requestStop(stopReason ?? 'completed');
   for (const timer of faultTimers) clearTimeout(timer);
   await drainWhileStopping(allDone, STOP_GRACE_MS, () => startEpochMs + (second + 1) * 1000, flushSecond);
+  // A worker that failed while the run was stopping: the run did not end as planned either (read
+  // before the workers still running are killed, whose exits would read as failures). An
+  // interruption stays one: the user asked for it.
+  const lateFailure = fatal as { kind: string; message: string } | undefined;
+  if (lateFailure && stopReason !== 'failed' && stopReason !== 'interrupted') {
+    stopReason = 'failed';
+    stopDetail = `${lateFailure.kind}: ${lateFailure.message}`;
+  }
   for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
   // What arrived since the last tick: less than one second, so every journaled second is one.
   if (pending.length > 0) flushSecond();

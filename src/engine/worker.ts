@@ -43,13 +43,16 @@ let workerIndex: number | undefined;
 // measured, rather than dying with its last second and its users' sessions.
 // Only the first is reported: a bug on a hot path would otherwise throw once per datagram.
 let internalErrorReported = false;
-process.on('uncaughtException', (error) => {
+process.on('uncaughtException', (thrown: unknown) => {
   if (internalErrorReported) return;
   internalErrorReported = true;
+  // Anything can be thrown (or rejected unhandled): a string has no name, message or stack.
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const where = workerIndex === undefined ? 'worker' : `worker ${workerIndex}`;
   const debug = process.env.IMLOAD_DEBUG ? `\n${error.stack}` : '';
   process.stderr.write(`imload: internal error in ${where}: ${error.message}${debug}\n`);
-  send({ type: 'fatal', kind: 'internal-error', message: `${where}: ${error.name}: ${error.message}` });
+  // After the coordinator has disconnected (the run is over) there is nobody left to tell.
+  if (process.connected) send({ type: 'fatal', kind: 'internal-error', message: `${where}: ${error.name}: ${error.message}` });
 });
 
 process.on('message', (message: ToWorker) => {

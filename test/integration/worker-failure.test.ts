@@ -33,3 +33,20 @@ test('an exception escaping a worker callback fails the run, named, with its out
   assert.equal(s.users.logoffs, 4, 'the workers logged their users off');
   for (const output of ['index.html', 'summary.json', 'junit.xml']) assert.ok(existsSync(join(out, output)), `${output} written`);
 });
+
+test('an exception escaping a worker while the run stops fails the run too', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const out = join(mkdtempSync(join(tmpdir(), 'imload-bug-')), 'run');
+  const { exitCode, result } = await runCommand({
+    file: 'test/fixtures/script-bug-at-stop.mjs',
+    scenario: 'buggy-at-stop',
+    lab: true,
+    quiet: true,
+    out,
+    signal: new AbortController().signal,
+  });
+  assert.equal(result.reason, 'failed', 'every planned second ran, but a worker failed after them');
+  assert.equal(exitCode, EXIT.internalError);
+  assert.match(result.summary.end.detail ?? '', /^internal-error: worker 0: Error: script bug while stopping$/);
+  assert.equal(result.summary.users.peakOnline, 2);
+});
