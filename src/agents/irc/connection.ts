@@ -24,7 +24,9 @@ export function openSocket(target: AgentTarget, localAddress: string | undefined
 export function socketErrorKind(error: NodeJS.ErrnoException): string {
   return error.code === 'ECONNREFUSED' ? 'connect-refused'
     : error.code === 'ETIMEDOUT' ? 'connect-timeout'
-    : error.code === 'ECONNRESET' ? 'connection-reset'
+    // A write after the peer closed fails with EPIPE rather than ECONNRESET, depending only on
+    // whether we were writing or reading when the server went: the same loss either way.
+    : error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'connection-reset'
     : error.code === 'EADDRNOTAVAIL' ? 'source-address'
     : /certificate|self.signed|SSL|TLS/i.test(error.message) ? 'tls-error'
     : 'socket-error';
