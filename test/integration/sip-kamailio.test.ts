@@ -13,6 +13,7 @@ import type { SipAgent } from '../../src/agents/sip/agent.js';
 import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/agents/types.js';
 import { startKamailio, type KamailioLab } from '../../src/lab/kamailio.js';
 import { requireBinary } from '../helpers/require.js';
+import { until } from '../helpers/until.js';
 
 const PASSWORD = 'lab-secret';
 const CONTACTS = 20;
@@ -86,15 +87,6 @@ class Recorder {
 
 function kamcmd(server: KamailioLab, ...args: string[]): string {
   return execFileSync('kamcmd', ['-s', server.ctl, ...args], { encoding: 'utf8', timeout: 5000 });
-}
-
-/** Re-checks `done` every 250 ms until it holds, for at most WAIT_MS. */
-async function pollUntil(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** Runs `work` over items with at most `limit` in flight. */
@@ -236,11 +228,11 @@ test('refreshes: REGISTER, SUBSCRIBE and PUBLISH granted for 10 s outlive their 
     assert.ok(initialEtag !== undefined, 'Kamailio lists the publications');
     // The server's own view: alice's binding re-REGISTERed (CSeq past the challenged pair) and
     // the publications re-PUBLISHed (new ETag), polled with a deadline.
-    await pollUntil(() => {
+    await until(() => {
       const binding = /CSeq: (\d+)/.exec(kamcmd(server, 'ul.lookup', 'location', `alice@${server.domain}`));
       const etags = [...kamcmd(server, 'presence.presentity_list').matchAll(/etag: (\S+)/g)].map((m) => m[1]);
       return Number(binding?.[1] ?? 0) >= 3 && !etags.includes(initialEtag);
-    }, 'REGISTER and PUBLISH refreshes');
+    }, 'REGISTER and PUBLISH refreshes', WAIT_MS, 250);
     // Not synchronisation: the point is to let every original 10 s grant run out.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, loggedOnAt + 12_000 - Date.now())));
     assert.equal(await agent.serverOnlineCount!(), 2, 'both bindings are still registered');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { startUdpLinkProxy, type UdpLinkProxy, type UdpLinkProxyOptions } from '../../src/faults/udp-link-proxy.js';
+import { until } from '../helpers/until.js';
 
 async function bind(socket: Socket): Promise<number> {
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -38,21 +39,13 @@ async function client(port: number) {
   };
 }
 
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 test('relays each client to the server and the answers back to that client, counting datagrams', async () => {
   await withProxy({}, async (proxy) => {
     const a = await client(proxy.port);
     const b = await client(proxy.port);
     a.send('from a');
     b.send('from b');
-    await until(() => a.received.length === 1 && b.received.length === 1);
+    await until(() => a.received.length === 1 && b.received.length === 1, 'both answers');
     assert.deepEqual([a.received, b.received], [['from a'], ['from b']]);
     const stats = proxy.stats();
     assert.equal(stats.clients, 2);
@@ -69,7 +62,7 @@ test('added delay per direction: 100 ms each way is a round trip of ≥ 200 ms',
     const c = await client(proxy.port);
     const started = Date.now();
     c.send('ping');
-    await until(() => c.received.length === 1);
+    await until(() => c.received.length === 1, 'the answer');
     const ms = Date.now() - started;
     assert.ok(ms >= 195 && ms < 1000, `round trip ${ms} ms`);
     c.close();
@@ -89,9 +82,8 @@ test('loss: 100 % drops everything, 30 % drops about that share (seeded)', async
     const c = await client(proxy.port);
     proxy.setLoss(100, 'upstream');
     for (let i = 0; i < 20; i++) c.send(`lost ${i}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => proxy.stats().dropped === 20, '20 drops');
     assert.equal(c.received.length, 0);
-    assert.equal(proxy.stats().dropped, 20);
     proxy.setLoss(30, 'upstream');
     const before = proxy.stats();
     for (let i = 0; i < 400; i++) {
@@ -99,12 +91,14 @@ test('loss: 100 % drops everything, 30 % drops about that share (seeded)', async
       // Paced, so the kernel's socket buffers do not drop datagrams of their own.
       if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const judged = () => proxy.stats().dropped - before.dropped + proxy.stats().upstreamDatagrams - before.upstreamDatagrams;
+    await until(() => judged() === 400, 'the proxy to judge all 400 datagrams');
     const after = proxy.stats();
     const dropped = after.dropped - before.dropped;
     const passed = after.upstreamDatagrams - before.upstreamDatagrams;
     const share = dropped / (dropped + passed);
     assert.ok(share > 0.22 && share < 0.38, `dropped ${dropped} of ${dropped + passed}`);
+    await until(() => c.received.length >= passed, 'every passed datagram to come back');
     assert.equal(c.received.length, passed, 'everything the proxy let through came back');
     c.close();
   });
@@ -119,10 +113,10 @@ test('bounded: clients, held datagrams and delays are capped; targets must be lo
     proxy.setDelay(200, 0, 'upstream');
     for (let i = 0; i < 10; i++) first.send(`d${i}`);
     second.send('refused');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => proxy.stats().dropped === 6, '6 drops');
     assert.equal(proxy.stats().held, 5);
     assert.equal(proxy.stats().dropped, 6, '5 beyond the held bound, 1 from a client beyond the cap');
-    await until(() => first.received.length === 5);
+    await until(() => first.received.length === 5, 'the 5 held datagrams');
     first.close();
     second.close();
   });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { startLinkProxy, type LinkProxy, type LinkProxyOptions } from '../../src/faults/link-proxy.js';
+import { until } from '../helpers/until.js';
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -172,7 +173,7 @@ test('a bandwidth cap bounds throughput (50 KB at 100 KB/s takes about 0.5 s)', 
 test('dropAll closes every connection; new connections still work', async () => {
   await withProxy({}, async (proxy, port) => {
     const sockets = await Promise.all([1, 2, 3, 4].map(() => client(port)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => proxy.stats().open === 4, 'the proxy to hold all 4 connections');
     assert.equal(proxy.dropAll(), 4);
     await Promise.all(sockets.map((s) => closed(s)));
     assert.equal(proxy.stats().dropped, 4);
@@ -189,7 +190,7 @@ test('dropRandom closes about that share of connections (seeded), dropAllAfter d
   const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   await withProxy({ random }, async (proxy, port) => {
     const sockets = await Promise.all(Array.from({ length: 20 }, () => client(port)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => proxy.stats().open === 20, 'the proxy to hold all 20 connections');
     const dropped = proxy.dropRandom(50);
     assert.ok(dropped > 0 && dropped < 20, `dropped ${dropped} of 20`);
     assert.equal(proxy.stats().open, 20 - dropped);
@@ -225,7 +226,7 @@ test('bounded: delays and stalls are capped, targets must be loopback, connectio
     assert.throws(() => proxy.stall(Number.NaN), RangeError);
     assert.throws(() => proxy.dropRandom(101), RangeError);
     const held = await Promise.all([client(port), client(port)]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => proxy.stats().open === 2, 'the proxy to hold both connections');
     const third = await client(port);
     await closed(third);
     assert.equal(proxy.stats().refused, 1);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
 import { CallbackListener, WireClient, basicAuthorization, exchange, imBody, proppatchState, request } from './rvp-wire-helpers.js';
+import { until } from '../helpers/until.js';
 
 const PASSWORD = 'access-test-secret';
 const node = (alias: string) => `/instmsg/aliases/${alias}`;
@@ -82,7 +83,9 @@ test('connections per source address are capped (503, closed); other addresses a
     // Another address is not affected.
     assert.equal((await exchange(authed.port, request('PROPFIND', node('u05'), { ...as('u05'), Depth: '0' }))).status, 207);
     held[0]!.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The slot is free once the server has seen every close but held[1] and held[2]'s (a retry at
+    // once would race the server's view of its own refusals, which count while they are open).
+    await until(() => authed.stats().connections === 2, 'the server to see the closes');
     const again = await open(authed.port, '127.0.0.2');
     again.write(request('PROPFIND', node('u05'), { ...as('u05'), Depth: '0', Connection: 'close' }));
     assert.match(await readAll(again), /^HTTP\/1\.1 207 /, 'a freed slot is usable again');
