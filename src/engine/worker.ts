@@ -46,7 +46,8 @@ let internalErrorReported = false;
 process.on('uncaughtException', (thrown: unknown) => {
   if (internalErrorReported) return;
   internalErrorReported = true;
-  // Anything can be thrown (or rejected unhandled): a string has no name, message or stack.
+  // Anything can be thrown (a string has no name, message or stack); Node wraps an unhandled
+  // rejection's non-Error reason in an Error itself.
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const where = workerIndex === undefined ? 'worker' : `worker ${workerIndex}`;
   const debug = process.env.IMLOAD_DEBUG ? `\n${error.stack}` : '';

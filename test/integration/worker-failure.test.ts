@@ -12,18 +12,17 @@ import { runCommand } from '../../src/commands/run.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { requireBinary } from '../helpers/require.js';
 
+/** Runs a fixture's scenario on the lab's InspIRCd, writing its outputs to a fresh folder. */
+function runFixture(fixture: string, scenario: string, workers?: number) {
+  const out = join(mkdtempSync(join(tmpdir(), 'imload-bug-')), 'run');
+  const run = runCommand({ file: `test/fixtures/${fixture}`, scenario, lab: true, quiet: true, out, workers, signal: new AbortController().signal });
+  return { out, run };
+}
+
 test('an exception escaping a worker callback fails the run, named, with its outputs kept', { timeout: 90_000 }, async (t) => {
   if (!requireBinary(t, 'inspircd', 'inspircd')) return;
-  const out = join(mkdtempSync(join(tmpdir(), 'imload-bug-')), 'run');
-  const { exitCode, result } = await runCommand({
-    file: 'test/fixtures/script-bug.mjs',
-    scenario: 'buggy',
-    lab: true,
-    quiet: true,
-    out,
-    workers: 2,
-    signal: new AbortController().signal,
-  });
+  const { out, run } = runFixture('script-bug.mjs', 'buggy', 2);
+  const { exitCode, result } = await run;
   const s = result.summary;
   assert.equal(result.reason, 'failed');
   assert.equal(exitCode, EXIT.internalError);
@@ -34,19 +33,12 @@ test('an exception escaping a worker callback fails the run, named, with its out
   for (const output of ['index.html', 'summary.json', 'junit.xml']) assert.ok(existsSync(join(out, output)), `${output} written`);
 });
 
-test('an exception escaping a worker while the run stops fails the run too', { timeout: 90_000 }, async (t) => {
+test('an exception escaping a worker while the run stops fails the run too; a thrown non-Error is named', { timeout: 90_000 }, async (t) => {
   if (!requireBinary(t, 'inspircd', 'inspircd')) return;
-  const out = join(mkdtempSync(join(tmpdir(), 'imload-bug-')), 'run');
-  const { exitCode, result } = await runCommand({
-    file: 'test/fixtures/script-bug-at-stop.mjs',
-    scenario: 'buggy-at-stop',
-    lab: true,
-    quiet: true,
-    out,
-    signal: new AbortController().signal,
-  });
+  const { exitCode, result } = await runFixture('script-bug-at-stop.mjs', 'buggy-at-stop').run;
   assert.equal(result.reason, 'failed', 'every planned second ran, but a worker failed after them');
   assert.equal(exitCode, EXIT.internalError);
+  // The fixture throws a string: it is reported as an Error of that text, not as "undefined".
   assert.match(result.summary.end.detail ?? '', /^internal-error: worker 0: Error: script bug while stopping$/);
   assert.equal(result.summary.users.peakOnline, 2);
 });
