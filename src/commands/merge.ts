@@ -187,6 +187,7 @@ function mergeSeconds(parts: readonly Part[]): JournalSecond[] {
 function mergeSecond(t: number, seconds: ReadonlyArray<{ second: JournalSecond; part: Part }>): JournalSecond {
   const counters: Partial<Record<CounterName, number>> = {};
   const errors: Record<string, number> = {};
+  const teardown: Record<string, number> = {};
   const histograms = new Map<LatencyName, Histogram>();
   let online = 0;
   let at = 0;
@@ -194,6 +195,7 @@ function mergeSecond(t: number, seconds: ReadonlyArray<{ second: JournalSecond; 
   for (const { second } of seconds) {
     for (const [name, value] of Object.entries(second.counters) as [CounterName, number][]) counters[name] = (counters[name] ?? 0) + value;
     for (const [kind, value] of Object.entries(second.errors)) errors[kind] = (errors[kind] ?? 0) + value;
+    for (const [kind, value] of Object.entries(second.teardown ?? {})) teardown[kind] = (teardown[kind] ?? 0) + value;
     for (const [name, encoded] of Object.entries(second.histograms) as [LatencyName, string][]) {
       let histogram = histograms.get(name);
       if (!histogram) histograms.set(name, (histogram = createHistogram()));
@@ -212,6 +214,7 @@ function mergeSecond(t: number, seconds: ReadonlyArray<{ second: JournalSecond; 
     online,
     counters,
     errors,
+    ...(Object.keys(teardown).length > 0 ? { teardown } : {}),
     histograms: Object.fromEntries([...histograms].map(([name, h]) => [name, encodeHistogram(h)])),
     health: seconds.flatMap(({ second, part }) => second.health.map((h) => ({ ...h, worker: h.worker + part.workerOffset }))),
   };

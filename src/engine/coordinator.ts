@@ -360,10 +360,12 @@ async function crossCheck(target: AgentTarget, imloadOnline: () => Promise<numbe
 function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: MetricsSnapshot[], handles: WorkerHandle[]): JournalSecond {
   const counters: Partial<Record<CounterName, number>> = {};
   const errors: Record<string, number> = {};
+  const teardown: Record<string, number> = {};
   const merged = new Map<LatencyName, ReturnType<typeof createHistogram>>();
   for (const snapshot of snapshots) {
     for (const [name, value] of Object.entries(snapshot.counters) as [CounterName, number][]) counters[name] = (counters[name] ?? 0) + value;
     for (const [kind, value] of Object.entries(snapshot.errors)) errors[kind] = (errors[kind] ?? 0) + value;
+    for (const [kind, value] of Object.entries(snapshot.teardown)) teardown[kind] = (teardown[kind] ?? 0) + value;
     for (const [name, encoded] of Object.entries(snapshot.histograms) as [LatencyName, string][]) {
       let histogram = merged.get(name);
       if (!histogram) merged.set(name, (histogram = createHistogram()));
@@ -380,6 +382,7 @@ function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: Metri
     online: handles.reduce((n, h) => n + h.online, 0),
     counters,
     errors,
+    ...(Object.keys(teardown).length > 0 ? { teardown } : {}),
     histograms,
     health: handles.flatMap((h) => (h.health ? [h.health] : [])),
   };

@@ -9,12 +9,24 @@ import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import type { PresenceState } from '../agents/types.js';
 
+/**
+ * `u` is the user's population index, `t` ms since the run's start. Sends carry the stamp's `seq`
+ * (per sender), so a receipt (`recv`, written by the recipient) matches its send exactly; `sent`
+ * is a send's outcome with the recipients the sender's agent counted (`n`), or why it failed.
+ * `disconnect` is a connection the user lost (not one imload closed); `stop` marks the moment the
+ * run began stopping, as this worker saw it. Replay reads only the actions.
+ */
 export type RecordedEvent =
   | { readonly u: number; readonly t: number; readonly k: 'logon' | 'logoff' }
   | { readonly u: number; readonly t: number; readonly k: 'join' | 'part'; readonly ch: string }
-  | { readonly u: number; readonly t: number; readonly k: 'message'; readonly to: string; readonly toIndex: number; readonly text?: string }
-  | { readonly u: number; readonly t: number; readonly k: 'say'; readonly ch: string; readonly text?: string }
-  | { readonly u: number; readonly t: number; readonly k: 'presence'; readonly state: PresenceState };
+  | { readonly u: number; readonly t: number; readonly k: 'message'; readonly to: string; readonly toIndex: number; readonly seq?: number; readonly text?: string }
+  | { readonly u: number; readonly t: number; readonly k: 'say'; readonly ch: string; readonly seq?: number; readonly text?: string }
+  | { readonly u: number; readonly t: number; readonly k: 'presence'; readonly state: PresenceState }
+  | { readonly u: number; readonly t: number; readonly k: 'sent'; readonly seq: number; readonly n: number }
+  | { readonly u: number; readonly t: number; readonly k: 'send-failed'; readonly seq: number; readonly reason: string }
+  | { readonly u: number; readonly t: number; readonly k: 'recv'; readonly from: number; readonly seq: number; readonly ch?: string }
+  | { readonly u: number; readonly t: number; readonly k: 'disconnect'; readonly reason: string }
+  | { readonly u: number; readonly t: number; readonly k: 'stop' };
 
 /** An event without who and when: what the recorder is told. */
 export type RecordedAction = RecordedEvent extends infer E ? (E extends RecordedEvent ? Omit<E, 'u' | 't'> : never) : never;

@@ -22,6 +22,8 @@ export interface SecondPoint {
 export class RunAggregate {
   readonly totals: Record<CounterName, number> = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
   readonly errors: Record<string, number> = {};
+  /** Failures imload's own stop caused, by kind: apart from `errors`, never in errors.* thresholds. */
+  readonly teardown: Record<string, number> = {};
   readonly histograms: Record<LatencyName, Histogram> = Object.fromEntries(
     LATENCIES.map((name) => [name, createHistogram()]),
   ) as Record<LatencyName, Histogram>;
@@ -42,6 +44,7 @@ export class RunAggregate {
       if (name in this.totals) this.totals[name] += value;
     }
     for (const [kind, value] of Object.entries(second.errors)) this.errors[kind] = (this.errors[kind] ?? 0) + value;
+    for (const [kind, value] of Object.entries(second.teardown ?? {})) this.teardown[kind] = (this.teardown[kind] ?? 0) + value;
     const latency: SecondPoint['latency'] = {};
     for (const [name, encoded] of Object.entries(second.histograms) as [LatencyName, string][]) {
       const interval = decodeHistogram(encoded);

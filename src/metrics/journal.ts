@@ -41,6 +41,8 @@ export interface JournalSecond {
   readonly online: number;
   readonly counters: Partial<Record<CounterName, number>>;
   readonly errors: Record<string, number>;
+  /** Failures imload's own stop caused, by kind (absent in journals from before it was split out). */
+  readonly teardown?: Record<string, number>;
   readonly histograms: Partial<Record<LatencyName, string>>;
   readonly health: readonly GeneratorHealth[];
 }

@@ -7,12 +7,22 @@ export const COUNTERS = [
   'logonAttempts',
   'logonOk',
   'logonFailed',
+  /** Logon attempts the run's end cut off (in flight or holding a slot): not the server's fault. */
+  'logonCancelled',
+  /** Users whose scheduled logon never began because the run ended first. */
+  'logonsNotStarted',
+  'logoffAttempts',
   'logoffs',
+  'logoffsFailed',
+  /** Logoffs imload's stop cut off (in flight at the grace's end, or never given a slot). */
+  'logoffsCutOff',
   'joinsOk',
   'joinsFailed',
   'messagesSent',
   'channelMessagesSent',
   'sendsFailed',
+  /** Sends in flight when the run stopped: their outcome is the run's end, not the server's. */
+  'sendsCancelled',
   'undeliverable',
   'deliveriesExpected',
   'deliveriesReceived',

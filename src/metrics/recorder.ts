@@ -12,6 +12,8 @@ export interface MetricsSnapshot {
   readonly counters: Partial<Record<CounterName, number>>;
   /** Error deltas by kind. */
   readonly errors: Record<string, number>;
+  /** Failures imload's own stop caused (connections it closed, operations it cut off), by kind: never server errors. */
+  readonly teardown: Record<string, number>;
   /** Interval histograms (encoded), only those with samples. */
   readonly histograms: Partial<Record<LatencyName, string>>;
   /** Users logged on now, in this worker. */
@@ -22,6 +24,7 @@ export interface MetricsSnapshot {
 export class MetricsRecorder {
   private readonly counters = new Float64Array(COUNTERS.length);
   private readonly errors = new Map<string, number>();
+  private readonly teardowns = new Map<string, number>();
   private readonly histograms: Record<LatencyName, Histogram>;
   online = 0;
 
@@ -42,6 +45,11 @@ export class MetricsRecorder {
     this.counters[COUNTER_INDEX.errors]! += 1;
   }
 
+  /** A failure caused by imload stopping the run, kept out of `errors` (docs/metrics.md § teardown). */
+  teardown(kind: string): void {
+    this.teardowns.set(kind, (this.teardowns.get(kind) ?? 0) + 1);
+  }
+
   snapshot(health?: GeneratorHealth): MetricsSnapshot {
     const counters: Partial<Record<CounterName, number>> = {};
     COUNTERS.forEach((name, i) => {
@@ -50,6 +58,8 @@ export class MetricsRecorder {
     this.counters.fill(0);
     const errors = Object.fromEntries(this.errors);
     this.errors.clear();
+    const teardown = Object.fromEntries(this.teardowns);
+    this.teardowns.clear();
     const histograms: Partial<Record<LatencyName, string>> = {};
     for (const name of LATENCIES) {
       const histogram = this.histograms[name];
@@ -58,6 +68,6 @@ export class MetricsRecorder {
         histogram.reset();
       }
     }
-    return { worker: this.worker, counters, errors, histograms, online: this.online, health };
+    return { worker: this.worker, counters, errors, teardown, histograms, online: this.online, health };
   }
 }
