@@ -1,15 +1,19 @@
 /**
  * One virtual user's life: log on at its scheduled time, join its channels, act on its schedule,
  * log off. Protocol-neutral: everything protocol-specific is behind `VirtualUser`.
+ *
+ * Every logon attempt, logoff attempt and send ends in exactly one counted outcome, however the
+ * run ends (docs/metrics.md § Outcomes of each attempt): each is settled once, by whichever comes
+ * first — its own result, or the run's stop cutting it off — and the later one is ignored.
  */
-import type { ChannelAssignment, PresenceState, ProtocolAgent, VirtualUser, VuEvents, VuIdentity } from '../agents/types.js';
+import type { ChannelAssignment, PresenceState, ProtocolAgent, SendOutcome, VirtualUser, VuEvents, VuIdentity } from '../agents/types.js';
 import { AgentError } from '../agents/types.js';
 import { withDeadline } from '../agents/deadline.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { Random } from '../scenarios/random.js';
 import type { Action, WorkloadPlan } from '../scenarios/schedule.js';
-import type { EventRecorder, RecordedAction, RecordedEvent } from './recording.js';
-import { ReplayStream, type ActionSource } from './replay.js';
+import type { EventRecorder, RecordedAction } from './recording.js';
+import { ReplayStream, type ActionSource, type Replay } from './replay.js';
 import { Vu } from './vu-api.js';
 import { runFlow } from './flow.js';
 import type { ScriptEvent } from './expectations.js';
@@ -37,10 +41,19 @@ export interface WorkerContext {
   /** The scenario module's user function (TypeScript scenarios), run for users outside YAML groups. */
   readonly userScript?: (vu: Vu) => Promise<void>;
   /** Replaying a recording: each user's recorded events, and the speed-up. */
-  readonly replay?: { readonly events: ReadonlyMap<number, readonly RecordedEvent[]>; readonly speed: number };
+  readonly replay?: Replay;
 }
 
 type VuState = 'waiting' | 'connecting' | 'online' | 'leaving' | 'gone';
+
+/** How long a logoff may take before it counts as failed. */
+const LOGOFF_TIMEOUT_MS = 5000;
+
+/** A message or channel message sent and not yet settled. */
+interface SendInFlight {
+  readonly seq: number;
+  settled: boolean;
+}
 
 const NO_ACTIONS: ActionSource = { next: () => undefined };
 
@@ -75,7 +88,7 @@ export class VuRunner implements VuEvents {
   }
 
   private record(event: RecordedAction): void {
-    this.ctx.recorder?.record({ u: this.identity.index, t: Math.round(this.ctx.now() - this.ctx.startEpochMs), ...event } as RecordedEvent);
+    this.ctx.recorder?.record({ u: this.identity.index, t: Math.round(this.ctx.now() - this.ctx.startEpochMs), ...event });
   }
 
   get online(): boolean {
@@ -91,11 +104,13 @@ export class VuRunner implements VuEvents {
     if (this.ctx.replay) {
       // A replay starts only the users the recording has, at their recorded times.
       if (this.replayed?.logonAt === undefined) return;
+      this.logonPending = true;
       scheduler.at(startEpochMs + this.replayed.logonAt, () => void this.logon());
       if (this.replayed.logoffAt !== undefined) scheduler.at(startEpochMs + this.replayed.logoffAt, () => void this.logoff());
       return;
     }
     const script = this.script();
+    this.logonPending = true;
     scheduler.at(startEpochMs + plan.logonAt(this.identity.index), () => void (script ? this.runScript(script) : this.logon()));
     scheduler.at(startEpochMs + plan.logoffAt(this.identity.index), () => void this.logoff());
   }
@@ -108,6 +123,8 @@ export class VuRunner implements VuEvents {
   }
 
   private async runScript(script: (vu: Vu) => Promise<void>): Promise<void> {
+    // The script decides whether and when its user logs on (logonNow).
+    this.logonPending = false;
     try {
       await script(new Vu(this));
       this.ctx.metrics.add('flowsCompleted');
@@ -117,16 +134,35 @@ export class VuRunner implements VuEvents {
   }
 
   private async logon(): Promise<void> {
-    if (this.ctx.stopping || this.state !== 'waiting') return;
+    if (this.state !== 'waiting') return;
+    if (this.ctx.stopping) {
+      // A script's logon asked for while the run stops: it never begins.
+      this.logonPending = true;
+      this.abandonLogon();
+      return;
+    }
     const { metrics, agent, plan } = this.ctx;
     const behaviour = plan.scenario.behaviour;
     const scheduledAt = this.ctx.startEpochMs + (this.replayed?.logonAt ?? plan.logonAt(this.identity.index));
     this.state = 'connecting';
+    this.logonPending = true;
     await this.ctx.logons.acquire();
+    if (this.state !== 'connecting') {
+      // The run stopped, or the user's session ended, while it waited for its slot: counted then.
+      this.ctx.logons.release();
+      return;
+    }
+    this.logonPending = false;
+    metrics.add('logonAttempts');
+    this.logonInFlight = true;
+    if (this.ctx.stopping) {
+      this.ctx.logons.release();
+      this.abandonLogon();
+      return;
+    }
     const startedAt = this.ctx.now();
     this.record({ k: 'logon' });
     if (this.attempts === 0) metrics.latency('logonDelay', startedAt - scheduledAt);
-    metrics.add('logonAttempts');
     const user = agent.createUser(this.identity, this);
     this.user = user;
     try {
@@ -134,8 +170,12 @@ export class VuRunner implements VuEvents {
       for (const channel of this.identity.channels) await this.joinOne(user, channel);
     } catch (error) {
       this.ctx.logons.release();
-      if (this.state !== 'connecting') return; // logged off or stopped while logging on
-      metrics.add('logonFailed');
+      if (!this.logonInFlight) return; // cut off by the run's end or the user's logoff: counted then
+      if (this.ctx.stopping) {
+        this.abandonLogon();
+        return;
+      }
+      this.settleLogon('logonFailed');
       this.error(error instanceof AgentError ? error.kind : 'logon-failed', (error as Error).message);
       user.destroy();
       this.user = undefined;
@@ -144,13 +184,14 @@ export class VuRunner implements VuEvents {
       return;
     }
     this.ctx.logons.release();
-    if (this.state !== 'connecting' || this.ctx.stopping) {
-      // Stopped or dropped while logging on: leave without counting the user online.
-      if (this.state === 'connecting') user.destroy();
+    if (!this.logonInFlight) return; // cut off while its joins completed: counted then
+    if (this.ctx.stopping) {
+      // Stopped while logging on: leave without counting the user online.
+      this.abandonLogon();
       return;
     }
+    this.settleLogon('logonOk');
     metrics.latency('logon', this.ctx.now() - startedAt);
-    metrics.add('logonOk');
     metrics.online++;
     this.readyAt = this.ctx.now();
     this.state = 'online';
@@ -159,6 +200,32 @@ export class VuRunner implements VuEvents {
       this.activityStarted = true;
       this.scheduleNext();
     }
+  }
+
+  /** A logon due or scheduled (first or a reconnect), not yet begun: waiting for its time or a slot. */
+  private logonPending = false;
+  /** A logon attempt counted in `logonAttempts` whose outcome is not counted yet. */
+  private logonInFlight = false;
+
+  private settleLogon(outcome: 'logonOk' | 'logonFailed' | 'logonCancelled'): void {
+    this.logonInFlight = false;
+    this.ctx.metrics.add(outcome);
+  }
+
+  /**
+   * The run's end, or the user's own logoff time, came before the user was online: a logon in
+   * flight is cancelled, one that had not begun never will. The user is gone.
+   */
+  private abandonLogon(): void {
+    if (this.logonInFlight) {
+      this.settleLogon('logonCancelled');
+      this.ctx.metrics.teardown('logon-cancelled');
+    } else if (this.logonPending) {
+      this.logonPending = false;
+      this.ctx.metrics.add('logonsNotStarted');
+    }
+    this.state = 'gone';
+    this.user?.destroy();
   }
 
   private async joinOne(user: VirtualUser, channel: ChannelAssignment): Promise<boolean> {
@@ -170,7 +237,8 @@ export class VuRunner implements VuEvents {
       this.ctx.metrics.latency('join', this.ctx.now() - joinStart);
       return true;
     } catch (error) {
-      this.ctx.metrics.add('joinsFailed');
+      // A join cut off by imload closing the user is teardown (error() says so), not a failed join.
+      if (!this.ctx.stopping && this.state !== 'gone') this.ctx.metrics.add('joinsFailed');
       this.error(error instanceof AgentError ? error.kind : 'join-failed', (error as Error).message);
       return false;
     }
@@ -235,6 +303,7 @@ export class VuRunner implements VuEvents {
       this.state = 'gone';
       return;
     }
+    this.logonPending = true;
     const base = Math.min(reconnect.maxDelay, reconnect.initialDelay * 2 ** this.attempts);
     const jitter = 0.5 + new Random(plan.scenario.seed, this.identity.index, 'reconnect', this.attempts).next();
     this.attempts++;
@@ -266,60 +335,83 @@ export class VuRunner implements VuEvents {
     // sendLag measures the generator; an action due while its user was still logging on was
     // late because of the server, and that already shows in its delivery latency.
     if (scheduledAt >= this.readyAt) metrics.latency('sendLag', this.ctx.now() - scheduledAt);
-    const fillerBytes = plan.scenario.behaviour.messageBytes;
-    /** The stamp's seq of a message or channel message, once sent. */
-    let seq: number | undefined;
-    try {
-      if (action.kind === 'message') {
-        seq = ++this.seq;
-        const text = body(formatStamp(this.identity.index, seq, scheduledAt, action.toIndex), action.text, fillerBytes);
-        this.record({ k: 'message', to: action.to, toIndex: action.toIndex, seq, text: action.text });
-        const outcome = await user.message(action.to, text);
-        metrics.add('messagesSent');
-        if (outcome.ok) this.sent(seq, outcome.recipients ?? 1);
-        else this.failedSend(seq, outcome.reason, outcome.detail);
-      } else if (action.kind === 'say') {
-        const audience = action.channel.role === 'listener' ? 'presenters' : 'all';
-        const to = audience === 'presenters' ? TO_PRESENTERS : TO_CHANNEL;
-        seq = ++this.seq;
-        const text = body(formatStamp(this.identity.index, seq, scheduledAt, to), action.text, fillerBytes);
-        this.record({ k: 'say', ch: action.channel.name, seq, text: action.text });
-        const outcome = await user.say(action.channel, text, audience);
-        metrics.add('channelMessagesSent');
-        if (outcome.ok) this.sent(seq, outcome.recipients ?? 0);
-        else this.failedSend(seq, outcome.reason, outcome.detail);
-      } else if (this.ctx.agent.capabilities.presence) {
-        await this.changePresence(user, action.state, scheduledAt);
-      }
-    } catch (error) {
-      metrics.add('sendsFailed');
-      const kind = error instanceof AgentError ? error.kind : 'send-failed';
-      if (seq !== undefined) this.record({ k: 'send-failed', seq, reason: kind });
-      this.error(kind, (error as Error).message);
+    if (action.kind === 'presence') {
+      if (this.ctx.agent.capabilities.presence) await this.changePresence(user, action.state, scheduledAt);
+      return;
     }
+    const fillerBytes = plan.scenario.behaviour.messageBytes;
+    const seq = ++this.seq;
+    let sending: Promise<SendOutcome>;
+    let recipientsIfUncounted: number;
+    if (action.kind === 'message') {
+      const text = body(formatStamp(this.identity.index, seq, scheduledAt, action.toIndex), action.text, fillerBytes);
+      this.record({ k: 'message', to: action.to, toIndex: action.toIndex, seq, text: action.text });
+      metrics.add('messagesSent');
+      recipientsIfUncounted = 1;
+      sending = user.message(action.to, text);
+    } else {
+      const audience = action.channel.role === 'listener' ? 'presenters' : 'all';
+      const to = audience === 'presenters' ? TO_PRESENTERS : TO_CHANNEL;
+      const text = body(formatStamp(this.identity.index, seq, scheduledAt, to), action.text, fillerBytes);
+      this.record({ k: 'say', ch: action.channel.name, seq, text: action.text });
+      metrics.add('channelMessagesSent');
+      recipientsIfUncounted = 0;
+      sending = user.say(action.channel, text, audience);
+    }
+    const send: SendInFlight = { seq, settled: false };
+    this.sendsInFlight.add(send);
+    let outcome: SendOutcome | { readonly ok: false; readonly reason: 'error'; readonly kind: string; readonly detail: string };
+    try {
+      outcome = await sending;
+    } catch (error) {
+      outcome = { ok: false, reason: 'error', kind: error instanceof AgentError ? error.kind : 'send-failed', detail: (error as Error).message };
+    }
+    this.sendsInFlight.delete(send);
+    if (send.settled) return; // cancelled by the run's end
+    send.settled = true;
+    if (outcome.ok) {
+      const recipients = outcome.recipients ?? recipientsIfUncounted;
+      metrics.add('deliveriesExpected', recipients);
+      this.record({ k: 'sent', seq, n: recipients });
+    } else if (outcome.reason === 'offline') {
+      metrics.add('undeliverable');
+      this.record({ k: 'send-failed', seq, reason: 'offline' });
+    } else {
+      const kind = outcome.reason === 'error' ? outcome.kind : outcome.reason === 'timeout' ? 'send-timeout' : 'send-rejected';
+      if (this.ctx.stopping) this.cancelSend(send, kind);
+      else {
+        metrics.add('sendsFailed');
+        this.record({ k: 'send-failed', seq, reason: kind });
+        this.error(kind, outcome.detail);
+      }
+    }
+  }
+
+  /** Sends awaiting their outcome: the run's end cancels them. */
+  private readonly sendsInFlight = new Set<SendInFlight>();
+
+  /** A send whose outcome is the run's end (in flight at the stop, or failing after it began). */
+  private cancelSend(send: SendInFlight, kind: string): void {
+    send.settled = true;
+    this.ctx.metrics.add('sendsCancelled');
+    this.ctx.metrics.teardown(kind);
+    this.record({ k: 'send-failed', seq: send.seq, reason: 'cancelled' });
   }
 
   private async changePresence(user: VirtualUser, state: PresenceState, scheduledAt: number): Promise<void> {
     const note = formatStamp(this.identity.index, ++this.seq, scheduledAt, TO_CHANNEL);
     this.record({ k: 'presence', state });
-    await user.setPresence(state, note);
-    this.ctx.metrics.add('presenceChanges');
-    this.ctx.metrics.add('presenceExpected', this.ctx.plan.watchersOnline(this.identity.index, scheduledAt - this.ctx.startEpochMs));
-  }
-
-  /** The server took the send: `recipients` deliveries are now expected. */
-  private sent(seq: number, recipients: number): void {
-    this.ctx.metrics.add('deliveriesExpected', recipients);
-    this.record({ k: 'sent', seq, n: recipients });
-  }
-
-  private failedSend(seq: number, reason: string, detail?: string): void {
-    this.record({ k: 'send-failed', seq, reason });
-    if (reason === 'offline') this.ctx.metrics.add('undeliverable');
-    else {
-      this.ctx.metrics.add('sendsFailed');
-      this.error(reason === 'timeout' ? 'send-timeout' : 'send-rejected', detail);
+    try {
+      await user.setPresence(state, note);
+    } catch (error) {
+      this.error(error instanceof AgentError ? error.kind : 'presence-failed', (error as Error).message);
+      return;
     }
+    this.ctx.metrics.add('presenceChanges');
+    const at = scheduledAt - this.ctx.startEpochMs;
+    // A replay runs at its own speed: its watchers are online when the replay has them online.
+    const replay = this.ctx.replay;
+    this.ctx.metrics.add('presenceExpected', replay ? replay.sessions.watchersOnline(this.ctx.plan.watchersOf(this.identity.index), at) : this.ctx.plan.watchersOnline(this.identity.index, at));
   }
 
   async logoff(): Promise<void> {
@@ -327,9 +419,8 @@ export class VuRunner implements VuEvents {
     // A run that stops while this user is logging off waits for that logoff (bounded below)
     // instead of treating the user as gone and destroying it mid-way.
     if (this.state === 'leaving') return this.leaving;
-    if (this.state === 'connecting') {
-      this.state = 'gone';
-      user?.destroy();
+    if (this.state === 'connecting' || this.state === 'waiting') {
+      this.abandonLogon();
       return;
     }
     if (this.state !== 'online' || !user) {
@@ -337,6 +428,9 @@ export class VuRunner implements VuEvents {
       return;
     }
     this.state = 'leaving';
+    this.ctx.metrics.add('logoffAttempts');
+    this.logoffInFlight = true;
+    this.logoffForStop = this.ctx.stopping;
     this.leaving = this.leave(user);
     return this.leaving;
   }
@@ -344,25 +438,39 @@ export class VuRunner implements VuEvents {
   private leaving: Promise<void> | undefined;
   /** Leaving, but waiting for a logoff slot (rampDown maxInFlight): still online until it starts. */
   private waitingToLeave = false;
+  /** A logoff attempt counted in `logoffAttempts` whose outcome is not counted yet. */
+  private logoffInFlight = false;
+  /** The logoff began because the run stopped (not on the schedule): its failure is teardown. */
+  private logoffForStop = false;
+
+  private settleLogoff(outcome: 'logoffs' | 'logoffsFailed' | 'logoffsCutOff'): void {
+    this.logoffInFlight = false;
+    this.ctx.metrics.add(outcome);
+  }
 
   private async leave(user: VirtualUser): Promise<void> {
     this.waitingToLeave = true;
     await this.ctx.logoffs.acquire();
     this.waitingToLeave = false;
     if (this.state !== 'leaving') {
-      // Destroyed while waiting its turn (the run ended).
+      // Destroyed while waiting its turn (the run ended): cut off, counted then.
       this.ctx.logoffs.release();
       return;
     }
     this.ctx.metrics.online--;
     this.record({ k: 'logoff' });
     try {
-      await withDeadline(user.logoff(), 5000, 'logoff-timeout', 'logoff');
-      this.ctx.metrics.add('logoffs');
+      await withDeadline(user.logoff(), LOGOFF_TIMEOUT_MS, 'logoff-timeout', 'logoff');
+      if (this.logoffInFlight) this.settleLogoff('logoffs');
     } catch (error) {
-      // Cut off by the run's end (destroy() while in flight): counted by the worker, not an error.
-      if (this.state === 'leaving') {
-        this.error(error instanceof AgentError ? error.kind : 'logoff-failed', (error as Error).message);
+      // Not already cut off by the run's end (destroy() while in flight).
+      if (this.logoffInFlight) {
+        this.settleLogoff('logoffsFailed');
+        const kind = error instanceof AgentError ? error.kind : 'logoff-failed';
+        // A logoff the schedule asked for is judged like any request; one the stop asked for
+        // (everyone at once, a burst the scenario never planned) is imload's teardown.
+        if (this.logoffForStop) this.ctx.metrics.teardown(kind);
+        else this.serverError(kind, (error as Error).message);
         user.destroy();
       }
     } finally {
@@ -376,9 +484,19 @@ export class VuRunner implements VuEvents {
     return this.state === 'leaving' && !this.waitingToLeave;
   }
 
-  /** Run abort: drop the connection without ceremony. */
+  /**
+   * Run end: drop the connection without ceremony. Whatever is still in flight — a logon, a
+   * logoff (on the wire or waiting for a slot), sends — is settled now as cut off by the run.
+   */
   destroy(): void {
     if (this.state === 'online' || (this.state === 'leaving' && this.waitingToLeave)) this.ctx.metrics.online--;
+    if (this.state === 'connecting' || this.state === 'waiting') this.abandonLogon();
+    if (this.logoffInFlight) {
+      this.settleLogoff('logoffsCutOff');
+      this.ctx.metrics.teardown('logoff-cut-off');
+    }
+    for (const send of this.sendsInFlight) this.cancelSend(send, 'send-cancelled');
+    this.sendsInFlight.clear();
     this.state = 'gone';
     this.user?.destroy();
   }
@@ -423,7 +541,16 @@ export class VuRunner implements VuEvents {
     this.ctx.metrics.add('retransmissions');
   }
 
+  /**
+   * A failure the agent or a script reports. Once the run is stopping, or imload has closed this
+   * user itself, it is a consequence of imload's own teardown: counted apart from server errors.
+   */
   error(kind: string, detail?: string): void {
+    if (this.ctx.stopping || this.state === 'gone') this.ctx.metrics.teardown(kind);
+    else this.serverError(kind, detail);
+  }
+
+  private serverError(kind: string, detail?: string): void {
     this.ctx.metrics.error(kind);
     if (detail) this.ctx.note(`error:${kind}`, `${kind}: ${detail}`);
   }

@@ -1,0 +1,202 @@
+/**
+ * One worker's part of a run: its users, their schedule, its metrics (a snapshot shipped every
+ * second) and its stop path. worker.ts is only the process around it (IPC, signals, crashes), so
+ * the stop path can be driven in a test without forking.
+ */
+import type { ProtocolAgent, VuIdentity } from '../agents/types.js';
+import { loadProtocol } from '../agents/registry.js';
+import { HealthSampler } from '../metrics/health.js';
+import { MetricsRecorder } from '../metrics/recorder.js';
+import { WorkloadPlan, usersOf } from '../scenarios/schedule.js';
+import { resolveSecret } from '../scenarios/target.js';
+import type { FromWorker, WorkerInit } from './messages.js';
+import { EventRecorder } from './recording.js';
+import { loadReplay, type Replay } from './replay.js';
+import { Scheduler } from './scheduler.js';
+import { Semaphore } from './semaphore.js';
+import { VuRunner, type WorkerContext } from './vu.js';
+import type { Vu } from './vu-api.js';
+import { pathToFileURL } from 'node:url';
+
+/** How long a stopping run waits for its users' logoffs before cutting them off. */
+export const STOP_GRACE_MS = 8000;
+
+/** What a worker runs: the plan, the protocol's agent and the users this worker holds. */
+export interface WorkerSetup {
+  readonly worker: number;
+  readonly workers: number;
+  readonly plan: WorkloadPlan;
+  readonly agent: ProtocolAgent;
+  readonly startEpochMs: number;
+  readonly identities: readonly VuIdentity[];
+  readonly recorder?: EventRecorder;
+  readonly replay?: Replay;
+  readonly userScript?: (vu: Vu) => Promise<void>;
+}
+
+export interface WorkerRunOptions {
+  /** Epoch ms with sub-ms precision. */
+  readonly now?: () => number;
+  readonly stopGraceMs?: number;
+}
+
+/** The parts a started run has; absent until `start`. */
+interface Started {
+  readonly setup: WorkerSetup;
+  readonly metrics: MetricsRecorder;
+  readonly health: HealthSampler;
+  readonly scheduler: Scheduler;
+  readonly logoffs: Semaphore;
+}
+
+export class WorkerRun {
+  private runners: VuRunner[] = [];
+  private started: Started | undefined;
+  private stopping = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private firstTick: NodeJS.Timeout | undefined;
+  private readonly notesSent = new Set<string>();
+  private readonly now: () => number;
+  private readonly stopGraceMs: number;
+
+  constructor(
+    private readonly send: (message: FromWorker) => void,
+    options: WorkerRunOptions = {},
+  ) {
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
+  }
+
+  /** Users logged on now. */
+  get online(): number {
+    return this.started?.metrics.online ?? 0;
+  }
+
+  /** Loads what the coordinator's init names (protocol, recording, script), then starts. */
+  async init(message: WorkerInit): Promise<void> {
+    const { scenario, target } = message;
+    const plan = new WorkloadPlan(scenario);
+    const protocol = await loadProtocol(target.protocol);
+    const agent = await protocol.createAgent(target);
+    const sharedPassword = resolveSecret(message.passwords.target);
+    const recorder = message.recordPath ? new EventRecorder(message.recordPath) : undefined;
+    const replay = message.replay ? await loadReplay(message.replay.path, message.replay.speed) : undefined;
+    const userScript = message.scriptPath
+      ? ((await import(pathToFileURL(message.scriptPath).href)) as { user: (vu: Vu) => Promise<void> }).user
+      : undefined;
+    const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
+    const identities = usersOf(plan.users, part).map((index) => {
+      const name = plan.name(index);
+      const password = message.passwords.population ? resolveSecret(message.passwords.population, name) : sharedPassword;
+      const source = message.spreadSourceAddresses ? `127.0.0.${2 + (index % 250)}` : undefined;
+      return plan.identity(index, password, source);
+    });
+    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript });
+    this.send({ type: 'ready' });
+    // Counting presence notifications needs every user's watchers: built now, in slices, rather
+    // than all at once at the first presence change, in the middle of the run (watchers.ts).
+    if (agent.capabilities.presence && scenario.behaviour.presenceChangesPerHour > 0) {
+      void plan.prepareWatchers().catch((error: Error) => this.send({ type: 'fatal', kind: 'worker-error', message: error.message }));
+    }
+  }
+
+  /** Creates the users and schedules them; ships a metrics snapshot each second of the run. */
+  start(setup: WorkerSetup): void {
+    const { plan, startEpochMs } = setup;
+    const metrics = new MetricsRecorder(setup.worker);
+    const health = new HealthSampler(setup.worker);
+    const scheduler = new Scheduler(this.now);
+    const logons = Semaphore.share(plan.timeline.maxLogonsInFlight, setup.workers);
+    const logoffs = Semaphore.share(plan.timeline.maxLogoffsInFlight, setup.workers);
+    this.started = { setup, metrics, health, scheduler, logoffs };
+    const run = this;
+    const context: WorkerContext = {
+      plan,
+      agent: setup.agent,
+      metrics,
+      scheduler,
+      logons,
+      logoffs,
+      startEpochMs,
+      now: this.now,
+      note: (key, text) => this.note(key, text),
+      get stopping() {
+        return run.stopping;
+      },
+      recorder: setup.recorder,
+      replay: setup.replay,
+      userScript: setup.userScript,
+    };
+    this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
+    for (const runner of this.runners) runner.start();
+    const tick = () => {
+      const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
+      this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(active)) });
+    };
+    // Align ticks to whole seconds of the run so every worker's second covers the same span.
+    const untilNextSecond = 1000 - ((this.now() - startEpochMs) % 1000 + 1000) % 1000;
+    this.firstTick = setTimeout(() => {
+      tick();
+      this.ticker = setInterval(tick, 1000);
+    }, untilNextSecond);
+  }
+
+  /**
+   * Logs everyone off (at most rampDown's maxInFlight at a time), bounded by the stop's grace: a
+   * server that no longer answers must not hold the run. Then cuts off what is left, ships the
+   * last snapshot and says done.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const started = this.started;
+    if (started) {
+      const { setup, metrics, health, scheduler, logoffs } = started;
+      // The moment this worker began stopping: what follows in the recording is teardown.
+      setup.recorder?.record({ u: -1, t: Math.round(this.now() - setup.startEpochMs), k: 'stop' });
+      scheduler.stop();
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(this.runners.map((runner) => runner.logoff())),
+        new Promise((resolve) => (grace = setTimeout(resolve, this.stopGraceMs))),
+      ]);
+      clearTimeout(grace);
+      const cutShort = logoffs.queued;
+      if (cutShort > 0) {
+        this.note(
+          'logoffs-cut-short',
+          `${cutShort} users were still waiting for a logoff slot (rampDown maxInFlight) when the run ended; they were disconnected without logging off`,
+        );
+      }
+      const interrupted = this.runners.reduce((n, runner) => n + (runner.loggingOff ? 1 : 0), 0);
+      if (interrupted > 0) {
+        this.note(
+          'logoffs-interrupted',
+          `${interrupted} logoffs were still in progress ${this.stopGraceMs / 1000} s after the run ended; they were cut off (disconnected), not counted as errors`,
+        );
+      }
+      // Settles everything still in flight as cut off by the run, before the last snapshot.
+      for (const runner of this.runners) runner.destroy();
+      clearTimeout(this.firstTick);
+      clearInterval(this.ticker);
+      await setup.agent.close().catch(() => {});
+      await setup.recorder?.close().catch(() => {});
+      this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(0)) });
+      health.stop();
+      this.runners = [];
+    }
+    // The coordinator disconnects us once it has the final snapshot; 'disconnect' then exits.
+    this.send({ type: 'done' });
+  }
+
+  /** The coordinator is gone: drop every connection at once. */
+  destroyAll(): void {
+    for (const runner of this.runners) runner.destroy();
+  }
+
+  private note(key: string, text: string): void {
+    if (this.notesSent.has(key) || this.notesSent.size > 200) return;
+    this.notesSent.add(key);
+    this.send({ type: 'note', key, text });
+  }
+}
