@@ -49,6 +49,11 @@ type VuState = 'waiting' | 'connecting' | 'online' | 'leaving' | 'gone';
 /** How long a logoff may take before it counts as failed. */
 const LOGOFF_TIMEOUT_MS = 5000;
 
+/** One logon attempt's connection: who closed it, once closed. */
+interface Connection {
+  closedBy: 'imload' | 'lost' | undefined;
+}
+
 /** A message or channel message sent and not yet settled. */
 interface SendInFlight {
   readonly seq: number;
@@ -163,7 +168,7 @@ export class VuRunner implements VuEvents {
     const startedAt = this.ctx.now();
     this.record({ k: 'logon' });
     if (this.attempts === 0) metrics.latency('logonDelay', startedAt - scheduledAt);
-    const user = agent.createUser(this.identity, this);
+    const user = agent.createUser(this.identity, this.connectionEvents());
     this.user = user;
     try {
       await withDeadline(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');
@@ -177,8 +182,7 @@ export class VuRunner implements VuEvents {
       }
       this.settleLogon('logonFailed');
       this.error(error instanceof AgentError ? error.kind : 'logon-failed', (error as Error).message);
-      user.destroy();
-      this.user = undefined;
+      this.closeUser();
       this.state = 'waiting';
       this.retryLater();
       return;
@@ -225,7 +229,52 @@ export class VuRunner implements VuEvents {
       this.ctx.metrics.add('logonsNotStarted');
     }
     this.state = 'gone';
+    this.closeUser();
+  }
+
+  /** The current connection (one per logon attempt), while the user has one. */
+  private connection: Connection | undefined;
+
+  /**
+   * What the agent reports for one connection. Once it is closed (by imload, or lost and counted
+   * as a disconnect), its late failures are teardown and it cannot be lost (again). A new
+   * connection (a reconnect) gets its own.
+   */
+  private connectionEvents(): VuEvents {
+    const connection: Connection = { closedBy: undefined };
+    this.connection = connection;
+    return {
+      bytes: (inBytes, outBytes) => this.bytes(inBytes, outBytes),
+      message: (from, text, receivedAt, channel) => this.message(from, text, receivedAt, channel),
+      presence: (contact, state, note, receivedAt, initial) => this.presence(contact, state, note, receivedAt, initial),
+      retransmission: () => this.retransmission(),
+      registered: (elapsedMs) => this.registered(elapsedMs),
+      note: (key, text) => this.note(key, text),
+      // After a loss the disconnect was the error; what the dead connection reports later is not another.
+      error: (kind, detail) => (connection.closedBy !== undefined ? this.ctx.metrics.teardown(kind) : this.error(kind, detail)),
+      disconnected: (reason, kind) => {
+        if (connection.closedBy === undefined) this.disconnected(reason, kind);
+      },
+    };
+  }
+
+  /**
+   * Drops the user's connection: imload's own doing (run end, a failed logon or logoff), or after
+   * the server lost it (`lost`). Operations still in flight on it then fail as what it was.
+   */
+  private closeUser(closedBy: Connection['closedBy'] = 'imload'): void {
+    if (this.connection) this.connection.closedBy ??= closedBy;
+    this.connection = undefined;
     this.user?.destroy();
+    this.user = undefined;
+  }
+
+  /**
+   * An operation on `connection` failed: because imload is stopping, logging the user off, or
+   * closed the connection itself — not a server error then.
+   */
+  private cutByImload(connection: Connection | undefined): boolean {
+    return this.ctx.stopping || this.state === 'leaving' || connection?.closedBy === 'imload';
   }
 
   private async joinOne(user: VirtualUser, channel: ChannelAssignment): Promise<boolean> {
@@ -340,6 +389,7 @@ export class VuRunner implements VuEvents {
       return;
     }
     const fillerBytes = plan.scenario.behaviour.messageBytes;
+    const connection = this.connection;
     const seq = ++this.seq;
     let sending: Promise<SendOutcome>;
     let recipientsIfUncounted: number;
@@ -378,11 +428,11 @@ export class VuRunner implements VuEvents {
       this.record({ k: 'send-failed', seq, reason: 'offline' });
     } else {
       const kind = outcome.reason === 'error' ? outcome.kind : outcome.reason === 'timeout' ? 'send-timeout' : 'send-rejected';
-      if (this.ctx.stopping) this.cancelSend(send, kind);
+      if (this.cutByImload(connection)) this.cancelSend(send, kind);
       else {
         metrics.add('sendsFailed');
         this.record({ k: 'send-failed', seq, reason: kind });
-        this.error(kind, outcome.detail);
+        this.serverError(kind, outcome.detail);
       }
     }
   }
@@ -401,10 +451,13 @@ export class VuRunner implements VuEvents {
   private async changePresence(user: VirtualUser, state: PresenceState, scheduledAt: number): Promise<void> {
     const note = formatStamp(this.identity.index, ++this.seq, scheduledAt, TO_CHANNEL);
     this.record({ k: 'presence', state });
+    const connection = this.connection;
     try {
       await user.setPresence(state, note);
     } catch (error) {
-      this.error(error instanceof AgentError ? error.kind : 'presence-failed', (error as Error).message);
+      const kind = error instanceof AgentError ? error.kind : 'presence-failed';
+      if (this.cutByImload(connection)) this.ctx.metrics.teardown(kind);
+      else this.serverError(kind, (error as Error).message);
       return;
     }
     this.ctx.metrics.add('presenceChanges');
@@ -471,7 +524,7 @@ export class VuRunner implements VuEvents {
         // (everyone at once, a burst the scenario never planned) is imload's teardown.
         if (this.logoffForStop) this.ctx.metrics.teardown(kind);
         else this.serverError(kind, (error as Error).message);
-        user.destroy();
+        this.closeUser();
       }
     } finally {
       this.ctx.logoffs.release();
@@ -498,7 +551,7 @@ export class VuRunner implements VuEvents {
     for (const send of this.sendsInFlight) this.cancelSend(send, 'send-cancelled');
     this.sendsInFlight.clear();
     this.state = 'gone';
-    this.user?.destroy();
+    this.closeUser();
   }
 
   // ---- VuEvents: called by the agent ----
@@ -561,8 +614,7 @@ export class VuRunner implements VuEvents {
     this.ctx.metrics.add('disconnects');
     this.record({ k: 'disconnect', reason: kind });
     this.error(kind, reason);
-    this.user?.destroy();
-    this.user = undefined;
+    this.closeUser('lost');
     this.state = 'waiting';
     this.retryLater();
   }
