@@ -391,14 +391,15 @@ export class VuRunner implements VuEvents {
     const fillerBytes = plan.scenario.behaviour.messageBytes;
     const connection = this.connection;
     const seq = ++this.seq;
-    let sending: Promise<SendOutcome>;
+    /** Sends it (inside the try below: an agent may also throw at once). */
+    let sending: () => Promise<SendOutcome>;
     let recipientsIfUncounted: number;
     if (action.kind === 'message') {
       const text = body(formatStamp(this.identity.index, seq, scheduledAt, action.toIndex), action.text, fillerBytes);
       this.record({ k: 'message', to: action.to, toIndex: action.toIndex, seq, text: action.text });
       metrics.add('messagesSent');
       recipientsIfUncounted = 1;
-      sending = user.message(action.to, text);
+      sending = () => user.message(action.to, text);
     } else {
       const audience = action.channel.role === 'listener' ? 'presenters' : 'all';
       const to = audience === 'presenters' ? TO_PRESENTERS : TO_CHANNEL;
@@ -406,13 +407,13 @@ export class VuRunner implements VuEvents {
       this.record({ k: 'say', ch: action.channel.name, seq, text: action.text });
       metrics.add('channelMessagesSent');
       recipientsIfUncounted = 0;
-      sending = user.say(action.channel, text, audience);
+      sending = () => user.say(action.channel, text, audience);
     }
     const send: SendInFlight = { seq, settled: false };
     this.sendsInFlight.add(send);
     let outcome: SendOutcome | { readonly ok: false; readonly reason: 'error'; readonly kind: string; readonly detail: string };
     try {
-      outcome = await sending;
+      outcome = await sending();
     } catch (error) {
       outcome = { ok: false, reason: 'error', kind: error instanceof AgentError ? error.kind : 'send-failed', detail: (error as Error).message };
     }

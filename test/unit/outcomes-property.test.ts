@@ -69,8 +69,11 @@ function randomAgent(seed: number, mix: Mix): ProtocolAgent {
           else if (f === 'fail') setTimeout(() => reject(new AgentError('server-error', 'scripted failure')), after);
           else if (f === 'hang') hanging.push(reject);
         });
-      const send = (): Promise<SendOutcome> =>
-        operation<SendOutcome>(() => (random() < mix.offline ? { ok: false, reason: 'offline' } : { ok: true, recipients: 1 + Math.floor(random() * 3) }));
+      const send = (): Promise<SendOutcome> => {
+        // An agent may also fail at once, throwing instead of rejecting.
+        if (random() < mix.fail / 20) throw new AgentError('send-failed', 'scripted synchronous failure');
+        return operation<SendOutcome>(() => (random() < mix.offline ? { ok: false, reason: 'offline' } : { ok: true, recipients: 1 + Math.floor(random() * 3) }));
+      };
       return {
         logon: async () => {
           await operation(() => undefined);
