@@ -175,10 +175,13 @@ export class WorkerRun {
           `${interrupted} logoffs were still in progress ${this.stopGraceMs / 1000} s after the run ended; they were cut off (disconnected), not counted as errors`,
         );
       }
-      // Settles everything still in flight as cut off by the run, before the last snapshot.
+      // Settles everything still in flight as cut off by the run, and ships those outcomes at
+      // once: an agent slow to close must not keep them from the coordinator (it kills a worker
+      // that takes too long). What closing adds (bytes) follows in the last snapshot.
       for (const runner of this.runners) runner.destroy();
       clearTimeout(this.firstTick);
       clearInterval(this.ticker);
+      this.send({ type: 'metrics', snapshot: metrics.snapshot() });
       await setup.agent.close().catch(() => {});
       await setup.recorder?.close().catch(() => {});
       this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(0)) });
