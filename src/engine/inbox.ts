@@ -21,6 +21,8 @@ export class Inbox {
     private readonly metrics: MetricsRecorder,
     private readonly identity: VuIdentity,
     private readonly channels: ChannelLookup,
+    /** Each counted delivery, by its stamp's sender and seq (events.ndjson.gz `recv`). */
+    private readonly received: (sender: number, seq: number, channel: string | undefined) => void = () => undefined,
   ) {}
 
   message(from: string, text: string, receivedAt: number, channel?: string): void {
@@ -36,6 +38,7 @@ export class Inbox {
       return;
     }
     metrics.add('deliveriesReceived');
+    this.received(stamp.sender, stamp.seq, channel);
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
     if (this.expectations.waiting) this.expectations.offer({ kind: 'message', from, text, channel });
   }

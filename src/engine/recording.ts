@@ -34,6 +34,8 @@ export type RecordedAction = RecordedEvent extends infer E ? (E extends Recorded
 export class EventRecorder {
   private readonly gzip: Gzip;
   private readonly done: Promise<void>;
+  /** Once closed, records are dropped: a late callback (a receipt, a cut-off send) must not write after end. */
+  private closed = false;
 
   constructor(readonly path: string) {
     this.gzip = createGzip();
@@ -46,11 +48,13 @@ export class EventRecorder {
   }
 
   record(event: RecordedEvent): void {
+    if (this.closed) return;
     this.gzip.write(`${JSON.stringify(event)}\n`);
   }
 
   close(): Promise<void> {
-    this.gzip.end();
+    if (!this.closed) this.gzip.end();
+    this.closed = true;
     return this.done;
   }
 }

@@ -67,7 +67,7 @@ export class VuRunner implements VuEvents {
     private readonly ctx: WorkerContext,
     readonly identity: VuIdentity,
   ) {
-    this.inbox = new Inbox(ctx.metrics, identity, this);
+    this.inbox = new Inbox(ctx.metrics, identity, this, (from, seq, ch) => this.record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }));
     const recorded = ctx.replay?.events.get(identity.index);
     this.replayed = recorded && ctx.replay ? new ReplayStream(recorded, ctx.replay.speed, identity) : undefined;
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
@@ -267,29 +267,35 @@ export class VuRunner implements VuEvents {
     // late because of the server, and that already shows in its delivery latency.
     if (scheduledAt >= this.readyAt) metrics.latency('sendLag', this.ctx.now() - scheduledAt);
     const fillerBytes = plan.scenario.behaviour.messageBytes;
+    /** The stamp's seq of a message or channel message, once sent. */
+    let seq: number | undefined;
     try {
       if (action.kind === 'message') {
-        const text = body(formatStamp(this.identity.index, ++this.seq, scheduledAt, action.toIndex), action.text, fillerBytes);
-        this.record({ k: 'message', to: action.to, toIndex: action.toIndex, text: action.text });
+        seq = ++this.seq;
+        const text = body(formatStamp(this.identity.index, seq, scheduledAt, action.toIndex), action.text, fillerBytes);
+        this.record({ k: 'message', to: action.to, toIndex: action.toIndex, seq, text: action.text });
         const outcome = await user.message(action.to, text);
         metrics.add('messagesSent');
-        if (outcome.ok) metrics.add('deliveriesExpected', outcome.recipients ?? 1);
-        else this.failedSend(outcome.reason, outcome.detail);
+        if (outcome.ok) this.sent(seq, outcome.recipients ?? 1);
+        else this.failedSend(seq, outcome.reason, outcome.detail);
       } else if (action.kind === 'say') {
         const audience = action.channel.role === 'listener' ? 'presenters' : 'all';
         const to = audience === 'presenters' ? TO_PRESENTERS : TO_CHANNEL;
-        const text = body(formatStamp(this.identity.index, ++this.seq, scheduledAt, to), action.text, fillerBytes);
-        this.record({ k: 'say', ch: action.channel.name, text: action.text });
+        seq = ++this.seq;
+        const text = body(formatStamp(this.identity.index, seq, scheduledAt, to), action.text, fillerBytes);
+        this.record({ k: 'say', ch: action.channel.name, seq, text: action.text });
         const outcome = await user.say(action.channel, text, audience);
         metrics.add('channelMessagesSent');
-        if (outcome.ok) metrics.add('deliveriesExpected', outcome.recipients ?? 0);
-        else this.failedSend(outcome.reason, outcome.detail);
+        if (outcome.ok) this.sent(seq, outcome.recipients ?? 0);
+        else this.failedSend(seq, outcome.reason, outcome.detail);
       } else if (this.ctx.agent.capabilities.presence) {
         await this.changePresence(user, action.state, scheduledAt);
       }
     } catch (error) {
       metrics.add('sendsFailed');
-      this.error(error instanceof AgentError ? error.kind : 'send-failed', (error as Error).message);
+      const kind = error instanceof AgentError ? error.kind : 'send-failed';
+      if (seq !== undefined) this.record({ k: 'send-failed', seq, reason: kind });
+      this.error(kind, (error as Error).message);
     }
   }
 
@@ -301,7 +307,14 @@ export class VuRunner implements VuEvents {
     this.ctx.metrics.add('presenceExpected', this.ctx.plan.watchersOnline(this.identity.index, scheduledAt - this.ctx.startEpochMs));
   }
 
-  private failedSend(reason: string, detail?: string): void {
+  /** The server took the send: `recipients` deliveries are now expected. */
+  private sent(seq: number, recipients: number): void {
+    this.ctx.metrics.add('deliveriesExpected', recipients);
+    this.record({ k: 'sent', seq, n: recipients });
+  }
+
+  private failedSend(seq: number, reason: string, detail?: string): void {
+    this.record({ k: 'send-failed', seq, reason });
     if (reason === 'offline') this.ctx.metrics.add('undeliverable');
     else {
       this.ctx.metrics.add('sendsFailed');
@@ -419,6 +432,7 @@ export class VuRunner implements VuEvents {
     if (this.state !== 'online') return;
     this.ctx.metrics.online--;
     this.ctx.metrics.add('disconnects');
+    this.record({ k: 'disconnect', reason: kind });
     this.error(kind, reason);
     this.user?.destroy();
     this.user = undefined;

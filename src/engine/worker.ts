@@ -37,6 +37,7 @@ let logoffs: Semaphore | undefined;
 let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
 let workerIndex: number | undefined;
+let startEpochMs = 0;
 
 // A bug that escapes a socket or timer callback (in an agent or a user script): the coordinator
 // stops the run as failed, naming it, while this worker logs its users off and ships what it
@@ -82,6 +83,7 @@ function note(key: string, text: string): void {
 async function init(message: WorkerInit): Promise<void> {
   const { scenario, target } = message;
   workerIndex = message.worker;
+  startEpochMs = message.startEpochMs;
   const plan = new WorkloadPlan(scenario);
   const protocol = await loadProtocol(target.protocol);
   agent = await protocol.createAgent(target);
@@ -140,6 +142,8 @@ async function init(message: WorkerInit): Promise<void> {
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // The moment this worker began stopping: what follows in the recording is teardown.
+  recorder?.record({ u: -1, t: Math.round(now() - startEpochMs), k: 'stop' });
   scheduler?.stop();
   // Log everyone off (at most rampDown's maxInFlight at a time), bounded: a server that no longer
   // answers must not hold the run.
