@@ -258,6 +258,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
     invariants: checkInvariants({
       outcomes,
       ended: end !== undefined,
+      countedExpected: t.deliveriesExpected,
       rates: { 'messages.lossRate': partial.messages.lossRate, 'errors.rate': partial.errors.rate, 'users.onlineRatio': partial.users.onlineRatio },
     }),
     presence: { changes: t.presenceChanges, expected: t.presenceExpected, seen: t.presenceSeen, initialStates: t.presenceInitial },
