@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal, type JournalHeader } from '../metrics/journal.js';
+import { readJournal } from '../metrics/journal.js';
 import { RunAggregate } from '../metrics/aggregate.js';
 import { buildSummary, type Summary } from '../report/summary.js';
 import { WorkloadPlan } from '../scenarios/schedule.js';
@@ -16,12 +16,15 @@ export const LOSSES_FILE = 'losses.ndjson';
 export async function summarizeRunFolder(runDir: string): Promise<Summary> {
   const entries = readJournal(join(runDir, 'journal.ndjson'));
   const eventsPath = join(runDir, 'events.ndjson.gz');
-  if (!existsSync(eventsPath) || entries[0]?.type !== 'header') return buildSummary(entries).summary;
+  const header = entries[0]?.type === 'header' ? entries[0] : undefined;
+  // One segment of a split population records only its own users' receipts: a delivery to
+  // another segment's user would read as lost, so a segment speaks through its counters.
+  if (!existsSync(eventsPath) || !header || (header.segment?.count ?? 1) > 1) return buildSummary(entries).summary;
   const totals = new RunAggregate();
   for (const entry of entries) if (entry.type === 'second') totals.add(entry);
   const deliveries = await analyseDeliveries(eventsPath, {
     lossesPath: join(runDir, LOSSES_FILE),
-    presentersOf: auditoriumPresenters((entries[0] as JournalHeader).scenario as Scenario),
+    presentersOf: auditoriumPresenters(header.scenario as Scenario),
     duplicates: totals.totals.duplicates,
     misrouted: totals.totals.misrouted,
   });
