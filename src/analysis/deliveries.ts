@@ -66,7 +66,8 @@ class Recording {
   readonly channels = new Map<string, number>();
   readonly channelNames: string[] = [];
   readonly sendIndex = new Map<number, number>();
-  readonly send = { u: ints(), t: floats(), to: ints(), ch: ints(), state: ints(), n: ints() };
+  /** `t` of the send record; `ackT` of its outcome record, when the sender's agent counted `n`. */
+  readonly send = { u: ints(), t: floats(), ackT: floats(), to: ints(), ch: ints(), state: ints(), n: ints() };
   readonly recv = { u: ints(), from: ints(), seq: ints() };
   readonly ev = { u: ints(), t: floats(), kind: ints(), ch: ints() };
   stopT = Infinity;
@@ -90,6 +91,7 @@ class Recording {
       const s = this.send;
       i = s.u.push(sender);
       s.t.push(0);
+      s.ackT.push(0);
       s.to.push(-1);
       s.ch.push(-1);
       s.state.push(SEND_NO_OUTCOME);
@@ -120,6 +122,7 @@ class Recording {
         this.outcomesSeen++;
         const i = this.sendOf(e.u, e.seq);
         this.send.state.data[i] = e.k === 'sent' ? SEND_OK : SEND_FAILED;
+        this.send.ackT.data[i] = e.t;
         if (e.k === 'sent') this.send.n.data[i] = e.n;
         return;
       }
@@ -197,8 +200,8 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
   // A killed run has no stop record: what was sent within the timeout of the recording's end is cut off too.
   const stopT = Number.isFinite(r.stopT) ? r.stopT : r.lastT;
   const sends = r.send.u.length;
-  const { u: sendU, t: sendT, to: sendTo, ch: sendCh, state: sendState, n: sendN } = {
-    u: r.send.u.data, t: r.send.t.data, to: r.send.to.data, ch: r.send.ch.data, state: r.send.state.data, n: r.send.n.data,
+  const { u: sendU, t: sendT, ackT: sendAckT, to: sendTo, ch: sendCh, state: sendState, n: sendN } = {
+    u: r.send.u.data, t: r.send.t.data, ackT: r.send.ackT.data, to: r.send.to.data, ch: r.send.ch.data, state: r.send.state.data, n: r.send.n.data,
   };
 
   // Receipts grouped by send (counting sort); receipts of no recorded send are unexpected.
@@ -272,6 +275,25 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
   const channelsOfUser = new Map<number, Set<number>>();
   const presenters = r.channelNames.map((name) => options.presentersOf?.(name));
   const byTime = sortedBy(evCount, (k) => evT[k]!);
+  // Each channel's joins in time order: who joined while a send was on its way.
+  const joinsOf: number[][] = r.channelNames.map(() => []);
+  for (const k of byTime) if (evKind[k] === EV_JOIN) joinsOf[evCh[k]!]!.push(k);
+  /** Users who joined `ch` after the send (t) but by the time its sender counted recipients (ackT): named in a race. */
+  const lateJoiners = (ch: number, t: number, ackT: number, skip: (u: number) => boolean): number[] => {
+    const joins = joinsOf[ch]!;
+    let lo = 0, hi = joins.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (evT[joins[mid]!]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < joins.length && evT[joins[k]!]! <= ackT; k++) {
+      const user = evU[joins[k]!]!;
+      if (!skip(user) && !out.includes(user)) out.push(user);
+    }
+    return out;
+  };
   const sendsByTime = sortedBy(sends, (i) => sendT[i]!);
   const seen = new Int32Array(r.maxUser + 1).fill(-1);
   let nextEvent = 0;
@@ -360,11 +382,20 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
       missing--;
       miss({ sender, recipient: m, channel, t, reason });
     }
-    // Recipients the sender counted that the events never show as members.
-    for (; missing > 0; missing--) {
-      const reason = t + timeoutMs > stopT ? 'cancelled' : 'membership-race';
-      miss({ sender, recipient: null, channel, t, reason });
+    // Recipients the sender counted that were no members at the send's instant: named when
+    // they joined while the send was on its way (the sender counts when the server acknowledges).
+    const reason = t + timeoutMs > stopT ? 'cancelled' : 'membership-race';
+    if (missing > 0 && ch >= 0) {
+      const hosts = presenters[ch];
+      const toPresentersOnly = hosts !== undefined && !hosts.has(sender);
+      const skip = (m: number) => m === sender || seen[m] === i || members[ch]!.has(m) || (toPresentersOnly && !hosts.has(m));
+      for (const m of lateJoiners(ch, t, sendAckT[i]!, skip)) {
+        if (missing === 0) break;
+        missing--;
+        miss({ sender, recipient: m, channel, t, reason });
+      }
     }
+    for (; missing > 0; missing--) miss({ sender, recipient: null, channel, t, reason });
     if (pending.length >= 10_000) await flush();
   }
   await flush();

@@ -114,6 +114,21 @@ test('the sender counted more members than the events show: a membership race, n
   assert.deepEqual(lines.map((l) => [l.recipient, l.reason]), [[null, 'membership-race']]);
 });
 
+test('a user who joined while the send was on its way, counted by the sender at its acknowledgement: named in the race', async () => {
+  const { result, lines } = await analyse([
+    ...online(0, 0, ['#a']),
+    ...online(1, 0, ['#a']),
+    { u: 2, t: 0, k: 'logon' },
+    { u: 0, t: 1000, k: 'say', ch: '#a', seq: 1 },
+    { u: 2, t: 1003, k: 'join', ch: '#a' },
+    { u: 0, t: 1005, k: 'sent', seq: 1, n: 2 },
+    recv(1, 0, 1, 1004, '#a'),
+    { u: 0, t: 60_000, k: 'stop' },
+  ]);
+  assert.deepEqual([result.expected, result.delivered, result.lost], [2, 1, 1]);
+  assert.deepEqual(lines.map((l) => [l.recipient, l.reason]), [[2, 'membership-race']]);
+});
+
 test('a member who missed a message the sender counted differently is a race too', async () => {
   // The sender counted 1 recipient; the events show 2 members, neither received it.
   const { result } = await analyse([
