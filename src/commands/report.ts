@@ -2,15 +2,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
-import { readJournal } from '../metrics/journal.js';
 import { writeRunOutputs } from '../report/outputs.js';
-import { buildSummary } from '../report/summary.js';
+import { summarizeRunFolder } from '../analysis/run-summary.js';
+import { brokenInvariants, formatBrokenInvariants } from '../analysis/invariants.js';
 import { formatSummaryText } from '../report/text.js';
 
 export async function reportCommand(runDir: string): Promise<void> {
   const journal = join(runDir, 'journal.ndjson');
   if (!existsSync(journal)) throw new UserFacingError(`${runDir}: no journal.ndjson here (is it a run folder?)`, EXIT.badInput);
-  const { summary } = buildSummary(readJournal(journal));
+  const summary = await summarizeRunFolder(runDir);
   await writeRunOutputs(runDir, summary);
   process.stdout.write(`${formatSummaryText(summary, runDir)}\n`);
+  const broken = brokenInvariants(summary.invariants);
+  if (broken.length > 0) throw new UserFacingError(formatBrokenInvariants(broken), EXIT.internalError);
 }

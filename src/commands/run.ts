@@ -15,6 +15,8 @@ import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
 import { loadProtocol } from '../agents/registry.js';
+import { summarizeRunFolder } from '../analysis/run-summary.js';
+import { brokenInvariants, formatBrokenInvariants } from '../analysis/invariants.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
@@ -159,16 +161,21 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    await writeRunOutputs(runDir, result.summary);
-    if (!options.quiet) process.stdout.write(`${formatSummaryText(result.summary, runDir)}\n`);
-    const thresholdsOk = result.summary.thresholds.every((t) => t.ok);
+    // The journal again, with every lost delivery explained from the events file.
+    const summary = await summarizeRunFolder(runDir);
+    await writeRunOutputs(runDir, summary);
+    if (!options.quiet) process.stdout.write(`${formatSummaryText(summary, runDir)}\n`);
+    const broken = brokenInvariants(summary.invariants);
+    if (broken.length > 0) process.stderr.write(`imload: ${formatBrokenInvariants(broken)}\n`);
+    const thresholdsOk = summary.thresholds.every((t) => t.ok);
     const exitCode =
-      result.reason === 'interrupted' ? EXIT.interrupted
+      broken.length > 0 ? EXIT.internalError
+      : result.reason === 'interrupted' ? EXIT.interrupted
       // Failures before the start are RunStartErrors; one during the run is imload's own.
       : result.reason === 'failed' ? EXIT.internalError
       : thresholdsOk ? EXIT.ok
       : EXIT.thresholdsFailed;
-    return { exitCode, runDir, result };
+    return { exitCode, runDir, result: { ...result, summary } };
   } finally {
     await lab?.stop();
   }

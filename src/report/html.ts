@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { escapeHtml as h, jsonForScript } from './escape.js';
 import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
 import { PAGE_CSS } from './html-style.js';
+import { lossesSection } from './html-losses.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment } from './sizing.js';
 
@@ -97,6 +98,7 @@ export function renderHtml(model: ReportModel): string {
 <section id="limits"><h2>Verdicts against documented limits</h2>${verdictSection(model)}</section>
 <section id="slos"><h2>SLOs and thresholds</h2>${thresholdSection(model)}</section>
 <section id="figures-section"><h2>Figures</h2>${figuresSection(model)}</section>
+<section id="outcomes"><h2>Outcomes and lost deliveries</h2>${lossesSection(model)}</section>
 <section id="charts"><h2>Over time</h2>${chartsSection(model)}</section>
 <section id="protocols"><h2>Per protocol</h2>${protocolSections(model)}</section>
 <section id="sizing"><h2>Sizing</h2>${sizingSection(model)}</section>

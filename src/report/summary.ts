@@ -15,6 +15,8 @@ import { usersOf } from '../scenarios/schedule.js';
 import { normaliseBandwidth } from '../capacity/normalise.js';
 import { findSloOnsets } from './slo-onset.js';
 import { buildTimeSeries } from './series.js';
+import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from '../analysis/outcomes.js';
+import { checkInvariants, type Invariant } from '../analysis/invariants.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -48,6 +50,10 @@ export interface Summary {
     readonly delivered: number;
     readonly lost: number;
     readonly lossRate: number;
+    /** Expected deliveries the run's end cut off (sent within the delivery timeout before it stopped). */
+    readonly cancelled: number;
+    /** Receipts beyond the expected deliveries (of failed or cancelled sends, or beyond the sender's count). */
+    readonly unexpected: number;
     readonly duplicates: number;
     readonly misrouted: number;
     readonly undeliverable: number;
@@ -68,6 +74,10 @@ export interface Summary {
     readonly normalised: { readonly kbpsPerUser: number; readonly method: string; readonly modelScale: number | null } | null;
   };
   readonly errors: { readonly total: number; readonly rate: number; readonly byKind: Record<string, number> };
+  /** The outcome of every attempt: logons, logoffs, sends, deliveries (lost ones by reason), teardown. */
+  readonly outcomes: Outcomes;
+  /** What holds in every run however it ends; a broken one is a bug in imload (exit 4). */
+  readonly invariants: readonly Invariant[];
   readonly thresholds: readonly ThresholdResult[];
   readonly limits: LimitVerdicts | null;
   readonly crossCheck: (Omit<JournalCrossCheck, 'type'> & { readonly match: boolean | null }) | null;
@@ -171,7 +181,11 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
   return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
 }
 
-export function buildSummary(entries: readonly JournalEntry[]): { summary: Summary; aggregate: RunAggregate } {
+/**
+ * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
+ * without it, deliveries come from the counters and the reasons for losses are unknown.
+ */
+export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
   const aggregate = new RunAggregate();
@@ -195,7 +209,8 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
   // A segment's journal speaks for its share of the population only.
   const segment = header.segment ?? { index: 0, count: 1 };
   const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
-  const partial = runFigures(aggregate, requested);
+  const partial = runFigures(aggregate, requested, deliveries);
+  const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
   const bandwidth = aggregate.bandwidthPerUser();
   const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
   const { generator } = partial;
@@ -234,7 +249,18 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
     durationSeconds: round(((end?.at ?? lastAt) - header.startEpochMs) / 1000, 1),
     end: end ? { reason: end.reason, detail: end.detail } : { reason: 'unknown', detail: 'the journal has no end record (the run was killed)' },
     timeScale: scenario.timeScale,
-    ...partial,
+    users: partial.users,
+    latency: partial.latency,
+    messages: partial.messages,
+    errors: partial.errors,
+    generator: partial.generator,
+    outcomes,
+    invariants: checkInvariants({
+      outcomes,
+      ended: end !== undefined,
+      countedExpected: t.deliveriesExpected,
+      rates: { 'messages.lossRate': partial.messages.lossRate, 'errors.rate': partial.errors.rate, 'users.onlineRatio': partial.users.onlineRatio },
+    }),
     presence: { changes: t.presenceChanges, expected: t.presenceExpected, seen: t.presenceSeen, initialStates: t.presenceInitial },
     retransmissions: t.retransmissions,
     bandwidth: {
@@ -274,10 +300,9 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
 }
 
 /** The figures thresholds and verdicts read, from the aggregate so far (live or rebuilt). */
-export function runFigures(aggregate: RunAggregate, requested: number) {
+export function runFigures(aggregate: RunAggregate, requested: number, deliveries: DeliveryOutcomes = deliveriesFromCounters(aggregate.totals)) {
   const t = aggregate.totals;
-  const operations = t.logonAttempts + t.joinsOk + t.joinsFailed + t.messagesSent + t.channelMessagesSent + t.presenceChanges;
-  const lost = Math.max(0, t.deliveriesExpected - t.deliveriesReceived);
+  const d = deliveries;
   const latency = {
     logon: aggregate.latency('logon'),
     register: aggregate.latency('register'),
@@ -303,18 +328,21 @@ export function runFigures(aggregate: RunAggregate, requested: number) {
     messages: {
       sent: t.messagesSent,
       channelSent: t.channelMessagesSent,
-      expected: t.deliveriesExpected,
-      delivered: t.deliveriesReceived,
-      lost,
-      lossRate: t.deliveriesExpected > 0 ? lost / t.deliveriesExpected : 0,
-      duplicates: t.duplicates,
-      misrouted: t.misrouted,
+      expected: d.expected,
+      delivered: d.delivered,
+      lost: d.lost,
+      lossRate: d.expected > 0 ? d.lost / d.expected : 0,
+      cancelled: d.cancelled,
+      unexpected: d.unexpected,
+      duplicates: d.duplicates,
+      misrouted: d.misrouted,
       undeliverable: t.undeliverable,
       failed: t.sendsFailed,
     },
-    errors: { total: t.errors, rate: operations > 0 ? t.errors / operations : 0, byKind: aggregate.errors },
+    errors: { total: t.errors, rate: failureRate(t), byKind: aggregate.errors },
     bandwidth: { kbpsPerUser: round(aggregate.bandwidthPerUser().kbps, 4) },
     generator: generatorVerdict(aggregate, latency.sendLag),
+    deliveries,
   };
 }
 

@@ -160,7 +160,8 @@ export class WorkloadPlan {
     return { start: base + behaviour.activityDelay, end: this.timeline.holdEnd - behaviour.drain };
   }
 
-  private presenterIndices(auditorium: number): number[] {
+  /** Auditorium a's presenters by population index (the loss analysis tells their audience apart). */
+  presenterIndices(auditorium: number): number[] {
     const count = this.scenario.population.auditoriums[auditorium]!.presenters;
     const users = this.users;
     const first = (auditorium * count) % users;

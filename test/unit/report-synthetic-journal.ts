@@ -106,6 +106,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       recorder.latency('join', lognormal(4, 0.4));
     }
     online += logons - logoffs;
+    recorder.add('logoffAttempts', logoffs);
     recorder.add('logoffs', logoffs);
     if (online > 0 && phase !== 'rampUp') {
       const ims = count((online * 3) / 3600);

@@ -1,0 +1,41 @@
+/**
+ * A run folder's summary: its journal's figures, with every lost delivery explained from its
+ * events file (losses.ndjson written beside it). What `imload run` and `imload report` write.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJournal } from '../metrics/journal.js';
+import { RunAggregate } from '../metrics/aggregate.js';
+import { buildSummary, type Summary } from '../report/summary.js';
+import { WorkloadPlan } from '../scenarios/schedule.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { analyseDeliveries } from './deliveries.js';
+
+export const LOSSES_FILE = 'losses.ndjson';
+
+export async function summarizeRunFolder(runDir: string): Promise<Summary> {
+  const entries = readJournal(join(runDir, 'journal.ndjson'));
+  const eventsPath = join(runDir, 'events.ndjson.gz');
+  const header = entries[0]?.type === 'header' ? entries[0] : undefined;
+  // One segment of a split population records only its own users' receipts: a delivery to
+  // another segment's user would read as lost, so a segment speaks through its counters.
+  if (!existsSync(eventsPath) || !header || (header.segment?.count ?? 1) > 1) return buildSummary(entries).summary;
+  const totals = new RunAggregate();
+  for (const entry of entries) if (entry.type === 'second') totals.add(entry);
+  const deliveries = await analyseDeliveries(eventsPath, {
+    lossesPath: join(runDir, LOSSES_FILE),
+    presentersOf: auditoriumPresenters(header.scenario as Scenario),
+    duplicates: totals.totals.duplicates,
+    misrouted: totals.totals.misrouted,
+  });
+  return buildSummary(entries, deliveries ?? undefined).summary;
+}
+
+/** Each auditorium's presenters by population index, from the scenario's deterministic plan. */
+function auditoriumPresenters(scenario: Scenario): (channel: string) => ReadonlySet<number> | undefined {
+  const auditoriums = scenario.population.auditoriums ?? [];
+  if (auditoriums.length === 0) return () => undefined;
+  const plan = new WorkloadPlan(scenario);
+  const byName = new Map(auditoriums.map((a, i) => [a.name, new Set(plan.presenterIndices(i))]));
+  return (channel) => byName.get(channel);
+}
