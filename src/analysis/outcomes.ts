@@ -99,10 +99,11 @@ export function outcomesOf(t: Totals, teardown: Readonly<Record<string, number>>
 /**
  * errors.rate: failed attempts over attempts, so a ratio of outcomes that cannot pass 1 — not
  * error events over operations, which retransmission and timeout errors could push to 600 %.
- * Teardown failures are not failures of an attempt (they are counted apart).
+ * Teardown failures are not failures of an attempt (they are counted apart): a logoff the stop
+ * asked for that failed (`logoffsFailedAtStop`) is left out of the failures.
  */
 export function failureRate(t: Totals): number {
   const attempts = t.logonAttempts + t.joinsOk + t.joinsFailed + t.messagesSent + t.channelMessagesSent + t.presenceChanges + t.logoffAttempts;
-  const failed = t.logonFailed + t.joinsFailed + t.sendsFailed + t.logoffsFailed;
+  const failed = t.logonFailed + t.joinsFailed + t.sendsFailed + t.logoffsFailed - t.logoffsFailedAtStop;
   return attempts > 0 ? failed / attempts : 0;
 }

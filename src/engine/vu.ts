@@ -523,8 +523,10 @@ export class VuRunner implements VuEvents {
         const kind = error instanceof AgentError ? error.kind : 'logoff-failed';
         // A logoff the schedule asked for is judged like any request; one the stop asked for
         // (everyone at once, a burst the scenario never planned) is imload's teardown.
-        if (this.logoffForStop) this.ctx.metrics.teardown(kind);
-        else this.serverError(kind, (error as Error).message);
+        if (this.logoffForStop) {
+          this.ctx.metrics.add('logoffsFailedAtStop');
+          this.ctx.metrics.teardown(kind);
+        } else this.serverError(kind, (error as Error).message);
         this.closeUser();
       }
     } finally {

@@ -14,6 +14,8 @@ export const COUNTERS = [
   'logoffAttempts',
   'logoffs',
   'logoffsFailed',
+  /** Of logoffsFailed: logoffs the stop asked for (everyone at once) that failed: teardown, not the server's error. */
+  'logoffsFailedAtStop',
   /** Logoffs imload's stop cut off (in flight at the grace's end, or never given a slot). */
   'logoffsCutOff',
   'joinsOk',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { brokenInvariants, checkInvariants } from '../../src/analysis/invariants.js';
-import { deliveriesFromCounters, outcomesOf } from '../../src/analysis/outcomes.js';
+import { deliveriesFromCounters, failureRate, outcomesOf } from '../../src/analysis/outcomes.js';
 import { COUNTERS, type CounterName } from '../../src/metrics/names.js';
 import { JournalWriter, readJournal, type JournalHeader } from '../../src/metrics/journal.js';
 import { buildSummary } from '../../src/report/summary.js';
@@ -95,6 +95,12 @@ test('errors.rate is failed attempts over attempts: 60 timeout errors over 10 fa
   assert.equal(summary.errors.total, 60);
   assert.equal(summary.errors.rate, 1);
   assert.equal(summary.invariants.find((i) => i.name === 'rates-are-ratios')!.holds, true);
+});
+
+test('errors.rate leaves out logoffs the stop asked for that failed (teardown), and keeps scheduled ones', () => {
+  // 10 logons and 10 logoffs; 4 logoffs failed, 3 of them in the stop's mass logoff.
+  const t = totals({ logonAttempts: 10, logonOk: 10, logoffAttempts: 10, logoffs: 6, logoffsFailed: 4, logoffsFailedAtStop: 3 });
+  assert.equal(failureRate(t), 1 / 20);
 });
 
 test('`imload report` on a journal whose counters break an invariant names it on stderr, exits 4, and still writes every output', () => {
