@@ -11,6 +11,7 @@ import { resolveSecret } from '../scenarios/target.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
+import { LogonWindow } from './logon-window.js';
 import { VuRunner, type WorkerContext } from './vu.js';
 import { EventRecorder, readRecording } from './recording.js';
 import type { Vu } from './vu-api.js';
@@ -34,6 +35,7 @@ let stopping = false;
 /** How long a stopping run waits for its users' logoffs before cutting them off. */
 const STOP_GRACE_MS = 8000;
 let logoffs: Semaphore | undefined;
+let logons: LogonWindow | undefined;
 let recorder: EventRecorder | undefined;
 const notesSent = new Set<string>();
 let workerIndex: number | undefined;
@@ -88,7 +90,15 @@ async function init(message: WorkerInit): Promise<void> {
   metrics = new MetricsRecorder(message.worker);
   health = new HealthSampler(message.worker);
   scheduler = new Scheduler(now);
-  const logons = Semaphore.share(plan.timeline.maxLogonsInFlight, message.workers);
+  const clock = scheduler;
+  logons = LogonWindow.share(plan.timeline.maxLogonsInFlight, message.workers, {
+    now,
+    at: (time, wake) => clock.at(time, wake),
+    onPushback: (cut) => {
+      metrics!.add('logonPushbacks');
+      if (cut) metrics!.add('logonWindowCuts');
+    },
+  });
   logoffs = Semaphore.share(plan.timeline.maxLogoffsInFlight, message.workers);
   const sharedPassword = resolveSecret(message.passwords.target);
   if (message.recordPath) recorder = new EventRecorder(message.recordPath);
@@ -137,10 +147,26 @@ async function init(message: WorkerInit): Promise<void> {
   if (agent.capabilities.presence && scenario.behaviour.presenceChangesPerHour > 0) void plan.prepareWatchers().catch(fatal);
 }
 
+/** How the server paced this worker's logons, if it pushed back at all (the window is per worker). */
+function notePacing(): void {
+  const window = logons?.stats();
+  if (!window || window.pushbacks === 0) return;
+  const shape = window.adaptive
+    ? window.cuts > 0
+      ? `the adaptive logon window was halved ${window.cuts} times: min ${window.min}, mean ${window.mean?.toFixed(1)}, at the end ${window.current} logons in flight`
+      : 'the adaptive logon window was never cut'
+    : `the logon window is fixed at ${window.current} (maxInFlight), so it did not adapt`;
+  note(
+    `logon-pacing-${workerIndex}`,
+    `worker ${workerIndex}: the server pushed back on ${window.pushbacks} logon attempts (throttled, refused, reset or timed out); ${shape}. Logon latency counts the wait from each scheduled logon.`,
+  );
+}
+
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   scheduler?.stop();
+  logons?.close();
   // Log everyone off (at most rampDown's maxInFlight at a time), bounded: a server that no longer
   // answers must not hold the run.
   await Promise.race([
@@ -161,6 +187,7 @@ async function stop(): Promise<void> {
       `${interrupted} logoffs were still in progress ${STOP_GRACE_MS / 1000} s after the run ended; they were cut off (disconnected), not counted as errors`,
     );
   }
+  notePacing();
   for (const runner of runners) runner.destroy();
   clearTimeout(firstTick);
   clearInterval(ticker);
