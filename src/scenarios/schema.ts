@@ -87,7 +87,7 @@ const Population = z.strictObject({
 });
 
 /** Logons in progress at once; unset means `auto`. */
-const LogonsInFlight = z.union([z.number().int().positive(), z.literal('auto')]).optional();
+const LogonsInFlight = z.union([z.number().int().positive(), z.literal('auto')], { error: 'expected a whole number above 0, or auto' }).optional();
 
 const Phase = z.discriminatedUnion('phase', [
   z.strictObject({

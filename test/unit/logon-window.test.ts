@@ -6,6 +6,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogonWindow } from '../../src/engine/logon-window.js';
+import { parseScenarioText, ScenarioError, formatProblem } from '../../src/scenarios/load.js';
+import { buildTimeline } from '../../src/scenarios/schedule.js';
+
+function rampUp(maxInFlight: string | undefined) {
+  const phase = `{ phase: rampUp, rate: 5${maxInFlight === undefined ? '' : `, maxInFlight: ${maxInFlight}`} }`;
+  const file = parseScenarioText(`version: 1
+targets: { chat: { url: irc://127.0.0.1:6667 } }
+scenarios:
+  s:
+    target: chat
+    population: { users: 10 }
+    phases: [${phase}, { phase: hold, duration: 1s }]
+`);
+  return buildTimeline(file.scenarios.s!).maxLogonsInFlight;
+}
+
+test('rampUp maxInFlight: auto by default, auto or a whole number when given, anything else a clear error', () => {
+  assert.equal(rampUp(undefined), 'auto');
+  assert.equal(rampUp('auto'), 'auto');
+  assert.equal(rampUp('8'), 8);
+  for (const bad of ['fast', '0', '2.5']) {
+    assert.throws(
+      () => rampUp(bad),
+      (error: unknown) => error instanceof ScenarioError && error.problems.map(formatProblem).some((p) => /maxInFlight: (expected a whole number above 0, or auto|Too small: expected number to be >0)/.test(p)),
+      bad,
+    );
+  }
+});
 
 /** Time and timers that move only when the test advances them. */
 function scriptedClock() {
