@@ -1,15 +1,16 @@
 /**
  * The logons one worker lets run at once. With `maxInFlight: auto` the window adapts to a server
- * that paces connections, the way TCP adapts to a congested path (AIMD): a throttle signal or a
- * timeout halves it, successes widen it again by one per window's worth. Slowness alone never
- * shrinks it: a server that takes a second to register everyone (InspIRCd's tick) is slow, not
- * throttling, and keeping logons queued here would only hide that it is slow.
+ * that paces connections, the way TCP adapts to a congested path (AIMD, with TCP's response to a
+ * retransmission timeout): a throttle signal or a timeout halves the window's target, successes
+ * widen it again by one per window's worth. Slowness alone never shrinks it: a server that takes
+ * a second to register everyone (InspIRCd's tick) is slow, not throttling, and keeping logons
+ * queued here would only hide that it is slow.
  *
  * A server that throttles often refuses at once and keeps refusing for a while (InspIRCd's
- * connflood locks everyone out for its timeout): a window of one would still send it an attempt
- * per round trip, each a failed logon. So a cut also pauses new logons, 1 s and doubling while the
- * pushback goes on (at most 16 s), and once logons succeed again the window climbs back quickly
- * (one slot per success, TCP's slow start) to half what it was when the trouble began.
+ * connflood locks everyone out for its timeout): every logon sent into that lockout is a failed
+ * logon. So a cut pauses new logons, 1 s and doubling while the pushback goes on (at most 16 s),
+ * then sends a single logon as a probe; once logons succeed again the window climbs back quickly
+ * (one slot per success, TCP's slow start) to the halved target, and by one per window beyond it.
  *
  * Per worker: each worker adapts its own window to what its own logons meet (no coordination
  * across processes); together the workers still halve when the server pushes back on all of them.
@@ -47,6 +48,8 @@ export interface LogonWindowStats {
   /** The smallest and current window; Infinity while it has never been cut (no cap). */
   readonly min: number;
   readonly current: number;
+  /** Where slow start stops after a cut: half the logons in flight when the pushback began. */
+  readonly target: number;
   /** Time-weighted mean window from its first cut to the last logon's end; undefined before any cut. */
   readonly mean?: number;
 }
@@ -75,7 +78,7 @@ export class LogonWindow {
   private readonly ceiling: number;
   private readonly adaptive: boolean;
   private inFlight = 0;
-  /** Slow start up to here after a run of cuts: half the window when the pushback began. */
+  /** Slow start up to here after a cut: half the logons in flight when the pushback began. */
   private threshold = Number.POSITIVE_INFINITY;
   /** Cuts since the last success (the pushback goes on), and the pause the last one set. */
   private cutsInARow = 0;
@@ -160,9 +163,10 @@ export class LogonWindow {
     this.pushbacks++;
     const cut = this.adaptive && end.startedAt >= this.lastCutAt;
     if (cut) {
-      // Halve what was actually in flight (TCP's FlightSize / 2): an uncapped window has no size.
-      this.limit = Math.max(1, Math.floor(Math.min(this.limit, flight) / 2));
-      if (this.cutsInARow === 0) this.threshold = this.limit;
+      // The target: half what was actually in flight (TCP's FlightSize / 2; an uncapped window
+      // has no size), set once per episode. Then one probe after the pause, and slow start.
+      if (this.cutsInARow === 0) this.threshold = Math.max(1, Math.floor(Math.min(this.limit, flight) / 2));
+      this.limit = 1;
       this.credit = 0;
       this.lastCutAt = now;
       this.pausedUntil = now + Math.min(LONGEST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** this.cutsInARow++);
@@ -211,7 +215,8 @@ export class LogonWindow {
       pushbacks: this.pushbacks,
       cuts: this.cuts,
       min: this.cuts > 0 ? this.min : this.adaptive ? Number.POSITIVE_INFINITY : this.size,
-      current: this.limit === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.size,
+      current: this.size,
+      target: this.threshold,
       mean,
     };
   }

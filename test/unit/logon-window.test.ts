@@ -72,13 +72,14 @@ async function grantedOf(window: LogonWindow, n: number): Promise<number> {
   return granted;
 }
 
-test('auto: uncapped until the server pushes back, then halves what was in flight', async () => {
+test('auto: uncapped until the server pushes back, then halves what was in flight (one probe first)', async () => {
   const clock = scriptedClock();
   const window = new LogonWindow(clock.options);
   const started = await fill(window, 40, clock.now);
   clock.advance(100);
   window.release({ startedAt: started[0]!, failure: 'throttled' });
-  assert.equal(window.size, 20, '40 in flight, halved');
+  assert.equal(window.stats().target, 20, '40 in flight, halved');
+  assert.equal(window.size, 1, 'a single probe after the pause');
   assert.equal(window.stats().cuts, 1);
 });
 
@@ -91,7 +92,8 @@ test('a timeout halves the window too; a failure that says nothing about load do
   assert.equal(window.size, 16, 'a refused password is not pushback');
   clock.advance(10_000);
   window.release({ startedAt: clock.now(), failure: 'logon-timeout' });
-  assert.equal(window.size, 7, 'the 15 still in flight, halved');
+  assert.equal(window.stats().target, 7, 'the 15 still in flight, halved');
+  assert.equal(window.size, 1);
   assert.equal(window.stats().pushbacks, 1);
 });
 
@@ -101,7 +103,7 @@ test('attempts sent under the old window cut it once, not once each', async () =
   const started = await fill(window, 32, clock.now);
   clock.advance(50);
   for (const at of started.slice(0, 10)) window.release({ startedAt: at, failure: 'throttled' });
-  assert.equal(window.size, 16);
+  assert.equal(window.stats().target, 16);
   assert.equal(window.stats().pushbacks, 10, 'every pushback counted');
   assert.equal(window.stats().cuts, 1, 'but only the first one cut');
   // An attempt started after the cut meets pushback again: that is news, and it cuts.
@@ -132,7 +134,7 @@ test('successes grow a full window by one slot per window of successes, up to it
   const started = await fill(window, 6, clock.now);
   clock.advance(10);
   window.release({ startedAt: started[0]!, failure: 'throttled' });
-  assert.equal(window.size, 3, '6 in flight, halved');
+  assert.equal(window.stats().target, 3, '6 in flight, halved');
   for (let i = 1; i < started.length; i++) window.release(); // cut short: no lesson either way
   clock.advance(1000); // the pause after the cut
   // Keep callers waiting, so the window is what holds logons back; the oldest logon succeeds each step.
@@ -147,7 +149,7 @@ test('successes grow a full window by one slot per window of successes, up to it
     window.release({ startedAt: inFlight.shift()! });
     sizes.push(window.size);
   }
-  assert.deepEqual(sizes.slice(0, 8), [3, 3, 4, 4, 4, 4, 5, 5], `three successes at size 3 add one slot, four at size 4 another: ${sizes.join(',')}`);
+  assert.deepEqual(sizes.slice(0, 9), [2, 3, 3, 3, 4, 4, 4, 4, 5], `one slot per success up to the target 3, then three successes at size 3 add one slot, four at size 4 another: ${sizes.join(',')}`);
   assert.ok(sizes.every((size, i) => i === 0 || size >= sizes[i - 1]!), `never shrinks on success: ${sizes.join(',')}`);
   assert.equal(Math.max(...sizes), 6, 'reaches the ceiling');
   assert.ok(sizes.every((size) => size <= 6), 'and never passes it');
@@ -172,8 +174,8 @@ test('an idle window does not grow: successes while it was never full prove noth
   const started = await fill(window, 8, clock.now);
   clock.advance(10);
   window.release({ startedAt: started[0]!, failure: 'throttled' });
-  assert.equal(window.size, 4);
-  for (const at of started.slice(1)) window.release({ startedAt: at }); // 7 in flight > 4: full
+  assert.equal(window.stats().target, 4);
+  for (const at of started.slice(1)) window.release({ startedAt: at }); // 7 still in flight: a full window
   const grownTo = window.size;
   clock.advance(1000); // the pause after the cut
   for (let i = 0; i < 50; i++) {
@@ -193,7 +195,7 @@ test('a fixed maxInFlight never adapts, but still counts pushback', async () => 
   clock.advance(10);
   for (const at of started) window.release({ startedAt: at, failure: 'throttled' });
   assert.equal(window.size, 10);
-  assert.deepEqual({ ...window.stats(), mean: undefined }, { adaptive: false, pushbacks: 10, cuts: 0, min: 10, current: 10, mean: undefined });
+  assert.deepEqual({ ...window.stats(), mean: undefined }, { adaptive: false, pushbacks: 10, cuts: 0, min: 10, current: 10, target: Number.POSITIVE_INFINITY, mean: undefined });
 });
 
 test('a release without an outcome (a logon cut short by the run) teaches nothing', async () => {
@@ -210,16 +212,17 @@ test('stats: the smallest window and its time-weighted mean from the first cut t
   const window = new LogonWindow({ ...clock.options, ceiling: 8 });
   const started = await fill(window, 8, clock.now);
   clock.advance(10);
-  window.release({ startedAt: started[0]!, failure: 'throttled' }); // 8 → 4 at t=10
+  window.release({ startedAt: started[0]!, failure: 'throttled' }); // size 1 from t=10
   clock.advance(1000);
-  window.release({ startedAt: clock.now(), failure: 'throttled' }); // 4 → 2 (7 still in flight: min(4, 7) / 2) at t=1010
+  window.release({ startedAt: started[1]! }); // a success while full: size 2 from t=1010
   clock.advance(1000);
-  window.release({ startedAt: started[2]! }); // last logon ends at t=2010
+  window.release({ startedAt: started[2]! }); // size 3 at t=2010, the last logon's end
   const stats = window.stats();
-  assert.equal(stats.min, 2);
-  assert.equal(stats.cuts, 2);
-  // 4 slots for 1000 ms, then 2 for 1000 ms.
-  assert.equal(stats.mean, 3);
+  assert.equal(stats.min, 1);
+  assert.equal(stats.cuts, 1);
+  assert.equal(stats.current, 3);
+  // 1 slot for 1000 ms, then 2 for 1000 ms.
+  assert.equal(stats.mean, 1.5);
 });
 
 test('a cut pauses new logons: 1 s, doubling while the pushback goes on, back to 1 s after a success', async () => {
@@ -291,5 +294,5 @@ test('refused or reset connections are pushback only while other logons succeed,
   clock.advance(10);
   window.release({ startedAt: started[1]!, failure: 'connection-reset' });
   assert.equal(window.stats().pushbacks, 1, 'reset while another logon got through: a full backlog');
-  assert.equal(window.size, 3, '7 in flight, halved');
+  assert.equal(window.stats().target, 3, '7 in flight, halved');
 });
