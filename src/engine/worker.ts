@@ -153,7 +153,7 @@ function notePacing(): void {
   if (!window || window.pushbacks === 0) return;
   const shape = window.adaptive
     ? window.cuts > 0
-      ? `the adaptive logon window was halved ${window.cuts} times: min ${window.min}, mean ${window.mean?.toFixed(1)}, at the end ${window.current} logons in flight`
+      ? `the adaptive logon window was cut ${window.cuts} times (its target halved, to ${window.target} at the last cut): min ${window.min}, mean ${window.mean?.toFixed(1)}, at the end ${window.current} logons in flight`
       : 'the adaptive logon window was never cut'
     : `the logon window is fixed at ${window.current} (maxInFlight), so it did not adapt`;
   note(
