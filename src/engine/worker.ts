@@ -90,10 +90,11 @@ async function init(message: WorkerInit): Promise<void> {
   metrics = new MetricsRecorder(message.worker);
   health = new HealthSampler(message.worker);
   scheduler = new Scheduler(now);
-  const clock = scheduler;
+  const timers = scheduler;
+  // Per worker: each worker's window adapts to what its own logons meet (docs/user-guide.md).
   logons = LogonWindow.share(plan.timeline.maxLogonsInFlight, message.workers, {
     now,
-    at: (time, wake) => clock.at(time, wake),
+    at: (time, wake) => timers.at(time, wake),
     onPushback: (cut) => {
       metrics!.add('logonPushbacks');
       if (cut) metrics!.add('logonWindowCuts');
