@@ -1,4 +1,4 @@
-/** Caps work in flight (logons or logoffs in progress), FIFO, without timers. */
+/** Caps work in flight (logoffs in progress; logons have their own window, logon-window.ts), FIFO, without timers. */
 export class Semaphore {
   private available: number;
   private readonly waiting: Array<() => void> = [];

@@ -23,13 +23,14 @@ import { formatStamp, messageBody, TO_CHANNEL, TO_PRESENTERS } from './stamp.js'
 export type { ScriptEvent };
 import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
+import type { LogonWindow } from './logon-window.js';
 
 export interface WorkerContext {
   readonly plan: WorkloadPlan;
   readonly agent: ProtocolAgent;
   readonly metrics: MetricsRecorder;
   readonly scheduler: Scheduler;
-  readonly logons: Semaphore;
+  readonly logons: LogonWindow;
   readonly logoffs: Semaphore;
   readonly startEpochMs: number;
   /** Epoch ms with sub-ms precision, comparable across processes on one host. */
@@ -80,6 +81,8 @@ export class VuRunner implements VuEvents {
   /** Channels a script joined beyond the schedule's. */
   private readonly scriptedChannels: ChannelAssignment[] = [];
   private readonly inbox: Inbox;
+  /** When the next logon attempt is due, if not at the scheduled logon time (a retry, a script's call). */
+  private nextLogonDueAt: number | undefined;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -149,6 +152,10 @@ export class VuRunner implements VuEvents {
     const { metrics, agent, plan } = this.ctx;
     const behaviour = plan.scenario.behaviour;
     const scheduledAt = this.ctx.startEpochMs + (this.replayed?.logonAt ?? plan.logonAt(this.identity.index));
+    // Logon latency runs from when the attempt was due, so waiting for a slot (a server that
+    // paces, maxInFlight) shows as slowness instead of hiding it (coordinated omission).
+    const dueAt = this.nextLogonDueAt ?? scheduledAt;
+    this.nextLogonDueAt = undefined;
     this.state = 'connecting';
     this.logonPending = true;
     await this.ctx.logons.acquire();
@@ -174,20 +181,22 @@ export class VuRunner implements VuEvents {
       await withDeadline(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');
       for (const channel of this.identity.channels) await this.joinOne(user, channel);
     } catch (error) {
-      this.ctx.logons.release();
+      const kind = error instanceof AgentError ? error.kind : 'logon-failed';
+      // A logon our own logoff or stop cut short tells the window nothing about the server.
+      this.ctx.logons.release(this.logonInFlight && !this.ctx.stopping ? { startedAt, failure: kind } : undefined);
       if (!this.logonInFlight) return; // cut off by the run's end or the user's logoff: counted then
       if (this.ctx.stopping) {
         this.abandonLogon();
         return;
       }
       this.settleLogon('logonFailed');
-      this.error(error instanceof AgentError ? error.kind : 'logon-failed', (error as Error).message);
+      this.error(kind, (error as Error).message);
       this.closeUser();
       this.state = 'waiting';
-      this.retryLater();
+      this.retryLater(kind === 'throttled');
       return;
     }
-    this.ctx.logons.release();
+    this.ctx.logons.release({ startedAt });
     if (!this.logonInFlight) return; // cut off while its joins completed: counted then
     if (this.ctx.stopping) {
       // Stopped while logging on: leave without counting the user online.
@@ -195,7 +204,7 @@ export class VuRunner implements VuEvents {
       return;
     }
     this.settleLogon('logonOk');
-    metrics.latency('logon', this.ctx.now() - startedAt);
+    metrics.latency('logon', this.ctx.now() - dueAt);
     metrics.online++;
     this.readyAt = this.ctx.now();
     this.state = 'online';
@@ -297,7 +306,10 @@ export class VuRunner implements VuEvents {
 
   /** Logs on now; true once online. */
   async logonNow(): Promise<boolean> {
-    if (this.state === 'waiting') await this.logon();
+    if (this.state === 'waiting') {
+      this.nextLogonDueAt = this.ctx.now();
+      await this.logon();
+    }
     return this.state === 'online';
   }
 
@@ -339,12 +351,15 @@ export class VuRunner implements VuEvents {
     });
   }
 
-  /** Reconnect with exponential backoff and seeded jitter, so a restarted server sees no herd. */
-  private retryLater(): void {
+  /**
+   * Reconnect with exponential backoff and seeded jitter, so a restarted server sees no herd. A
+   * throttled logon is retried even without `reconnect.enabled`: the server asked to come back later.
+   */
+  private retryLater(throttled = false): void {
     const { plan, scheduler } = this.ctx;
     const reconnect = plan.scenario.behaviour.reconnect;
     const now = this.ctx.now();
-    if (!reconnect.enabled || this.ctx.stopping || this.attempts >= reconnect.maxAttempts) {
+    if ((!reconnect.enabled && !throttled) || this.ctx.stopping || this.attempts >= reconnect.maxAttempts) {
       this.state = 'gone';
       return;
     }
@@ -358,7 +373,8 @@ export class VuRunner implements VuEvents {
     this.attempts++;
     this.ctx.metrics.add('reconnects');
     this.state = 'waiting';
-    scheduler.at(now + base * jitter, () => void this.logon());
+    this.nextLogonDueAt = now + base * jitter;
+    scheduler.at(this.nextLogonDueAt, () => void this.logon());
   }
 
   private scheduleNext(): void {

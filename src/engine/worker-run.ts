@@ -14,6 +14,7 @@ import { EventRecorder } from './recording.js';
 import { loadReplay, type Replay } from './replay.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
+import { LogonWindow } from './logon-window.js';
 import { VuRunner, type WorkerContext } from './vu.js';
 import type { Vu } from './vu-api.js';
 import { pathToFileURL } from 'node:url';
@@ -46,6 +47,7 @@ interface Started {
   readonly metrics: MetricsRecorder;
   readonly health: HealthSampler;
   readonly scheduler: Scheduler;
+  readonly logons: LogonWindow;
   readonly logoffs: Semaphore;
 }
 
@@ -106,9 +108,17 @@ export class WorkerRun {
     const metrics = new MetricsRecorder(setup.worker);
     const health = new HealthSampler(setup.worker);
     const scheduler = new Scheduler(this.now);
-    const logons = Semaphore.share(plan.timeline.maxLogonsInFlight, setup.workers);
+    // Per worker: each worker's window adapts to what its own logons meet (docs/user-guide.md).
+    const logons = LogonWindow.share(plan.timeline.maxLogonsInFlight, setup.workers, {
+      now: this.now,
+      at: (time, wake) => scheduler.at(time, wake),
+      onPushback: (cut) => {
+        metrics.add('logonPushbacks');
+        if (cut) metrics.add('logonWindowCuts');
+      },
+    });
     const logoffs = Semaphore.share(plan.timeline.maxLogoffsInFlight, setup.workers);
-    this.started = { setup, metrics, health, scheduler, logoffs };
+    this.started = { setup, metrics, health, scheduler, logons, logoffs };
     const run = this;
     const context: WorkerContext = {
       plan,
@@ -151,10 +161,11 @@ export class WorkerRun {
     this.stopping = true;
     const started = this.started;
     if (started) {
-      const { setup, metrics, health, scheduler, logoffs } = started;
+      const { setup, metrics, health, scheduler, logons, logoffs } = started;
       // The moment this worker began stopping: what follows in the recording is teardown.
       setup.recorder?.record({ u: -1, t: Math.round(this.now() - setup.startEpochMs), k: 'stop' });
       scheduler.stop();
+      logons.close();
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled(this.runners.map((runner) => runner.logoff())),
@@ -175,6 +186,7 @@ export class WorkerRun {
           `${interrupted} logoffs were still in progress ${this.stopGraceMs / 1000} s after the run ended; they were cut off (disconnected), not counted as errors`,
         );
       }
+      this.notePacing(setup.worker, logons);
       // Settles everything still in flight as cut off by the run, and ships those outcomes at
       // once: an agent slow to close must not keep them from the coordinator (it kills a worker
       // that takes too long). What closing adds (bytes) follows in the last snapshot.
@@ -195,6 +207,21 @@ export class WorkerRun {
   /** The coordinator is gone: drop every connection at once. */
   destroyAll(): void {
     for (const runner of this.runners) runner.destroy();
+  }
+
+  /** How the server paced this worker's logons, if it pushed back at all (the window is per worker). */
+  private notePacing(worker: number, logons: LogonWindow): void {
+    const window = logons.stats();
+    if (window.pushbacks === 0) return;
+    const shape = window.adaptive
+      ? window.cuts > 0
+        ? `the adaptive logon window was cut ${window.cuts} times (its target halved, to ${window.target} at the last cut): min ${window.min}, mean ${window.mean?.toFixed(1)}, at the end ${window.current} logons in flight`
+        : 'the adaptive logon window was never cut'
+      : `the logon window is fixed at ${window.current} (maxInFlight), so it did not adapt`;
+    this.note(
+      `logon-pacing-${worker}`,
+      `worker ${worker}: the server pushed back on ${window.pushbacks} logon attempts (throttled, refused, reset or timed out); ${shape}. Logon latency counts the wait from each scheduled logon.`,
+    );
   }
 
   private note(key: string, text: string): void {

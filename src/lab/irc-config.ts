@@ -20,9 +20,22 @@ export interface InspircdLabConfig extends IrcLabConfig {
   readonly tls?: { readonly port: number; readonly certificateFile: string; readonly privateKeyFile: string };
   /** Every client must send this with PASS. It ends up in the config: write that file 0600. */
   readonly password?: string;
+  /** A server that paces registrations like a stock production one: see `ConnectThrottle`. */
+  readonly throttle?: ConnectThrottle;
 }
 
-export function inspircdConfig({ port, dir, maxClients, tls, password, host = '127.0.0.1', allow = '127.0.0.0/8' }: InspircdLabConfig): string {
+/**
+ * InspIRCd's connect throttle (module connflood): once `maxConnections` users register within
+ * `periodSeconds`, every registration is refused with `ERROR :... (Throttled)` for `timeoutSeconds`.
+ * Server-wide, not per address, so it paces the whole load generator as it would a botnet.
+ */
+export interface ConnectThrottle {
+  readonly maxConnections: number;
+  readonly periodSeconds: number;
+  readonly timeoutSeconds: number;
+}
+
+export function inspircdConfig({ port, dir, maxClients, tls, password, throttle, host = '127.0.0.1', allow = '127.0.0.0/8' }: InspircdLabConfig): string {
   const modules = [
     'cap',
     'auditorium',
@@ -56,6 +69,13 @@ export function inspircdConfig({ port, dir, maxClients, tls, password, host = '1
     ...modules.map((name) => `<module name="${name}">`),
     // Presenters (ops) see everyone; listeners see the presenters and themselves.
     '<auditorium opvisible="yes" opcansee="yes" opercansee="yes">',
+    ...(throttle
+      ? [
+          '<module name="connflood">',
+          // bootwait 0: throttle from the start (the default lets the first 10 s to 2 min through).
+          `<connflood maxconns="${throttle.maxConnections}" period="${throttle.periodSeconds}" timeout="${throttle.timeoutSeconds}" bootwait="0" quitmsg="Throttled">`,
+        ]
+      : []),
     `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/ircd.log">`,
     ...(tls
       ? [

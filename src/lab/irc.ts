@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LineBuffer, parseLine } from '../agents/irc/codec.js';
 import { freePort } from './ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from './process.js';
-import { inspircdConfig, ngircdConfig } from './irc-config.js';
+import { inspircdConfig, ngircdConfig, type ConnectThrottle } from './irc-config.js';
 import { createLabPki } from './tls.js';
 import { LabError, type LabServer } from './types.js';
 
@@ -28,6 +28,8 @@ export interface InspircdLabOptions extends IrcLabOptions {
   readonly tls?: boolean;
   /** Require this connect password (PASS) from every client. */
   readonly password?: string;
+  /** Pace registrations with a server-wide connect throttle (for tests of adaptive logon). */
+  readonly throttle?: ConnectThrottle;
 }
 
 /** An InspIRCd lab server; `tls` is set when it was started with a TLS listener. */
@@ -49,7 +51,7 @@ export async function startInspircd(options: InspircdLabOptions = {}): Promise<I
   const tls = pki ? { port: await freePort(), certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } : undefined;
   const config = join(dir, 'inspircd.conf');
   // 0600: with a connect password the config holds a secret (docs/reliability.md).
-  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, host: options.host, allow: options.allow }), { mode: 0o600 });
+  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, throttle: options.throttle, host: options.host, allow: options.allow }), { mode: 0o600 });
   // --runasroot: as root, InspIRCd otherwise refuses to start (exit 8) when stdout is not a TTY.
   const args = ['--config', config, '--nofork'];
   if (process.getuid?.() === 0) args.push('--runasroot');

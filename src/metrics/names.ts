@@ -43,6 +43,10 @@ export const COUNTERS = [
   'bytesIn',
   'bytesOut',
   'errors',
+  /** Logon attempts the server pushed back on: throttled, refused, reset or timed out (engine/logon-window.ts). */
+  'logonPushbacks',
+  /** Times a worker's adaptive logon window (`maxInFlight: auto`) was halved by a pushback. */
+  'logonWindowCuts',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 

@@ -17,7 +17,8 @@ export interface Timeline {
   readonly end: number;
   readonly rampUpRate: number;
   readonly rampDownRate: number | undefined;
-  readonly maxLogonsInFlight: number | undefined;
+  /** rampUp's (or stepSearch's) maxInFlight; `auto` adapts (engine/logon-window.ts). */
+  readonly maxLogonsInFlight: number | 'auto';
   readonly maxLogoffsInFlight: number | undefined;
   /** Present for a step search: the load levels and their measurement windows. */
   readonly steps?: readonly Step[];
@@ -55,14 +56,14 @@ function stepsOf(users: number, phase: Extract<Phase, { phase: 'stepSearch' }>):
 export function buildTimeline(scenario: Scenario): Timeline {
   const users = scenario.population.users;
   let rampUpRate = Number.POSITIVE_INFINITY;
-  let maxLogonsInFlight: number | undefined;
+  let maxLogonsInFlight: number | 'auto' = 'auto';
   let holdMs = 0;
   let rampDownRate: number | undefined;
   let maxLogoffsInFlight: number | undefined;
   for (const phase of scenario.phases) {
     if (phase.phase === 'rampUp') {
       rampUpRate = phase.rate;
-      maxLogonsInFlight = phase.maxInFlight;
+      maxLogonsInFlight = phase.maxInFlight ?? 'auto';
     } else if (phase.phase === 'hold') holdMs += phase.duration;
     else if (phase.phase === 'rampDown') {
       rampDownRate = phase.rate;
@@ -74,7 +75,7 @@ export function buildTimeline(scenario: Scenario): Timeline {
     const steps = stepsOf(users, search);
     const holdEnd = steps.at(-1)!.windows.at(-1)!.end;
     const end = rampDownRate ? holdEnd + ((users - 1) / rampDownRate) * 1000 : holdEnd;
-    return { rampUpEnd: steps[0]!.rampEnd, holdEnd, end, rampUpRate: search.rate, rampDownRate, maxLogonsInFlight: search.maxInFlight, maxLogoffsInFlight, steps };
+    return { rampUpEnd: steps[0]!.rampEnd, holdEnd, end, rampUpRate: search.rate, rampDownRate, maxLogonsInFlight: search.maxInFlight ?? 'auto', maxLogoffsInFlight, steps };
   }
   const rampUpEnd = Number.isFinite(rampUpRate) ? ((users - 1) / rampUpRate) * 1000 : 0;
   const holdEnd = rampUpEnd + holdMs;

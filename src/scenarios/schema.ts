@@ -86,13 +86,19 @@ const Population = z.strictObject({
   groups: z.array(UserGroup).default([]),
 });
 
+/** Logons in progress at once; unset means `auto`. */
+const LogonsInFlight = z.union([z.number().int().positive(), z.literal('auto')], { error: 'expected a whole number above 0, or auto' }).optional();
+
 const Phase = z.discriminatedUnion('phase', [
   z.strictObject({
     phase: z.literal('rampUp'),
     /** Logons started per second, across all workers. */
     rate: z.number().positive(),
-    /** Logons in progress at once across all workers (ngIRCd's listen backlog is 10). */
-    maxInFlight: z.number().int().positive().optional(),
+    /**
+     * Logons in progress at once: a number across all workers (ngIRCd's listen backlog is 10), or
+     * `auto` (each worker adapts to a server that throttles or times logons out; engine/logon-window.ts).
+     */
+    maxInFlight: LogonsInFlight,
   }),
   z.strictObject({ phase: z.literal('hold'), duration: Duration }),
   z.strictObject({
@@ -118,7 +124,7 @@ const Phase = z.discriminatedUnion('phase', [
     stepDuration: Duration,
     /** Measurement windows per step: more windows, a firmer verdict on the edge steps. */
     windows: z.number().int().min(1).max(10).default(1),
-    maxInFlight: z.number().int().positive().optional(),
+    maxInFlight: LogonsInFlight,
   }),
 ]);
 export type Phase = z.infer<typeof Phase>;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AgentError, type ProtocolAgent, type VirtualUser } from '../../src/agents/types.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
+import { LogonWindow } from '../../src/engine/logon-window.js';
 import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
@@ -82,12 +83,13 @@ function startRunners(rampDown: string, agent: ProtocolAgent, scheduled = true) 
   const plan = new WorkloadPlan(scenarioWith(rampDown));
   const now = (): number => performance.timeOrigin + performance.now();
   const metrics = new MetricsRecorder(0);
+  const scheduler = new Scheduler(now);
   const context: WorkerContext = {
     plan,
     agent,
     metrics,
-    scheduler: new Scheduler(now),
-    logons: Semaphore.share(plan.timeline.maxLogonsInFlight, 1),
+    scheduler,
+    logons: LogonWindow.share(plan.timeline.maxLogonsInFlight, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
     logoffs: Semaphore.share(plan.timeline.maxLogoffsInFlight, 1),
     startEpochMs: now(),
     now,

@@ -12,6 +12,7 @@ import { EventRecorder, readRecording, type RecordedEvent } from '../../src/engi
 import { ReplayStream } from '../../src/engine/replay.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
+import { LogonWindow } from '../../src/engine/logon-window.js';
 import { formatStamp } from '../../src/engine/stamp.js';
 import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
@@ -57,12 +58,13 @@ scenarios:
   const plan = new WorkloadPlan(scenario);
   const now = (): number => performance.timeOrigin + performance.now();
   const metrics = new MetricsRecorder(0);
+  const scheduler = new Scheduler(now);
   const context: WorkerContext = {
     plan,
     agent,
     metrics,
-    scheduler: new Scheduler(now),
-    logons: new Semaphore(1),
+    scheduler,
+    logons: LogonWindow.share(1, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
     logoffs: new Semaphore(1),
     startEpochMs: now(),
     now,

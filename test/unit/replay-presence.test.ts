@@ -10,6 +10,7 @@ import type { RecordedEvent } from '../../src/engine/recording.js';
 import { ReplayedSessions } from '../../src/engine/replay.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
+import { LogonWindow } from '../../src/engine/logon-window.js';
 import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
@@ -59,12 +60,13 @@ test('a replayed presence change expects the watchers the replay has online, not
   const agent: ProtocolAgent = { capabilities: { channels: false, presence: true, instantMessages: false }, createUser: () => user, close: async () => undefined };
   const now = (): number => performance.timeOrigin + performance.now();
   const metrics = new MetricsRecorder(0);
+  const scheduler = new Scheduler(now);
   const context: WorkerContext = {
     plan,
     agent,
     metrics,
-    scheduler: new Scheduler(now),
-    logons: new Semaphore(1),
+    scheduler,
+    logons: LogonWindow.share(1, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
     logoffs: new Semaphore(1),
     startEpochMs: now(),
     now,

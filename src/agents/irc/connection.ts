@@ -32,9 +32,18 @@ export function socketErrorKind(error: NodeJS.ErrnoException): string {
     : 'socket-error';
 }
 
+/**
+ * A server pacing new connections: InspIRCd's connflood `Throttled`, hybrid's "trying to (re)connect
+ * too fast -- throttled", UnrealIRCd's "Throttled: Reconnecting too fast".
+ */
+export function isThrottleText(text: string): boolean {
+  return /throttl|too fast/i.test(text);
+}
+
 /** The kind of an `ERROR :text` the server sends before closing us (servers word it freely). */
 export function serverErrorKind(text: string): string {
-  return /flood|sendq|recvq/i.test(text) ? 'flood-disconnect'
+  return isThrottleText(text) ? 'throttled'
+    : /flood|sendq|recvq/i.test(text) ? 'flood-disconnect'
     : /password|authenticat/i.test(text) ? 'auth-failed'
     : /ban|[kgz]-?line/i.test(text) ? 'banned'
     : 'server-error';

@@ -22,7 +22,7 @@ import type { ServerFeatures } from './features.js';
 import { AuditoriumPolicy } from './auditorium.js';
 import { handleCap } from './cap.js';
 import { SEND_ERRORS, SendBarriers } from './barriers.js';
-import { openSocket, serverErrorKind, socketErrorKind } from './connection.js';
+import { isThrottleText, openSocket, serverErrorKind, socketErrorKind } from './connection.js';
 
 const READY_TOKEN = 'imload-ready';
 
@@ -44,6 +44,8 @@ export class IrcUser implements VirtualUser {
   private lastError = '';
   /** Why the server said it closed us (ERROR), reported with the disconnect. */
   private closeKind: string | undefined;
+  /** A throttle notice received while registering (isThrottleText). */
+  private throttleNotice: string | undefined;
   private nickAttempts = 0;
   private logonWaiter: Waiter | undefined;
   private logoffWaiter: (() => void) | undefined;
@@ -176,6 +178,10 @@ export class IrcUser implements VirtualUser {
       case 'ERROR':
         this.serverError(params[0] ?? '');
         return;
+      case 'NOTICE':
+        // Some servers say why before they close an unregistered client: a close then is a throttle.
+        if (this.logonWaiter && isThrottleText(params[1] ?? '')) this.throttleNotice = params[1];
+        return;
       case '353': {
         const view = this.channels.get((params[2] ?? '').toLowerCase());
         if (view) for (const entry of (params[3] ?? '').split(' ')) if (entry) view.addName(entry, this.features);
@@ -262,7 +268,8 @@ export class IrcUser implements VirtualUser {
     const wasOpen = !this.closed;
     this.closed = true;
     const reason = this.lastError || 'the server closed the connection';
-    this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
+    if (this.throttleNotice !== undefined) this.failLogon('throttled', `${this.endpoint} closed the connection after: ${this.throttleNotice}`);
+    else this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
     for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError('unexpected-close', reason, this.endpoint));
     this.joinWaiters.clear();
     this.barriers.abandon(reason);

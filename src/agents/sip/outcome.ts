@@ -19,7 +19,9 @@ export function agentErrorFor(operation: string, outcome: SipResponse | unknown,
   if (outcome instanceof SipTimeoutError) return new AgentError('timeout', `${operation}: ${outcome.message}`, endpoint);
   if (outcome instanceof SipTransportError) return new AgentError('send-failed', `${operation}: ${outcome.message}`, endpoint);
   if (isResponse(outcome)) {
-    return new AgentError(kindForStatus(outcome.status), `${operation}: ${outcome.status} ${outcome.reason}`, endpoint);
+    // 503 with Retry-After: the server is shedding load and says when to come back (RFC 3261 § 21.5.4).
+    const throttled = outcome.status === 503 && outcome.headers.get('Retry-After') !== undefined;
+    return new AgentError(throttled ? 'throttled' : kindForStatus(outcome.status), `${operation}: ${outcome.status} ${outcome.reason}`, endpoint);
   }
   return new AgentError('protocol-error', `${operation}: ${String(outcome)}`, endpoint);
 }
