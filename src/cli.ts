@@ -47,7 +47,8 @@ function runOptions(command: Command): Command {
     .option('--seed <n>', 'override the seed', nonNegativeInt)
     .option('--target <name=url>', 'point a target at another endpoint (repeatable)', collect)
     .option('--workers <n>', 'number of worker processes (default: one per 10,000 users)', positiveInt('--workers'))
-    .option('--out <dir>', 'write the run folder here (default reports/<run-id>)')
+    .option('--out <dir>', 'write the run folder here (default reports/<run-id>); it must be new or empty')
+    .option('--overwrite', 'empty --out first when it holds an earlier run')
     .option('--allow-remote', 'allow a target that is not on loopback')
     .option('-q, --quiet', 'no progress line or text summary');
 }
@@ -86,7 +87,8 @@ program
   .option('--target <name=url>', 'replay against another endpoint (repeatable)', collect)
   .option('--speed <x>', 'replay x times faster (2) or slower (0.5)', positiveNumber, 1)
   .option('--lab', 'start the lab server named by the target and replay against it')
-  .option('--out <dir>', 'write the replay folder here (default <run-dir>/replay-<time>)')
+  .option('--out <dir>', 'write the replay folder here (default <run-dir>/replay-<time>); it must be new or empty')
+  .option('--overwrite', 'empty --out first when it holds an earlier run')
   .option('--allow-remote', 'allow a target that is not on loopback')
   .option('-q, --quiet', 'no progress line or text summary')
   .action(async (runDir: string, options) => {
@@ -125,7 +127,8 @@ program
   .command('merge')
   .description('merge the journals of segment runs (run --segment i/N) into one run folder and write its outputs')
   .argument('<run-dirs...>', 'segment run folders (or their journal.ndjson files), every segment of one run')
-  .option('--out <dir>', 'write the merged run folder here (default reports/<run-id>-merged)')
+  .option('--out <dir>', 'write the merged run folder here (default reports/<run-id>-merged); it must be new or empty')
+  .option('--overwrite', 'empty --out first when it holds an earlier run')
   .option('-q, --quiet', 'no text summary')
   .action(async (runDirs: string[], options) => {
     const { mergeCommand } = await import('./commands/merge.js');

@@ -14,12 +14,15 @@ import { writeRunOutputs } from '../report/outputs.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
+import { claimRunFolder } from './run-folder.js';
 import { loadProtocol } from '../agents/registry.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
   readonly scenario: string;
   readonly out?: string;
+  /** Empty `out` first when it holds an earlier run (otherwise a non-empty folder is refused). */
+  readonly overwrite?: boolean;
   /** Start the lab server named by the target's `lab:` and point the target at it. */
   readonly lab?: boolean;
   readonly allowRemote?: boolean;
@@ -56,6 +59,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let target: Target = targets[targetName]!;
   const profile = scenario.limits ? findProfile(scenario.limits, loaded.config.profiles) : undefined;
 
+  const segment = parseSegment(options.segment);
+  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
+  const runDir = resolve(options.out ?? join('reports', runId));
+  // Before any server starts: a folder that already holds a run is refused at once.
+  claimRunFolder(runDir, options.overwrite ?? false);
+
   let lab: LabTarget | undefined;
   try {
     if (options.lab && target.lab) {
@@ -91,9 +100,6 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
     }
 
-    const segment = parseSegment(options.segment);
-    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
-    const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
     const protocol = await loadProtocol(agentTarget.protocol);
     const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;

@@ -5,11 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/lab/ports.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
+import { writeSyntheticJournal } from '../unit/report-synthetic-journal.js';
 
 interface Finished {
   code: number | null;
@@ -105,4 +107,47 @@ test('Ctrl-C mid-run logs users off and leaves a valid summary.json (exit 130)',
   const lines = readFileSync(join(out, 'journal.ndjson'), 'utf8').trim().split('\n');
   assert.equal(JSON.parse(lines.at(-1)!).type, 'end');
   assert.ok(existsSync(join(out, 'summary.json')));
+});
+
+test('--out into a folder that is not empty is refused (exit 2) before anything starts; --overwrite empties an earlier run first', async () => {
+  const port = await freePort();
+  const { file, dir } = writeScenario(SCENARIO(`irc://127.0.0.1:${port}`));
+  const out = join(dir, 'run');
+  mkdirSync(out);
+  writeFileSync(join(out, 'journal.ndjson'), '{"type":"header","runId":"earlier"}\n');
+  writeFileSync(join(out, 'index.html'), '<p>earlier</p>');
+
+  const refused = await imload(['run', file, '-s', 'tiny', '--out', out]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--out .*\/run is not empty \(2 entries: index\.html, journal\.ndjson\): a run folder holds one run; choose a new folder, or pass --overwrite/);
+  assert.deepEqual(readdirSync(out).sort(), ['index.html', 'journal.ndjson'], 'nothing was touched');
+
+  // The target is unreachable (exit 3), so the run stops right after emptying the folder.
+  const overwritten = await imload(['run', file, '-s', 'tiny', '--out', out, '--overwrite']);
+  assert.equal(overwritten.code, 3, overwritten.stderr);
+  assert.deepEqual(readdirSync(out), [], 'the earlier run is gone');
+
+  // --overwrite never empties a folder imload did not write.
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  const foreign = await imload(['run', file, '-s', 'tiny', '--out', out, '--overwrite']);
+  assert.equal(foreign.code, 2, foreign.stderr);
+  assert.match(foreign.stderr, /holds files imload did not write .*notes\.txt.*--overwrite empties only an earlier run's folder/);
+  assert.deepEqual(readdirSync(out), ['notes.txt']);
+});
+
+test('report and compare refuse a journal holding two runs (exit 2), naming the file and both run ids', async () => {
+  const mixed = mkdtempSync(join(tmpdir(), 'imload-two-runs-'));
+  const journal = join(mixed, 'journal.ndjson');
+  writeSyntheticJournal({ path: journal, seconds: 12, users: 20, rampSeconds: 4, runId: 'first-run' });
+  writeSyntheticJournal({ path: journal, seconds: 12, users: 20, rampSeconds: 4, runId: 'second-run' });
+  const single = mkdtempSync(join(tmpdir(), 'imload-one-run-'));
+  writeSyntheticJournal({ path: join(single, 'journal.ndjson'), seconds: 12, users: 20, rampSeconds: 4, runId: 'only-run' });
+  const expected = new RegExp(`${journal.replace(/[/.]/g, '\\$&')} holds two runs \\(first-run and second-run\\)`);
+  for (const args of [['report', mixed], ['compare', single, mixed], ['compare', mixed, single]]) {
+    const result = await imload(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, expected);
+    assert.doesNotMatch(result.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+  }
+  assert.ok(!existsSync(join(mixed, 'summary.json')), 'no report was written from the mixed journal');
 });
