@@ -138,7 +138,7 @@ program
 
 program
   .command('compare')
-  .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 1 on a regression')
+  .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 99 on a regression')
   .argument('<baseline-dir>', 'baseline run folder')
   .argument('<run-dir>', 'run folder to judge')
   .option('--max-regression <metric=limit>', 'allowed worsening, e.g. delivery.p99=10% or delivery.p99=20ms (repeatable)', collect)

@@ -23,7 +23,7 @@ function journalOf(dir: string): JournalEntry[] {
   return readJournal(path);
 }
 
-/** Returns the exit code: 1 on a regression, 0 otherwise (bad input throws with code 2). */
+/** Returns the exit code: 99 on a regression, 0 otherwise (bad input throws with code 2). */
 export async function compareCommand(options: CompareCommandOptions): Promise<{ exitCode: number; comparison: RunComparison; htmlPath: string }> {
   const limits = new Map<string, RegressionLimit>();
   try {

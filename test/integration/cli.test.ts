@@ -151,3 +151,18 @@ test('report and compare refuse a journal holding two runs (exit 2), naming the 
   }
   assert.ok(!existsSync(join(mixed, 'summary.json')), 'no report was written from the mixed journal');
 });
+
+test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate from a crash)', async () => {
+  const run = (seed: number, deliveryMs: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'imload-cli-compare-'));
+    writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 40, users: 500, rampSeconds: 5, fanOut: 20, seed, deliveryMedianMs: () => deliveryMs, runId: `seed-${seed}` });
+    return dir;
+  };
+  const baseline = run(1, 3);
+  const same = await imload(['compare', baseline, run(2, 3)]);
+  assert.equal(same.code, 0, same.stdout + same.stderr);
+  assert.match(same.stdout, /^no regression$/m);
+  const slower = await imload(['compare', baseline, run(3, 12)]);
+  assert.equal(slower.code, 99, slower.stdout + slower.stderr);
+  assert.match(slower.stdout, /^REGRESSION in .*delivery\.p99/m);
+});
