@@ -232,9 +232,14 @@ program
   .allowExcessArguments()
   .argument('[options...]')
   .action(async () => {
-    const { main } = await import('./servers/rvp/main.js');
-    const at = process.argv.indexOf('rvp-server');
-    await main(process.argv.slice(at + 1));
+    const { main, USAGE } = await import('./servers/rvp/main.js');
+    const args = process.argv.slice(process.argv.indexOf('rvp-server') + 1);
+    // Asked for help is not a usage error: print it on stdout and exit 0, like every other command.
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    await main(args);
   });
 
 program.addOption(new Option('--debug', 'print stack traces for internal errors').hideHelp());

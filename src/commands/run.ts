@@ -16,6 +16,7 @@ import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
 import { claimRunFolder } from './run-folder.js';
 import { loadProtocol } from '../agents/registry.js';
+import { buildTimeline } from '../scenarios/schedule.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
@@ -124,7 +125,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
-    const progress = progressPrinter(options.quiet);
+    const progress = progressPrinter(options.quiet, buildTimeline(scenario).end / 1000);
     let result: RunResult;
     try {
       result = await runScenario({
@@ -219,17 +220,17 @@ export function parseSegment(text: string | undefined): { index: number; count: 
   return { index: index - 1, count };
 }
 
-function progressPrinter(quiet?: boolean) {
+function progressPrinter(quiet: boolean | undefined, plannedSeconds: number) {
   const tty = process.stderr.isTTY;
   let lastPlain = 0;
   return {
     print: quiet
       ? undefined
       : (p: Parameters<typeof formatProgress>[0]) => {
-          if (tty) process.stderr.write(`\r\x1b[2K${formatProgress(p)}`);
+          if (tty) process.stderr.write(`\r\x1b[2K${formatProgress(p, plannedSeconds)}`);
           else if (p.t - lastPlain >= 10 || p.t === 1) {
             lastPlain = p.t;
-            process.stderr.write(`${formatProgress(p)}\n`);
+            process.stderr.write(`${formatProgress(p, plannedSeconds)}\n`);
           }
         },
     done: () => {

@@ -166,3 +166,31 @@ test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate
   assert.equal(slower.code, 99, slower.stdout + slower.stderr);
   assert.match(slower.stdout, /^REGRESSION in .*delivery\.p99/m);
 });
+
+test('a failed threshold exits 99; the terminal summary leads with the verdict, then ✓/✗ thresholds with units', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const { file, dir } = writeScenario(`${SCENARIO('irc://127.0.0.1:6667', 'inspircd', '2s')}    thresholds: ['users.peakOnline >= 21', 'logon.p95 < 30s']\n`);
+  const out = join(dir, 'run');
+  const result = await imload(['run', file, '-s', 'tiny', '--lab', '--out', out]);
+  assert.equal(result.code, 99, result.stderr);
+  const lines = result.stdout.split('\n');
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.users.peakOnline, 20);
+  assert.match(lines.find((l) => l.trim() !== '')!, /^✗ FAILED: 1 of 2 thresholds failed: users\.peakOnline; the run completed after [\d.]+ s$/);
+  const at = lines.indexOf('thresholds');
+  assert.ok(at > 0, result.stdout);
+  assert.equal(lines[at + 1], '  ✗ users.peakOnline 20 >= 21');
+  assert.match(lines[at + 2]!, /^ {2}✓ logon\.p95 [\d.]+ (ms|s) < 30 s$/);
+  assert.ok(lines.findIndex((l) => l.startsWith('users ')) > at + 2, 'the figures come after the thresholds');
+  // The progress line (every 10 s without a terminal; the first second always) shows elapsed of planned time and the phase.
+  assert.match(result.stderr, /^ +1 s of [\d.]+ s {2}(rampUp|hold) +online \d+\/20 /m);
+});
+
+test('imload rvp-server --help prints the usage and exits 0; a bad option still exits 2', async () => {
+  const help = await imload(['rvp-server', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: rvp-server --role home\|router\|combined/);
+  const bad = await imload(['rvp-server', '--no-such-option']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Unknown option '--no-such-option'/);
+});
