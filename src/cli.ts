@@ -144,6 +144,7 @@ program
   .option('--max-regression <metric=limit>', 'allowed worsening, e.g. delivery.p99=10% or delivery.p99=20ms (repeatable)', collect)
   .option('--alpha <p>', 'significance level of the test (default 0.05)', positiveNumber)
   .option('--out <file>', 'HTML comparison file (default <run-dir>/compare.html)')
+  .option('--json', 'print the comparison as JSON (docs/report.md) instead of the table')
   .action(async (baselineDir: string, runDir: string, options) => {
     const { compareCommand } = await import('./commands/compare.js');
     const { exitCode } = await compareCommand({ baselineDir, runDir, ...options });

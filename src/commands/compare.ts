@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { readJournal, type JournalEntry } from '../metrics/journal.js';
 import { CompareInputError, compareRuns, parseRegressionLimit, type RegressionLimit, type RunComparison } from '../report/compare.js';
-import { formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
+import { comparisonJson, formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
 
 export interface CompareCommandOptions {
   readonly baselineDir: string;
@@ -14,6 +14,8 @@ export interface CompareCommandOptions {
   readonly alpha?: number;
   /** HTML output file; default <run-dir>/compare.html. */
   readonly out?: string;
+  /** Print the comparison as JSON (for pipelines) instead of the text table. */
+  readonly json?: boolean;
   readonly quiet?: boolean;
 }
 
@@ -41,6 +43,7 @@ export async function compareCommand(options: CompareCommandOptions): Promise<{ 
   const comparison = compareRuns(journalOf(options.baselineDir), journalOf(options.runDir), { limits, alpha: options.alpha });
   const htmlPath = resolve(options.out ?? join(options.runDir, 'compare.html'));
   writeFileSync(htmlPath, renderComparisonHtml(comparison));
-  if (!options.quiet) process.stdout.write(`${formatComparisonText(comparison)}\ncomparison written to ${htmlPath}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify(comparisonJson(comparison, htmlPath), null, 2)}\n`);
+  else if (!options.quiet) process.stdout.write(`${formatComparisonText(comparison)}\ncomparison written to ${htmlPath}\n`);
   return { exitCode: comparison.regressions.length > 0 ? EXIT.thresholdsFailed : EXIT.ok, comparison, htmlPath };
 }

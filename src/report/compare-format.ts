@@ -39,6 +39,24 @@ export function formatComparisonText(c: RunComparison): string {
   return [`baseline ${c.baseline.runId} vs run ${c.run.runId} (rank-sum test on per-second samples, alpha ${c.alpha}, ${formatNumber(c.alphaPerTest, 4)} per metric after Bonferroni)`, '', line(header), ...rows.map(line), '', verdict].join('\n');
 }
 
+/** The machine-readable comparison (`imload compare --json`); its shape is in docs/report.md. */
+export const COMPARISON_JSON_VERSION = 1;
+
+export function comparisonJson(c: RunComparison, htmlPath: string): object {
+  const side = (s: RunComparison['run']) => ({ runId: s.runId, seed: s.seed, command: s.reproduce.command, peakOnline: s.users.peakOnline, durationSeconds: s.durationSeconds, end: s.end.reason });
+  return {
+    version: COMPARISON_JSON_VERSION,
+    baseline: side(c.baseline),
+    run: side(c.run),
+    alpha: c.alpha,
+    alphaPerTest: c.alphaPerTest,
+    regression: c.regressions.length > 0,
+    regressions: c.regressions.map((m) => m.metric),
+    metrics: c.metrics,
+    html: htmlPath,
+  };
+}
+
 export function renderComparisonHtml(c: RunComparison): string {
   const rows = c.metrics.map((m) => `<tr class="${m.status === 'regression' ? 'regression' : ''}"><td><code>${h(m.metric)}</code></td><td>${h(value(m, m.baseline))}</td><td>${h(value(m, m.run))}</td><td>${h(delta(m))}</td><td>${h(describeLimit(m, m.limit))}</td><td>${h(p(m))}</td><td class="status">${h(m.status)}</td></tr>`);
   const verdict = c.regressions.length > 0

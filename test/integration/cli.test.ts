@@ -152,7 +152,7 @@ test('report and compare refuse a journal holding two runs (exit 2), naming the 
   assert.ok(!existsSync(join(mixed, 'summary.json')), 'no report was written from the mixed journal');
 });
 
-test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate from a crash)', async () => {
+test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate from a crash); --json prints the same for pipelines', async () => {
   const run = (seed: number, deliveryMs: number) => {
     const dir = mkdtempSync(join(tmpdir(), 'imload-cli-compare-'));
     writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 40, users: 500, rampSeconds: 5, fanOut: 20, seed, deliveryMedianMs: () => deliveryMs, runId: `seed-${seed}` });
@@ -162,9 +162,27 @@ test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate
   const same = await imload(['compare', baseline, run(2, 3)]);
   assert.equal(same.code, 0, same.stdout + same.stderr);
   assert.match(same.stdout, /^no regression$/m);
-  const slower = await imload(['compare', baseline, run(3, 12)]);
+  const slowerDir = run(3, 12);
+  const slower = await imload(['compare', baseline, slowerDir]);
   assert.equal(slower.code, 99, slower.stdout + slower.stderr);
   assert.match(slower.stdout, /^REGRESSION in .*delivery\.p99/m);
+
+  // --json: stdout is one JSON document for a pipeline, with the same verdict and exit code.
+  const json = await imload(['compare', baseline, slowerDir, '--json']);
+  assert.equal(json.code, 99, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.version, 1);
+  assert.equal(parsed.regression, true);
+  assert.deepEqual([parsed.baseline.runId, parsed.run.runId], ['seed-1', 'seed-3']);
+  assert.ok(parsed.regressions.includes('delivery.p99'), parsed.regressions.join(', '));
+  const p99 = parsed.metrics.find((m: { metric: string }) => m.metric === 'delivery.p99');
+  assert.equal(p99.status, 'regression');
+  assert.equal(p99.unit, 'ms');
+  assert.ok(p99.run > p99.baseline && p99.pWorse < parsed.alphaPerTest, JSON.stringify(p99));
+  assert.equal(parsed.html, join(slowerDir, 'compare.html'));
+  const calm = await imload(['compare', baseline, run(4, 3), '--json']);
+  assert.equal(calm.code, 0, calm.stderr);
+  assert.equal(JSON.parse(calm.stdout).regression, false);
 });
 
 test('a failed threshold exits 99; the terminal summary leads with the verdict, then ✓/✗ thresholds with units', { timeout: 90_000 }, async (t) => {
