@@ -62,8 +62,15 @@ runOptions(
     .option('--lab', 'start the lab server named by the target (lab:) and run against it')
     .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
     .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
-    .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt),
+    .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt)
+    .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat')),
 ).action(async (file: string, options) => {
+  if (options.repeat !== undefined) {
+    const { repeatCommand } = await import('./commands/repeat.js');
+    const { exitCode } = await repeatCommand({ file, ...options, targets: options.target });
+    process.exitCode = exitCode;
+    return;
+  }
   const { runCommand } = await import('./commands/run.js');
   const { exitCode } = await runCommand({ file, ...options, targets: options.target });
   process.exitCode = exitCode;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { readJournal, type JournalEntry } from '../metrics/journal.js';
 import { CompareInputError, compareRuns, parseRegressionLimit, type RegressionLimit, type RunComparison } from '../report/compare.js';
+import { repeatRunFolders } from '../report/repeat-summary.js';
 import { comparisonJson, formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
 
 export interface CompareCommandOptions {
@@ -19,10 +20,14 @@ export interface CompareCommandOptions {
   readonly quiet?: boolean;
 }
 
-function journalOf(dir: string): JournalEntry[] {
-  const path = join(dir, 'journal.ndjson');
-  if (!existsSync(path)) throw new UserFacingError(`${dir}: no journal.ndjson here (is it a run folder?)`, EXIT.badInput);
-  return readJournal(path);
+/** A run folder's journal, or each run's of a repeat folder (`run --repeat`). */
+function journalsOf(dir: string): JournalEntry[][] {
+  const folders = repeatRunFolders(dir) ?? [dir];
+  return folders.map((folder) => {
+    const path = join(folder, 'journal.ndjson');
+    if (!existsSync(path)) throw new UserFacingError(`${folder}: no journal.ndjson here (is it a run folder, or a repeat folder with its repeat-summary.json?)`, EXIT.badInput);
+    return readJournal(path);
+  });
 }
 
 /** Returns the exit code: 99 on a regression, 0 otherwise (bad input throws with code 2). */
@@ -40,7 +45,7 @@ export async function compareCommand(options: CompareCommandOptions): Promise<{ 
   if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) {
     throw new UserFacingError(`--alpha must be between 0 and 1 (got ${options.alpha})`, EXIT.badInput);
   }
-  const comparison = compareRuns(journalOf(options.baselineDir), journalOf(options.runDir), { limits, alpha: options.alpha });
+  const comparison = compareRuns(journalsOf(options.baselineDir), journalsOf(options.runDir), { limits, alpha: options.alpha });
   const htmlPath = resolve(options.out ?? join(options.runDir, 'compare.html'));
   writeFileSync(htmlPath, renderComparisonHtml(comparison));
   if (options.json) process.stdout.write(`${JSON.stringify(comparisonJson(comparison, htmlPath), null, 2)}\n`);
