@@ -1,9 +1,8 @@
 /** summary.md: the run in a few Markdown tables, for CI job summaries ($GITHUB_STEP_SUMMARY). */
 import { escapeMarkdownCell as cell } from './escape.js';
-import { parseThresholdCheck } from '../capacity/threshold-grammar.js';
 import type { ThresholdResult } from '../capacity/thresholds.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
-import { formatDuration, verdictLine } from './text.js';
+import { formatDuration, thresholdLimit, verdictLine } from './text.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
@@ -51,9 +50,7 @@ export function renderMarkdown(model: ReportModel): string {
   return out.join('\n');
 }
 
-/** The measured value and the limit in the same unit, e.g. `delivery.p99` | 1.23 s | < 3 s. */
+/** The measured value and the limit in the same unit, e.g. `delivery.p99 < 3s` | 1.23 s | < 3 s. */
 function thresholdRow(t: ThresholdResult): string {
-  const check = parseThresholdCheck(t.name);
-  const limit = typeof check === 'string' ? `not a valid threshold: ${check}` : `${check.op} ${formatMetricValue(check.metric, check.value)}`;
-  return `| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${cell(limit)} | ${t.ok ? '✅ passed' : '❌ failed'} |`;
+  return `| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${cell(thresholdLimit(t))} | ${t.ok ? '✅ passed' : '❌ failed'} |`;
 }

@@ -39,15 +39,21 @@ export function verdictLine(summary: Summary): string {
   return `✓ PASSED: ${gate}; ${ended}`;
 }
 
+/** A threshold's limit in its metric's unit ("< 3 s", ">= 1,500", "< 1 %"), or why the check is not valid. */
+export function thresholdLimit(t: Pick<ThresholdResult, 'name'>): string {
+  const check = parseThresholdCheck(t.name);
+  return typeof check === 'string' ? `not a valid threshold: ${check}` : `${check.op} ${formatMetricValue(check.metric, check.value)}`;
+}
+
 /** "✓ delivery.p99 1.23 s < 3 s": the measured value and the limit in the same unit. */
 export function thresholdLine(t: ThresholdResult, timeScale: number): string {
   const mark = t.ok ? '✓' : '✗';
   const check = parseThresholdCheck(t.name);
-  if (typeof check === 'string') return `${mark} ${t.name}  (not a valid threshold: ${check})`;
+  if (typeof check === 'string') return `${mark} ${t.name}  (${thresholdLimit(t)})`;
   const measured = t.actual === null ? 'not measured' : formatMetricValue(check.metric, t.actual);
   // A bandwidth threshold reads the wall-clock figure: say so when that is not real time.
   const basis = check.metric === 'bandwidth.kbpsPerUser' && timeScale !== 1 && t.actual !== null ? ' (wall-clock)' : '';
-  return `${mark} ${check.metric} ${measured}${basis} ${check.op} ${formatMetricValue(check.metric, check.value)}`;
+  return `${mark} ${check.metric} ${measured}${basis} ${thresholdLimit(t)}`;
 }
 
 function latencyLine(name: string, l: LatencySummary): string {

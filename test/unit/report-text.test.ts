@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../../src/metrics/journal.js';
+import { renderJunit } from '../../src/report/junit.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { buildReportModel } from '../../src/report/report-model.js';
 import { buildSummary, type Summary } from '../../src/report/summary.js';
@@ -38,6 +39,8 @@ test('the verdict comes first, then each threshold with ✓/✗ and units on bot
   const users = lines.findIndex((l) => l.startsWith('users '));
   assert.ok(lines.indexOf(first!) < thresholds && thresholds < users, 'verdict, thresholds, figures, in that order');
   assert.match(lines[users]!, /^users {6}requested 2,000, peak online 2,000, logons ok 2,000 of 2,000, failed 0/);
+  // junit.xml states the limit in the same unit as the measured value.
+  assert.ok(renderJunit(summary).includes(`<failure message="delivery.p99 &lt; 1ms failed: measured ${formatMs(summary.latency.delivery.p99)}, limit &lt; 1 ms">`), renderJunit(summary));
   // One number format: no digit group of four or more without separators beside grouped ones.
   const figures = lines.slice(users).filter((l) => !l.startsWith('outputs in'));
   for (const line of figures) assert.doesNotMatch(line, /(?<![\d.,])\d{4,}(?![\d.])/, `ungrouped number in: ${line}`);
