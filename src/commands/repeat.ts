@@ -17,6 +17,8 @@ const EXIT_PRECEDENCE: readonly number[] = [EXIT.interrupted, EXIT.internalError
 
 export async function repeatCommand(options: RunCommandOptions & { readonly repeat: number }): Promise<{ exitCode: number; outDir: string; repeat: RepeatSummary }> {
   if (options.segment) throw new UserFacingError('--repeat runs the whole population; it cannot be combined with --segment', EXIT.badInput);
+  // Every repeat would be told to start at the same instant, which has passed for all but the first.
+  if (options.startAt !== undefined) throw new UserFacingError('--repeat runs one run after another; it cannot be combined with --start-at', EXIT.badInput);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const outDir = resolve(options.out ?? join('reports', `${stamp}-${options.scenario}-repeat${options.repeat}`));
   claimRunFolder(outDir, options.overwrite ?? false);

@@ -212,3 +212,16 @@ test('imload rvp-server --help prints the usage and exits 0; a bad option still 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /Unknown option '--no-such-option'/);
 });
+
+test('--repeat refuses what cannot be repeated (exit 2): zero repeats, a segment, a fixed start time', async () => {
+  const { file } = writeScenario(SCENARIO('irc://127.0.0.1:6667'));
+  const zero = await imload(['run', file, '-s', 'tiny', '--repeat', '0']);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /--repeat must be a whole number ≥ 1/);
+  const segment = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--segment', '1/2']);
+  assert.equal(segment.code, 2);
+  assert.match(segment.stderr, /cannot be combined with --segment/);
+  const startAt = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--start-at', '0']);
+  assert.equal(startAt.code, 2);
+  assert.match(startAt.stderr, /cannot be combined with --start-at/);
+});
