@@ -47,7 +47,8 @@ function runOptions(command: Command): Command {
     .option('--seed <n>', 'override the seed', nonNegativeInt)
     .option('--target <name=url>', 'point a target at another endpoint (repeatable)', collect)
     .option('--workers <n>', 'number of worker processes (default: one per 10,000 users)', positiveInt('--workers'))
-    .option('--out <dir>', 'write the run folder here (default reports/<run-id>)')
+    .option('--out <dir>', 'write the run folder here (default reports/<run-id>); it must be new or empty')
+    .option('--overwrite', 'empty --out first when it holds an earlier run')
     .option('--allow-remote', 'allow a target that is not on loopback')
     .option('-q, --quiet', 'no progress line or text summary');
 }
@@ -61,8 +62,15 @@ runOptions(
     .option('--lab', 'start the lab server named by the target (lab:) and run against it')
     .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
     .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
-    .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt),
+    .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt)
+    .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat')),
 ).action(async (file: string, options) => {
+  if (options.repeat !== undefined) {
+    const { repeatCommand } = await import('./commands/repeat.js');
+    const { exitCode } = await repeatCommand({ file, ...options, targets: options.target });
+    process.exitCode = exitCode;
+    return;
+  }
   const { runCommand } = await import('./commands/run.js');
   const { exitCode } = await runCommand({ file, ...options, targets: options.target });
   process.exitCode = exitCode;
@@ -86,7 +94,8 @@ program
   .option('--target <name=url>', 'replay against another endpoint (repeatable)', collect)
   .option('--speed <x>', 'replay x times faster (2) or slower (0.5)', positiveNumber, 1)
   .option('--lab', 'start the lab server named by the target and replay against it')
-  .option('--out <dir>', 'write the replay folder here (default <run-dir>/replay-<time>)')
+  .option('--out <dir>', 'write the replay folder here (default <run-dir>/replay-<time>); it must be new or empty')
+  .option('--overwrite', 'empty --out first when it holds an earlier run')
   .option('--allow-remote', 'allow a target that is not on loopback')
   .option('-q, --quiet', 'no progress line or text summary')
   .action(async (runDir: string, options) => {
@@ -125,7 +134,8 @@ program
   .command('merge')
   .description('merge the journals of segment runs (run --segment i/N) into one run folder and write its outputs')
   .argument('<run-dirs...>', 'segment run folders (or their journal.ndjson files), every segment of one run')
-  .option('--out <dir>', 'write the merged run folder here (default reports/<run-id>-merged)')
+  .option('--out <dir>', 'write the merged run folder here (default reports/<run-id>-merged); it must be new or empty')
+  .option('--overwrite', 'empty --out first when it holds an earlier run')
   .option('-q, --quiet', 'no text summary')
   .action(async (runDirs: string[], options) => {
     const { mergeCommand } = await import('./commands/merge.js');
@@ -135,12 +145,13 @@ program
 
 program
   .command('compare')
-  .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 1 on a regression')
+  .description('compare a run with a baseline: deltas, a rank-sum test on per-second samples; exit 99 on a regression')
   .argument('<baseline-dir>', 'baseline run folder')
   .argument('<run-dir>', 'run folder to judge')
   .option('--max-regression <metric=limit>', 'allowed worsening, e.g. delivery.p99=10% or delivery.p99=20ms (repeatable)', collect)
   .option('--alpha <p>', 'significance level of the test (default 0.05)', positiveNumber)
   .option('--out <file>', 'HTML comparison file (default <run-dir>/compare.html)')
+  .option('--json', 'print the comparison as JSON (docs/report.md) instead of the table')
   .action(async (baselineDir: string, runDir: string, options) => {
     const { compareCommand } = await import('./commands/compare.js');
     const { exitCode } = await compareCommand({ baselineDir, runDir, ...options });
@@ -229,9 +240,14 @@ program
   .allowExcessArguments()
   .argument('[options...]')
   .action(async () => {
-    const { main } = await import('./servers/rvp/main.js');
-    const at = process.argv.indexOf('rvp-server');
-    await main(process.argv.slice(at + 1));
+    const { main, USAGE } = await import('./servers/rvp/main.js');
+    const args = process.argv.slice(process.argv.indexOf('rvp-server') + 1);
+    // Asked for help is not a usage error: print it on stdout and exit 0, like every other command.
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    await main(args);
   });
 
 program.addOption(new Option('--debug', 'print stack traces for internal errors').hideHelp());

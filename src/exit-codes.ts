@@ -1,8 +1,11 @@
 /** Process exit codes, distinct per cause so CI can tell them apart (docs/user-guide.md). */
 export const EXIT = {
   ok: 0,
-  /** The run finished but a threshold failed (or a limit verdict was missed with --fail-on-limits). */
-  thresholdsFailed: 1,
+  /**
+   * The run finished but a threshold failed, or `compare` found a regression: k6's convention, so
+   * CI can tell a failed gate from any other failure (npm and Node exit 1 for anything).
+   */
+  thresholdsFailed: 99,
   /** Bad input: scenario file, command-line value, journal. */
   badInput: 2,
   /** The run could not start: endpoint unreachable, lab server missing or not ready. */

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { readJournal, type JournalEntry } from '../metrics/journal.js';
 import { CompareInputError, compareRuns, parseRegressionLimit, type RegressionLimit, type RunComparison } from '../report/compare.js';
-import { formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
+import { repeatRunFolders } from '../report/repeat-summary.js';
+import { comparisonJson, formatComparisonText, renderComparisonHtml } from '../report/compare-format.js';
 
 export interface CompareCommandOptions {
   readonly baselineDir: string;
@@ -14,16 +15,22 @@ export interface CompareCommandOptions {
   readonly alpha?: number;
   /** HTML output file; default <run-dir>/compare.html. */
   readonly out?: string;
+  /** Print the comparison as JSON (for pipelines) instead of the text table. */
+  readonly json?: boolean;
   readonly quiet?: boolean;
 }
 
-function journalOf(dir: string): JournalEntry[] {
-  const path = join(dir, 'journal.ndjson');
-  if (!existsSync(path)) throw new UserFacingError(`${dir}: no journal.ndjson here (is it a run folder?)`, EXIT.badInput);
-  return readJournal(path);
+/** A run folder's journal, or each run's of a repeat folder (`run --repeat`). */
+function journalsOf(dir: string): JournalEntry[][] {
+  const folders = repeatRunFolders(dir) ?? [dir];
+  return folders.map((folder) => {
+    const path = join(folder, 'journal.ndjson');
+    if (!existsSync(path)) throw new UserFacingError(`${folder}: no journal.ndjson here (is it a run folder, or a repeat folder with its repeat-summary.json?)`, EXIT.badInput);
+    return readJournal(path);
+  });
 }
 
-/** Returns the exit code: 1 on a regression, 0 otherwise (bad input throws with code 2). */
+/** Returns the exit code: 99 on a regression, 0 otherwise (bad input throws with code 2). */
 export async function compareCommand(options: CompareCommandOptions): Promise<{ exitCode: number; comparison: RunComparison; htmlPath: string }> {
   const limits = new Map<string, RegressionLimit>();
   try {
@@ -38,9 +45,10 @@ export async function compareCommand(options: CompareCommandOptions): Promise<{ 
   if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) {
     throw new UserFacingError(`--alpha must be between 0 and 1 (got ${options.alpha})`, EXIT.badInput);
   }
-  const comparison = compareRuns(journalOf(options.baselineDir), journalOf(options.runDir), { limits, alpha: options.alpha });
+  const comparison = compareRuns(journalsOf(options.baselineDir), journalsOf(options.runDir), { limits, alpha: options.alpha });
   const htmlPath = resolve(options.out ?? join(options.runDir, 'compare.html'));
   writeFileSync(htmlPath, renderComparisonHtml(comparison));
-  if (!options.quiet) process.stdout.write(`${formatComparisonText(comparison)}\ncomparison written to ${htmlPath}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify(comparisonJson(comparison, htmlPath), null, 2)}\n`);
+  else if (!options.quiet) process.stdout.write(`${formatComparisonText(comparison)}\ncomparison written to ${htmlPath}\n`);
   return { exitCode: comparison.regressions.length > 0 ? EXIT.thresholdsFailed : EXIT.ok, comparison, htmlPath };
 }

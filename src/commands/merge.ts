@@ -5,7 +5,7 @@
  * running the whole population would have written. Every output is then rebuilt from the
  * merged journal by the same code as `imload report`.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { createHistogram, decodeHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
@@ -24,6 +24,7 @@ import type { CounterName, LatencyName } from '../metrics/names.js';
 import { writeRunOutputs } from '../report/outputs.js';
 import { buildSummary, type Summary } from '../report/summary.js';
 import { formatSummaryText } from '../report/text.js';
+import { claimRunFolder } from './run-folder.js';
 
 /** Where a merged run came from: one entry per segment journal, in segment order. */
 export interface MergedSource {
@@ -45,6 +46,8 @@ export interface SegmentJournal {
 export interface MergeCommandOptions {
   readonly runDirs: readonly string[];
   readonly out?: string;
+  /** Empty `out` first when it holds an earlier run (otherwise a non-empty folder is refused). */
+  readonly overwrite?: boolean;
   readonly quiet?: boolean;
 }
 
@@ -57,10 +60,9 @@ export async function mergeCommand(options: MergeCommandOptions): Promise<{ exit
   if (options.runDirs.some((dir) => resolve(dir) === runDir)) {
     throw new UserFacingError(`merge: --out ${runDir} is one of the inputs; choose another folder`, EXIT.badInput);
   }
+  claimRunFolder(runDir, options.overwrite ?? false);
   mkdirSync(runDir, { recursive: true });
-  // A merge into an existing folder replaces its journal rather than appending to it.
   const journalPath = join(runDir, 'journal.ndjson');
-  rmSync(journalPath, { force: true });
   const writer = new JournalWriter(journalPath);
   for (const entry of merged) writer.append(entry);
   const { summary } = buildSummary(merged);

@@ -17,6 +17,7 @@ export interface ReplayOptions {
   readonly speed?: number;
   readonly lab?: boolean;
   readonly out?: string;
+  readonly overwrite?: boolean;
   readonly allowRemote?: boolean;
   readonly quiet?: boolean;
   readonly signal?: AbortSignal;
@@ -44,6 +45,7 @@ export async function replayCommand(runDir: string, options: ReplayOptions): Pro
     targets: options.targets,
     lab: options.lab,
     out,
+    overwrite: options.overwrite,
     allowRemote: options.allowRemote,
     quiet: options.quiet,
     signal: options.signal,

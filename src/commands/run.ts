@@ -14,14 +14,18 @@ import { writeRunOutputs } from '../report/outputs.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTcp } from './probe.js';
+import { claimRunFolder } from './run-folder.js';
 import { loadProtocol } from '../agents/registry.js';
 import { summarizeRunFolder } from '../analysis/run-summary.js';
 import { brokenInvariants, formatBrokenInvariants } from '../analysis/invariants.js';
+import { buildTimeline } from '../scenarios/schedule.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
   readonly scenario: string;
   readonly out?: string;
+  /** Empty `out` first when it holds an earlier run (otherwise a non-empty folder is refused). */
+  readonly overwrite?: boolean;
   /** Start the lab server named by the target's `lab:` and point the target at it. */
   readonly lab?: boolean;
   readonly allowRemote?: boolean;
@@ -58,6 +62,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   let target: Target = targets[targetName]!;
   const profile = scenario.limits ? findProfile(scenario.limits, loaded.config.profiles) : undefined;
 
+  const segment = parseSegment(options.segment);
+  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
+  const runDir = resolve(options.out ?? join('reports', runId));
+  // Before any server starts: a folder that already holds a run is refused at once.
+  claimRunFolder(runDir, options.overwrite ?? false);
+
   let lab: LabTarget | undefined;
   try {
     if (options.lab && target.lab) {
@@ -93,9 +103,6 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
     }
 
-    const segment = parseSegment(options.segment);
-    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
-    const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
     const protocol = await loadProtocol(agentTarget.protocol);
     const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
@@ -120,7 +127,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
-    const progress = progressPrinter(options.quiet);
+    const progress = progressPrinter(options.quiet, buildTimeline(scenario).end / 1000);
     let result: RunResult;
     try {
       result = await runScenario({
@@ -220,17 +227,17 @@ export function parseSegment(text: string | undefined): { index: number; count: 
   return { index: index - 1, count };
 }
 
-function progressPrinter(quiet?: boolean) {
+function progressPrinter(quiet: boolean | undefined, plannedSeconds: number) {
   const tty = process.stderr.isTTY;
   let lastPlain = 0;
   return {
     print: quiet
       ? undefined
       : (p: Parameters<typeof formatProgress>[0]) => {
-          if (tty) process.stderr.write(`\r\x1b[2K${formatProgress(p)}`);
+          if (tty) process.stderr.write(`\r\x1b[2K${formatProgress(p, plannedSeconds)}`);
           else if (p.t - lastPlain >= 10 || p.t === 1) {
             lastPlain = p.t;
-            process.stderr.write(`${formatProgress(p)}\n`);
+            process.stderr.write(`${formatProgress(p, plannedSeconds)}\n`);
           }
         },
     done: () => {

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { startInspircd } from './irc.js';
+import { EXIT } from '../exit-codes.js';
 
 const IP_TIMEOUT_MS = 10_000;
 const IMLOAD_BIN = fileURLToPath(new URL('../../bin/imload.js', import.meta.url));
@@ -207,7 +208,7 @@ export interface SegmentRun {
 
 /**
  * Runs segment i/N of a scenario in generator namespace i, all at once, each a separate
- * `imload run` process as on separate hosts. Exit 1 (a threshold failed) is a completed run: a
+ * `imload run` process as on separate hosts. Exit 99 (a threshold failed) is a completed run: a
  * segment alone misses receipts that other segments hold, so only the merged run is judged.
  */
 export async function runSegmentsInNamespaces(
@@ -229,7 +230,7 @@ export async function runSegmentsInNamespaces(
     });
   });
   const results = await Promise.all(runs);
-  const failed = results.filter((r) => r.exitCode !== 0 && r.exitCode !== 1);
+  const failed = results.filter((r) => r.exitCode !== 0 && r.exitCode !== EXIT.thresholdsFailed);
   if (failed.length > 0) throw new NetnsError(`segment run failed: ${failed.map((r) => `${r.segment} exited ${r.exitCode}`).join(', ')}`);
   return results;
 }

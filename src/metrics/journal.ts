@@ -132,5 +132,12 @@ export function readJournal(path: string): JournalEntry[] {
     }
   });
   if (entries[0]?.type !== 'header') throw new JournalError(`${path}: the first line is not a run header`);
+  // Older imload appended a second run to a folder's journal; a report of both would mix them.
+  const second = entries.find((entry, i) => i > 0 && entry.type === 'header') as JournalHeader | undefined;
+  if (second) {
+    throw new JournalError(
+      `${path} holds two runs (${entries[0].runId} and ${second.runId}); a run folder holds one run: move each run into a folder of its own (split the file before the second header line)`,
+    );
+  }
   return entries;
 }

@@ -6,6 +6,7 @@
  */
 import type { RunAggregate } from '../metrics/aggregate.js';
 import type { JournalEntry } from '../metrics/journal.js';
+import { median } from 'simple-statistics';
 import { rankSumTest, type RankSumResult } from './compare-stats.js';
 import { buildSummary, type Summary } from './summary.js';
 
@@ -126,8 +127,12 @@ export interface MetricComparison {
 }
 
 export interface RunComparison {
+  /** Each side's first run (a repeat folder's repeat-1): who ran what, for the header. */
   readonly baseline: Summary;
   readonly run: Summary;
+  /** Runs on each side: more than 1 for a repeat folder, whose values are medians over its runs. */
+  readonly baselineRuns: number;
+  readonly runRuns: number;
   readonly alpha: number;
   /** alpha divided by the number of metrics tested (Bonferroni). */
   readonly alphaPerTest: number;
@@ -144,17 +149,26 @@ function exceedsLimit(worsening: number, baseline: number, limit: RegressionLimi
 
 type Measured = Omit<MetricComparison, 'status'> & { readonly exceedsLimit: boolean; readonly untestable: boolean };
 
-function measureMetric(def: MetricDefinition, base: { summary: Summary; aggregate: RunAggregate }, run: { summary: Summary; aggregate: RunAggregate }, limit: RegressionLimit): Measured {
-  const b = def.value(base.summary);
-  const r = def.value(run.summary);
+type Side = ReadonlyArray<{ summary: Summary; aggregate: RunAggregate }>;
+
+/** A side's value: the run's own, or for several runs (a repeat folder) the median of those that measured it. */
+function sideValue(def: MetricDefinition, side: Side): number | null {
+  const values = side.map((r) => def.value(r.summary)).filter((v): v is number => v !== null);
+  return values.length === 0 ? null : median(values);
+}
+
+function measureMetric(def: MetricDefinition, base: Side, run: Side, limit: RegressionLimit): Measured {
+  const b = sideValue(def, base);
+  const r = sideValue(def, run);
   const common = { metric: def.name, unit: def.unit, better: def.better, baseline: b, run: r, limit };
   if (b === null || r === null) return { ...common, delta: null, relativeDelta: null, pWorse: null, samples: null, exceedsLimit: false, untestable: false };
   const delta = r - b;
   let test: RankSumResult | null = null;
   let samples: MetricComparison['samples'] = null;
   if (def.samples) {
-    const bs = def.samples(base.aggregate);
-    const rs = def.samples(run.aggregate);
+    // Several runs pool their per-second samples: the test then sees the run-to-run spread too.
+    const bs = base.flatMap((b) => def.samples!(b.aggregate));
+    const rs = run.flatMap((r) => def.samples!(r.aggregate));
     samples = { baseline: bs.length, run: rs.length };
     test = rankSumTest(bs, rs);
   }
@@ -181,14 +195,16 @@ function status(m: Measured, alphaPerTest: number): MetricStatus {
   return 'regression';
 }
 
+/** Each side is one run's journal, or several (a repeat folder's runs, compared by their medians). */
 export function compareRuns(
-  baselineEntries: readonly JournalEntry[],
-  runEntries: readonly JournalEntry[],
+  baselineJournals: ReadonlyArray<readonly JournalEntry[]>,
+  runJournals: ReadonlyArray<readonly JournalEntry[]>,
   options: { readonly limits?: ReadonlyMap<string, RegressionLimit>; readonly alpha?: number } = {},
 ): RunComparison {
   const alpha = options.alpha ?? 0.05;
-  const base = buildSummary(baselineEntries);
-  const run = buildSummary(runEntries);
+  if (baselineJournals.length === 0 || runJournals.length === 0) throw new CompareInputError('compare: each side needs at least one run');
+  const base = baselineJournals.map((entries) => buildSummary(entries));
+  const run = runJournals.map((entries) => buildSummary(entries));
   const measured = COMPARE_METRICS.map((def) => measureMetric(def, base, run, options.limits?.get(def.name) ?? def.defaultLimit));
   // Bonferroni: with a dozen metrics tested at once, one would pass alpha by chance alone.
   const tests = measured.filter((m) => m.pWorse !== null).length;
@@ -197,5 +213,14 @@ export function compareRuns(
     const { exceedsLimit: _exceeds, untestable: _untestable, ...shown } = m;
     return { ...shown, status: status(m, alphaPerTest) };
   });
-  return { baseline: base.summary, run: run.summary, alpha, alphaPerTest, metrics, regressions: metrics.filter((m) => m.status === 'regression') };
+  return {
+    baseline: base[0]!.summary,
+    run: run[0]!.summary,
+    baselineRuns: base.length,
+    runRuns: run.length,
+    alpha,
+    alphaPerTest,
+    metrics,
+    regressions: metrics.filter((m) => m.status === 'regression'),
+  };
 }

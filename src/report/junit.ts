@@ -5,6 +5,7 @@
 import { escapeXml as x } from './escape.js';
 import { formatMetricValue, verdictLabel } from './format.js';
 import type { Summary } from './summary.js';
+import { thresholdLimit } from './text.js';
 
 interface Case {
   readonly name: string;
@@ -29,7 +30,7 @@ function suite(name: string, cases: readonly Case[], timestamp: string, seconds:
 export function renderJunit(summary: Summary): string {
   const prefix = `imload.${summary.scenario.name}`;
   const thresholds: Case[] = summary.thresholds.map((t) => {
-    const measured = `measured ${formatMetricValue(t.metric, t.actual)}`;
+    const measured = `measured ${formatMetricValue(t.metric, t.actual)}, limit ${thresholdLimit(t)}`;
     return { name: t.name, className: `${prefix}.thresholds`, output: measured, ...(t.ok ? {} : { failure: `${t.name} failed: ${measured}` }) };
   });
   const verdicts: Case[] = (summary.limits?.verdicts ?? []).map((v) => {

@@ -1,6 +1,8 @@
 /** summary.md: the run in a few Markdown tables, for CI job summaries ($GITHUB_STEP_SUMMARY). */
 import { escapeMarkdownCell as cell } from './escape.js';
-import { DOCUMENTED_KBPS_PER_USER } from './chart-specs.js';
+import type { ThresholdResult } from '../capacity/thresholds.js';
+import { describePerUserBandwidth } from './per-user-bandwidth.js';
+import { formatDuration, thresholdLimit, verdictLine } from './text.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
@@ -9,10 +11,10 @@ const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached':
 export function renderMarkdown(model: ReportModel): string {
   const s = model.summary;
   const out: string[] = [];
-  out.push(`## imload: ${s.scenario.name} (${s.runId})`, '');
+  out.push(`## imload: ${s.scenario.name} (${s.runId})`, '', `**${cell(verdictLine(s))}**`, '');
   if (model.cutShort) out.push(`> ⚠️ ${model.cutShort}`, '');
   if (s.generator.bottleneck) out.push(`> ⚠️ The load generator was the bottleneck: ${s.generator.reasons.join('; ')}`, '');
-  out.push(`${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak against ${s.target.name} (${s.target.protocol}), ${formatNumber(s.durationSeconds, 1)} s, ended: ${s.end.reason}, seed ${s.seed}.`, '');
+  out.push(`${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak against ${s.target.name} (${s.target.protocol}), ${formatDuration(s.durationSeconds)}, ended: ${s.end.reason}, seed ${s.seed}.`, '');
   if (s.limits) {
     out.push(`### Limits: ${cell(s.limits.title)}`, '', '| limit | figure | measured | verdict | why |', '|---|---|---|---|---|');
     for (const v of s.limits.verdicts) {
@@ -22,10 +24,10 @@ export function renderMarkdown(model: ReportModel): string {
     out.push('');
   }
   if (s.thresholds.length > 0) {
-    out.push('### Thresholds', '', '| threshold | measured | result |', '|---|---|---|');
-    for (const t of s.thresholds) out.push(`| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${t.ok ? '✅ passed' : '❌ failed'} |`);
+    out.push('### Thresholds', '', '| threshold | measured | limit | result |', '|---|---|---|---|');
+    for (const t of s.thresholds) out.push(thresholdRow(t));
     out.push('');
-    for (const o of model.sloOnsets) out.push(`- \`${o.threshold}\` first broke at ${formatNumber(o.t)} s with ${formatNumber(o.online)} users online (${formatMs(o.value)} that second)`);
+    for (const o of model.sloOnsets) out.push(`- \`${o.threshold}\` first broke at ${formatDuration(o.t)} with ${formatNumber(o.online)} users online (${formatMs(o.value)} that second)`);
     if (model.sloOnsets.length > 0) out.push('');
   }
   out.push('### Figures', '', '| latency | p50 | p95 | p99 | samples |', '|---|---|---|---|---|');
@@ -39,11 +41,16 @@ export function renderMarkdown(model: ReportModel): string {
     `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
     ...(s.presence.expected > 0 ? [`- presence: ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen`] : []),
     ...(s.retransmissions > 0 ? [`- retransmissions: ${formatNumber(s.retransmissions)}`] : []),
-    `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`,
-    `- bandwidth: ${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user (${model.perUserBasis}, ${s.bandwidth.window}; documented ${DOCUMENTED_KBPS_PER_USER} kbit/s)`,
+    `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${formatNumber(n)}`).join(', ')})` : ''}`,
+    `- bandwidth: ${describePerUserBandwidth(s)}`,
     '',
     `Reproduce: \`${s.reproduce.command}\``,
     '',
   );
   return out.join('\n');
+}
+
+/** The measured value and the limit in the same unit, e.g. `delivery.p99 < 3s` | 1.23 s | < 3 s. */
+function thresholdRow(t: ThresholdResult): string {
+  return `| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${cell(thresholdLimit(t))} | ${t.ok ? '✅ passed' : '❌ failed'} |`;
 }

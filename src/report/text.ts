@@ -1,81 +1,134 @@
-/** The readable summary printed at the end of a run, and the live progress line. */
+/**
+ * The readable summary printed at the end of a run, and the live progress line. k6-style: the
+ * verdict first (it decides the exit code), then every threshold with ✓/✗ and units on both
+ * sides, then the figures; numbers and durations formatted one way throughout.
+ */
 import type { Progress } from '../engine/coordinator.js';
 import type { LatencySummary } from '../metrics/histogram.js';
+import { parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import type { ThresholdResult } from '../capacity/thresholds.js';
+import { formatMetricValue, formatMs, formatNumber } from './format.js';
+import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import type { Summary } from './summary.js';
 
-const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
+/** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${formatNumber(seconds, 1)} s`;
+  const whole = Math.round(seconds);
+  const h = Math.floor(whole / 3600);
+  const min = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  if (h > 0) return min > 0 ? `${h} h ${min} min` : `${h} h`;
+  return s > 0 ? `${min} min ${s} s` : `${min} min`;
+}
+
+/** The run's verdict in one line; it agrees with the exit code (see src/exit-codes.ts). */
+export function verdictLine(summary: Summary): string {
+  const failed = summary.thresholds.filter((t) => !t.ok);
+  const count = summary.thresholds.length;
+  const after = formatDuration(summary.durationSeconds);
+  const ended = `the run ${summary.end.reason} after ${after}${summary.end.detail ? ` (${summary.end.detail})` : ''}`;
+  const gate = count === 0 ? 'no thresholds set'
+    : failed.length === 0 ? `${count === 1 ? 'the threshold' : `all ${count} thresholds`} held`
+    : `${failed.length} of ${count} thresholds failed: ${failed.map((t) => t.metric || t.name).join(', ')}`;
+  // A killed run's journal has no end record: its figures stop where the journal does.
+  if (summary.end.reason === 'unknown') return `■ CUT SHORT: ${summary.end.detail ?? 'the journal has no end record'}, ${after} in; ${gate}`;
+  if (summary.end.reason === 'failed') return `✗ IMLOAD FAILED: ${ended}; ${gate}`;
+  if (summary.end.reason === 'interrupted') return `■ INTERRUPTED: ${ended}; ${gate}`;
+  if (failed.length > 0) return `✗ FAILED: ${gate}; ${ended}`;
+  return `✓ PASSED: ${gate}; ${ended}`;
+}
+
+/** A threshold's limit in its metric's unit ("< 3 s", ">= 1,500", "< 1 %"), or why the check is not valid. */
+export function thresholdLimit(t: Pick<ThresholdResult, 'name'>): string {
+  const check = parseThresholdCheck(t.name);
+  return typeof check === 'string' ? `not a valid threshold: ${check}` : `${check.op} ${formatMetricValue(check.metric, check.value)}`;
+}
+
+/** "✓ delivery.p99 1.23 s < 3 s": the measured value and the limit in the same unit. */
+export function thresholdLine(t: ThresholdResult, timeScale: number): string {
+  const mark = t.ok ? '✓' : '✗';
+  const check = parseThresholdCheck(t.name);
+  if (typeof check === 'string') return `${mark} ${t.name}  (${thresholdLimit(t)})`;
+  const measured = t.actual === null ? 'not measured' : formatMetricValue(check.metric, t.actual);
+  // A bandwidth threshold reads the wall-clock figure: say so when that is not real time.
+  const basis = check.metric === 'bandwidth.kbpsPerUser' && timeScale !== 1 && t.actual !== null ? ' (wall-clock)' : '';
+  return `${mark} ${check.metric} ${measured}${basis} ${thresholdLimit(t)}`;
+}
 
 function latencyLine(name: string, l: LatencySummary): string {
   if (l.count === 0) return `  ${name.padEnd(10)} (no samples)`;
-  return `  ${name.padEnd(10)} p50 ${ms(l.p50).padStart(9)}  p95 ${ms(l.p95).padStart(9)}  p99 ${ms(l.p99).padStart(9)}  max ${ms(l.max).padStart(9)}  (n=${l.count})`;
+  return `  ${name.padEnd(10)} p50 ${formatMs(l.p50).padStart(9)}  p95 ${formatMs(l.p95).padStart(9)}  p99 ${formatMs(l.p99).padStart(9)}  max ${formatMs(l.max).padStart(9)}  (n=${formatNumber(l.count)})`;
 }
+
+const n = (x: number) => formatNumber(x);
 
 export function formatSummaryText(summary: Summary, runDir: string): string {
   const s = summary;
   const out: string[] = [];
   out.push('');
-  out.push(`imload run ${s.runId} — scenario ${s.scenario.name} against ${s.target.url} (seed ${s.seed}, timeScale ${s.timeScale})`);
-  out.push(`ended: ${s.end.reason}${s.end.detail ? ` (${s.end.detail})` : ''} after ${s.durationSeconds} s`);
+  out.push(verdictLine(s));
+  out.push(`imload run ${s.runId}: scenario ${s.scenario.name} against ${s.target.url} (seed ${s.seed}, timeScale ${formatNumber(s.timeScale)})`);
+  if (s.thresholds.length > 0) {
+    out.push('');
+    out.push('thresholds');
+    for (const t of s.thresholds) out.push(`  ${thresholdLine(t, s.timeScale)}`);
+  }
+  if (s.limits) {
+    out.push('');
+    out.push(`limits: ${s.limits.title} [${s.limits.profile} v${s.limits.version}]`);
+    for (const v of s.limits.verdicts) {
+      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${n(v.at ?? 0)}` : 'not reached';
+      out.push(`  ${v.id}: ${n(v.value)} ${v.unit}: ${label}: ${v.reason}`);
+    }
+  }
   out.push('');
-  out.push(`users      requested ${s.users.requested}, peak online ${s.users.peakOnline}, logons ok ${s.users.logonOk}/${s.users.logonAttempts}, failed ${s.users.logonFailures}, disconnects ${s.users.disconnects}, reconnects ${s.users.reconnects}`);
+  out.push(`users      requested ${n(s.users.requested)}, peak online ${n(s.users.peakOnline)}, logons ok ${n(s.users.logonOk)} of ${n(s.users.logonAttempts)}, failed ${n(s.users.logonFailures)}, disconnects ${n(s.users.disconnects)}, reconnects ${n(s.users.reconnects)}`);
   out.push(latencyLine('logon', s.latency.logon));
   if (s.latency.register.count > 0) out.push(latencyLine('register', s.latency.register));
   out.push(latencyLine('join', s.latency.join));
   out.push(latencyLine('delivery', s.latency.delivery));
   if (s.latency.presence.count > 0) out.push(latencyLine('presence', s.latency.presence));
   const m = s.messages;
-  out.push(`messages   IM sent ${m.sent}, channel sent ${m.channelSent}; deliveries expected ${m.expected}, delivered ${m.delivered}, lost ${m.lost}, duplicates ${m.duplicates}, misrouted ${m.misrouted}, recipient offline ${m.undeliverable}, send failures ${m.failed}`);
+  out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
   if (s.presence.changes > 0) {
-    out.push(`presence   changes ${s.presence.changes}, watcher notifications expected ${s.presence.expected} (by schedule), seen ${s.presence.seen}`);
+    out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}`);
   }
-  if (s.retransmissions > 0) out.push(`transport  ${s.retransmissions} retransmissions`);
-  out.push(`bandwidth  in ${(s.bandwidth.bytesIn / 1024).toFixed(1)} KiB, out ${(s.bandwidth.bytesOut / 1024).toFixed(1)} KiB, ${s.bandwidth.kbpsPerUser.toFixed(3)} kbit/s per online user (${s.bandwidth.window}, ${s.bandwidth.basis})`);
+  if (s.retransmissions > 0) out.push(`transport  ${n(s.retransmissions)} retransmissions`);
+  out.push(`bandwidth  ${describePerUserBandwidth(s)}; in ${formatNumber(s.bandwidth.bytesIn / 1024, 1)} KiB, out ${formatNumber(s.bandwidth.bytesOut / 1024, 1)} KiB`);
   const kinds = Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]);
-  out.push(`errors     ${s.errors.total}${kinds.length > 0 ? `: ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''}`);
+  out.push(`errors     ${n(s.errors.total)}${kinds.length > 0 ? `: ${kinds.map(([k, x]) => `${k} ×${n(x)}`).join(', ')}` : ''}`);
   if (s.crossCheck) {
     const c = s.crossCheck;
-    out.push(`crosscheck imload online ${c.imloadOnline}, server says ${c.serverOnline ?? 'n/a'} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
+    out.push(`crosscheck imload online ${n(c.imloadOnline)}, server says ${c.serverOnline === null ? 'n/a' : n(c.serverOnline)} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
   }
   const g = s.generator;
-  out.push(`generator  ${g.workers} worker(s), event-loop p99 ≤ ${g.eventLoopP99} ms, ${(g.rssPerVuBytes / 1024).toFixed(1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${formatNumber(g.rssPerVuBytes / 1024, 1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {
     out.push(
-      `fault      ${o.target} killed at ${o.downAt} s${o.upAt !== null ? `, restarted at ${o.upAt} s` : ' (not restarted)'}: online ${o.onlineBefore} → ${o.lowestOnline}, back ${o.usersBack}${o.recoverySeconds !== null ? `, recovered ${o.recoverySeconds} s after the restart` : ', not recovered'}`,
+      `fault      ${o.target} killed at ${formatDuration(o.downAt)}${o.upAt !== null ? `, restarted at ${formatDuration(o.upAt)}` : ' (not restarted)'}: online ${n(o.onlineBefore)} → ${n(o.lowestOnline)}, back ${n(o.usersBack)}${o.recoverySeconds !== null ? `, recovered ${formatDuration(o.recoverySeconds)} after the restart` : ', not recovered'}`,
     );
   }
   if (s.stepSearch) {
     out.push('');
-    out.push(`step search: sustainable ${s.stepSearch.sustainable ?? 'none'}, broke at ${s.stepSearch.brokeAt ?? '—'}${s.stepSearch.gaveOut ? ` (${s.stepSearch.gaveOut})` : ''}`);
+    out.push(`step search: sustainable ${s.stepSearch.sustainable === null ? 'none' : n(s.stepSearch.sustainable)}, broke at ${s.stepSearch.brokeAt === null ? '—' : n(s.stepSearch.brokeAt)}${s.stepSearch.gaveOut ? ` (${s.stepSearch.gaveOut})` : ''}`);
     for (const step of s.stepSearch.steps) {
-      out.push(`  ${String(step.level).padStart(7)} users  ${step.ok ? 'held' : 'BROKE'}  ${step.windows.map((w) => (w.ok ? 'ok' : `✗ ${w.failed.join(', ') || 'generator'}`)).join(' | ')}`);
-    }
-  }
-  if (s.thresholds.length > 0) {
-    out.push('');
-    out.push('thresholds');
-    for (const t of s.thresholds) out.push(`  ${t.ok ? 'ok  ' : 'FAIL'} ${t.name}  (measured ${t.actual === null ? 'nothing' : round(t.actual)})`);
-  }
-  if (s.limits) {
-    out.push('');
-    out.push(`limits: ${s.limits.title} [${s.limits.profile} v${s.limits.version}]`);
-    for (const v of s.limits.verdicts) {
-      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${v.at}` : 'not reached';
-      out.push(`  ${v.id}: ${v.value} ${v.unit} — ${label}: ${v.reason}`);
+      out.push(`  ${n(step.level).padStart(7)} users  ${step.ok ? 'held' : 'BROKE'}  ${step.windows.map((w) => (w.ok ? 'ok' : `✗ ${w.failed.join(', ') || 'generator'}`)).join(' | ')}`);
     }
   }
   if (s.notes.length > 0) {
     out.push('');
     out.push('notes');
-    for (const n of s.notes) out.push(`  ${n.text}`);
+    for (const note of s.notes) out.push(`  ${note.text}`);
   }
   out.push('');
   out.push(`outputs in ${runDir} (report: ${runDir}/index.html)`);
   return out.join('\n');
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
-
-export function formatProgress(p: Progress): string {
+/** The live line: elapsed of planned wall-clock time, the phase, then the running figures. */
+export function formatProgress(p: Progress, plannedSeconds: number): string {
   const t = p.totals;
-  return `t=${String(p.t).padStart(4)}s ${p.phase.padEnd(8)} online ${p.online}/${p.requested}  logons ${t.logonOk} (failed ${t.logonFailed})  sent ${t.messagesSent + t.channelMessagesSent}  delivered ${t.deliveriesReceived}  delivery p99 ${p.deliveryP99} ms  errors ${t.errors}`;
+  const clock = `${formatDuration(p.t).padStart(10)} of ${formatDuration(plannedSeconds)}`;
+  return `${clock}  ${p.phase.padEnd(8)}  online ${n(p.online)}/${n(p.requested)}  logons ${n(t.logonOk)} (failed ${n(t.logonFailed)})  sent ${n(t.messagesSent + t.channelMessagesSent)}  delivered ${n(t.deliveriesReceived)}  delivery p99 ${formatMs(p.deliveryP99)}  errors ${n(t.errors)}`;
 }

@@ -6,7 +6,7 @@ import { runCommand } from '../../src/commands/run.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 
-test('abortOnFail stops a 5-minute run within seconds of the threshold failing; exit 1', { timeout: 90_000 }, async (t) => {
+test('abortOnFail stops a 5-minute run within seconds of the threshold failing; exit 99', { timeout: 90_000 }, async (t) => {
   if (!requireBinary(t, 'inspircd', 'inspircd')) return;
   const { file, dir } = writeScenario(`version: 1
 targets:
@@ -29,6 +29,6 @@ scenarios:
   assert.match(result.summary.end.detail ?? '', /threshold failed: delivery\.p50 < 0\.001ms/);
   assert.ok(Date.now() - started < 40_000, 'stopped long before the hold ended');
   assert.deepEqual(result.summary.thresholds.map((r) => r.ok), [true, false]);
-  assert.equal(exitCode, 1);
+  assert.equal(exitCode, 99);
   assert.ok(result.summary.latency.delivery.count > 0, 'it failed on measured deliveries, not on missing data');
 });

@@ -5,11 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/lab/ports.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
+import { writeSyntheticJournal } from '../unit/report-synthetic-journal.js';
 
 interface Finished {
   code: number | null;
@@ -105,4 +107,121 @@ test('Ctrl-C mid-run logs users off and leaves a valid summary.json (exit 130)',
   const lines = readFileSync(join(out, 'journal.ndjson'), 'utf8').trim().split('\n');
   assert.equal(JSON.parse(lines.at(-1)!).type, 'end');
   assert.ok(existsSync(join(out, 'summary.json')));
+});
+
+test('--out into a folder that is not empty is refused (exit 2) before anything starts; --overwrite empties an earlier run first', async () => {
+  const port = await freePort();
+  const { file, dir } = writeScenario(SCENARIO(`irc://127.0.0.1:${port}`));
+  const out = join(dir, 'run');
+  mkdirSync(out);
+  writeFileSync(join(out, 'journal.ndjson'), '{"type":"header","runId":"earlier"}\n');
+  writeFileSync(join(out, 'index.html'), '<p>earlier</p>');
+
+  const refused = await imload(['run', file, '-s', 'tiny', '--out', out]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--out .*\/run is not empty \(2 entries: index\.html, journal\.ndjson\): a run folder holds one run; choose a new folder, or pass --overwrite/);
+  assert.deepEqual(readdirSync(out).sort(), ['index.html', 'journal.ndjson'], 'nothing was touched');
+
+  // The target is unreachable (exit 3), so the run stops right after emptying the folder.
+  const overwritten = await imload(['run', file, '-s', 'tiny', '--out', out, '--overwrite']);
+  assert.equal(overwritten.code, 3, overwritten.stderr);
+  assert.deepEqual(readdirSync(out), [], 'the earlier run is gone');
+
+  // --overwrite never empties a folder imload did not write.
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  const foreign = await imload(['run', file, '-s', 'tiny', '--out', out, '--overwrite']);
+  assert.equal(foreign.code, 2, foreign.stderr);
+  assert.match(foreign.stderr, /holds files imload did not write .*notes\.txt.*--overwrite empties only an earlier run's folder/);
+  assert.deepEqual(readdirSync(out), ['notes.txt']);
+});
+
+test('report and compare refuse a journal holding two runs (exit 2), naming the file and both run ids', async () => {
+  const mixed = mkdtempSync(join(tmpdir(), 'imload-two-runs-'));
+  const journal = join(mixed, 'journal.ndjson');
+  writeSyntheticJournal({ path: journal, seconds: 12, users: 20, rampSeconds: 4, runId: 'first-run' });
+  writeSyntheticJournal({ path: journal, seconds: 12, users: 20, rampSeconds: 4, runId: 'second-run' });
+  const single = mkdtempSync(join(tmpdir(), 'imload-one-run-'));
+  writeSyntheticJournal({ path: join(single, 'journal.ndjson'), seconds: 12, users: 20, rampSeconds: 4, runId: 'only-run' });
+  const expected = new RegExp(`${journal.replace(/[/.]/g, '\\$&')} holds two runs \\(first-run and second-run\\)`);
+  for (const args of [['report', mixed], ['compare', single, mixed], ['compare', mixed, single]]) {
+    const result = await imload(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, expected);
+    assert.doesNotMatch(result.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+  }
+  assert.ok(!existsSync(join(mixed, 'summary.json')), 'no report was written from the mixed journal');
+});
+
+test('compare exits 99 on a regression, 0 without one (CI can tell a failed gate from a crash); --json prints the same for pipelines', async () => {
+  const run = (seed: number, deliveryMs: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'imload-cli-compare-'));
+    writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 40, users: 500, rampSeconds: 5, fanOut: 20, seed, deliveryMedianMs: () => deliveryMs, runId: `seed-${seed}` });
+    return dir;
+  };
+  const baseline = run(1, 3);
+  const same = await imload(['compare', baseline, run(2, 3)]);
+  assert.equal(same.code, 0, same.stdout + same.stderr);
+  assert.match(same.stdout, /^no regression$/m);
+  const slowerDir = run(3, 12);
+  const slower = await imload(['compare', baseline, slowerDir]);
+  assert.equal(slower.code, 99, slower.stdout + slower.stderr);
+  assert.match(slower.stdout, /^REGRESSION in .*delivery\.p99/m);
+
+  // --json: stdout is one JSON document for a pipeline, with the same verdict and exit code.
+  const json = await imload(['compare', baseline, slowerDir, '--json']);
+  assert.equal(json.code, 99, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.version, 1);
+  assert.equal(parsed.regression, true);
+  assert.deepEqual([parsed.baseline.runId, parsed.run.runId], ['seed-1', 'seed-3']);
+  assert.ok(parsed.regressions.includes('delivery.p99'), parsed.regressions.join(', '));
+  const p99 = parsed.metrics.find((m: { metric: string }) => m.metric === 'delivery.p99');
+  assert.equal(p99.status, 'regression');
+  assert.equal(p99.unit, 'ms');
+  assert.ok(p99.run > p99.baseline && p99.pWorse < parsed.alphaPerTest, JSON.stringify(p99));
+  assert.equal(parsed.html, join(slowerDir, 'compare.html'));
+  const calm = await imload(['compare', baseline, run(4, 3), '--json']);
+  assert.equal(calm.code, 0, calm.stderr);
+  assert.equal(JSON.parse(calm.stdout).regression, false);
+});
+
+test('a failed threshold exits 99; the terminal summary leads with the verdict, then ✓/✗ thresholds with units', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const { file, dir } = writeScenario(`${SCENARIO('irc://127.0.0.1:6667', 'inspircd', '2s')}    thresholds: ['users.peakOnline >= 21', 'logon.p95 < 30s']\n`);
+  const out = join(dir, 'run');
+  const result = await imload(['run', file, '-s', 'tiny', '--lab', '--out', out]);
+  assert.equal(result.code, 99, result.stderr);
+  const lines = result.stdout.split('\n');
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.users.peakOnline, 20);
+  assert.match(lines.find((l) => l.trim() !== '')!, /^✗ FAILED: 1 of 2 thresholds failed: users\.peakOnline; the run completed after [\d.]+ s$/);
+  const at = lines.indexOf('thresholds');
+  assert.ok(at > 0, result.stdout);
+  assert.equal(lines[at + 1], '  ✗ users.peakOnline 20 >= 21');
+  assert.match(lines[at + 2]!, /^ {2}✓ logon\.p95 [\d.]+ (ms|s) < 30 s$/);
+  assert.ok(lines.findIndex((l) => l.startsWith('users ')) > at + 2, 'the figures come after the thresholds');
+  // The progress line (every 10 s without a terminal; the first second always) shows elapsed of planned time and the phase.
+  assert.match(result.stderr, /^ +1 s of [\d.]+ s {2}(rampUp|hold) +online \d+\/20 /m);
+});
+
+test('imload rvp-server --help prints the usage and exits 0; a bad option still exits 2', async () => {
+  const help = await imload(['rvp-server', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: rvp-server --role home\|router\|combined/);
+  const bad = await imload(['rvp-server', '--no-such-option']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Unknown option '--no-such-option'/);
+});
+
+test('--repeat refuses what cannot be repeated (exit 2): zero repeats, a segment, a fixed start time', async () => {
+  const { file } = writeScenario(SCENARIO('irc://127.0.0.1:6667'));
+  const zero = await imload(['run', file, '-s', 'tiny', '--repeat', '0']);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /--repeat must be a whole number ≥ 1/);
+  const segment = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--segment', '1/2']);
+  assert.equal(segment.code, 2);
+  assert.match(segment.stderr, /cannot be combined with --segment/);
+  const startAt = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--start-at', '0']);
+  assert.equal(startAt.code, 2);
+  assert.match(startAt.stderr, /cannot be combined with --start-at/);
 });

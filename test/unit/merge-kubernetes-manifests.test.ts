@@ -122,14 +122,14 @@ function runScript(script: string, volume: string, bin: string, env: Record<stri
 test('the generator script waits for all segments, runs i/N, and the merge wait sees them done', async () => {
   const volume = mkdtempSync(join(tmpdir(), 'imload-k8s-volume-'));
   const bin = mkdtempSync(join(tmpdir(), 'imload-k8s-bin-'));
-  // The stand-in records its arguments and exits 1, as a segment whose thresholds failed does.
-  writeFileSync(join(bin, 'node'), `#!/bin/sh\necho "$@" >> "${volume}/calls"\nexit 1\n`);
+  // The stand-in records its arguments and exits 99, as a segment whose thresholds failed does.
+  writeFileSync(join(bin, 'node'), `#!/bin/sh\necho "$@" >> "${volume}/calls"\nexit 99\n`);
   chmodSync(join(bin, 'node'), 0o755);
   const segments = Number(generatorEnv.IMLOAD_SEGMENTS);
   const script = generators.spec.template.spec.containers[0].args[0] as string;
   const env = { IMLOAD_SEGMENTS: String(segments), IMLOAD_RUN: 'r1', IMLOAD_SCENARIO: 's', IMLOAD_TARGET: 'chat=irc://x:6667' };
   const codes = await Promise.all(Array.from({ length: segments }, (_, k) => runScript(script, volume, bin, { ...env, JOB_COMPLETION_INDEX: String(k) })));
-  assert.deepEqual(codes, Array(segments).fill(0), 'exit 1 of a segment alone counts as done');
+  assert.deepEqual(codes, Array(segments).fill(0), 'exit 99 of a segment alone counts as done');
   const calls = readFileSync(join(volume, 'calls'), 'utf8').trim().split('\n').sort();
   assert.equal(calls.length, segments);
   calls.forEach((call, k) => assert.match(call, new RegExp(`--segment ${k + 1}/${segments} .*--out ${volume}/r1/seg${k + 1}`)));
