@@ -67,8 +67,8 @@ const PHASE_STYLE: Record<RunPhase, { readonly label: string; readonly colour: s
 /** Line width and marker radius of the first series of a chart; later ones are drawn wider. */
 const BASE_WIDTH = 1.5;
 const BASE_RADIUS = 2.5;
-/** How much wider each later series is (up to the third), so coinciding series all show. */
-const LAYER_STEP = 1.5;
+/** How much wider each later series is (up to the third): a 1 px rim each side shows it under the one above. */
+const LAYER_STEP = 2;
 const MAX_LAYER = 2;
 
 const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
@@ -100,39 +100,33 @@ function line(label: string, data: Column, colour: string, extra: Partial<Series
   };
 }
 
-/** Constant lines (documented figures, warning levels): drawn as they are, never layered. */
-const LEVELS = new WeakSet<SeriesDataset>();
-
 /** A constant line (a documented figure or a warning level); `band` shades everything above it. */
 function level(label: string, value: number, points: number, colour: string, band: boolean): SeriesDataset {
-  const dataset = line(label, new Array<number>(points).fill(value), colour, {
+  return line(label, new Array<number>(points).fill(value), colour, {
     borderDash: [6, 4],
     // Two pixels: a thinner dashed line is all anti-aliasing, too faint to read as its colour.
     borderWidth: 2,
     pointRadius: 0,
     ...(band ? { fill: 'end', backgroundColor: WARNING_FILL } : {}),
   });
-  LEVELS.add(dataset);
-  return dataset;
 }
 
 /**
  * Puts each value at its second on the time axis. Chart.js draws the first dataset on top, so
  * each later series is drawn wider (line and markers): where series coincide (p50 = p95 = p99 in
  * a second with few samples, failed logons on zero under succeeded ones) every colour still shows
- * around the ones above it.
+ * around the ones above it (constant lines included: a documented figure can sit on another).
  */
 function onTimeAxis(datasets: readonly SeriesDataset[], t: readonly number[]): ChartDataset<'line', ChartPoint[]>[] {
   let layer = 0;
   return datasets.map((dataset) => {
     const data = dataset.data.map((y, i) => ({ x: t[i]!, y }));
-    if (LEVELS.has(dataset)) return { ...dataset, data } as ChartDataset<'line', ChartPoint[]>;
     const extra = Math.min(layer++, MAX_LAYER) * LAYER_STEP;
     const radius = dataset.pointRadius;
     return {
       ...dataset,
       data,
-      borderWidth: BASE_WIDTH + extra,
+      borderWidth: Math.max(Number(dataset.borderWidth ?? 0), BASE_WIDTH + extra),
       pointRadius: Array.isArray(radius) ? radius.map((r: number) => (r > 0 ? r + extra : 0)) : radius,
     } as ChartDataset<'line', ChartPoint[]>;
   });
@@ -181,7 +175,10 @@ interface TimeAxis {
   readonly bands: PhaseBand[];
 }
 
-function chart(id: string, title: string, yTitle: string, datasets: SeriesDataset[], axis: TimeAxis): ChartSpec {
+/** A y axis from zero with headroom; a chart whose values span magnitudes takes a log axis instead. */
+type YAxis = { readonly type: 'linear' } | { readonly type: 'logarithmic' };
+
+function chart(id: string, title: string, yTitle: string, datasets: SeriesDataset[], axis: TimeAxis, y: YAxis = { type: 'linear' }): ChartSpec {
   return {
     id,
     title,
@@ -196,7 +193,9 @@ function chart(id: string, title: string, yTitle: string, datasets: SeriesDatase
         scales: {
           x: { type: 'linear', min: 0, max: axis.end, title: { display: true, text: axis.title }, ticks: { maxTicksLimit: 12 } },
           // Room above the highest value, so a series or level at the maximum is not cut by the edge.
-          y: { title: { display: true, text: yTitle }, beginAtZero: true, grace: '5%' },
+          y: y.type === 'logarithmic'
+            ? { type: 'logarithmic', title: { display: true, text: `${yTitle} (log scale)` } }
+            : { title: { display: true, text: yTitle }, beginAtZero: true, grace: '5%' },
         },
       },
     },
@@ -221,7 +220,7 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
     bands: phaseBands(series.phases),
   };
   const col = (name: string): Column => columns[name] ?? new Array<null>(n).fill(null);
-  const make = (id: string, title: string, yTitle: string, datasets: SeriesDataset[]) => chart(id, title, yTitle, datasets, axis);
+  const make = (id: string, title: string, yTitle: string, datasets: SeriesDataset[], y?: YAxis) => chart(id, title, yTitle, datasets, axis, y);
   const charts: ChartSpec[] = [];
   const omitted: OmittedChart[] = [];
 
@@ -254,7 +253,9 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
       ? [level(`real time (normalised, whole run): ${options.normalisedKbpsPerUser} kbit/s`, options.normalisedKbpsPerUser, n, PALETTE[2]!, false)]
       : []),
     level(`documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005, 8-hour average)`, DOCUMENTED_KBPS_PER_USER, n, PALETTE[1]!, false),
-  ]));
+  // Log axis: logon seconds reach hundreds of kbit/s per user, real-time figures hundredths; on a
+  // linear axis the documented and real-time lines would merge on the floor.
+  ], { type: 'logarithmic' }));
   const errorSets = series.errorKinds.length > 0
     ? series.errorKinds.map((kind, i) => line(kind, col(`error:${kind}`), PALETTE[(i + 1) % PALETTE.length]!))
     : [line('all kinds (none seen)', col('errors'), PALETTE[1]!)];

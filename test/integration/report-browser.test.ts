@@ -66,6 +66,8 @@ scenarios:
 
 /** The sizing inputs the report's table starts with (report-model.ts). */
 const PLAN_ARGS = ['--users', '100000', '--peak-online', '1', '--site', 'branch=100@56'];
+/** Device pixels per CSS pixel in the browser (screenshots are in device pixels, chartArea in CSS). */
+const SCALE = 2;
 
 let runDir = '';
 let summary: Summary;
@@ -83,7 +85,9 @@ before(async () => {
   assert.equal(exitCode, 0, 'the lab run passed its thresholds');
   summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1, colorScheme: 'light' });
+  // Two device pixels per CSS pixel, as on most laptops: a series' 1 px rim around the one drawn
+  // above it then always holds whole pixels of its own colour, wherever it falls.
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: SCALE, colorScheme: 'light' });
   await page.goto(`file://${join(runDir, 'index.html')}`);
   await page.waitForFunction(() => [...document.querySelectorAll('canvas')].every((c) => (window as unknown as { Chart: { getChart(c: unknown): unknown } }).Chart.getChart(c)));
 }, { timeout: 180_000 });
@@ -197,10 +201,10 @@ test('every chart series with data shows its colour inside the plotting area', {
     // The plotting area only (legend, title and axis labels lie outside it); the row holding the
     // bottom edge is included, where a series of zeros is drawn.
     const region = {
-      x: Math.ceil(chart.area.left),
-      y: Math.ceil(chart.area.top),
-      width: Math.floor(chart.area.right) - Math.ceil(chart.area.left),
-      height: Math.ceil(chart.area.bottom) - Math.ceil(chart.area.top) + 1,
+      x: Math.ceil(chart.area.left * SCALE),
+      y: Math.ceil(chart.area.top * SCALE),
+      width: Math.floor(chart.area.right * SCALE) - Math.ceil(chart.area.left * SCALE),
+      height: Math.ceil(chart.area.bottom * SCALE) - Math.ceil(chart.area.top * SCALE) + 1,
     };
     for (const series of chart.series.filter((s) => s.points > 0)) {
       const pixels = await countColour(png, region, series.colour);
