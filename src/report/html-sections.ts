@@ -104,7 +104,7 @@ ${latencyRow('logon', lat.logon)}${latencyRow('register (server admits the user)
 ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
 ${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
-<tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${n}`).join(', ')}` : ''}</td></tr>
+<tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>
 <tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${formatNumber(s.generator.rssPerVuBytes / 1024, 1)} KiB RSS per VU (${h(model.perUserBasis)})</td></tr>
 </tbody></table>`;
 }
