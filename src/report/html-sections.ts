@@ -18,7 +18,39 @@ export function overviewSection(model: ReportModel): string {
   <dt>Started</dt><dd>${h(s.startedAt)} · ran ${formatNumber(s.durationSeconds, 1)} s · ended: ${h(s.end.reason)}${s.end.detail ? ` (${h(s.end.detail)})` : ''}</dd>
   <dt>Load</dt><dd>${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak · timeScale ${s.timeScale} · seed ${s.seed}</dd>
   <dt>Outcome</dt><dd>${status}</dd>
+  <dt>Logon</dt><dd id="headline-logon">${latencyHeadline('p95', s.latency.logon)}</dd>
+  <dt>Delivery</dt><dd id="headline-delivery">${latencyHeadline('p99', s.latency.delivery)}</dd>
+  <dt>Bandwidth per user</dt><dd id="headline-bandwidth">${bandwidthHeadline(model)}</dd>
 </dl>`;
+}
+
+function latencyHeadline(percentile: 'p95' | 'p99', l: LatencySummary): string {
+  return l.count === 0 ? 'no samples' : `${percentile} ${formatMs(l[percentile])} (${formatNumber(l.count)} samples)`;
+}
+
+/** The real-time figure first (the one documented figures compare with); wall-clock only labelled. */
+function bandwidthHeadline(model: ReportModel): string {
+  const s = model.summary;
+  const rt = model.realTimeBandwidth;
+  const wallClock = `${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s wall-clock`;
+  if (!rt) return s.timeScale === 1 ? 'nobody was online' : `${h(wallClock)} at timeScale ${s.timeScale} (not real time; nothing to normalise)`;
+  const alsoWallClock = s.timeScale !== 1 ? ` · ${h(wallClock)} at timeScale ${s.timeScale}, not comparable with documented figures` : '';
+  return `<strong>${formatNumber(rt.kbpsPerUser, 4)} kbit/s</strong> ${h(rt.basis)}, ${s.bandwidth.window === 'hold' ? 'hold phase' : 'whole run'}${alsoWallClock}`;
+}
+
+/** The verdict's measured bandwidth is real time exactly when the run could normalise it (as in verdicts.ts). */
+function verdictBandwidthBasis(model: ReportModel): string {
+  const s = model.summary;
+  return model.realTimeBandwidth ? model.realTimeBandwidth.basis : `wall-clock at timeScale ${s.timeScale}, not real time`;
+}
+
+/**
+ * Integers in generated prose ("fewer than 20000") grouped like every other figure on the page
+ * ("20,000"). Product names and years keep their digits ("Exchange 2000", "LCS 2005").
+ */
+export function groupDigitsInText(text: string): string {
+  return text.replace(/(?<![\w.,])(\d{4,})(?![\w]|[.,]\d)/g, (digits, _m: string, offset: number) =>
+    /\b[A-Z][\w-]* $/.test(text.slice(0, offset)) ? digits : formatNumber(Number(digits)));
 }
 
 export function verdictSection(model: ReportModel): string {
@@ -27,9 +59,9 @@ export function verdictSection(model: ReportModel): string {
   const rows = limits.verdicts.map((v) => `<tr class="verdict-${v.verdict}">
   <td><strong>${h(v.id)}</strong><br><q>${h(v.wording)}</q><br><small>${h(v.source)}</small></td>
   <td>${v.kind === 'atLeast' ? '≥' : '≤'} ${formatNumber(v.value)} ${h(v.unit)}</td>
-  <td>${v.measured === null ? 'not measured' : h(formatMetricValue(v.metric, v.measured))}${v.metric === 'bandwidth.kbpsPerUser' ? ` <small>(${h(model.perUserBasis)})</small>` : ''}</td>
+  <td>${v.measured === null ? 'not measured' : h(formatMetricValue(v.metric, v.measured))}${v.metric === 'bandwidth.kbpsPerUser' ? ` <small>(${h(verdictBandwidthBasis(model))})</small>` : ''}</td>
   <td class="verdict"><span class="pill ${v.verdict}">${h(verdictLabel(v))}</span></td>
-  <td>${h(v.reason)}</td>
+  <td>${h(groupDigitsInText(v.reason))}</td>
 </tr>`);
   return `<p>Profile <strong>${h(limits.title)}</strong> [${h(limits.profile)} v${h(limits.version)}]. A limit the run did not reach is never called met.</p>
 <table id="verdicts"><thead><tr><th>Documented limit</th><th>Figure</th><th>Measured</th><th>Verdict</th><th>Why</th></tr></thead>
@@ -71,8 +103,8 @@ ${latencyRow('logon', lat.logon)}${latencyRow('register (server admits the user)
 <tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %), ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
 ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
 ${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
-<tr><th>Bandwidth per user</th><td>${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user — <strong>${h(model.perUserBasis)}</strong>, over the ${s.bandwidth.window === 'hold' ? 'hold phase' : 'whole run'}; ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time.` : ''}</td></tr>
-<tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${n}`).join(', ')}` : ''}</td></tr>
+<tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
+<tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>
 <tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${formatNumber(s.generator.rssPerVuBytes / 1024, 1)} KiB RSS per VU (${h(model.perUserBasis)})</td></tr>
 </tbody></table>`;
 }
@@ -121,7 +153,7 @@ ${query.capacities.map((c, i) => `<tr><td>${h(c.label)}</td><td>${formatNumber(c
 <table id="sizing-bandwidth"><thead><tr><th>Bandwidth per user</th><th>All users at peak</th><th>Branch site</th><th>Site link use</th></tr></thead><tbody>
 ${query.bandwidths.map((b, i) => `<tr><td>${h(b.label)}</td>${cell(`total-${i}`)}${cell(`site-${i}`)}${cell(`link-${i}`)}</tr>`).join('\n')}
 </tbody></table>
-<p class="note">Bandwidth per user: application bytes, ${h(model.perUserBasis)}; the documented figure is an 8-hour average.</p>`;
+<p class="note">Bandwidth per user: application bytes${model.realTimeBandwidth ? `, ${h(model.realTimeBandwidth.basis)}` : `; this run gave no real-time figure (${model.summary.users.peakOnline === 0 ? 'nobody was online' : 'it could not be normalised'}), so only the documented one sizes`}; the documented figure is an 8-hour average.</p>`;
 }
 
 export function reproduceSection(model: ReportModel): string {

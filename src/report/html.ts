@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { drawPhaseBands, PHASE_BANDS_PLUGIN_ID } from './chart-specs.js';
 import { escapeHtml as h, jsonForScript } from './escape.js';
 import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
 import { PAGE_CSS } from './html-style.js';
@@ -37,14 +38,15 @@ export function chartJsBundle(): string {
   return chartJsSource;
 }
 
-/** Runs in the page: draws the charts, follows the colour scheme, recomputes the sizing table. */
+/** Runs in the page: draws the charts (with their phase bands), follows the colour scheme, recomputes the sizing table. */
 const PAGE_SCRIPT = `
 const data = JSON.parse(document.getElementById('report-data').textContent);
 const dark = window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
 Chart.defaults.color = dark ? '#d6d6d6' : '#333';
 Chart.defaults.borderColor = dark ? 'rgba(255,255,255,0.14)' : 'rgba(0,0,0,0.1)';
 Chart.defaults.maintainAspectRatio = false;
-for (const spec of data.charts) new Chart(document.getElementById('chart-' + spec.id), spec.config);
+const phaseBands = { id: '${PHASE_BANDS_PLUGIN_ID}', beforeDatasetsDraw: ${drawPhaseBands.toString()} };
+for (const spec of data.charts) new Chart(document.getElementById('chart-' + spec.id), { ...spec.config, plugins: [phaseBands] });
 // Charts are sized for the screen; re-fit them to the paper width around printing.
 const refit = () => { for (const chart of Object.values(Chart.instances)) chart.resize(); };
 window.addEventListener('beforeprint', refit);

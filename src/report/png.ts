@@ -2,8 +2,8 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
-import { Chart, registerables, type ChartConfiguration } from 'chart.js';
-import type { ChartSpec } from './chart-specs.js';
+import { Chart, registerables } from 'chart.js';
+import { drawPhaseBands, PHASE_BANDS_PLUGIN_ID, type ChartSpec } from './chart-specs.js';
 
 Chart.register(...registerables);
 
@@ -29,8 +29,8 @@ export async function writeChartPngs(dir: string, charts: readonly ChartSpec[]):
     const config = {
       ...spec.config,
       options: { ...spec.config.options, responsive: false, animation: false, devicePixelRatio: 1 },
-      plugins: [background],
-    } as ChartConfiguration<'line'>;
+      plugins: [background, { id: PHASE_BANDS_PLUGIN_ID, beforeDatasetsDraw: drawPhaseBands }],
+    } as ChartSpec['config'];
     // Chart.js picks its DOM-less platform in Node; the canvas only needs getContext('2d').
     const chart = new Chart(canvas as unknown as HTMLCanvasElement, config);
     try {

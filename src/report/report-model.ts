@@ -4,10 +4,11 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { readJournal, type JournalEntry, type JournalHeader } from '../metrics/journal.js';
 import { buildChartSpecs, DOCUMENTED_KBPS_PER_USER, type ChartSpec, type OmittedChart } from './chart-specs.js';
 import { buildTimeSeries, downsample, type TimeSeries } from './series.js';
+import { formatNumber } from './format.js';
+import { scenarioText } from './scenario-text.js';
 import { findSloOnsets, type SloOnset } from './slo-onset.js';
 import type { SizingQuery } from './sizing.js';
 import type { Summary } from './summary.js';
@@ -33,6 +34,26 @@ export interface ReportModel {
   readonly sizing: { readonly query: SizingQuery; readonly measuredCapacityNote: string };
   /** "measured wall-clock" or "normalised": said beside every per-user figure. */
   readonly perUserBasis: string;
+  /** Bandwidth per user comparable with a documented (real-time) figure; null if nobody was online. */
+  readonly realTimeBandwidth: RealTimeBandwidth | null;
+}
+
+export interface RealTimeBandwidth {
+  readonly kbpsPerUser: number;
+  /** How the figure is real time, said beside it: "real time (timeScale 1)" or "real time, normalised from timeScale 60". */
+  readonly basis: string;
+}
+
+/**
+ * The per-user bandwidth to set against documented figures: wall-clock at timeScale 1, the
+ * normalised figure when the run compressed time (wall-clock bytes then include behaviour
+ * compressed N×). Same rule as the verdicts (src/capacity/verdicts.ts).
+ */
+export function realTimeBandwidth(summary: Summary): RealTimeBandwidth | null {
+  if (summary.users.peakOnline === 0) return null;
+  if (summary.timeScale === 1) return { kbpsPerUser: summary.bandwidth.kbpsPerUser, basis: 'real time (timeScale 1)' };
+  const normalised = summary.bandwidth.normalised;
+  return normalised ? { kbpsPerUser: normalised.kbpsPerUser, basis: `real time, normalised from timeScale ${summary.timeScale}` } : null;
 }
 
 export interface RunJournal {
@@ -71,13 +92,13 @@ function cutShortReason(summary: Summary, journal: RunJournal | null): string | 
   return torn ? `The journal's last line was torn and was left out.${torn}` : null;
 }
 
-function sizingQuery(summary: Summary, basis: string): ReportModel['sizing'] {
+function sizingQuery(summary: Summary, realTime: RealTimeBandwidth | null): ReportModel['sizing'] {
   const capacities: Array<{ label: string; perServer: number }> = [];
   for (const v of summary.limits?.verdicts ?? []) {
-    if (v.metric === 'users.peakOnline') capacities.push({ label: `documented: ${v.value.toLocaleString('en')} ${v.unit} (${summary.limits!.profile})`, perServer: v.value });
+    if (v.metric === 'users.peakOnline') capacities.push({ label: `documented: ${formatNumber(v.value)} ${v.unit} (${summary.limits!.profile})`, perServer: v.value });
   }
   const held = summary.thresholds.every((t) => t.ok) && !summary.generator.bottleneck;
-  capacities.push({ label: `measured: peak ${summary.users.peakOnline.toLocaleString('en')} online in this run`, perServer: summary.users.peakOnline });
+  capacities.push({ label: `measured: peak ${formatNumber(summary.users.peakOnline)} online in this run`, perServer: summary.users.peakOnline });
   const measuredCapacityNote = held
     ? 'The measured peak held every SLO: it is a lower bound of one server’s capacity (the run asked for no more), not its ceiling.'
     : 'At the measured peak an SLO broke or the generator was the bottleneck: it is not a capacity to plan with.';
@@ -88,7 +109,8 @@ function sizingQuery(summary: Summary, basis: string): ReportModel['sizing'] {
       capacities,
       bandwidths: [
         { label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER },
-        { label: `measured ${summary.bandwidth.kbpsPerUser} kbit/s (${basis}, ${summary.bandwidth.window})`, kbpsPerUser: summary.bandwidth.kbpsPerUser },
+        // Only a real-time figure sizes a population; a compressed run's wall-clock figure would not.
+        ...(realTime ? [{ label: `measured ${formatNumber(realTime.kbpsPerUser, 4)} kbit/s (${realTime.basis}, ${summary.bandwidth.window})`, kbpsPerUser: realTime.kbpsPerUser }] : []),
       ],
       site: { users: 100, linkKbps: 56 },
     },
@@ -100,6 +122,7 @@ function sizingQuery(summary: Summary, basis: string): ReportModel['sizing'] {
 export function buildReportModel(summary: Summary, journal: RunJournal | null, maxPoints = MAX_CHART_POINTS): ReportModel {
   const header = journal ? (journal.entries[0] as JournalHeader) : null;
   const basis = describeBasis(summary.bandwidth.basis);
+  const realTime = realTimeBandwidth(summary);
   let series: TimeSeries | null = null;
   let sloOnsets: SloOnset[] = [];
   let charts: ChartSpec[] = [];
@@ -108,7 +131,7 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
     const everySecond = buildTimeSeries(journal.entries, summary.users.requested);
     sloOnsets = findSloOnsets(everySecond, summary.thresholds);
     series = downsample(everySecond, maxPoints);
-    if (series.t.length > 0) ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis }));
+    if (series.t.length > 0) ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis, timeScale: summary.timeScale, normalisedKbpsPerUser: summary.bandwidth.normalised?.kbpsPerUser ?? null }));
     else omittedCharts = [{ title: 'All charts', reason: 'the journal has no per-second records (the run stopped before its first second)' }];
   }
   const byProtocol = new Map<string, Array<{ key: string; text: string }>>();
@@ -127,10 +150,11 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
     sloOnsets,
     charts,
     omittedCharts,
-    scenarioText: header ? stringify(header.scenario) : '(no journal: scenario unknown)',
+    scenarioText: header ? scenarioText(header.scenario) : '(no journal: scenario unknown)',
     serverVersion: server ? `${server.kind}${server.version ? ` ${server.version}` : ''}` : 'not recorded (not a lab server)',
     protocolSections: [...byProtocol.entries()].map(([name, notes]) => ({ protocol: name, notes })),
-    sizing: sizingQuery(summary, basis),
+    sizing: sizingQuery(summary, realTime),
     perUserBasis: basis,
+    realTimeBandwidth: realTime,
   };
 }

@@ -8,7 +8,7 @@
  * slowly), and the charts need only three percentiles.
  */
 import { decodeHistogram } from '../metrics/histogram.js';
-import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
+import type { JournalEntry, JournalHeader, JournalSecond, RunPhase } from '../metrics/journal.js';
 import type { LatencyName } from '../metrics/names.js';
 
 export const CHART_LATENCIES = ['logon', 'join', 'delivery', 'presence'] as const satisfies readonly LatencyName[];
@@ -24,6 +24,26 @@ export interface TimeSeries {
   readonly columns: Record<string, Column>;
   /** Error kinds seen, most frequent first; their columns are `error:<kind>`. */
   readonly errorKinds: string[];
+  /** The run's phases as journaled, in order; kept whole by downsampling. */
+  readonly phases: PhaseSpan[];
+}
+
+/** A stretch of consecutive journaled seconds in one phase: the seconds in (from, to]. */
+export interface PhaseSpan {
+  readonly phase: RunPhase;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Consecutive seconds of one phase joined into spans (a phase seen twice gives two spans). */
+export function phaseSpans(seconds: readonly JournalSecond[]): PhaseSpan[] {
+  const spans: Array<{ phase: RunPhase; from: number; to: number }> = [];
+  for (const second of seconds) {
+    const last = spans.at(-1);
+    if (last && last.phase === second.phase && last.to === second.t - 1) last.to = second.t;
+    else spans.push({ phase: second.phase, from: second.t - 1, to: second.t });
+  }
+  return spans;
 }
 
 /** Columns whose buckets keep their maximum; every other column keeps its mean. */
@@ -84,7 +104,7 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
     push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
   }
-  return { t, bucketSeconds: 1, columns, errorKinds };
+  return { t, bucketSeconds: 1, columns, errorKinds, phases: phaseSpans(seconds) };
 }
 
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
@@ -112,7 +132,7 @@ export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
     }
     columns[name] = out;
   }
-  return { t, bucketSeconds: size * series.bucketSeconds, columns, errorKinds: series.errorKinds };
+  return { t, bucketSeconds: size * series.bucketSeconds, columns, errorKinds: series.errorKinds, phases: series.phases };
 }
 
 /** True when a column has at least one measured point. */

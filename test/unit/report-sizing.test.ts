@@ -51,6 +51,7 @@ test('downsampling keeps the worst latency and the mean rate of each bucket', ()
     t: [1, 2, 3, 4, 5, 6],
     bucketSeconds: 1,
     errorKinds: [],
+    phases: [],
     columns: { 'latency:delivery:p99': [1, 9, null, 2, 3, 4], sent: [10, 20, 30, 40, 50, 60], online: [1, 2, 3, 4, 5, 6] },
   };
   const small = downsample(series, 2);
