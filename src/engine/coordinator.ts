@@ -11,6 +11,7 @@ import { RunAggregate } from '../metrics/aggregate.js';
 import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
 import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
+import { HostSampler } from '../metrics/host.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
 import { evaluateThresholds, thresholdSpecs } from '../capacity/thresholds.js';
 import { buildSummary, metricValue, runFigures, type Summary } from '../report/summary.js';
@@ -56,6 +57,8 @@ export interface RunOptions {
   readonly scriptPath?: string;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
+  /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
+  readonly serverPids?: () => readonly number[];
 }
 
 export interface Progress {
@@ -204,6 +207,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   }
 
   const aggregate = new RunAggregate();
+  // Once for the whole host, here rather than in each worker: the workers share the host.
+  const hostSampler = new HostSampler(options.serverPids);
   const specs = thresholdSpecs(scenario);
   let second = 0;
   let stopReason: RunResult['reason'] | undefined;
@@ -216,7 +221,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const flushSecond = () => {
     second++;
     const snapshots = pending.splice(0);
-    const entry = mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles);
+    const entry = { ...mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles), ...hostSampler.sample() };
     record(entry);
     aggregate.add(entry);
     options.onProgress?.({

@@ -4,7 +4,7 @@
  */
 import { COUNTERS, LATENCIES, type CounterName, type GeneratorHealth, type LatencyName } from './names.js';
 import { createHistogram, decodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
-import type { JournalSecond, RunPhase } from './journal.js';
+import type { HostSecond, JournalSecond, RunPhase, ServerSecond } from './journal.js';
 
 export interface SecondPoint {
   readonly t: number;
@@ -17,6 +17,8 @@ export interface SecondPoint {
   /** Application kbit/s per online user over this second. */
   readonly kbpsPerUser: number;
   readonly health: readonly GeneratorHealth[];
+  readonly host?: HostSecond;
+  readonly server?: ServerSecond;
 }
 
 export class RunAggregate {
@@ -90,6 +92,8 @@ export class RunAggregate {
       latency,
       kbpsPerUser: second.online > 0 ? (bytes * 8) / 1000 / second.online : 0,
       health: second.health,
+      ...(second.host ? { host: second.host } : {}),
+      ...(second.server ? { server: second.server } : {}),
     });
   }
 

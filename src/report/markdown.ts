@@ -4,7 +4,7 @@ import { DOCUMENTED_KBPS_PER_USER } from './chart-specs.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
-const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️' };
+const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️', inconclusive: '❔' };
 
 export function renderMarkdown(model: ReportModel): string {
   const s = model.summary;

@@ -221,6 +221,7 @@ export function buildSummary(entries: readonly JournalEntry[]): { summary: Summa
         errorsByKind: aggregate.errors,
         sloBroke: firstBreak ? { online: firstBreak.online, threshold: firstBreak.threshold, t: firstBreak.t } : undefined,
         stepSearch,
+        seconds: aggregate.series,
       })
     : null;
   const summary: Summary = {

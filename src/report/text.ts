@@ -59,7 +59,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     out.push('');
     out.push(`limits: ${s.limits.title} [${s.limits.profile} v${s.limits.version}]`);
     for (const v of s.limits.verdicts) {
-      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${v.at}` : 'not reached';
+      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${v.at}` : v.verdict === 'inconclusive' ? 'inconclusive' : 'not reached';
       out.push(`  ${v.id}: ${v.value} ${v.unit} — ${label}: ${v.reason}`);
     }
   }
