@@ -14,6 +14,7 @@ import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names
 import { HostSampler } from '../metrics/host.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
 import { evaluateThresholds, thresholdSpecs } from '../capacity/thresholds.js';
+import { judgeSaturation } from '../capacity/saturation.js';
 import { buildSummary, metricValue, runFigures, type Summary } from '../report/summary.js';
 import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
@@ -258,6 +259,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       const results = evaluateThresholds(specs, (m) => metricValue(figures, m), 'pass');
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
+      const saturation = judgeSaturation({ points: inWindow.series, label: `the window at ${window.step.level} users` });
       record({
         type: 'step',
         level: window.step.level,
@@ -268,6 +270,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         ok,
         failed,
         generatorBottleneck: figures.generator.bottleneck,
+        ...(saturation.resources.length > 0 ? { saturated: saturation.resources.map((r) => r.text) } : {}),
       });
       if (!ok) failingLevel ??= window.step.level;
       // Finish the failing step's windows (the verdict's confidence), then stop searching.

@@ -94,6 +94,8 @@ export interface JournalStep {
   readonly ok: boolean;
   readonly failed: readonly string[];
   readonly generatorBottleneck: boolean;
+  /** What ran out in the window (docs/metrics.md § Saturation); absent when nothing did. */
+  readonly saturated?: readonly string[];
 }
 
 /** A fault the lab injected (server killed, started again). */

@@ -121,7 +121,7 @@ ${query.capacities.map((c, i) => `<tr><td>${h(c.label)}</td><td>${formatNumber(c
 <table id="sizing-bandwidth"><thead><tr><th>Bandwidth per user</th><th>All users at peak</th><th>Branch site</th><th>Site link use</th></tr></thead><tbody>
 ${query.bandwidths.map((b, i) => `<tr><td>${h(b.label)}</td>${cell(`total-${i}`)}${cell(`site-${i}`)}${cell(`link-${i}`)}</tr>`).join('\n')}
 </tbody></table>
-<p class="note">Bandwidth per user: application bytes, ${h(model.perUserBasis)}; the documented figure is an 8-hour average.</p>`;
+<p class="note">Bandwidth per user: application bytes in real time (a compressed-time run's figure normalised, never its wall-clock one); the documented figure is an 8-hour average.</p>`;
 }
 
 export function reproduceSection(model: ReportModel): string {

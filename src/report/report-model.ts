@@ -11,6 +11,7 @@ import { buildTimeSeries, downsample, type TimeSeries } from './series.js';
 import { findSloOnsets, type SloOnset } from './slo-onset.js';
 import type { SizingQuery } from './sizing.js';
 import type { Summary } from './summary.js';
+import { measuredFigures } from '../capacity/measured.js';
 
 /** Points per chart in the page: enough to see a one-hour run's shape, small enough to stay light. */
 export const MAX_CHART_POINTS = 900;
@@ -71,27 +72,22 @@ function cutShortReason(summary: Summary, journal: RunJournal | null): string | 
   return torn ? `The journal's last line was torn and was left out.${torn}` : null;
 }
 
-function sizingQuery(summary: Summary, basis: string): ReportModel['sizing'] {
+/** The sizing table sizes on what the run measured by the rule `imload plan --from-run` uses (src/capacity/measured.ts). */
+function sizingQuery(summary: Summary): ReportModel['sizing'] {
   const capacities: Array<{ label: string; perServer: number }> = [];
   for (const v of summary.limits?.verdicts ?? []) {
     if (v.metric === 'users.peakOnline') capacities.push({ label: `documented: ${v.value.toLocaleString('en')} ${v.unit} (${summary.limits!.profile})`, perServer: v.value });
   }
-  const held = summary.thresholds.every((t) => t.ok) && !summary.generator.bottleneck;
-  capacities.push({ label: `measured: peak ${summary.users.peakOnline.toLocaleString('en')} online in this run`, perServer: summary.users.peakOnline });
-  const measuredCapacityNote = held
-    ? 'The measured peak held every SLO: it is a lower bound of one server’s capacity (the run asked for no more), not its ceiling.'
-    : 'At the measured peak an SLO broke or the generator was the bottleneck: it is not a capacity to plan with.';
+  const measured = measuredFigures(summary);
+  if (measured.capacity) capacities.push({ label: `measured: ${measured.capacity.perServer.toLocaleString('en')} per server (${measured.capacity.note})`, perServer: measured.capacity.perServer });
+  const bandwidths = [{ label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005, real time)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER }];
+  if (measured.bandwidth) bandwidths.push({ label: `measured ${measured.bandwidth.kbpsPerUser} kbit/s (${measured.bandwidth.note})`, kbpsPerUser: measured.bandwidth.kbpsPerUser });
+  const measuredCapacityNote = [
+    measured.capacity ? `The measured capacity: ${measured.capacity.note}.` : `No measured capacity from this run: ${measured.capacityWhyNot}.`,
+    measured.bandwidth ? '' : `No measured bandwidth: ${measured.bandwidthWhyNot}.`,
+  ].filter((text) => text !== '').join(' ');
   return {
-    query: {
-      users: 100_000,
-      peakOnlineFraction: 1,
-      capacities,
-      bandwidths: [
-        { label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER },
-        { label: `measured ${summary.bandwidth.kbpsPerUser} kbit/s (${basis}, ${summary.bandwidth.window})`, kbpsPerUser: summary.bandwidth.kbpsPerUser },
-      ],
-      site: { users: 100, linkKbps: 56 },
-    },
+    query: { users: 100_000, peakOnlineFraction: 1, capacities, bandwidths, site: { users: 100, linkKbps: 56 } },
     measuredCapacityNote,
   };
 }
@@ -130,7 +126,7 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
     scenarioText: header ? stringify(header.scenario) : '(no journal: scenario unknown)',
     serverVersion: server ? `${server.kind}${server.version ? ` ${server.version}` : ''}` : 'not recorded (not a lab server)',
     protocolSections: [...byProtocol.entries()].map(([name, notes]) => ({ protocol: name, notes })),
-    sizing: sizingQuery(summary, basis),
+    sizing: sizingQuery(summary),
     perUserBasis: basis,
   };
 }

@@ -12,6 +12,7 @@ import { generatorVerdict } from '../../src/capacity/generator.js';
 import { judgeLimits, type LimitVerdict } from '../../src/capacity/verdicts.js';
 import { summarize, createHistogram } from '../../src/metrics/histogram.js';
 import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
+import { stepSearchResult } from '../../src/report/summary.js';
 
 const PROFILE = { name: 'exchange2000-chat', ...BUILT_IN_PROFILES['exchange2000-chat']! };
 const LIMIT = 20_000;
@@ -134,4 +135,32 @@ test('"met" rests on the hold: a saturated hold makes it inconclusive', () => {
 test('old journals without host samples: the worker rules still apply, host CPU is not guessed', () => {
   assert.equal(usersVerdict({}, 'missed').verdict, 'missed');
   assert.equal(usersVerdict({ workerCpu: (t) => (inOnsetWindow(t) ? 99 : 40) }, 'missed').verdict, 'inconclusive');
+});
+
+test('a step search that broke while the host was saturated: gave out "saturated", and the verdict is inconclusive, not "missed"', () => {
+  const aggregate = new RunAggregate();
+  // Levels 6,000 (t 1–30, held) and 12,000 (t 31–60, broke); the host saturated from t 40.
+  for (const second of seconds({ hostCpu: (t) => (t >= 40 ? 99 : 50) })) aggregate.add(second);
+  const window = (t0: number, t1: number, ok: boolean, saturated?: string[]) => ({ window: 0, t0, t1, online: 0, ok, failed: ok ? [] : ['logon.p95 < 3s'], generatorBottleneck: false, ...(saturated ? { saturated } : {}) });
+  const search = stepSearchResult([
+    { type: 'step', level: 6_000, ...window(0, 30, true) },
+    { type: 'step', level: 12_000, ...window(30, 60, false, ['host CPU at 99 % of 2 cores']) },
+  ])!;
+  assert.equal(search.gaveOut, 'saturated');
+  assert.match(search.reason, /while saturated: host CPU at 99 %/);
+  const verdict = judgeLimits({ ...PROFILE, figures: PROFILE.figures.map((f) => ({ ...f, value: 10_000 })) }, {
+    requested: 20_000,
+    peakOnline: 18_000,
+    kbpsPerUser: 1,
+    timeScale: 1,
+    lookup: () => null,
+    thresholds: [],
+    generator: generatorVerdict(aggregate, summarize(createHistogram())),
+    logonFailures: 0,
+    errorsByKind: {},
+    stepSearch: search,
+    seconds: aggregate.series,
+  }).verdicts[0]!;
+  assert.equal(verdict.verdict, 'inconclusive');
+  assert.match(verdict.reason, /host CPU at 99 % of 2 cores .* during the failed measurement window at 12000 users/);
 });
