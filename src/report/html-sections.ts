@@ -4,6 +4,7 @@ import { escapeHtml as h } from './escape.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
+import { describeRssPerVu } from '../capacity/generator.js';
 
 export function overviewSection(model: ReportModel): string {
   const s = model.summary;
@@ -73,7 +74,7 @@ ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>
 ${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
 <tr><th>Bandwidth per user</th><td>${formatNumber(s.bandwidth.kbpsPerUser, 4)} kbit/s per online user — <strong>${h(model.perUserBasis)}</strong>, over the ${s.bandwidth.window === 'hold' ? 'hold phase' : 'whole run'}; ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${n}`).join(', ')}` : ''}</td></tr>
-<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${formatNumber(s.generator.rssPerVuBytes / 1024, 1)} KiB RSS per VU (${h(model.perUserBasis)})</td></tr>
+<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${h(describeRssPerVu(s.generator))}</td></tr>
 </tbody></table>`;
 }
 

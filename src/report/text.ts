@@ -2,6 +2,7 @@
 import type { Progress } from '../engine/coordinator.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 import type { Summary } from './summary.js';
+import { describeRssPerVu } from '../capacity/generator.js';
 
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
 
@@ -37,7 +38,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     out.push(`crosscheck imload online ${c.imloadOnline}, server says ${c.serverOnline ?? 'n/a'} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
   }
   const g = s.generator;
-  out.push(`generator  ${g.workers} worker(s), event-loop p99 ≤ ${g.eventLoopP99} ms, ${(g.rssPerVuBytes / 1024).toFixed(1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  out.push(`generator  ${g.workers} worker(s), event-loop p99 ≤ ${g.eventLoopP99} ms, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {
     out.push(
       `fault      ${o.target} killed at ${o.downAt} s${o.upAt !== null ? `, restarted at ${o.upAt} s` : ' (not restarted)'}: online ${o.onlineBefore} → ${o.lowestOnline}, back ${o.usersBack}${o.recoverySeconds !== null ? `, recovered ${o.recoverySeconds} s after the restart` : ', not recovered'}`,
