@@ -1,6 +1,13 @@
-/** The /proc readers behind the host and server samples (src/metrics/host.ts). */
+/** The /proc readers behind the host and server samples (src/metrics/host.ts), and their chart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readJournal } from '../../src/metrics/journal.js';
+import { buildTimeSeries } from '../../src/report/series.js';
+import { buildChartSpecs } from '../../src/report/chart-specs.js';
+import { writeSyntheticJournal } from './report-synthetic-journal.js';
 import { HostSampler, parsePidStat, parseProcStat, parseStatusRss, processTree } from '../../src/metrics/host.js';
 
 test('/proc/stat: busy is all but idle and iowait; cores are the cpuN lines', () => {
@@ -42,4 +49,19 @@ test('sampling this process as "the server": CPU it burns is seen, and the host 
   assert.ok(server.rssBytes > 10 * 2 ** 20, `RSS ${server.rssBytes}`);
   // The host's busy cores include this process's (shares of the same ticks; rounding aside).
   assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.05, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
+});
+
+test('the report has one CPU chart for host, server and generator, in cores busy, with the saturation line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imload-host-chart-'));
+  writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 30, users: 200, rampSeconds: 5 });
+  const series = buildTimeSeries(readJournal(join(dir, 'journal.ndjson')), 200);
+  const chart = buildChartSpecs(series, { bandwidthBasis: 'measured wall-clock' }).charts.find((c) => c.id === 'host-cpu');
+  assert.ok(chart, 'a host-cpu chart');
+  const [host, server, generator, saturation] = chart.config.data.datasets;
+  for (const set of [host, server, generator]) assert.ok(set!.data.some((v) => typeof v === 'number' && v > 0), `${set!.label} has data`);
+  // Synthetic: two cores, so the line is at 1.8 cores busy.
+  assert.ok(saturation!.data.every((v) => v === 1.8));
+  // Old journals (no host samples) list it as omitted instead.
+  const old = { ...series, columns: Object.fromEntries(Object.entries(series.columns).filter(([name]) => !name.startsWith('health:host') && !name.startsWith('health:server'))) };
+  assert.ok(buildChartSpecs(old, { bandwidthBasis: 'x' }).omitted.some((o) => /no host CPU samples/.test(o.reason)));
 });
