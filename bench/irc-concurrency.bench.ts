@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { runCommand } from '../src/commands/run.js';
 import { startInspircd } from '../src/lab/irc.js';
 import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
+import { describeRssPerVu } from '../src/capacity/generator.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, duration: { type: 'string' } } });
 const server = await startInspircd();
@@ -48,7 +49,7 @@ try {
   console.log(`errors ${JSON.stringify(s.errors.byKind)}`);
   console.log(`hold seconds ${hold.length}; online at end of hold ${hold.at(-1)?.online}`);
   console.log(`logon p50 ${s.latency.logon.p50} ms p95 ${s.latency.logon.p95} ms p99 ${s.latency.logon.p99} ms; delivery p50 ${s.latency.delivery.p50} ms p99 ${s.latency.delivery.p99} ms (n=${s.latency.delivery.count}); lost ${s.messages.lost}`);
-  console.log(`generator: ${s.generator.workers} workers; RSS total ${(rssAt(peak) / 2 ** 20).toFixed(0)} MiB at ${vusAt(peak)} VUs = ${(rssAt(peak) / vusAt(peak) / 1024).toFixed(1)} KiB/VU all-in; above the workers' start-up RSS ${(s.generator.rssPerVuBytes / 1024).toFixed(1)} KiB/VU (target ≤ 16)`);
+  console.log(`generator: ${s.generator.workers} workers; RSS total ${(rssAt(peak) / 2 ** 20).toFixed(0)} MiB at ${vusAt(peak)} VUs = ${(rssAt(peak) / vusAt(peak) / 1024).toFixed(1)} KiB/VU all-in; above the workers' start-up RSS: ${describeRssPerVu(s.generator)} (target ≤ 16 KiB)`);
   console.log(`event-loop delay: p99 of per-second p99s during hold ${holdLoopP99} ms; worst second ${s.generator.eventLoopP99} ms`);
   const serverPeak = Math.max(...serverSamples.map((x) => x.rss));
   const serverCpu = serverSamples.map((x) => x.cpu);

@@ -2,7 +2,7 @@
  * Was imload itself the bottleneck? A run whose generator was late, CPU-starved or near its file
  * limit cannot speak for the server, and its verdicts must say so.
  */
-import type { RunAggregate } from '../metrics/aggregate.js';
+import type { RssPerVu, RunAggregate } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 
 export interface GeneratorVerdict {
@@ -10,8 +10,10 @@ export interface GeneratorVerdict {
   readonly perWorker: ReturnType<RunAggregate['healthPeaksByWorker']>;
   /** Worst per-second event-loop delay p99 across workers, ms. */
   readonly eventLoopP99: number;
-  /** RSS above the workers' start-up baseline at the busiest second, per VU, bytes. */
-  readonly rssPerVuBytes: number;
+  /** RSS above the workers' pre-logon baselines per user online, bytes, over the hold; null below the resolution. */
+  readonly rssPerVuBytes: number | null;
+  /** The smallest RSS per VU the sampling tells from zero, bytes; the seconds and window averaged. */
+  readonly rssPerVu: Omit<RssPerVu, 'bytes'>;
   readonly bottleneck: boolean;
   readonly reasons: readonly string[];
 }
@@ -52,12 +54,23 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   for (const worker of perWorker) {
     if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
   }
+  const rssPerVu = aggregate.rssPerVu();
   return {
     workers: perWorker.length,
     perWorker,
     eventLoopP99: aggregate.eventLoopP99(),
-    rssPerVuBytes: aggregate.rssPerVuBytes(),
+    rssPerVuBytes: rssPerVu.bytes,
+    rssPerVu: { resolutionBytes: rssPerVu.resolutionBytes, seconds: rssPerVu.seconds, window: rssPerVu.window },
     bottleneck: reasons.length > 0,
     reasons,
   };
+}
+
+/** "12.3 KiB RSS per VU", or that it was below what the sampling can tell, with the resolution. */
+export function describeRssPerVu(generator: Pick<GeneratorVerdict, 'rssPerVuBytes' | 'rssPerVu'>): string {
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  if (generator.rssPerVuBytes !== null) return `${kib(generator.rssPerVuBytes)} RSS per VU`;
+  // Summaries from before the resolution was recorded have no rssPerVu.
+  if (!generator.rssPerVu || generator.rssPerVu.seconds === 0) return 'RSS per VU not measured (no seconds with users online and a baseline)';
+  return `RSS per VU below the sampling's resolution (${kib(generator.rssPerVu.resolutionBytes)})`;
 }

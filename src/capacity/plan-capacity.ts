@@ -5,11 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal } from '../metrics/journal.js';
 import { findProfile } from '../scenarios/limits.js';
 import type { LimitProfile } from '../scenarios/schema.js';
 import type { Summary } from '../report/summary.js';
-import { normaliseBandwidth } from './normalise.js';
+import { measuredFigures } from './measured.js';
 import { PlanInputError, type PlanFile, type RoleProfiles } from './plan-input.js';
 
 export type Provenance =
@@ -69,47 +68,36 @@ interface MeasuredCapacity {
 }
 
 /**
- * A run's peak online users is a capacity to plan with only if it held every SLO, the generator
- * was not the bottleneck and the run completed; even then it is a lower bound (the run asked for
- * no more). Its bandwidth is used as measured at timeScale 1, normalised otherwise.
+ * A run given with --from-run must have measured a capacity (src/capacity/measured.ts: a step
+ * search's knee, a "missed at N", or "met" at the documented figure); one that did not is
+ * refused, since planning on a demo's peak would size a deployment on a load the run chose.
+ * Its bandwidth is used only as a real-time figure (normalised when timeScale ≠ 1).
  */
 export function measuredCapacity(runDir: string): MeasuredCapacity {
   const summaryPath = join(runDir, 'summary.json');
   if (!existsSync(summaryPath)) throw new PlanInputError(`${runDir}: no summary.json here (is it a run folder?)`);
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as Summary;
+  let summary: Summary;
+  try {
+    summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as Summary;
+  } catch (error) {
+    throw new PlanInputError(`${summaryPath}: not a summary (${(error as Error).message})`);
+  }
   const role = ROLE_OF_PROTOCOL[summary.target.protocol];
   const notes: string[] = [];
-  const failed = summary.thresholds.filter((t) => !t.ok).map((t) => t.name);
-  const problems = [
-    ...(failed.length > 0 ? [`SLOs broke (${failed.join('; ')})`] : []),
-    ...(summary.generator.bottleneck ? ['the load generator was the bottleneck'] : []),
-    ...(summary.end.reason !== 'completed' ? [`the run ended ${summary.end.reason}`] : []),
-    ...(summary.users.peakOnline === 0 ? ['nobody was online'] : []),
-  ];
+  const measured = measuredFigures(summary);
   let capacity: MeasuredCapacity['capacity'];
   if (!role) notes.push(`${runDir}: protocol ${summary.target.protocol} sizes no server role`);
-  else if (problems.length > 0) notes.push(`${runDir}: not used as a capacity: ${problems.join('; ')}`);
-  else {
-    capacity = {
-      role,
-      sourced: {
-        value: summary.users.peakOnline,
-        from: { kind: 'run', runDir, metric: 'users.peakOnline', note: 'peak online held within every SLO: a lower bound of one server’s capacity, not its ceiling' },
-      },
-    };
+  else if (!measured.capacity) {
+    throw new PlanInputError(
+      `${runDir} measured no server capacity: ${measured.capacityWhyNot}. A capacity comes only from a step search's knee, a "missed at N" with a healthy generator and host, or "met" at the documented figure (docs/capacity.md); plan without --from-run to use the documented figure`,
+    );
+  } else {
+    capacity = { role, sourced: { value: measured.capacity.perServer, from: { kind: 'run', runDir, metric: measured.capacity.metric, note: measured.capacity.note } } };
   }
   let kbpsPerUser: Sourced | undefined;
-  if (summary.users.peakOnline > 0) {
-    if (summary.timeScale === 1) {
-      kbpsPerUser = { value: summary.bandwidth.kbpsPerUser, from: { kind: 'run', runDir, metric: 'bandwidth.kbpsPerUser', note: `wall-clock at timeScale 1 (${summary.bandwidth.window})` } };
-    } else if (existsSync(join(runDir, 'journal.ndjson'))) {
-      const normalised = normaliseBandwidth(readJournal(join(runDir, 'journal.ndjson')));
-      kbpsPerUser = {
-        value: normalised.normalisedKbpsPerUser,
-        from: { kind: 'run', runDir, metric: 'bandwidth.normalisedKbpsPerUser', note: `normalised from timeScale ${summary.timeScale} (${normalised.method})` },
-      };
-    } else notes.push(`${runDir}: bandwidth at timeScale ${summary.timeScale} cannot be normalised without journal.ndjson; the documented figure is used`);
-  }
+  if (measured.bandwidth) {
+    kbpsPerUser = { value: measured.bandwidth.kbpsPerUser, from: { kind: 'run', runDir, metric: measured.bandwidth.metric, note: measured.bandwidth.note } };
+  } else notes.push(`${runDir}: bandwidth not used (${measured.bandwidthWhyNot}); the documented figure is used`);
   return { capacity, kbpsPerUser, notes };
 }
 

@@ -1,12 +1,14 @@
 /**
  * Verdicts against a limit profile (limits.md § What the harness derives): *met*, *missed at N*
- * with the SLO that broke, or *not reached* and why. A limit the run never reached is never met.
+ * with the SLO that broke, *not reached* and why, or *inconclusive* when the host or the
+ * generator ran out in the seconds that decided it. A limit the run never reached is never met.
  */
 import type { LimitProfile } from '../scenarios/schema.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { GeneratorVerdict } from './generator.js';
+import { describeSaturation, holdWindow, judgeSaturation, onsetWindow, spanWindow, type Saturation, type SaturationSecond } from './saturation.js';
 
-export type VerdictKind = 'met' | 'missed' | 'not-reached';
+export type VerdictKind = 'met' | 'missed' | 'not-reached' | 'inconclusive';
 
 export interface LimitVerdict {
   readonly id: string;
@@ -22,6 +24,8 @@ export interface LimitVerdict {
   /** For `missed`: the load level at which it broke. */
   readonly at?: number;
   readonly reason: string;
+  /** For `inconclusive`: the window that decided it and what ran out there. */
+  readonly saturation?: Saturation;
 }
 
 export interface LimitVerdicts {
@@ -46,9 +50,17 @@ export interface VerdictInputs {
   readonly logonFailures: number;
   readonly errorsByKind: Record<string, number>;
   /** A step search's outcome, when the run was one. */
-  readonly stepSearch?: { readonly sustainable: number | null; readonly brokeAt: number | null; readonly gaveOut: string | null; readonly reason: string } | null;
+  readonly stepSearch?: {
+    readonly sustainable: number | null;
+    readonly brokeAt: number | null;
+    readonly gaveOut: string | null;
+    readonly reason: string;
+    readonly steps?: ReadonlyArray<{ readonly level: number; readonly windows: ReadonlyArray<{ readonly t0: number; readonly t1: number; readonly ok: boolean }> }>;
+  } | null;
   /** The first second a latency SLO broke, and the users online then. */
   readonly sloBroke?: { readonly online: number; readonly threshold: string; readonly t: number };
+  /** The run's seconds (host CPU, worker health): a verdict on saturated seconds is inconclusive. */
+  readonly seconds?: readonly SaturationSecond[];
 }
 
 export function judgeLimits(profile: LimitProfile & { name: string }, inputs: VerdictInputs): LimitVerdicts {
@@ -58,12 +70,44 @@ export function judgeLimits(profile: LimitProfile & { name: string }, inputs: Ve
     version: profile.version,
     verdicts: profile.figures.map((figure) => {
       const base = { id: figure.id, metric: figure.metric, kind: figure.kind, value: figure.value, unit: figure.unit, source: figure.source, wording: figure.wording };
-      return { ...base, ...(figure.metric === 'users.peakOnline' ? judgeUsers(figure.value, inputs) : judgeFigure(figure.metric, figure.kind, figure.value, inputs)) };
+      const judged = figure.metric === 'users.peakOnline' ? judgeUsers(figure.value, inputs) : judgeFigure(figure.metric, figure.kind, figure.value, inputs);
+      // Bytes per user do not depend on how fast the host ran; everything else does.
+      return { ...base, ...(figure.metric === 'bandwidth.kbpsPerUser' ? judged : unlessSaturated(judged, inputs)) };
     }),
   };
 }
 
-type Judgement = Pick<LimitVerdict, 'verdict' | 'measured' | 'at' | 'reason'>;
+type Judgement = Pick<LimitVerdict, 'verdict' | 'measured' | 'at' | 'reason' | 'saturation'>;
+
+/**
+ * A met or missed verdict stands only if the seconds that decided it were not saturated
+ * (docs/metrics.md § Saturation); otherwise it is inconclusive and names what ran out.
+ */
+function unlessSaturated(judged: Judgement, inputs: VerdictInputs): Judgement {
+  if ((judged.verdict !== 'met' && judged.verdict !== 'missed') || !inputs.seconds || inputs.seconds.length === 0) return judged;
+  const saturation = judgeSaturation(decisiveWindow(judged, inputs, inputs.seconds));
+  if (saturation.resources.length === 0) return judged;
+  const would = judged.verdict === 'met' ? 'met' : `missed${judged.at !== undefined ? ` at ${judged.at}` : ''}`;
+  return {
+    verdict: 'inconclusive',
+    measured: judged.measured,
+    reason: `${describeSaturation(saturation)}, so the machine, not the server, may have shaped the figures; on the figures alone it would read “${would}” (${judged.reason})`,
+    saturation,
+  };
+}
+
+/** The seconds a verdict rests on: before the SLO broke for "missed", the hold for "met". */
+function decisiveWindow(judged: Judgement, inputs: VerdictInputs, seconds: readonly SaturationSecond[]) {
+  const search = inputs.stepSearch;
+  if (search?.steps) {
+    const level = judged.verdict === 'missed' ? search.brokeAt : search.sustainable;
+    const windows = search.steps.find((s) => s.level === level)?.windows ?? [];
+    const spans = judged.verdict === 'missed' ? windows.filter((w) => !w.ok) : windows;
+    if (spans.length > 0) return spanWindow(seconds, spans, `the ${judged.verdict === 'missed' ? 'failed ' : ''}measurement window${spans.length === 1 ? '' : 's'} at ${level} users`);
+  }
+  if (judged.verdict === 'missed' && inputs.sloBroke) return onsetWindow(seconds, inputs.sloBroke);
+  return holdWindow(seconds);
+}
 
 function failedSlos(inputs: VerdictInputs): string {
   return inputs.thresholds.filter((t) => !t.ok).map((t) => t.name).join('; ');

@@ -219,7 +219,14 @@ function mergeSecond(t: number, seconds: ReadonlyArray<{ second: JournalSecond; 
     ...(Object.keys(teardown).length > 0 ? { teardown } : {}),
     histograms: Object.fromEntries([...histograms].map(([name, h]) => [name, encodeHistogram(h)])),
     health: seconds.flatMap(({ second, part }) => second.health.map((h) => ({ ...h, worker: h.worker + part.workerOffset }))),
+    // Each segment's own host: the busiest one decides whether a host ran out (docs/metrics.md § Saturation).
+    ...busiestHost(seconds.map(({ second }) => second)),
   };
+}
+
+function busiestHost(seconds: readonly JournalSecond[]): Pick<JournalSecond, 'host'> {
+  const hosts = seconds.flatMap((s) => (s.host ? [s.host] : []));
+  return hosts.length > 0 ? { host: hosts.reduce((a, b) => (b.cpuPercent > a.cpuPercent ? b : a)) } : {};
 }
 
 /** A note per key, as a single run keeps only the first of each key. */

@@ -155,6 +155,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         onProgress: progress.print,
         signal,
         faults: options.replay ? [] : faultActions(scenario, targetName, lab),
+        serverPids: lab?.serverPids,
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
         scriptPath: loaded.scriptPath,

@@ -11,8 +11,10 @@ import { RunAggregate } from '../metrics/aggregate.js';
 import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
 import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
+import { HostSampler } from '../metrics/host.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
 import { evaluateThresholds, thresholdSpecs } from '../capacity/thresholds.js';
+import { judgeSaturation } from '../capacity/saturation.js';
 import { buildSummary, metricValue, runFigures, type Summary } from '../report/summary.js';
 import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
@@ -56,6 +58,8 @@ export interface RunOptions {
   readonly scriptPath?: string;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
+  /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
+  readonly serverPids?: () => readonly number[];
 }
 
 export interface Progress {
@@ -204,6 +208,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   }
 
   const aggregate = new RunAggregate();
+  // Once for the whole host, here rather than in each worker: the workers share the host.
+  const hostSampler = new HostSampler(options.serverPids);
   const specs = thresholdSpecs(scenario);
   let second = 0;
   let stopReason: RunResult['reason'] | undefined;
@@ -216,7 +222,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const flushSecond = () => {
     second++;
     const snapshots = pending.splice(0);
-    const entry = mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles);
+    const entry = { ...mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles), ...hostSampler.sample() };
     record(entry);
     aggregate.add(entry);
     options.onProgress?.({
@@ -253,6 +259,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       const results = evaluateThresholds(specs, (m) => metricValue(figures, m), 'pass');
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
+      const saturation = judgeSaturation({ points: inWindow.series, label: `the window at ${window.step.level} users` });
       record({
         type: 'step',
         level: window.step.level,
@@ -263,6 +270,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         ok,
         failed,
         generatorBottleneck: figures.generator.bottleneck,
+        ...(saturation.resources.length > 0 ? { saturated: saturation.resources.map((r) => r.text) } : {}),
       });
       if (!ok) failingLevel ??= window.step.level;
       // Finish the failing step's windows (the verdict's confidence), then stop searching.

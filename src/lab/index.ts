@@ -38,6 +38,13 @@ export interface LabTarget {
   stop(): Promise<void>;
   /** Server faults: stop the server, and start it again on the same port (where supported). */
   readonly outage?: { down(): Promise<void>; up(): Promise<void> };
+  /** The server processes' ids now (a restarted server has a new one), for the run to sample. */
+  serverPids(): readonly number[];
+}
+
+/** Listeners of one process share its pid: each process once. */
+function distinctPids(servers: readonly LabServer[]): number[] {
+  return [...new Set(servers.map((s) => s.pid))];
 }
 
 /** A single-process server that can be killed and started again on its port. */
@@ -45,6 +52,7 @@ function restartable(first: LabServer, start: (port: number) => Promise<LabServe
   let current: LabServer | undefined = first;
   const port = first.port;
   return {
+    serverPids: () => (current ? [current.pid] : []),
     stop: async () => {
       await current?.stop();
       current = undefined;
@@ -76,7 +84,7 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         transport: tls ? 'tls' : undefined,
         ca: server.tls?.caFile,
         // A TLS listener gets a fresh port and certificate on each start, so only plain IRC restarts.
-        ...(tls ? { stop: () => server.stop() } : restartable(server, (port) => startInspircd({ password: context.password, port }))),
+        ...(tls ? { stop: () => server.stop(), serverPids: () => [server.pid] } : restartable(server, (port) => startInspircd({ password: context.password, port }))),
       };
     }
     case 'ngircd': {
@@ -104,6 +112,7 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         options: { ctl: lab.ctl },
         ca: lab.caFile,
         stop: () => lab.stop(),
+        serverPids: () => distinctPids([lab.udp, lab.tcp]),
       };
     }
     case 'rvp':
@@ -128,6 +137,7 @@ export async function startLabFor(kind: LabKind, context: LabContext = {}): Prom
         ca: lab.caFile,
         domain: context.domain ?? 'im.example.com',
         stop: () => lab.stop(),
+        serverPids: () => distinctPids(lab.all),
       };
     }
     default:

@@ -4,7 +4,7 @@
  */
 import { COUNTERS, LATENCIES, type CounterName, type GeneratorHealth, type LatencyName } from './names.js';
 import { createHistogram, decodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
-import type { JournalSecond, RunPhase } from './journal.js';
+import type { HostSecond, JournalSecond, RunPhase, ServerSecond } from './journal.js';
 
 export interface SecondPoint {
   readonly t: number;
@@ -17,6 +17,8 @@ export interface SecondPoint {
   /** Application kbit/s per online user over this second. */
   readonly kbpsPerUser: number;
   readonly health: readonly GeneratorHealth[];
+  readonly host?: HostSecond;
+  readonly server?: ServerSecond;
 }
 
 export class RunAggregate {
@@ -35,9 +37,8 @@ export class RunAggregate {
   private allBytes = 0;
   private allUserSeconds = 0;
   private readonly healthPeaks = new Map<number, { eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }>();
-  /** The second with the most VUs: RSS above the workers' baselines there, per VU. */
-  private peakVus = 0;
-  private peakVuRssAbove = 0;
+  /** RSS above the workers' pre-logon baselines, per second with users online: hold and whole run. */
+  private readonly rssAbove = { hold: new RssAboveBaseline(), run: new RssAboveBaseline() };
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters) as [CounterName, number][]) {
@@ -67,10 +68,11 @@ export class RunAggregate {
         this.holdUserSeconds += second.online;
       }
     }
-    const vus = second.health.reduce((n, h) => n + h.vus, 0);
-    if (vus > 0 && vus >= this.peakVus) {
-      this.peakVus = vus;
-      this.peakVuRssAbove = second.health.reduce((n, h) => n + Math.max(0, h.rssBytes - (h.baselineRssBytes ?? h.rssBytes)), 0);
+    // Journals from before the baseline was recorded cannot say what the users cost.
+    if (second.online > 0 && second.health.length > 0 && second.health.every((h) => h.baselineRssBytes !== undefined)) {
+      const above = second.health.reduce((n, h) => n + h.rssBytes - h.baselineRssBytes!, 0);
+      this.rssAbove.run.add(above, second.online, second.health.length);
+      if (second.phase === 'hold') this.rssAbove.hold.add(above, second.online, second.health.length);
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -90,6 +92,8 @@ export class RunAggregate {
       latency,
       kbpsPerUser: second.online > 0 ? (bytes * 8) / 1000 / second.online : 0,
       health: second.health,
+      ...(second.host ? { host: second.host } : {}),
+      ...(second.server ? { server: second.server } : {}),
     });
   }
 
@@ -108,13 +112,60 @@ export class RunAggregate {
     return [...this.healthPeaks.entries()].sort((a, b) => a[0] - b[0]).map(([worker, peak]) => ({ worker, ...peak }));
   }
 
-  /** Generator memory the users cost: RSS above the workers' baselines at the peak, per VU. */
-  rssPerVuBytes(): number {
-    return this.peakVus > 0 ? Math.round(this.peakVuRssAbove / this.peakVus) : 0;
+  /** Generator memory the users cost, over the hold (the whole run without one): see RssAboveBaseline. */
+  rssPerVu(): RssPerVu {
+    const hold = this.rssAbove.hold.seconds > 0;
+    return (hold ? this.rssAbove.hold : this.rssAbove.run).perVu(hold ? 'hold' : 'run');
   }
 
   /** The whole run's event-loop p99: the worst per-second p99 across workers. */
   eventLoopP99(): number {
     return Math.max(0, ...[...this.healthPeaks.values()].map((p) => p.eventLoopP99));
+  }
+}
+
+/** RSS is counted in pages: one page per worker is the finest step the sum can take. */
+export const RSS_PAGE_BYTES = 4096;
+
+export interface RssPerVu {
+  /** Mean RSS above the workers' pre-logon baselines ÷ mean users online; null below `resolutionBytes` (or nothing sampled). */
+  readonly bytes: number | null;
+  /** The smallest per-user figure the sampling tells from zero, bytes. */
+  readonly resolutionBytes: number;
+  readonly seconds: number;
+  readonly window: 'hold' | 'run';
+}
+
+/**
+ * RSS above the workers' pre-logon baselines (summed over workers), averaged over seconds and
+ * divided by the users online on average (docs/metrics.md § Generator health). One second is
+ * not enough: a garbage collection can leave a second below the baseline. The resolution is the
+ * larger of one RSS page per worker and twice the standard error of the per-second mean: a
+ * figure below it cannot be told from zero.
+ */
+class RssAboveBaseline {
+  seconds = 0;
+  private sum = 0;
+  private sumSquares = 0;
+  private online = 0;
+  private workers = 0;
+
+  add(aboveBytes: number, online: number, workers: number): void {
+    this.seconds++;
+    this.sum += aboveBytes;
+    this.sumSquares += aboveBytes * aboveBytes;
+    this.online += online;
+    this.workers = Math.max(this.workers, workers);
+  }
+
+  perVu(window: RssPerVu['window']): RssPerVu {
+    const n = this.seconds;
+    if (n === 0) return { bytes: null, resolutionBytes: 0, seconds: 0, window };
+    const mean = this.sum / n;
+    const variance = n > 1 ? Math.max(0, (this.sumSquares - n * mean * mean) / (n - 1)) : 0;
+    const meanOnline = this.online / n;
+    const resolution = Math.max(RSS_PAGE_BYTES * this.workers, 2 * Math.sqrt(variance / n)) / meanOnline;
+    const perVu = mean / meanOnline;
+    return { bytes: perVu >= resolution ? Math.round(perVu) : null, resolutionBytes: Math.ceil(resolution), seconds: n, window };
   }
 }

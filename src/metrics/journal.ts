@@ -45,6 +45,26 @@ export interface JournalSecond {
   readonly teardown?: Record<string, number>;
   readonly histograms: Partial<Record<LatencyName, string>>;
   readonly health: readonly GeneratorHealth[];
+  /** The generator's host over this second (absent in older journals, or without /proc). */
+  readonly host?: HostSecond;
+  /** The lab server's processes over this second, when the lab started the server. */
+  readonly server?: ServerSecond;
+}
+
+/** The whole host's CPU over one second (docs/metrics.md § Saturation). */
+export interface HostSecond {
+  /** Busy share of all cores, 0–100. */
+  readonly cpuPercent: number;
+  readonly cores: number;
+}
+
+/** The lab server's process tree over one second. */
+export interface ServerSecond {
+  /** Summed over its processes, % of one core (200 = two cores busy). */
+  readonly cpuPercent: number;
+  /** Summed resident memory of its processes (pages they share are counted in each). */
+  readonly rssBytes: number;
+  readonly processes: number;
 }
 
 export interface JournalNote {
@@ -74,6 +94,8 @@ export interface JournalStep {
   readonly ok: boolean;
   readonly failed: readonly string[];
   readonly generatorBottleneck: boolean;
+  /** What ran out in the window (docs/metrics.md § Saturation); absent when nothing did. */
+  readonly saturated?: readonly string[];
 }
 
 /** A fault the lab injected (server killed, started again). */

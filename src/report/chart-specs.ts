@@ -7,6 +7,7 @@
 import type { Chart, ChartConfiguration, ChartDataset, ChartType } from 'chart.js';
 import { GENERATOR_LIMITS } from '../capacity/generator.js';
 import type { RunPhase } from '../metrics/journal.js';
+import { SATURATION_LIMITS } from '../capacity/saturation.js';
 import { BUILT_IN_PROFILES } from '../scenarios/limits.js';
 import { CHART_LATENCIES, PERCENTILES, hasData, type Column, type PhaseSpan, type TimeSeries } from './series.js';
 
@@ -268,6 +269,15 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
     line('CPU', col('health:cpuPercent'), PALETTE[5]!),
     level(`warning: above ${GENERATOR_LIMITS.cpuPercent} %`, GENERATOR_LIMITS.cpuPercent, n, PALETTE[1]!, true),
   ]));
+  const cores = Math.max(0, ...col('health:hostCoreCount').map((c) => c ?? 0));
+  if (cores > 0) {
+    charts.push(make('host-cpu', 'CPU: host, server and generator', 'cores busy', [
+      line('host (every process)', col('health:hostCores'), PALETTE[0]!),
+      line('server (lab server processes)', col('health:serverCores'), PALETTE[2]!),
+      line('generator (all workers)', col('health:generatorCores'), PALETTE[5]!),
+      level(`saturated: ${SATURATION_LIMITS.hostCpuPercent} % of the host's ${cores} cores`, (cores * SATURATION_LIMITS.hostCpuPercent) / 100, n, PALETTE[1]!, true),
+    ]));
+  } else omitted.push({ title: 'CPU: host, server and generator', reason: 'the journal has no host CPU samples (a run from before they were journaled, or a host without /proc)' });
   charts.push(make('health-rss', 'Generator memory (RSS, all workers)', 'MiB', [line('RSS', col('health:rssMiB'), PALETTE[6]!)]));
   return { charts, omitted };
 }

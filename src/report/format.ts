@@ -23,5 +23,5 @@ export function formatMetricValue(metric: string, value: number | null): string 
 export function verdictLabel(v: { verdict: string; at?: number }): string {
   if (v.verdict === 'met') return 'met';
   if (v.verdict === 'missed') return v.at !== undefined ? `missed at ${formatNumber(v.at)}` : 'missed';
-  return 'not reached';
+  return v.verdict === 'inconclusive' ? 'inconclusive' : 'not reached';
 }

@@ -4,6 +4,7 @@ import { escapeHtml as h } from './escape.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
+import { describeRssPerVu } from '../capacity/generator.js';
 
 export function overviewSection(model: ReportModel): string {
   const s = model.summary;
@@ -105,7 +106,7 @@ ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>
 ${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>
-<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${formatNumber(s.generator.rssPerVuBytes / 1024, 1)} KiB RSS per VU (${h(model.perUserBasis)})</td></tr>
+<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${h(describeRssPerVu(s.generator))}</td></tr>
 </tbody></table>`;
 }
 
@@ -153,7 +154,7 @@ ${query.capacities.map((c, i) => `<tr><td>${h(c.label)}</td><td>${formatNumber(c
 <table id="sizing-bandwidth"><thead><tr><th>Bandwidth per user</th><th>All users at peak</th><th>Branch site</th><th>Site link use</th></tr></thead><tbody>
 ${query.bandwidths.map((b, i) => `<tr><td>${h(b.label)}</td>${cell(`total-${i}`)}${cell(`site-${i}`)}${cell(`link-${i}`)}</tr>`).join('\n')}
 </tbody></table>
-<p class="note">Bandwidth per user: application bytes${model.realTimeBandwidth ? `, ${h(model.realTimeBandwidth.basis)}` : `; this run gave no real-time figure (${model.summary.users.peakOnline === 0 ? 'nobody was online' : 'it could not be normalised'}), so only the documented one sizes`}; the documented figure is an 8-hour average.</p>`;
+<p class="note">Bandwidth per user: application bytes in real time (a compressed-time run's figure normalised, never its wall-clock one); the documented figure is an 8-hour average.</p>`;
 }
 
 export function reproduceSection(model: ReportModel): string {

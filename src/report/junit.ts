@@ -38,7 +38,7 @@ export function renderJunit(summary: Summary): string {
     const text = `${verdictLabel(v)}: ${v.reason}`;
     const className = `${prefix}.limits.${summary.limits!.profile}`;
     if (v.verdict === 'missed') return { name, className, failure: text, output: text };
-    if (v.verdict === 'not-reached') return { name, className, skipped: v.reason, output: text };
+    if (v.verdict === 'not-reached' || v.verdict === 'inconclusive') return { name, className, skipped: v.reason, output: text };
     return { name, className, output: text };
   });
   const time = summary.durationSeconds;

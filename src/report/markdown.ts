@@ -6,7 +6,7 @@ import { formatDuration, thresholdLimit, verdictLine } from './text.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
-const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️' };
+const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️', inconclusive: '❔' };
 
 export function renderMarkdown(model: ReportModel): string {
   const s = model.summary;

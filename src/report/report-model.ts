@@ -12,6 +12,7 @@ import { scenarioText } from './scenario-text.js';
 import { findSloOnsets, type SloOnset } from './slo-onset.js';
 import type { SizingQuery } from './sizing.js';
 import type { Summary } from './summary.js';
+import { measuredFigures } from '../capacity/measured.js';
 
 /** Points per chart in the page: enough to see a one-hour run's shape, small enough to stay light. */
 export const MAX_CHART_POINTS = 900;
@@ -92,28 +93,22 @@ function cutShortReason(summary: Summary, journal: RunJournal | null): string | 
   return torn ? `The journal's last line was torn and was left out.${torn}` : null;
 }
 
-function sizingQuery(summary: Summary, realTime: RealTimeBandwidth | null): ReportModel['sizing'] {
+/** The sizing table sizes on what the run measured by the rule `imload plan --from-run` uses (src/capacity/measured.ts). */
+function sizingQuery(summary: Summary): ReportModel['sizing'] {
   const capacities: Array<{ label: string; perServer: number }> = [];
   for (const v of summary.limits?.verdicts ?? []) {
     if (v.metric === 'users.peakOnline') capacities.push({ label: `documented: ${formatNumber(v.value)} ${v.unit} (${summary.limits!.profile})`, perServer: v.value });
   }
-  const held = summary.thresholds.every((t) => t.ok) && !summary.generator.bottleneck;
-  capacities.push({ label: `measured: peak ${formatNumber(summary.users.peakOnline)} online in this run`, perServer: summary.users.peakOnline });
-  const measuredCapacityNote = held
-    ? 'The measured peak held every SLO: it is a lower bound of one server’s capacity (the run asked for no more), not its ceiling.'
-    : 'At the measured peak an SLO broke or the generator was the bottleneck: it is not a capacity to plan with.';
+  const measured = measuredFigures(summary);
+  if (measured.capacity) capacities.push({ label: `measured: ${formatNumber(measured.capacity.perServer)} per server (${measured.capacity.note})`, perServer: measured.capacity.perServer });
+  const bandwidths = [{ label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005, real time)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER }];
+  if (measured.bandwidth) bandwidths.push({ label: `measured ${measured.bandwidth.kbpsPerUser} kbit/s (${measured.bandwidth.note})`, kbpsPerUser: measured.bandwidth.kbpsPerUser });
+  const measuredCapacityNote = [
+    measured.capacity ? `The measured capacity: ${measured.capacity.note}.` : `No measured capacity from this run: ${measured.capacityWhyNot}.`,
+    measured.bandwidth ? '' : `No measured bandwidth: ${measured.bandwidthWhyNot}.`,
+  ].filter((text) => text !== '').join(' ');
   return {
-    query: {
-      users: 100_000,
-      peakOnlineFraction: 1,
-      capacities,
-      bandwidths: [
-        { label: `documented ${DOCUMENTED_KBPS_PER_USER} kbit/s (LCS 2005)`, kbpsPerUser: DOCUMENTED_KBPS_PER_USER },
-        // Only a real-time figure sizes a population; a compressed run's wall-clock figure would not.
-        ...(realTime ? [{ label: `measured ${formatNumber(realTime.kbpsPerUser, 4)} kbit/s (${realTime.basis}, ${summary.bandwidth.window})`, kbpsPerUser: realTime.kbpsPerUser }] : []),
-      ],
-      site: { users: 100, linkKbps: 56 },
-    },
+    query: { users: 100_000, peakOnlineFraction: 1, capacities, bandwidths, site: { users: 100, linkKbps: 56 } },
     measuredCapacityNote,
   };
 }
@@ -153,7 +148,7 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
     scenarioText: header ? scenarioText(header.scenario) : '(no journal: scenario unknown)',
     serverVersion: server ? `${server.kind}${server.version ? ` ${server.version}` : ''}` : 'not recorded (not a lab server)',
     protocolSections: [...byProtocol.entries()].map(([name, notes]) => ({ protocol: name, notes })),
-    sizing: sizingQuery(summary, realTime),
+    sizing: sizingQuery(summary),
     perUserBasis: basis,
     realTimeBandwidth: realTime,
   };

@@ -103,6 +103,11 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('health:eventLoopP99', health.length > 0 ? Math.max(...health.map((h) => h.eventLoopP99)) : null);
     push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
     push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
+    // One unit for the host, the server and the generator: cores busy (docs/metrics.md § Saturation).
+    push('health:hostCores', second.host ? (second.host.cpuPercent / 100) * second.host.cores : null);
+    push('health:hostCoreCount', second.host?.cores ?? null);
+    push('health:serverCores', second.server ? second.server.cpuPercent / 100 : null);
+    push('health:generatorCores', health.length > 0 ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
   }
   return { t, bucketSeconds: 1, columns, errorKinds, phases: phaseSpans(seconds) };
 }

@@ -105,8 +105,8 @@ export interface StepSearchResult {
   readonly sustainable: number | null;
   /** The first level at which a window broke (null: the search never broke). */
   readonly brokeAt: number | null;
-  /** What gave out first: the server's latency, the server's errors/capacity, or imload itself. */
-  readonly gaveOut: 'server latency' | 'server errors' | 'generator' | null;
+  /** What gave out first: the server's latency, the server's errors/capacity, imload itself, or the host or a worker saturated (docs/metrics.md § Saturation). */
+  readonly gaveOut: 'server latency' | 'server errors' | 'generator' | 'saturated' | null;
   readonly reason: string;
 }
 
@@ -124,9 +124,12 @@ export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResul
   }
   const failedWindows = broken.windows.filter((w) => !w.ok);
   const failed = [...new Set(failedWindows.flatMap((w) => w.failed))];
+  const saturated = [...new Set(failedWindows.flatMap((w) => w.saturated ?? []))];
   const gaveOut = failedWindows.some((w) => w.generatorBottleneck)
     ? 'generator'
-    : failed.some((f) => LATENCY_METRIC.test(f))
+    : saturated.length > 0
+      ? 'saturated'
+      : failed.some((f) => LATENCY_METRIC.test(f))
       ? 'server latency'
       : 'server errors';
   return {
@@ -134,7 +137,7 @@ export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResul
     sustainable,
     brokeAt: broken.level,
     gaveOut,
-    reason: `${failedWindows.length} of ${broken.windows.length} window(s) at ${broken.level} users broke (${failed.join('; ') || 'the generator was the bottleneck'}); the last level that held: ${sustainable ?? 'none'}`,
+    reason: `${failedWindows.length} of ${broken.windows.length} window(s) at ${broken.level} users broke (${failed.join('; ') || 'the generator was the bottleneck'})${saturated.length > 0 ? ` while saturated: ${saturated.join('; ')}` : ''}; the last level that held: ${sustainable ?? 'none'}`,
   };
 }
 
@@ -236,6 +239,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
         errorsByKind: aggregate.errors,
         sloBroke: firstBreak ? { online: firstBreak.online, threshold: firstBreak.threshold, t: firstBreak.t } : undefined,
         stepSearch,
+        seconds: aggregate.series,
       })
     : null;
   const summary: Summary = {

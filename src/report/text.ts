@@ -10,6 +10,7 @@ import type { ThresholdResult } from '../capacity/thresholds.js';
 import { formatMetricValue, formatMs, formatNumber } from './format.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import type { Summary } from './summary.js';
+import { describeRssPerVu } from '../capacity/generator.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
 export function formatDuration(seconds: number): string {
@@ -78,7 +79,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     out.push('');
     out.push(`limits: ${s.limits.title} [${s.limits.profile} v${s.limits.version}]`);
     for (const v of s.limits.verdicts) {
-      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${n(v.at ?? 0)}` : 'not reached';
+      const label = v.verdict === 'met' ? 'met' : v.verdict === 'missed' ? `missed at ${n(v.at ?? 0)}` : v.verdict === 'inconclusive' ? 'inconclusive' : 'not reached';
       out.push(`  ${v.id}: ${n(v.value)} ${v.unit}: ${label}: ${v.reason}`);
     }
   }
@@ -103,7 +104,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     out.push(`crosscheck imload online ${n(c.imloadOnline)}, server says ${c.serverOnline === null ? 'n/a' : n(c.serverOnline)} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
   }
   const g = s.generator;
-  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${formatNumber(g.rssPerVuBytes / 1024, 1)} KiB RSS per VU${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {
     out.push(
       `fault      ${o.target} killed at ${formatDuration(o.downAt)}${o.upAt !== null ? `, restarted at ${formatDuration(o.upAt)}` : ' (not restarted)'}: online ${n(o.onlineBefore)} → ${n(o.lowestOnline)}, back ${n(o.usersBack)}${o.recoverySeconds !== null ? `, recovered ${formatDuration(o.recoverySeconds)} after the restart` : ', not recovered'}`,

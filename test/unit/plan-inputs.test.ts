@@ -1,9 +1,10 @@
 /**
  * `imload plan` inputs and outputs: plan files with flags over them, measured capacities from a
- * run folder (used only when the run held its SLOs), and the text/HTML/JSON outputs.
+ * run folder (only from a run that measured one: docs/capacity.md), and the text/HTML/JSON outputs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +21,22 @@ function file(name: string, text: string): string {
   return path;
 }
 
+type UsersVerdict = { verdict: 'met' | 'missed' | 'not-reached' | 'inconclusive'; value: number; at?: number; reason?: string };
+
 /** A run folder with just the summary.json fields the plan reads. */
-function runDir(name: string, fields: { protocol: string; peakOnline: number; ok: boolean; kbps: number; timeScale?: number }): string {
+function runDir(
+  name: string,
+  fields: {
+    protocol: string;
+    peakOnline: number;
+    ok: boolean;
+    kbps: number;
+    timeScale?: number;
+    normalisedKbps?: number;
+    users?: UsersVerdict;
+    stepSearch?: { sustainable: number | null; brokeAt: number | null; gaveOut: string | null };
+  },
+): string {
   const path = join(dir, name);
   mkdirSync(path, { recursive: true });
   const summary = {
@@ -31,7 +46,15 @@ function runDir(name: string, fields: { protocol: string; peakOnline: number; ok
     thresholds: [{ name: 'delivery.p99 < 2s', ok: fields.ok }],
     generator: { bottleneck: false, reasons: [] },
     end: { reason: 'completed' },
-    bandwidth: { kbpsPerUser: fields.kbps, window: 'hold' },
+    bandwidth: {
+      kbpsPerUser: fields.kbps,
+      window: 'hold',
+      normalised: fields.normalisedKbps === undefined ? null : { kbpsPerUser: fields.normalisedKbps, method: 'synthetic', modelScale: 1 },
+    },
+    limits: fields.users
+      ? { profile: 'p', title: 'p', version: '1', verdicts: [{ id: 'users-per-server', metric: 'users.peakOnline', kind: 'atLeast', unit: 'concurrent users', measured: fields.peakOnline, reason: fields.users.reason ?? 'synthetic', ...fields.users }] }
+      : null,
+    stepSearch: fields.stepSearch ? { steps: [], reason: 'synthetic search', ...fields.stepSearch } : null,
   };
   writeFileSync(join(path, 'summary.json'), JSON.stringify(summary));
   return path;
@@ -58,12 +81,12 @@ test('bad plan input says what is wrong', () => {
   assert.throws(() => planCommand({ file: join(dir, 'missing.yaml') }), (e: unknown) => e instanceof UserFacingError && e.exitCode === 2 && /file not found/.test(e.message));
 });
 
-test('a measured run that held its SLOs replaces its role’s documented capacity and the bandwidth, naming the run', () => {
-  const run = runDir('held', { protocol: 'irc', peakOnline: 4_000, ok: true, kbps: 0.8 });
+test('a step search\'s knee replaces its role\'s documented capacity, and the run\'s bandwidth is used, naming the run', () => {
+  const run = runDir('knee', { protocol: 'irc', peakOnline: 5_000, ok: false, kbps: 0.8, stepSearch: { sustainable: 4_000, brokeAt: 5_000, gaveOut: 'server latency' } });
   const p = buildPlan(resolvePlanInput(undefined, { users: 250_000, peakOnline: 0.05, fromRun: [run], site: ['branch=100@56'] }));
   const chat = p.servers.find((s) => s.role === 'chat servers (IRC)')!;
   assert.equal(chat.servers, 4); // ceil(12,500 / 4,000)
-  assert.ok(chat.from.kind === 'run' && chat.from.runDir === run && chat.from.metric === 'users.peakOnline');
+  assert.ok(chat.from.kind === 'run' && chat.from.runDir === run && chat.from.metric === 'stepSearch.sustainable');
   // The other roles keep their documented figures.
   assert.equal(p.servers[0]!.from.kind, 'profile');
   assert.equal(p.kbpsPerUser.value, 0.8);
@@ -71,12 +94,44 @@ test('a measured run that held its SLOs replaces its role’s documented capacit
   assert.equal(p.sites[0]!.kbps, 4); // 5 online × 0.8
 });
 
-test('a run whose SLOs broke is not a capacity: the documented figure stays and a note says why', () => {
-  const run = runDir('broke', { protocol: 'rvp', peakOnline: 9_000, ok: false, kbps: 1.1 });
-  const p = buildPlan(resolvePlanInput(undefined, { users: 20_000, fromRun: [run] }));
-  assert.equal(p.servers[0]!.perServer, 10_000);
-  assert.equal(p.servers[0]!.from.kind, 'profile');
-  assert.ok(p.notes.some((n) => n.includes(run) && /not used as a capacity: SLOs broke/.test(n)));
+test('"missed at N" with a healthy generator and host is a capacity; "met" confirms the documented figure', () => {
+  const missed = runDir('missed', { protocol: 'rvp', peakOnline: 9_000, ok: false, kbps: 1.1, users: { verdict: 'missed', value: 10_000, at: 7_500 } });
+  const p = buildPlan(resolvePlanInput(undefined, { users: 20_000, fromRun: [missed] }));
+  assert.equal(p.servers[0]!.perServer, 7_500);
+  assert.ok(p.servers[0]!.from.kind === 'run' && /missed at/.test(p.servers[0]!.from.metric));
+  const met = runDir('met', { protocol: 'rvp', peakOnline: 10_400, ok: true, kbps: 1.1, users: { verdict: 'met', value: 10_000 } });
+  const q = buildPlan(resolvePlanInput(undefined, { users: 20_000, fromRun: [met] }));
+  assert.equal(q.servers[0]!.perServer, 10_000, 'the documented figure, not the 10,400 the run happened to hold');
+  assert.ok(q.servers[0]!.from.kind === 'run' && /confirms the documented figure/.test(q.servers[0]!.from.note));
+});
+
+test('a run that measured no capacity is refused (exit 2, saying why): a demo, an inconclusive verdict, a search the generator ended', () => {
+  const refusals: Array<[string, Parameters<typeof runDir>[1], RegExp]> = [
+    ['demo', { protocol: 'irc', peakOnline: 150, ok: true, kbps: 6.5, users: { verdict: 'not-reached', value: 20_000, reason: 'the scenario asked for 150 users, fewer than 20000.' } }, /verdict users-per-server is not reached: the scenario asked for 150 users.*the load it asked for, not the server's capacity/],
+    ['no-profile', { protocol: 'irc', peakOnline: 150, ok: true, kbps: 6.5 }, /names no limit profile and searched no steps/],
+    ['saturated', { protocol: 'irc', peakOnline: 1_600, ok: false, kbps: 1, users: { verdict: 'inconclusive', value: 20_000, reason: 'host CPU at 99 % of 2 cores' } }, /inconclusive: host CPU at 99 %/],
+    ['generator', { protocol: 'irc', peakOnline: 3_000, ok: false, kbps: 1, stepSearch: { sustainable: 2_000, brokeAt: 3_000, gaveOut: 'generator' } }, /load generator gave out/],
+    ['saturated-search', { protocol: 'irc', peakOnline: 3_000, ok: false, kbps: 1, stepSearch: { sustainable: 2_000, brokeAt: 3_000, gaveOut: 'saturated' } }, /broke while the host or a worker was saturated/],
+  ];
+  for (const [name, fields, why] of refusals) {
+    const run = runDir(name, fields);
+    assert.throws(
+      () => planCommand({ users: 20_000, fromRun: [run] }),
+      (e: unknown) => e instanceof UserFacingError && e.exitCode === 2 && e.message.includes(`${run} measured no server capacity`) && why.test(e.message),
+      name,
+    );
+  }
+});
+
+test('a compressed-time run lends its normalised real-time bandwidth, never its wall-clock figure', () => {
+  const run = runDir('scaled', { protocol: 'irc', peakOnline: 5_000, ok: false, kbps: 6.52, timeScale: 180, normalisedKbps: 0.036, stepSearch: { sustainable: 4_000, brokeAt: 5_000, gaveOut: 'server latency' } });
+  const p = buildPlan(resolvePlanInput(undefined, { users: 100_000, fromRun: [run] }));
+  assert.equal(p.kbpsPerUser.value, 0.036);
+  assert.ok(p.kbpsPerUser.from.kind === 'run' && /normalised from timeScale 180 \(wall-clock 6.52 kbit\/s/.test(p.kbpsPerUser.from.note));
+  const unnormalised = runDir('scaled-old', { protocol: 'irc', peakOnline: 5_000, ok: false, kbps: 6.52, timeScale: 180, stepSearch: { sustainable: 4_000, brokeAt: 5_000, gaveOut: 'server latency' } });
+  const q = buildPlan(resolvePlanInput(undefined, { users: 100_000, fromRun: [unnormalised] }));
+  assert.equal(q.kbpsPerUser.value, 1.6, 'the documented figure, not 6.52 wall-clock');
+  assert.ok(q.notes.some((n) => /not comparable with a real-time one/.test(n)));
 });
 
 test('text, JSON and HTML outputs carry every number with its source; the HTML escapes and marks a full link', () => {
@@ -92,4 +147,14 @@ test('text, JSON and HTML outputs carry every number with its source; the HTML e
   assert.ok(!html.includes('branch-<a>'));
   assert.match(html, /<tr class="bad"><td>branch-&lt;a&gt;/);
   assert.match(html, /users-per-home-server/);
+});
+
+test('as a person runs it: `imload plan --users 20000 --from-run <demo>` exits 2 with the reason, no stack trace', () => {
+  const demo = runDir('cli-demo', { protocol: 'irc', peakOnline: 150, ok: true, kbps: 6.5, timeScale: 180, normalisedKbps: 0.036, users: { verdict: 'not-reached', value: 20_000, reason: 'the scenario asked for 150 users, fewer than 20000.' } });
+  const result = spawnSync(process.execPath, ['bin/imload.js', 'plan', '--users', '20000', '--from-run', demo], { encoding: 'utf8' });
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /measured no server capacity: its verdict users-per-server is not reached/);
+  assert.match(result.stderr, /plan without --from-run to use the documented figure/);
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  assert.doesNotMatch(result.stdout, /150 per server/);
 });

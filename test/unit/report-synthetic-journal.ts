@@ -139,7 +139,11 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus });
     }
     const snapshot = recorder.snapshot();
-    writer.append({ type: 'second', t, at: startEpochMs + t * 1000, phase, online, counters: snapshot.counters, errors: snapshot.errors, histograms: snapshot.histograms, health });
+    // A two-core host holding the server and the workers, well short of saturation (no rand(): the other figures stay as they were).
+    const server = { cpuPercent: 10 + (30 * online) / run.users, rssBytes: 20 * 2 ** 20 + online * 4096, processes: 1 };
+    const busyCores = server.cpuPercent / 100 + health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100;
+    const host = { cpuPercent: Math.min(100, (100 * busyCores) / 2 + 5), cores: 2 };
+    writer.append({ type: 'second', t, at: startEpochMs + t * 1000, phase, online, counters: snapshot.counters, errors: snapshot.errors, histograms: snapshot.histograms, health, host, server });
     if (t === holdEnd - 2) writer.append({ type: 'crosscheck', at: startEpochMs + t * 1000, imloadOnline: online, serverOnline: online, source: 'irc: the server’s own count (synthetic)' });
   }
   if (run.ended !== false) writer.append({ type: 'end', at: startEpochMs + (run.seconds + 1) * 1000, reason: 'completed' });

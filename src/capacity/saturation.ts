@@ -1,0 +1,99 @@
+/**
+ * Saturation of the seconds that decide a verdict (docs/metrics.md § Saturation): when the host
+ * ran out of CPU, or a worker's CPU or event loop did, the latencies in those seconds speak for
+ * the machine, not the server, and a limit verdict resting on them is inconclusive.
+ *
+ * Unlike the whole-run generator check (generator.ts), this looks only at the decisive window: a
+ * run may be healthy for minutes and saturate exactly where its SLO broke.
+ */
+import type { SecondPoint } from '../metrics/aggregate.js';
+
+export const SATURATION_LIMITS = {
+  /** Busy share of all the host's cores. */
+  hostCpuPercent: 90,
+  /** One worker's CPU, % of one core (a worker is one event loop: one core at most). */
+  workerCpuPercent: 95,
+  eventLoopP99Ms: 100,
+  /** Saturated in more than this share of the window's seconds. */
+  secondsFraction: 0.2,
+  /** The window before an SLO first broke, seconds (that second included). */
+  onsetWindowSeconds: 10,
+} as const;
+
+export type SaturationSecond = Pick<SecondPoint, 't' | 'phase' | 'online' | 'health' | 'host'>;
+
+export interface SaturatedResource {
+  readonly resource: 'host CPU' | 'worker CPU' | 'event loop';
+  /** Seconds of the window in which it was at or past its limit. */
+  readonly seconds: number;
+  readonly text: string;
+}
+
+export interface Saturation {
+  /** What the window is, e.g. "the 10 s before logon.p95 < 3000 first broke (t 41–50)". */
+  readonly window: string;
+  readonly seconds: number;
+  /** The resources that ran out in more than a fifth of the window's seconds; empty: none did. */
+  readonly resources: readonly SaturatedResource[];
+}
+
+/** The ten seconds ending with the one an SLO first broke in. */
+export function onsetWindow(points: readonly SaturationSecond[], onset: { readonly t: number; readonly threshold: string }): { points: SaturationSecond[]; label: string } {
+  const from = onset.t - SATURATION_LIMITS.onsetWindowSeconds + 1;
+  return { points: points.filter((p) => p.t >= from && p.t <= onset.t), label: `the ${SATURATION_LIMITS.onsetWindowSeconds} s up to the second ${onset.threshold} first broke (t ${Math.max(1, from)}–${onset.t})` };
+}
+
+/** The hold's seconds; a run without a hold is judged on every second with users online. */
+export function holdWindow(points: readonly SaturationSecond[]): { points: SaturationSecond[]; label: string } {
+  const hold = points.filter((p) => p.phase === 'hold');
+  if (hold.length > 0) return { points: hold, label: `the hold (t ${hold[0]!.t}–${hold.at(-1)!.t})` };
+  return { points: points.filter((p) => p.online > 0), label: 'the seconds with users online (the run had no hold)' };
+}
+
+/** Seconds between t0 (exclusive) and t1 (inclusive): a step search's measurement windows. */
+export function spanWindow(points: readonly SaturationSecond[], spans: ReadonlyArray<{ readonly t0: number; readonly t1: number }>, label: string): { points: SaturationSecond[]; label: string } {
+  return { points: points.filter((p) => spans.some((s) => p.t > s.t0 && p.t <= s.t1)), label };
+}
+
+export function judgeSaturation(window: { readonly points: readonly SaturationSecond[]; readonly label: string }): Saturation {
+  const { points, label } = window;
+  const n = points.length;
+  const resources: SaturatedResource[] = [];
+  const over = (count: number) => n > 0 && count > n * SATURATION_LIMITS.secondsFraction;
+  const of = (count: number) => `in ${count} of ${n} seconds`;
+
+  const hostBusy = points.filter((p) => p.host && p.host.cpuPercent >= SATURATION_LIMITS.hostCpuPercent);
+  if (over(hostBusy.length)) {
+    const peak = Math.max(...hostBusy.map((p) => p.host!.cpuPercent));
+    const cores = hostBusy[0]!.host!.cores;
+    resources.push({ resource: 'host CPU', seconds: hostBusy.length, text: `host CPU at ${round(peak)} % of ${cores} core${cores === 1 ? '' : 's'} (≥ ${SATURATION_LIMITS.hostCpuPercent} % ${of(hostBusy.length)})` });
+  }
+
+  const workerBusy = points.filter((p) => p.health.some((h) => h.cpuPercent >= SATURATION_LIMITS.workerCpuPercent));
+  if (over(workerBusy.length)) {
+    const workers = namesOf(workerBusy.flatMap((p) => p.health.filter((h) => h.cpuPercent >= SATURATION_LIMITS.workerCpuPercent).map((h) => h.worker)));
+    const peak = Math.max(...workerBusy.flatMap((p) => p.health.map((h) => h.cpuPercent)));
+    resources.push({ resource: 'worker CPU', seconds: workerBusy.length, text: `${workers} CPU at ${round(peak)} % of a core (≥ ${SATURATION_LIMITS.workerCpuPercent} % ${of(workerBusy.length)})` });
+  }
+
+  const loopStalled = points.filter((p) => p.health.some((h) => h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms));
+  if (over(loopStalled.length)) {
+    const workers = namesOf(loopStalled.flatMap((p) => p.health.filter((h) => h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms).map((h) => h.worker)));
+    const worst = Math.max(...loopStalled.flatMap((p) => p.health.map((h) => h.eventLoopP99)));
+    resources.push({ resource: 'event loop', seconds: loopStalled.length, text: `event loop of ${workers} stalled, p99 up to ${round(worst)} ms (≥ ${SATURATION_LIMITS.eventLoopP99Ms} ms ${of(loopStalled.length)})` });
+  }
+  return { window: label, seconds: n, resources };
+}
+
+/** "worker 0" or "workers 0, 1". */
+function namesOf(workers: number[]): string {
+  const distinct = [...new Set(workers)].sort((a, b) => a - b);
+  return `${distinct.length === 1 ? 'worker' : 'workers'} ${distinct.join(', ')}`;
+}
+
+/** One sentence for a verdict's reason. */
+export function describeSaturation(saturation: Saturation): string {
+  return `${saturation.resources.map((r) => r.text).join('; ')} during ${saturation.window}`;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;

@@ -1,0 +1,67 @@
+/** The /proc readers behind the host and server samples (src/metrics/host.ts), and their chart. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readJournal } from '../../src/metrics/journal.js';
+import { buildTimeSeries } from '../../src/report/series.js';
+import { buildChartSpecs } from '../../src/report/chart-specs.js';
+import { writeSyntheticJournal } from './report-synthetic-journal.js';
+import { HostSampler, parsePidStat, parseProcStat, parseStatusRss, processTree } from '../../src/metrics/host.js';
+
+test('/proc/stat: busy is all but idle and iowait; cores are the cpuN lines', () => {
+  const text = ['cpu  100 5 45 800 50 0 0 0 0 0', 'cpu0 50 2 20 400 25 0 0 0 0 0', 'cpu1 50 3 25 400 25 0 0 0 0 0', 'intr 1'].join('\n');
+  assert.deepEqual(parseProcStat(text), { ticks: { busy: 150, total: 1000 }, cores: 2 });
+  assert.equal(parseProcStat('intr 1'), null);
+});
+
+test('/proc/<pid>/stat: a process name with spaces and parentheses does not shift the fields', () => {
+  const text = '4242 (kamailio (udp) x) S 4200 4242 4242 0 -1 4194560 100 0 0 0 17 8 0 0 20 0 1 0 1234 5000000 300';
+  assert.deepEqual(parsePidStat(text), { pid: 4242, ppid: 4200, ticks: 25 });
+});
+
+test('VmRSS in kB becomes bytes; a process without it counts 0', () => {
+  assert.equal(parseStatusRss('Name:\tinspircd\nVmRSS:\t   12345 kB\nThreads: 1\n'), 12345 * 1024);
+  assert.equal(parseStatusRss('Name:\tkthreadd\n'), 0);
+});
+
+test('a server\'s process tree: the root and its descendants, not its siblings', () => {
+  const table = new Map([
+    [10, { ppid: 1 }],
+    [11, { ppid: 10 }],
+    [12, { ppid: 11 }],
+    [20, { ppid: 1 }],
+  ]);
+  assert.deepEqual(processTree([10], table).sort(), [10, 11, 12]);
+  assert.deepEqual(processTree([99], table), [], 'a gone server has no tree');
+});
+
+test('sampling this process as "the server": CPU it burns is seen, and the host is at least as busy', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
+  const sampler = new HostSampler(() => [process.pid]);
+  const until = Date.now() + 300;
+  let spin = 0;
+  while (Date.now() < until) spin++;
+  const { host, server } = sampler.sample();
+  assert.ok(spin > 0);
+  assert.ok(host && server, 'both figures sampled');
+  assert.ok(server.cpuPercent > 0, `server CPU ${server.cpuPercent} %`);
+  assert.ok(server.rssBytes > 10 * 2 ** 20, `RSS ${server.rssBytes}`);
+  // The host's busy cores include this process's (shares of the same ticks; rounding aside).
+  assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.05, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
+});
+
+test('the report has one CPU chart for host, server and generator, in cores busy, with the saturation line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imload-host-chart-'));
+  writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 30, users: 200, rampSeconds: 5 });
+  const series = buildTimeSeries(readJournal(join(dir, 'journal.ndjson')), 200);
+  const chart = buildChartSpecs(series, { bandwidthBasis: 'measured wall-clock', timeScale: 1, normalisedKbpsPerUser: null }).charts.find((c) => c.id === 'host-cpu');
+  assert.ok(chart, 'a host-cpu chart');
+  const [host, server, generator, saturation] = chart.config.data.datasets;
+  for (const set of [host, server, generator]) assert.ok(set!.data.some((p) => p.y !== null && p.y > 0), `${set!.label} has data`);
+  // Synthetic: two cores, so the line is at 1.8 cores busy.
+  assert.ok(saturation!.data.every((p) => p.y === 1.8));
+  // Old journals (no host samples) list it as omitted instead.
+  const old = { ...series, columns: Object.fromEntries(Object.entries(series.columns).filter(([name]) => !name.startsWith('health:host') && !name.startsWith('health:server'))) };
+  assert.ok(buildChartSpecs(old, { bandwidthBasis: 'x', timeScale: 1, normalisedKbpsPerUser: null }).omitted.some((o) => /no host CPU samples/.test(o.reason)));
+});

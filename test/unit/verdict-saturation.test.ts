@@ -1,0 +1,166 @@
+/**
+ * Saturation rules (docs/metrics.md § Saturation) on synthetic journal seconds: a verdict whose
+ * deciding seconds saw the host CPU, a worker's CPU or a worker's event loop run out is
+ * "inconclusive" and names the resource; with nothing saturated the verdict stands.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RunAggregate } from '../../src/metrics/aggregate.js';
+import type { JournalSecond, RunPhase } from '../../src/metrics/journal.js';
+import type { GeneratorHealth } from '../../src/metrics/names.js';
+import { generatorVerdict } from '../../src/capacity/generator.js';
+import { judgeLimits, type LimitVerdict } from '../../src/capacity/verdicts.js';
+import { summarize, createHistogram } from '../../src/metrics/histogram.js';
+import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
+import { stepSearchResult } from '../../src/report/summary.js';
+
+const PROFILE = { name: 'exchange2000-chat', ...BUILT_IN_PROFILES['exchange2000-chat']! };
+const LIMIT = 20_000;
+const SECONDS = 60;
+/** The second logon.p95 first broke in the "missed" runs. */
+const ONSET = 40;
+
+interface Load {
+  readonly hostCpu?: (t: number) => number;
+  readonly workerCpu?: (t: number, worker: number) => number;
+  readonly eventLoop?: (t: number, worker: number) => number;
+}
+
+function health(t: number, worker: number, load: Load): GeneratorHealth {
+  return {
+    worker,
+    eventLoopP99: load.eventLoop?.(t, worker) ?? 12,
+    eventLoopMax: 20,
+    cpuPercent: load.workerCpu?.(t, worker) ?? 40,
+    rssBytes: 200e6,
+    baselineRssBytes: 100e6,
+    heapUsedBytes: 50e6,
+    openFds: 100,
+    vus: 9000,
+  };
+}
+
+/** A 60 s run: ramp to 18,000 users over 30 s, hold to 50 s. */
+function seconds(load: Load): JournalSecond[] {
+  return Array.from({ length: SECONDS }, (_, i) => {
+    const t = i + 1;
+    const phase: RunPhase = t <= 30 ? 'rampUp' : t <= 50 ? 'hold' : 'rampDown';
+    return {
+      type: 'second',
+      t,
+      at: t * 1000,
+      phase,
+      online: Math.min(18_000, t * 600),
+      counters: {},
+      errors: {},
+      histograms: {},
+      health: [health(t, 0, load), health(t, 1, load)],
+      ...(load.hostCpu ? { host: { cpuPercent: load.hostCpu(t), cores: 2 } } : {}),
+    };
+  });
+}
+
+/** The users verdict of a run whose logon.p95 SLO broke at ONSET with 18,000 users (missed) or held (met). */
+function usersVerdict(load: Load, outcome: 'missed' | 'met'): LimitVerdict {
+  const aggregate = new RunAggregate();
+  for (const second of seconds(load)) aggregate.add(second);
+  const missed = outcome === 'missed';
+  const verdicts = judgeLimits(PROFILE, {
+    requested: missed ? 20_000 : 18_000,
+    peakOnline: missed ? 18_000 : LIMIT,
+    kbpsPerUser: 1,
+    timeScale: 1,
+    lookup: () => null,
+    thresholds: [{ name: 'logon.p95 < 3s', expression: 'logon.p95 < 3s', metric: 'logon.p95', ok: !missed, actual: missed ? 3090 : 900, abortOnFail: false }],
+    generator: generatorVerdict(aggregate, summarize(createHistogram())),
+    logonFailures: 0,
+    errorsByKind: {},
+    sloBroke: missed ? { online: 17_499, threshold: 'logon.p95 < 3s', t: ONSET } : undefined,
+    seconds: aggregate.series,
+  });
+  return verdicts.verdicts.find((v) => v.metric === 'users.peakOnline')!;
+}
+
+/** Saturated in 3 of the 10 seconds before the onset (more than a fifth), fine elsewhere. */
+const inOnsetWindow = (t: number) => t >= ONSET - 2 && t <= ONSET;
+
+test('nothing saturated: the verdict stays "missed at N"', () => {
+  const v = usersVerdict({ hostCpu: () => 60 }, 'missed');
+  assert.equal(v.verdict, 'missed');
+  assert.equal(v.at, 17_499);
+});
+
+test('host CPU ≥ 90 % in more than a fifth of the ten seconds before the onset: inconclusive, naming host CPU', () => {
+  const v = usersVerdict({ hostCpu: (t) => (inOnsetWindow(t) ? 97 : 60) }, 'missed');
+  assert.equal(v.verdict, 'inconclusive');
+  assert.equal(v.at, undefined, 'an inconclusive verdict names no load it broke at');
+  assert.deepEqual(v.saturation?.resources.map((r) => r.resource), ['host CPU']);
+  assert.match(v.reason, /host CPU at 97 % of 2 cores/);
+  assert.match(v.reason, /in 3 of 10 seconds/);
+});
+
+test('a worker at ≥ 95 % of a core: inconclusive, naming the worker', () => {
+  const v = usersVerdict({ hostCpu: () => 60, workerCpu: (t, w) => (w === 1 && inOnsetWindow(t) ? 99 : 40) }, 'missed');
+  assert.equal(v.verdict, 'inconclusive');
+  assert.deepEqual(v.saturation?.resources.map((r) => r.resource), ['worker CPU']);
+  assert.match(v.reason, /worker 1 CPU at 99 % of a core/);
+});
+
+test('a worker event loop p99 ≥ 100 ms: inconclusive, naming the event loop (the chat-20k case)', () => {
+  const v = usersVerdict({ hostCpu: () => 60, eventLoop: (t) => (inOnsetWindow(t) ? 667 : 12) }, 'missed');
+  assert.equal(v.verdict, 'inconclusive');
+  assert.deepEqual(v.saturation?.resources.map((r) => r.resource), ['event loop']);
+  assert.match(v.reason, /event loop of workers 0, 1 stalled, p99 up to 667 ms/);
+  // The whole-run generator check (3+ seconds and > 10 % of 60) does not see these 3 seconds:
+  // only the decisive window does.
+  const aggregate = new RunAggregate();
+  for (const second of seconds({ eventLoop: (t) => (inOnsetWindow(t) ? 667 : 12) })) aggregate.add(second);
+  assert.equal(generatorVerdict(aggregate, summarize(createHistogram())).bottleneck, false);
+});
+
+test('a fifth of the window or less is not saturation; saturation outside the window does not count', () => {
+  // Exactly 2 of 10 seconds: not more than a fifth.
+  assert.equal(usersVerdict({ hostCpu: (t) => (t >= ONSET - 1 && t <= ONSET ? 99 : 60) }, 'missed').verdict, 'missed');
+  // Saturated for long, but only after the SLO broke.
+  assert.equal(usersVerdict({ hostCpu: (t) => (t > ONSET ? 99 : 60) }, 'missed').verdict, 'missed');
+});
+
+test('"met" rests on the hold: a saturated hold makes it inconclusive', () => {
+  assert.equal(usersVerdict({ hostCpu: () => 50 }, 'met').verdict, 'met');
+  const v = usersVerdict({ hostCpu: (t) => (t > 30 && t <= 40 ? 95 : 50) }, 'met');
+  assert.equal(v.verdict, 'inconclusive');
+  assert.match(v.reason, /during the hold \(t 31–50\)/);
+});
+
+test('old journals without host samples: the worker rules still apply, host CPU is not guessed', () => {
+  assert.equal(usersVerdict({}, 'missed').verdict, 'missed');
+  assert.equal(usersVerdict({ workerCpu: (t) => (inOnsetWindow(t) ? 99 : 40) }, 'missed').verdict, 'inconclusive');
+});
+
+test('a step search that broke while the host was saturated: gave out "saturated", and the verdict is inconclusive, not "missed"', () => {
+  const aggregate = new RunAggregate();
+  // Levels 6,000 (t 1–30, held) and 12,000 (t 31–60, broke); the host saturated from t 40.
+  for (const second of seconds({ hostCpu: (t) => (t >= 40 ? 99 : 50) })) aggregate.add(second);
+  const window = (t0: number, t1: number, ok: boolean, saturated?: string[]) => ({ window: 0, t0, t1, online: 0, ok, failed: ok ? [] : ['logon.p95 < 3s'], generatorBottleneck: false, ...(saturated ? { saturated } : {}) });
+  const search = stepSearchResult([
+    { type: 'step', level: 6_000, ...window(0, 30, true) },
+    { type: 'step', level: 12_000, ...window(30, 60, false, ['host CPU at 99 % of 2 cores']) },
+  ])!;
+  assert.equal(search.gaveOut, 'saturated');
+  assert.match(search.reason, /while saturated: host CPU at 99 %/);
+  const verdict = judgeLimits({ ...PROFILE, figures: PROFILE.figures.map((f) => ({ ...f, value: 10_000 })) }, {
+    requested: 20_000,
+    peakOnline: 18_000,
+    kbpsPerUser: 1,
+    timeScale: 1,
+    lookup: () => null,
+    thresholds: [],
+    generator: generatorVerdict(aggregate, summarize(createHistogram())),
+    logonFailures: 0,
+    errorsByKind: {},
+    stepSearch: search,
+    seconds: aggregate.series,
+  }).verdicts[0]!;
+  assert.equal(verdict.verdict, 'inconclusive');
+  assert.match(verdict.reason, /host CPU at 99 % of 2 cores .* during the failed measurement window at 12000 users/);
+});
