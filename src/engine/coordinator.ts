@@ -250,7 +250,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       for (const entry of entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
       const figures = runFigures(inWindow, window.step.level);
       // A window with no sample of a metric (no logons in a later window) does not break it.
-      const results = evaluateThresholds(specs, (m) => metricValue(figures, m), 'pass');
+      const results = evaluateThresholds(specs, (m) => metricValue(figures, m, inWindow.histograms), 'pass');
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
       record({
@@ -315,7 +315,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     const abortable = specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
     if (abortable.length > 0) {
       const view = runFigures(aggregate, scenario.population.users);
-      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m)).filter((r) => !r.ok);
+      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, aggregate.histograms)).filter((r) => !r.ok);
       if (failed.length > 0) requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
     }
   }
