@@ -54,6 +54,8 @@ export interface RunOptions {
   readonly startAt?: number;
   /** A scenario module exporting `user(vu)`, imported by every worker. */
   readonly scriptPath?: string;
+  /** Notes known before the start (the scenario's warnings), journaled after the header. */
+  readonly notes?: ReadonlyArray<{ readonly key: string; readonly text: string }>;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
 }
@@ -114,6 +116,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     workers: workerCount,
   };
   record(header);
+  for (const note of options.notes ?? []) record({ type: 'note', key: note.key, text: note.text });
 
   const pending: MetricsSnapshot[] = [];
   const notes = new Set<string>();

@@ -31,10 +31,21 @@ export function formatProblem(p: ScenarioProblem): string {
   return `${at}: ${p.path || '(file)'}: ${p.message}`;
 }
 
+/** `file:line:column: warning: path: problem`: something that loads but will not do what it says. */
+export function formatWarning(p: ScenarioProblem): string {
+  const at = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return `${at}: warning: ${p.path || '(file)'}: ${p.message}`;
+}
+
+/** A path into the scenario file, e.g. `['scenarios', 'smoke', 'thresholds', 0]`. */
+export type ScenarioPath = ReadonlyArray<string | number>;
+
 export interface LoadedScenarioFile {
   readonly file: string;
   readonly text: string;
   readonly config: ScenarioFile;
+  /** A problem at `path`, placed where the file says it (line and column in YAML). */
+  readonly problemAt: (path: ScenarioPath, message: string) => ScenarioProblem;
 }
 
 export function loadScenarioFile(file: string): LoadedScenarioFile {
@@ -45,10 +56,14 @@ export function loadScenarioFile(file: string): LoadedScenarioFile {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ScenarioError([{ file, line: 1, column: 1, path: '', message: reason }]);
   }
-  return { file, text, config: parseScenarioText(text, file) };
+  return { file, text, ...parseScenarioDocument(text, file) };
 }
 
 export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
+  return parseScenarioDocument(text, file).config;
+}
+
+function parseScenarioDocument(text: string, file: string): Pick<LoadedScenarioFile, 'config' | 'problemAt'> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -68,14 +83,15 @@ export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFi
   }
   const result = ScenarioFile.safeParse(data);
   if (!result.success) throw new ScenarioError(problemsFromZod(result.error, doc, lineCounter, file));
-  const problems = referenceProblems(result.data).map(({ path, message }) => ({
+  const problemAt = (path: ScenarioPath, message: string): ScenarioProblem => ({
     file,
     ...locate(doc, path, lineCounter, false),
     path: dotted(path),
     message,
-  }));
+  });
+  const problems = referenceProblems(result.data).map(({ path, message }) => problemAt(path, message));
   if (problems.length > 0) throw new ScenarioError(problems);
-  return result.data;
+  return { config: result.data, problemAt };
 }
 
 /** Cross-references the schema cannot express: targets and limit profiles named by scenarios. */

@@ -6,17 +6,25 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ScenarioFile } from './schema.js';
-import { loadScenarioFile, ScenarioError, type LoadedScenarioFile } from './load.js';
+import { loadScenarioFile, ScenarioError, type LoadedScenarioFile, type ScenarioProblem } from './load.js';
+import { checkMeasures } from './measures.js';
 
 export const MODULE_PATTERN = /\.(m?ts|m?js)$/;
 
 export interface LoadedScenario extends LoadedScenarioFile {
   /** Set for a module that exports `user(vu)`: workers import it from here. */
   readonly scriptPath?: string;
+  /** What loads but will not do what it says (e.g. contact lists shorter than asked). */
+  readonly warnings: readonly ScenarioProblem[];
 }
 
+/** Loads a scenario file (YAML or module) and checks it against what its targets' protocols measure. */
 export async function loadScenario(file: string): Promise<LoadedScenario> {
-  if (!MODULE_PATTERN.test(file)) return loadScenarioFile(file);
+  const loaded = MODULE_PATTERN.test(file) ? await loadScenarioModule(file) : loadScenarioFile(file);
+  return { ...loaded, warnings: await checkMeasures(loaded) };
+}
+
+async function loadScenarioModule(file: string): Promise<LoadedScenarioFile & Pick<LoadedScenario, 'scriptPath'>> {
   let module: { default?: unknown; user?: unknown };
   try {
     module = (await import(pathToFileURL(resolve(file)).href)) as typeof module;
@@ -42,6 +50,8 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
     file,
     text: readFileSync(file, 'utf8'),
     config: result.data,
+    // A module has no YAML positions: problems name the path under its default export.
+    problemAt: (path, message) => ({ file, line: 0, column: 0, path: `default.${path.map(String).join('.')}`, message }),
     scriptPath: typeof module.user === 'function' ? resolve(file) : undefined,
   };
 }
