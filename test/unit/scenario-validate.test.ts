@@ -126,3 +126,10 @@ test('durations take compound units (1m30s, 1h5m, 250ms) in the file and on the 
   assert.equal(refused.status, 2);
   assert.equal(refused.stderr.trim(), 'imload: --duration: "1m1m" is not a duration like 250ms, 30s, 2m, 1h or 1m30s (or seconds as a number)');
 });
+
+test('a key holding control characters is quoted escaped, never sent raw to the terminal', () => {
+  const run = validate('control.yaml', 'version: 1\ntargets: {}\nscenarios: {}\n"a\\e[31mb": 1\n');
+  assert.equal(run.status, 2, run.stderr);
+  assert.ok(run.stderr.startsWith(`${run.file}:4:1: a\\u001b[31mb: unknown key "a\\u001b[31mb"`), run.stderr);
+  assert.doesNotMatch(run.stderr, /\x1b/);
+});
