@@ -131,7 +131,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
   for (let w = 0; w < workerCount; w++) {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', 'tsx', ...workerNodeFlags()],
+      // Resolved from imload's own folder: a run started in a user's folder has no tsx there.
+      execArgv: ['--import', import.meta.resolve('tsx'), ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

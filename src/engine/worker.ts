@@ -8,13 +8,13 @@ import { HealthSampler } from '../metrics/health.js';
 import { MetricsRecorder } from '../metrics/recorder.js';
 import { WorkloadPlan, usersOf } from '../scenarios/schedule.js';
 import { resolveSecret } from '../scenarios/target.js';
+import { importScenarioModule } from '../scenarios/module.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
 import { VuRunner, type WorkerContext } from './vu.js';
 import { EventRecorder, readRecording } from './recording.js';
 import type { Vu } from './vu-api.js';
-import { pathToFileURL } from 'node:url';
 
 const send = (message: FromWorker) => process.send?.(message);
 const now = () => performance.timeOrigin + performance.now();
@@ -94,7 +94,7 @@ async function init(message: WorkerInit): Promise<void> {
   if (message.recordPath) recorder = new EventRecorder(message.recordPath);
   const replay = message.replay ? { events: await readRecording(message.replay.path), speed: message.replay.speed } : undefined;
   const userScript = message.scriptPath
-    ? ((await import(pathToFileURL(message.scriptPath).href)) as { user: (vu: Vu) => Promise<void> }).user
+    ? ((await importScenarioModule(message.scriptPath)) as { user: (vu: Vu) => Promise<void> }).user
     : undefined;
   const context: WorkerContext = {
     plan,

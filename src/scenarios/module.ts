@@ -3,6 +3,7 @@
  * same schema as scenarios.yaml; an exported `user(vu)` function scripts the users.
  */
 import { readFileSync } from 'node:fs';
+import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ScenarioFile } from './schema.js';
@@ -10,6 +11,17 @@ import { loadScenarioFile, ScenarioError, type LoadedScenarioFile, type Scenario
 import { checkMeasures } from './measures.js';
 
 export const MODULE_PATTERN = /\.(m?ts|m?js)$/;
+
+let hooksRegistered = false;
+
+/** Imports a scenario module (here and in the workers): `.ts` is ESM in any folder (./module-hooks.ts). */
+export async function importScenarioModule(path: string): Promise<{ default?: unknown; user?: unknown }> {
+  if (!hooksRegistered) {
+    register(new URL('./module-hooks.js', import.meta.url));
+    hooksRegistered = true;
+  }
+  return (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown; user?: unknown };
+}
 
 export interface LoadedScenario extends LoadedScenarioFile {
   /** Set for a module that exports `user(vu)`: workers import it from here. */
@@ -27,7 +39,7 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
 async function loadScenarioModule(file: string): Promise<LoadedScenarioFile & Pick<LoadedScenario, 'scriptPath'>> {
   let module: { default?: unknown; user?: unknown };
   try {
-    module = (await import(pathToFileURL(resolve(file)).href)) as typeof module;
+    module = await importScenarioModule(file);
   } catch (error) {
     throw new ScenarioError([{ file, line: 0, column: 0, path: '', message: `cannot load the module: ${(error as Error).message.split('\n')[0]}` }]);
   }
