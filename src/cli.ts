@@ -1,7 +1,7 @@
 /** imload's command line. Each command lives in src/commands/; this file only wires them. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, UserFacingError } from './exit-codes.js';
-import { ScenarioError, formatProblem } from './scenarios/load.js';
+import { ScenarioError, formatProblem, formatWarning } from './scenarios/load.js';
 import { SecretError, TargetError } from './scenarios/target.js';
 import { LabError } from './lab/types.js';
 import { JournalError } from './metrics/journal.js';
@@ -109,7 +109,8 @@ program
   .argument('[file]', 'scenario file', DEFAULT_FILE)
   .action(async (file: string) => {
     const { loadScenario } = await import('./scenarios/module.js');
-    const { config } = await loadScenario(file);
+    const { config, warnings } = await loadScenario(file);
+    for (const warning of warnings) process.stderr.write(`${formatWarning(warning)}\n`);
     process.stdout.write(`${file}: ok (${Object.keys(config.scenarios).length} scenarios, ${Object.keys(config.targets).length} targets)\n`);
   });
 

@@ -4,6 +4,7 @@
  * protocol-neutral operations. Adding a protocol means adding a folder under src/agents/ whose
  * index exports a `ProtocolModule`.
  */
+import type { LatencyName } from '../metrics/names.js';
 
 /** A named endpoint from scenarios.yaml, with credentials already resolved from env/file. */
 export interface AgentTarget {
@@ -148,6 +149,11 @@ export interface ProtocolModule {
   readonly protocol: string;
   /** Default port when a target URL omits it. */
   readonly defaultPort: number;
+  /**
+   * The latencies this protocol's users produce (IRC has no presence, RVP and SIP no channel
+   * joins), so `validate` refuses a threshold or limit on one the protocol never measures.
+   */
+  readonly latencies: readonly LatencyName[];
   /**
    * How many users one worker process should hold on this target (default 10,000: one socket
    * each, well under the 20,000 files a process may open). Protocols that multiplex users over

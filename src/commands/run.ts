@@ -6,6 +6,7 @@ import { runScenario, RunStartError, type RunResult } from '../engine/coordinato
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { loadScenario } from '../scenarios/module.js';
 import { findProfile } from '../scenarios/limits.js';
+import { shortContactLists } from '../scenarios/measures.js';
 import { applyOverrides, type Overrides } from '../scenarios/overrides.js';
 import { isLoopback, parseTargetUrl, resolveSecret, toAgentTarget } from '../scenarios/target.js';
 import type { Scenario, Target } from '../scenarios/schema.js';
@@ -109,6 +110,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const segmentUsers = Math.ceil(scenario.population.users / segment.count);
     const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(segmentUsers / perWorker));
     const server = lab?.primary;
+    const shortContacts = shortContactLists(scenario);
 
     const controller = new AbortController();
     const signal = options.signal ?? controller.signal;
@@ -159,6 +161,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
         scriptPath: loaded.scriptPath,
+        // Judged on the scenario as run (after --users): the report shows it as a note.
+        notes: shortContacts ? [{ key: 'scenario-contacts', text: shortContacts }] : [],
         startAt: options.startAt,
       });
     } catch (error) {

@@ -56,6 +56,8 @@ export interface RunOptions {
   readonly startAt?: number;
   /** A scenario module exporting `user(vu)`, imported by every worker. */
   readonly scriptPath?: string;
+  /** Notes known before the start (the scenario's warnings), journaled after the header. */
+  readonly notes?: ReadonlyArray<{ readonly key: string; readonly text: string }>;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
@@ -118,6 +120,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     workers: workerCount,
   };
   record(header);
+  for (const note of options.notes ?? []) record({ type: 'note', key: note.key, text: note.text });
 
   const pending: MetricsSnapshot[] = [];
   const notes = new Set<string>();
@@ -132,7 +135,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
   for (let w = 0; w < workerCount; w++) {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', 'tsx', ...workerNodeFlags()],
+      // Resolved from imload's own folder: a run started in a user's folder has no tsx there.
+      execArgv: ['--import', import.meta.resolve('tsx'), ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -256,7 +260,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       for (const entry of entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
       const figures = runFigures(inWindow, window.step.level);
       // A window with no sample of a metric (no logons in a later window) does not break it.
-      const results = evaluateThresholds(specs, (m) => metricValue(figures, m), 'pass');
+      const results = evaluateThresholds(specs, (m) => metricValue(figures, m, inWindow.histograms), 'pass');
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
       const saturation = judgeSaturation({ points: inWindow.series, label: `the window at ${window.step.level} users` });
@@ -323,7 +327,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     const abortable = specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
     if (abortable.length > 0) {
       const view = runFigures(aggregate, scenario.population.users);
-      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m)).filter((r) => !r.ok);
+      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, aggregate.histograms)).filter((r) => !r.ok);
       if (failed.length > 0) requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
     }
   }

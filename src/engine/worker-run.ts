@@ -14,10 +14,10 @@ import { EventRecorder } from './recording.js';
 import { loadReplay, type Replay } from './replay.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
+import { importScenarioModule } from '../scenarios/module.js';
 import { LogonWindow } from './logon-window.js';
 import { VuRunner, type WorkerContext } from './vu.js';
 import type { Vu } from './vu-api.js';
-import { pathToFileURL } from 'node:url';
 
 /** How long a stopping run waits for its users' logoffs before cutting them off. */
 export const STOP_GRACE_MS = 8000;
@@ -84,7 +84,7 @@ export class WorkerRun {
     const recorder = message.recordPath ? new EventRecorder(message.recordPath) : undefined;
     const replay = message.replay ? await loadReplay(message.replay.path, message.replay.speed) : undefined;
     const userScript = message.scriptPath
-      ? ((await import(pathToFileURL(message.scriptPath).href)) as { user: (vu: Vu) => Promise<void> }).user
+      ? ((await importScenarioModule(message.scriptPath)) as { user: (vu: Vu) => Promise<void> }).user
       : undefined;
     const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
     const identities = usersOf(plan.users, part).map((index) => {

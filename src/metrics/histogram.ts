@@ -44,18 +44,23 @@ export interface LatencySummary {
 
 const round = (us: number) => Math.round(us) / 1000;
 
+/** Any percentile (0 < p ≤ 100) in ms (3 decimals): p99.9 is as exact as p99. */
+export function percentileMs(histogram: Histogram, percentile: number): number {
+  return round(histogram.getValueAtPercentile(percentile));
+}
+
 /** Percentiles in ms (3 decimals), from the merged histogram, never averaged across parts. */
 export function summarize(histogram: Histogram): LatencySummary {
   const count = histogram.totalCount;
   if (count === 0) return { count: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
   return {
     count,
-    p50: round(histogram.getValueAtPercentile(50)),
-    p90: round(histogram.getValueAtPercentile(90)),
-    p95: round(histogram.getValueAtPercentile(95)),
-    p99: round(histogram.getValueAtPercentile(99)),
+    p50: percentileMs(histogram, 50),
+    p90: percentileMs(histogram, 90),
+    p95: percentileMs(histogram, 95),
+    p99: percentileMs(histogram, 99),
     // Bucket-based like the percentiles, so a merged histogram reports the same max as one whole.
-    max: round(histogram.getValueAtPercentile(100)),
+    max: percentileMs(histogram, 100),
     mean: round(histogram.mean),
   };
 }

@@ -3,10 +3,10 @@
  * Built only from the journal, so a live run and `imload report` on a killed run agree.
  */
 import { RunAggregate } from '../metrics/aggregate.js';
-import type { LatencySummary } from '../metrics/histogram.js';
+import { percentileMs, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import type { LatencyName } from '../metrics/names.js';
 import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
-import { LATENCY_METRIC } from '../capacity/threshold-grammar.js';
+import { LATENCY_METRIC, percentileOf } from '../capacity/threshold-grammar.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
 import { judgeLimits, type LimitVerdicts } from '../capacity/verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from '../capacity/generator.js';
@@ -217,7 +217,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
   const bandwidth = aggregate.bandwidthPerUser();
   const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
   const { generator } = partial;
-  const lookup = (metric: string) => metricValue(partial, metric);
+  const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms);
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
   // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
   const firstBreak = thresholds.some((t) => !t.ok)
@@ -354,9 +354,14 @@ type MetricSource = Pick<Summary, 'users' | 'latency' | 'messages' | 'errors' | 
   bandwidth: { kbpsPerUser: number };
 };
 
-/** Threshold metric names map onto summary fields; latency stats need at least one sample. */
-export function metricValue(summary: MetricSource, metric: string): number | null {
-  const [group, field] = metric.split('.') as [string, string];
+/**
+ * Threshold metric names map onto summary fields; latency stats need at least one sample. A
+ * percentile the summary does not carry (p99.9, p75, ...) is read from `histograms` when given.
+ */
+export function metricValue(summary: MetricSource, metric: string, histograms?: Readonly<Record<LatencyName, Histogram>>): number | null {
+  const dot = metric.indexOf('.');
+  const group = metric.slice(0, dot);
+  const field = metric.slice(dot + 1);
   switch (group) {
     case 'logon':
     case 'register':
@@ -364,7 +369,10 @@ export function metricValue(summary: MetricSource, metric: string): number | nul
     case 'delivery':
     case 'presence': {
       const latency = summary.latency[group];
-      return latency.count > 0 ? (latency[field as keyof LatencySummary] as number) : null;
+      if (latency.count === 0) return null;
+      if (field in latency) return latency[field as keyof LatencySummary];
+      const percentile = percentileOf(field);
+      return percentile !== null && histograms ? percentileMs(histograms[group], percentile) : null;
     }
     case 'errors':
       return field === 'count' ? summary.errors.total : summary.errors.rate;

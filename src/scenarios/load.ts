@@ -3,7 +3,7 @@
  * all of them at once, so a user fixes a file in one pass.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Alias, type Node, type Document } from 'yaml';
 import type { ZodError } from 'zod';
 import { ScenarioFile } from './schema.js';
 import { BUILT_IN_PROFILES, findProfile } from './limits.js';
@@ -27,14 +27,33 @@ export class ScenarioError extends Error {
 
 /** `file:line:column: path: problem` (modules, which have no YAML positions: `file: path: problem`). */
 export function formatProblem(p: ScenarioProblem): string {
-  const at = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
-  return `${at}: ${p.path || '(file)'}: ${p.message}`;
+  return formatLine(p, '');
 }
+
+/** `file:line:column: warning: path: problem`: something that loads but will not do what it says. */
+export function formatWarning(p: ScenarioProblem): string {
+  return formatLine(p, 'warning: ');
+}
+
+function formatLine(p: ScenarioProblem, kind: string): string {
+  const at = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return printable(`${at}: ${kind}${p.path || '(file)'}: ${p.message}`);
+}
+
+/** Problems quote the user's own keys: control characters are shown escaped, never sent to the terminal. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A path into the scenario file, e.g. `['scenarios', 'smoke', 'thresholds', 0]`. */
+export type ScenarioPath = ReadonlyArray<string | number>;
 
 export interface LoadedScenarioFile {
   readonly file: string;
   readonly text: string;
   readonly config: ScenarioFile;
+  /** A problem at `path`, placed where the file says it (line and column in YAML). */
+  readonly problemAt: (path: ScenarioPath, message: string) => ScenarioProblem;
 }
 
 export function loadScenarioFile(file: string): LoadedScenarioFile {
@@ -45,10 +64,14 @@ export function loadScenarioFile(file: string): LoadedScenarioFile {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ScenarioError([{ file, line: 1, column: 1, path: '', message: reason }]);
   }
-  return { file, text, config: parseScenarioText(text, file) };
+  return { file, text, ...parseScenarioDocument(text, file) };
 }
 
 export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
+  return parseScenarioDocument(text, file).config;
+}
+
+function parseScenarioDocument(text: string, file: string): Pick<LoadedScenarioFile, 'config' | 'problemAt'> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -63,19 +86,20 @@ export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFi
   try {
     data = doc.toJS();
   } catch (error) {
-    // Unresolved or runaway aliases surface only here, as a ReferenceError.
-    throw new ScenarioError([{ file, line: 1, column: 1, path: '', message: `YAML: ${firstLine((error as Error).message)}` }]);
+    // Unresolved or runaway aliases surface only here, as a ReferenceError without a position.
+    throw new ScenarioError(aliasProblems(doc, lineCounter, file, error as Error));
   }
   const result = ScenarioFile.safeParse(data);
   if (!result.success) throw new ScenarioError(problemsFromZod(result.error, doc, lineCounter, file));
-  const problems = referenceProblems(result.data).map(({ path, message }) => ({
+  const problemAt = (path: ScenarioPath, message: string): ScenarioProblem => ({
     file,
     ...locate(doc, path, lineCounter, false),
     path: dotted(path),
     message,
-  }));
+  });
+  const problems = referenceProblems(result.data).map(({ path, message }) => problemAt(path, message));
   if (problems.length > 0) throw new ScenarioError(problems);
-  return result.data;
+  return { config: result.data, problemAt };
 }
 
 /** Cross-references the schema cannot express: targets and limit profiles named by scenarios. */
@@ -99,6 +123,31 @@ function referenceProblems(config: ScenarioFile): Array<{ path: string[]; messag
     }
   }
   return problems;
+}
+
+/**
+ * Places an alias error: every alias with no anchor before it, or (the YAML library's guard
+ * against a "billion laughs") the first alias whose anchor itself holds aliases.
+ */
+function aliasProblems(doc: Document, lines: LineCounter, file: string, error: Error): ScenarioProblem[] {
+  const aliases: Alias[] = [];
+  visit(doc, { Alias: (_, alias) => void aliases.push(alias) });
+  const at = (alias: Alias) => {
+    const { line, col } = lines.linePos(alias.range?.[0] ?? 0);
+    return { file, line, column: col, path: '' };
+  };
+  const unresolved = aliases.filter((alias) => alias.resolve(doc) === undefined);
+  if (unresolved.length > 0) {
+    return unresolved.map((alias) => ({ ...at(alias), message: `YAML: unresolved alias *${alias.source} (no anchor &${alias.source} before it)` }));
+  }
+  const nested = aliases.find((alias) => {
+    let holdsAlias = false;
+    visit(alias.resolve(doc) as Node, { Alias: () => void (holdsAlias = true) });
+    return holdsAlias;
+  });
+  const first = nested ?? aliases[0];
+  const message = `YAML: ${firstLine(error.message)}`;
+  return [first ? { ...at(first), message: `${message} (aliases of aliases expand too far: write the values out)` } : { file, line: 1, column: 1, path: '', message }];
 }
 
 function problemsFromZod(error: ZodError, doc: Document, lines: LineCounter, file: string): ScenarioProblem[] {

@@ -1,11 +1,11 @@
 /** Command-line overrides of a scenario (--users, --duration, --time-scale, --seed, --target, --workers). */
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
-import { durationMs } from './duration.js';
+import { DURATION_HINT, durationMs } from './duration.js';
 
 export interface Overrides {
   readonly users?: number;
-  /** Hold duration ("90s", "10m" or seconds). */
+  /** Hold duration ("90s", "1m30s", "10m" or seconds). */
   readonly duration?: string;
   readonly timeScale?: number;
   readonly seed?: number;
@@ -27,9 +27,9 @@ export function applyOverrides(
   if (overrides.duration !== undefined) {
     let ms: number;
     try {
-      ms = durationMs(/^\d+(\.\d+)?$/.test(overrides.duration) ? Number(overrides.duration) : overrides.duration);
+      ms = durationMs(overrides.duration);
     } catch {
-      throw new UserFacingError(`--duration: "${overrides.duration}" is not a duration like 90s, 10m or 1h`, EXIT.badInput);
+      throw new UserFacingError(`--duration: "${overrides.duration}" is not ${DURATION_HINT}`, EXIT.badInput);
     }
     const phases: Scenario['phases'] = result.phases.filter((p) => p.phase !== 'hold');
     const at = phases.findIndex((p) => p.phase === 'rampDown');

@@ -3,7 +3,7 @@
  * Schema generated from it, and the engine consumes its output types — so the three never drift.
  */
 import { z } from 'zod';
-import { THRESHOLD_METRICS, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../capacity/threshold-grammar.js';
 import { UserGroup } from './flow-schema.js';
 import { Duration } from './duration.js';
 
@@ -37,8 +37,8 @@ export type Target = z.infer<typeof Target>;
 
 export const LimitFigure = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a lower-case id like users-per-server'),
-  /** What the figure bounds: a metric the run measures. */
-  metric: z.enum(['users.peakOnline', 'bandwidth.kbpsPerUser', 'logon.p95', 'delivery.p99']),
+  /** What the figure bounds: a metric the run measures (a threshold metric, e.g. users.peakOnline, delivery.p99). */
+  metric: z.string().refine(isThresholdMetric, { error: (issue) => `unknown metric "${String(issue.input)}"; known: ${THRESHOLD_METRICS.join(', ')}` }),
   /** `atLeast`: the server must hold this much (capacity); `atMost`: must not exceed (cost). */
   kind: z.enum(['atLeast', 'atMost']),
   value: z.number(),

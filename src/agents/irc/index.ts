@@ -80,6 +80,7 @@ export function countUsers(target: AgentTarget, timeoutMs = 8000): Promise<numbe
 export const ircProtocol: ProtocolModule = {
   protocol: 'irc',
   defaultPort: 6667,
+  latencies: ['logon', 'register', 'join', 'delivery'],
   async createAgent(target: AgentTarget) {
     return new IrcAgent(target);
   },

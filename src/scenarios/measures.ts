@@ -1,0 +1,58 @@
+/**
+ * Checks a loaded scenario file against what each target's protocol measures: a threshold or a
+ * limit-profile figure on a latency the protocol never produces could never be judged, so it is
+ * an error; a contact list longer than the population allows is a warning. The protocols say
+ * what they measure (`ProtocolModule.latencies`); nothing here names one.
+ */
+import { loadProtocol } from '../agents/registry.js';
+import { latencyOf, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import { findProfile } from './limits.js';
+import { ScenarioError, type LoadedScenarioFile, type ScenarioPath, type ScenarioProblem } from './load.js';
+import type { Scenario } from './schema.js';
+import { parseTargetUrl } from './target.js';
+
+/** Throws a ScenarioError listing every metric a target's protocol never produces; returns the warnings. */
+export async function checkMeasures(loaded: LoadedScenarioFile): Promise<ScenarioProblem[]> {
+  const { config, problemAt } = loaded;
+  const problems: ScenarioProblem[] = [];
+  const warnings: ScenarioProblem[] = [];
+  for (const [name, scenario] of Object.entries(config.scenarios)) {
+    const { protocol } = parseTargetUrl(config.targets[scenario.target]!.url);
+    const { latencies } = await loadProtocol(protocol);
+    const unmeasured = (metric: string) => {
+      const latency = latencyOf(metric);
+      return latency !== undefined && !(latencies as readonly string[]).includes(latency)
+        ? `${protocol} targets never produce ${latency} latency, so "${metric}" could never be measured (${protocol} measures ${latencies.join(', ')})`
+        : undefined;
+    };
+    scenario.thresholds.forEach((threshold, i) => {
+      const check = parseThresholdCheck(typeof threshold === 'string' ? threshold : threshold.check);
+      const problem = typeof check === 'string' ? undefined : unmeasured(check.metric);
+      const path: ScenarioPath = ['scenarios', name, 'thresholds', i, ...(typeof threshold === 'string' ? [] : ['check'])];
+      if (problem) problems.push(problemAt(path, problem));
+    });
+    const profile = scenario.limits ? findProfile(scenario.limits, config.profiles) : undefined;
+    profile?.figures.forEach((figure, i) => {
+      const problem = unmeasured(figure.metric);
+      if (!problem) return;
+      // A profile of the file is pointed at where it says it; a built-in one at the scenario naming it.
+      const own = config.profiles[scenario.limits!] !== undefined;
+      const path: ScenarioPath = own ? ['profiles', scenario.limits!, 'figures', i, 'metric'] : ['scenarios', name, 'limits'];
+      problems.push(problemAt(path, `limit profile "${scenario.limits}", figure ${figure.id}: ${problem}`));
+    });
+    const short = shortContactLists(scenario);
+    if (short) warnings.push(problemAt(['scenarios', name, 'population', 'contacts'], short));
+  }
+  if (problems.length > 0) throw new ScenarioError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
+  return warnings;
+}
+
+/**
+ * Each user's contacts are other users, so `contacts` ≥ users gives every list `users - 1`
+ * names, fewer than asked (and fewer messages and presence watchers than the figures suggest).
+ */
+export function shortContactLists(scenario: Scenario): string | undefined {
+  const { users, contacts } = scenario.population;
+  if (contacts < users) return undefined;
+  return `${contacts} contacts with ${users} users: each contact list holds the ${users - 1} other users, fewer than asked`;
+}
