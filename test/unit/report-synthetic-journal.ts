@@ -23,7 +23,7 @@ export interface SyntheticRun {
   readonly fanOut?: number;
   /** Record presence changes and their latencies (SIP/RVP-like runs). */
   readonly presence?: boolean;
-  /** Errors of one kind per second, by second. */
+  /** Errors of one kind per second, by second; each is a failed send (errors.rate counts failed attempts). */
   readonly errorsAt?: (t: number) => Record<string, number>;
   readonly eventLoopMs?: (t: number) => number;
   /** Write the end record (false: the run was killed). */
@@ -130,7 +130,10 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     // About 1.2 kbit/s per online user of application bytes, mostly inbound.
     recorder.add('bytesIn', Math.round(online * 130 * (0.8 + 0.4 * rand())));
     recorder.add('bytesOut', Math.round(online * 20 * (0.8 + 0.4 * rand())));
-    for (const [kind, n] of Object.entries(run.errorsAt?.(t) ?? {})) for (let i = 0; i < n; i++) recorder.error(kind);
+    for (const [kind, n] of Object.entries(run.errorsAt?.(t) ?? {})) {
+      for (let i = 0; i < n; i++) recorder.error(kind);
+      recorder.add('sendsFailed', n);
+    }
     recorder.online = online;
     const health: GeneratorHealth[] = [];
     for (let w = 0; w < workers; w++) {
