@@ -4,10 +4,8 @@
  * recorded event supports (docs/metrics.md § Lost deliveries). Streams the file and keeps only
  * numeric columns, so a run of millions of records is read in seconds.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import type { RecordedEvent } from '../engine/recording.js';
+import { createWriteStream } from 'node:fs';
+import { forEachRecordedEvent, type RecordedEvent } from '../engine/recording.js';
 import { LOSS_REASONS, MAX_LOSS_EXAMPLES, type DeliveryOutcomes, type LossReason, type MissedDelivery } from './outcomes.js';
 
 /** How long a delivery may take before it counts as missed (the message stamp's deadline, ms). */
@@ -153,22 +151,7 @@ class Recording {
 
 async function readColumns(path: string): Promise<Recording> {
   const recording = new Recording();
-  const lines = createInterface({ input: createReadStream(path).pipe(createGunzip()), crlfDelay: Infinity });
-  try {
-    for await (const line of lines) {
-      if (!line) continue;
-      let event: RecordedEvent;
-      try {
-        event = JSON.parse(line) as RecordedEvent;
-      } catch {
-        break; // the generator died mid-line
-      }
-      recording.add(event);
-    }
-  } catch (error) {
-    // A recording cut off by a killed run ends with a truncated gzip member: keep what was read.
-    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw error;
-  }
+  await forEachRecordedEvent(path, (event) => recording.add(event));
   return recording;
 }
 

@@ -69,11 +69,9 @@ export function joinRecordings(parts: readonly string[], path: string): void {
   }
 }
 
-/** Reads a recording, grouped by user and sorted by time; a truncated tail is dropped. */
-export async function readRecording(path: string): Promise<Map<number, RecordedEvent[]>> {
-  const byUser = new Map<number, RecordedEvent[]>();
-  const gunzip = createGunzip();
-  const lines = createInterface({ input: createReadStream(path).pipe(gunzip), crlfDelay: Infinity });
+/** Streams a recording's events in file order to `visit`; a truncated tail is dropped. */
+export async function forEachRecordedEvent(path: string, visit: (event: RecordedEvent) => void): Promise<void> {
+  const lines = createInterface({ input: createReadStream(path).pipe(createGunzip()), crlfDelay: Infinity });
   try {
     for await (const line of lines) {
       if (!line) continue;
@@ -83,14 +81,22 @@ export async function readRecording(path: string): Promise<Map<number, RecordedE
       } catch {
         break; // the generator died mid-line
       }
-      let list = byUser.get(event.u);
-      if (!list) byUser.set(event.u, (list = []));
-      list.push(event);
+      visit(event);
     }
   } catch (error) {
     // A recording cut off by a killed run ends with a truncated gzip member: keep what was read.
     if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw error;
   }
+}
+
+/** Reads a recording, grouped by user and sorted by time; a truncated tail is dropped. */
+export async function readRecording(path: string): Promise<Map<number, RecordedEvent[]>> {
+  const byUser = new Map<number, RecordedEvent[]>();
+  await forEachRecordedEvent(path, (event) => {
+    let list = byUser.get(event.u);
+    if (!list) byUser.set(event.u, (list = []));
+    list.push(event);
+  });
   for (const list of byUser.values()) list.sort((a, b) => a.t - b.t);
   return byUser;
 }

@@ -1,11 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentError, type ProtocolAgent, type VirtualUser } from '../../src/agents/types.js';
-import { Scheduler } from '../../src/engine/scheduler.js';
-import { Semaphore } from '../../src/engine/semaphore.js';
-import { LogonWindow } from '../../src/engine/logon-window.js';
-import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
-import { MetricsRecorder } from '../../src/metrics/recorder.js';
+import { testWorkerContext } from '../helpers/worker-context.js';
+import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
 
@@ -81,21 +78,8 @@ function slowLogoffAgent(logoffMs: number | 'never') {
 
 function startRunners(rampDown: string, agent: ProtocolAgent, scheduled = true) {
   const plan = new WorkloadPlan(scenarioWith(rampDown));
-  const now = (): number => performance.timeOrigin + performance.now();
-  const metrics = new MetricsRecorder(0);
-  const scheduler = new Scheduler(now);
-  const context: WorkerContext = {
-    plan,
-    agent,
-    metrics,
-    scheduler,
-    logons: LogonWindow.share(plan.timeline.maxLogonsInFlight, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
-    logoffs: Semaphore.share(plan.timeline.maxLogoffsInFlight, 1),
-    startEpochMs: now(),
-    now,
-    note: () => undefined,
-    stopping: false,
-  };
+  const context = testWorkerContext(plan, agent);
+  const { metrics } = context;
   const runners = Array.from({ length: USERS }, (_, i) => new VuRunner(context, plan.identity(i)));
   if (scheduled) for (const runner of runners) runner.start();
   return { runners, metrics, context };

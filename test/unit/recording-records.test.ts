@@ -10,12 +10,9 @@ import { join } from 'node:path';
 import { AgentError, type ChannelAssignment, type ProtocolAgent, type SendOutcome, type VirtualUser } from '../../src/agents/types.js';
 import { EventRecorder, readRecording, type RecordedEvent } from '../../src/engine/recording.js';
 import { ReplayStream } from '../../src/engine/replay.js';
-import { Scheduler } from '../../src/engine/scheduler.js';
-import { Semaphore } from '../../src/engine/semaphore.js';
-import { LogonWindow } from '../../src/engine/logon-window.js';
 import { formatStamp } from '../../src/engine/stamp.js';
-import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
-import { MetricsRecorder } from '../../src/metrics/recorder.js';
+import { testWorkerContext } from '../helpers/worker-context.js';
+import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan, type Action } from '../../src/scenarios/schedule.js';
 
@@ -56,23 +53,8 @@ scenarios:
     phases: [{ phase: hold, duration: 1m }]
 `).scenarios.s!;
   const plan = new WorkloadPlan(scenario);
-  const now = (): number => performance.timeOrigin + performance.now();
-  const metrics = new MetricsRecorder(0);
-  const scheduler = new Scheduler(now);
-  const context: WorkerContext = {
-    plan,
-    agent,
-    metrics,
-    scheduler,
-    logons: LogonWindow.share(1, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
-    logoffs: new Semaphore(1),
-    startEpochMs: now(),
-    now,
-    note: () => undefined,
-    stopping: false,
-    recorder,
-  };
-  return { runner: new VuRunner(context, plan.identity(1)), metrics, context };
+  const context = testWorkerContext(plan, agent, { recorder });
+  return { runner: new VuRunner(context, plan.identity(1)), metrics: context.metrics, context };
 }
 
 test('sends carry their seq and outcome, receipts and lost connections are recorded, replay reads only the actions', async () => {

@@ -8,11 +8,8 @@ import assert from 'node:assert/strict';
 import type { ProtocolAgent, VirtualUser } from '../../src/agents/types.js';
 import type { RecordedEvent } from '../../src/engine/recording.js';
 import { ReplayedSessions } from '../../src/engine/replay.js';
-import { Scheduler } from '../../src/engine/scheduler.js';
-import { Semaphore } from '../../src/engine/semaphore.js';
-import { LogonWindow } from '../../src/engine/logon-window.js';
-import { VuRunner, type WorkerContext } from '../../src/engine/vu.js';
-import { MetricsRecorder } from '../../src/metrics/recorder.js';
+import { testWorkerContext } from '../helpers/worker-context.js';
+import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
 
@@ -58,22 +55,8 @@ test('a replayed presence change expects the watchers the replay has online, not
     destroy: () => undefined,
   };
   const agent: ProtocolAgent = { capabilities: { channels: false, presence: true, instantMessages: false }, createUser: () => user, close: async () => undefined };
-  const now = (): number => performance.timeOrigin + performance.now();
-  const metrics = new MetricsRecorder(0);
-  const scheduler = new Scheduler(now);
-  const context: WorkerContext = {
-    plan,
-    agent,
-    metrics,
-    scheduler,
-    logons: LogonWindow.share(1, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
-    logoffs: new Semaphore(1),
-    startEpochMs: now(),
-    now,
-    note: () => undefined,
-    stopping: false,
-    replay: { events: recording, speed: SPEED, sessions: new ReplayedSessions(recording, SPEED) },
-  };
+  const context = testWorkerContext(plan, agent, { replay: { events: recording, speed: SPEED, sessions: new ReplayedSessions(recording, SPEED) } });
+  const { metrics } = context;
   const runner = new VuRunner(context, plan.identity(0));
   assert.equal(await runner.logonNow(), true);
   // A change at 1000 ms of the replay: it has all three watchers online; the schedule, only user 1.
