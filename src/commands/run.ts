@@ -13,7 +13,7 @@ import { formatProgress, formatSummaryText } from '../report/text.js';
 import { writeRunOutputs } from '../report/outputs.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
-import { probeTcp } from './probe.js';
+import { probeTarget } from './probe.js';
 import { loadProtocol } from '../agents/registry.js';
 
 export interface RunCommandOptions extends Overrides {
@@ -86,7 +86,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     // Secrets are checked here so a missing variable fails fast; workers resolve them again themselves.
     resolveSecret(target.password);
     if (scenario.population.password) resolveSecret(scenario.population.password, 'u1');
-    const problem = await probeTcp(agentTarget);
+    const protocol = await loadProtocol(agentTarget.protocol);
+    const problem = await probeTarget(agentTarget, protocol);
     if (problem) {
       throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
     }
@@ -95,7 +96,6 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${options.scenario}${segment.count > 1 ? `-seg${segment.index + 1}of${segment.count}` : ''}`;
     const runDir = resolve(options.out ?? join('reports', runId));
     mkdirSync(runDir, { recursive: true });
-    const protocol = await loadProtocol(agentTarget.protocol);
     const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
     const segmentUsers = Math.ceil(scenario.population.users / segment.count);
     const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(segmentUsers / perWorker));
