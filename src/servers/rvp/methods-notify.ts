@@ -3,7 +3,7 @@
  * and acknowledged only once a callback answered 2xx (DeepOr), and presence fan-out to every
  * `update/propchange` subscriber of a node whose properties changed.
  */
-import { propNotification } from './bodies.js';
+import { propNotification, stateXml } from './bodies.js';
 import { reply, type NodeRequest, type Reply, type ServerContext } from './context.js';
 import { parseNodeUrl, physicalPath } from './directory.js';
 import { ClientError } from './http-client.js';
@@ -134,9 +134,10 @@ async function deliver(ctx: ServerContext, url: string, body: Buffer | string, h
  */
 export function fanOutPresence(ctx: ServerContext, node: PrincipalNode, propsXml: string, now: number): void {
   const fromUrl = ctx.logicalUrl(node.alias);
+  const props = ctx.options.notifyStateOnly ? stateXml(node.state) : propsXml;
   for (const subscription of ctx.store.live(node, NOTIFY_PROPCHANGE, now)) {
     if (node.denyPresence.has(subscription.subscriber)) continue;
-    const body = propNotification(fromUrl, subscription.callBack, propsXml);
+    const body = propNotification(fromUrl, subscription.callBack, props);
     const ref = parseNodeUrl(subscription.callBack, ctx.options.domain);
     const watcher = ref === undefined ? undefined : ctx.directory.canonical(ref.alias);
     if (watcher === undefined) {
