@@ -46,6 +46,11 @@ export class PresenceCorrelator {
   private readonly contactIndex = new Map<string, number>();
   /** Per contact index: position after the last change matched. */
   private readonly next = new Map<number, number>();
+  /**
+   * Per contact index: the scheduled time of the last change a stamp identified. Kept apart from
+   * `next` so runs whose server relays stamps never compute a timeline.
+   */
+  private readonly stampedUntil = new Map<number, number>();
 
   constructor(
     plan: WorkloadPlan,
@@ -71,11 +76,12 @@ export class PresenceCorrelator {
     const index = this.contactIndex.get(contact);
     if (index === undefined) return undefined;
     const changes = this.timeline.changesOf(index);
+    const stamped = this.stampedUntil.get(index) ?? -Infinity;
     for (let k = this.next.get(index) ?? 0; k < changes.length; k++) {
       const change = changes[k]!;
       const scheduledAt = this.startEpochMs + change.at;
       if (scheduledAt > receivedAt) return undefined;
-      if (change.state !== state) continue;
+      if (change.state !== state || scheduledAt <= stamped) continue;
       this.next.set(index, k + 1);
       return scheduledAt;
     }
@@ -85,10 +91,6 @@ export class PresenceCorrelator {
   /** A stamp identified the change at `scheduledAt` itself: later matches start after it. */
   matched(contact: string, scheduledAt: number): void {
     const index = this.contactIndex.get(contact);
-    if (index === undefined) return;
-    const changes = this.timeline.changesOf(index);
-    let k = this.next.get(index) ?? 0;
-    while (k < changes.length && this.startEpochMs + changes[k]!.at <= scheduledAt) k++;
-    this.next.set(index, k);
+    if (index !== undefined) this.stampedUntil.set(index, Math.max(scheduledAt, this.stampedUntil.get(index) ?? -Infinity));
   }
 }
