@@ -160,6 +160,13 @@ export interface ProtocolModule {
    * few sockets (SIP over UDP) can hold more.
    */
   usersPerWorker?(target: AgentTarget): number;
+  /**
+   * Whether a server answers on a connectionless transport (UDP), where no connection can be
+   * refused: undefined when one answered within `timeoutMs`, else what went wrong. Asked once
+   * before a run so an unreachable target fails at start; stream transports are probed by a
+   * TCP connect instead.
+   */
+  probeDatagram?(target: AgentTarget, timeoutMs: number): Promise<string | undefined>;
   createAgent(target: AgentTarget): Promise<ProtocolAgent>;
 }
 

@@ -1,9 +1,21 @@
 /** Is the target reachable at all? A run that cannot connect should say so in seconds, not time out per user. */
 import { connect } from 'node:net';
-import type { AgentTarget } from '../agents/types.js';
+import { AgentError, type AgentTarget, type ProtocolModule } from '../agents/types.js';
+import { EXIT, UserFacingError } from '../exit-codes.js';
 
-export function probeTcp(target: AgentTarget, timeoutMs = 3000): Promise<string | undefined> {
-  if (target.transport === 'udp') return Promise.resolve(undefined);
+/** Undefined when the target answers, else the problem, in words. */
+export async function probeTarget(target: AgentTarget, protocol: ProtocolModule, timeoutMs = 3000): Promise<string | undefined> {
+  if (target.transport !== 'udp') return probeTcp(target, timeoutMs);
+  try {
+    // A protocol without a datagram probe cannot be checked before its users try.
+    return await protocol.probeDatagram?.(target, timeoutMs);
+  } catch (error) {
+    if (error instanceof AgentError && error.kind === 'config-error') throw new UserFacingError(`target ${target.name}: ${error.message}`, EXIT.badInput);
+    throw error;
+  }
+}
+
+function probeTcp(target: AgentTarget, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
     const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);

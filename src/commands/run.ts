@@ -14,7 +14,7 @@ import { formatProgress, formatSummaryText } from '../report/text.js';
 import { writeRunOutputs } from '../report/outputs.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
-import { probeTcp } from './probe.js';
+import { probeTarget } from './probe.js';
 import { claimRunFolder } from './run-folder.js';
 import { loadProtocol } from '../agents/registry.js';
 import { summarizeRunFolder } from '../analysis/run-summary.js';
@@ -99,13 +99,13 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     // Secrets are checked here so a missing variable fails fast; workers resolve them again themselves.
     resolveSecret(target.password);
     if (scenario.population.password) resolveSecret(scenario.population.password, 'u1');
-    const problem = await probeTcp(agentTarget);
+    const protocol = await loadProtocol(agentTarget.protocol);
+    const problem = await probeTarget(agentTarget, protocol);
     if (problem) {
       throw new UserFacingError(`cannot reach target ${targetName} at ${agentTarget.host}:${agentTarget.port}: ${problem}`, EXIT.couldNotStart);
     }
 
     mkdirSync(runDir, { recursive: true });
-    const protocol = await loadProtocol(agentTarget.protocol);
     const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
     const segmentUsers = Math.ceil(scenario.population.users / segment.count);
     const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(segmentUsers / perWorker));

@@ -6,6 +6,7 @@
 import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { Expectations } from './expectations.js';
+import type { PresenceCorrelator } from './presence-correlation.js';
 import { parseStamp, RecentIds, TO_PRESENTERS } from './stamp.js';
 
 /** The user's channels, the schedule's and those a script joined. */
@@ -23,6 +24,10 @@ export class Inbox {
     private readonly channels: ChannelLookup,
     /** Each counted delivery, by its stamp's sender and seq (events.ndjson.gz `recv`). */
     private readonly received: (sender: number, seq: number, channel: string | undefined) => void = () => undefined,
+    /** Matches a notification with no stamp of ours to its change by the schedule; none in replays and scripts. */
+    private readonly correlator?: PresenceCorrelator,
+    /** Says once per run which method measured presence (journal note). */
+    private readonly note?: (key: string, text: string) => void,
   ) {}
 
   message(from: string, text: string, receivedAt: number, channel?: string): void {
@@ -50,9 +55,21 @@ export class Inbox {
       return;
     }
     const stamp = parseStamp(note);
-    if (!stamp) return;
+    let scheduledAt: number | undefined;
+    if (stamp) {
+      scheduledAt = stamp.scheduledAt;
+      this.correlator?.matched(contact, scheduledAt);
+      this.note?.('presence-method-stamp', 'presence measured from the stamp imload sets with each change, relayed by the server');
+    } else {
+      scheduledAt = this.correlator?.match(contact, state, receivedAt);
+      if (scheduledAt === undefined) return;
+      this.note?.(
+        'presence-method-schedule',
+        'presence measured from the standard status alone (no stamp of imload relayed): each notification matched to the scheduled change of that contact to that state',
+      );
+    }
     this.metrics.add('presenceSeen');
-    this.metrics.latency('presence', receivedAt - stamp.scheduledAt);
+    this.metrics.latency('presence', receivedAt - scheduledAt);
   }
 
   private intendedFor(to: number, channel: string | undefined): boolean {

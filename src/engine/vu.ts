@@ -18,6 +18,7 @@ import { Vu } from './vu-api.js';
 import { runFlow } from './flow.js';
 import type { ScriptEvent } from './expectations.js';
 import { Inbox } from './inbox.js';
+import { PresenceCorrelator } from './presence-correlation.js';
 import { formatStamp, messageBody, TO_CHANNEL, TO_PRESENTERS } from './stamp.js';
 
 export type { ScriptEvent };
@@ -88,9 +89,18 @@ export class VuRunner implements VuEvents {
     private readonly ctx: WorkerContext,
     readonly identity: VuIdentity,
   ) {
-    this.inbox = new Inbox(ctx.metrics, identity, this, (from, seq, ch) => this.record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }));
     const recorded = ctx.replay?.events.get(identity.index);
     this.replayed = recorded && ctx.replay ? new ReplayStream(recorded, ctx.replay.speed, identity) : undefined;
+    // Replays and user scripts change presence off the seeded schedule: stamps alone measure them.
+    const correlator = ctx.replay || ctx.userScript ? undefined : new PresenceCorrelator(ctx.plan, identity, ctx.startEpochMs);
+    this.inbox = new Inbox(
+      ctx.metrics,
+      identity,
+      this,
+      (from, seq, ch) => this.record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }),
+      correlator,
+      (key, text) => ctx.note(key, text),
+    );
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
     this.activity = this.replayed ?? (scripted ? NO_ACTIONS : ctx.plan.activity(identity.index, identity));
   }

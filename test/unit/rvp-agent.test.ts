@@ -75,7 +75,8 @@ function events() {
 }
 
 /** Sends one request to the agent's callback URL the way a foreign server might. */
-function sendToCallback(url: string, body: string): Promise<string> {
+/** `absolute`: the request-target as an absoluteURI (S00 §5.1.7.2) instead of an abs_path. */
+function sendToCallback(url: string, body: string, absolute = false): Promise<string> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: target.hostname, port: Number(target.port) });
@@ -84,7 +85,7 @@ function sendToCallback(url: string, body: string): Promise<string> {
     socket.on('data', (chunk: string) => (reply += chunk));
     socket.on('end', () => resolve(reply));
     socket.on('error', reject);
-    socket.write(`NOTIFY ${target.pathname} HTTP/1.0\nHost: ${target.hostname}\nRVP-Notifications-Version: 0.2\nContent-Type: text/xml\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`);
+    socket.write(`NOTIFY ${absolute ? target.href : target.pathname} HTTP/1.0\nHost: ${target.hostname}\nRVP-Notifications-Version: 0.2\nContent-Type: text/xml\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`);
   });
 }
 
@@ -139,13 +140,16 @@ test('agent: follows a 302, answers a Basic-only 401, keeps the view-id, renews,
     const presence = `<?xml version="1.0"?><Z:notification ${NS}><Z:propnotification><Z:notification-from><Z:contact><D:href>
         http://im.test/instmsg/aliases/dave </D:href></Z:contact></Z:notification-from><D:propstat><D:prop><Z:state><Z:on-phone/></Z:state></D:prop></D:propstat></Z:propnotification></Z:notification>`;
     assert.match(await sendToCallback(callBack, presence), /^HTTP\/1\.1 200 /);
+    // The same callback named by an absoluteURI, and a bare r:state in the draft's d:propertyupdate form.
+    const bare = `<Z:notification ${NS}><Z:propnotification><Z:notification-from><Z:contact><D:href>http://im.test/instmsg/aliases/dave</D:href></Z:contact></Z:notification-from><D:propertyupdate><D:set><D:prop><Z:state><Z:away/></Z:state></D:prop></D:set></D:propertyupdate></Z:propnotification></Z:notification>`;
+    assert.match(await sendToCallback(callBack, bare, true), /^HTTP\/1\.1 200 /);
     const mime = 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nSession-Id: {A-B}\n\nhello & welcome';
     const im = `<Z:notification ${NS}><Z:message><Z:notification-from><Z:contact><D:href>http://im.test/instmsg/aliases/erin</D:href></Z:contact></Z:notification-from><Z:msgbody><Z:mime-data><![CDATA[${mime}]]></Z:mime-data></Z:msgbody></Z:message></Z:notification>`;
     assert.match(await sendToCallback(callBack, im), /^HTTP\/1\.1 200 /);
     const typing = im.replace('text/plain; charset=UTF-8', 'text/x-msmsgscontrol\nTypingUser: erin@im.test');
     await sendToCallback(callBack, typing);
     assert.match(await sendToCallback(callBack, '<not xml'), /^HTTP\/1\.1 400 /);
-    assert.deepEqual(log.changes, [{ contact: 'dave', state: 'busy', note: '' }]);
+    assert.deepEqual(log.changes, [{ contact: 'dave', state: 'busy', note: '' }, { contact: 'dave', state: 'away', note: '' }]);
     assert.deepEqual(log.messages, [{ from: 'erin', text: 'hello & welcome' }], 'typing controls are not messages');
 
     assert.deepEqual(await vu.message('dave', 'hi'), { ok: true, recipients: 1 });

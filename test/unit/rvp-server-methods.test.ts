@@ -151,6 +151,47 @@ test('an expiring presence lease reverts to the default and notifies watchers; v
   }
 });
 
+test('a watcher logged on without a state is reachable: contact changes, lease expiry and IMs reach it; a logoff ends that until a new login', async () => {
+  const watcher = await new CallbackListener().start();
+  const contact = await new CallbackListener().start();
+  const im = { 'RVP-Ack-Type': 'DeepOr', 'RVP-Hop-Count': '1', 'Content-Type': 'text/xml' };
+  try {
+    // u024 logs on (login subscription) and watches u025, but never sets a presence of its own.
+    const login = await authed('u024', 'SUBSCRIBE', node('u024'), { 'Notification-Type': 'pragma/notify', 'Call-Back': watcher.url('/first'), 'Subscription-Lifetime': '14400' });
+    assert.equal(login.status, 200);
+    const watch = await authed('u024', 'SUBSCRIBE', node('u025'), { 'Notification-Type': 'update/propchange', 'Call-Back': logical('u024'), 'Subscription-Lifetime': '14400' });
+    assert.equal(watch.status, 207);
+    await authed('u025', 'SUBSCRIBE', node('u025'), { 'Notification-Type': 'pragma/notify', 'Call-Back': contact.url('/'), 'Subscription-Lifetime': '14400' });
+
+    assert.equal((await authed('u025', 'PROPPATCH', node('u025'), {}, proppatchState('busy', 3))).status, 207);
+    const busy = await watcher.waitFor((r) => r.body.includes('aliases/u025') && r.body.includes('<r:busy/>'));
+    assert.equal(busy.target, '/first');
+    // 3 protocol seconds of 20 ms: the lease lapses to its default, and the watcher hears of it.
+    await watcher.waitFor((r) => r.body.includes('aliases/u025') && r.body.includes('<r:offline/>'));
+
+    const hello = await authed('u025', 'NOTIFY', node('u024'), im, imBody(logical('u025'), logical('u024'), 'to a watcher without a state'));
+    assert.equal(hello.status, 200, 'an IM reaches a principal logged on without a state');
+    assert.ok(watcher.received.some((r) => r.body.includes('to a watcher without a state')));
+
+    // A logoff (offline set by the watcher itself) makes it unavailable for IMs and presence alike ...
+    assert.equal((await authed('u024', 'PROPPATCH', node('u024'), {}, proppatchState('offline', 1200))).status, 207);
+    assert.equal((await authed('u025', 'PROPPATCH', node('u025'), {}, proppatchState('away', 1200))).status, 207);
+    const afterLogoff = await authed('u025', 'NOTIFY', node('u024'), im, imBody(logical('u025'), logical('u024'), 'after the logoff'));
+    assert.equal(afterLogoff.status, 412, 'a logged-off principal is unavailable though its login subscription lives on');
+
+    // ... until it logs on again: the new login reaches it, without a state again.
+    const again = await authed('u024', 'SUBSCRIBE', node('u024'), { 'Notification-Type': 'pragma/notify', 'Call-Back': watcher.url('/second'), 'Subscription-Lifetime': '14400' });
+    assert.equal(again.status, 200);
+    assert.equal((await authed('u025', 'PROPPATCH', node('u025'), {}, proppatchState('on-phone', 1200))).status, 207);
+    const onPhone = await watcher.waitFor((r) => r.body.includes('aliases/u025') && r.body.includes('<r:on-phone/>'));
+    assert.equal(onPhone.target, '/second', 'only the login made since the logoff is used');
+    assert.ok(!watcher.received.some((r) => r.body.includes('<r:away/>') || r.body.includes('after the logoff')), 'nothing reached the logged-off session');
+  } finally {
+    await watcher.close();
+    await contact.close();
+  }
+});
+
 test('renewal, SUBSCRIPTIONS, UNSUBSCRIBE (200, 501 for a login, 412 unknown) and silent expiry', async () => {
   const cb = await new CallbackListener().start();
   try {

@@ -328,7 +328,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     }
     if (notification.note === undefined && !this.noteMissingReported) {
       this.noteMissingReported = true;
-      this.events.note('rvp-note', 'the server did not relay the presence note property (i:note)');
+      this.events.note('rvp-note', 'the server did not relay the presence note property (i:note): presence is matched by r:state and the schedule');
     }
     this.events.presence(notification.from, state ?? 'away', notification.note ?? '', receivedAt);
     return 200;

@@ -1,6 +1,7 @@
 /** SIP/SIMPLE protocol module: RFC 3261 UA with presence (RFC 3856/3903) and pager-mode IM (RFC 3428). */
 import type { AgentTarget, ProtocolModule } from '../types.js';
 import { SipAgent } from './agent.js';
+import { probeSipUdp } from './probe.js';
 
 /**
  * Users one worker process holds. UDP multiplexes every user of a worker over a few shared
@@ -20,5 +21,6 @@ export const sipProtocol: ProtocolModule = {
   defaultPort: 5060,
   latencies: ['logon', 'register', 'delivery', 'presence'],
   usersPerWorker: (target: AgentTarget) => (target.transport === 'udp' ? UDP_USERS_PER_WORKER : STREAM_USERS_PER_WORKER),
+  probeDatagram: (target, timeoutMs) => probeSipUdp(target, timeoutMs),
   createAgent: (target) => SipAgent.create(target),
 };

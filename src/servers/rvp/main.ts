@@ -16,7 +16,8 @@ export const USAGE = `usage: rvp-server --role home|router|combined --domain IM-
   [--home FROM-TO=URL ... | --home hash=URL,URL]          alias -> home server (router; peers)
   [--self-url URL] [--max-inbound 1024] [--second-ms 1000] [--max-lease S] [--max-lifetime S]
   [--request-timeout-ms 30000] [--idle-timeout-ms 120000] [--max-connections-per-address 1024]
-  [--tls-cert PEM --tls-key PEM]                          serve HTTPS (rvps://) [--quiet]`;
+  [--tls-cert PEM --tls-key PEM]                          serve HTTPS (rvps://) [--quiet]
+  [--notify-state-only]                                   presence NOTIFYs carry r:state alone`;
 
 export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
   const { values } = parseArgs({
@@ -46,6 +47,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
       'request-timeout-ms': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       quiet: { type: 'boolean' },
+      'notify-state-only': { type: 'boolean' },
     },
     strict: true,
   });
@@ -82,6 +84,7 @@ export function parseServerArgs(argv: readonly string[]): RvpServerOptions {
     maxSubscriptionLifetime: optional('--max-lifetime', values['max-lifetime']),
     requestTimeoutMs: optional('--request-timeout-ms', values['request-timeout-ms']),
     idleTimeoutMs: optional('--idle-timeout-ms', values['idle-timeout-ms']),
+    notifyStateOnly: values['notify-state-only'] ?? false,
     log: values.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   };
 }

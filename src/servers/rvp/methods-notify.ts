@@ -3,11 +3,11 @@
  * and acknowledged only once a callback answered 2xx (DeepOr), and presence fan-out to every
  * `update/propchange` subscriber of a node whose properties changed.
  */
-import { propNotification } from './bodies.js';
+import { propNotification, stateXml } from './bodies.js';
 import { reply, type NodeRequest, type Reply, type ServerContext } from './context.js';
 import { parseNodeUrl, physicalPath } from './directory.js';
 import { ClientError } from './http-client.js';
-import { NOTIFY_LOGIN, NOTIFY_PROPCHANGE, type PrincipalNode } from './store.js';
+import { NOTIFY_PROPCHANGE, type PrincipalNode } from './store.js';
 import { NS_DAV, NS_RVP, XmlError, child, is, parseXml, path } from './xml.js';
 
 /** Above this hop count a NOTIFY is assumed to be looping between servers. */
@@ -38,8 +38,7 @@ export async function notify(ctx: ServerContext, req: NodeRequest): Promise<Repl
     }
     if (req.principal !== undefined && req.node.denySendTo.has(req.principal)) return reply(403, [], 'the send-to right is denied');
   }
-  // Logged off (state offline) counts as unavailable even while the login subscription lives on.
-  const callbacks = req.node.state === 'offline' ? [] : [...ctx.store.live(req.node, NOTIFY_LOGIN, req.now)].map((s) => s.callBack);
+  const callbacks = [...ctx.store.reachableLogins(req.node, req.now)].map((s) => s.callBack);
   if (callbacks.length === 0) return reply(412, [], 'the principal is not available');
   const ackType = headers.get('rvp-ack-type') ?? 'DeepOr';
   const status = await deliverToAny(ctx, callbacks, req.request.body, hops + 1, ackType);
@@ -135,9 +134,10 @@ async function deliver(ctx: ServerContext, url: string, body: Buffer | string, h
  */
 export function fanOutPresence(ctx: ServerContext, node: PrincipalNode, propsXml: string, now: number): void {
   const fromUrl = ctx.logicalUrl(node.alias);
+  const props = ctx.options.notifyStateOnly ? stateXml(node.state) : propsXml;
   for (const subscription of ctx.store.live(node, NOTIFY_PROPCHANGE, now)) {
     if (node.denyPresence.has(subscription.subscriber)) continue;
-    const body = propNotification(fromUrl, subscription.callBack, propsXml);
+    const body = propNotification(fromUrl, subscription.callBack, props);
     const ref = parseNodeUrl(subscription.callBack, ctx.options.domain);
     const watcher = ref === undefined ? undefined : ctx.directory.canonical(ref.alias);
     if (watcher === undefined) {
@@ -150,8 +150,8 @@ export function fanOutPresence(ctx: ServerContext, node: PrincipalNode, propsXml
       continue;
     }
     const watcherNode = ctx.store.find(watcher);
-    if (watcherNode === undefined || watcherNode.state === 'offline') continue;
-    for (const login of ctx.store.live(watcherNode, NOTIFY_LOGIN, now)) {
+    if (watcherNode === undefined) continue;
+    for (const login of ctx.store.reachableLogins(watcherNode, now)) {
       void deliver(ctx, login.callBack, body, 2, 'DeepOr', subscription.id);
     }
   }

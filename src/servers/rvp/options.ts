@@ -48,6 +48,11 @@ export interface RvpServerOptions {
   readonly maxConnectionsPerAddress?: number;
   /** Serve HTTPS (rvps://) with this PEM certificate and key instead of plain HTTP. */
   readonly tls?: { readonly certificateFile: string; readonly privateKeyFile: string };
+  /**
+   * Presence NOTIFYs carry `r:state` alone, as the draft's examples do, not the other properties
+   * a node set (default false): tests that a client's figures rest on standard content only.
+   */
+  readonly notifyStateOnly?: boolean;
   /** Writes one line per notable event (never credentials). */
   readonly log?: (line: string) => void;
 }
@@ -78,6 +83,7 @@ export function withDefaults(options: RvpServerOptions): ResolvedOptions {
     relayTimeoutMs: options.relayTimeoutMs ?? 30_000,
     relayConnections: options.relayConnections ?? 16,
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
+    notifyStateOnly: options.notifyStateOnly ?? false,
     tls: options.tls,
     log: options.log ?? (() => {}),
   };

@@ -17,6 +17,8 @@ export interface Subscription {
   readonly callBack: string;
   /** Authenticated subscriber alias (or the RVP-From-Principal when auth is off). */
   readonly subscriber: string;
+  /** When it was made, in the store's order of events (see `reachableLogins`). */
+  readonly order: number;
   expiresAt: number;
 }
 
@@ -46,6 +48,12 @@ export interface PrincipalNode {
   readonly denySendTo: Set<string>;
   readonly denyPresence: Set<string>;
   online: boolean;
+  /**
+   * When the node last came to show `offline` by a state it set (a logoff, or its lease falling
+   * back to an `offline` default), in the store's order of events; 0 while it never did. The
+   * `offline` a node shows before it ever sets a state is no logoff.
+   */
+  offlineOrder: number;
 }
 
 /** States that do not override a principal still online at another view (§6.5). */
@@ -68,6 +76,8 @@ export class PresenceStore {
   private readonly fallback = new WeakMap<PrincipalNode, string>();
   private nextSubscriptionId = 1;
   private nextViewId = 3577;
+  /** Orders login subscriptions and logoffs: two may fall in the same millisecond. */
+  private nextOrder = 1;
   private subscriptionCount = 0;
   private onlineCount = 0;
 
@@ -87,7 +97,7 @@ export class PresenceStore {
   node(alias: string): PrincipalNode {
     let node = this.nodes.get(alias);
     if (node === undefined) {
-      node = { alias, subscriptions: new Map(), leases: [], state: 'offline', extra: new Map(), denySendTo: new Set(), denyPresence: new Set(), online: false };
+      node = { alias, subscriptions: new Map(), leases: [], state: 'offline', extra: new Map(), denySendTo: new Set(), denyPresence: new Set(), online: false, offlineOrder: 0 };
       this.nodes.set(alias, node);
     }
     return node;
@@ -104,6 +114,7 @@ export class PresenceStore {
       type,
       callBack,
       subscriber,
+      order: this.nextOrder++,
       expiresAt: now + lifetimeSeconds * this.secondMs,
     };
     node.subscriptions.set(subscription.id, subscription);
@@ -133,6 +144,17 @@ export class PresenceStore {
     }
   }
 
+  /**
+   * The login subscriptions NOTIFYs for this node (IMs, and presence it watches) go to. The
+   * login subscription binds the node to a client (S00 §5.1.4), which is reachable whether or
+   * not it has set a state; a node showing `offline` by a state it set has logged off, and only
+   * logins made since (a new session) reach it (research/rvp.md § 412).
+   */
+  *reachableLogins(node: PrincipalNode, now: number): IterableIterator<Subscription> {
+    const since = node.state === 'offline' ? node.offlineOrder : 0;
+    for (const login of this.live(node, NOTIFY_LOGIN, now)) if (login.order > since) yield login;
+  }
+
   remainingSeconds(subscription: Subscription, now: number): number {
     return Math.max(0, Math.ceil((subscription.expiresAt - now) / this.secondMs));
   }
@@ -152,7 +174,10 @@ export class PresenceStore {
     lease.expiresAt = now + timeoutSeconds * this.secondMs;
     lease.setAt = now;
     this.leased.add(node);
-    return { viewId: lease.viewId, changed: this.recompute(node, now) };
+    const changed = this.recompute(node, now);
+    // Setting offline again is a logoff too, though watchers see no change.
+    if (node.state === 'offline') node.offlineOrder = this.nextOrder++;
+    return { viewId: lease.viewId, changed };
   }
 
   setExtra(node: PrincipalNode, property: ExtraProperty): void {
@@ -178,7 +203,9 @@ export class PresenceStore {
         this.leased.delete(node);
         this.fallback.set(node, lastExpired!.defaultValue);
       }
-      if (this.recompute(node, now)) this.onStateChange(node);
+      if (!this.recompute(node, now)) continue;
+      if (node.state === 'offline') node.offlineOrder = this.nextOrder++;
+      this.onStateChange(node);
     }
     for (const node of this.nodes.values()) {
       if (node.subscriptions.size === 0) continue;

@@ -1,0 +1,96 @@
+/**
+ * Which scheduled presence change a watcher's notification reports, from what every protocol
+ * carries as standard content: the contact, the state it now shows, and the order of changes.
+ * The schedule is seeded, so each presentity's sequence of (time, state) changes is known in
+ * every worker without any property of our own reaching the watcher (a server that relays RVP
+ * `r:state` alone, a PIDF with `<basic>` and no `<note>`).
+ */
+import type { PresenceState, VuIdentity } from '../agents/types.js';
+import type { WorkloadPlan } from '../scenarios/schedule.js';
+
+interface ScheduledChange {
+  /** ms from run start */
+  readonly at: number;
+  readonly state: PresenceState;
+}
+
+/** Each presentity's scheduled changes, computed once per worker on first use. */
+class PresenceTimeline {
+  private readonly changes = new Map<number, readonly ScheduledChange[]>();
+
+  constructor(private readonly plan: WorkloadPlan) {}
+
+  changesOf(index: number): readonly ScheduledChange[] {
+    let list = this.changes.get(index);
+    if (list === undefined) {
+      const found: ScheduledChange[] = [];
+      // Scripted users change presence when their flow says, not by the schedule.
+      if (this.plan.groupOf(index) === undefined) {
+        const activity = this.plan.activity(index, this.plan.identity(index));
+        for (let action = activity.next(); action !== undefined; action = activity.next()) {
+          if (action.kind === 'presence') found.push({ at: action.at, state: action.state });
+        }
+      }
+      list = found;
+      this.changes.set(index, list);
+    }
+    return list;
+  }
+}
+
+const timelines = new WeakMap<WorkloadPlan, PresenceTimeline>();
+
+/** One watcher's view: for each contact, the changes already accounted for. */
+export class PresenceCorrelator {
+  private readonly timeline: PresenceTimeline;
+  private readonly contactIndex = new Map<string, number>();
+  /** Per contact index: position after the last change matched. */
+  private readonly next = new Map<number, number>();
+  /**
+   * Per contact index: the scheduled time of the last change a stamp identified. Kept apart from
+   * `next` so runs whose server relays stamps never compute a timeline.
+   */
+  private readonly stampedUntil = new Map<number, number>();
+
+  constructor(
+    plan: WorkloadPlan,
+    identity: VuIdentity,
+    private readonly startEpochMs: number,
+  ) {
+    let timeline = timelines.get(plan);
+    if (timeline === undefined) timelines.set(plan, (timeline = new PresenceTimeline(plan)));
+    this.timeline = timeline;
+    const indices = plan.contactIndices(identity.index);
+    identity.contacts.forEach((name, k) => this.contactIndex.set(name, indices[k]!));
+  }
+
+  /**
+   * The scheduled epoch time of the change a notification (`contact` now shows `state`,
+   * received at `receivedAt`) reports, or undefined when no change accounts for it (a logoff,
+   * a repeat). The earliest change not yet matched that was due by the receipt and produced this
+   * state: a server that folds several changes into one notification reports the last of them,
+   * and the earlier ones stay unseen; a notification that is merely late is never credited to
+   * a later change, so latency is never understated.
+   */
+  match(contact: string, state: PresenceState, receivedAt: number): number | undefined {
+    const index = this.contactIndex.get(contact);
+    if (index === undefined) return undefined;
+    const changes = this.timeline.changesOf(index);
+    const stamped = this.stampedUntil.get(index) ?? -Infinity;
+    for (let k = this.next.get(index) ?? 0; k < changes.length; k++) {
+      const change = changes[k]!;
+      const scheduledAt = this.startEpochMs + change.at;
+      if (scheduledAt > receivedAt) return undefined;
+      if (change.state !== state || scheduledAt <= stamped) continue;
+      this.next.set(index, k + 1);
+      return scheduledAt;
+    }
+    return undefined;
+  }
+
+  /** A stamp identified the change at `scheduledAt` itself: later matches start after it. */
+  matched(contact: string, scheduledAt: number): void {
+    const index = this.contactIndex.get(contact);
+    if (index !== undefined) this.stampedUntil.set(index, Math.max(scheduledAt, this.stampedUntil.get(index) ?? -Infinity));
+  }
+}
