@@ -5,6 +5,7 @@
  */
 import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
+import { presenceMethodNote } from '../metrics/names.js';
 import { Expectations } from './expectations.js';
 import type { PresenceCorrelator } from './presence-correlation.js';
 import { parseStamp, RecentIds, TO_PRESENTERS } from './stamp.js';
@@ -59,12 +60,12 @@ export class Inbox {
     if (stamp) {
       scheduledAt = stamp.scheduledAt;
       this.correlator?.matched(contact, scheduledAt);
-      this.note?.('presence-method-stamp', 'presence measured from the stamp imload sets with each change, relayed by the server');
+      this.note?.(presenceMethodNote('stamp'), 'presence measured from the stamp imload sets with each change, relayed by the server');
     } else {
       scheduledAt = this.correlator?.match(contact, state, receivedAt);
       if (scheduledAt === undefined) return;
       this.note?.(
-        'presence-method-schedule',
+        presenceMethodNote('schedule'),
         'presence measured from the standard status alone (no stamp of imload relayed): each notification matched to the scheduled change of that contact to that state',
       );
     }

@@ -54,6 +54,15 @@ export const COUNTER_INDEX: Readonly<Record<CounterName, number>> = Object.fromE
   COUNTERS.map((name, i) => [name, i]),
 ) as Record<CounterName, number>;
 
+/**
+ * How a presence notification is matched to the change that caused it (docs/metrics.md,
+ * presence.seen): imload's stamp relayed by the server, or the standard status matched against
+ * the schedule. A run journals a note keyed `presenceMethodNote(method)` for each method used.
+ */
+export const PRESENCE_METHODS = ['stamp', 'schedule'] as const;
+export type PresenceMethod = (typeof PRESENCE_METHODS)[number];
+export const presenceMethodNote = (method: PresenceMethod): string => `presence-method-${method}`;
+
 /** Per-worker generator health, sampled each second. */
 export interface GeneratorHealth {
   readonly worker: number;

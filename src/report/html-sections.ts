@@ -5,6 +5,7 @@ import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './forma
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu } from '../capacity/generator.js';
+import { presenceMethodText } from './summary.js';
 
 export function overviewSection(model: ReportModel): string {
   const s = model.summary;
@@ -102,7 +103,7 @@ ${latencyRow('logon', lat.logon)}${latencyRow('register (server admits the user)
 <table id="figures"><tbody>
 <tr><th>Logons</th><td>${formatNumber(s.users.logonOk)} of ${formatNumber(s.users.logonAttempts)} succeeded, ${formatNumber(s.users.logonFailures)} failed; ${formatNumber(s.users.disconnects)} disconnects, ${formatNumber(s.users.reconnects)} reconnects</td></tr>
 <tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %), ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
-${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
+${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers${s.presence.measuredBy.length > 0 ? ` (${h(presenceMethodText(s.presence))})` : ''}; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
 ${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>

@@ -4,7 +4,7 @@
  */
 import { RunAggregate } from '../metrics/aggregate.js';
 import { percentileMs, type Histogram, type LatencySummary } from '../metrics/histogram.js';
-import type { LatencyName } from '../metrics/names.js';
+import { PRESENCE_METHODS, presenceMethodNote, type LatencyName, type PresenceMethod } from '../metrics/names.js';
 import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
 import { LATENCY_METRIC, percentileOf } from '../capacity/threshold-grammar.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from '../capacity/thresholds.js';
@@ -60,7 +60,17 @@ export interface Summary {
     readonly failed: number;
   };
   /** Presence changes made, notifications the schedule expected watchers to get, and those seen. */
-  readonly presence: { readonly changes: number; readonly expected: number; readonly seen: number; readonly initialStates: number };
+  readonly presence: {
+    readonly changes: number;
+    readonly expected: number;
+    readonly seen: number;
+    readonly initialStates: number;
+    /**
+     * How notifications were matched to their changes (docs/metrics.md, presence.seen): imload's own
+     * stamp relayed by the server, the standard status matched against the schedule, or both.
+     */
+    readonly measuredBy: readonly PresenceMethod[];
+  };
   /** Requests sent again for lack of an answer (SIP over UDP); never hidden in other figures. */
   readonly retransmissions: number;
   readonly bandwidth: {
@@ -97,6 +107,12 @@ export interface Summary {
     readonly server: JournalHeader['server'] | null;
     readonly host: JournalHeader['host'];
   };
+}
+
+/** How presence was measured, as the outputs say it ("" when nothing was seen). */
+export function presenceMethodText(presence: Summary['presence']): string {
+  const names = { stamp: 'imload’s stamp, relayed by the server', schedule: 'the standard status matched against the schedule' } as const;
+  return presence.measuredBy.length === 0 ? '' : `measured by ${presence.measuredBy.map((m) => names[m]).join(' and ')}`;
 }
 
 export interface StepSearchResult {
@@ -265,7 +281,13 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
       countedExpected: t.deliveriesExpected,
       rates: { 'messages.lossRate': partial.messages.lossRate, 'errors.rate': partial.errors.rate, 'users.onlineRatio': partial.users.onlineRatio },
     }),
-    presence: { changes: t.presenceChanges, expected: t.presenceExpected, seen: t.presenceSeen, initialStates: t.presenceInitial },
+    presence: {
+      changes: t.presenceChanges,
+      expected: t.presenceExpected,
+      seen: t.presenceSeen,
+      initialStates: t.presenceInitial,
+      measuredBy: PRESENCE_METHODS.filter((method) => notes.some((n) => n.key === presenceMethodNote(method))),
+    },
     retransmissions: t.retransmissions,
     bandwidth: {
       bytesIn: t.bytesIn,

@@ -9,7 +9,7 @@ import { parseThresholdCheck } from '../capacity/threshold-grammar.js';
 import type { ThresholdResult } from '../capacity/thresholds.js';
 import { formatMetricValue, formatMs, formatNumber } from './format.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
-import type { Summary } from './summary.js';
+import { presenceMethodText, type Summary } from './summary.js';
 import { describeRssPerVu } from '../capacity/generator.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
@@ -93,7 +93,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   const m = s.messages;
   out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
   if (s.presence.changes > 0) {
-    out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}`);
+    out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}${s.presence.measuredBy.length > 0 ? `, ${presenceMethodText(s.presence)}` : ''}`);
   }
   if (s.retransmissions > 0) out.push(`transport  ${n(s.retransmissions)} retransmissions`);
   out.push(`bandwidth  ${describePerUserBandwidth(s)}; in ${formatNumber(s.bandwidth.bytesIn / 1024, 1)} KiB, out ${formatNumber(s.bandwidth.bytesOut / 1024, 1)} KiB`);

@@ -48,6 +48,7 @@ scenarios:
     const journal = readFileSync(join(out, 'journal.ndjson'), 'utf8');
     assert.match(journal, /presence-method-schedule/, 'the run says the schedule measured presence');
     assert.doesNotMatch(journal, /presence-method-stamp/, 'no stamp reached a watcher');
+    assert.deepEqual(s.presence.measuredBy, ['schedule'], 'summary.json says how presence was measured');
   } finally {
     await lab.stop();
   }
