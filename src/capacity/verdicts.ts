@@ -118,7 +118,7 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
   const search = inputs.stepSearch;
   if (search) {
     if (search.sustainable !== null && search.sustainable >= limit) {
-      return { verdict: 'met', measured: search.sustainable, reason: `the step search held every SLO up to ${search.sustainable} users` };
+      return { verdict: 'met', measured: search.sustainable, reason: `the step search held every SLO up to ${n(search.sustainable)} users` };
     }
     if (search.brokeAt !== null && search.gaveOut !== 'generator') {
       return { verdict: 'missed', measured: search.sustainable, at: search.brokeAt, reason: `step search: ${search.reason}` };
@@ -126,7 +126,7 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
     if (search.gaveOut === 'generator') {
       return { verdict: 'not-reached', measured: search.sustainable, reason: `step search: the load generator gave out first (${search.reason})` };
     }
-    return { verdict: 'not-reached', measured: search.sustainable, reason: `step search: ${search.reason}, below ${limit}` };
+    return { verdict: 'not-reached', measured: search.sustainable, reason: `step search: ${search.reason}, below ${n(limit)}` };
   }
   const broken = failedSlos(inputs);
   const onset = inputs.sloBroke;
@@ -135,32 +135,32 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
       verdict: 'missed',
       measured: peakOnline,
       at: onset.online,
-      reason: `${onset.threshold} first broke ${onset.t} s into the run with ${onset.online} users online (SLOs failed: ${broken})`,
+      reason: `${onset.threshold} first broke ${onset.t} s into the run with ${n(onset.online)} users online (SLOs failed: ${broken})`,
     };
   }
   if (peakOnline >= limit) {
-    if (broken) return { verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${peakOnline} users online, but SLOs broke: ${broken}` };
+    if (broken) return { verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${n(peakOnline)} users online, but SLOs broke: ${broken}` };
     if (inputs.generator.bottleneck) {
       return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
     }
-    return { verdict: 'met', measured: peakOnline, reason: `${peakOnline} users online within every SLO` };
+    return { verdict: 'met', measured: peakOnline, reason: `${n(peakOnline)} users online within every SLO` };
   }
   const ceiling = inputs.serverFdLimit !== undefined && limit >= inputs.serverFdLimit - 20
-    ? ` The server process may open at most ${inputs.serverFdLimit} files, so one process cannot hold ${limit} clients on this host (about ${inputs.serverFdLimit - 10} at most).`
+    ? ` The server process may open at most ${n(inputs.serverFdLimit)} files, so one process cannot hold ${n(limit)} clients on this host (about ${n(inputs.serverFdLimit - 10)} at most).`
     : '';
   if (requested < limit) {
-    return { verdict: 'not-reached', measured: peakOnline, reason: `the scenario asked for ${requested} users, fewer than ${limit}.${ceiling}` };
+    return { verdict: 'not-reached', measured: peakOnline, reason: `the scenario asked for ${n(requested)} users, fewer than ${n(limit)}.${ceiling}` };
   }
   if (inputs.generator.bottleneck) {
     return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
   }
-  if (ceiling) return { verdict: 'not-reached', measured: peakOnline, reason: `${peakOnline} users online at peak.${ceiling}` };
+  if (ceiling) return { verdict: 'not-reached', measured: peakOnline, reason: `${n(peakOnline)} users online at peak.${ceiling}` };
   const kinds = Object.entries(inputs.errorsByKind).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${k} ×${n}`).join(', ');
   return {
     verdict: 'missed',
     measured: peakOnline,
     at: peakOnline,
-    reason: `only ${peakOnline} of ${requested} users were online at peak; ${inputs.logonFailures} logons failed${kinds ? ` (${kinds})` : ''}${broken ? `; SLOs broke: ${broken}` : ''}`,
+    reason: `only ${n(peakOnline)} of ${n(requested)} users were online at peak; ${n(inputs.logonFailures)} logons failed${kinds ? ` (${kinds})` : ''}${broken ? `; SLOs broke: ${broken}` : ''}`,
   };
 }
 
@@ -171,11 +171,11 @@ function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, 
     const real = inputs.normalisedKbpsPerUser;
     const basis = `normalised ${round(real)} kbit/s per user (from ${round(measured)} wall-clock at timeScale ${inputs.timeScale})`;
     const holds = kind === 'atMost' ? real <= limit : real >= limit;
-    if (!holds) return { verdict: 'missed', measured: real, at: inputs.peakOnline, reason: `${basis} with ${inputs.peakOnline} users online` };
+    if (!holds) return { verdict: 'missed', measured: real, at: inputs.peakOnline, reason: `${basis} with ${n(inputs.peakOnline)} users online` };
     if (inputs.generator.bottleneck) {
       return { verdict: 'not-reached', measured: real, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
     }
-    return { verdict: 'met', measured: real, reason: `${basis} with ${inputs.peakOnline} users online` };
+    return { verdict: 'met', measured: real, reason: `${basis} with ${n(inputs.peakOnline)} users online` };
   }
   if (metric === 'bandwidth.kbpsPerUser' && inputs.timeScale !== 1) {
     return {
@@ -185,11 +185,13 @@ function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, 
     };
   }
   const ok = kind === 'atMost' ? measured <= limit : measured >= limit;
-  if (!ok) return { verdict: 'missed', measured, at: inputs.peakOnline, reason: `measured ${round(measured)} with ${inputs.peakOnline} users online` };
+  if (!ok) return { verdict: 'missed', measured, at: inputs.peakOnline, reason: `measured ${round(measured)} with ${n(inputs.peakOnline)} users online` };
   if (inputs.generator.bottleneck) {
     return { verdict: 'not-reached', measured, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
   }
-  return { verdict: 'met', measured, reason: `measured ${round(measured)} with ${inputs.peakOnline} users online` };
+  return { verdict: 'met', measured, reason: `measured ${round(measured)} with ${n(inputs.peakOnline)} users online` };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+/** A count as every output writes it (20,000). */
+const n = (x: number | null) => (x === null ? 'none' : x.toLocaleString('en'));
