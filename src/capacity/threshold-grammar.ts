@@ -2,6 +2,7 @@
  * Threshold checks are one-line expressions, `metric op value[unit]`, e.g. `delivery.p99 < 2s`,
  * `errors.rate <= 1%`, `users.peakOnline >= 19900`. Metric names are the summary's.
  */
+import { DURATION_HINT, parseDurationText } from '../scenarios/duration.js';
 
 export const LATENCY_METRICS = ['logon', 'register', 'join', 'delivery', 'presence'] as const;
 export type LatencyMetric = (typeof LATENCY_METRICS)[number];
@@ -71,7 +72,7 @@ export interface ThresholdCheck {
   readonly value: number;
 }
 
-const CHECK = /^\s*([A-Za-z][\w.]*)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|%)?\s*$/;
+const CHECK = /^\s*([A-Za-z][\w.]*)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?)\s*(%|(?:ms|h|m|s)(?:\d+(?:\.\d+)?(?:ms|h|m|s))*)?\s*$/;
 
 /** Parses a check; returns a human-readable reason when it is not valid. */
 export function parseThresholdCheck(text: string): ThresholdCheck | string {
@@ -91,7 +92,10 @@ export function parseThresholdCheck(text: string): ThresholdCheck | string {
     return `"%" only applies to rates and ratios, not ${metric}`;
   } else if (unit !== undefined) {
     if (!isLatency) return `time units only apply to latencies, not ${metric}`;
-    value *= unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1;
+    // The same duration grammar as scenario files and --duration (250ms, 2s, 1m30s, 1h).
+    const ms = parseDurationText(`${number}${unit}`);
+    if (ms === undefined) return `"${number}${unit}" is not ${DURATION_HINT}`;
+    value = ms;
   }
   return { metric, op, value };
 }

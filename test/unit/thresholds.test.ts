@@ -65,3 +65,11 @@ test('any percentile pNN.N is a latency statistic, read from the histogram when 
   assert.equal(metricValue(figures, 'delivery.p99', histograms), figures.latency.delivery.p99);
   assert.equal(metricValue(figures, 'join.p99.9', histograms), null, 'no sample: unmeasured');
 });
+
+test('latency limits take the same durations as scenario files: 1m30s, 1h, 250ms; out of order is refused', () => {
+  assert.deepEqual(parseThresholdCheck('logon.p95 < 1m30s'), { metric: 'logon.p95', op: '<', value: 90_000 });
+  assert.deepEqual(parseThresholdCheck('delivery.p99 <= 1h'), { metric: 'delivery.p99', op: '<=', value: 3_600_000 });
+  assert.deepEqual(parseThresholdCheck('join.max < 250ms'), { metric: 'join.max', op: '<', value: 250 });
+  assert.match(parseThresholdCheck('logon.p95 < 30s1m') as string, /is not a duration like/);
+  assert.match(parseThresholdCheck('users.peakOnline >= 1m30s') as string, /time units only apply to latencies/);
+});
