@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ircProtocol } from '../../src/agents/irc/index.js';
 import { LineBuffer, parseLine, type IrcMessage } from '../../src/agents/irc/codec.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import type { ChannelAssignment, VuEvents } from '../../src/agents/types.js';
 
 type Script = (message: IrcMessage, reply: (line: string) => void) => void;
 
@@ -54,11 +54,12 @@ function events(received: Received): VuEvents {
 
 const NICK = 'u000001';
 
-async function userOn(port: number, received: Received, channels: { name: string }[] = []) {
+async function userOn(port: number, received: Received) {
   const agent = await ircProtocol.createAgent({ name: 't', protocol: 'irc', host: '127.0.0.1', port, transport: 'tcp', options: {} });
-  const assignments = channels.map((c) => ({ name: c.name, role: 'member' as const, auditorium: false }));
-  return { agent, user: agent.createUser({ index: 0, name: NICK, contacts: [], channels: assignments }, events(received)) };
+  return { agent, user: agent.createUser({ index: 0, name: NICK, contacts: [], channels: [] }, events(received)) };
 }
+
+const ROOM: ChannelAssignment = { name: '#room', role: 'member', auditorium: false, presenters: [] };
 
 test('numerics and commands whose last parameter is a middle one, with no server prefix: registration, JOIN, NAMES, PONG and a 401', { timeout: 10_000 }, async () => {
   // Not one `:` trailing parameter and not one prefix: every reply is `COMMAND p1 p2 ... pN`.
@@ -81,7 +82,7 @@ test('numerics and commands whose last parameter is a middle one, with no server
   const { agent, user } = await userOn(port, received);
   try {
     await user.logon();
-    const channel = { name: '#room', role: 'member' as const, auditorium: false };
+    const channel = ROOM;
     await user.join(channel);
     assert.deepEqual(await user.say(channel, 'hi all', 'all'), { ok: true, recipients: 2 }, 'bob (a middle-parameter 353) and carol both counted');
     const refused = await user.message('nobody', 'hello');
@@ -115,7 +116,7 @@ test('commands in lower case are the same commands: ping, pong, join, privmsg', 
   const { agent, user } = await userOn(port, received);
   try {
     await user.logon();
-    const channel = { name: '#room', role: 'member' as const, auditorium: false };
+    const channel = ROOM;
     await user.join(channel);
     // The next barrier's pong comes after bob's lines: they have all been read by then.
     assert.deepEqual(await user.say(channel, 'hi', 'all'), { ok: true, recipients: 1 }, 'bob joined by a lower-case join');
