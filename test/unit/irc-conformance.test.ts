@@ -172,3 +172,28 @@ test('a server that echoes our PRIVMSG: the echo is not a message received', { t
     server.close();
   }
 });
+
+test('433 nick in use: the next NICK appends `_`, and our own line echoed under that nick is not a delivery', { timeout: 10_000 }, async () => {
+  const { server, port, heard } = await scripted((m, reply) => {
+    if (m.command === 'NICK' && m.params[0] === NICK) reply(`:srv 433 * ${NICK} :Nickname is already in use`);
+    else if (m.command === 'NICK') reply(`:srv 001 ${m.params[0]} Welcome`);
+    else if (m.command === 'PING') reply(`:srv PONG srv :${m.params[0]}`);
+    else if (m.command === 'PRIVMSG') {
+      reply(`:${NICK}_!u@h PRIVMSG ${m.params[0]} :${m.params[1]}`);
+      reply(`:bob!b@h PRIVMSG ${NICK}_ :${m.params[1]}`);
+    }
+  });
+  const received: Received = { messages: [], errors: [] };
+  const { agent, user } = await userOn(port, received);
+  try {
+    await user.logon();
+    assert.deepEqual(heard.filter((l) => l.startsWith('NICK ')), [`NICK ${NICK}`, `NICK ${NICK}_`]);
+    assert.ok(received.errors.some((e) => e.startsWith('nick-in-use')), received.errors.join('\n'));
+    assert.deepEqual(await user.message('bob', 'hi'), { ok: true, recipients: 1 });
+    assert.deepEqual(received.messages, ['bob: hi'], 'bob\'s message counts, the echo of ours does not');
+  } finally {
+    user.destroy();
+    await agent.close();
+    server.close();
+  }
+});
