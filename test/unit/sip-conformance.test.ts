@@ -3,7 +3,8 @@
  * Kamailio does not send: every response and NOTIFY in compact header forms (§ 7.3.3: `v:`,
  * `f:`, `t:`, `i:`, `m:`, `c:`, `l:`) with folded continuation lines (§ 7.3.1); NOTIFYs whose
  * PIDF (RFC 3863) carries `<basic>` and no `<note>`, measured by the schedule (issue 16); a
- * 503 with Retry-After (§ 21.5.4). docs/conformance-sip.md lists what each test covers.
+ * 503 with Retry-After (§ 21.5.4); requests outside any subscription of ours (a NOTIFY of another
+ * dialog, OPTIONS, an unknown method). docs/conformance-sip.md lists what each test covers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,9 +69,17 @@ class CompactServer {
     this.socket.close();
   }
 
+  /** The status line and `Allow` of each response the agent sent to our requests, by CSeq method. */
+  readonly answers: string[] = [];
+
   private handle(data: Buffer, rinfo: RemoteInfo): void {
     const message = parseSipMessage(data);
-    if (message instanceof SipParseError || message.kind === 'response') return;
+    if (message instanceof SipParseError) return;
+    if (message.kind === 'response') {
+      const method = message.headers.get('CSeq')!.split(' ')[1];
+      this.answers.push(`${method} ${message.status} ${message.headers.getAll('Allow').join(', ')}`.trim());
+      return;
+    }
     const expires = message.headers.get('Expires') ?? '3600';
     switch (message.method) {
       case 'REGISTER': {
@@ -106,6 +115,23 @@ class CompactServer {
     };
     this.watches.push(watch);
     this.notify(watch, 'active;expires=3600', standardPidf(`sip:${watch.contact}@${DOMAIN}`, this.initialState));
+  }
+
+  /** A request outside any dialog to the watcher's socket, in compact forms. */
+  request(watch: Watch, method: string, callId = `other-${++this.counter}`): void {
+    const lines = [
+      `${method} sip:${watch.watcher}@${watch.rinfo.address}:${watch.rinfo.port} SIP/2.0`,
+      `v: SIP/2.0/UDP 127.0.0.1:${this.port};branch=z9hG4bKr${++this.counter}`,
+      `f: <sip:${watch.contact}@${DOMAIN}>;tag=srv`,
+      `t: <sip:${watch.watcher}@${DOMAIN}>${method === 'NOTIFY' ? ';tag=not-ours' : ''}`,
+      `i: ${callId}`,
+      `CSeq: 1 ${method}`,
+      ...(method === 'NOTIFY' ? ['o: presence', 'Subscription-State: active;expires=60'] : []),
+      'l: 0',
+      '',
+      '',
+    ];
+    this.socket.send(Buffer.from(lines.join('\r\n')), watch.rinfo.port, watch.rinfo.address);
   }
 
   /** A NOTIFY in compact forms, Subscription-State folded, no `<note>` in the PIDF. */
@@ -293,4 +319,30 @@ scenarios:
   assert.ok(snapshot.histograms.presence !== undefined, 'with its latency');
   assert.deepEqual(methods, ['presence-method-schedule']);
   assert.deepEqual(errors, []);
+});
+
+test('requests outside a subscription: a NOTIFY of no dialog of ours 481, OPTIONS 200 with Allow, an unknown method 405', { timeout: 20_000 }, async () => {
+  const server = await CompactServer.start();
+  const agent = await agentFor(server);
+  const presences: Seen[] = [];
+  const errors: string[] = [];
+  const alice = agent.createUser({ index: 0, name: 'alice', contacts: ['bob'], channels: [] }, recorder(presences, errors));
+  try {
+    await alice.logon();
+    const watch = server.watches[0]!;
+    server.request(watch, 'NOTIFY');
+    server.request(watch, 'NOTIFY', watch.callId); // our Call-ID, a To tag that is not ours
+    server.request(watch, 'OPTIONS');
+    server.request(watch, 'SUBSCRIBE');
+    // Besides the 200 to the initial NOTIFY.
+    const outside = (): string[] => server.answers.filter((answer) => answer !== 'NOTIFY 200');
+    await until(() => outside().length === 4, 'four answers');
+    const allow = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
+    assert.deepEqual(outside().sort(), ['NOTIFY 481', 'NOTIFY 481', `OPTIONS 200 ${allow}`, `SUBSCRIBE 405 ${allow}`]);
+    assert.equal(presences.length, 1, 'only the initial NOTIFY was read as presence');
+  } finally {
+    alice.destroy();
+    await agent.close();
+    server.close();
+  }
 });
