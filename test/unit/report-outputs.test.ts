@@ -72,7 +72,7 @@ test('junit.xml: one case per threshold and per limit; a failed SLO and a missed
   const smallDoc = parseXml(renderJunit(small.summary));
   const skipped = descendants(smallDoc, 'skipped');
   assert.equal(skipped.length, 1);
-  assert.match(skipped[0]!.attributes.message!, /the scenario asked for 50 users, fewer than 20000/);
+  assert.match(skipped[0]!.attributes.message!, /the scenario asked for 50 users, fewer than 20,000/);
   assert.equal(smallDoc.attributes.skipped, '1');
   assert.equal(smallDoc.attributes.failures, '0');
 });
