@@ -7,33 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { ircProtocol } from '../../src/agents/irc/index.js';
-import { LineBuffer, parseLine, type IrcMessage } from '../../src/agents/irc/codec.js';
+import { scriptedIrcServer } from '../helpers/irc-scripted-server.js';
 import type { ChannelAssignment, VuEvents } from '../../src/agents/types.js';
 
-type Script = (message: IrcMessage, reply: (line: string) => void) => void;
-
-/** A server that answers each client line through `script` and records everything it read. */
-function scripted(script: Script): Promise<{ server: Server; port: number; heard: string[] }> {
-  const heard: string[] = [];
-  const server = createServer((socket: Socket) => {
-    const lines = new LineBuffer();
-    socket.setEncoding('utf8');
-    socket.on('error', () => {});
-    socket.on('data', (chunk: string) =>
-      lines.push(chunk, (line) => {
-        const text = line.replace(/\r$/, '');
-        heard.push(text);
-        const message = parseLine(text);
-        if (message) script(message, (reply) => socket.write(`${reply}\r\n`));
-      }),
-    );
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, heard })),
-  );
-}
 
 interface Received {
   readonly messages: string[];
@@ -63,7 +40,7 @@ const ROOM: ChannelAssignment = { name: '#room', role: 'member', auditorium: fal
 
 test('numerics and commands whose last parameter is a middle one, with no server prefix: registration, JOIN, NAMES, PONG and a 401', { timeout: 10_000 }, async () => {
   // Not one `:` trailing parameter and not one prefix: every reply is `COMMAND p1 p2 ... pN`.
-  const { server, port, heard } = await scripted((m, reply) => {
+  const { server, port, heard } = await scriptedIrcServer((m, reply) => {
     if (m.command === 'CAP') reply(`421 * CAP Unknown`);
     else if (m.command === 'MODE') reply(`421 * MODE Unknown`);
     else if (m.command === 'USER') {
@@ -98,7 +75,7 @@ test('numerics and commands whose last parameter is a middle one, with no server
 });
 
 test('commands in lower case are the same commands: ping, pong, join, privmsg', { timeout: 10_000 }, async () => {
-  const { server, port } = await scripted((m, reply) => {
+  const { server, port } = await scriptedIrcServer((m, reply) => {
     if (m.command === 'USER') {
       reply(`:srv 001 ${NICK} :Welcome`);
       reply(`:srv ping :keepalive-1`);
@@ -131,7 +108,7 @@ test('commands in lower case are the same commands: ping, pong, join, privmsg', 
 
 /** Registers and answers PING; `echo` decides whether our own PRIVMSGs come back to us. */
 function privateMessageServer(echo: boolean) {
-  return scripted((m, reply) => {
+  return scriptedIrcServer((m, reply) => {
     if (m.command === 'USER') reply(`:srv 001 ${NICK} :Welcome`);
     else if (m.command === 'PING') reply(`:srv PONG srv :${m.params[0]}`);
     else if (m.command === 'PRIVMSG' && echo) reply(`:${NICK}!u@h PRIVMSG ${m.params[0]} :${m.params[1]}`);
@@ -174,7 +151,7 @@ test('a server that echoes our PRIVMSG: the echo is not a message received', { t
 });
 
 test('433 nick in use: the next NICK appends `_`, and our own line echoed under that nick is not a delivery', { timeout: 10_000 }, async () => {
-  const { server, port, heard } = await scripted((m, reply) => {
+  const { server, port, heard } = await scriptedIrcServer((m, reply) => {
     if (m.command === 'NICK' && m.params[0] === NICK) reply(`:srv 433 * ${NICK} :Nickname is already in use`);
     else if (m.command === 'NICK') reply(`:srv 001 ${m.params[0]} Welcome`);
     else if (m.command === 'PING') reply(`:srv PONG srv :${m.params[0]}`);

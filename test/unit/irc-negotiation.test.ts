@@ -4,33 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { ircProtocol } from '../../src/agents/irc/index.js';
-import { LineBuffer, parseLine, type IrcMessage } from '../../src/agents/irc/codec.js';
+import { scriptedIrcServer } from '../helpers/irc-scripted-server.js';
+import type { IrcMessage } from '../../src/agents/irc/codec.js';
 import type { VuEvents } from '../../src/agents/types.js';
 
-type Script = (message: IrcMessage, reply: (line: string) => void) => void;
-
-/** A server that answers each client line through `script` and records everything it read. */
-function scripted(script: Script): Promise<{ server: Server; port: number; heard: string[] }> {
-  const heard: string[] = [];
-  const server = createServer((socket: Socket) => {
-    const lines = new LineBuffer();
-    socket.setEncoding('utf8');
-    socket.on('error', () => {});
-    socket.on('data', (chunk: string) =>
-      lines.push(chunk, (line) => {
-        const text = line.replace(/\r$/, '');
-        heard.push(text);
-        const message = parseLine(text);
-        if (message) script(message, (reply) => socket.write(`${reply}\r\n`));
-      }),
-    );
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, heard })),
-  );
-}
 
 function events(notes: string[] = [], errors: string[] = []): VuEvents {
   return {
@@ -54,7 +32,7 @@ function register(m: IrcMessage, reply: (line: string) => void): boolean {
 }
 
 test('SASL PLAIN: CAP REQ sasl, AUTHENTICATE with the user and password, 903, CAP END, then registration', async () => {
-  const { server, port, heard } = await scripted((m, reply) => {
+  const { server, port, heard } = await scriptedIrcServer((m, reply) => {
     if (register(m, reply)) return;
     if (m.command === 'CAP' && m.params[0] === 'LS') reply(':srv CAP * LS :sasl server-time');
     else if (m.command === 'CAP' && m.params[0] === 'REQ') reply(`:srv CAP * ACK :${m.params[1]}`);
@@ -77,7 +55,7 @@ test('SASL PLAIN: CAP REQ sasl, AUTHENTICATE with the user and password, 903, CA
 });
 
 test('SASL refused: the logon fails as auth-failed', async () => {
-  const { server, port } = await scripted((m, reply) => {
+  const { server, port } = await scriptedIrcServer((m, reply) => {
     if (m.command === 'CAP' && m.params[0] === 'LS') reply(':srv CAP * LS :sasl');
     else if (m.command === 'CAP' && m.params[0] === 'REQ') reply(`:srv CAP * ACK :${m.params[1]}`);
     else if (m.command === 'AUTHENTICATE' && m.params[0] === 'PLAIN') reply('AUTHENTICATE +');
@@ -93,7 +71,7 @@ test('SASL refused: the logon fails as auth-failed', async () => {
 });
 
 test('IRCX: detected by 800, enabled after 001; presenters CREATE auditoriums +x; private messages to co-members are whispers', async () => {
-  const { server, port, heard } = await scripted((m, reply) => {
+  const { server, port, heard } = await scriptedIrcServer((m, reply) => {
     if (register(m, reply)) return;
     if (m.command === 'MODE' && m.params[0] === 'ISIRCX') reply(':srv 800 * 0 0 ANON 512 *');
     else if (m.command === 'CAP') reply(':srv 421 * CAP :Unknown command');
