@@ -1,5 +1,5 @@
 /** A VuEvents sink for benchmarks that drive agents directly: it counts what a run would report, nothing else. */
-import type { VuEvents } from '../src/agents/types.js';
+import type { VuEvents } from '../src/protocols/types.js';
 
 export interface EventCounts {
   retransmissions: number;

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCommand } from '../src/commands/run.js';
-import { startInspircd } from '../src/lab/irc.js';
+import { startInspircd } from '../src/protocols/irc/lab.js';
 import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
-import { describeRssPerVu } from '../src/capacity/generator.js';
+import { describeRssPerVu } from '../src/analysis/generator.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, duration: { type: 'string' } } });
 const server = await startInspircd();

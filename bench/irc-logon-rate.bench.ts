@@ -5,8 +5,8 @@
  *   node --import tsx bench/irc-logon-rate.bench.ts [users-per-round=4000] [rounds=3]
  */
 import { connect, type Socket } from 'node:net';
-import { startInspircd } from '../src/lab/irc.js';
-import { ircProtocol } from '../src/agents/irc/index.js';
+import { startInspircd } from '../src/protocols/irc/lab.js';
+import { ircProtocol } from '../src/protocols/irc/index.js';
 import { countingEvents } from './counting-events.js';
 
 const users = Number(process.argv[2] ?? 4000);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../src/metrics/journal.js';
 import { writeRunOutputs } from '../src/report/outputs.js';
-import { buildSummary } from '../src/report/summary.js';
+import { buildSummary } from '../src/analysis/summary.js';
 import { writeSyntheticJournal } from '../test/unit/report-synthetic-journal.js';
 
 const SECONDS = 3600;
@@ -38,7 +38,7 @@ try {
   const figures = {
     journalMiB: +(statSync(journal).size / 2 ** 20).toFixed(1),
     journalBuildSeconds: +(buildMs / 1000).toFixed(1),
-    // Reading the journal and buildSummary (src/report/summary.ts, src/metrics/aggregate.ts).
+    // Reading the journal and buildSummary (src/analysis/summary.ts, src/metrics/aggregate.ts).
     summarySeconds: +(summaryMs / 1000).toFixed(2),
     // writeRunOutputs: series, index.html, charts/*.png, summary.md, junit.xml, summary.json.
     outputsSeconds: +(outputsMs / 1000).toFixed(2),

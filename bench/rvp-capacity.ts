@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../src/commands/run.js';
-import { startRvpLab, type RvpLabOptions } from '../src/lab/rvp.js';
+import { startRvpLab, type RvpLabOptions } from '../src/protocols/rvp/lab.js';
 import type { LabServer } from '../src/lab/types.js';
 
 const CLOCK_TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux

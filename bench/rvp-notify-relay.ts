@@ -11,10 +11,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { instantMessage, newSessionId, presencePatch } from '../src/agents/rvp/bodies.js';
-import { CallbackListener } from '../src/agents/rvp/callback-listener.js';
-import { startRvpLab } from '../src/lab/rvp.js';
-import { HttpClientPool } from '../src/servers/rvp/http-client.js';
+import { instantMessage, newSessionId, presencePatch } from '../src/protocols/rvp/bodies.js';
+import { CallbackListener } from '../src/protocols/rvp/callback-listener.js';
+import { startRvpLab } from '../src/protocols/rvp/lab.js';
+import { HttpClientPool } from '../src/protocols/rvp/wire/http-client.js';
 import { sampleProcess } from './rvp-capacity.js';
 
 const concurrency = Number(process.argv[2] ?? 64);

@@ -9,12 +9,12 @@
  * compiling the hot path inside the measured span), several per process a warm one, as in a run's
  * long-lived workers.
  */
-import { sipProtocol } from '../src/agents/sip/index.js';
-import { Registration } from '../src/agents/sip/registration.js';
-import { readSettings } from '../src/agents/sip/settings.js';
-import { UdpHub } from '../src/agents/sip/udp.js';
-import { UserAgent } from '../src/agents/sip/ua.js';
-import type { AgentTarget, VirtualUser } from '../src/agents/types.js';
+import { sipProtocol } from '../src/protocols/sip/index.js';
+import { Registration } from '../src/protocols/sip/registration.js';
+import { readSettings } from '../src/protocols/sip/settings.js';
+import { UdpHub } from '../src/protocols/sip/udp.js';
+import { UserAgent } from '../src/protocols/sip/ua.js';
+import type { AgentTarget, VirtualUser } from '../src/protocols/types.js';
 import { countingEvents } from './counting-events.js';
 import { groupCpuSeconds, processCpuSeconds } from './sip-probes.js';
 

@@ -9,8 +9,8 @@
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
-import { sipProtocol } from '../src/agents/sip/index.js';
-import { startKamailio } from '../src/lab/kamailio.js';
+import { sipProtocol } from '../src/protocols/sip/index.js';
+import { startKamailio } from '../src/protocols/sip/lab.js';
 import { countingEvents } from './counting-events.js';
 
 const { values: args } = parseArgs({ options: { users: { type: 'string', default: '2000' }, snapshot: { type: 'string' } } });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { runCommand } from '../src/commands/run.js';
-import { startKamailio } from '../src/lab/kamailio.js';
+import { startKamailio } from '../src/protocols/sip/lab.js';
 import { groupCpuSeconds, kamailioShm, udpReceiveBufferErrors } from './sip-probes.js';
 
 const { values: args } = parseArgs({

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { workerNodeFlags } from '../src/engine/coordinator.js';
-import { startKamailio } from '../src/lab/kamailio.js';
+import { startKamailio } from '../src/protocols/sip/lab.js';
 import { freePort } from '../src/lab/ports.js';
 import type { DriverExit, DriverResult, DriverStep } from './sip-driver.js';
 import { CpuFollower, groupCpuSeconds } from './sip-probes.js';

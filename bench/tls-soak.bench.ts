@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCommand } from '../src/commands/run.js';
-import { startKamailio } from '../src/lab/kamailio.js';
+import { startKamailio } from '../src/protocols/sip/lab.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, hold: { type: 'string' }, cycles: { type: 'string' } } });
 const users = Number(values.users ?? 150);

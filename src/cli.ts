@@ -241,7 +241,7 @@ program
   .allowExcessArguments()
   .argument('[options...]')
   .action(async () => {
-    const { main, USAGE } = await import('./servers/rvp/main.js');
+    const { main, USAGE } = await import('./protocols/rvp/server/main.js');
     const args = process.argv.slice(process.argv.indexOf('rvp-server') + 1);
     // Asked for help is not a usage error: print it on stdout and exit 0, like every other command.
     if (args.includes('--help') || args.includes('-h')) {

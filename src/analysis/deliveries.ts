@@ -1,11 +1,11 @@
 /**
- * Every lost delivery explained: reads events.ndjson.gz (src/engine/recording.ts), matches each
+ * Every lost delivery explained: reads events.ndjson.gz (src/metrics/recording.ts), matches each
  * send with its receipts and gives each expected delivery that never arrived a reason that a
  * recorded event supports (docs/metrics.md § Lost deliveries). Streams the file and keeps only
  * numeric columns, so a run of millions of records is read in seconds.
  */
 import { createWriteStream } from 'node:fs';
-import { forEachRecordedEvent, type RecordedEvent } from '../engine/recording.js';
+import { forEachRecordedEvent, type RecordedEvent } from '../metrics/recording.js';
 import { LOSS_REASONS, MAX_LOSS_EXAMPLES, type DeliveryOutcomes, type LossReason, type MissedDelivery } from './outcomes.js';
 
 /** How long a delivery may take before it counts as missed (the message stamp's deadline, ms). */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournal } from '../metrics/journal.js';
 import { RunAggregate } from '../metrics/aggregate.js';
-import { buildSummary, type Summary } from '../report/summary.js';
+import { buildSummary, type Summary } from './summary.js';
 import { WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { analyseDeliveries } from './deliveries.js';

@@ -3,7 +3,7 @@
  * working day: shown beside the documented or measured figure the WAN check uses, so a planner
  * sees what a heavier or lighter workload would cost.
  */
-import { byteModelFor } from './simulate-bytes.js';
+import { byteModelFor } from '../analysis/simulate-bytes.js';
 import type { PlanFile } from './plan-input.js';
 
 export interface ModelledBandwidth {

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProfile } from '../scenarios/limits.js';
 import type { LimitProfile } from '../scenarios/schema.js';
-import type { Summary } from '../report/summary.js';
-import { measuredFigures } from './measured.js';
+import type { Summary } from '../analysis/summary.js';
+import { measuredFigures } from '../analysis/measured.js';
 import { PlanInputError, type PlanFile, type RoleProfiles } from './plan-input.js';
 
 export type Provenance =
@@ -68,7 +68,7 @@ interface MeasuredCapacity {
 }
 
 /**
- * A run given with --from-run must have measured a capacity (src/capacity/measured.ts: a step
+ * A run given with --from-run must have measured a capacity (src/analysis/measured.ts: a step
  * search's knee, a "missed at N", or "met" at the documented figure); one that did not is
  * refused, since planning on a demo's peak would size a deployment on a load the run chose.
  * Its bandwidth is used only as a real-time figure (normalised when timeScale ≠ 1).

@@ -2,7 +2,7 @@
  * The plan as a text table (stdout) and as an HTML fragment the report can embed: every number
  * beside where it came from.
  */
-import { escapeHtml as h } from '../report/escape.js';
+import { escapeHtml as h } from '../text/escape.js';
 import { describeProvenance } from './plan-capacity.js';
 import type { Plan } from './plan.js';
 

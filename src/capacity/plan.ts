@@ -3,7 +3,7 @@
  * from per-server capacities (documented or measured). The counting itself is sizeDeployment's
  * (sizing.ts), the same code the report's sizing table runs, so plan and report agree.
  */
-import { sizeDeployment } from './sizing.js';
+import { sizeDeployment } from '../analysis/sizing.js';
 import { resolveCapacities, type PlanCapacities, type Provenance, type ServerRole, type Sourced } from './plan-capacity.js';
 import type { PlanFile } from './plan-input.js';
 import { modelledBandwidth, type ModelledBandwidth } from './plan-bandwidth.js';

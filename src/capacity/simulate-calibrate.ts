@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJournal, type JournalHeader, type JournalSecond } from '../metrics/journal.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { predictTraffic, type Prediction } from './simulate.js';
-import { normaliseBandwidth } from './normalise.js';
+import { normaliseBandwidth } from '../analysis/normalise.js';
 
 export interface CalibrationRow {
   readonly metric: string;

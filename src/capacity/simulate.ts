@@ -7,8 +7,8 @@
  */
 import type { Scenario } from '../scenarios/schema.js';
 import { WorkloadPlan } from '../scenarios/schedule.js';
-import { byteModelFor, eventBytes, forEachTimerFire, type ByteModel, type EventBytes } from './simulate-bytes.js';
-import { scheduleTraffic, type SecondEvents } from './simulate-events.js';
+import { byteModelFor, eventBytes, forEachTimerFire, type ByteModel, type EventBytes } from '../analysis/simulate-bytes.js';
+import { scheduleTraffic, type SecondEvents } from '../analysis/simulate-events.js';
 
 export interface PredictedSecond {
   /** Journal numbering: second t covers (t − 1, t] of the run clock. */

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labBaseDir } from '../lab/irc.js';
+import { labBaseDir } from '../protocols/irc/lab.js';
 import { LAB_KINDS, startLabFor, type LabKind } from '../lab/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 

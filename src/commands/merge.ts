@@ -22,7 +22,7 @@ import {
 } from '../metrics/journal.js';
 import type { CounterName, LatencyName } from '../metrics/names.js';
 import { writeRunOutputs } from '../report/outputs.js';
-import { buildSummary, type Summary } from '../report/summary.js';
+import { buildSummary, type Summary } from '../analysis/summary.js';
 import { formatSummaryText } from '../report/text.js';
 import { claimRunFolder } from './run-folder.js';
 

@@ -1,6 +1,6 @@
 /** Is the target reachable at all? A run that cannot connect should say so in seconds, not time out per user. */
 import { connect } from 'node:net';
-import { AgentError, type AgentTarget, type ProtocolModule } from '../agents/types.js';
+import { AgentError, type AgentTarget, type ProtocolModule } from '../protocols/types.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 
 /** Undefined when the target answers, else the problem, in words. */

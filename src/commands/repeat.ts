@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { buildRepeatSummary, formatRepeatText, renderRepeatMarkdown, REPEAT_SUMMARY_FILE, type RepeatSummary } from '../report/repeat-summary.js';
-import type { Summary } from '../report/summary.js';
+import type { Summary } from '../analysis/summary.js';
 import { claimRunFolder } from './run-folder.js';
 import { runCommand, type RunCommandOptions } from './run.js';
 

@@ -16,7 +16,7 @@ import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTarget } from './probe.js';
 import { claimRunFolder } from './run-folder.js';
-import { loadProtocol } from '../agents/registry.js';
+import { loadProtocol } from '../protocols/registry.js';
 import { summarizeRunFolder } from '../analysis/run-summary.js';
 import { brokenInvariants, formatBrokenInvariants } from '../analysis/invariants.js';
 import { buildTimeline } from '../scenarios/schedule.js';

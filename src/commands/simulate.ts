@@ -4,7 +4,7 @@ import { loadScenarioFile } from '../scenarios/load.js';
 import { applyOverrides, type Overrides } from '../scenarios/overrides.js';
 import { parseTargetUrl } from '../scenarios/target.js';
 import { predictTraffic } from '../capacity/simulate.js';
-import { MODELLED_PROTOCOLS } from '../capacity/simulate-bytes.js';
+import { MODELLED_PROTOCOLS } from '../analysis/simulate-bytes.js';
 import { calibrateAgainstRun, CalibrationError } from '../capacity/simulate-calibrate.js';
 import { formatCalibration, formatPrediction } from '../capacity/simulate-format.js';
 

@@ -5,22 +5,22 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AgentTarget } from '../agents/types.js';
-import { loadProtocol } from '../agents/registry.js';
+import type { AgentTarget } from '../protocols/types.js';
+import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate } from '../metrics/aggregate.js';
 import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
 import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
 import { HostSampler } from '../metrics/host.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
-import { evaluateThresholds, thresholdSpecs } from '../capacity/thresholds.js';
-import { judgeSaturation } from '../capacity/saturation.js';
-import { buildSummary, metricValue, runFigures, type Summary } from '../report/summary.js';
+import { evaluateThresholds, thresholdSpecs } from '../analysis/thresholds.js';
+import { judgeSaturation } from '../analysis/saturation.js';
+import { buildSummary, metricValue, runFigures, type Summary } from '../analysis/summary.js';
 import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { delay, drainWhileStopping, sleepUntil } from './clock.js';
-import { joinRecordings } from './recording.js';
+import { joinRecordings } from '../metrics/recording.js';
 
 /** How long stopping workers get to log off and send their last figures before they are killed. */
 const STOP_GRACE_MS = 15_000;

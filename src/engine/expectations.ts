@@ -1,5 +1,5 @@
 /** What scripted users wait for (`expect` steps): a matching message or presence change, in time. */
-import type { PresenceState } from '../agents/types.js';
+import type { PresenceState } from '../protocols/types.js';
 
 export type ScriptEvent =
   | { readonly kind: 'message'; readonly from: string; readonly text: string; readonly channel?: string }

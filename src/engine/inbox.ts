@@ -3,7 +3,7 @@
  * once (duplicates apart), checked against who it was meant for, its latency recorded from the
  * scheduled send, and offered to a script waiting for it (`expect`).
  */
-import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
+import type { ChannelAssignment, PresenceState, VuIdentity } from '../protocols/types.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { presenceMethodNote } from '../metrics/names.js';
 import { Expectations } from './expectations.js';

@@ -1,5 +1,5 @@
 /** What the coordinator and its worker processes say to each other over the IPC channel. */
-import type { AgentTarget } from '../agents/types.js';
+import type { AgentTarget } from '../protocols/types.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 

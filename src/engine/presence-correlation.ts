@@ -5,7 +5,7 @@
  * every worker without any property of our own reaching the watcher (a server that relays RVP
  * `r:state` alone, a PIDF with `<basic>` and no `<note>`).
  */
-import type { PresenceState, VuIdentity } from '../agents/types.js';
+import type { PresenceState, VuIdentity } from '../protocols/types.js';
 import type { WorkloadPlan } from '../scenarios/schedule.js';
 
 interface ScheduledChange {

@@ -1,7 +1,7 @@
 /** Replays a recorded user: its actions at their recorded times (divided by `speed`). */
-import type { VuIdentity } from '../agents/types.js';
+import type { VuIdentity } from '../protocols/types.js';
 import type { Action } from '../scenarios/schedule.js';
-import { readRecording, type RecordedEvent } from './recording.js';
+import { readRecording, type RecordedEvent } from '../metrics/recording.js';
 
 /** A recording to replay: each user's recorded events, the speed-up, and the users' replayed sessions. */
 export interface Replay {

@@ -3,7 +3,7 @@
  * this object, so a scripted send is stamped, timed, recorded and counted exactly like a
  * scheduled one. Its randomness comes from the user's own seeded stream.
  */
-import type { PresenceState } from '../agents/types.js';
+import type { PresenceState } from '../protocols/types.js';
 import { Random } from '../scenarios/random.js';
 import type { ThinkTime } from '../scenarios/flow-schema.js';
 import type { ScriptEvent, VuRunner } from './vu.js';

@@ -6,13 +6,13 @@
  * run ends (docs/metrics.md § Outcomes of each attempt): each is settled once, by whichever comes
  * first — its own result, or the run's stop cutting it off — and the later one is ignored.
  */
-import type { ChannelAssignment, PresenceState, ProtocolAgent, SendOutcome, VirtualUser, VuEvents, VuIdentity } from '../agents/types.js';
-import { AgentError } from '../agents/types.js';
-import { withDeadline } from '../agents/deadline.js';
+import type { ChannelAssignment, PresenceState, ProtocolAgent, SendOutcome, VirtualUser, VuEvents, VuIdentity } from '../protocols/types.js';
+import { AgentError } from '../protocols/types.js';
+import { withDeadline } from '../protocols/deadline.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import { Random } from '../scenarios/random.js';
 import type { Action, WorkloadPlan } from '../scenarios/schedule.js';
-import type { EventRecorder, RecordedAction } from './recording.js';
+import type { EventRecorder, RecordedAction } from '../metrics/recording.js';
 import { ReplayStream, type ActionSource, type Replay } from './replay.js';
 import { Vu } from './vu-api.js';
 import { runFlow } from './flow.js';

@@ -3,14 +3,14 @@
  * second) and its stop path. worker.ts is only the process around it (IPC, signals, crashes), so
  * the stop path can be driven in a test without forking.
  */
-import type { ProtocolAgent, VuIdentity } from '../agents/types.js';
-import { loadProtocol } from '../agents/registry.js';
+import type { ProtocolAgent, VuIdentity } from '../protocols/types.js';
+import { loadProtocol } from '../protocols/registry.js';
 import { HealthSampler } from '../metrics/health.js';
 import { MetricsRecorder } from '../metrics/recorder.js';
 import { WorkloadPlan, usersOf } from '../scenarios/schedule.js';
 import { resolveSecret } from '../scenarios/target.js';
 import type { FromWorker, WorkerInit } from './messages.js';
-import { EventRecorder } from './recording.js';
+import { EventRecorder } from '../metrics/recording.js';
 import { loadReplay, type Replay } from './replay.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';

@@ -11,7 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { startInspircd } from './irc.js';
+import { startInspircd } from '../protocols/irc/lab.js';
 import { EXIT } from '../exit-codes.js';
 
 const IP_TIMEOUT_MS = 10_000;

@@ -32,3 +32,35 @@ export class LabError extends Error {
     this.name = 'LabError';
   }
 }
+
+/** What the lab needs to know about the run to serve it (users to provision, transport, ...). */
+export interface LabContext {
+  readonly users?: number;
+  readonly namePattern?: string;
+  readonly domain?: string;
+  /** Password every user logs on with; authentication is on when set. */
+  readonly password?: string;
+  readonly transport?: 'tcp' | 'udp' | 'tls';
+  /** Home servers behind the router, for `rvp-cluster`. */
+  readonly homes?: number;
+  /** Let the servers outlive this process (`imload lab up`). */
+  readonly keep?: boolean;
+}
+
+/** A started lab and how a target reaches it. */
+export interface LabTarget {
+  /** The server a target connects to. */
+  readonly primary: LabServer;
+  readonly servers: readonly LabServer[];
+  readonly url: string;
+  readonly transport?: 'tcp' | 'udp' | 'tls';
+  readonly domain?: string;
+  /** Extra agent options, e.g. Kamailio's ctl socket for the online-count cross-check. */
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly ca?: string;
+  stop(): Promise<void>;
+  /** Server faults: stop the server, and start it again on the same port (where supported). */
+  readonly outage?: { down(): Promise<void>; up(): Promise<void> };
+  /** The server processes' ids now (a restarted server has a new one), for the run to sample. */
+  serverPids(): readonly number[];
+}

@@ -5,11 +5,11 @@
  * both renderers register it, the page by embedding its source.
  */
 import type { Chart, ChartConfiguration, ChartDataset, ChartType } from 'chart.js';
-import { GENERATOR_LIMITS } from '../capacity/generator.js';
+import { GENERATOR_LIMITS } from '../analysis/generator.js';
 import type { RunPhase } from '../metrics/journal.js';
-import { SATURATION_LIMITS } from '../capacity/saturation.js';
+import { SATURATION_LIMITS } from '../analysis/saturation.js';
 import { BUILT_IN_PROFILES } from '../scenarios/limits.js';
-import { CHART_LATENCIES, PERCENTILES, hasData, type Column, type PhaseSpan, type TimeSeries } from './series.js';
+import { CHART_LATENCIES, PERCENTILES, hasData, type Column, type PhaseSpan, type TimeSeries } from '../analysis/series.js';
 
 export interface ChartSpec {
   /** File-name-safe id: charts/<id>.png and the canvas id in the page. */

@@ -1,5 +1,5 @@
 /** The comparison as text (stdout) and as a self-contained HTML page (no scripts, no network). */
-import { escapeHtml as h } from './escape.js';
+import { escapeHtml as h } from '../text/escape.js';
 import { formatNumber } from './format.js';
 import type { MetricComparison, RegressionLimit, RunComparison } from './compare.js';
 

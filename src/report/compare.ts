@@ -8,7 +8,7 @@ import type { RunAggregate } from '../metrics/aggregate.js';
 import type { JournalEntry } from '../metrics/journal.js';
 import { median } from 'simple-statistics';
 import { rankSumTest, type RankSumResult } from './compare-stats.js';
-import { buildSummary, type Summary } from './summary.js';
+import { buildSummary, type Summary } from '../analysis/summary.js';
 
 export interface RegressionLimit {
   /** Allowed worsening as a fraction of the baseline (0.1 = 10 %). */

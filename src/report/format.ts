@@ -1,5 +1,5 @@
 /** Number formatting shared by the report's HTML, Markdown and JUnit outputs. */
-import { LATENCY_METRIC } from '../capacity/threshold-grammar.js';
+import { LATENCY_METRIC } from '../metrics/threshold-grammar.js';
 
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);

@@ -4,7 +4,7 @@
  * folder's losses.ndjson has them all).
  */
 import { LOSS_REASONS, type LossReason, type MissedDelivery } from '../analysis/outcomes.js';
-import { escapeHtml as h } from './escape.js';
+import { escapeHtml as h } from '../text/escape.js';
 import { formatNumber } from './format.js';
 import type { ReportModel } from './report-model.js';
 

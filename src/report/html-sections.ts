@@ -1,11 +1,11 @@
 /** The report page's sections as HTML fragments (tables and text); html.ts puts them in a page. */
 import type { LatencySummary } from '../metrics/histogram.js';
-import { escapeHtml as h } from './escape.js';
+import { escapeHtml as h } from '../text/escape.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
-import { describeRssPerVu } from '../capacity/generator.js';
-import { presenceMethodText } from './summary.js';
+import { describeRssPerVu } from '../analysis/generator.js';
+import { presenceMethodText } from '../analysis/summary.js';
 
 export function overviewSection(model: ReportModel): string {
   const s = model.summary;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { drawPhaseBands, PHASE_BANDS_PLUGIN_ID } from './chart-specs.js';
-import { escapeHtml as h, jsonForScript } from './escape.js';
+import { escapeHtml as h, jsonForScript } from '../text/escape.js';
 import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
 import { PAGE_CSS } from './html-style.js';
 import { lossesSection } from './html-losses.js';

@@ -2,9 +2,9 @@
  * junit.xml: one test case per threshold and per limit verdict, so CI shows them as tests.
  * A failed threshold and a missed limit fail; a limit not reached is skipped, with its reason.
  */
-import { escapeXml as x } from './escape.js';
+import { escapeXml as x } from '../text/escape.js';
 import { formatMetricValue, verdictLabel } from './format.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../analysis/summary.js';
 import { thresholdLimit } from './text.js';
 
 interface Case {

@@ -1,6 +1,6 @@
 /** summary.md: the run in a few Markdown tables, for CI job summaries ($GITHUB_STEP_SUMMARY). */
-import { escapeMarkdownCell as cell } from './escape.js';
-import type { ThresholdResult } from '../capacity/thresholds.js';
+import { escapeMarkdownCell as cell } from '../text/escape.js';
+import type { ThresholdResult } from '../analysis/thresholds.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { formatDuration, thresholdLimit, verdictLine } from './text.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';

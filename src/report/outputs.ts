@@ -10,7 +10,7 @@ import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import { writeChartPngs } from './png.js';
 import { buildReportModel, loadRunJournal, type ReportModel } from './report-model.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../analysis/summary.js';
 
 export async function writeRunOutputs(runDir: string, summary: Summary): Promise<ReportModel> {
   writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

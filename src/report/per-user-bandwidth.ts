@@ -6,7 +6,7 @@
  */
 import { DOCUMENTED_KBPS_PER_USER } from './chart-specs.js';
 import { formatNumber } from './format.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../analysis/summary.js';
 
 export interface PerUserBandwidth {
   /** kbit/s per online user in real time: measured at timeScale 1, normalised otherwise; null when there is none. */

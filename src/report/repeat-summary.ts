@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { escapeMarkdownCell as cell } from './escape.js';
+import { escapeMarkdownCell as cell } from '../text/escape.js';
 import { formatMetricValue, formatNumber } from './format.js';
 import { perUserBandwidth } from './per-user-bandwidth.js';
-import type { Summary } from './summary.js';
+import type { Summary } from '../analysis/summary.js';
 
 export const REPEAT_SUMMARY_FILE = 'repeat-summary.json';
 export const REPEAT_SUMMARY_VERSION = 1;

@@ -6,13 +6,13 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournal, type JournalEntry, type JournalHeader } from '../metrics/journal.js';
 import { buildChartSpecs, DOCUMENTED_KBPS_PER_USER, type ChartSpec, type OmittedChart } from './chart-specs.js';
-import { buildTimeSeries, downsample, type TimeSeries } from './series.js';
+import { buildTimeSeries, downsample, type TimeSeries } from '../analysis/series.js';
 import { formatNumber } from './format.js';
 import { scenarioText } from './scenario-text.js';
-import { findSloOnsets, type SloOnset } from './slo-onset.js';
+import { findSloOnsets, type SloOnset } from '../analysis/slo-onset.js';
 import type { SizingQuery } from './sizing.js';
-import type { Summary } from './summary.js';
-import { measuredFigures } from '../capacity/measured.js';
+import type { Summary } from '../analysis/summary.js';
+import { measuredFigures } from '../analysis/measured.js';
 
 /** Points per chart in the page: enough to see a one-hour run's shape, small enough to stay light. */
 export const MAX_CHART_POINTS = 900;
@@ -48,7 +48,7 @@ export interface RealTimeBandwidth {
 /**
  * The per-user bandwidth to set against documented figures: wall-clock at timeScale 1, the
  * normalised figure when the run compressed time (wall-clock bytes then include behaviour
- * compressed N×). Same rule as the verdicts (src/capacity/verdicts.ts).
+ * compressed N×). Same rule as the verdicts (src/analysis/verdicts.ts).
  */
 export function realTimeBandwidth(summary: Summary): RealTimeBandwidth | null {
   if (summary.users.peakOnline === 0) return null;
@@ -93,7 +93,7 @@ function cutShortReason(summary: Summary, journal: RunJournal | null): string | 
   return torn ? `The journal's last line was torn and was left out.${torn}` : null;
 }
 
-/** The sizing table sizes on what the run measured by the rule `imload plan --from-run` uses (src/capacity/measured.ts). */
+/** The sizing table sizes on what the run measured by the rule `imload plan --from-run` uses (src/analysis/measured.ts). */
 function sizingQuery(summary: Summary): ReportModel['sizing'] {
   const capacities: Array<{ label: string; perServer: number }> = [];
   for (const v of summary.limits?.verdicts ?? []) {

@@ -8,7 +8,7 @@
  */
 import { stringify } from 'yaml';
 import type { z } from 'zod';
-import { Duration } from '../scenarios/duration.js';
+import { Duration } from '../metrics/duration.js';
 import { Scenario } from '../scenarios/schema.js';
 
 const UNITS: ReadonlyArray<readonly [string, number]> = [['h', 3_600_000], ['m', 60_000], ['s', 1000]];

@@ -1,5 +1,5 @@
 /**
  * The report's sizing table uses the same arithmetic as `imload plan`: it lives in
- * src/capacity/sizing.ts and is re-exported here so the report's imports keep working.
+ * src/analysis/sizing.ts and is re-exported here so the report's imports keep working.
  */
-export { sizeDeployment, type SizingAnswer, type SizingQuery } from '../capacity/sizing.js';
+export { sizeDeployment, type SizingAnswer, type SizingQuery } from '../analysis/sizing.js';

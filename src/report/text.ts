@@ -5,12 +5,12 @@
  */
 import type { Progress } from '../engine/coordinator.js';
 import type { LatencySummary } from '../metrics/histogram.js';
-import { parseThresholdCheck } from '../capacity/threshold-grammar.js';
-import type { ThresholdResult } from '../capacity/thresholds.js';
+import { parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import type { ThresholdResult } from '../analysis/thresholds.js';
 import { formatMetricValue, formatMs, formatNumber } from './format.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
-import { presenceMethodText, type Summary } from './summary.js';
-import { describeRssPerVu } from '../capacity/generator.js';
+import { presenceMethodText, type Summary } from '../analysis/summary.js';
+import { describeRssPerVu } from '../analysis/generator.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
 export function formatDuration(seconds: number): string {

@@ -4,7 +4,7 @@
  * rest of scenarios.yaml.
  */
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { Duration } from '../metrics/duration.js';
 
 /** A think time: fixed, uniform between min and max, or exponential around a mean. */
 export const ThinkTime = z.union(

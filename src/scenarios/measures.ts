@@ -4,8 +4,8 @@
  * an error; a contact list longer than the population allows is a warning. The protocols say
  * what they measure (`ProtocolModule.latencies`); nothing here names one.
  */
-import { loadProtocol } from '../agents/registry.js';
-import { latencyOf, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import { loadProtocol } from '../protocols/registry.js';
+import { latencyOf, parseThresholdCheck } from '../metrics/threshold-grammar.js';
 import { findProfile } from './limits.js';
 import { ScenarioError, type LoadedScenarioFile, type ScenarioPath, type ScenarioProblem } from './load.js';
 import type { Scenario } from './schema.js';

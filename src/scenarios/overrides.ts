@@ -1,7 +1,7 @@
 /** Command-line overrides of a scenario (--users, --duration, --time-scale, --seed, --target, --workers). */
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
-import { DURATION_HINT, durationMs } from './duration.js';
+import { DURATION_HINT, durationMs } from '../metrics/duration.js';
 
 export interface Overrides {
   readonly users?: number;

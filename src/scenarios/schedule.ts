@@ -3,7 +3,7 @@
  * action. Everything about user i is a pure function of (scenario, seed, i): it never depends on
  * the number of workers, segments or hosts, so a run can be replayed and split exactly.
  */
-import type { ChannelAssignment, PresenceState, VuIdentity } from '../agents/types.js';
+import type { ChannelAssignment, PresenceState, VuIdentity } from '../protocols/types.js';
 import { Random } from './random.js';
 import type { Phase, Scenario } from './schema.js';
 import type { UserGroup } from './flow-schema.js';

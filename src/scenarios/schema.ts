@@ -3,9 +3,9 @@
  * Schema generated from it, and the engine consumes its output types — so the three never drift.
  */
 import { z } from 'zod';
-import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../capacity/threshold-grammar.js';
+import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../metrics/threshold-grammar.js';
 import { UserGroup } from './flow-schema.js';
-import { Duration } from './duration.js';
+import { Duration } from '../metrics/duration.js';
 
 /** Secrets are never inline: they come from an environment variable or a file. */
 export const SecretRef = z.union([

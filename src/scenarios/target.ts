@@ -1,6 +1,6 @@
 /** Turns a scenario target (URL + settings) into the endpoint an agent connects to. */
 import { readFileSync } from 'node:fs';
-import type { AgentTarget } from '../agents/types.js';
+import type { AgentTarget } from '../protocols/types.js';
 import type { SecretRef, Target } from './schema.js';
 import { TARGET_URL_PATTERN } from './schema.js';
 

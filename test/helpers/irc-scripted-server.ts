@@ -1,6 +1,6 @@
 /** A scripted IRC server for unit tests: answers each client line through `script`, records what it read. */
 import { createServer, type Server, type Socket } from 'node:net';
-import { LineBuffer, parseLine, type IrcMessage } from '../../src/agents/irc/codec.js';
+import { LineBuffer, parseLine, type IrcMessage } from '../../src/protocols/irc/codec.js';
 
 export type IrcScript = (message: IrcMessage, reply: (line: string) => void) => void;
 

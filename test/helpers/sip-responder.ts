@@ -7,8 +7,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
-import { parseSipMessage } from '../../src/agents/sip/codec.js';
-import { buildResponse } from '../../src/agents/sip/responses.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { buildResponse } from '../../src/protocols/sip/responses.js';
 
 const progressFile = process.argv[2];
 const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });

@@ -3,7 +3,7 @@
  * plan's logon and logoff windows, a real scheduler and clock, and no notes. Pass what a test
  * needs in place of the defaults (a recorder, a replay, a stopping flag).
  */
-import type { ProtocolAgent } from '../../src/agents/types.js';
+import type { ProtocolAgent } from '../../src/protocols/types.js';
 import { LogonWindow } from '../../src/engine/logon-window.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';

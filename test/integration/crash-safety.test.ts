@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startInspircd } from '../../src/lab/irc.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
-import { startInspircd } from '../../src/lab/irc.js';
-import { LineBuffer, nickOf, parseLine } from '../../src/agents/irc/codec.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
+import { LineBuffer, nickOf, parseLine } from '../../src/protocols/irc/codec.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 

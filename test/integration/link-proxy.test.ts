@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
-import { startInspircd } from '../../src/lab/irc.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
 import { startLinkProxy } from '../../src/faults/link-proxy.js';
 import { requireBinary } from '../helpers/require.js';
 import { journalShows } from '../helpers/journal.js';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LINK_BURST_BYTES, runBranchOffice, usersPerLink } from '../../src/lab/netns.js';
 import { readJournal, type JournalSecond } from '../../src/metrics/journal.js';
-import { buildSummary } from '../../src/report/summary.js';
+import { buildSummary } from '../../src/analysis/summary.js';
 import { loadScenarioFile } from '../../src/scenarios/load.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { mergeCommand, type MergedJournalHeader } from '../../src/commands/merge.js';
 import { createTopology, linkBytes, runSegmentsInNamespaces, startInspircdInNamespace } from '../../src/lab/netns.js';
 import { readJournal } from '../../src/metrics/journal.js';
-import { buildSummary } from '../../src/report/summary.js';
+import { buildSummary } from '../../src/analysis/summary.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 

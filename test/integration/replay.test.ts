@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import { replayCommand } from '../../src/commands/replay.js';
-import { readRecording, type RecordedEvent } from '../../src/engine/recording.js';
+import { readRecording, type RecordedEvent } from '../../src/metrics/recording.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 

@@ -16,7 +16,7 @@ import { loadImage, createCanvas } from '@napi-rs/canvas';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runCommand } from '../../src/commands/run.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from '../../src/report/format.js';
-import type { Summary } from '../../src/report/summary.js';
+import type { Summary } from '../../src/analysis/summary.js';
 import { which } from '../../src/lab/process.js';
 import { writeScenario } from '../helpers/scenario.js';
 

@@ -1,14 +1,14 @@
 /**
  * End to end: the RVP agent's virtual users against the reference server started as processes
- * through src/lab/rvp.ts. A few hundred users with 20 contacts each log on, change presence and
+ * through src/protocols/rvp/lab.ts. A few hundred users with 20 contacts each log on, change presence and
  * exchange messages; every message arrives exactly once, every watcher sees every change, and
  * the server's own online count matches the users the harness believes are logged on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRvpLab } from '../../src/lab/rvp.js';
-import { rvpProtocol } from '../../src/agents/rvp/index.js';
-import type { PresenceState, ProtocolAgent, VirtualUser, VuEvents } from '../../src/agents/types.js';
+import { startRvpLab } from '../../src/protocols/rvp/lab.js';
+import { rvpProtocol } from '../../src/protocols/rvp/index.js';
+import type { PresenceState, ProtocolAgent, VirtualUser, VuEvents } from '../../src/protocols/types.js';
 
 const PASSWORD = 'e2e-secret';
 const CONTACTS = 20;

@@ -1,11 +1,11 @@
 /**
- * The RVP server as separate processes started by src/lab/rvp.ts: a router and two home
+ * The RVP server as separate processes started by src/protocols/rvp/lab.ts: a router and two home
  * servers. Raw sockets: 302 from the router, Digest at the home server, presence across homes
  * via the peer relay, the router's aggregated online count, and stop by PID.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRvpLab, type RvpLab } from '../../src/lab/rvp.js';
+import { startRvpLab, type RvpLab } from '../../src/protocols/rvp/lab.js';
 import { CallbackListener, digestAuthorization, exchange, proppatchState, request, type WireResponse } from '../unit/rvp-wire-helpers.js';
 
 const PASSWORD = 'lab-pass';

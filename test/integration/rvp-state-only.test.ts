@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
-import { startRvpLab } from '../../src/lab/rvp.js';
+import { startRvpLab } from '../../src/protocols/rvp/lab.js';
 import { writeScenario } from '../helpers/scenario.js';
 
 const USERS = 60;

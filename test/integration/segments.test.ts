@@ -16,8 +16,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import { mergeCommand } from '../../src/commands/merge.js';
-import { startInspircd } from '../../src/lab/irc.js';
-import type { Summary } from '../../src/report/summary.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
+import type { Summary } from '../../src/analysis/summary.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderKamailioConfig, type KamailioConfigInput } from '../../src/lab/kamailio-config.js';
+import { renderKamailioConfig, type KamailioConfigInput } from '../../src/protocols/sip/lab-config.js';
 import { createLabPki } from '../../src/lab/tls.js';
 import { requireBinary } from '../helpers/require.js';
 

@@ -1,5 +1,5 @@
 /**
- * The SIP agent against a real Kamailio 5.6 (src/lab/kamailio.ts) over UDP, TCP and TLS, with
+ * The SIP agent against a real Kamailio 5.6 (src/protocols/sip/lab.ts) over UDP, TCP and TLS, with
  * Digest on: users log on with 20 contacts each, exchange MESSAGEs and presence changes through
  * the VirtualUser API, and the server's own registered count is checked at each step.
  */
@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { sipProtocol } from '../../src/agents/sip/index.js';
-import type { SipAgent } from '../../src/agents/sip/agent.js';
-import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/agents/types.js';
-import { startKamailio, type KamailioLab } from '../../src/lab/kamailio.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import type { SipAgent } from '../../src/protocols/sip/agent.js';
+import { AgentError, type AgentTarget, type PresenceState, type VirtualUser, type VuEvents } from '../../src/protocols/types.js';
+import { startKamailio, type KamailioLab } from '../../src/protocols/sip/lab.js';
 import { requireBinary } from '../helpers/require.js';
 import { until } from '../helpers/until.js';
 

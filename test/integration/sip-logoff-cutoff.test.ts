@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
-import { startKamailio } from '../../src/lab/kamailio.js';
+import { startKamailio } from '../../src/protocols/sip/lab.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
 import { journalShows } from '../helpers/journal.js';
 import { requireBinary } from '../helpers/require.js';

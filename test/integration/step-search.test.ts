@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCommand } from '../../src/commands/run.js';
-import { startInspircd } from '../../src/lab/irc.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyseDeliveries } from '../../src/analysis/deliveries.js';
-import type { RecordedEvent } from '../../src/engine/recording.js';
+import type { RecordedEvent } from '../../src/metrics/recording.js';
 
 const TIMEOUT = 10_000;
 

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../../src/metrics/journal.js';
-import { buildTimeSeries } from '../../src/report/series.js';
+import { buildTimeSeries } from '../../src/analysis/series.js';
 import { buildChartSpecs } from '../../src/report/chart-specs.js';
 import { writeSyntheticJournal } from './report-synthetic-journal.js';
 import { HostSampler, parsePidStat, parseProcStat, parseStatusRss, processTree } from '../../src/metrics/host.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LineBuffer, MAX_LINE_LENGTH, nickOf, parseLine, sanitize } from '../../src/agents/irc/codec.js';
+import { LineBuffer, MAX_LINE_LENGTH, nickOf, parseLine, sanitize } from '../../src/protocols/irc/codec.js';
 
 test('parses prefix, command, middle params and trailing', () => {
   const m = parseLine(':nick!user@host PRIVMSG #room :hello there :)\r');

@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ircProtocol } from '../../src/agents/irc/index.js';
+import { ircProtocol } from '../../src/protocols/irc/index.js';
 import { scriptedIrcServer } from '../helpers/irc-scripted-server.js';
-import type { ChannelAssignment, VuEvents } from '../../src/agents/types.js';
+import type { ChannelAssignment, VuEvents } from '../../src/protocols/types.js';
 
 
 interface Received {

@@ -1,7 +1,7 @@
 /** Socket failures by kind: a lost connection is one kind whichever way the kernel reported it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { socketErrorKind } from '../../src/agents/irc/connection.js';
+import { socketErrorKind } from '../../src/protocols/irc/connection.js';
 
 const failure = (code: string, message = `${code} happened`): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
 

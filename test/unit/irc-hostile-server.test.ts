@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import fc from 'fast-check';
-import { ircProtocol } from '../../src/agents/irc/index.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { ircProtocol } from '../../src/protocols/irc/index.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 function scriptedServer(): Promise<{ server: Server; port: number; next: (payload: Uint8Array) => void }> {
   let payload: Uint8Array = new Uint8Array();

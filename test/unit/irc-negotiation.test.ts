@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ircProtocol } from '../../src/agents/irc/index.js';
+import { ircProtocol } from '../../src/protocols/irc/index.js';
 import { scriptedIrcServer } from '../helpers/irc-scripted-server.js';
-import type { IrcMessage } from '../../src/agents/irc/codec.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import type { IrcMessage } from '../../src/protocols/irc/codec.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 
 function events(notes: string[] = [], errors: string[] = []): VuEvents {

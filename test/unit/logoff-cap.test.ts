@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentError, type ProtocolAgent, type VirtualUser } from '../../src/agents/types.js';
+import { AgentError, type ProtocolAgent, type VirtualUser } from '../../src/protocols/types.js';
 import { testWorkerContext } from '../helpers/worker-context.js';
 import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { JournalWriter, readJournal, type JournalHeader } from '../../src/metrics/journal.js';
 import type { CounterName } from '../../src/metrics/names.js';
-import type { RecordedEvent } from '../../src/engine/recording.js';
+import type { RecordedEvent } from '../../src/metrics/recording.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { writeSyntheticJournal } from './report-synthetic-journal.js';
 

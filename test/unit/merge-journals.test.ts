@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeCommand, mergeJournals, type MergedJournalHeader } from '../../src/commands/merge.js';
 import type { JournalCrossCheck, JournalEnd, JournalSecond } from '../../src/metrics/journal.js';
-import { buildSummary } from '../../src/report/summary.js';
+import { buildSummary } from '../../src/analysis/summary.js';
 import { FIXTURE_START, writeFixtureJournal, writeSegments } from './merge-fixtures.js';
 
 const RUN = { users: 31, seconds: 14 } as const;

@@ -9,7 +9,7 @@ import { brokenInvariants, checkInvariants } from '../../src/analysis/invariants
 import { deliveriesFromCounters, failureRate, outcomesOf } from '../../src/analysis/outcomes.js';
 import { COUNTERS, type CounterName } from '../../src/metrics/names.js';
 import { JournalWriter, readJournal, type JournalHeader } from '../../src/metrics/journal.js';
-import { buildSummary } from '../../src/report/summary.js';
+import { buildSummary } from '../../src/analysis/summary.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { writeSyntheticJournal } from './report-synthetic-journal.js';
 

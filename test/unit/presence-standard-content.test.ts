@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNotification } from '../../src/agents/rvp/bodies.js';
-import { parsePidf } from '../../src/agents/sip/pidf.js';
+import { parseNotification } from '../../src/protocols/rvp/bodies.js';
+import { parsePidf } from '../../src/protocols/sip/pidf.js';
 import { Inbox } from '../../src/engine/inbox.js';
 import { PresenceCorrelator } from '../../src/engine/presence-correlation.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';

@@ -11,7 +11,7 @@ import { compareCommand } from '../../src/commands/compare.js';
 import { formatComparisonText } from '../../src/report/compare-format.js';
 import { readJournal } from '../../src/metrics/journal.js';
 import { buildRepeatSummary, REPEAT_SUMMARY_FILE } from '../../src/report/repeat-summary.js';
-import { buildSummary, type Summary } from '../../src/report/summary.js';
+import { buildSummary, type Summary } from '../../src/analysis/summary.js';
 import { writeSyntheticJournal } from './report-synthetic-journal.js';
 
 /** A repeat folder as `run --repeat` leaves it: repeat-<i>/journal.ndjson and repeat-summary.json. */

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProtocolAgent, VirtualUser } from '../../src/agents/types.js';
-import type { RecordedEvent } from '../../src/engine/recording.js';
+import type { ProtocolAgent, VirtualUser } from '../../src/protocols/types.js';
+import type { RecordedEvent } from '../../src/metrics/recording.js';
 import { ReplayedSessions } from '../../src/engine/replay.js';
 import { testWorkerContext } from '../helpers/worker-context.js';
 import { VuRunner } from '../../src/engine/vu.js';

@@ -8,7 +8,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { buildChartSpecs, drawPhaseBands, isolatedPointRadii, type ChartPoint } from '../../src/report/chart-specs.js';
 import { writeChartPngs } from '../../src/report/png.js';
 import { durationText, scenarioText } from '../../src/report/scenario-text.js';
-import { phaseSpans, type TimeSeries } from '../../src/report/series.js';
+import { phaseSpans, type TimeSeries } from '../../src/analysis/series.js';
 import type { JournalSecond } from '../../src/metrics/journal.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../../src/metrics/journal.js';
 import { writeRunOutputs } from '../../src/report/outputs.js';
-import { buildSummary } from '../../src/report/summary.js';
+import { buildSummary } from '../../src/analysis/summary.js';
 import { renderJunit } from '../../src/report/junit.js';
 import { writeSyntheticJournal, type SyntheticRun } from './report-synthetic-journal.js';
 import { descendants, parseXml } from './report-xml.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupDigitsInText } from '../../src/report/html-sections.js';
 import { realTimeBandwidth } from '../../src/report/report-model.js';
-import type { Summary } from '../../src/report/summary.js';
+import type { Summary } from '../../src/analysis/summary.js';
 
 function summaryWith(timeScale: number, peakOnline: number, normalised: number | null): Summary {
   return {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sizeDeployment } from '../../src/report/sizing.js';
-import { downsample, plannedOnline, type TimeSeries } from '../../src/report/series.js';
+import { downsample, plannedOnline, type TimeSeries } from '../../src/analysis/series.js';
 import type { JournalHeader } from '../../src/metrics/journal.js';
 
 test('servers needed: peak online over capacity, rounded up; unknown capacity says null', () => {

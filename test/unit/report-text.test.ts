@@ -12,7 +12,7 @@ import { readJournal } from '../../src/metrics/journal.js';
 import { renderJunit } from '../../src/report/junit.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { buildReportModel } from '../../src/report/report-model.js';
-import { buildSummary, type Summary } from '../../src/report/summary.js';
+import { buildSummary, type Summary } from '../../src/analysis/summary.js';
 import { formatMs } from '../../src/report/format.js';
 import { formatDuration, formatProgress, formatSummaryText } from '../../src/report/text.js';
 import type { Progress } from '../../src/engine/coordinator.js';

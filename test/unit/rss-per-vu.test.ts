@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunAggregate } from '../../src/metrics/aggregate.js';
 import type { JournalSecond, RunPhase } from '../../src/metrics/journal.js';
-import { describeRssPerVu, generatorVerdict } from '../../src/capacity/generator.js';
+import { describeRssPerVu, generatorVerdict } from '../../src/analysis/generator.js';
 import { createHistogram, summarize } from '../../src/metrics/histogram.js';
 
 const BASELINE = 100 * 2 ** 20;

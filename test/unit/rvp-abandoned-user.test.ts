@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import { rvpProtocol } from '../../src/agents/rvp/index.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { rvpProtocol } from '../../src/protocols/rvp/index.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 function recordingEvents(errors: string[]): VuEvents {
   return {

@@ -11,10 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
-import { rvpProtocol } from '../../src/agents/rvp/index.js';
-import { CallbackListener as AgentCallbackListener } from '../../src/agents/rvp/callback-listener.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { runRvpServer, type RvpServerHandle } from '../../src/protocols/rvp/server/server.js';
+import { rvpProtocol } from '../../src/protocols/rvp/index.js';
+import { CallbackListener as AgentCallbackListener } from '../../src/protocols/rvp/callback-listener.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 import { exchange, request } from './rvp-wire-helpers.js';
 
 const HEAD_LIMIT = 16 * 1024;

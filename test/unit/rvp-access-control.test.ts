@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
+import { runRvpServer, type RvpServerHandle } from '../../src/protocols/rvp/server/server.js';
 import { CallbackListener, WireClient, basicAuthorization, exchange, imBody, proppatchState, request } from './rvp-wire-helpers.js';
 import { until } from '../helpers/until.js';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
-import { rvpProtocol } from '../../src/agents/rvp/index.js';
+import { runRvpServer, type RvpServerHandle } from '../../src/protocols/rvp/server/server.js';
+import { rvpProtocol } from '../../src/protocols/rvp/index.js';
 import { createLabPki, type LabPki } from '../../src/lab/tls.js';
-import type { AgentTarget, VuEvents } from '../../src/agents/types.js';
+import type { AgentTarget, VuEvents } from '../../src/protocols/types.js';
 import { exchange, request } from './rvp-wire-helpers.js';
 
 const PASSWORD_ENV = 'RVP_HTTPS_TEST_PASSWORD';

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpParseError, RequestParser, ResponseParser, DEFAULT_LIMITS } from '../../src/servers/rvp/http1.js';
-import { NS_ACL, NS_RVP, XmlError, cdata, parseXml } from '../../src/servers/rvp/xml.js';
-import { UserDirectory, expandPattern, homeFor, parseHomeMap, parseNodeUrl } from '../../src/servers/rvp/directory.js';
+import { HttpParseError, RequestParser, ResponseParser, DEFAULT_LIMITS } from '../../src/protocols/rvp/wire/http1.js';
+import { NS_ACL, NS_RVP, XmlError, cdata, parseXml } from '../../src/protocols/rvp/wire/xml.js';
+import { UserDirectory, expandPattern, homeFor, parseHomeMap, parseNodeUrl } from '../../src/protocols/rvp/server/directory.js';
 
 test('request parser: byte-at-a-time input, LF endings, pipelined messages, repeated headers', () => {
   const parser = new RequestParser(DEFAULT_LIMITS);

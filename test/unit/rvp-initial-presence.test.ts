@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCurrentPresence } from '../../src/agents/rvp/bodies.js';
-import { XmlError } from '../../src/servers/rvp/xml.js';
+import { parseCurrentPresence } from '../../src/protocols/rvp/bodies.js';
+import { XmlError } from '../../src/protocols/rvp/wire/xml.js';
 
 const NS = 'xmlns:d="DAV:" xmlns:r="http://schemas.microsoft.com/rvp/"';
 

@@ -3,7 +3,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { runRvpServer, type RvpServerHandle } from '../../src/servers/rvp/server.js';
+import { runRvpServer, type RvpServerHandle } from '../../src/protocols/rvp/server/server.js';
 import { CallbackListener, WireClient, exchange, imBody, proppatchState, request } from './rvp-wire-helpers.js';
 
 const node = (alias: string) => `/instmsg/aliases/${alias}`;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Scenario, type ScenarioInput } from '../../src/scenarios/schema.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
 import { predictTraffic } from '../../src/capacity/simulate.js';
-import { byteModelFor, type ByteModel } from '../../src/capacity/simulate-bytes.js';
+import { byteModelFor, type ByteModel } from '../../src/analysis/simulate-bytes.js';
 
 function scenario(overrides: Partial<ScenarioInput> & { population: ScenarioInput['population'] }): Scenario {
   return Scenario.parse({ target: 't', phases: [{ phase: 'rampUp', rate: 1000 }, { phase: 'hold', duration: '30s' }, { phase: 'rampDown', rate: 1000 }], ...overrides });

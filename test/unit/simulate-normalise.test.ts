@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scenario } from '../../src/scenarios/schema.js';
 import type { JournalEntry, JournalSecond } from '../../src/metrics/journal.js';
-import { normaliseBandwidth } from '../../src/capacity/normalise.js';
-import { byteModelFor, type ByteModel } from '../../src/capacity/simulate-bytes.js';
+import { normaliseBandwidth } from '../../src/analysis/normalise.js';
+import { byteModelFor, type ByteModel } from '../../src/analysis/simulate-bytes.js';
 
 const model: ByteModel = {
   ...byteModelFor('sip'),

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseSipMessage, serializeRequest, splitHeaderList } from '../../src/agents/sip/codec.js';
-import { StreamFramer } from '../../src/agents/sip/framing.js';
-import { SipHeaders, SipParseError, type SipMessage } from '../../src/agents/sip/message.js';
-import { parseNameAddr, uriUser, viaBranch } from '../../src/agents/sip/address.js';
+import { parseSipMessage, serializeRequest, splitHeaderList } from '../../src/protocols/sip/codec.js';
+import { StreamFramer } from '../../src/protocols/sip/framing.js';
+import { SipHeaders, SipParseError, type SipMessage } from '../../src/protocols/sip/message.js';
+import { parseNameAddr, uriUser, viaBranch } from '../../src/protocols/sip/address.js';
 
 const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
 

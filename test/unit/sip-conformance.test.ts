@@ -9,11 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { sipProtocol } from '../../src/agents/sip/index.js';
-import { parseSipMessage } from '../../src/agents/sip/codec.js';
-import { SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { parseNameAddr, tagOf, uriUser } from '../../src/agents/sip/address.js';
-import type { PresenceState, VuEvents } from '../../src/agents/types.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { parseNameAddr, tagOf, uriUser } from '../../src/protocols/sip/address.js';
+import type { PresenceState, VuEvents } from '../../src/protocols/types.js';
 import { Inbox } from '../../src/engine/inbox.js';
 import { PresenceCorrelator } from '../../src/engine/presence-correlation.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';

@@ -6,7 +6,7 @@ import {
   digestResponse,
   parseDigestChallenge,
   type DigestChallenge,
-} from '../../src/agents/sip/digest.js';
+} from '../../src/protocols/sip/digest.js';
 
 // RFC 2617 § 3.5 example.
 const RFC2617: DigestChallenge = {

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo } from 'node:dgram';
-import { sipProtocol } from '../../src/agents/sip/index.js';
-import { parseSipMessage } from '../../src/agents/sip/codec.js';
-import { SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { buildResponse } from '../../src/agents/sip/responses.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { buildResponse } from '../../src/protocols/sip/responses.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 const DOMAIN = 'session.test';
 

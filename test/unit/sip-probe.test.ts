@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { parseSipMessage } from '../../src/agents/sip/codec.js';
-import { probeSipUdp } from '../../src/agents/sip/probe.js';
-import { buildResponse } from '../../src/agents/sip/responses.js';
-import type { AgentTarget } from '../../src/agents/types.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { probeSipUdp } from '../../src/protocols/sip/probe.js';
+import { buildResponse } from '../../src/protocols/sip/responses.js';
+import type { AgentTarget } from '../../src/protocols/types.js';
 
 const target = (port: number): AgentTarget => ({ name: 'sip', protocol: 'sip', host: '127.0.0.1', port, transport: 'udp', options: { t1Ms: 50 } });
 

@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import { sipProtocol } from '../../src/agents/sip/index.js';
-import { serializeRequest } from '../../src/agents/sip/codec.js';
-import { StreamFramer } from '../../src/agents/sip/framing.js';
-import { SipHeaders, SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { parseNameAddr } from '../../src/agents/sip/address.js';
-import { buildResponse } from '../../src/agents/sip/responses.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import { serializeRequest } from '../../src/protocols/sip/codec.js';
+import { StreamFramer } from '../../src/protocols/sip/framing.js';
+import { SipHeaders, SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { parseNameAddr } from '../../src/protocols/sip/address.js';
+import { buildResponse } from '../../src/protocols/sip/responses.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 const DOMAIN = 'stream.test';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientTransactions, ServerTransactionCache, SipTimeoutError } from '../../src/agents/sip/transactions.js';
-import { SipHeaders, EMPTY_BODY, type SipResponse } from '../../src/agents/sip/message.js';
-import { buildPidf, parsePidf } from '../../src/agents/sip/pidf.js';
+import { ClientTransactions, ServerTransactionCache, SipTimeoutError } from '../../src/protocols/sip/transactions.js';
+import { SipHeaders, EMPTY_BODY, type SipResponse } from '../../src/protocols/sip/message.js';
+import { buildPidf, parsePidf } from '../../src/protocols/sip/pidf.js';
 
 const response = (status: number): SipResponse => ({ kind: 'response', status, reason: '', headers: new SipHeaders(), body: EMPTY_BODY, cseqMethod: 'SUBSCRIBE', branch: undefined });
 

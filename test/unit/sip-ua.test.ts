@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { sipProtocol } from '../../src/agents/sip/index.js';
-import { parseSipMessage, serializeRequest, serializeResponse } from '../../src/agents/sip/codec.js';
-import { SipHeaders, SipParseError, type SipRequest } from '../../src/agents/sip/message.js';
-import { parseNameAddr, tagOf, uriUser } from '../../src/agents/sip/address.js';
-import { digestResponse, parseDigestChallenge, DigestChallengeError } from '../../src/agents/sip/digest.js';
-import { buildPidf } from '../../src/agents/sip/pidf.js';
-import type { PresenceState, VuEvents } from '../../src/agents/types.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import { parseSipMessage, serializeRequest, serializeResponse } from '../../src/protocols/sip/codec.js';
+import { SipHeaders, SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { parseNameAddr, tagOf, uriUser } from '../../src/protocols/sip/address.js';
+import { digestResponse, parseDigestChallenge, DigestChallengeError } from '../../src/protocols/sip/digest.js';
+import { buildPidf } from '../../src/protocols/sip/pidf.js';
+import type { PresenceState, VuEvents } from '../../src/protocols/types.js';
 
 const DOMAIN = 'fake.test';
 const PASSWORD = 'pw';

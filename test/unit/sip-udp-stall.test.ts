@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UdpHub } from '../../src/agents/sip/udp.js';
-import { SequenceCounter, UserAgent } from '../../src/agents/sip/ua.js';
-import { DEFAULT_TIMERS } from '../../src/agents/sip/transactions.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { UdpHub } from '../../src/protocols/sip/udp.js';
+import { SequenceCounter, UserAgent } from '../../src/protocols/sip/ua.js';
+import { DEFAULT_TIMERS } from '../../src/protocols/sip/transactions.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 const RESPONDER = fileURLToPath(new URL('../helpers/sip-responder.ts', import.meta.url));
 const REQUESTS = 400;

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../../src/metrics/journal.js';
-import { buildSummary, type Summary } from '../../src/report/summary.js';
+import { buildSummary, type Summary } from '../../src/analysis/summary.js';
 import { buildReportModel } from '../../src/report/report-model.js';
 import { sizingSection } from '../../src/report/html-sections.js';
 import { sizeDeployment } from '../../src/report/sizing.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseThresholdCheck } from '../../src/capacity/threshold-grammar.js';
-import { evaluateThresholds } from '../../src/capacity/thresholds.js';
-import { metricValue } from '../../src/report/summary.js';
+import { parseThresholdCheck } from '../../src/metrics/threshold-grammar.js';
+import { evaluateThresholds } from '../../src/analysis/thresholds.js';
+import { metricValue } from '../../src/analysis/summary.js';
 import { createHistogram, recordMs, summarize } from '../../src/metrics/histogram.js';
 import { LATENCIES, type LatencyName } from '../../src/metrics/names.js';
 

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { ircProtocol } from '../../src/agents/irc/index.js';
-import { serverErrorKind } from '../../src/agents/irc/connection.js';
-import { agentErrorFor } from '../../src/agents/sip/outcome.js';
-import { parseSipMessage } from '../../src/agents/sip/codec.js';
-import type { VuEvents } from '../../src/agents/types.js';
+import { ircProtocol } from '../../src/protocols/irc/index.js';
+import { serverErrorKind } from '../../src/protocols/irc/connection.js';
+import { agentErrorFor } from '../../src/protocols/sip/outcome.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import type { VuEvents } from '../../src/protocols/types.js';
 
 test('IRC: the ERROR texts of throttling servers are `throttled`; other ERRORs keep their kinds', () => {
   assert.equal(serverErrorKind('Closing link: (u000010@127.0.0.11) [Throttled]'), 'throttled'); // InspIRCd connflood

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TimerWheel, WheelTimer } from '../../src/agents/timer-wheel.js';
+import { TimerWheel, WheelTimer } from '../../src/protocols/timer-wheel.js';
 
 /** A timer that records the (test) time it fired at, and can act on the wheel when it does. */
 class Probe extends WheelTimer {

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { RunAggregate } from '../../src/metrics/aggregate.js';
 import type { JournalSecond, RunPhase } from '../../src/metrics/journal.js';
 import type { GeneratorHealth } from '../../src/metrics/names.js';
-import { generatorVerdict } from '../../src/capacity/generator.js';
-import { judgeLimits, type LimitVerdict } from '../../src/capacity/verdicts.js';
+import { generatorVerdict } from '../../src/analysis/generator.js';
+import { judgeLimits, type LimitVerdict } from '../../src/analysis/verdicts.js';
 import { summarize, createHistogram } from '../../src/metrics/histogram.js';
 import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
-import { stepSearchResult } from '../../src/report/summary.js';
+import { stepSearchResult } from '../../src/analysis/summary.js';
 
 const PROFILE = { name: 'exchange2000-chat', ...BUILT_IN_PROFILES['exchange2000-chat']! };
 const LIMIT = 20_000;

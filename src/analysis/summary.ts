@@ -1,0 +1,417 @@
+/**
+ * summary.json: the run's figures in a stable, documented shape (docs/summary-schema.md).
+ * Built only from the journal, so a live run and `imload report` on a killed run agree.
+ */
+import { RunAggregate } from '../metrics/aggregate.js';
+import { percentileMs, type Histogram, type LatencySummary } from '../metrics/histogram.js';
+import { PRESENCE_METHODS, presenceMethodNote, type LatencyName, type PresenceMethod } from '../metrics/names.js';
+import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
+import { LATENCY_METRIC, percentileOf } from '../metrics/threshold-grammar.js';
+import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from './thresholds.js';
+import { judgeLimits, type LimitVerdicts } from './verdicts.js';
+import { generatorVerdict, type GeneratorVerdict } from './generator.js';
+import type { LimitProfile, Scenario } from '../scenarios/schema.js';
+import { usersOf } from '../scenarios/schedule.js';
+import { normaliseBandwidth } from './normalise.js';
+import { findSloOnsets } from './slo-onset.js';
+import { buildTimeSeries } from './series.js';
+import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
+import { checkInvariants, type Invariant } from './invariants.js';
+
+export const SUMMARY_SCHEMA_VERSION = 1;
+
+export interface Summary {
+  readonly schemaVersion: number;
+  readonly runId: string;
+  readonly scenario: { readonly name: string; readonly file: string; readonly description: string };
+  readonly seed: number;
+  readonly target: JournalHeader['target'];
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly durationSeconds: number;
+  readonly end: { readonly reason: JournalEnd['reason'] | 'unknown'; readonly detail?: string };
+  readonly timeScale: number;
+  readonly users: {
+    readonly requested: number;
+    readonly peakOnline: number;
+    readonly onlineRatio: number;
+    readonly logonAttempts: number;
+    readonly logonOk: number;
+    readonly logonFailures: number;
+    readonly logoffs: number;
+    readonly disconnects: number;
+    readonly reconnects: number;
+  };
+  readonly latency: Record<LatencyName, LatencySummary>;
+  readonly messages: {
+    readonly sent: number;
+    readonly channelSent: number;
+    readonly expected: number;
+    readonly delivered: number;
+    readonly lost: number;
+    readonly lossRate: number;
+    /** Expected deliveries the run's end cut off (sent within the delivery timeout before it stopped). */
+    readonly cancelled: number;
+    /** Receipts beyond the expected deliveries (of failed or cancelled sends, or beyond the sender's count). */
+    readonly unexpected: number;
+    readonly duplicates: number;
+    readonly misrouted: number;
+    readonly undeliverable: number;
+    readonly failed: number;
+  };
+  /** Presence changes made, notifications the schedule expected watchers to get, and those seen. */
+  readonly presence: {
+    readonly changes: number;
+    readonly expected: number;
+    readonly seen: number;
+    readonly initialStates: number;
+    /**
+     * How notifications were matched to their changes (docs/metrics.md, presence.seen): imload's own
+     * stamp relayed by the server, the standard status matched against the schedule, or both.
+     */
+    readonly measuredBy: readonly PresenceMethod[];
+  };
+  /** Requests sent again for lack of an answer (SIP over UDP); never hidden in other figures. */
+  readonly retransmissions: number;
+  readonly bandwidth: {
+    readonly bytesIn: number;
+    readonly bytesOut: number;
+    readonly kbpsPerUser: number;
+    readonly window: 'hold' | 'run';
+    readonly basis: 'wall-clock';
+    readonly counted: string;
+    /** Per-user figure in real time when timeScale ≠ 1: behaviour bytes de-compressed, timers not. */
+    readonly normalised: { readonly kbpsPerUser: number; readonly method: string; readonly modelScale: number | null } | null;
+  };
+  readonly errors: { readonly total: number; readonly rate: number; readonly byKind: Record<string, number> };
+  /** The outcome of every attempt: logons, logoffs, sends, deliveries (lost ones by reason), teardown. */
+  readonly outcomes: Outcomes;
+  /** What holds in every run however it ends; a broken one is a bug in imload (exit 4). */
+  readonly invariants: readonly Invariant[];
+  readonly thresholds: readonly ThresholdResult[];
+  readonly limits: LimitVerdicts | null;
+  readonly crossCheck: (Omit<JournalCrossCheck, 'type'> & { readonly match: boolean | null }) | null;
+  readonly generator: GeneratorVerdict;
+  /** Present when the scenario searched for capacity in steps. */
+  readonly stepSearch: StepSearchResult | null;
+  /** Scripted users (YAML flows, TypeScript user functions): scripts finished, expectations met. */
+  readonly scripts: { readonly completed: number; readonly expectsMet: number; readonly expectsFailed: number };
+  /** Faults the lab injected, and how the users fared. */
+  readonly faults: FaultReport;
+  readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
+  readonly reproduce: {
+    readonly command: string;
+    readonly seed: number;
+    readonly scenarioFile: string;
+    readonly imloadVersion: string;
+    readonly server: JournalHeader['server'] | null;
+    readonly host: JournalHeader['host'];
+  };
+}
+
+/** How presence was measured, as the outputs say it ("" when nothing was seen). */
+export function presenceMethodText(presence: Summary['presence']): string {
+  const names = { stamp: 'imload’s stamp, relayed by the server', schedule: 'the standard status matched against the schedule' } as const;
+  return presence.measuredBy.length === 0 ? '' : `measured by ${presence.measuredBy.map((m) => names[m]).join(' and ')}`;
+}
+
+export interface StepSearchResult {
+  readonly steps: ReadonlyArray<{ readonly level: number; readonly ok: boolean; readonly windows: ReadonlyArray<Omit<JournalStep, 'type' | 'level'>> }>;
+  /** The highest level whose every window held every SLO (null: not even the first). */
+  readonly sustainable: number | null;
+  /** The first level at which a window broke (null: the search never broke). */
+  readonly brokeAt: number | null;
+  /** What gave out first: the server's latency, the server's errors/capacity, imload itself, or the host or a worker saturated (docs/metrics.md § Saturation). */
+  readonly gaveOut: 'server latency' | 'server errors' | 'generator' | 'saturated' | null;
+  readonly reason: string;
+}
+
+export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResult | null {
+  if (steps.length === 0) return null;
+  const levels = [...new Set(steps.map((s) => s.level))].map((level) => {
+    const windows = steps.filter((s) => s.level === level).map(({ type: _type, level: _level, ...rest }) => rest);
+    return { level, ok: windows.every((w) => w.ok), windows };
+  });
+  const broken = levels.find((l) => !l.ok);
+  const passed = levels.filter((l) => l.ok && (!broken || l.level < broken.level));
+  const sustainable = passed.at(-1)?.level ?? null;
+  if (!broken) {
+    return { steps: levels, sustainable, brokeAt: null, gaveOut: null, reason: `every step held its SLOs up to ${sustainable} users; the search ended with the population` };
+  }
+  const failedWindows = broken.windows.filter((w) => !w.ok);
+  const failed = [...new Set(failedWindows.flatMap((w) => w.failed))];
+  const saturated = [...new Set(failedWindows.flatMap((w) => w.saturated ?? []))];
+  const gaveOut = failedWindows.some((w) => w.generatorBottleneck)
+    ? 'generator'
+    : saturated.length > 0
+      ? 'saturated'
+      : failed.some((f) => LATENCY_METRIC.test(f))
+      ? 'server latency'
+      : 'server errors';
+  return {
+    steps: levels,
+    sustainable,
+    brokeAt: broken.level,
+    gaveOut,
+    reason: `${failedWindows.length} of ${broken.windows.length} window(s) at ${broken.level} users broke (${failed.join('; ') || 'the generator was the bottleneck'})${saturated.length > 0 ? ` while saturated: ${saturated.join('; ')}` : ''}; the last level that held: ${sustainable ?? 'none'}`,
+  };
+}
+
+export interface FaultReport {
+  readonly events: ReadonlyArray<Omit<JournalFault, 'type'>>;
+  readonly outages: ReadonlyArray<{
+    readonly target: string;
+    /** Seconds since run start. */
+    readonly downAt: number;
+    readonly upAt: number | null;
+    readonly onlineBefore: number;
+    readonly lowestOnline: number;
+    /** Most users online again after the restart. */
+    readonly usersBack: number;
+    /** First second after the kill with as many users online as before it. */
+    readonly recoveredAt: number | null;
+    readonly recoverySeconds: number | null;
+  }>;
+}
+
+/** Outage windows from the kill/restart records and the per-second online counts. */
+export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series']): FaultReport {
+  const outages = faults
+    .filter((f) => f.action === 'kill' && f.ok)
+    .map((kill) => {
+      const restart = faults.find((f) => f.action === 'restart' && f.ok && f.target === kill.target && f.t > kill.t);
+      // A second's online count is sampled at about its end (t), give or take the workers' timer:
+      // take the last second that surely ended before the kill.
+      const before = seconds.filter((p) => p.t <= kill.t - 0.5).at(-1)?.online ?? 0;
+      const after = seconds.filter((p) => p.t > kill.t);
+      const afterRestart = restart ? after.filter((p) => p.t > restart.t) : [];
+      const recovered = afterRestart.find((p) => p.online >= before);
+      return {
+        target: kill.target,
+        downAt: round(kill.t, 1),
+        upAt: restart ? round(restart.t, 1) : null,
+        onlineBefore: before,
+        lowestOnline: Math.min(before, ...after.map((p) => p.online)),
+        usersBack: Math.max(0, ...afterRestart.map((p) => p.online)),
+        recoveredAt: recovered?.t ?? null,
+        recoverySeconds: recovered && restart ? round(recovered.t - restart.t, 1) : null,
+      };
+    });
+  return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
+}
+
+/**
+ * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
+ * without it, deliveries come from the counters and the reasons for losses are unknown.
+ */
+export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes): { summary: Summary; aggregate: RunAggregate } {
+  const header = entries[0] as JournalHeader;
+  const scenario = header.scenario as Scenario;
+  const aggregate = new RunAggregate();
+  const notes: Array<{ key: string; text: string }> = [];
+  let crossCheck: JournalCrossCheck | undefined;
+  let end: JournalEnd | undefined;
+  const steps: JournalStep[] = [];
+  const faults: JournalFault[] = [];
+  let lastAt = header.startEpochMs;
+  for (const entry of entries) {
+    if (entry.type === 'second') {
+      aggregate.add(entry);
+      lastAt = Math.max(lastAt, entry.at);
+    } else if (entry.type === 'note') notes.push({ key: entry.key, text: entry.text });
+    else if (entry.type === 'crosscheck') crossCheck = entry;
+    else if (entry.type === 'end') end = entry;
+    else if (entry.type === 'step') steps.push(entry);
+    else if (entry.type === 'fault') faults.push(entry);
+  }
+  const t = aggregate.totals;
+  // A segment's journal speaks for its share of the population only.
+  const segment = header.segment ?? { index: 0, count: 1 };
+  const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
+  const partial = runFigures(aggregate, requested, deliveries);
+  const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
+  const bandwidth = aggregate.bandwidthPerUser();
+  const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
+  const { generator } = partial;
+  const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms);
+  const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
+  // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
+  const firstBreak = thresholds.some((t) => !t.ok)
+    ? findSloOnsets(buildTimeSeries(entries, requested), thresholds).sort((a, b) => a.t - b.t)[0]
+    : undefined;
+  const stepSearch = stepSearchResult(steps);
+  const limits = header.limits
+    ? judgeLimits(header.limits as LimitProfile & { name: string }, {
+        requested,
+        peakOnline: aggregate.peakOnline,
+        kbpsPerUser: bandwidth.kbps,
+        timeScale: scenario.timeScale,
+        normalisedKbpsPerUser: normalised?.normalisedKbpsPerUser ?? null,
+        lookup,
+        thresholds,
+        generator,
+        serverFdLimit: header.server?.fdLimit,
+        logonFailures: t.logonFailed,
+        errorsByKind: aggregate.errors,
+        sloBroke: firstBreak ? { online: firstBreak.online, threshold: firstBreak.threshold, t: firstBreak.t } : undefined,
+        stepSearch,
+        seconds: aggregate.series,
+      })
+    : null;
+  const summary: Summary = {
+    schemaVersion: SUMMARY_SCHEMA_VERSION,
+    runId: header.runId,
+    scenario: { name: header.scenarioName, file: header.scenarioFile, description: scenario.description },
+    seed: header.seed,
+    target: header.target,
+    startedAt: header.startedAt,
+    endedAt: end ? new Date(end.at).toISOString() : null,
+    durationSeconds: round(((end?.at ?? lastAt) - header.startEpochMs) / 1000, 1),
+    end: end ? { reason: end.reason, detail: end.detail } : { reason: 'unknown', detail: 'the journal has no end record (the run was killed)' },
+    timeScale: scenario.timeScale,
+    users: partial.users,
+    latency: partial.latency,
+    messages: partial.messages,
+    errors: partial.errors,
+    generator: partial.generator,
+    outcomes,
+    invariants: checkInvariants({
+      outcomes,
+      ended: end !== undefined,
+      countedExpected: t.deliveriesExpected,
+      rates: { 'messages.lossRate': partial.messages.lossRate, 'errors.rate': partial.errors.rate, 'users.onlineRatio': partial.users.onlineRatio },
+    }),
+    presence: {
+      changes: t.presenceChanges,
+      expected: t.presenceExpected,
+      seen: t.presenceSeen,
+      initialStates: t.presenceInitial,
+      measuredBy: PRESENCE_METHODS.filter((method) => notes.some((n) => n.key === presenceMethodNote(method))),
+    },
+    retransmissions: t.retransmissions,
+    bandwidth: {
+      bytesIn: t.bytesIn,
+      bytesOut: t.bytesOut,
+      kbpsPerUser: round(bandwidth.kbps, 4),
+      window: bandwidth.window,
+      basis: 'wall-clock',
+      counted: 'application bytes read and written on the VUs’ connections (no TCP/IP headers)',
+      normalised: normalised && { kbpsPerUser: round(normalised.normalisedKbpsPerUser, 4), method: normalised.method, modelScale: normalised.modelScale },
+    },
+    thresholds,
+    limits,
+    crossCheck: crossCheck
+      ? {
+          at: crossCheck.at,
+          imloadOnline: crossCheck.imloadOnline,
+          serverOnline: crossCheck.serverOnline,
+          source: crossCheck.source,
+          match: crossCheck.serverOnline === null ? null : crossCheck.serverOnline === crossCheck.imloadOnline,
+        }
+      : null,
+    stepSearch,
+    faults: faultReport(faults, aggregate.series),
+    scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
+    notes,
+    reproduce: {
+      command: header.command,
+      seed: header.seed,
+      scenarioFile: header.scenarioFile,
+      imloadVersion: header.imloadVersion,
+      server: header.server ?? null,
+      host: header.host,
+    },
+  };
+  return { summary, aggregate };
+}
+
+/** The figures thresholds and verdicts read, from the aggregate so far (live or rebuilt). */
+export function runFigures(aggregate: RunAggregate, requested: number, deliveries: DeliveryOutcomes = deliveriesFromCounters(aggregate.totals)) {
+  const t = aggregate.totals;
+  const d = deliveries;
+  const latency = {
+    logon: aggregate.latency('logon'),
+    register: aggregate.latency('register'),
+    join: aggregate.latency('join'),
+    delivery: aggregate.latency('delivery'),
+    presence: aggregate.latency('presence'),
+    logonDelay: aggregate.latency('logonDelay'),
+    sendLag: aggregate.latency('sendLag'),
+  };
+  return {
+    users: {
+      requested,
+      peakOnline: aggregate.peakOnline,
+      onlineRatio: requested > 0 ? aggregate.peakOnline / requested : 0,
+      logonAttempts: t.logonAttempts,
+      logonOk: t.logonOk,
+      logonFailures: t.logonFailed,
+      logoffs: t.logoffs,
+      disconnects: t.disconnects,
+      reconnects: t.reconnects,
+    },
+    latency,
+    messages: {
+      sent: t.messagesSent,
+      channelSent: t.channelMessagesSent,
+      expected: d.expected,
+      delivered: d.delivered,
+      lost: d.lost,
+      lossRate: d.expected > 0 ? d.lost / d.expected : 0,
+      cancelled: d.cancelled,
+      unexpected: d.unexpected,
+      duplicates: d.duplicates,
+      misrouted: d.misrouted,
+      undeliverable: t.undeliverable,
+      failed: t.sendsFailed,
+    },
+    errors: { total: t.errors, rate: failureRate(t), byKind: aggregate.errors },
+    bandwidth: { kbpsPerUser: round(aggregate.bandwidthPerUser().kbps, 4) },
+    generator: generatorVerdict(aggregate, latency.sendLag),
+    deliveries,
+  };
+}
+
+type MetricSource = Pick<Summary, 'users' | 'latency' | 'messages' | 'errors' | 'generator'> & {
+  bandwidth: { kbpsPerUser: number };
+};
+
+/**
+ * Threshold metric names map onto summary fields; latency stats need at least one sample. A
+ * percentile the summary does not carry (p99.9, p75, ...) is read from `histograms` when given.
+ */
+export function metricValue(summary: MetricSource, metric: string, histograms?: Readonly<Record<LatencyName, Histogram>>): number | null {
+  const dot = metric.indexOf('.');
+  const group = metric.slice(0, dot);
+  const field = metric.slice(dot + 1);
+  switch (group) {
+    case 'logon':
+    case 'register':
+    case 'join':
+    case 'delivery':
+    case 'presence': {
+      const latency = summary.latency[group];
+      if (latency.count === 0) return null;
+      if (field in latency) return latency[field as keyof LatencySummary];
+      const percentile = percentileOf(field);
+      return percentile !== null && histograms ? percentileMs(histograms[group], percentile) : null;
+    }
+    case 'errors':
+      return field === 'count' ? summary.errors.total : summary.errors.rate;
+    case 'messages':
+      return field === 'lost' ? summary.messages.lost : field === 'lossRate' ? summary.messages.lossRate : field === 'duplicates' ? summary.messages.duplicates : summary.messages.misrouted;
+    case 'users':
+      return field === 'peakOnline' ? summary.users.peakOnline : field === 'onlineRatio' ? summary.users.onlineRatio : summary.users.logonFailures;
+    case 'bandwidth':
+      return summary.users.peakOnline > 0 ? summary.bandwidth.kbpsPerUser : null;
+    case 'generator':
+      return summary.generator.eventLoopP99;
+    default:
+      return null;
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

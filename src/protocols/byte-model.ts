@@ -1,0 +1,46 @@
+/**
+ * The shape of a protocol's byte model: application bytes on the wire (both directions, as imload
+ * counts them) per event. Each protocol's descriptor carries its constants; `simulate` and the
+ * bandwidth normalisation (src/analysis/) apply them.
+ */
+export interface TimedTraffic {
+  /** What the timer is (a keep-alive, a refresh). */
+  readonly what: string;
+  /** Bytes per user each time it fires. */
+  readonly bytes: number;
+  /** Bytes per contact each time it fires (subscription refreshes). */
+  readonly bytesPerContact: number;
+  /** Period in wall seconds: protocol timers run on wall time whatever the timeScale. */
+  readonly everySeconds: number;
+}
+
+export interface ByteModel {
+  readonly protocol: string;
+  /** The server the constants were fitted against. */
+  readonly fittedAgainst: string;
+  readonly channels: boolean;
+  readonly presence: boolean;
+  /** Logon: fixed part, plus per contact subscribed (RVP, SIP). */
+  readonly logon: number;
+  readonly logonPerContact: number;
+  /** Per channel joined, plus per member already there (the JOIN announced to each, their names to the joiner). */
+  readonly join: number;
+  readonly joinPerMember: number;
+  readonly logoff: number;
+  readonly logoffPerContact: number;
+  /** Per member of the leaver's channels told of the QUIT. */
+  readonly logoffPerMember: number;
+  /** An instant message: the sender's request and its acknowledgement, then each delivery. */
+  readonly message: number;
+  readonly messageDelivery: number;
+  readonly channelMessage: number;
+  readonly channelDelivery: number;
+  /** A presence change: the publication, then the notification to each online watcher. */
+  readonly presenceChange: number;
+  readonly presenceNotify: number;
+  /** Copies of the message body on the wire per send and per delivery (to follow messageBytes). */
+  readonly bodyCopiesPerSend: number;
+  readonly bodyCopiesPerDelivery: number;
+  readonly timers: readonly TimedTraffic[];
+}
+

@@ -1,0 +1,83 @@
+/**
+ * A protocol, described in one place. Everything outside a protocol's own folder (scenarios,
+ * engine, metrics, analysis, report, capacity, commands, the lab) learns about a protocol only
+ * from its descriptor, found through `registry.ts`: adding a protocol is one folder plus one
+ * registry line (docs/adding-a-protocol.md).
+ *
+ * A descriptor is data plus lazy loaders: importing it must stay cheap (zod schemas and
+ * constants only), because `validate`, `simulate` and `plan` read every descriptor without
+ * running a user. The agent, the lab starters and the server's count probe are imported on demand.
+ */
+import type { z } from 'zod';
+import type { ProtocolModule } from './types.js';
+import type { ErrorKind } from './errors.js';
+import type { LabContext, LabTarget } from '../lab/types.js';
+import type { LatencyName } from '../metrics/names.js';
+import type { ByteModel } from './byte-model.js';
+
+export type Transport = 'tcp' | 'udp' | 'tls';
+
+/** One URL scheme a target may use, e.g. `irc://` (plain) and `ircs://` (TLS). */
+export interface UrlScheme {
+  readonly scheme: string;
+  readonly tls: boolean;
+  readonly defaultPort: number;
+}
+
+/** A real server the lab can start for this protocol (`lab: <kind>` in a target). */
+export interface LabServerKind {
+  readonly kind: string;
+  /** Human name, e.g. "InspIRCd 3". */
+  readonly title: string;
+  /** Debian packages `imload lab install` installs for it. */
+  readonly packages: readonly string[];
+  /** Transports this lab server offers. */
+  readonly transports: readonly Transport[];
+  /** Starts it on free loopback ports, provisioned for the run (`context`). Imported on demand. */
+  start(context: LabContext): Promise<LabTarget>;
+}
+
+/** A documented per-server figure set (Exchange, LCS, ...), as data; see scenarios/limits.ts. */
+export interface LimitProfileData {
+  readonly title: string;
+  readonly version?: string;
+  readonly figures: readonly {
+    readonly id: string;
+    readonly metric: string;
+    readonly kind: 'atLeast' | 'atMost';
+    readonly value: number;
+    readonly unit: string;
+    readonly source: string;
+    readonly wording: string;
+  }[];
+}
+
+export interface ProtocolDescriptor {
+  /** The protocol's name in scenarios and outputs, e.g. `irc`. */
+  readonly name: string;
+  /** Human name, e.g. "IRC". */
+  readonly title: string;
+  readonly schemes: readonly UrlScheme[];
+  /** Transports a non-TLS scheme may use; the first is the default (TLS comes from the scheme). */
+  readonly transports: readonly Transport[];
+  /** The target's `options:` map: a strict zod object, so `validate` names a misspelt option. */
+  readonly options: z.ZodType<Record<string, unknown>>;
+  /** What the protocol can do (channels, presence, instant messages). */
+  readonly capabilities: { readonly channels: boolean; readonly presence: boolean; readonly instantMessages: boolean };
+  /** The shared latencies its users produce; `validate` refuses a threshold on one it never measures. */
+  readonly latencies: readonly LatencyName[];
+  /** Metrics only this protocol produces (registered in the metric registry under its name). */
+  readonly metrics?: readonly { readonly name: string; readonly kind: 'latency' | 'counter' | 'gauge' | 'rate'; readonly unit: string; readonly description: string }[];
+  /** Bytes on the wire per event, for `simulate` and bandwidth normalisation. */
+  readonly byteModel: ByteModel;
+  /** Which server the plan sizes for this protocol's users. */
+  readonly planRole: string;
+  /** Documented limit profiles of products that speak it, by profile name. */
+  readonly limitProfiles: Readonly<Record<string, LimitProfileData>>;
+  /** Lab servers that speak it. */
+  readonly lab: readonly LabServerKind[];
+  /** A protocol-specific failure (a numeric, a status code) into the shared taxonomy; undefined: not ours. */
+  classifyError?(error: unknown): ErrorKind | undefined;
+  /** The agent (and with it all the protocol's wire code), loaded only by a run that uses it. */
+  load(): Promise<ProtocolModule>;
+}

@@ -1,0 +1,185 @@
+/** Starts InspIRCd and ngIRCd on a free loopback port with a generated load-test config. */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LineBuffer, parseLine } from './codec.js';
+import { freePort } from '../../lab/ports.js';
+import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
+import { inspircdConfig, ngircdConfig, type ConnectThrottle } from './lab-config.js';
+import { createLabPki } from '../../lab/tls.js';
+import { LabError, type LabServer } from '../../lab/types.js';
+
+export interface IrcLabOptions {
+  readonly port?: number;
+  readonly maxClients?: number;
+  /** How long to wait for the server to accept a registration. */
+  readonly readyTimeoutMs?: number;
+  readonly baseDir?: string;
+  /** InspIRCd only: listen address (default 127.0.0.1), a namespace's own when it runs in one (netns.ts). */
+  readonly host?: string;
+  /** InspIRCd only: the client addresses admitted (CIDR), default 127.0.0.0/8. */
+  readonly allow?: string;
+}
+
+export interface InspircdLabOptions extends IrcLabOptions {
+  /** Also listen for TLS clients, with a CA and certificate made for this run. */
+  readonly tls?: boolean;
+  /** Require this connect password (PASS) from every client. */
+  readonly password?: string;
+  /** Pace registrations with a server-wide connect throttle (for tests of adaptive logon). */
+  readonly throttle?: ConnectThrottle;
+}
+
+/** An InspIRCd lab server; `tls` is set when it was started with a TLS listener. */
+export interface InspircdLabServer extends LabServer {
+  readonly tls?: { readonly port: number; readonly url: string; readonly caFile: string };
+}
+
+export function labBaseDir(): string {
+  const base = join(tmpdir(), 'imload-lab');
+  mkdirSync(base, { recursive: true });
+  return base;
+}
+
+export async function startInspircd(options: InspircdLabOptions = {}): Promise<InspircdLabServer> {
+  const binary = requireBinary('inspircd', 'inspircd');
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(options.baseDir ?? labBaseDir(), `inspircd-${port}-`));
+  const pki = options.tls ? await createLabPki({ dir, commonName: 'insp.imload.lab' }) : undefined;
+  const tls = pki ? { port: await freePort(), certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } : undefined;
+  const config = join(dir, 'inspircd.conf');
+  // 0600: with a connect password the config holds a secret (docs/reliability.md).
+  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, throttle: options.throttle, host: options.host, allow: options.allow }), { mode: 0o600 });
+  // --runasroot: as root, InspIRCd otherwise refuses to start (exit 8) when stdout is not a TTY.
+  const args = ['--config', config, '--nofork'];
+  if (process.getuid?.() === 0) args.push('--runasroot');
+  // cwd: with ssl_gnutls loaded, InspIRCd 3.15 dumps core while unloading modules at SIGTERM;
+  // the core file then lands in the lab folder, not in the caller's working directory.
+  const proc = startForeground('inspircd', binary, args, join(dir, 'stdout.log'), { cwd: dir });
+  const server = await finish('inspircd', 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs, options.password, options.host);
+  if (!tls || !pki) return server;
+  return { ...server, tls: { port: tls.port, url: `ircs://${server.host}:${tls.port}`, caFile: pki.caFile } };
+}
+
+export async function startNgircd(options: IrcLabOptions = {}): Promise<LabServer> {
+  const binary = requireBinary('ngircd', 'ngircd');
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(options.baseDir ?? labBaseDir(), `ngircd-${port}-`));
+  // As root ngIRCd switches to "nobody", which must be able to write its pid file and read the config.
+  chmodSync(dir, 0o777);
+  mkdirSync(join(dir, 'conf.d'));
+  const config = join(dir, 'ngircd.conf');
+  writeFileSync(config, ngircdConfig({ port, dir, maxClients: options.maxClients }), { mode: 0o644 });
+  const proc = startForeground('ngircd', binary, ['--nodaemon', '--config', config], join(dir, 'stdout.log'));
+  return finish('ngircd', 'ng', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs);
+}
+
+function requireBinary(command: string, debianPackage: string): string {
+  const path = which(command);
+  if (!path) {
+    throw new LabError(`${command} is not installed`, command, `install the Debian package '${debianPackage}' (imload lab install)`);
+  }
+  return path;
+}
+
+function version(binary: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(binary, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function finish(
+  kind: string,
+  name: string,
+  port: number,
+  dir: string,
+  proc: ForegroundProcess,
+  serverVersion: string | undefined,
+  readyTimeoutMs = 20_000,
+  password?: string,
+  host = '127.0.0.1',
+): Promise<LabServer> {
+  try {
+    await waitForRegistration(host, port, proc, readyTimeoutMs, password);
+  } catch (error) {
+    await proc.stop();
+    throw new LabError(`${kind} did not become ready on ${host}:${port}: ${(error as Error).message}\n${proc.tail()}`, kind);
+  }
+  return {
+    kind,
+    name,
+    host,
+    port,
+    url: `irc://${host}:${port}`,
+    pid: proc.pid,
+    dir,
+    version: serverVersion,
+    fdLimit: readFdLimit(proc.pid),
+    stop: () => proc.stop(),
+    keep: () => keepRunning(proc),
+  };
+}
+
+/** The soft "Max open files" of a process, from /proc. */
+export function readFdLimit(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const value = line?.split(/\s{2,}/)[1];
+    return value && /^\d+$/.test(value) ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ready means a client can register (001), not merely that the port accepts connections. */
+async function waitForRegistration(host: string, port: number, proc: ForegroundProcess, timeoutMs: number, password?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | string | undefined;
+  void proc.exited.then((code) => (exitCode = code));
+  let lastError = 'no answer';
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
+    try {
+      await registerOnce(host, port, Math.min(5000, deadline - Date.now()), password);
+      return;
+    } catch (error) {
+      lastError = (error as Error).message;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
+}
+
+function registerOnce(host: string, port: number, timeoutMs: number, password?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const lines = new LineBuffer();
+    const timer = setTimeout(() => done(new Error('no 001 in time')), timeoutMs);
+    function done(error?: Error) {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve();
+    }
+    socket.setEncoding('utf8');
+    socket.on('error', (error) => done(error));
+    socket.on('close', () => done(new Error('closed before 001')));
+    socket.on('connect', () =>
+      socket.write(`${password !== undefined ? `PASS ${password}\r\n` : ''}NICK imlready\r\nUSER imlready 0 * :imload lab readiness\r\n`),
+    );
+    socket.on('data', (chunk: string) =>
+      lines.push(chunk, (line) => {
+        const message = parseLine(line);
+        if (message?.command === 'PING') socket.write(`PONG :${message.params[0] ?? ''}\r\n`);
+        if (message?.command === '001') {
+          socket.write('QUIT\r\n');
+          done();
+        }
+      }),
+    );
+  });
+}
