@@ -2,23 +2,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labBaseDir } from '../protocols/irc/lab.js';
-import { LAB_KINDS, startLabFor, type LabKind } from '../lab/index.js';
+import { labBaseDir } from '../lab/dirs.js';
+import { LAB_KINDS, startLabFor } from '../lab/index.js';
+import { LAB_SERVERS } from '../protocols/registry.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 
-/** Debian packages for every lab server, the SIPp comparison, and Chromium for the report test. */
+/**
+ * Debian packages `imload lab install` installs: every protocol's lab servers (their descriptors
+ * say which), then what the lab itself needs: openssl for the run's CA and certificates, Chromium
+ * for the report test, ip and tc for network namespaces and shaped links (multi-host and
+ * branch-office tests).
+ */
 export const LAB_PACKAGES = [
-  'inspircd',
-  'ngircd',
-  'kamailio',
-  'kamailio-presence-modules',
-  'kamailio-tls-modules',
-  'sip-tester',
-  'openssl',
-  'ca-certificates',
-  'chromium',
-  // ip and tc: network namespaces and shaped links for multi-host and branch-office tests.
-  'iproute2',
+  ...new Set([...LAB_SERVERS.flatMap((server) => server.packages), 'openssl', 'ca-certificates', 'chromium', 'iproute2']),
 ];
 
 export async function labInstall(): Promise<number> {
@@ -72,8 +68,8 @@ function alive(pid: number): boolean {
 export async function labUp(kinds: string[]): Promise<void> {
   const records = readState().filter((r) => alive(r.pid));
   for (const kind of kinds) {
-    if (!LAB_KINDS.includes(kind as LabKind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`, EXIT.badInput);
-    const lab = await startLabFor(kind as LabKind, { keep: true, users: 1000 });
+    if (!LAB_KINDS.includes(kind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`, EXIT.badInput);
+    const lab = await startLabFor(kind, { keep: true, users: 1000 });
     for (const server of lab.servers) {
       if (records.some((r) => r.pid === server.pid && r.url === server.url)) continue;
       records.push({ kind: server.kind, name: server.name, url: server.url, pid: server.pid, dir: server.dir });

@@ -9,7 +9,7 @@
  * running a user. The agent, the lab starters and the server's count probe are imported on demand.
  */
 import type { z } from 'zod';
-import type { ProtocolModule } from './types.js';
+import { AgentError, type AgentTarget, type ProtocolModule } from './types.js';
 import type { ErrorKind } from './errors.js';
 import type { LabContext, LabTarget } from '../lab/types.js';
 import type { LatencyName } from '../metrics/names.js';
@@ -33,7 +33,10 @@ export interface LabServerKind {
   readonly packages: readonly string[];
   /** Transports this lab server offers. */
   readonly transports: readonly Transport[];
-  /** Starts it on free loopback ports, provisioned for the run (`context`). Imported on demand. */
+  /**
+   * Starts it on free loopback ports, provisioned for the run (`context`), and says how a target
+   * reaches it. Keep the starter in the protocol's folder (`lab.ts`) and import it here on demand.
+   */
   start(context: LabContext): Promise<LabTarget>;
 }
 
@@ -70,8 +73,12 @@ export interface ProtocolDescriptor {
   readonly metrics?: readonly { readonly name: string; readonly kind: 'latency' | 'counter' | 'gauge' | 'rate'; readonly unit: string; readonly description: string }[];
   /** Bytes on the wire per event, for `simulate` and bandwidth normalisation. */
   readonly byteModel: ByteModel;
-  /** Which server the plan sizes for this protocol's users. */
-  readonly planRole: string;
+  /**
+   * Which server role of `imload plan` (plan-input.ts RoleProfiles: chatServer, homeServer,
+   * sipPool, ...) a measured run of this protocol sizes (`plan --from-run`); none: its runs size
+   * no role of the plan.
+   */
+  readonly planRole?: string;
   /** Documented limit profiles of products that speak it, by profile name. */
   readonly limitProfiles: Readonly<Record<string, LimitProfileData>>;
   /** Lab servers that speak it. */
@@ -80,4 +87,18 @@ export interface ProtocolDescriptor {
   classifyError?(error: unknown): ErrorKind | undefined;
   /** The agent (and with it all the protocol's wire code), loaded only by a run that uses it. */
   load(): Promise<ProtocolModule>;
+}
+
+/**
+ * A target's `options:` parsed by its protocol's schema, for the agent to read: what `validate`
+ * accepted, with the schema's defaults. A target built by hand (the API, a test) that the schema
+ * refuses fails here as a `config-error`.
+ */
+export function parseTargetOptions<T>(schema: z.ZodType<T>, target: AgentTarget): T {
+  const result = schema.safeParse(target.options);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) =>
+    issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.map((k) => `"${k}"`).join(', ')}` : `option ${issue.path.join('.')}: ${issue.message}`,
+  );
+  throw new AgentError('config-error', `${target.protocol} target ${target.name}: ${problems.join('; ')}`, `${target.host}:${target.port}`);
 }

@@ -2,9 +2,8 @@
  * The one seam between the engine and a protocol. The engine (schedule, metrics, outputs) never
  * branches on protocol: it asks an agent for virtual users and drives them through these
  * protocol-neutral operations. Adding a protocol means adding a folder under src/protocols/ whose
- * index exports a `ProtocolModule`.
+ * descriptor (descriptor.ts) loads a `ProtocolModule`.
  */
-import type { LatencyName } from '../metrics/names.js';
 
 /** A named endpoint from scenarios.yaml, with credentials already resolved from env/file. */
 export interface AgentTarget {
@@ -17,7 +16,10 @@ export interface AgentTarget {
   readonly domain?: string;
   /** TLS: verify the server certificate unless `insecure` is set; `ca` is a PEM file path. */
   readonly tls?: { readonly ca?: string; readonly insecure?: boolean; readonly serverName?: string };
-  /** Protocol-specific options from the target's `options:` map, passed through unvalidated. */
+  /**
+   * Protocol-specific options from the target's `options:` map, as the scenario wrote them;
+   * `validate` checked them against the descriptor's schema, and the agent parses them with it.
+   */
   readonly options: Readonly<Record<string, unknown>>;
 }
 
@@ -147,13 +149,6 @@ export interface ProtocolAgent {
 
 export interface ProtocolModule {
   readonly protocol: string;
-  /** Default port when a target URL omits it. */
-  readonly defaultPort: number;
-  /**
-   * The latencies this protocol's users produce (IRC has no presence, RVP and SIP no channel
-   * joins), so `validate` refuses a threshold or limit on one the protocol never measures.
-   */
-  readonly latencies: readonly LatencyName[];
   /**
    * How many users one worker process should hold on this target (default 10,000: one socket
    * each, well under the 20,000 files a process may open). Protocols that multiplex users over

@@ -2,9 +2,9 @@
  * Checks a loaded scenario file against what each target's protocol measures: a threshold or a
  * limit-profile figure on a latency the protocol never produces could never be judged, so it is
  * an error; a contact list longer than the population allows is a warning. The protocols say
- * what they measure (`ProtocolModule.latencies`); nothing here names one.
+ * what they measure (`ProtocolDescriptor.latencies`); nothing here names one.
  */
-import { loadProtocol } from '../protocols/registry.js';
+import { requireDescriptor } from '../protocols/registry.js';
 import { latencyOf, parseThresholdCheck } from '../metrics/threshold-grammar.js';
 import { findProfile } from './limits.js';
 import { ScenarioError, type LoadedScenarioFile, type ScenarioPath, type ScenarioProblem } from './load.js';
@@ -18,7 +18,7 @@ export async function checkMeasures(loaded: LoadedScenarioFile): Promise<Scenari
   const warnings: ScenarioProblem[] = [];
   for (const [name, scenario] of Object.entries(config.scenarios)) {
     const { protocol } = parseTargetUrl(config.targets[scenario.target]!.url);
-    const { latencies } = await loadProtocol(protocol);
+    const { latencies } = requireDescriptor(protocol);
     const unmeasured = (metric: string) => {
       const latency = latencyOf(metric);
       return latency !== undefined && !(latencies as readonly string[]).includes(latency)

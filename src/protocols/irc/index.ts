@@ -7,6 +7,8 @@ import { LineBuffer, parseLine } from './codec.js';
 import { ServerFeatures } from './features.js';
 import { SharedRosters } from './channels.js';
 import { IrcUser } from './user.js';
+import { parseTargetOptions } from '../descriptor.js';
+import { IrcOptions } from './options.js';
 
 class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true };
@@ -79,9 +81,8 @@ export function countUsers(target: AgentTarget, timeoutMs = 8000): Promise<numbe
 
 export const ircProtocol: ProtocolModule = {
   protocol: 'irc',
-  defaultPort: 6667,
-  latencies: ['logon', 'register', 'join', 'delivery'],
   async createAgent(target: AgentTarget) {
-    return new IrcAgent(target);
+    // The agent reads the options the descriptor's schema parsed (defaults included).
+    return new IrcAgent({ ...target, options: parseTargetOptions(IrcOptions, target) });
   },
 };

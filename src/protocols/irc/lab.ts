@@ -2,14 +2,15 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineBuffer, parseLine } from './codec.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
 import { inspircdConfig, ngircdConfig, type ConnectThrottle } from './lab-config.js';
 import { createLabPki } from '../../lab/tls.js';
-import { LabError, type LabServer } from '../../lab/types.js';
+import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
+import { labBaseDir } from '../../lab/dirs.js';
+import { restartable } from '../../lab/targets.js';
 
 export interface IrcLabOptions {
   readonly port?: number;
@@ -37,10 +38,29 @@ export interface InspircdLabServer extends LabServer {
   readonly tls?: { readonly port: number; readonly url: string; readonly caFile: string };
 }
 
-export function labBaseDir(): string {
-  const base = join(tmpdir(), 'imload-lab');
-  mkdirSync(base, { recursive: true });
-  return base;
+/** `lab: inspircd`: TLS and a connect password only when asked for (plain IRC without PASS stays the default). */
+export async function startInspircdLab(context: LabContext): Promise<LabTarget> {
+  const tls = context.transport === 'tls';
+  const server = await startInspircd({ tls, password: context.password });
+  if (context.keep) server.keep?.();
+  const primary = server.tls ? { ...server, port: server.tls.port, url: server.tls.url } : server;
+  return {
+    primary,
+    servers: [server],
+    url: primary.url,
+    transport: tls ? 'tls' : undefined,
+    ca: server.tls?.caFile,
+    // A TLS listener gets a fresh port and certificate on each start, so only plain IRC restarts.
+    ...(tls ? { stop: () => server.stop(), serverPids: () => [server.pid] } : restartable(server, (port) => startInspircd({ password: context.password, port }))),
+  };
+}
+
+/** `lab: ngircd`: plain IRC only. */
+export async function startNgircdLab(context: LabContext): Promise<LabTarget> {
+  if (context.transport === 'tls') throw new LabError('the ngIRCd lab has no TLS listener: use lab: inspircd for ircs://', 'ngircd');
+  const server = await startNgircd();
+  if (context.keep) server.keep?.();
+  return { primary: server, servers: [server], url: server.url, ...restartable(server, (port) => startNgircd({ port })) };
 }
 
 export async function startInspircd(options: InspircdLabOptions = {}): Promise<InspircdLabServer> {

@@ -43,8 +43,6 @@ class RvpAgent implements ProtocolAgent {
 
 export const rvpProtocol: ProtocolModule = {
   protocol: 'rvp',
-  defaultPort: 80,
-  latencies: ['logon', 'register', 'delivery', 'presence'],
   async createAgent(target): Promise<ProtocolAgent> {
     const settings = readSettings(target);
     const listener = new CallbackListener();

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lab/ports.js';
 import { createLabPki } from '../../lab/tls.js';
 import { startForeground, type ForegroundProcess, keepRunning } from '../../lab/process.js';
-import { LabError, type LabServer } from '../../lab/types.js';
+import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
+import { distinctPids } from '../../lab/targets.js';
 
 const MAIN = fileURLToPath(new URL('./server/main.ts', import.meta.url));
 const PASSWORD_ENV = 'IMLOAD_RVP_LAB_PASSWORD';
@@ -148,4 +149,30 @@ async function waitForReady(server: ForegroundProcess, logFile: string, kind: st
   }
   await server.stop();
   throw new LabError(`${kind} not ready after ${timeoutMs} ms:\n${server.tail()}`, kind, 'see the log in the lab folder');
+}
+
+/** `lab: rvp` (one combined server) and `lab: rvp-cluster` (a router and home servers), provisioned with the scenario's users. */
+export async function startRvpLabFor(topology: 'combined' | 'routed', context: LabContext): Promise<LabTarget> {
+  const lab = await startRvpLab({
+    topology,
+    homes: context.homes,
+    domain: context.domain,
+    userPattern: context.namePattern,
+    // The scenario's names: user 0 is u000001 (src/scenarios/schedule.ts userName).
+    firstNumber: 1,
+    userCount: context.users,
+    password: context.password,
+    tls: context.transport === 'tls',
+  });
+  if (context.keep) for (const server of lab.all) server.keep?.();
+  return {
+    primary: lab.entry,
+    servers: lab.all,
+    url: lab.entry.url,
+    transport: lab.caFile ? 'tls' : undefined,
+    ca: lab.caFile,
+    domain: context.domain ?? 'im.example.com',
+    stop: () => lab.stop(),
+    serverPids: () => distinctPids(lab.all),
+  };
 }

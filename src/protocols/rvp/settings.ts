@@ -1,10 +1,11 @@
 /**
- * The RVP target's `options:` map, validated, with Exchange/Windows Messenger defaults
- * (research/rvp.md §10, §16.5). Unknown keys are ignored; a known key with a wrong type is a
- * configuration error.
+ * The RVP agent's settings: the target's `options:` map parsed by the descriptor's schema
+ * (options.ts, with Exchange/Windows Messenger defaults), plus what the target itself says.
  */
 import { readFileSync } from 'node:fs';
 import { AgentError, type AgentTarget } from '../types.js';
+import { parseTargetOptions } from '../descriptor.js';
+import { RvpOptions } from './options.js';
 
 export interface RvpAgentSettings {
   /** IM domain: logical URLs are `http://<domain>/instmsg/aliases/<alias>`. */
@@ -36,44 +37,15 @@ export interface RvpAgentSettings {
   readonly tls?: { readonly ca?: Buffer; readonly rejectUnauthorized: boolean; readonly servername?: string };
 }
 
-function number(options: AgentTarget['options'], key: string, fallback: number, endpoint: string, min = 0): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new AgentError('config-error', `rvp option ${key} must be a number >= ${min}`, endpoint);
-  }
-  return value;
-}
-
-function string(options: AgentTarget['options'], key: string, fallback: string, endpoint: string): string {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value === '') throw new AgentError('config-error', `rvp option ${key} must be a non-empty string`, endpoint);
-  return value;
-}
-
 export function readSettings(target: AgentTarget): RvpAgentSettings {
   const endpoint = `${target.host}:${target.port}`;
-  const options = target.options;
   if (target.transport === 'udp') throw new AgentError('config-error', 'rvp runs over HTTP on TCP (rvp://) or TLS (rvps://), not udp', endpoint);
-  const leaseSeconds = number(options, 'leaseSeconds', 1200, endpoint, 1);
-  const aclAtLogon = options.aclAtLogon;
-  if (aclAtLogon !== undefined && typeof aclAtLogon !== 'boolean') throw new AgentError('config-error', 'rvp option aclAtLogon must be a boolean', endpoint);
+  const options = parseTargetOptions(RvpOptions, target);
   return {
+    ...options,
     domain: target.domain ?? target.host,
-    subscriptionLifetime: number(options, 'subscriptionLifetime', 14400, endpoint, 1),
-    renewBeforeSeconds: number(options, 'renewBeforeSeconds', 300, endpoint),
-    leaseSeconds,
-    leaseRefreshSeconds: number(options, 'leaseRefreshSeconds', Math.min(900, leaseSeconds * 0.75), endpoint, 0.001),
-    callbackHost: string(options, 'callbackHost', '127.0.0.1', endpoint),
-    callbackPort: number(options, 'callbackPort', 0, endpoint),
-    maxConnections: Math.max(1, Math.floor(number(options, 'maxConnections', 64, endpoint, 1))),
-    requestTimeoutMs: number(options, 'requestTimeoutMs', 30_000, endpoint, 1),
-    connectTimeoutMs: number(options, 'connectTimeoutMs', 10_000, endpoint, 1),
-    keepAliveIdleMs: number(options, 'keepAliveIdleMs', 10_000, endpoint, 1),
-    authUser: string(options, 'authUser', '{name}', endpoint),
-    aclAtLogon: aclAtLogon ?? true,
-    userAgent: string(options, 'userAgent', 'imload-rvp (msmsgs/5.1.0.639 compatible)', endpoint),
+    leaseRefreshSeconds: options.leaseRefreshSeconds ?? Math.min(900, options.leaseSeconds * 0.75),
+    maxConnections: Math.max(1, Math.floor(options.maxConnections)),
     tls: target.transport === 'tls' ? tlsSettings(target, endpoint) : undefined,
   };
 }

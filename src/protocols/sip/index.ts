@@ -18,8 +18,6 @@ const STREAM_USERS_PER_WORKER = 10_000;
 
 export const sipProtocol: ProtocolModule = {
   protocol: 'sip',
-  defaultPort: 5060,
-  latencies: ['logon', 'register', 'delivery', 'presence'],
   usersPerWorker: (target: AgentTarget) => (target.transport === 'udp' ? UDP_USERS_PER_WORKER : STREAM_USERS_PER_WORKER),
   probeDatagram: (target, timeoutMs) => probeSipUdp(target, timeoutMs),
   createAgent: (target) => SipAgent.create(target),

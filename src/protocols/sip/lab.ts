@@ -7,14 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderKamailioConfig } from './lab-config.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
 import { createLabPki } from '../../lab/tls.js';
-import { LabError, type LabServer } from '../../lab/types.js';
+import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
+import { labBaseDir } from '../../lab/dirs.js';
+import { distinctPids } from '../../lab/targets.js';
 
 export interface KamailioLabOptions {
   /** UDP+TCP port (default: one free for both); TLS gets its own free port. */
@@ -88,8 +89,7 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
   const host = options.host ?? '127.0.0.1';
   const domain = options.domain ?? 'lab.test';
   const udpPort = options.port ?? (await freeUdpAndTcpPort(host));
-  const baseDir = options.baseDir ?? join(tmpdir(), 'imload-lab');
-  mkdirSync(baseDir, { recursive: true });
+  const baseDir = options.baseDir ?? labBaseDir();
   const dir = mkdtempSync(join(baseDir, `kamailio-${udpPort}-`));
   const ctl = `unixs:${join(dir, 'kamailio_ctl')}`;
   const tlsPort = options.tls ? await freePort(host) : undefined;
@@ -260,4 +260,28 @@ function kamailioVersion(binary: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `lab: kamailio`: UDP, TCP and (when asked for) TLS; the target uses the transport it asked for (UDP by default). */
+export async function startKamailioLab(context: LabContext): Promise<LabTarget> {
+  const transport = context.transport ?? 'udp';
+  const lab = await startKamailio({
+    domain: context.domain,
+    password: context.password,
+    tls: transport === 'tls',
+    users: context.users,
+    keepAfterExit: context.keep,
+  });
+  const server = transport === 'tls' ? lab.tls! : transport === 'tcp' ? lab.tcp : lab.udp;
+  return {
+    primary: { ...server, fdLimit: undefined },
+    servers: [lab.udp, lab.tcp, ...(lab.tls ? [lab.tls] : [])],
+    url: `${transport === 'tls' ? 'sips' : 'sip'}://${server.host}:${server.port}`,
+    transport,
+    domain: lab.domain,
+    options: { ctl: lab.ctl },
+    ca: lab.caFile,
+    stop: () => lab.stop(),
+    serverPids: () => distinctPids([lab.udp, lab.tcp]),
+  };
 }

@@ -1,9 +1,11 @@
 /**
- * The SIP target's `options:` map, validated. Unknown keys are ignored (other tools may share
- * the map); a known key with a wrong type is a configuration error, not a silent default.
+ * The SIP agent's settings: the target's `options:` map parsed by the descriptor's schema
+ * (options.ts; a misspelt or mistyped option is a configuration error), plus what the target says.
  */
 import { randomBytes } from 'node:crypto';
-import { AgentError, type AgentTarget } from '../types.js';
+import type { AgentTarget } from '../types.js';
+import { parseTargetOptions } from '../descriptor.js';
+import { SipOptions } from './options.js';
 import { DEFAULT_TIMERS, type TransactionTimers } from './transactions.js';
 
 export interface SipAgentSettings {
@@ -36,47 +38,23 @@ export interface SipAgentSettings {
   readonly instanceTag: string;
 }
 
-function positiveNumber(options: AgentTarget['options'], key: string, fallback: number, endpoint: string): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new AgentError('config-error', `sip option ${key} must be a non-negative number`, endpoint);
-  }
-  return value;
-}
-
-function optionalString(options: AgentTarget['options'], key: string, endpoint: string): string | undefined {
-  const value = options[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new AgentError('config-error', `sip option ${key} must be a string`, endpoint);
-  return value;
-}
-
 export function readSettings(target: AgentTarget): SipAgentSettings {
-  const endpoint = `${target.host}:${target.port}`;
-  const options = target.options;
-  const t1Ms = positiveNumber(options, 't1Ms', DEFAULT_TIMERS.t1Ms, endpoint);
-  const timers = { t1Ms, t2Ms: positiveNumber(options, 't2Ms', Math.max(DEFAULT_TIMERS.t2Ms, t1Ms), endpoint) };
-  const udpSockets = Math.floor(positiveNumber(options, 'udpSockets', 4, endpoint));
+  const options = parseTargetOptions(SipOptions, target);
+  const t1Ms = options.t1Ms ?? DEFAULT_TIMERS.t1Ms;
+  const timers = { t1Ms, t2Ms: options.t2Ms ?? Math.max(DEFAULT_TIMERS.t2Ms, t1Ms) };
   return {
     domain: target.domain ?? target.host,
     timers,
-    registerExpires: positiveNumber(options, 'registerExpires', 3600, endpoint),
-    subscribeExpires: positiveNumber(options, 'subscribeExpires', 3600, endpoint),
-    publishExpires: positiveNumber(options, 'publishExpires', 3600, endpoint),
-    logonTimeoutMs: positiveNumber(options, 'logonTimeoutMs', 64 * t1Ms + 10_000, endpoint),
-    connectTimeoutMs: positiveNumber(options, 'connectTimeoutMs', 10_000, endpoint),
-    udpSockets: Math.max(1, udpSockets),
-    finalNotifyWaitMs: positiveNumber(options, 'finalNotifyWaitMs', 2000, endpoint),
-    ctl: optionalString(options, 'ctl', endpoint),
-    kamcmd: optionalString(options, 'kamcmd', endpoint) ?? 'kamcmd',
-    imMode: imMode(options, endpoint),
+    registerExpires: options.registerExpires,
+    subscribeExpires: options.subscribeExpires,
+    publishExpires: options.publishExpires,
+    logonTimeoutMs: options.logonTimeoutMs ?? 64 * t1Ms + 10_000,
+    connectTimeoutMs: options.connectTimeoutMs,
+    udpSockets: Math.max(1, Math.floor(options.udpSockets)),
+    finalNotifyWaitMs: options.finalNotifyWaitMs,
+    ctl: options.ctl,
+    kamcmd: options.kamcmd,
+    imMode: options.imMode,
     instanceTag: randomBytes(4).toString('hex'),
   };
-}
-
-function imMode(options: AgentTarget['options'], endpoint: string): SipAgentSettings['imMode'] {
-  const value = optionalString(options, 'imMode', endpoint) ?? 'pager';
-  if (value !== 'pager' && value !== 'session') throw new AgentError('config-error', 'sip option imMode must be pager or session', endpoint);
-  return value;
 }
