@@ -1,104 +1,28 @@
 /**
  * Application bytes on the wire (both directions, as imload counts them) per event, per protocol.
- * Shapes come from the agents' code (what each action sends and receives); the constants were
- * fitted by least squares to the per-second byte counters of lab runs against the servers named
- * below (docs/capacity.md § Byte model), with the default 40-byte message filler and 7-character
- * user names. `--calibrate` says how far a prediction is from a measured run.
+ * Each protocol's descriptor carries its byte model: shapes from the agent's code (what each action
+ * sends and receives), constants fitted by least squares to the per-second byte counters of lab
+ * runs against the server it names (docs/capacity.md § Byte model), with the default 40-byte
+ * message filler and 7-character user names. `--calibrate` says how far a prediction is from a
+ * measured run. This file applies a model to a scenario.
  */
 import type { Scenario } from '../scenarios/schema.js';
 import type { WorkloadPlan } from '../scenarios/schedule.js';
 import type { ByteModel, TimedTraffic } from '../protocols/byte-model.js';
+import { PROTOCOLS, descriptorOf } from '../protocols/registry.js';
 
 export type { ByteModel, TimedTraffic };
 
 /** The filler size the constants were fitted with (the schema's default). */
 export const FITTED_MESSAGE_BYTES = 40;
 
-const BUILT_IN: Record<string, ByteModel> = {
-  // InspIRCd 3 (lab): tags (server-time, msgid) on every relayed line, a PING barrier per send.
-  irc: {
-    protocol: 'irc',
-    fittedAgainst: 'InspIRCd 3 lab',
-    channels: true,
-    presence: false,
-    logon: 2_200,
-    logonPerContact: 0,
-    join: 590,
-    joinPerMember: 68,
-    logoff: 905,
-    logoffPerContact: 0,
-    logoffPerMember: 49,
-    message: 188,
-    messageDelivery: 180,
-    channelMessage: 165,
-    channelDelivery: 180,
-    presenceChange: 0,
-    presenceNotify: 0,
-    bodyCopiesPerSend: 1,
-    bodyCopiesPerDelivery: 1,
-    // The lab sets pingfreq 3600; a server PING and its PONG.
-    timers: [{ what: 'server PING/PONG', bytes: 60, bytesPerContact: 0, everySeconds: 3_600 }],
-  },
-  // Our reference RVP server (lab, combined role): HTTP/1.1 requests and responses.
-  rvp: {
-    protocol: 'rvp',
-    fittedAgainst: 'imload reference RVP server (combined)',
-    channels: false,
-    presence: true,
-    logon: 3_000,
-    logonPerContact: 1_519,
-    join: 0,
-    joinPerMember: 0,
-    logoff: 1_500,
-    logoffPerContact: 776,
-    logoffPerMember: 0,
-    message: 1_200,
-    messageDelivery: 978,
-    channelMessage: 0,
-    channelDelivery: 0,
-    presenceChange: 1_409,
-    presenceNotify: 962,
-    bodyCopiesPerSend: 1,
-    bodyCopiesPerDelivery: 1,
-    timers: [
-      // PROPPATCH of the presence lease every leaseRefreshSeconds (900 s by default).
-      { what: 'presence lease refresh', bytes: 1_000, bytesPerContact: 0, everySeconds: 900 },
-      // Login and contact subscriptions renewed 300 s before their 14,400 s lifetime ends.
-      { what: 'subscription renewals', bytes: 1_519, bytesPerContact: 1_519, everySeconds: 14_100 },
-    ],
-  },
-  // Kamailio 5.6 (lab, UDP): REGISTER, PUBLISH, SUBSCRIBE/NOTIFY per contact, pager-mode MESSAGE.
-  sip: {
-    protocol: 'sip',
-    fittedAgainst: 'Kamailio 5.6 lab (UDP)',
-    channels: false,
-    presence: true,
-    logon: 2_500,
-    logonPerContact: 2_344,
-    join: 0,
-    joinPerMember: 0,
-    logoff: 2_500,
-    logoffPerContact: 2_413,
-    logoffPerMember: 0,
-    message: 750,
-    messageDelivery: 749,
-    channelMessage: 0,
-    channelDelivery: 0,
-    presenceChange: 1_044,
-    presenceNotify: 1_283,
-    bodyCopiesPerSend: 1,
-    bodyCopiesPerDelivery: 1,
-    // Bindings of 3,600 s refreshed 30 s early: REGISTER, PUBLISH, and a SUBSCRIBE per contact.
-    timers: [{ what: 'REGISTER, PUBLISH and SUBSCRIBE refreshes', bytes: 2_500, bytesPerContact: 2_344, everySeconds: 3_570 }],
-  },
-};
-
-export const MODELLED_PROTOCOLS = Object.keys(BUILT_IN);
+/** Every protocol in the registry carries a byte model, so `simulate` works for any of them. */
+export const MODELLED_PROTOCOLS: readonly string[] = PROTOCOLS;
 
 export function byteModelFor(protocol: string): ByteModel {
-  const model = BUILT_IN[protocol];
-  if (!model) throw new Error(`no byte model for protocol "${protocol}" (known: ${MODELLED_PROTOCOLS.join(', ')})`);
-  return model;
+  const descriptor = descriptorOf(protocol);
+  if (!descriptor) throw new Error(`no byte model for protocol "${protocol}" (known: ${MODELLED_PROTOCOLS.join(', ')})`);
+  return descriptor.byteModel;
 }
 
 /** Per-event bytes for one scenario: message costs follow its message size. */

@@ -3,7 +3,7 @@
  * working day: shown beside the documented or measured figure the WAN check uses, so a planner
  * sees what a heavier or lighter workload would cost.
  */
-import { byteModelFor } from '../analysis/simulate-bytes.js';
+import { DESCRIPTORS } from '../protocols/registry.js';
 import type { PlanFile } from './plan-input.js';
 
 export interface ModelledBandwidth {
@@ -13,13 +13,15 @@ export interface ModelledBandwidth {
   readonly basis: string;
 }
 
-/** The IM protocols: chat traffic depends on channel layout, which a plan does not describe. */
-const IM_PROTOCOLS = ['sip', 'rvp'] as const;
+/**
+ * The protocols whose users keep contact lists with presence and send instant messages, the
+ * workload a plan describes; chat traffic depends on channel layout, which a plan does not.
+ */
+const IM_PROTOCOLS = DESCRIPTORS.filter((d) => d.capabilities.presence && d.capabilities.instantMessages);
 
 export function modelledBandwidth(workload: PlanFile['workload']): ModelledBandwidth[] {
   const { messagesPerHour, presenceChangesPerHour, contacts, sessionHours } = workload;
-  return IM_PROTOCOLS.map((protocol) => {
-    const m = byteModelFor(protocol);
+  return IM_PROTOCOLS.map(({ name: protocol, byteModel: m }) => {
     const seconds = sessionHours * 3600;
     // A user is, on average, watched by as many users as it watches.
     const perHour = messagesPerHour * (m.message + m.messageDelivery) + presenceChangesPerHour * (m.presenceChange + contacts * m.presenceNotify);

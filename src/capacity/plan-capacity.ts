@@ -9,7 +9,8 @@ import { findProfile } from '../scenarios/limits.js';
 import type { LimitProfile } from '../scenarios/schema.js';
 import type { Summary } from '../analysis/summary.js';
 import { measuredFigures } from '../analysis/measured.js';
-import { PlanInputError, type PlanFile, type RoleProfiles } from './plan-input.js';
+import { PlanInputError, RoleProfiles, type PlanFile } from './plan-input.js';
+import { descriptorOf } from '../protocols/registry.js';
 
 export type Provenance =
   | { readonly kind: 'profile'; readonly profile: string; readonly figure: string; readonly source: string; readonly wording: string }
@@ -31,7 +32,11 @@ export interface PlanCapacities {
   readonly notes: readonly string[];
 }
 
-const ROLE_OF_PROTOCOL: Record<string, ServerRole> = { irc: 'chatServer', rvp: 'homeServer', sip: 'sipPool' };
+/** The server role a run of this protocol sizes, as its descriptor says (`planRole`). */
+function roleOfProtocol(protocol: string): ServerRole | undefined {
+  const role = descriptorOf(protocol)?.planRole;
+  return role !== undefined && role !== 'bandwidth' && role in RoleProfiles.shape ? (role as ServerRole) : undefined;
+}
 
 function figureOf(profileName: string, metric: string, custom: PlanFile['profiles']): Sourced {
   const profile: LimitProfile | undefined = findProfile(profileName, custom);
@@ -82,7 +87,7 @@ export function measuredCapacity(runDir: string): MeasuredCapacity {
   } catch (error) {
     throw new PlanInputError(`${summaryPath}: not a summary (${(error as Error).message})`);
   }
-  const role = ROLE_OF_PROTOCOL[summary.target.protocol];
+  const role = roleOfProtocol(summary.target.protocol);
   const notes: string[] = [];
   const measured = measuredFigures(summary);
   let capacity: MeasuredCapacity['capacity'];

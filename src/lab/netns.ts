@@ -11,7 +11,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { startInspircd } from '../protocols/irc/lab.js';
+import { LAB_KINDS, labServerOf, requireDescriptor } from '../protocols/registry.js';
+import { loadScenarioFile } from '../scenarios/load.js';
+import { parseTargetUrl } from '../scenarios/target.js';
+import { startLabFor } from './index.js';
 import { EXIT } from '../exit-codes.js';
 
 const IP_TIMEOUT_MS = 10_000;
@@ -157,26 +160,31 @@ export interface NamespacedServer {
 }
 
 /**
- * Starts the lab InspIRCd inside the server namespace, bound to its address and admitting the
- * namespace subnet. This process stays in the host's namespace, so a helper (this module, run
- * as a script under `ip netns exec`) starts the server there and stops it when its stdin closes.
+ * Starts a lab server (`kind`, e.g. the target's `lab:`) inside the server namespace, bound to
+ * its address and admitting the namespace subnet, on `port` (default: the protocol's plain
+ * port; the namespace has its own ports). This process stays in the host's namespace, so a helper
+ * (this module, run as a script under `ip netns exec`) starts the server there and stops it when
+ * its stdin closes.
  */
-export async function startInspircdInNamespace(topology: NetnsTopology, port = 6667, timeoutMs = 30_000): Promise<NamespacedServer> {
+export async function startLabInNamespace(topology: NetnsTopology, kind: string, port?: number, timeoutMs = 30_000): Promise<NamespacedServer> {
+  const server = labServerOf(kind);
+  if (!server) throw new NetnsError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`);
+  const listenPort = port ?? server.protocol.schemes.find((s) => !s.tls)?.defaultPort ?? 0;
   const helper = spawn(
     'ip',
-    ['netns', 'exec', topology.server.ns, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-inspircd', topology.server.address, String(port), topology.subnet],
+    ['netns', 'exec', topology.server.ns, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-lab', kind, topology.server.address, String(listenPort), topology.subnet],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const stop = () => stopHelper(helper);
   const firstLine = new Promise<string>((resolveLine, reject) => {
-    const timer = setTimeout(() => reject(new NetnsError(`InspIRCd in ${topology.server.ns} not ready within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new NetnsError(`${server.title} in ${topology.server.ns} not ready within ${timeoutMs} ms`)), timeoutMs);
     createInterface({ input: helper.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       resolveLine(line);
     });
     helper.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new NetnsError(`the InspIRCd helper in ${topology.server.ns} exited (${code}) before it was ready`));
+      reject(new NetnsError(`the ${server.title} helper in ${topology.server.ns} exited (${code}) before it was ready`));
     });
   });
   try {
@@ -245,16 +253,26 @@ export interface BranchOfficeRun {
 
 /**
  * A branch office: the scenario's whole population in one generator namespace behind a link
- * shaped to `link` (e.g. 56kbit), against the lab InspIRCd in the server namespace. Every
+ * shaped to `link` (e.g. 56kbit), against a lab server in the server namespace. Every
  * namespace is deleted before this returns or throws.
  */
-export async function runBranchOffice(options: { file: string; scenario: string; target: string; link: string; outDir: string; extraArgs?: readonly string[]; timeoutMs?: number }): Promise<BranchOfficeRun> {
+export async function runBranchOffice(options: {
+  file: string;
+  scenario: string;
+  target: string;
+  link: string;
+  outDir: string;
+  /** The lab server in the server namespace (default: the target's `lab:`, else its protocol's first lab server). */
+  lab?: string;
+  extraArgs?: readonly string[];
+  timeoutMs?: number;
+}): Promise<BranchOfficeRun> {
   const linkBitsPerSecond = parseLinkRate(options.link);
   const topology = createTopology({ generators: 1 });
   try {
     const branch = topology.generators[0]!;
     shapeLink(topology, branch, linkBitsPerSecond);
-    const server = await startInspircdInNamespace(topology);
+    const server = await startLabInNamespace(topology, options.lab ?? labKindOfTarget(options.file, options.target));
     try {
       const before = linkBytes(branch);
       const [run] = await runSegmentsInNamespaces(topology, { ...options, url: server.url });
@@ -278,19 +296,28 @@ export function usersPerLink(linkBitsPerSecond: number, kbpsPerUser: number, wir
   return Math.floor(linkBitsPerSecond / 1000 / (kbpsPerUser * wireOverhead));
 }
 
-/** The helper side of startInspircdInNamespace: runs inside the server namespace. */
-async function serveInspircd(host: string, port: number, allow: string): Promise<void> {
-  const server = await startInspircd({ host, port, allow });
-  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
-  const stop = () => void server.stop().then(() => process.exit(0));
+/** The lab server a scenario target names (`lab:`), else the first lab server of its protocol. */
+function labKindOfTarget(file: string, targetName: string): string {
+  const target = loadScenarioFile(file).config.targets[targetName];
+  if (!target) throw new NetnsError(`${file} has no target named "${targetName}"`);
+  const kind = target.lab ?? requireDescriptor(parseTargetUrl(target.url).protocol).lab[0]?.kind;
+  if (!kind) throw new NetnsError(`target ${targetName}: its protocol has no lab server`);
+  return kind;
+}
+
+/** The helper side of startLabInNamespace: runs inside the server namespace. */
+async function serveLab(kind: string, host: string, port: number, allow: string): Promise<void> {
+  const lab = await startLabFor(kind, { host, port, allow });
+  process.stdout.write(`${JSON.stringify({ url: lab.url })}\n`);
+  const stop = () => void lab.stop().then(() => process.exit(0));
   process.stdin.on('end', stop).resume();
   process.once('SIGTERM', stop);
 }
 
-if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url) && process.argv[2] === 'serve-inspircd') {
-  const [host, port, allow] = process.argv.slice(3);
-  serveInspircd(host!, Number(port), allow!).catch((error: Error) => {
-    process.stderr.write(`serve-inspircd: ${error.message}\n`);
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url) && process.argv[2] === 'serve-lab') {
+  const [kind, host, port, allow] = process.argv.slice(3);
+  serveLab(kind!, host!, Number(port), allow!).catch((error: Error) => {
+    process.stderr.write(`serve-lab: ${error.message}\n`);
     process.exit(3);
   });
 }

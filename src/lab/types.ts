@@ -1,6 +1,6 @@
-/** A real server the lab started on loopback. Every lab module (IRC, SIP, RVP) returns one. */
+/** A real server the lab started on loopback. Every protocol's lab starter returns one. */
 export interface LabServer {
-  /** Server software: 'inspircd', 'ngircd', 'kamailio', 'rvp-home', ... */
+  /** Server software, e.g. a lab kind of the protocol's descriptor, or a role of it (`rvp-home`). */
   readonly kind: string;
   /** Short name used in scenario targets and `imload lab status`. */
   readonly name: string;
@@ -45,6 +45,14 @@ export interface LabContext {
   readonly homes?: number;
   /** Let the servers outlive this process (`imload lab up`). */
   readonly keep?: boolean;
+  /**
+   * Where to listen instead of a free port on 127.0.0.1: a network namespace's own address and
+   * port (netns.ts), admitting clients from `allow` (CIDR). Honoured by the lab servers that can
+   * run in a namespace (InspIRCd).
+   */
+  readonly host?: string;
+  readonly port?: number;
+  readonly allow?: string;
 }
 
 /** A started lab and how a target reaches it. */

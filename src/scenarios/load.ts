@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type
 import type { ZodError } from 'zod';
 import { ScenarioFile } from './schema.js';
 import { BUILT_IN_PROFILES, findProfile } from './limits.js';
+import { editDistance } from './suggest.js';
 
 export interface ScenarioProblem {
   readonly file: string;
@@ -162,7 +163,9 @@ function problemsFromZod(error: ZodError, doc: Document, lines: LineCounter, fil
       }
       continue;
     }
-    const at = locate(doc, path, lines, false);
+    // A problem with a key itself (an unknown protocol option) is pointed at the key, not its value.
+    const atKey = issue.code === 'custom' && (issue.params as { atKey?: unknown } | undefined)?.atKey === true;
+    const at = locate(doc, path, lines, atKey);
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
     problems.push({ file, ...at, path: dotted(path), message: missing ? 'required field is missing' : issue.message });
   }
@@ -208,8 +211,8 @@ function firstLine(message: string): string {
 
 /** "did you mean" for typos of the schema's own key names. */
 function suggest(key: string): string {
-  const known = KNOWN_KEYS.filter((k) => editDistance(k, key) <= 2 && k !== key);
-  return known.length > 0 ? `; did you mean "${known[0]}"?` : '';
+  const known = KNOWN_KEYS.find((k) => editDistance(k, key) <= 2 && k !== key);
+  return known ? `; did you mean "${known}"?` : '';
 }
 
 const KNOWN_KEYS = [
@@ -222,17 +225,3 @@ const KNOWN_KEYS = [
   'initialDelay', 'maxDelay', 'check', 'abortOnFail', 'delayAbortEval', 'insecure', 'serverName', 'ca',
   'faults', 'at', 'kill', 'restartAfter', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
 ];
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../metrics/threshold-grammar.js';
 import { UserGroup } from './flow-schema.js';
 import { Duration } from '../metrics/duration.js';
+import { LAB_KINDS, PROTOCOLS, URL_SCHEMES, labServerOf, schemeOf } from '../protocols/registry.js';
+import type { ProtocolDescriptor } from '../protocols/descriptor.js';
+import { closest } from './suggest.js';
 
 /** Secrets are never inline: they come from an environment variable or a file. */
 export const SecretRef = z.union([
@@ -14,25 +17,90 @@ export const SecretRef = z.union([
 ]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
-export const TARGET_URL_PATTERN = /^(irc|ircs|rvp|rvps|sip|sips):\/\/[^\s/:]+(:\d{1,5})?\/?$/;
+const SCHEME_NAMES = URL_SCHEMES.map((s) => s.scheme);
+const EXAMPLE_URL = `${URL_SCHEMES[0]!.scheme}://127.0.0.1:${URL_SCHEMES[0]!.defaultPort}`;
 
-export const Target = z.strictObject({
-  /** irc://host:port, ircs:// (TLS), rvp://, rvps:// (HTTPS), sip://, sips:// (TLS). */
-  url: z.string().regex(TARGET_URL_PATTERN, 'expected a URL like irc://127.0.0.1:6667 (schemes: irc, ircs, rvp, rvps, sip, sips)'),
-  /** SIP only: udp (default) or tcp; TLS comes from the sips:// scheme. */
+/** `<scheme>://host[:port][/]` for every scheme of every protocol in the registry. */
+export const TARGET_URL_PATTERN = new RegExp(`^(${SCHEME_NAMES.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}):\\/\\/[^\\s/:]+(:\\d{1,5})?\\/?$`);
+
+/** A non-empty tuple for z.enum from a registry list. */
+function names(list: readonly string[]): [string, ...string[]] {
+  return list as [string, ...string[]];
+}
+
+const TargetFields = z.strictObject({
+  /** `<scheme>://host:port`: each protocol's schemes (irc://, ircs:// for TLS, ...; the registry of descriptors lists them). */
+  url: z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_URL} (schemes: ${SCHEME_NAMES.join(', ')})`),
+  /** The transport of a non-TLS scheme, where the protocol offers several (the first is the default); TLS comes from the scheme. */
   transport: z.enum(['udp', 'tcp', 'tls']).optional(),
-  /** IM domain for user addresses (RVP, SIP). */
+  /** IM domain for user addresses. */
   domain: z.string().optional(),
   /** Password shared by every user, unless the population names its own. */
   password: SecretRef.optional(),
   tls: z
     .strictObject({ ca: z.string().optional(), insecure: z.boolean().default(false), serverName: z.string().optional() })
     .optional(),
-  /** The lab server that provides this target in `imload demo` / `imload run --lab`. */
-  lab: z.enum(['inspircd', 'ngircd', 'kamailio', 'rvp', 'rvp-cluster']).optional(),
-  /** Protocol-specific knobs passed to the agent as they are. */
+  /** The lab server that provides this target in `imload demo` / `imload run --lab` (one of the protocol's lab kinds). */
+  lab: z.enum(names(LAB_KINDS)).optional(),
+  /** Protocol-specific knobs, checked against the protocol's options schema and passed to the agent. */
   options: z.record(z.string(), z.unknown()).default({}),
 });
+
+/**
+ * What only the target's protocol can say: its options (a misspelt one is pointed at where it is
+ * written), its transports and its lab servers. Runs even when another field of the target is
+ * wrong, so every mistake is reported at once.
+ */
+export const Target = TargetFields.check(
+  z.superRefine((target: Partial<z.output<typeof TargetFields>>, ctx) => {
+    if (typeof target.url !== 'string' || !TARGET_URL_PATTERN.test(target.url)) return;
+    const scheme = schemeOf(target.url.slice(0, target.url.indexOf(':')));
+    if (!scheme) return;
+    const protocol = scheme.protocol;
+    if (target.options !== null && typeof target.options === 'object') {
+      for (const issue of optionProblems(protocol, target.options)) ctx.addIssue(issue);
+    }
+    if ((target.transport === 'udp' || target.transport === 'tcp') && !protocol.transports.includes(target.transport)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transport'],
+        message: `${protocol.name} targets do not run over ${target.transport} (${protocol.name} transports: ${[...protocol.transports, 'tls'].join(', ')})`,
+      });
+    }
+    const lab = typeof target.lab === 'string' ? labServerOf(target.lab) : undefined;
+    if (lab && lab.protocol !== protocol) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lab'],
+        message: `lab server ${lab.kind} speaks ${lab.protocol.name}, not ${protocol.name} (${protocol.name} lab servers: ${protocol.lab.map((l) => l.kind).join(', ') || 'none'})`,
+      });
+    }
+  }, { when: () => true }),
+);
+
+/** The target's options against its protocol's schema: issues placed under `options`. */
+function optionProblems(protocol: ProtocolDescriptor, options: Record<string, unknown>): z.core.$ZodRawIssue[] {
+  const result = protocol.options.safeParse(options);
+  if (result.success) return [];
+  const known = protocol.options instanceof z.ZodObject ? Object.keys(protocol.options.shape) : [];
+  const list = known.length > 0 ? ` (${protocol.name} options: ${known.join(', ')})` : ` (${protocol.name} targets take no options)`;
+  return result.error.issues.flatMap((issue): z.core.$ZodRawIssue[] => {
+    const path = ['options', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const near = closest(key, known);
+        return {
+          code: 'custom',
+          path: [...path, key],
+          params: { atKey: true },
+          message: `unknown ${protocol.name} option "${key}"${near ? `; did you mean "${near}"?` : ''}${list}`,
+          input: options,
+        };
+      });
+    }
+    return [{ code: 'custom', path, message: `${protocol.name} option: ${issue.message}`, input: options }];
+  });
+}
 export type Target = z.infer<typeof Target>;
 
 export const LimitFigure = z.strictObject({
@@ -50,7 +118,7 @@ export const LimitFigure = z.strictObject({
 export const LimitProfile = z.strictObject({
   title: z.string(),
   version: z.string().default('1'),
-  protocol: z.enum(['irc', 'rvp', 'sip']).optional(),
+  protocol: z.enum(names(PROTOCOLS)).optional(),
   figures: z.array(LimitFigure).min(1),
 });
 export type LimitProfile = z.infer<typeof LimitProfile>;

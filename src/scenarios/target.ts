@@ -3,15 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { AgentTarget } from '../protocols/types.js';
 import type { SecretRef, Target } from './schema.js';
 import { TARGET_URL_PATTERN } from './schema.js';
-
-const SCHEMES: Record<string, { protocol: string; tls: boolean; port: number }> = {
-  irc: { protocol: 'irc', tls: false, port: 6667 },
-  ircs: { protocol: 'irc', tls: true, port: 6697 },
-  rvp: { protocol: 'rvp', tls: false, port: 80 },
-  rvps: { protocol: 'rvp', tls: true, port: 443 },
-  sip: { protocol: 'sip', tls: false, port: 5060 },
-  sips: { protocol: 'sip', tls: true, port: 5061 },
-};
+import { URL_SCHEMES, requireDescriptor, schemeOf } from '../protocols/registry.js';
 
 export class TargetError extends Error {
   constructor(message: string) {
@@ -22,16 +14,18 @@ export class TargetError extends Error {
 
 export function parseTargetUrl(url: string): { protocol: string; host: string; port: number; tls: boolean } {
   if (!TARGET_URL_PATTERN.test(url)) {
-    throw new TargetError(`"${url}" is not a target URL like irc://127.0.0.1:6667 (schemes: ${Object.keys(SCHEMES).join(', ')})`);
+    const example = URL_SCHEMES[0]!;
+    throw new TargetError(`"${url}" is not a target URL like ${example.scheme}://127.0.0.1:${example.defaultPort} (schemes: ${URL_SCHEMES.map((s) => s.scheme).join(', ')})`);
   }
   const parsed = new URL(url);
-  const scheme = SCHEMES[parsed.protocol.slice(0, -1)]!;
-  return { protocol: scheme.protocol, host: parsed.hostname, port: parsed.port ? Number(parsed.port) : scheme.port, tls: scheme.tls };
+  const scheme = schemeOf(parsed.protocol.slice(0, -1))!;
+  return { protocol: scheme.protocol.name, host: parsed.hostname, port: parsed.port ? Number(parsed.port) : scheme.defaultPort, tls: scheme.tls };
 }
 
 export function toAgentTarget(name: string, target: Target): AgentTarget {
   const { protocol, host, port, tls } = parseTargetUrl(target.url);
-  const transport = tls ? 'tls' : (target.transport ?? (protocol === 'sip' ? 'udp' : 'tcp'));
+  // TLS comes from the scheme; otherwise the target's transport, or the protocol's first.
+  const transport = tls ? 'tls' : (target.transport ?? requireDescriptor(protocol).transports[0] ?? 'tcp');
   return {
     name,
     protocol,

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mergeCommand, type MergedJournalHeader } from '../../src/commands/merge.js';
-import { createTopology, linkBytes, runSegmentsInNamespaces, startInspircdInNamespace } from '../../src/lab/netns.js';
+import { createTopology, linkBytes, runSegmentsInNamespaces, startLabInNamespace } from '../../src/lab/netns.js';
 import { readJournal } from '../../src/metrics/journal.js';
 import { buildSummary } from '../../src/analysis/summary.js';
 import { requireBinary } from '../helpers/require.js';
@@ -60,7 +60,7 @@ test('one segment per network namespace against a namespaced InspIRCd, merged', 
   const topology = createTopology({ generators: SEGMENTS, tag });
   try {
     assert.equal(namespaces().split('\n').filter((l) => l.startsWith(`imload-${tag}-`)).length, SEGMENTS + 1);
-    const server = await startInspircdInNamespace(topology);
+    const server = await startLabInNamespace(topology, 'inspircd');
     let runs;
     const { file, dir } = writeScenario(SCENARIO);
     try {

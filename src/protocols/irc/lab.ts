@@ -41,7 +41,8 @@ export interface InspircdLabServer extends LabServer {
 /** `lab: inspircd`: TLS and a connect password only when asked for (plain IRC without PASS stays the default). */
 export async function startInspircdLab(context: LabContext): Promise<LabTarget> {
   const tls = context.transport === 'tls';
-  const server = await startInspircd({ tls, password: context.password });
+  const where = { host: context.host, allow: context.allow };
+  const server = await startInspircd({ tls, password: context.password, port: context.port, ...where });
   if (context.keep) server.keep?.();
   const primary = server.tls ? { ...server, port: server.tls.port, url: server.tls.url } : server;
   return {
@@ -51,7 +52,7 @@ export async function startInspircdLab(context: LabContext): Promise<LabTarget> 
     transport: tls ? 'tls' : undefined,
     ca: server.tls?.caFile,
     // A TLS listener gets a fresh port and certificate on each start, so only plain IRC restarts.
-    ...(tls ? { stop: () => server.stop(), serverPids: () => [server.pid] } : restartable(server, (port) => startInspircd({ password: context.password, port }))),
+    ...(tls ? { stop: () => server.stop(), serverPids: () => [server.pid] } : restartable(server, (port) => startInspircd({ password: context.password, port, ...where }))),
   };
 }
 
