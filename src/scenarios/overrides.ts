@@ -1,6 +1,6 @@
 /** Command-line overrides of a scenario (--users, --duration, --time-scale, --seed, --target, --workers). */
 import { EXIT, UserFacingError } from '../exit-codes.js';
-import { TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
+import { EXAMPLE_TARGET_URL, TARGET_URL_PATTERN, type Scenario, type Target } from './schema.js';
 import { DURATION_HINT, durationMs } from '../metrics/duration.js';
 
 export interface Overrides {
@@ -42,7 +42,7 @@ export function applyOverrides(
     const name = pair.slice(0, eq);
     const url = pair.slice(eq + 1);
     if (eq <= 0 || !TARGET_URL_PATTERN.test(url)) {
-      throw new UserFacingError(`--target: expected NAME=URL like chat=irc://127.0.0.1:6667, got "${pair}"`, EXIT.badInput);
+      throw new UserFacingError(`--target: expected NAME=URL like chat=${EXAMPLE_TARGET_URL}, got "${pair}"`, EXIT.badInput);
     }
     const existing = resolved[name];
     if (!existing) {

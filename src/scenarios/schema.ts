@@ -18,7 +18,8 @@ export const SecretRef = z.union([
 export type SecretRef = z.infer<typeof SecretRef>;
 
 const SCHEME_NAMES = URL_SCHEMES.map((s) => s.scheme);
-const EXAMPLE_URL = `${URL_SCHEMES[0]!.scheme}://127.0.0.1:${URL_SCHEMES[0]!.defaultPort}`;
+/** A target URL to show in messages, e.g. irc://127.0.0.1:6667 (the registry's first scheme). */
+export const EXAMPLE_TARGET_URL = `${URL_SCHEMES[0]!.scheme}://127.0.0.1:${URL_SCHEMES[0]!.defaultPort}`;
 
 /** `<scheme>://host[:port][/]` for every scheme of every protocol in the registry. */
 export const TARGET_URL_PATTERN = new RegExp(`^(${SCHEME_NAMES.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}):\\/\\/[^\\s/:]+(:\\d{1,5})?\\/?$`);
@@ -30,7 +31,7 @@ function names(list: readonly string[]): [string, ...string[]] {
 
 const TargetFields = z.strictObject({
   /** `<scheme>://host:port`: each protocol's schemes (irc://, ircs:// for TLS, ...; the registry of descriptors lists them). */
-  url: z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_URL} (schemes: ${SCHEME_NAMES.join(', ')})`),
+  url: z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_TARGET_URL} (schemes: ${SCHEME_NAMES.join(', ')})`),
   /** The transport of a non-TLS scheme, where the protocol offers several (the first is the default); TLS comes from the scheme. */
   transport: z.enum(['udp', 'tcp', 'tls']).optional(),
   /** IM domain for user addresses. */
@@ -52,12 +53,13 @@ const TargetFields = z.strictObject({
  * wrong, so every mistake is reported at once.
  */
 export const Target = TargetFields.check(
-  z.superRefine((target: Partial<z.output<typeof TargetFields>>, ctx) => {
+  z.superRefine((target: Partial<z.output<typeof TargetFields>> | null, ctx) => {
+    if (target === null || typeof target !== 'object' || Array.isArray(target)) return;
     if (typeof target.url !== 'string' || !TARGET_URL_PATTERN.test(target.url)) return;
     const scheme = schemeOf(target.url.slice(0, target.url.indexOf(':')));
     if (!scheme) return;
     const protocol = scheme.protocol;
-    if (target.options !== null && typeof target.options === 'object') {
+    if (target.options !== null && typeof target.options === 'object' && !Array.isArray(target.options)) {
       for (const issue of optionProblems(protocol, target.options)) ctx.addIssue(issue);
     }
     if ((target.transport === 'udp' || target.transport === 'tcp') && !protocol.transports.includes(target.transport)) {
@@ -75,7 +77,7 @@ export const Target = TargetFields.check(
         message: `lab server ${lab.kind} speaks ${lab.protocol.name}, not ${protocol.name} (${protocol.name} lab servers: ${protocol.lab.map((l) => l.kind).join(', ') || 'none'})`,
       });
     }
-  }, { when: () => true }),
+  }, { when: (payload) => payload.value !== null && typeof payload.value === 'object' && !Array.isArray(payload.value) }),
 );
 
 /** The target's options against its protocol's schema: issues placed under `options`. */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { AgentTarget } from '../protocols/types.js';
 import type { SecretRef, Target } from './schema.js';
-import { TARGET_URL_PATTERN } from './schema.js';
+import { EXAMPLE_TARGET_URL, TARGET_URL_PATTERN } from './schema.js';
 import { URL_SCHEMES, requireDescriptor, schemeOf } from '../protocols/registry.js';
 
 export class TargetError extends Error {
@@ -14,8 +14,7 @@ export class TargetError extends Error {
 
 export function parseTargetUrl(url: string): { protocol: string; host: string; port: number; tls: boolean } {
   if (!TARGET_URL_PATTERN.test(url)) {
-    const example = URL_SCHEMES[0]!;
-    throw new TargetError(`"${url}" is not a target URL like ${example.scheme}://127.0.0.1:${example.defaultPort} (schemes: ${URL_SCHEMES.map((s) => s.scheme).join(', ')})`);
+    throw new TargetError(`"${url}" is not a target URL like ${EXAMPLE_TARGET_URL} (schemes: ${URL_SCHEMES.map((s) => s.scheme).join(', ')})`);
   }
   const parsed = new URL(url);
   const scheme = schemeOf(parsed.protocol.slice(0, -1))!;
