@@ -103,6 +103,7 @@ function optionProblems(protocol: ProtocolDescriptor, options: Record<string, un
     return [{ code: 'custom', path, message: `${protocol.name} option: ${issue.message}`, input: options }];
   });
 }
+
 export type Target = z.infer<typeof Target>;
 
 export const LimitFigure = z.strictObject({
