@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { startInspircd } from '../protocols/irc/lab.js';
+import { entryPoint } from '../runtime.js';
 import { EXIT } from '../exit-codes.js';
 
 const IP_TIMEOUT_MS = 10_000;
@@ -164,7 +165,7 @@ export interface NamespacedServer {
 export async function startInspircdInNamespace(topology: NetnsTopology, port = 6667, timeoutMs = 30_000): Promise<NamespacedServer> {
   const helper = spawn(
     'ip',
-    ['netns', 'exec', topology.server.ns, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-inspircd', topology.server.address, String(port), topology.subnet],
+    ['netns', 'exec', topology.server.ns, process.execPath, ...entryPoint(import.meta.url).execArgv, entryPoint(import.meta.url).file, 'serve-inspircd', topology.server.address, String(port), topology.subnet],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const stop = () => stopHelper(helper);
