@@ -3,7 +3,7 @@
  * The canvas is an optional dependency (35 MB of native code): without it no PNG is written, one
  * note says why, and every other output (index.html draws the same charts) is unaffected.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Chart, registerables } from 'chart.js';
 import { drawPhaseBands, PHASE_BANDS_PLUGIN_ID, type ChartSpec } from './chart-specs.js';
@@ -31,11 +31,12 @@ async function loadCanvas(): Promise<typeof import('@napi-rs/canvas').createCanv
 
 /** Writes one PNG per chart into `dir`; returns the files written (none without @napi-rs/canvas). */
 export async function writeChartPngs(dir: string, charts: readonly ChartSpec[]): Promise<string[]> {
+  // A rebuilt report must not keep charts the new one left out (a kind with no samples, or all
+  // of them when the canvas is gone).
+  if (existsSync(dir)) for (const name of readdirSync(dir)) if (name.endsWith('.png')) rmSync(join(dir, name));
   const createCanvas = await loadCanvas();
   if (createCanvas === undefined) return [];
   mkdirSync(dir, { recursive: true });
-  // A rebuilt report must not keep charts the new one left out (e.g. a kind with no samples).
-  for (const name of readdirSync(dir)) if (name.endsWith('.png')) rmSync(join(dir, name));
   const written: string[] = [];
   for (const spec of charts) {
     const canvas = createCanvas(WIDTH, HEIGHT);
