@@ -9,6 +9,8 @@
  *   same (unused imports elided as tsc and tsx do, enums allowed). Lines keep their numbers, so
  *   a stack trace points at the scenario's own line. imload's own sources (src/, in the
  *   repository checkout) are left to tsx; files under node_modules to their packages.
+ * - A relative import may name the TypeScript file (`./helper.ts`, as Node's own stripping needs)
+ *   or its `.js` (as tsc's nodenext resolution needs); both load the `.ts`.
  * - `imload/api` resolves to the running imload when the user's folder has no imload installed,
  *   so a scenario runs without an install; editors still need one for the types (user guide).
  */
@@ -31,7 +33,12 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   try {
     resolved = await nextResolve(specifier, context);
   } catch (error) {
-    if (specifier !== SELF_API || (error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    // `import './helper.js'` naming helper.ts, as tsc's nodenext resolution has it written.
+    if (/^\.\.?\/.*\.m?js$/.test(specifier) && context.parentURL !== undefined && isUserTypeScript(context.parentURL)) {
+      return resolve(specifier.replace(/js$/, 'ts'), context, nextResolve);
+    }
+    if (specifier !== SELF_API) throw error;
     // The running imload's own API: ../api.js beside this file in dist/, or ../api.ts through
     // tsx in the checkout's src/ (where the package's exports name a dist/ that is not built).
     resolved = await nextResolve(new URL('../api.js', import.meta.url).href, context);

@@ -87,6 +87,28 @@ test('a TypeScript scenario in the user\'s folder type-checks against imload/api
   assert.match(validated.stdout, /^my-scenario\.ts: ok \(1 scenarios, 1 targets\)/);
 });
 
+test('a scenario module split over files loads as TypeScript: .js and .ts imports, an enum, type imports without `type`', () => {
+  writeFileSync(join(APP, 'helper.ts'), 'export enum Size { Small = 3 }\nexport interface Shape { users: number }\nexport function population(size: Size): Shape { return { users: size }; }\n');
+  writeFileSync(join(APP, 'seed.ts'), 'export const seed: number = 11;\n');
+  writeFileSync(
+    join(APP, 'split.ts'),
+    `import { defineScenarios, ScenarioFileInput } from 'imload/api';
+import { population, Size, Shape } from './helper.js';
+import { seed } from './seed.ts';
+const shape: Shape = population(Size.Small);
+const config: ScenarioFileInput = {
+  version: 1,
+  targets: { chat: { url: 'irc://127.0.0.1:6667', lab: 'inspircd' } },
+  scenarios: { split: { target: 'chat', seed, population: { ...shape, contacts: 2 }, phases: [{ phase: 'hold', duration: '2s' }] } },
+};
+export default defineScenarios(config);
+`,
+  );
+  const validated = imload('validate', 'split.ts');
+  assert.equal(validated.status, 0, validated.stderr);
+  assert.match(validated.stdout, /^split\.ts: ok \(1 scenarios, 1 targets\)/);
+});
+
 test('a short run against the lab RVP server runs from the installed package (compiled server and workers)', { timeout: 90_000 }, () => {
   writeFileSync(
     join(APP, 'tiny.yaml'),
