@@ -11,9 +11,6 @@ import { fileURLToPath } from 'node:url';
 /** True when this process runs the TypeScript sources (src/, through tsx), false when dist/. */
 export const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-/** The package's own folder (the one with package.json), from src/ or dist/ alike. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 /**
  * The file and Node flags that start one of imload's own modules in a child process:
  * `entryPoint(new URL('./worker.js', import.meta.url))` is worker.js beside a compiled caller, or
