@@ -1,8 +1,10 @@
 /** `imload demo`: every demo scenario against lab servers, one report each, then where they are. */
 import { loadScenarioFile } from '../scenarios/load.js';
+import { shippedFile } from '../runtime.js';
 import { runCommand, type RunCommandOptions } from './run.js';
 
 export async function demoCommand(file: string, options: Omit<RunCommandOptions, 'file' | 'scenario'> & { scenario?: string }): Promise<number> {
+  file = shippedFile(file); // an empty folder runs the scenarios.yaml shipped with imload
   const { config } = loadScenarioFile(file);
   const names = options.scenario
     ? [options.scenario]

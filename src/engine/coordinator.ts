@@ -4,7 +4,7 @@
  * stops the run cleanly on completion, abort, Ctrl-C or SIGTERM.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { entryPoint } from '../runtime.js';
 import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate } from '../metrics/aggregate.js';
@@ -34,7 +34,7 @@ export function workerNodeFlags(): string[] {
   return (process.env.IMLOAD_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
-const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const WORKER_ENTRY = entryPoint(new URL('./worker.js', import.meta.url));
 
 export interface RunOptions {
   readonly header: Omit<JournalHeader, 'type' | 'version' | 'startEpochMs' | 'startedAt' | 'timeline' | 'workers'>;
@@ -134,9 +134,9 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
 
   for (let w = 0; w < workerCount; w++) {
-    const child = fork(WORKER_ENTRY, [], {
-      // Resolved from imload's own folder: a run started in a user's folder has no tsx there.
-      execArgv: ['--import', import.meta.resolve('tsx'), ...workerNodeFlags()],
+    const child = fork(WORKER_ENTRY.file, [], {
+      // worker.js from dist/, or worker.ts through imload's own tsx in the checkout (src/runtime.ts).
+      execArgv: [...WORKER_ENTRY.execArgv, ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

@@ -15,6 +15,7 @@ import { LAB_KINDS, labServerOf, requireDescriptor } from '../protocols/registry
 import { loadScenarioFile } from '../scenarios/load.js';
 import { parseTargetUrl } from '../scenarios/target.js';
 import { startLabFor } from './index.js';
+import { entryPoint } from '../runtime.js';
 import { EXIT } from '../exit-codes.js';
 
 const IP_TIMEOUT_MS = 10_000;
@@ -172,7 +173,7 @@ export async function startLabInNamespace(topology: NetnsTopology, kind: string,
   const listenPort = port ?? server.protocol.schemes.find((s) => !s.tls)?.defaultPort ?? 0;
   const helper = spawn(
     'ip',
-    ['netns', 'exec', topology.server.ns, process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-lab', kind, topology.server.address, String(listenPort), topology.subnet],
+    ['netns', 'exec', topology.server.ns, process.execPath, ...entryPoint(import.meta.url).execArgv, entryPoint(import.meta.url).file, 'serve-lab', kind, topology.server.address, String(listenPort), topology.subnet],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const stop = () => stopHelper(helper);

@@ -9,14 +9,14 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryPoint } from '../../runtime.js';
 import { freePort } from '../../lab/ports.js';
 import { createLabPki } from '../../lab/tls.js';
 import { startForeground, type ForegroundProcess, keepRunning } from '../../lab/process.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
 import { distinctPids } from '../../lab/targets.js';
 
-const MAIN = fileURLToPath(new URL('./server/main.ts', import.meta.url));
+const MAIN = entryPoint(new URL('./server/main.js', import.meta.url));
 const PASSWORD_ENV = 'IMLOAD_RVP_LAB_PASSWORD';
 const READY = /rvp-server listening on (https?:\/\/\S+)/;
 /** The documented home-server size (exchange2000-im), used to size a routed lab. */
@@ -112,7 +112,7 @@ export async function startRvpLab(options: RvpLabOptions = {}): Promise<RvpLab> 
 
 async function startOne(kind: string, name: string, dir: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<LabServer> {
   const logFile = join(dir, `${name}.log`);
-  const child = startForeground(kind, process.execPath, ['--import', 'tsx', MAIN, ...args], logFile, { env });
+  const child = startForeground(kind, process.execPath, [...MAIN.execArgv, MAIN.file, ...args], logFile, { env });
   const url = await waitForReady(child, logFile, kind, timeoutMs);
   const parsed = new URL(url);
   return {
