@@ -153,25 +153,31 @@ export class MetricRegistry {
         if (!m || m.kind !== 'latency') throw new MetricRegistryError(`protocol ${p.name} names "${latency}" among its latencies, which is no engine latency (declare it in its metrics)`);
       }
     }
-    const declared = new Map<string, { declaration: MetricDeclaration; protocols: string[] }>();
+    const declared = new Map<string, { declaration: MetricDeclaration; protocols: string[]; descriptions: Map<string, string> }>();
     for (const p of protocols) {
       for (const d of p.metrics ?? []) {
         if (!NAME.test(d.name) || d.name.includes('.')) throw new MetricRegistryError(`protocol ${p.name}: metric name "${d.name}" must be one word of letters and digits`);
         if (engineNames.has(d.name)) throw new MetricRegistryError(`protocol ${p.name}: metric "${d.name}" is the engine's`);
         if (d.kind !== 'latency' && d.kind !== 'counter') throw new MetricRegistryError(`protocol ${p.name}: metric "${d.name}" is a ${d.kind}; a protocol records latencies and counters`);
         const seen = declared.get(d.name);
-        if (!seen) declared.set(d.name, { declaration: d, protocols: [p.name] });
+        if (!seen) declared.set(d.name, { declaration: d, protocols: [p.name], descriptions: new Map([[p.name, d.description]]) });
         else if (seen.declaration.kind !== d.kind || seen.declaration.unit !== d.unit) {
           throw new MetricRegistryError(`metric "${d.name}" is a ${seen.declaration.kind} in ${seen.protocols.join(', ')} but a ${d.kind} (${d.unit}) in ${p.name}`);
-        } else seen.protocols.push(p.name);
+        } else {
+          seen.protocols.push(p.name);
+          seen.descriptions.set(p.name, d.description);
+        }
       }
     }
-    for (const { declaration, protocols: producers } of declared.values()) {
+    for (const { declaration, protocols: producers, descriptions } of declared.values()) {
+      // Protocols that word it alike share one description; otherwise each says its own.
+      const wordings = new Set(descriptions.values());
+      const description = wordings.size === 1 ? declaration.description : [...descriptions].map(([protocol, text]) => `${protocol}: ${text}`).join('; ');
       defined.push({
         name: declaration.name,
         kind: declaration.kind,
         unit: declaration.unit,
-        description: declaration.description,
+        description,
         protocols: everyProtocol(producers),
         origin: 'protocol',
         summary: declaration.kind === 'latency' ? `latency.${declaration.name}` : `counters.${declaration.name}`,
@@ -246,6 +252,17 @@ export class MetricRegistry {
         ...(PROTOCOL_COMPARE[m.kind] ? { compare: PROTOCOL_COMPARE[m.kind] } : {}),
       })),
     ]);
+  }
+
+  /** The registry as the Markdown table docs/metrics.md carries (a unit test keeps them equal). */
+  markdownTable(): string {
+    const cell = (text: string) => text.replace(/\|/g, '\\|');
+    const rows = this.all.map((m) => {
+      const threshold = !m.threshold ? '—' : m.kind === 'latency' ? `\`${m.name}.p99\`, \`.max\`, \`.mean\`` : `\`${m.name}\``;
+      const protocols = m.protocols ? m.protocols.join(', ') : 'every';
+      return `| \`${m.name}\` | ${m.kind} | ${m.unit} | ${protocols} | ${m.origin} | \`${m.summary}\` | ${threshold} | ${cell(m.description)} |`;
+    });
+    return ['| metric | kind | unit | protocols | declared by | summary.json | threshold | description |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
   }
 
   /** `a.b.c` read from an object, or undefined. */

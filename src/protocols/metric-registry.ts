@@ -6,12 +6,7 @@
 import { ENGINE_METRICS, MetricRegistry, type MetricDeclaration, type ProtocolMetricSource } from '../metrics/registry.js';
 import * as grammar from '../metrics/threshold-grammar.js';
 
-const REGISTER: MetricDeclaration = {
-  name: 'register',
-  kind: 'latency',
-  unit: 'ms',
-  description: 'the first step of a logon until the server admitted the user (IRC NICK/USER to 001; RVP login SUBSCRIBE to its 200; SIP REGISTER to its 2xx, Digest rounds included)',
-};
+const register = (description: string): MetricDeclaration => ({ name: 'register', kind: 'latency', unit: 'ms', description });
 
 /**
  * ADAPTER until the protocol descriptors land (branch h-descriptor): the `latencies` and
@@ -19,13 +14,13 @@ const REGISTER: MetricDeclaration = {
  * ./registry.js (a descriptor is a ProtocolMetricSource as it stands).
  */
 const PROTOCOL_SOURCES: readonly ProtocolMetricSource[] = [
-  { name: 'irc', latencies: ['logon', 'join', 'delivery'], metrics: [REGISTER] },
-  { name: 'rvp', latencies: ['logon', 'delivery', 'presence'], metrics: [REGISTER] },
+  { name: 'irc', latencies: ['logon', 'join', 'delivery'], metrics: [register('NICK/USER sent to 001 (the server admitted the user)')] },
+  { name: 'rvp', latencies: ['logon', 'delivery', 'presence'], metrics: [register('login SUBSCRIBE to its 200, router referral and Digest included')] },
   {
     name: 'sip',
     latencies: ['logon', 'delivery', 'presence'],
     metrics: [
-      REGISTER,
+      register('REGISTER to its 2xx, Digest rounds included'),
       { name: 'retransmissions', kind: 'counter', unit: 'count', description: 'requests sent again because no answer came in time (UDP); counted apart, never hidden in other figures' },
     ],
   },
