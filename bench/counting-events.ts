@@ -12,7 +12,7 @@ export function countingEvents(): { readonly events: VuEvents; readonly counts: 
     bytes: () => undefined,
     message: () => undefined,
     presence: () => undefined,
-    retransmission: () => void counts.retransmissions++,
+    metric: (name, value) => void (name === 'retransmissions' && (counts.retransmissions += value)),
     error: () => void counts.errors++,
     disconnected: () => undefined,
     note: () => undefined,

@@ -9,9 +9,13 @@
  */
 import { decodeHistogram } from '../metrics/histogram.js';
 import type { JournalEntry, JournalHeader, JournalSecond, RunPhase } from '../metrics/journal.js';
-import type { LatencyName } from '../metrics/names.js';
+import type { MetricRegistry } from '../metrics/registry.js';
+import { METRICS } from '../protocols/metric-registry.js';
 
-export const CHART_LATENCIES = ['logon', 'join', 'delivery', 'presence'] as const satisfies readonly LatencyName[];
+/** Latencies with per-second percentile columns (`latency:<name>:p99`): the registry's server-side ones (not the generator's lateness). */
+export function chartLatencies(registry: MetricRegistry): string[] {
+  return registry.latencies().filter((m) => m.threshold).map((m) => m.name);
+}
 export const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 
 export type Column = Array<number | null>;
@@ -24,6 +28,8 @@ export interface TimeSeries {
   readonly columns: Record<string, Column>;
   /** Error kinds seen, most frequent first; their columns are `error:<kind>`. */
   readonly errorKinds: string[];
+  /** Latencies with percentile columns `latency:<name>:<p>`, in registry order (chartLatencies). */
+  readonly latencies: readonly string[];
   /** The run's phases as journaled, in order; kept whole by downsampling. */
   readonly phases: PhaseSpan[];
 }
@@ -71,6 +77,7 @@ function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCEN
 /** Every journaled second (no downsampling); see downsample() for the charts. */
 export function buildTimeSeries(entries: readonly JournalEntry[], users: number): TimeSeries {
   const header = entries[0] as JournalHeader;
+  const latencies = chartLatencies(METRICS.withJournal(header.metrics));
   const seconds = entries.filter((e): e is JournalSecond => e.type === 'second');
   const errorTotals = new Map<string, number>();
   for (const second of seconds) {
@@ -95,7 +102,7 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('kbpsPerUser', second.online > 0 ? (bytes * 8) / 1000 / second.online : null);
     push('errors', Object.values(second.errors).reduce((a, b) => a + b, 0));
     for (const kind of errorKinds) push(`error:${kind}`, second.errors[kind] ?? 0);
-    for (const kind of CHART_LATENCIES) {
+    for (const kind of latencies) {
       const l = intervalPercentiles(second.histograms[kind]);
       for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
@@ -109,7 +116,7 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('health:serverCores', second.server ? second.server.cpuPercent / 100 : null);
     push('health:generatorCores', health.length > 0 ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
   }
-  return { t, bucketSeconds: 1, columns, errorKinds, phases: phaseSpans(seconds) };
+  return { t, bucketSeconds: 1, columns, errorKinds, latencies, phases: phaseSpans(seconds) };
 }
 
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
@@ -137,7 +144,7 @@ export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
     }
     columns[name] = out;
   }
-  return { t, bucketSeconds: size * series.bucketSeconds, columns, errorKinds: series.errorKinds, phases: series.phases };
+  return { t, bucketSeconds: size * series.bucketSeconds, columns, errorKinds: series.errorKinds, latencies: series.latencies, phases: series.phases };
 }
 
 /** True when a column has at least one measured point. */

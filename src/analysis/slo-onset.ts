@@ -4,7 +4,8 @@
  * at which an SLO broke"). This finds the first second whose own interval percentile broke the
  * check, and how many users were online then.
  */
-import { LATENCY_METRICS, compare, parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { compare, parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { METRICS } from '../protocols/metric-registry.js';
 import type { ThresholdResult } from './thresholds.js';
 import { PERCENTILES, type TimeSeries } from './series.js';
 
@@ -18,18 +19,16 @@ export interface SloOnset {
   readonly value: number;
 }
 
-const LATENCY_CHECK = new RegExp(`^(${LATENCY_METRICS.join('|')})\\.(p50|p95|p99)$`);
-
 /** Only for failed thresholds on per-second latency percentiles; `series` must be undownsampled. */
 export function findSloOnsets(series: TimeSeries, thresholds: readonly ThresholdResult[]): SloOnset[] {
   const onsets: SloOnset[] = [];
   for (const threshold of thresholds) {
     if (threshold.ok) continue;
-    const check = parseThresholdCheck(threshold.name);
+    const check = parseThresholdCheck(METRICS, threshold.name);
     if (typeof check === 'string') continue;
-    const match = LATENCY_CHECK.exec(check.metric);
-    if (!match || !(PERCENTILES as readonly string[]).includes(match[2]!)) continue;
-    const column = series.columns[`latency:${match[1]}:${match[2]}`] ?? [];
+    const found = METRICS.thresholdMetric(check.metric);
+    if (found?.definition.kind !== 'latency' || !(PERCENTILES as readonly (string | undefined)[]).includes(found.stat)) continue;
+    const column = series.columns[`latency:${found.definition.name}:${found.stat}`] ?? [];
     const i = column.findIndex((v) => v !== null && !compare(v, check.op, check.value));
     if (i < 0) continue;
     onsets.push({

@@ -4,9 +4,11 @@
  */
 import { RunAggregate } from '../metrics/aggregate.js';
 import { percentileMs, type Histogram, type LatencySummary } from '../metrics/histogram.js';
-import { PRESENCE_METHODS, presenceMethodNote, type LatencyName, type PresenceMethod } from '../metrics/names.js';
+import { PRESENCE_METHODS, presenceMethodNote, type PresenceMethod } from '../metrics/names.js';
 import type { JournalCrossCheck, JournalEnd, JournalEntry, JournalFault, JournalHeader, JournalStep } from '../metrics/journal.js';
-import { LATENCY_METRIC, percentileOf } from '../metrics/threshold-grammar.js';
+import { MetricRegistry, percentileOf } from '../metrics/registry.js';
+import { latencyOf } from '../metrics/threshold-grammar.js';
+import { METRICS } from '../protocols/metric-registry.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdResult } from './thresholds.js';
 import { judgeLimits, type LimitVerdicts } from './verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from './generator.js';
@@ -42,7 +44,8 @@ export interface Summary {
     readonly disconnects: number;
     readonly reconnects: number;
   };
-  readonly latency: Record<LatencyName, LatencySummary>;
+  /** Every registered latency (the engine's and the protocols'), count 0 when never measured. */
+  readonly latency: Readonly<Record<string, LatencySummary>>;
   readonly messages: {
     readonly sent: number;
     readonly channelSent: number;
@@ -71,7 +74,9 @@ export interface Summary {
      */
     readonly measuredBy: readonly PresenceMethod[];
   };
-  /** Requests sent again for lack of an answer (SIP over UDP); never hidden in other figures. */
+  /** Every counter a protocol registers (docs/metrics.md § Protocol metrics), whole run, 0 when never counted. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** Requests sent again for lack of an answer: `counters.retransmissions`, kept here for schema-1 readers. */
   readonly retransmissions: number;
   readonly bandwidth: {
     readonly bytesIn: number;
@@ -145,7 +150,7 @@ export function stepSearchResult(steps: readonly JournalStep[]): StepSearchResul
     ? 'generator'
     : saturated.length > 0
       ? 'saturated'
-      : failed.some((f) => LATENCY_METRIC.test(f))
+      : failed.some((f) => latencyOf(METRICS, /^\s*([A-Za-z][\w.]*)/.exec(f)?.[1] ?? '') !== undefined)
       ? 'server latency'
       : 'server errors';
   return {
@@ -207,6 +212,7 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
 export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
+  const registry = METRICS.withJournal(header.metrics);
   const aggregate = new RunAggregate();
   const notes: Array<{ key: string; text: string }> = [];
   let crossCheck: JournalCrossCheck | undefined;
@@ -228,12 +234,12 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
   // A segment's journal speaks for its share of the population only.
   const segment = header.segment ?? { index: 0, count: 1 };
   const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
-  const partial = runFigures(aggregate, requested, deliveries);
+  const partial = runFigures(aggregate, requested, deliveries, registry);
   const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
   const bandwidth = aggregate.bandwidthPerUser();
   const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
   const { generator } = partial;
-  const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms);
+  const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms, registry);
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
   // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
   const firstBreak = thresholds.some((t) => !t.ok)
@@ -288,7 +294,8 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
       initialStates: t.presenceInitial,
       measuredBy: PRESENCE_METHODS.filter((method) => notes.some((n) => n.key === presenceMethodNote(method))),
     },
-    retransmissions: t.retransmissions,
+    counters: partial.counters,
+    retransmissions: partial.counters.retransmissions ?? 0,
     bandwidth: {
       bytesIn: t.bytesIn,
       bytesOut: t.bytesOut,
@@ -326,18 +333,16 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
 }
 
 /** The figures thresholds and verdicts read, from the aggregate so far (live or rebuilt). */
-export function runFigures(aggregate: RunAggregate, requested: number, deliveries: DeliveryOutcomes = deliveriesFromCounters(aggregate.totals)) {
+export function runFigures(
+  aggregate: RunAggregate,
+  requested: number,
+  deliveries: DeliveryOutcomes = deliveriesFromCounters(aggregate.totals),
+  registry: MetricRegistry = METRICS,
+) {
   const t = aggregate.totals;
   const d = deliveries;
-  const latency = {
-    logon: aggregate.latency('logon'),
-    register: aggregate.latency('register'),
-    join: aggregate.latency('join'),
-    delivery: aggregate.latency('delivery'),
-    presence: aggregate.latency('presence'),
-    logonDelay: aggregate.latency('logonDelay'),
-    sendLag: aggregate.latency('sendLag'),
-  };
+  const latency: Record<string, LatencySummary> = Object.fromEntries(registry.latencies().map((m) => [m.name, aggregate.latency(m.name)]));
+  const counters: Record<string, number> = Object.fromEntries(registry.protocolCounters().map((m) => [m.name, t[m.name] ?? 0]));
   return {
     users: {
       requested,
@@ -351,6 +356,7 @@ export function runFigures(aggregate: RunAggregate, requested: number, deliverie
       reconnects: t.reconnects,
     },
     latency,
+    counters,
     messages: {
       sent: t.messagesSent,
       channelSent: t.channelMessagesSent,
@@ -367,48 +373,41 @@ export function runFigures(aggregate: RunAggregate, requested: number, deliverie
     },
     errors: { total: t.errors, rate: failureRate(t), byKind: aggregate.errors },
     bandwidth: { kbpsPerUser: round(aggregate.bandwidthPerUser().kbps, 4) },
-    generator: generatorVerdict(aggregate, latency.sendLag),
+    generator: generatorVerdict(aggregate, latency.sendLag!),
     deliveries,
   };
 }
 
-type MetricSource = Pick<Summary, 'users' | 'latency' | 'messages' | 'errors' | 'generator'> & {
+type MetricSource = Pick<Summary, 'users' | 'latency' | 'counters' | 'messages' | 'errors' | 'generator'> & {
   bandwidth: { kbpsPerUser: number };
 };
 
 /**
- * Threshold metric names map onto summary fields; latency stats need at least one sample. A
- * percentile the summary does not carry (p99.9, p75, ...) is read from `histograms` when given.
+ * A threshold metric's value, read from the summary where the registry says it lives (one table
+ * for the vocabulary and the values: src/metrics/registry.ts). Latency statistics need at least
+ * one sample; a percentile the summary does not carry (p99.9, p75, ...) is read from
+ * `histograms` when given. Null: not measured (or not a metric).
  */
-export function metricValue(summary: MetricSource, metric: string, histograms?: Readonly<Record<LatencyName, Histogram>>): number | null {
-  const dot = metric.indexOf('.');
-  const group = metric.slice(0, dot);
-  const field = metric.slice(dot + 1);
-  switch (group) {
-    case 'logon':
-    case 'register':
-    case 'join':
-    case 'delivery':
-    case 'presence': {
-      const latency = summary.latency[group];
-      if (latency.count === 0) return null;
-      if (field in latency) return latency[field as keyof LatencySummary];
-      const percentile = percentileOf(field);
-      return percentile !== null && histograms ? percentileMs(histograms[group], percentile) : null;
-    }
-    case 'errors':
-      return field === 'count' ? summary.errors.total : summary.errors.rate;
-    case 'messages':
-      return field === 'lost' ? summary.messages.lost : field === 'lossRate' ? summary.messages.lossRate : field === 'duplicates' ? summary.messages.duplicates : summary.messages.misrouted;
-    case 'users':
-      return field === 'peakOnline' ? summary.users.peakOnline : field === 'onlineRatio' ? summary.users.onlineRatio : summary.users.logonFailures;
-    case 'bandwidth':
-      return summary.users.peakOnline > 0 ? summary.bandwidth.kbpsPerUser : null;
-    case 'generator':
-      return summary.generator.eventLoopP99;
-    default:
-      return null;
+export function metricValue(
+  summary: MetricSource,
+  metric: string,
+  histograms?: Readonly<Partial<Record<string, Histogram>>>,
+  registry: MetricRegistry = METRICS,
+): number | null {
+  const found = registry.thresholdMetric(metric);
+  if (!found) return null;
+  const { definition, stat } = found;
+  if (definition.kind === 'latency') {
+    const latency = summary.latency[definition.name];
+    if (!latency || latency.count === 0 || stat === undefined) return null;
+    if (stat in latency) return latency[stat as keyof LatencySummary];
+    const percentile = percentileOf(stat);
+    const histogram = histograms?.[definition.name];
+    return percentile !== null && histogram ? percentileMs(histogram, percentile) : null;
   }
+  if (definition.needsUsers && summary.users.peakOnline === 0) return null;
+  const value = MetricRegistry.read(summary, definition.summary);
+  return typeof value === 'number' ? value : null;
 }
 
 function round(value: number, digits: number): number {

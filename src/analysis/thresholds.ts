@@ -1,6 +1,7 @@
 /** Evaluates a scenario's thresholds against the summary's figures (k6-style pass/fail for CI). */
 import type { Scenario } from '../scenarios/schema.js';
 import { compare, parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { METRICS } from '../protocols/metric-registry.js';
 
 export interface ThresholdResult {
   readonly name: string;
@@ -25,7 +26,7 @@ export function thresholdSpecs(scenario: Scenario): ThresholdSpec[] {
 }
 
 /**
- * `lookup` returns the current value of a metric (see THRESHOLD_METRICS), or null when unmeasured.
+ * `lookup` returns the current value of a metric (the metric registry's; see metricValue), or null when unmeasured.
  * An unmeasured metric fails (a gate must not pass on missing data) unless `missing` is 'pass'.
  */
 export function evaluateThresholds(
@@ -34,7 +35,7 @@ export function evaluateThresholds(
   missing: 'fail' | 'pass' = 'fail',
 ): ThresholdResult[] {
   return specs.map((spec) => {
-    const parsed = parseThresholdCheck(spec.check);
+    const parsed = parseThresholdCheck(METRICS, spec.check);
     if (typeof parsed === 'string') {
       return { name: spec.check, expression: spec.check, metric: '', actual: null, ok: false, abortOnFail: spec.abortOnFail };
     }

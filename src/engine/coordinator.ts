@@ -7,7 +7,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { entryPoint } from '../runtime.js';
 import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
-import { RunAggregate } from '../metrics/aggregate.js';
+import { METRICS } from '../protocols/metric-registry.js';
+import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
 import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
 import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
@@ -64,14 +65,8 @@ export interface RunOptions {
   readonly serverPids?: () => readonly number[];
 }
 
-export interface Progress {
-  readonly t: number;
-  readonly phase: RunPhase;
-  readonly online: number;
-  readonly requested: number;
-  readonly totals: RunAggregate['totals'];
-  readonly deliveryP99: number;
-}
+/** The live progress figures (defined in metrics/, where the report reads them too). */
+export type Progress = RunProgress;
 
 export interface RunResult {
   readonly summary: Summary;
@@ -118,6 +113,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     startEpochMs,
     timeline: { rampUpEnd: timeline.rampUpEnd, holdEnd: timeline.holdEnd, end: timeline.end },
     workers: workerCount,
+    metrics: METRICS.journalMetrics(),
   };
   record(header);
   for (const note of options.notes ?? []) record({ type: 'note', key: note.key, text: note.text });

@@ -266,8 +266,7 @@ export class VuRunner implements VuEvents {
       bytes: (inBytes, outBytes) => this.bytes(inBytes, outBytes),
       message: (from, text, receivedAt, channel) => this.message(from, text, receivedAt, channel),
       presence: (contact, state, note, receivedAt, initial) => this.presence(contact, state, note, receivedAt, initial),
-      retransmission: () => this.retransmission(),
-      registered: (elapsedMs) => this.registered(elapsedMs),
+      metric: (name, value) => this.metric(name, value),
       note: (key, text) => this.note(key, text),
       // After a loss the disconnect was the error; what the dead connection reports later is not another.
       error: (kind, detail) => (connection.closedBy !== undefined ? this.ctx.metrics.teardown(kind) : this.error(kind, detail)),
@@ -615,12 +614,9 @@ export class VuRunner implements VuEvents {
     this.inbox.presence(contact, state, note, receivedAt, initial);
   }
 
-  registered(elapsedMs: number): void {
-    this.ctx.metrics.latency('register', elapsedMs);
-  }
-
-  retransmission(): void {
-    this.ctx.metrics.add('retransmissions');
+  /** A sample of a metric the protocol registers (VuEvents.metric). */
+  metric(name: string, value: number): void {
+    this.ctx.metrics.protocolMetric(name, value);
   }
 
   /**

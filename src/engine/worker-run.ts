@@ -7,6 +7,7 @@ import type { ProtocolAgent, VuIdentity } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { HealthSampler } from '../metrics/health.js';
 import { MetricsRecorder } from '../metrics/recorder.js';
+import { METRICS } from '../protocols/metric-registry.js';
 import { WorkloadPlan, usersOf } from '../scenarios/schedule.js';
 import { resolveSecret } from '../scenarios/target.js';
 import type { FromWorker, WorkerInit } from './messages.js';
@@ -105,7 +106,7 @@ export class WorkerRun {
   /** Creates the users and schedules them; ships a metrics snapshot each second of the run. */
   start(setup: WorkerSetup): void {
     const { plan, startEpochMs } = setup;
-    const metrics = new MetricsRecorder(setup.worker);
+    const metrics = new MetricsRecorder(setup.worker, METRICS);
     const health = new HealthSampler(setup.worker);
     const scheduler = new Scheduler(this.now);
     // Per worker: each worker's window adapts to what its own logons meet (docs/user-guide.md).

@@ -3,6 +3,7 @@
  * `imload report` (rebuilding from a journal) use this same reducer, so both give one answer.
  */
 import { COUNTERS, LATENCIES, type CounterName, type GeneratorHealth, type LatencyName } from './names.js';
+import type { CounterValues } from './recorder.js';
 import { createHistogram, decodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
 import type { HostSecond, JournalSecond, RunPhase, ServerSecond } from './journal.js';
 
@@ -10,10 +11,10 @@ export interface SecondPoint {
   readonly t: number;
   readonly phase: RunPhase;
   readonly online: number;
-  readonly counters: Partial<Record<CounterName, number>>;
+  readonly counters: CounterValues;
   readonly errors: number;
-  /** Interval latency percentiles for the charts. */
-  readonly latency: Partial<Record<LatencyName, { p50: number; p95: number; p99: number; count: number }>>;
+  /** Interval latency percentiles for the charts, by latency name (the engine's and the protocols'). */
+  readonly latency: Partial<Record<string, { p50: number; p95: number; p99: number; count: number }>>;
   /** Application kbit/s per online user over this second. */
   readonly kbpsPerUser: number;
   readonly health: readonly GeneratorHealth[];
@@ -21,14 +22,27 @@ export interface SecondPoint {
   readonly server?: ServerSecond;
 }
 
+/** The live progress line's figures, once a second (the coordinator's `Progress`). */
+export interface RunProgress {
+  readonly t: number;
+  readonly phase: RunPhase;
+  readonly online: number;
+  readonly requested: number;
+  readonly totals: RunAggregate['totals'];
+  readonly deliveryP99: number;
+}
+
+/** The engine's counters (always present) and any protocol counter the journal holds. */
+export type CounterTotals = Record<CounterName, number> & Partial<Record<string, number>>;
+/** The engine's latencies (always present) and any protocol latency the journal holds. */
+export type LatencyHistograms = Record<LatencyName, Histogram> & Partial<Record<string, Histogram>>;
+
 export class RunAggregate {
-  readonly totals: Record<CounterName, number> = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
+  readonly totals: CounterTotals = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as CounterTotals;
   readonly errors: Record<string, number> = {};
   /** Failures imload's own stop caused, by kind: apart from `errors`, never in errors.* thresholds. */
   readonly teardown: Record<string, number> = {};
-  readonly histograms: Record<LatencyName, Histogram> = Object.fromEntries(
-    LATENCIES.map((name) => [name, createHistogram()]),
-  ) as Record<LatencyName, Histogram>;
+  readonly histograms: LatencyHistograms = Object.fromEntries(LATENCIES.map((name) => [name, createHistogram()])) as LatencyHistograms;
   readonly series: SecondPoint[] = [];
   peakOnline = 0;
   /** Bytes and user-seconds during hold, for the steady-state bandwidth per user. */
@@ -41,15 +55,16 @@ export class RunAggregate {
   private readonly rssAbove = { hold: new RssAboveBaseline(), run: new RssAboveBaseline() };
 
   add(second: JournalSecond): void {
-    for (const [name, value] of Object.entries(second.counters) as [CounterName, number][]) {
-      if (name in this.totals) this.totals[name] += value;
+    for (const [name, value] of Object.entries(second.counters)) {
+      if (value !== undefined) this.totals[name] = (this.totals[name] ?? 0) + value;
     }
     for (const [kind, value] of Object.entries(second.errors)) this.errors[kind] = (this.errors[kind] ?? 0) + value;
     for (const [kind, value] of Object.entries(second.teardown ?? {})) this.teardown[kind] = (this.teardown[kind] ?? 0) + value;
     const latency: SecondPoint['latency'] = {};
-    for (const [name, encoded] of Object.entries(second.histograms) as [LatencyName, string][]) {
+    for (const [name, encoded] of Object.entries(second.histograms)) {
+      if (encoded === undefined) continue;
       const interval = decodeHistogram(encoded);
-      this.histograms[name]?.add(interval);
+      (this.histograms[name] ??= createHistogram()).add(interval);
       // Only what the charts need: a full summary (mean included) costs ~0.5 ms per histogram.
       latency[name] = {
         p50: interval.getValueAtPercentile(50) / 1000,
@@ -97,8 +112,9 @@ export class RunAggregate {
     });
   }
 
-  latency(name: LatencyName): LatencySummary {
-    return summarize(this.histograms[name]);
+  /** A latency's whole-run summary; count 0 for one the journal never recorded. */
+  latency(name: string): LatencySummary {
+    return summarize(this.histograms[name] ?? createHistogram());
   }
 
   /** kbit/s per online user: over the hold phase when there was one, else over the whole run. */

@@ -4,7 +4,9 @@
  * from it. Passwords never reach it: the scenario is journaled with its secret references only.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import type { CounterName, GeneratorHealth, LatencyName } from './names.js';
+import type { GeneratorHealth } from './names.js';
+import type { CounterValues, HistogramValues } from './recorder.js';
+import type { MetricDefinition } from './registry.js';
 
 export type RunPhase = 'rampUp' | 'hold' | 'rampDown' | 'stopping';
 
@@ -30,7 +32,16 @@ export interface JournalHeader {
   readonly command: string;
   readonly host: { readonly hostname: string; readonly cpus: number; readonly memoryBytes: number; readonly node: string };
   readonly server?: { readonly kind: string; readonly version?: string; readonly fdLimit?: number };
+  /**
+   * The protocols' own metrics the run's registry held (journalMetrics()), so a report rebuilt
+   * by another imload build still knows their kinds and descriptions. Absent in older journals,
+   * whose protocol metrics (`register`, `retransmissions`) the registry still holds.
+   */
+  readonly metrics?: readonly JournalMetric[];
 }
+
+/** A protocol metric as the journal header records it. */
+export type JournalMetric = Pick<MetricDefinition, 'name' | 'kind' | 'unit' | 'description' | 'protocols'>;
 
 export interface JournalSecond {
   readonly type: 'second';
@@ -39,11 +50,12 @@ export interface JournalSecond {
   readonly at: number;
   readonly phase: RunPhase;
   readonly online: number;
-  readonly counters: Partial<Record<CounterName, number>>;
+  /** The engine's counters and the protocols' (by name: a journal reads without knowing the slots). */
+  readonly counters: CounterValues;
   readonly errors: Record<string, number>;
   /** Failures imload's own stop caused, by kind (absent in journals from before it was split out). */
   readonly teardown?: Record<string, number>;
-  readonly histograms: Partial<Record<LatencyName, string>>;
+  readonly histograms: HistogramValues;
   readonly health: readonly GeneratorHealth[];
   /** The generator's host over this second (absent in older journals, or without /proc). */
   readonly host?: HostSecond;

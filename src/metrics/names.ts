@@ -1,7 +1,15 @@
-/** Names of every measured quantity; see docs/metrics.md for what each one means. */
+/**
+ * The engine's recording slots: its latencies (from the metric registry, registry.ts) and its
+ * counters; see docs/metrics.md for what each one means. A protocol's own metrics are in its
+ * descriptor and reach the recorder through the registry.
+ */
+import { ENGINE_LATENCIES, type EngineLatencyName } from './registry.js';
 
-export const LATENCIES = ['logon', 'register', 'join', 'delivery', 'presence', 'logonDelay', 'sendLag'] as const;
-export type LatencyName = (typeof LATENCIES)[number];
+export const LATENCIES = ENGINE_LATENCIES;
+export type LatencyName = EngineLatencyName;
+
+/** A user's presence, as the engine sets it and a watcher sees it. */
+export type PresenceState = 'online' | 'busy' | 'away' | 'offline';
 
 export const COUNTERS = [
   'logonAttempts',
@@ -34,7 +42,6 @@ export const COUNTERS = [
   'presenceExpected',
   'presenceSeen',
   'presenceInitial',
-  'retransmissions',
   'flowsCompleted',
   'expectsMet',
   'expectsFailed',

@@ -7,7 +7,7 @@
 import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
-import type { PresenceState } from '../protocols/types.js';
+import type { PresenceState } from './names.js';
 
 /**
  * `u` is the user's population index, `t` ms since the run's start. Sends carry the stamp's `seq`

@@ -3,64 +3,40 @@
  * `errors.rate <= 1%`, `users.peakOnline >= 19900`. Metric names are the summary's.
  */
 import { DURATION_HINT, parseDurationText } from './duration.js';
+import { percentileOf, type MetricDefinition, type MetricRegistry } from './registry.js';
 
-export const LATENCY_METRICS = ['logon', 'register', 'join', 'delivery', 'presence'] as const;
-export type LatencyMetric = (typeof LATENCY_METRICS)[number];
-/** `logon.p95`, `register.max`, ...: a threshold metric that is a latency statistic (in ms). */
-export const LATENCY_METRIC = new RegExp(`^(${LATENCY_METRICS.join('|')})\\.`);
+export { percentileOf };
 
 /**
- * A latency statistic: any percentile `pNN` or `pNN.N…` strictly between 0 and 100 (p50, p95,
- * p99.9, p99.99), or `max` or `mean`. Percentiles are read from the run's HDR histograms, so any
- * of them is as exact as p99.
+ * The metric vocabulary is the registry's (src/metrics/registry.ts): a latency `<name>` gives
+ * `<name>.pNN`, `<name>.max` and `<name>.mean`; every other threshold metric is named whole. The
+ * functions below take the registry; src/protocols/metric-registry.ts binds them to the one a
+ * run uses (engine metrics plus every descriptor's).
  */
-const PERCENTILE_STAT = /^p(\d{1,2}(?:\.\d+)?)$/;
-
-/** The percentile a statistic names (`p99.9` → 99.9), or null for max, mean and non-percentiles. */
-export function percentileOf(stat: string): number | null {
-  const match = PERCENTILE_STAT.exec(stat);
-  if (!match) return null;
-  const p = Number(match[1]);
-  return p > 0 ? p : null;
-}
-
-function isLatencyStat(stat: string): boolean {
-  return stat === 'max' || stat === 'mean' || percentileOf(stat) !== null;
-}
-
-/** Metrics every protocol produces (the engine counts them whatever the agent). */
-const COUNTED_METRICS: readonly string[] = [
-  'errors.count',
-  'errors.rate',
-  'messages.lost',
-  'messages.lossRate',
-  'messages.duplicates',
-  'messages.misrouted',
-  'users.peakOnline',
-  'users.onlineRatio',
-  'users.logonFailures',
-  'bandwidth.kbpsPerUser',
-  'generator.eventLoopP99',
-];
-
-/** Fractions of a whole: written as a percentage (`1%`) or a fraction below 1 (`0.01`). */
-const RATE_METRICS: readonly string[] = ['errors.rate', 'messages.lossRate', 'users.onlineRatio'];
 
 /** How the metric vocabulary reads in messages and the JSON Schema's description. */
-export const THRESHOLD_METRICS: readonly string[] = [
-  ...LATENCY_METRICS.map((m) => `${m}.pNN (any percentile: p50, p95, p99.9, ...), ${m}.max, ${m}.mean`),
-  ...COUNTED_METRICS,
-];
-
-/** `join` for `join.p95`: the latency a metric reads, or undefined for a counted metric. */
-export function latencyOf(metric: string): LatencyMetric | undefined {
-  const dot = metric.indexOf('.');
-  const latency = LATENCY_METRICS.find((m) => m === metric.slice(0, dot));
-  return latency && isLatencyStat(metric.slice(dot + 1)) ? latency : undefined;
+export function thresholdMetrics(registry: MetricRegistry): string[] {
+  return registry.thresholdVocabulary();
 }
 
-export function isThresholdMetric(metric: string): boolean {
-  return latencyOf(metric) !== undefined || COUNTED_METRICS.includes(metric);
+/** `join` for `join.p95`: the latency a metric reads, or undefined for a metric that is not a latency statistic. */
+export function latencyOf(registry: MetricRegistry, metric: string): string | undefined {
+  const found = registry.thresholdMetric(metric);
+  return found?.definition.kind === 'latency' ? found.definition.name : undefined;
+}
+
+/** The registered metric a threshold metric reads (`errors.rate`, or `delivery` for `delivery.p99`). */
+export function metricOf(registry: MetricRegistry, metric: string): MetricDefinition | undefined {
+  return registry.thresholdMetric(metric)?.definition;
+}
+
+export function isThresholdMetric(registry: MetricRegistry, metric: string): boolean {
+  return registry.thresholdMetric(metric) !== undefined;
+}
+
+/** Whether a metric's values are milliseconds (a latency statistic, or a gauge in ms). */
+export function isTimeMetric(registry: MetricRegistry, metric: string): boolean {
+  return metricOf(registry, metric)?.unit === 'ms';
 }
 
 export type Comparison = '<' | '<=' | '>' | '>=' | '==';
@@ -75,16 +51,17 @@ export interface ThresholdCheck {
 const CHECK = /^\s*([A-Za-z][\w.]*)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?)\s*(%|(?:ms|h|m|s)(?:\d+(?:\.\d+)?(?:ms|h|m|s))*)?\s*$/;
 
 /** Parses a check; returns a human-readable reason when it is not valid. */
-export function parseThresholdCheck(text: string): ThresholdCheck | string {
+export function parseThresholdCheck(registry: MetricRegistry, text: string): ThresholdCheck | string {
   const match = CHECK.exec(text);
   if (!match) return `expected "metric op value", e.g. "delivery.p99 < 2s" (got "${text}")`;
   const [, metric, op, number, unit] = match as unknown as [string, string, Comparison, string, string | undefined];
-  if (!isThresholdMetric(metric)) {
-    return `unknown metric "${metric}"; known: ${THRESHOLD_METRICS.join(', ')}`;
+  const definition = metricOf(registry, metric);
+  if (!definition) {
+    return `unknown metric "${metric}"; known: ${thresholdMetrics(registry).join(', ')}`;
   }
   let value = Number(number);
-  const isLatency = latencyOf(metric) !== undefined || metric === 'generator.eventLoopP99';
-  if (RATE_METRICS.includes(metric)) {
+  const isLatency = definition.unit === 'ms';
+  if (definition.kind === 'rate') {
     const rate = rateValue(value, unit);
     if (typeof rate === 'string') return `${metric}: ${rate}`;
     value = rate;

@@ -4,6 +4,9 @@
  * protocol-neutral operations. Adding a protocol means adding a folder under src/protocols/ whose
  * descriptor (descriptor.ts) loads a `ProtocolModule`.
  */
+import type { PresenceState } from '../metrics/names.js';
+
+export type { PresenceState };
 
 /** A named endpoint from scenarios.yaml, with credentials already resolved from env/file. */
 export interface AgentTarget {
@@ -50,8 +53,6 @@ export interface VuIdentity {
   readonly sourceAddress?: string;
 }
 
-export type PresenceState = 'online' | 'busy' | 'away' | 'offline';
-
 /** Where the engine wants a channel message to go. */
 export type ChannelAudience = 'all' | 'presenters';
 
@@ -74,15 +75,13 @@ export interface VuEvents {
    * as propagation.
    */
   presence(contact: string, state: PresenceState, note: string, receivedAt: number, initial?: boolean): void;
-  /** A request was sent again because no answer came in time (UDP); counted, never hidden. */
-  retransmission(): void;
   /**
-   * The server admitted the user: the first step of a logon, `elapsedMs` after it began (SIP:
-   * REGISTER to its 2xx, Digest rounds included; IRC: NICK/USER to 001; RVP: the login
-   * SUBSCRIBE on the user's own node to its 200, referral and Digest included). Recorded as the
-   * `register` latency; optional for protocols without such a step.
+   * A sample of a metric the protocol registers in its descriptor's `metrics` (the metric
+   * registry, src/metrics/registry.ts): a latency in ms, or a counter's increment. E.g. SIP's
+   * `register` (REGISTER to its 2xx) and `retransmissions` (a request sent again for lack of an
+   * answer: counted, never hidden). A name the registry does not know is a bug in the agent.
    */
-  registered?(elapsedMs: number): void;
+  metric(name: string, value: number): void;
   /**
    * Something went wrong. `kind` is a stable machine-readable category used in summaries:
    * connect-refused, connect-timeout, timeout, protocol-error, unexpected-close, auth-failed,

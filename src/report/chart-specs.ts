@@ -9,7 +9,7 @@ import { GENERATOR_LIMITS } from '../analysis/generator.js';
 import type { RunPhase } from '../metrics/journal.js';
 import { SATURATION_LIMITS } from '../analysis/saturation.js';
 import { BUILT_IN_PROFILES } from '../scenarios/limits.js';
-import { CHART_LATENCIES, PERCENTILES, hasData, type Column, type PhaseSpan, type TimeSeries } from '../analysis/series.js';
+import { PERCENTILES, hasData, type Column, type PhaseSpan, type TimeSeries } from '../analysis/series.js';
 
 export interface ChartSpec {
   /** File-name-safe id: charts/<id>.png and the canvas id in the page. */
@@ -237,7 +237,7 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
     line('sent (IM + channel)', col('sent'), PALETTE[0]!),
     line('delivered', col('delivered'), PALETTE[2]!),
   ]));
-  for (const kind of CHART_LATENCIES) {
+  for (const kind of series.latencies) {
     const title = `${kind[0]!.toUpperCase()}${kind.slice(1)} latency (per-second p50/p95/p99)`;
     if (!PERCENTILES.some((p) => hasData(columns[`latency:${kind}:${p}`]))) {
       omitted.push({ title, reason: `no ${kind} samples in this run` });

@@ -8,7 +8,9 @@ import type { RunAggregate } from '../metrics/aggregate.js';
 import type { JournalEntry } from '../metrics/journal.js';
 import { median } from 'simple-statistics';
 import { rankSumTest, type RankSumResult } from './compare-stats.js';
-import { buildSummary, type Summary } from '../analysis/summary.js';
+import { buildSummary, metricValue, type Summary } from '../analysis/summary.js';
+import { MetricRegistry, type CompareRule, type MetricDefinition } from '../metrics/registry.js';
+import { METRICS } from '../protocols/metric-registry.js';
 
 export interface RegressionLimit {
   /** Allowed worsening as a fraction of the baseline (0.1 = 10 %). */
@@ -24,7 +26,7 @@ export class CompareInputError extends Error {
   }
 }
 
-interface MetricDefinition {
+interface CompareMetric {
   readonly name: string;
   readonly unit: 'ms' | 'fraction' | 'count' | 'kbit/s';
   readonly better: 'lower' | 'higher';
@@ -34,7 +36,6 @@ interface MetricDefinition {
   readonly samples?: (aggregate: RunAggregate) => number[];
 }
 
-const LATENCY_KINDS = ['logon', 'register', 'join', 'delivery', 'presence'] as const;
 const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 
 /** Seconds of the steady phase when there was one (ramps distort rates), else every second. */
@@ -43,23 +44,51 @@ function steadySeconds(aggregate: RunAggregate) {
   return hold.length > 0 ? hold : aggregate.series;
 }
 
-export const COMPARE_METRICS: readonly MetricDefinition[] = [
-  ...LATENCY_KINDS.flatMap((kind) =>
-    PERCENTILES.map((p): MetricDefinition => ({
+const PER_SECOND: Record<NonNullable<CompareRule['samples']>, (a: RunAggregate) => number[]> = {
+  errors: (a) => a.series.map((p) => p.errors),
+  kbpsPerUser: (a) => steadySeconds(a).filter((p) => p.online > 0).map((p) => p.kbpsPerUser),
+};
+
+function compareUnit(definition: MetricDefinition): CompareMetric['unit'] {
+  return definition.unit === 'ms' || definition.unit === 'fraction' || definition.unit === 'kbit/s' ? definition.unit : 'count';
+}
+
+/** A registered metric's comparisons: p50/p95/p99 of a latency, else the metric itself. */
+function fromRegistry(definition: MetricDefinition, rule: CompareRule): CompareMetric[] {
+  if (definition.kind === 'latency') {
+    const kind = definition.name;
+    return PERCENTILES.map((p) => ({
       name: `${kind}.${p}`,
       unit: 'ms',
-      better: 'lower',
-      // Loopback latencies jitter by whole milliseconds: a change must be both 20 % and 5 ms.
-      defaultLimit: { relative: 0.2, absolute: 5 },
-      value: (s) => (s.latency[kind].count > 0 ? s.latency[kind][p] : null),
+      better: rule.better,
+      defaultLimit: rule.limit,
+      value: (s) => (s.latency[kind] && s.latency[kind].count > 0 ? s.latency[kind][p] : null),
       // Every second with samples counts: logons and joins mostly happen during the ramp.
       samples: (a) => a.series.flatMap((point) => (point.latency[kind] && point.latency[kind]!.count > 0 ? [point.latency[kind]![p]] : [])),
-    })),
-  ),
-  { name: 'messages.lossRate', unit: 'fraction', better: 'lower', defaultLimit: { absolute: 0.001 }, value: (s) => (s.messages.expected > 0 ? s.messages.lossRate : null) },
-  { name: 'messages.lost', unit: 'count', better: 'lower', defaultLimit: { relative: 0.1, absolute: 10 }, value: (s) => s.messages.lost },
-  { name: 'messages.duplicates', unit: 'count', better: 'lower', defaultLimit: { absolute: 0 }, value: (s) => s.messages.duplicates },
-  { name: 'messages.misrouted', unit: 'count', better: 'lower', defaultLimit: { absolute: 0 }, value: (s) => s.messages.misrouted },
+    }));
+  }
+  const protocolCounter = definition.origin === 'protocol' && definition.kind === 'counter';
+  return [
+    {
+      name: definition.name,
+      unit: compareUnit(definition),
+      better: rule.better,
+      defaultLimit: rule.limit,
+      value: (s) => {
+        if (rule.measuredWhen !== undefined && !(((MetricRegistry.read(s, rule.measuredWhen) as number | undefined) ?? 0) > 0)) return null;
+        return metricValue(s, definition.name);
+      },
+      ...(rule.samples ? { samples: PER_SECOND[rule.samples] } : protocolCounter ? { samples: (a: RunAggregate) => a.series.map((p) => p.counters[definition.name] ?? 0) } : {}),
+    },
+  ];
+}
+
+/**
+ * What compare judges: every registered metric with a compare rule (latencies as p50/p95/p99),
+ * in registry order, and the delivery throughput, which is compare's own.
+ */
+export const COMPARE_METRICS: readonly CompareMetric[] = [
+  ...METRICS.all.flatMap((definition) => (definition.compare ? fromRegistry(definition, definition.compare) : [])),
   {
     name: 'messages.deliveredPerSecond',
     unit: 'count',
@@ -68,24 +97,6 @@ export const COMPARE_METRICS: readonly MetricDefinition[] = [
     value: (s) => (s.durationSeconds > 0 ? s.messages.delivered / s.durationSeconds : null),
     samples: (a) => steadySeconds(a).map((p) => p.counters.deliveriesReceived ?? 0),
   },
-  { name: 'errors.rate', unit: 'fraction', better: 'lower', defaultLimit: { absolute: 0.001 }, value: (s) => s.errors.rate },
-  {
-    name: 'errors.count',
-    unit: 'count',
-    better: 'lower',
-    defaultLimit: { relative: 0.1, absolute: 5 },
-    value: (s) => s.errors.total,
-    samples: (a) => a.series.map((p) => p.errors),
-  },
-  {
-    name: 'bandwidth.kbpsPerUser',
-    unit: 'kbit/s',
-    better: 'lower',
-    defaultLimit: { relative: 0.1 },
-    value: (s) => (s.users.peakOnline > 0 ? s.bandwidth.kbpsPerUser : null),
-    samples: (a) => steadySeconds(a).filter((p) => p.online > 0).map((p) => p.kbpsPerUser),
-  },
-  { name: 'users.peakOnline', unit: 'count', better: 'higher', defaultLimit: { relative: 0.01 }, value: (s) => s.users.peakOnline },
 ];
 
 /** Parses `metric=10%` (relative), `metric=20ms` / `metric=2s` (latency) or `metric=0.001` (absolute). */
@@ -112,7 +123,7 @@ export type MetricStatus =
 
 export interface MetricComparison {
   readonly metric: string;
-  readonly unit: MetricDefinition['unit'];
+  readonly unit: CompareMetric['unit'];
   readonly better: 'lower' | 'higher';
   readonly baseline: number | null;
   readonly run: number | null;
@@ -152,12 +163,12 @@ type Measured = Omit<MetricComparison, 'status'> & { readonly exceedsLimit: bool
 type Side = ReadonlyArray<{ summary: Summary; aggregate: RunAggregate }>;
 
 /** A side's value: the run's own, or for several runs (a repeat folder) the median of those that measured it. */
-function sideValue(def: MetricDefinition, side: Side): number | null {
+function sideValue(def: CompareMetric, side: Side): number | null {
   const values = side.map((r) => def.value(r.summary)).filter((v): v is number => v !== null);
   return values.length === 0 ? null : median(values);
 }
 
-function measureMetric(def: MetricDefinition, base: Side, run: Side, limit: RegressionLimit): Measured {
+function measureMetric(def: CompareMetric, base: Side, run: Side, limit: RegressionLimit): Measured {
   const b = sideValue(def, base);
   const r = sideValue(def, run);
   const common = { metric: def.name, unit: def.unit, better: def.better, baseline: b, run: r, limit };

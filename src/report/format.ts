@@ -1,5 +1,8 @@
 /** Number formatting shared by the report's HTML, Markdown and JUnit outputs. */
-import { LATENCY_METRIC } from '../metrics/threshold-grammar.js';
+import { metricOf } from '../metrics/threshold-grammar.js';
+import type { MetricDefinition } from '../metrics/registry.js';
+import { METRICS } from '../protocols/metric-registry.js';
+import type { Summary } from '../analysis/summary.js';
 
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
@@ -10,12 +13,13 @@ export function formatMs(ms: number): string {
   return ms >= 1000 ? `${formatNumber(ms / 1000, 2)} s` : `${formatNumber(ms, ms < 10 ? 2 : 0)} ms`;
 }
 
-/** A threshold metric's value in its unit: latencies in ms, rates and ratios as percentages. */
+/** A threshold metric's value in its registered unit: ms as durations, fractions as percentages, kbit/s named. */
 export function formatMetricValue(metric: string, value: number | null): string {
   if (value === null) return 'not measured';
-  if (LATENCY_METRIC.test(metric) || metric === 'generator.eventLoopP99') return formatMs(value);
-  if (/(Rate|\.rate|Ratio)$/.test(metric)) return `${formatNumber(value * 100, 3)} %`;
-  if (metric === 'bandwidth.kbpsPerUser') return `${formatNumber(value, 3)} kbit/s`;
+  const unit = metricOf(METRICS, metric)?.unit;
+  if (unit === 'ms') return formatMs(value);
+  if (unit === 'fraction') return `${formatNumber(value * 100, 3)} %`;
+  if (unit === 'kbit/s') return `${formatNumber(value, 3)} kbit/s`;
   return formatNumber(value);
 }
 
@@ -24,4 +28,22 @@ export function verdictLabel(v: { verdict: string; at?: number }): string {
   if (v.verdict === 'met') return 'met';
   if (v.verdict === 'missed') return v.at !== undefined ? `missed at ${formatNumber(v.at)}` : 'missed';
   return v.verdict === 'inconclusive' ? 'inconclusive' : 'not reached';
+}
+
+/**
+ * The latencies a report table shows, in registry order: every server-side latency the run's
+ * protocol produces, any other with samples, and imload's own lateness (`generator`) when asked.
+ */
+export function shownLatencies(summary: Pick<Summary, 'latency' | 'target'>, options: { readonly generator?: boolean } = {}): MetricDefinition[] {
+  return METRICS.latencies().filter((m) => {
+    if (!m.threshold) return options.generator === true;
+    return (summary.latency[m.name]?.count ?? 0) > 0 || METRICS.produces(m, summary.target.protocol);
+  });
+}
+
+/** The protocols' counters a run counted (non-zero), in registry order, with their values. */
+export function countedProtocolMetrics(summary: Pick<Summary, 'counters'>): Array<{ readonly definition: MetricDefinition; readonly value: number }> {
+  return METRICS.protocolCounters()
+    .map((definition) => ({ definition, value: summary.counters?.[definition.name] ?? 0 }))
+    .filter((c) => c.value > 0);
 }

@@ -1,7 +1,7 @@
 /** The report page's sections as HTML fragments (tables and text); html.ts puts them in a page. */
 import type { LatencySummary } from '../metrics/histogram.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
+import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu } from '../analysis/generator.js';
@@ -88,23 +88,24 @@ export function thresholdSection(model: ReportModel): string {
   return `<table id="thresholds"><thead><tr><th>SLO / threshold</th><th>Measured (whole run)</th><th>Result</th><th>Notes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-function latencyRow(name: string, l: LatencySummary): string {
-  if (l.count === 0) return `<tr><td>${h(name)}</td><td colspan="6">no samples</td></tr>`;
-  return `<tr><td>${h(name)}</td>${[l.p50, l.p95, l.p99, l.max].map((v) => `<td>${formatMs(v)}</td>`).join('')}<td>${formatMs(l.mean)}</td><td>${formatNumber(l.count)}</td></tr>`;
+function latencyRow(name: string, description: string, l: LatencySummary): string {
+  const label = `<td title="${h(description)}">${h(name)}</td>`;
+  if (l.count === 0) return `<tr>${label}<td colspan="6">no samples</td></tr>`;
+  return `<tr>${label}${[l.p50, l.p95, l.p99, l.max].map((v) => `<td>${formatMs(v)}</td>`).join('')}<td>${formatMs(l.mean)}</td><td>${formatNumber(l.count)}</td></tr>`;
 }
 
 export function figuresSection(model: ReportModel): string {
   const s = model.summary;
   const m = s.messages;
-  const lat = s.latency;
+  const rows = shownLatencies(s, { generator: true }).map((m) => latencyRow(m.threshold ? m.name : `${m.name} (generator)`, m.description, s.latency[m.name]!));
   return `<table id="latency"><thead><tr><th>Latency</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>mean</th><th>samples</th></tr></thead><tbody>
-${latencyRow('logon', lat.logon)}${latencyRow('register (server admits the user)', lat.register)}${latencyRow('join', lat.join)}${latencyRow('delivery', lat.delivery)}${latencyRow('presence', lat.presence)}${latencyRow('send lag (generator)', lat.sendLag)}
+${rows.join('')}
 </tbody></table>
 <table id="figures"><tbody>
 <tr><th>Logons</th><td>${formatNumber(s.users.logonOk)} of ${formatNumber(s.users.logonAttempts)} succeeded, ${formatNumber(s.users.logonFailures)} failed; ${formatNumber(s.users.disconnects)} disconnects, ${formatNumber(s.users.reconnects)} reconnects</td></tr>
 <tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %), ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
 ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers${s.presence.measuredBy.length > 0 ? ` (${h(presenceMethodText(s.presence))})` : ''}; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
-${s.retransmissions > 0 ? `<tr><th>Retransmissions</th><td>${formatNumber(s.retransmissions)} requests sent again for lack of an answer</td></tr>` : ''}
+${countedProtocolMetrics(s).map(({ definition, value }) => `<tr><th>${h(definition.name)}</th><td>${formatNumber(value)}: ${h(definition.description)}</td></tr>`).join('')}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>
 <tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${h(describeRssPerVu(s.generator))}</td></tr>

@@ -3,7 +3,7 @@ import { escapeMarkdownCell as cell } from '../text/escape.js';
 import type { ThresholdResult } from '../analysis/thresholds.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { formatDuration, thresholdLimit, verdictLine } from './text.js';
-import { formatMetricValue, formatMs, formatNumber, verdictLabel } from './format.js';
+import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 
 const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️', inconclusive: '❔' };
@@ -31,8 +31,8 @@ export function renderMarkdown(model: ReportModel): string {
     if (model.sloOnsets.length > 0) out.push('');
   }
   out.push('### Figures', '', '| latency | p50 | p95 | p99 | samples |', '|---|---|---|---|---|');
-  for (const kind of ['logon', 'register', 'join', 'delivery', 'presence'] as const) {
-    const l = s.latency[kind];
+  for (const { name: kind } of shownLatencies(s)) {
+    const l = s.latency[kind]!;
     out.push(l.count === 0 ? `| ${kind} | – | – | – | 0 |` : `| ${kind} | ${formatMs(l.p50)} | ${formatMs(l.p95)} | ${formatMs(l.p99)} | ${formatNumber(l.count)} |`);
   }
   const m = s.messages;
@@ -40,7 +40,7 @@ export function renderMarkdown(model: ReportModel): string {
     '',
     `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
     ...(s.presence.expected > 0 ? [`- presence: ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen`] : []),
-    ...(s.retransmissions > 0 ? [`- retransmissions: ${formatNumber(s.retransmissions)}`] : []),
+    ...countedProtocolMetrics(s).map(({ definition, value }) => `- ${definition.name}: ${formatNumber(value)}`),
     `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${formatNumber(n)}`).join(', ')})` : ''}`,
     `- bandwidth: ${describePerUserBandwidth(s)}`,
     '',

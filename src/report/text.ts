@@ -3,11 +3,11 @@
  * verdict first (it decides the exit code), then every threshold with ✓/✗ and units on both
  * sides, then the figures; numbers and durations formatted one way throughout.
  */
-import type { Progress } from '../engine/coordinator.js';
 import type { LatencySummary } from '../metrics/histogram.js';
-import { parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { parseThresholdCheck } from '../protocols/metric-registry.js';
 import type { ThresholdResult } from '../analysis/thresholds.js';
-import { formatMetricValue, formatMs, formatNumber } from './format.js';
+import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies } from './format.js';
+import type { RunProgress } from '../metrics/aggregate.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
 import { describeRssPerVu } from '../analysis/generator.js';
@@ -85,17 +85,13 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   }
   out.push('');
   out.push(`users      requested ${n(s.users.requested)}, peak online ${n(s.users.peakOnline)}, logons ok ${n(s.users.logonOk)} of ${n(s.users.logonAttempts)}, failed ${n(s.users.logonFailures)}, disconnects ${n(s.users.disconnects)}, reconnects ${n(s.users.reconnects)}`);
-  out.push(latencyLine('logon', s.latency.logon));
-  if (s.latency.register.count > 0) out.push(latencyLine('register', s.latency.register));
-  out.push(latencyLine('join', s.latency.join));
-  out.push(latencyLine('delivery', s.latency.delivery));
-  if (s.latency.presence.count > 0) out.push(latencyLine('presence', s.latency.presence));
+  for (const m of shownLatencies(s)) out.push(latencyLine(m.name, s.latency[m.name]!));
   const m = s.messages;
   out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
   if (s.presence.changes > 0) {
     out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}${s.presence.measuredBy.length > 0 ? `, ${presenceMethodText(s.presence)}` : ''}`);
   }
-  if (s.retransmissions > 0) out.push(`transport  ${n(s.retransmissions)} retransmissions`);
+  for (const { definition, value } of countedProtocolMetrics(s)) out.push(`${s.target.protocol.padEnd(10)} ${n(value)} ${definition.name}`);
   out.push(`bandwidth  ${describePerUserBandwidth(s)}; in ${formatNumber(s.bandwidth.bytesIn / 1024, 1)} KiB, out ${formatNumber(s.bandwidth.bytesOut / 1024, 1)} KiB`);
   const kinds = Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]);
   out.push(`errors     ${n(s.errors.total)}${kinds.length > 0 ? `: ${kinds.map(([k, x]) => `${k} ×${n(x)}`).join(', ')}` : ''}`);
@@ -128,7 +124,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
 }
 
 /** The live line: elapsed of planned wall-clock time, the phase, then the running figures. */
-export function formatProgress(p: Progress, plannedSeconds: number): string {
+export function formatProgress(p: RunProgress, plannedSeconds: number): string {
   const t = p.totals;
   const clock = `${formatDuration(p.t).padStart(10)} of ${formatDuration(plannedSeconds)}`;
   return `${clock}  ${p.phase.padEnd(8)}  online ${n(p.online)}/${n(p.requested)}  logons ${n(t.logonOk)} (failed ${n(t.logonFailed)})  sent ${n(t.messagesSent + t.channelMessagesSent)}  delivered ${n(t.deliveriesReceived)}  delivery p99 ${formatMs(p.deliveryP99)}  errors ${n(t.errors)}`;

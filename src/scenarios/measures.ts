@@ -2,10 +2,10 @@
  * Checks a loaded scenario file against what each target's protocol measures: a threshold or a
  * limit-profile figure on a latency the protocol never produces could never be judged, so it is
  * an error; a contact list longer than the population allows is a warning. The protocols say
- * what they measure (`ProtocolDescriptor.latencies`); nothing here names one.
+ * what they measure (the metric registry, from their descriptors); nothing here names one.
  */
-import { requireDescriptor } from '../protocols/registry.js';
-import { latencyOf, parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { METRICS, parseThresholdCheck } from '../protocols/metric-registry.js';
+import { metricOf } from '../metrics/threshold-grammar.js';
 import { findProfile } from './limits.js';
 import { ScenarioError, type LoadedScenarioFile, type ScenarioPath, type ScenarioProblem } from './load.js';
 import type { Scenario } from './schema.js';
@@ -18,12 +18,12 @@ export async function checkMeasures(loaded: LoadedScenarioFile): Promise<Scenari
   const warnings: ScenarioProblem[] = [];
   for (const [name, scenario] of Object.entries(config.scenarios)) {
     const { protocol } = parseTargetUrl(config.targets[scenario.target]!.url);
-    const { latencies } = requireDescriptor(protocol);
     const unmeasured = (metric: string) => {
-      const latency = latencyOf(metric);
-      return latency !== undefined && !(latencies as readonly string[]).includes(latency)
-        ? `${protocol} targets never produce ${latency} latency, so "${metric}" could never be measured (${protocol} measures ${latencies.join(', ')})`
-        : undefined;
+      const definition = metricOf(METRICS, metric);
+      if (!definition || METRICS.produces(definition, protocol)) return undefined;
+      const kind = definition.kind === 'latency' ? `${definition.name} latency` : definition.name;
+      const measures = METRICS.latencies().filter((m) => m.threshold && METRICS.produces(m, protocol)).map((m) => m.name);
+      return `${protocol} targets never produce ${kind}, so "${metric}" could never be measured (${protocol} measures ${measures.join(', ')})`;
     };
     scenario.thresholds.forEach((threshold, i) => {
       const check = parseThresholdCheck(typeof threshold === 'string' ? threshold : threshold.check);

@@ -3,7 +3,7 @@
  * Schema generated from it, and the engine consumes its output types — so the three never drift.
  */
 import { z } from 'zod';
-import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../metrics/threshold-grammar.js';
+import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../protocols/metric-registry.js';
 import { UserGroup } from './flow-schema.js';
 import { Duration } from '../metrics/duration.js';
 import { LAB_KINDS, PROTOCOLS, URL_SCHEMES, labServerOf, schemeOf } from '../protocols/registry.js';

@@ -9,6 +9,7 @@ import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
 import type { WorkerContext } from '../../src/engine/vu.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
+import { METRICS } from '../../src/protocols/metric-registry.js';
 import type { WorkloadPlan } from '../../src/scenarios/schedule.js';
 
 export function testWorkerContext(plan: WorkloadPlan, agent: ProtocolAgent, extra: Partial<WorkerContext> = {}): WorkerContext & { metrics: MetricsRecorder } {
@@ -17,7 +18,7 @@ export function testWorkerContext(plan: WorkloadPlan, agent: ProtocolAgent, extr
   return {
     plan,
     agent,
-    metrics: new MetricsRecorder(0),
+    metrics: new MetricsRecorder(0, METRICS),
     scheduler,
     logons: LogonWindow.share(plan.timeline.maxLogonsInFlight, 1, { now, at: (time, wake) => scheduler.at(time, wake) }),
     logoffs: Semaphore.share(plan.timeline.maxLogoffsInFlight, 1),

@@ -46,7 +46,7 @@ class Recorder implements VuEvents {
   }
   disconnected(): void {}
   note(): void {}
-  retransmission(): void {}
+  metric(): void {}
 }
 
 /** Resolves once `done()` holds; re-checked on every recorded event. Bounded by `timeoutMs`. */

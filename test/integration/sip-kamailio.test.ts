@@ -55,7 +55,7 @@ class Recorder {
       error: (kind, detail) => this.errors.push(`${user} ${kind} ${detail ?? ''}`),
       disconnected: (reason) => this.errors.push(`${user} disconnected ${reason}`),
       note: () => undefined,
-      retransmission: () => void this.retransmissions++,
+      metric: (name: string, value: number) => void (name === 'retransmissions' && (this.retransmissions += value)),
     };
   }
 

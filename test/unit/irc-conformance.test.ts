@@ -25,7 +25,7 @@ function events(received: Received): VuEvents {
     error: (kind, detail) => received.errors.push(`${kind} ${detail ?? ''}`),
     disconnected() {},
     note() {},
-    retransmission() {},
+    metric() {},
   };
 }
 

@@ -42,7 +42,7 @@ test('property: any bytes from the server end in a clean failure, never an excep
           error: (kind) => kinds.push(kind),
           disconnected: () => {},
           note: () => {},
-          retransmission: () => {},
+          metric: () => {},
         };
         const user = agent.createUser({ index: 0, name: 'u1', contacts: [], channels: [] }, events);
         // The server sends its bytes and closes: logon must settle (resolve or reject), not hang or throw.

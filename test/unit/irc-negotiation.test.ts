@@ -18,7 +18,7 @@ function events(notes: string[] = [], errors: string[] = []): VuEvents {
     error: (kind) => errors.push(kind),
     disconnected() {},
     note: (_key, text) => notes.push(text),
-    retransmission() {},
+    metric() {},
   };
 }
 

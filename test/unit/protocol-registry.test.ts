@@ -9,7 +9,8 @@ import { DESCRIPTORS, LAB_KINDS, PROTOCOLS, URL_SCHEMES, descriptorOf, labServer
 import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
 import { TARGET_URL_PATTERN } from '../../src/scenarios/schema.js';
 import { parseTargetUrl, toAgentTarget } from '../../src/scenarios/target.js';
-import { isThresholdMetric, latencyOf } from '../../src/metrics/threshold-grammar.js';
+import { METRICS, isThresholdMetric } from '../../src/protocols/metric-registry.js';
+import { metricOf } from '../../src/metrics/threshold-grammar.js';
 import { RoleProfiles } from '../../src/capacity/plan-input.js';
 import { LAB_PACKAGES } from '../../src/commands/lab.js';
 import { MODELLED_PROTOCOLS, byteModelFor } from '../../src/analysis/simulate-bytes.js';
@@ -51,8 +52,8 @@ test('each descriptor is consistent: schemes parse, transports default, byte mod
     for (const [name, profile] of Object.entries(d.limitProfiles)) {
       for (const figure of profile.figures) {
         assert.ok(isThresholdMetric(figure.metric), `${name}: ${figure.metric}`);
-        const latency = latencyOf(figure.metric);
-        if (latency) assert.ok(d.latencies.includes(latency), `${name}: ${d.name} never measures ${latency}`);
+        const metric = metricOf(METRICS, figure.metric)!;
+        assert.ok(METRICS.produces(metric, d.name), `${name}: ${d.name} never measures ${metric.name}`);
       }
     }
     // Options are strict: an unknown key is refused, the empty map is accepted.

@@ -8,7 +8,8 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { buildChartSpecs, drawPhaseBands, isolatedPointRadii, type ChartPoint } from '../../src/report/chart-specs.js';
 import { writeChartPngs } from '../../src/report/png.js';
 import { durationText, scenarioText } from '../../src/report/scenario-text.js';
-import { phaseSpans, type TimeSeries } from '../../src/analysis/series.js';
+import { chartLatencies, phaseSpans, type TimeSeries } from '../../src/analysis/series.js';
+import { METRICS } from '../../src/protocols/metric-registry.js';
 import type { JournalSecond } from '../../src/metrics/journal.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 
@@ -38,6 +39,7 @@ function sparseSeries(): TimeSeries {
     t: [1, 2, 3, 4, 5, 6],
     bucketSeconds: 1,
     errorKinds: [],
+    latencies: chartLatencies(METRICS),
     phases: [{ phase: 'rampUp', from: 0, to: 1 }, { phase: 'hold', from: 1, to: 5 }, { phase: 'rampDown', from: 5, to: 6 }],
     columns: {
       online: [0, 10, 10, 10, 10, 0],

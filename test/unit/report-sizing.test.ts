@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sizeDeployment } from '../../src/report/sizing.js';
-import { downsample, plannedOnline, type TimeSeries } from '../../src/analysis/series.js';
+import { chartLatencies, downsample, plannedOnline, type TimeSeries } from '../../src/analysis/series.js';
+import { METRICS } from '../../src/protocols/metric-registry.js';
 import type { JournalHeader } from '../../src/metrics/journal.js';
 
 test('servers needed: peak online over capacity, rounded up; unknown capacity says null', () => {
@@ -51,6 +52,7 @@ test('downsampling keeps the worst latency and the mean rate of each bucket', ()
     t: [1, 2, 3, 4, 5, 6],
     bucketSeconds: 1,
     errorKinds: [],
+    latencies: chartLatencies(METRICS),
     phases: [],
     columns: { 'latency:delivery:p99': [1, 9, null, 2, 3, 4], sent: [10, 20, 30, 40, 50, 60], online: [1, 2, 3, 4, 5, 6] },
   };

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { JournalWriter, type JournalHeader } from '../../src/metrics/journal.js';
+import { METRICS } from '../../src/protocols/metric-registry.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
 import type { GeneratorHealth } from '../../src/metrics/names.js';
 import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
@@ -90,7 +91,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
   writer.append(header);
   writer.append({ type: 'note', key: 'irc:server', text: 'server InspIRCd-3 (synthetic); IRCX not offered' });
 
-  const recorder = new MetricsRecorder(0);
+  const recorder = new MetricsRecorder(0, METRICS);
   const fanOut = run.fanOut ?? 50;
   let online = 0;
   for (let t = 1; t <= run.seconds; t++) {
@@ -101,6 +102,8 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       recorder.add('logonAttempts');
       recorder.add('logonOk');
       recorder.latency('logon', lognormal(25, 0.5));
+      // IRC's own metric (its descriptor's): NICK/USER to 001. A constant, so the random stream is unchanged.
+      recorder.protocolMetric('register', 6);
       recorder.add('joinsOk', 2);
       recorder.latency('join', lognormal(4, 0.4));
       recorder.latency('join', lognormal(4, 0.4));

@@ -17,7 +17,7 @@ function recordingEvents(errors: string[]): VuEvents {
     error: (kind) => errors.push(kind),
     disconnected: () => {},
     note: () => {},
-    retransmission: () => {},
+    metric: () => {},
   };
 }
 

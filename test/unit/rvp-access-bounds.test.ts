@@ -132,7 +132,7 @@ const quietEvents: VuEvents = {
   error: () => {},
   disconnected: () => {},
   note: () => {},
-  retransmission: () => {},
+  metric: () => {},
 };
 
 const BEHAVIOURS: ReadonlyArray<{ name: string; kinds: RegExp; behave: (socket: Socket) => void }> = [

@@ -45,7 +45,7 @@ function recorder() {
     error: (kind, detail) => errors.push(`${kind}: ${detail ?? ''}`),
     disconnected: () => {},
     note: () => {},
-    retransmission: () => {},
+    metric: () => {},
   };
   return { messages, errors, events };
 }

@@ -69,7 +69,7 @@ function events() {
     error: (kind, detail) => log.errors.push(`${kind} ${detail ?? ''}`),
     disconnected: () => {},
     note: () => {},
-    retransmission: () => {},
+    metric: () => {},
   };
   return { log, sink };
 }

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scenario } from '../../src/scenarios/schema.js';
+import type { CounterName } from '../../src/metrics/names.js';
 import type { JournalEntry, JournalSecond } from '../../src/metrics/journal.js';
 import { normaliseBandwidth } from '../../src/analysis/normalise.js';
 import { byteModelFor, type ByteModel } from '../../src/analysis/simulate-bytes.js';
@@ -19,7 +20,7 @@ const model: ByteModel = {
   timers: [{ what: 'refresh', bytes: 3_600, bytesPerContact: 0, everySeconds: 3_600 }],
 };
 
-function journal(timeScale: number, seconds: Array<Partial<JournalSecond['counters']> & { phase?: JournalSecond['phase'] }>): JournalEntry[] {
+function journal(timeScale: number, seconds: Array<Partial<Record<CounterName, number>> & { phase?: JournalSecond['phase'] }>): JournalEntry[] {
   const scenario = Scenario.parse({ target: 't', timeScale, population: { users: 100, contacts: 0 }, phases: [{ phase: 'rampUp', rate: 1000 }, { phase: 'hold', duration: '10s' }] });
   const header = { type: 'header', scenario, target: { name: 't', url: 'sip://127.0.0.1', protocol: 'sip' } } as unknown as JournalEntry;
   return [

@@ -190,7 +190,7 @@ function recorder(presences: Seen[], errors: string[]): VuEvents {
     error: (kind, detail) => errors.push(`${kind} ${detail ?? ''}`),
     disconnected: () => undefined,
     note: () => undefined,
-    retransmission: () => undefined,
+    metric: () => undefined,
   };
 }
 

@@ -55,7 +55,7 @@ test('session IM: the outcome is the MESSAGE’s; an unanswered BYE does not hol
     error: (kind, detail) => errors.push(`${kind} ${detail ?? ''}`),
     disconnected: () => undefined,
     note: () => undefined,
-    retransmission: () => undefined,
+    metric: () => undefined,
   };
   const agent = await sipProtocol.createAgent({
     name: 'session',

@@ -95,7 +95,7 @@ test('TCP: a request that arrives after the user logged off and closed is droppe
     error: (kind, detail) => errors.push(`${kind} ${detail ?? ''}`),
     disconnected: (reason) => errors.push(`disconnected ${reason}`),
     note: () => undefined,
-    retransmission: () => undefined,
+    metric: () => undefined,
   };
   const agent = await sipProtocol.createAgent({ name: 'stream', protocol: 'sip', host: '127.0.0.1', port, transport: 'tcp', domain: DOMAIN, options: {} });
   t.after(() => agent.close());

@@ -217,7 +217,7 @@ class EventLog {
       error: (kind, detail) => this.push(`error ${kind} ${detail ?? ''}`.trim()),
       disconnected: (reason) => this.push(`disconnected ${reason}`),
       note: () => undefined,
-      retransmission: () => this.push('retransmission'),
+      metric: (name: string) => this.push(name === 'retransmissions' ? 'retransmission' : `metric ${name}`),
     };
   }
 

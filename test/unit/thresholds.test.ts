@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseThresholdCheck } from '../../src/metrics/threshold-grammar.js';
+import { parseThresholdCheck } from '../../src/protocols/metric-registry.js';
 import { evaluateThresholds } from '../../src/analysis/thresholds.js';
 import { metricValue } from '../../src/analysis/summary.js';
 import { createHistogram, recordMs, summarize } from '../../src/metrics/histogram.js';

@@ -31,7 +31,7 @@ test('IRC: a throttle NOTICE before the server closes an unregistered client fai
   const port = typeof address === 'object' && address ? address.port : 0;
   try {
     const agent = await ircProtocol.createAgent({ name: 't', protocol: 'irc', host: '127.0.0.1', port, transport: 'tcp', options: {} });
-    const events: VuEvents = { bytes: () => {}, message: () => {}, presence: () => {}, error: () => {}, disconnected: () => {}, note: () => {}, retransmission: () => {} };
+    const events: VuEvents = { bytes: () => {}, message: () => {}, presence: () => {}, error: () => {}, disconnected: () => {}, note: () => {}, metric: () => {} };
     const user = agent.createUser({ index: 0, name: 'u1', contacts: [], channels: [] }, events);
     const kind = await user.logon().then(
       () => 'resolved',

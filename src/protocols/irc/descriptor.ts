@@ -17,7 +17,8 @@ export const ircDescriptor: ProtocolDescriptor = {
   transports: ['tcp'],
   options: IrcOptions,
   capabilities: { channels: true, presence: false, instantMessages: true },
-  latencies: ['logon', 'register', 'join', 'delivery'],
+  latencies: ['logon', 'join', 'delivery'],
+  metrics: [{ name: 'register', kind: 'latency', unit: 'ms', description: 'NICK/USER sent to 001 (the server admitted the user)' }],
   // InspIRCd 3 (lab): tags (server-time, msgid) on every relayed line, a PING barrier per send.
   byteModel: {
     protocol: 'irc',

@@ -137,7 +137,7 @@ export class IrcUser implements VirtualUser {
       }
       case '001':
         this.registered = true;
-        this.events.registered?.(performance.now() - this.greetedAt);
+        this.events.metric('register', performance.now() - this.greetedAt);
         this.nick = params[0] ?? this.nick;
         if (this.features.ircx === undefined) this.features.ircx = false;
         if (this.features.ircx) this.send('IRCX');

@@ -18,7 +18,8 @@ export const rvpDescriptor: ProtocolDescriptor = {
   transports: ['tcp'],
   options: RvpOptions,
   capabilities: { channels: false, presence: true, instantMessages: true },
-  latencies: ['logon', 'register', 'delivery', 'presence'],
+  latencies: ['logon', 'delivery', 'presence'],
+  metrics: [{ name: 'register', kind: 'latency', unit: 'ms', description: 'login SUBSCRIBE to its 200, router referral and Digest included' }],
   // Our reference RVP server (lab, combined role): HTTP/1.1 requests and responses.
   byteModel: {
     protocol: 'rvp',

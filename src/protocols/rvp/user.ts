@@ -84,7 +84,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     ]);
     this.login = this.expectSubscription(login, name, 'login SUBSCRIBE', 200);
     // Admitted: the login SUBSCRIBE's 200, the router's 302 and the Digest leg included.
-    this.events.registered?.(performance.now() - loginStart);
+    this.events.metric('register', performance.now() - loginStart);
     if (this.settings.aclAtLogon) {
       const acl = await this.request(name, 'ACL', NO_HEADERS);
       if (acl.status !== 200) this.events.note('rvp-acl', `ACL on the own node answered ${acl.status}; continuing`);
@@ -342,7 +342,7 @@ function bytesOnly(events: VuEvents): VuEvents {
     bytes: (inBytes, outBytes) => events.bytes(inBytes, outBytes),
     message: ignore,
     presence: ignore,
-    retransmission: ignore,
+    metric: ignore,
     error: ignore,
     disconnected: ignore,
     note: ignore,

@@ -129,7 +129,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
 
   /** TransactionSender: a request was sent again. */
   retransmitted(): void {
-    this.events.retransmission();
+    this.events.metric('retransmissions', 1);
   }
 
   /** The local address of this user's socket (SDP connection address). */

@@ -95,7 +95,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       const registered = await this.registration.register();
       if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint);
       registeredOk = true;
-      this.events.registered?.(performance.now() - registerStart);
+      this.events.metric('register', performance.now() - registerStart);
 
       this.publication = new Publication(this.ua, settings.publishExpires, this.events);
       const published = await this.publication.publish('online', '');
