@@ -424,3 +424,40 @@ test('protocol-neutral code names no protocol (identifiers, strings, templates, 
   const problems = nameViolations(parseAll());
   assert.deepEqual(problems, [], `${problems.length} protocol name(s) in protocol-neutral code:\n${problems.join('\n')}`);
 });
+
+/** Import cycles (strongly connected modules, `import type` included) among `paths`. */
+function cycles(files: readonly Parsed[], within: (path: string) => boolean): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const file of files) if (within(file.path)) edges.set(file.path, file.imports.map((i) => i.target).filter(within));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) found.push(component.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+test('the protocols import one way too: no import cycle among their modules (e.g. an IRC user and its CAP and auditorium units)', () => {
+  const found = cycles(parseAll(), (path) => path.startsWith('protocols/'));
+  assert.deepEqual(found, [], found.map((c) => c.join(' ⇄ ')).join('\n'));
+});

@@ -19,8 +19,8 @@ import {
 import { LineBuffer, nickOf, parseLine, sanitize, type IrcMessage } from './codec.js';
 import { ChannelView, JOIN_ERRORS, channelName, type SharedRosters } from './channels.js';
 import type { ServerFeatures } from './features.js';
-import { AuditoriumPolicy } from './auditorium.js';
-import { handleCap } from './cap.js';
+import { AuditoriumPolicy, type AuditoriumMember } from './auditorium.js';
+import { CapNegotiation, type CapLink } from './cap.js';
 import { SEND_ERRORS, SendBarriers } from './barriers.js';
 import { isThrottleText, openSocket, serverErrorKind } from './connection.js';
 import { classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
@@ -32,12 +32,17 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-export class IrcUser implements VirtualUser {
+/**
+ * Drives two units that know it only through the interfaces they define: the capability and
+ * SASL negotiation (cap.ts, created when the server speaks CAP) and the auditorium join policy
+ * (auditorium.ts).
+ */
+export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   nick: string;
   private socket: Socket | undefined;
   private readonly decoder = new StringDecoder('utf8');
   private readonly lines = new LineBuffer();
-  registered = false;
+  private registered = false;
   /** When NICK/USER went out: the `register` latency runs from here to 001. */
   private greetedAt = 0;
   private leaving = false;
@@ -56,8 +61,7 @@ export class IrcUser implements VirtualUser {
   private readonly joinWaiters = new Map<string, Waiter>();
   private readonly barriers = new SendBarriers();
   private readonly auditorium: AuditoriumPolicy;
-  /** CAP LS lines collected until the last one. */
-  capsOffered: string[] = [];
+  private cap: CapNegotiation | undefined;
 
   constructor(
     readonly target: AgentTarget,
@@ -164,7 +168,8 @@ export class IrcUser implements VirtualUser {
       case '905':
       case '906':
       case '902':
-        handleCap(this, message);
+        this.cap ??= new CapNegotiation(this.identity, this.target, this.features, this);
+        this.cap.handle(message);
         return;
       case '433':
       case '436':
