@@ -3,14 +3,14 @@
  * src/**\/*.ts file, static imports, re-exports, `import type`, dynamic `import()` and `require()`:
  *
  *   base (text, faults, exit-codes, version) < metrics < protocols and the lab's tools
- *     < scenarios < analysis < {engine, capacity, report} < commands < cli, api
+ *     < scenarios < analysis < {engine, capacity, report, the lab's starters} < commands < cli, api
  *
  * - A file imports only from its own layer or below; among the peers, report and capacity never
  *   import each other and the engine imports neither.
- * - Above the protocols, only the protocols' neutral API is imported (PROTOCOL_API: types,
- *   descriptor, registry, errors and the descriptor's data types); never a protocol folder
- *   `src/protocols/<name>/`, which is reached through the registry alone. No protocol folder
- *   imports another.
+ * - Above the protocols, only the protocols' neutral API is imported: the files at the root of
+ *   src/protocols/ (types, descriptor, registry, errors, byte-model, deadline, …), which are
+ *   themselves held to the neutral rules below; never a protocol folder `src/protocols/<name>/`,
+ *   which only registry.ts imports. No protocol folder imports another.
  * - The protocol-neutral folders (NEUTRAL) and the protocols' neutral API name no protocol — not
  *   in an identifier, a string, a template or a regular expression (comments are free): a name is
  *   a whole word of a token (split at non-letters and camelCase), so `sipp` in a bench path or
@@ -33,28 +33,33 @@ const PROTOCOL_WORDS = new Set(['irc', 'ircs', 'ircx', 'rvp', 'rvps', 'sip', 'si
 /** Folders (under src/) that must not name or import a protocol. */
 const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands'];
 
-/** The files of src/protocols/ that layers above may import: the neutral API. */
-const PROTOCOL_API = new Set([
-  'protocols/types.ts',
-  'protocols/descriptor.ts',
-  'protocols/registry.ts',
-  'protocols/errors.ts',
-  // The descriptor's data types and helpers the engine shares with the agents.
-  'protocols/byte-model.ts',
-  'protocols/deadline.ts',
-]);
+/**
+ * The protocols' neutral API, which layers above may import: the files at the root of
+ * src/protocols/ (types, descriptor, registry, errors, …), not a protocol folder.
+ */
+const isProtocolApi = (path: string): boolean => /^protocols\/[^/]+\.ts$/.test(path);
+/** The one neutral file that imports protocol folders: the list of descriptors. */
+const REGISTRY = 'protocols/registry.ts';
+
+/**
+ * The lab's starters (which server kinds to start, topologies in network namespaces) read the
+ * registry and scenarios, and only commands use them; the rest of src/lab/ are the tools the
+ * protocols' lab starters use (processes, ports, TLS, types), below the protocols' layer.
+ */
+const LAB_STARTERS = new Set(['lab/index.ts', 'lab/netns.ts']);
 
 /** Rank of each layer; peers share a rank. */
 const RANK: Record<string, number> = {
   base: 0,
   metrics: 1,
   protocols: 2,
-  lab: 2,
+  'lab tools': 2,
   scenarios: 3,
   analysis: 4,
   engine: 5,
   capacity: 5,
   report: 5,
+  'lab starters': 5,
   commands: 6,
   cli: 7,
 };
@@ -291,6 +296,7 @@ function layerOf(path: string): string {
   const top = path.split('/')[0]!;
   if (path === 'cli.ts' || path === 'api.ts') return 'cli';
   if (path === 'exit-codes.ts' || path === 'version.ts' || top === 'text' || top === 'faults') return 'base';
+  if (top === 'lab') return LAB_STARTERS.has(path) ? 'lab starters' : 'lab tools';
   if (!(top in RANK)) throw new Error(`src/${path}: no layer is defined for it; add it to layers.test.ts`);
   return top;
 }
@@ -301,8 +307,7 @@ function protocolFolderOf(path: string): string | undefined {
   return parts[0] === 'protocols' && parts.length > 2 ? parts[1] : undefined;
 }
 
-const isNeutral = (path: string): boolean =>
-  NEUTRAL.includes(path.split('/')[0]!) || (PROTOCOL_API.has(path) && path !== 'protocols/registry.ts');
+const isNeutral = (path: string): boolean => NEUTRAL.includes(path.split('/')[0]!) || (isProtocolApi(path) && path !== REGISTRY);
 
 interface Parsed {
   readonly path: string;
@@ -337,8 +342,8 @@ export function layerViolations(files: readonly Parsed[]): string[] {
       if (RANK[to]! > RANK[from]!) problems.push(`${where}: ${from} is below ${to}`);
       for (const [a, b] of FORBIDDEN_PEERS) if (from === a && to === b) problems.push(`${where}: ${a} never imports ${b}`);
       if (folder !== undefined && isNeutral(file.path)) problems.push(`${where}: a protocol folder, from protocol-neutral code`);
-      else if (to === 'protocols' && RANK[from]! > RANK.protocols! && !PROTOCOL_API.has(target)) {
-        problems.push(`${where}: above the protocols, import only their neutral API (${[...PROTOCOL_API].join(', ')})`);
+      else if (to === 'protocols' && RANK[from]! > RANK.protocols! && !isProtocolApi(target)) {
+        problems.push(`${where}: above the protocols, import only their neutral API (the files of src/protocols/, not its folders)`);
       }
       const own = protocolFolderOf(file.path);
       if (folder !== undefined && own !== undefined && own !== folder) problems.push(`${where}: one protocol folder imports another`);
