@@ -11,10 +11,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { ircProtocol } from '../../src/protocols/irc/index.js';
 import { rvpProtocol } from '../../src/protocols/rvp/index.js';
 import { sipProtocol } from '../../src/protocols/sip/index.js';
+import { UdpHub } from '../../src/protocols/sip/udp.js';
 import { createLabPki, type LabPki } from '../../src/lab/tls.js';
 import { AgentError, classifySocketError, ERROR_KINDS, timeoutKind } from '../../src/protocols/errors.js';
 import type { AgentTarget, ProtocolModule, VuEvents } from '../../src/protocols/types.js';
@@ -74,6 +76,15 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A loopback UDP port nobody listens on (bound, then released). */
+async function closedUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
 }
 
@@ -156,6 +167,30 @@ test('nobody listening is connect-refused in every agent, over TLS too', async (
   const kinds: Record<string, string> = {};
   for (const agent of AGENTS) kinds[agent.name] = (await logonFailure(agent, port)).kind;
   assert.deepEqual(kinds, Object.fromEntries(AGENTS.map((agent) => [agent.name, 'connect-refused'])));
+});
+
+test('SIP over UDP: a datagram to a port nobody listens on (ICMP port unreachable) is connect-refused too', { timeout: 10_000 }, async () => {
+  const port = await closedUdpPort();
+  const reports: { reason: string; kind?: string }[] = [];
+  let reported!: () => void;
+  const seen = new Promise<void>((resolve) => (reported = resolve));
+  const hub = await UdpHub.open('127.0.0.1', port, 1, {
+    unrouted: (reason, _bytes, kind) => {
+      reports.push({ reason, kind });
+      reported();
+    },
+    late: () => undefined,
+  });
+  const channel = hub.attach(0, 'u0', { receive: () => undefined, closed: () => undefined });
+  // The refusal reaches the socket that sent; keep sending until it is reported (a few ms).
+  const timer = setInterval(() => channel.send(Buffer.from('OPTIONS sip:x SIP/2.0\r\n\r\n')), 20);
+  try {
+    await seen;
+    assert.equal(reports[0]!.kind, 'connect-refused', reports[0]!.reason);
+  } finally {
+    clearInterval(timer);
+    hub.close();
+  }
 });
 
 test('a certificate the user cannot verify is tls-error in every TLS agent', async () => {

@@ -3,7 +3,7 @@
  * virtual user its channel, and asks Kamailio for its own online count over the ctl socket.
  */
 import { readFileSync } from 'node:fs';
-import { AgentError, classifySocketError, socketErrorDetail } from '../errors.js';
+import { AgentError, classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 import {
   type AgentCapabilities,
   type AgentTarget,
@@ -32,11 +32,11 @@ class UnroutedReporter {
   reporter: VuEvents | undefined;
   malformed = 0;
   lateCount = 0;
-  unrouted(reason: string, wireBytes: number): void {
+  unrouted(reason: string, wireBytes: number, kind: ErrorKind = 'protocol-error'): void {
     this.malformed++;
     if (this.reporter === undefined) return;
     this.reporter.bytes(wireBytes, 0);
-    this.reporter.error('protocol-error', reason);
+    this.reporter.error(kind, reason);
   }
   late(description: string, wireBytes: number, answerBytes: number): void {
     this.lateCount++;
