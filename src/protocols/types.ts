@@ -164,14 +164,5 @@ export interface ProtocolModule {
   createAgent(target: AgentTarget): Promise<ProtocolAgent>;
 }
 
-/** A failure an agent raises from an operation; `kind` uses the same categories as `VuEvents.error`. */
-export class AgentError extends Error {
-  constructor(
-    readonly kind: string,
-    message: string,
-    readonly endpoint?: string,
-  ) {
-    super(message);
-    this.name = 'AgentError';
-  }
-}
+/** A failure an agent raises from an operation: defined with the taxonomy it is typed by. */
+export { AgentError } from './errors.js';

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { AgentError, type ProtocolAgent, type SendOutcome, type VirtualUser, type VuEvents } from '../../src/protocols/types.js';
+import type { ErrorKind } from '../../src/protocols/errors.js';
 import type { FromWorker } from '../../src/engine/messages.js';
 import { EventRecorder, readRecording } from '../../src/metrics/recording.js';
 import { WorkerRun } from '../../src/engine/worker-run.js';
@@ -32,7 +33,7 @@ interface Mix {
   readonly drop: number;
 }
 
-/** Kinds only a destroyed user reports: never server errors. */
+/** Kinds only a destroyed user reports: never server errors (markers outside the taxonomy, cast on purpose). */
 const DESTROYED = 'destroyed-by-imload';
 const LATE = 'late-report-after-destroy';
 
@@ -98,7 +99,7 @@ function randomAgent(seed: number, mix: Mix): ProtocolAgent {
         destroy: () => {
           if (destroyed) return;
           destroyed = true;
-          for (const reject of hanging.splice(0)) reject(new AgentError(DESTROYED, 'the user was destroyed'));
+          for (const reject of hanging.splice(0)) reject(new AgentError(DESTROYED as ErrorKind, 'the user was destroyed'));
           // A real agent may still report a failure of the connection it just lost.
           if (random() < 0.5) setTimeout(() => events.error(LATE, 'reported after destroy'), 0);
         },

@@ -41,9 +41,9 @@ test('agent: failures of an abandoned user\'s queued requests are not reported a
     const abandonedLogon = abandoned.logon();
     const activeLogon = active.logon();
     abandoned.destroy();
-    await assert.rejects(abandonedLogon, (error: Error & { kind?: string }) => error.kind === 'timeout');
-    await assert.rejects(activeLogon, (error: Error & { kind?: string }) => error.kind === 'timeout');
-    assert.deepEqual(activeErrors, ['timeout'], 'a user still in play reports its timeout');
+    await assert.rejects(abandonedLogon, (error: Error & { kind?: string }) => error.kind === 'logon-timeout');
+    await assert.rejects(activeLogon, (error: Error & { kind?: string }) => error.kind === 'logon-timeout');
+    assert.deepEqual(activeErrors, ['logon-timeout'], 'a user still in play reports its timeout');
     assert.deepEqual(abandonedErrors, [], 'the abandoned user reports nothing more');
   } finally {
     active.destroy();

@@ -156,7 +156,7 @@ const BEHAVIOURS: ReadonlyArray<{ name: string; kinds: RegExp; behave: (socket: 
   },
   {
     name: 'a response trickled a byte at a time',
-    kinds: /^timeout$/,
+    kinds: /^logon-timeout$/,
     behave: (socket) => {
       const text = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
       let at = 0;

@@ -54,7 +54,7 @@ function response(status: string, extra = ''): ReturnType<typeof parseSipMessage
 }
 
 test('SIP: a 503 with Retry-After is `throttled`; a 503 without it stays a server error', () => {
-  assert.equal(agentErrorFor('REGISTER', response('503 Service Unavailable', 'Retry-After: 5\r\n'), 'e').kind, 'throttled');
-  assert.equal(agentErrorFor('REGISTER', response('503 Service Unavailable'), 'e').kind, 'server-error');
-  assert.equal(agentErrorFor('REGISTER', response('500 Server Internal Error', 'Retry-After: 5\r\n'), 'e').kind, 'server-error');
+  assert.equal(agentErrorFor('REGISTER', response('503 Service Unavailable', 'Retry-After: 5\r\n'), 'e', 'logon').kind, 'throttled');
+  assert.equal(agentErrorFor('REGISTER', response('503 Service Unavailable'), 'e', 'logon').kind, 'server-error');
+  assert.equal(agentErrorFor('REGISTER', response('500 Server Internal Error', 'Retry-After: 5\r\n'), 'e', 'logon').kind, 'server-error');
 });

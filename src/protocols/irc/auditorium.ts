@@ -5,16 +5,36 @@
  * finds it created the channel itself) leaves and tries again later, so the auditorium opens
  * with its host instead of being held by listeners nobody can promote.
  */
-import { AgentError, type ChannelAssignment } from '../types.js';
+import type { ChannelAssignment, VuEvents } from '../types.js';
+import { AgentError } from '../errors.js';
 import type { ChannelView } from './channels.js';
-import type { IrcUser } from './user.js';
+import type { ServerFeatures } from './features.js';
 
 const MAX_ATTEMPTS = 8;
+
+/**
+ * What the policy needs from the user it joins for (the user implements it): its view of the
+ * server and of its channels, and the joins, leaves and lines it may ask for.
+ */
+export interface AuditoriumMember {
+  readonly nick: string;
+  readonly endpoint: string;
+  readonly features: ServerFeatures;
+  readonly events: Pick<VuEvents, 'note'>;
+  readonly channels: ReadonlyMap<string, ChannelView>;
+  /** JOIN (or IRCX CREATE) resolved at the end of NAMES. */
+  joinOnce(channel: ChannelAssignment, create: boolean): Promise<void>;
+  /** Forgets a channel the user left. */
+  dropChannel(key: string): void;
+  /** Re-reads a channel's member list. */
+  refreshNames(name: string): Promise<void>;
+  send(line: string): void;
+}
 
 export class AuditoriumPolicy {
   private readonly opWaiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
 
-  constructor(private readonly user: IrcUser) {}
+  constructor(private readonly user: AuditoriumMember) {}
 
   async join(channel: ChannelAssignment): Promise<void> {
     const user = this.user;

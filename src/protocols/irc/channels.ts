@@ -8,10 +8,11 @@
  * their square (a 5,000-member channel would otherwise cost 25 million set entries).
  */
 import type { ChannelAssignment } from '../types.js';
+import type { ErrorKind } from '../errors.js';
 import type { ServerFeatures } from './features.js';
 
 /** Numerics that refuse a JOIN (params[1] is the channel). */
-export const JOIN_ERRORS: Record<string, string> = {
+export const JOIN_ERRORS: Readonly<Record<string, ErrorKind>> = {
   '403': 'join-refused',
   '405': 'join-refused',
   '437': 'join-refused',

@@ -1,11 +1,12 @@
 /**
- * The IRC user's socket and how its failures are named: the error kinds a capacity report
- * counts (refused, reset, TLS, banned, flooded off) from a socket error or the server's ERROR.
+ * The IRC user's socket, and the kinds of the server's own ERROR (throttled, flooded off,
+ * banned); socket, TLS and DNS failures are named by the shared classifier (../errors.ts).
  */
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { AgentTarget } from '../types.js';
+import type { ErrorKind } from '../errors.js';
 
 /** Opens the user's connection (TLS verified against the target's CA unless told otherwise). */
 export function openSocket(target: AgentTarget, localAddress: string | undefined): Socket {
@@ -21,17 +22,6 @@ export function openSocket(target: AgentTarget, localAddress: string | undefined
   } as ConnectionOptions);
 }
 
-export function socketErrorKind(error: NodeJS.ErrnoException): string {
-  return error.code === 'ECONNREFUSED' ? 'connect-refused'
-    : error.code === 'ETIMEDOUT' ? 'connect-timeout'
-    // A write after the peer closed fails with EPIPE rather than ECONNRESET, depending only on
-    // whether we were writing or reading when the server went: the same loss either way.
-    : error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'connection-reset'
-    : error.code === 'EADDRNOTAVAIL' ? 'source-address'
-    : /certificate|self.signed|SSL|TLS/i.test(error.message) ? 'tls-error'
-    : 'socket-error';
-}
-
 /**
  * A server pacing new connections: InspIRCd's connflood `Throttled`, hybrid's "trying to (re)connect
  * too fast -- throttled", UnrealIRCd's "Throttled: Reconnecting too fast".
@@ -41,7 +31,7 @@ export function isThrottleText(text: string): boolean {
 }
 
 /** The kind of an `ERROR :text` the server sends before closing us (servers word it freely). */
-export function serverErrorKind(text: string): string {
+export function serverErrorKind(text: string): ErrorKind {
   return isThrottleText(text) ? 'throttled'
     : /flood|sendq|recvq/i.test(text) ? 'flood-disconnect'
     : /password|authenticat/i.test(text) ? 'auth-failed'

@@ -19,10 +19,11 @@ import {
 import { LineBuffer, nickOf, parseLine, sanitize, type IrcMessage } from './codec.js';
 import { ChannelView, JOIN_ERRORS, channelName, type SharedRosters } from './channels.js';
 import type { ServerFeatures } from './features.js';
-import { AuditoriumPolicy } from './auditorium.js';
-import { handleCap } from './cap.js';
+import { AuditoriumPolicy, type AuditoriumMember } from './auditorium.js';
+import { CapNegotiation, type CapLink } from './cap.js';
 import { SEND_ERRORS, SendBarriers } from './barriers.js';
-import { isThrottleText, openSocket, serverErrorKind, socketErrorKind } from './connection.js';
+import { isThrottleText, openSocket, serverErrorKind } from './connection.js';
+import { classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 
 const READY_TOKEN = 'imload-ready';
 
@@ -31,19 +32,26 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-export class IrcUser implements VirtualUser {
+/**
+ * Drives two units that know it only through the interfaces they define: the capability and
+ * SASL negotiation (cap.ts, created when the server speaks CAP) and the auditorium join policy
+ * (auditorium.ts).
+ */
+export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   nick: string;
   private socket: Socket | undefined;
   private readonly decoder = new StringDecoder('utf8');
   private readonly lines = new LineBuffer();
-  registered = false;
+  private registered = false;
   /** When NICK/USER went out: the `register` latency runs from here to 001. */
   private greetedAt = 0;
   private leaving = false;
+  /** Connected (over TLS: handshake done); a socket error before it is a failure to connect. */
+  private connected = false;
   private closed = false;
   private lastError = '';
   /** Why the server said it closed us (ERROR), reported with the disconnect. */
-  private closeKind: string | undefined;
+  private closeKind: ErrorKind | undefined;
   /** A throttle notice received while registering (isThrottleText). */
   private throttleNotice: string | undefined;
   private nickAttempts = 0;
@@ -53,8 +61,7 @@ export class IrcUser implements VirtualUser {
   private readonly joinWaiters = new Map<string, Waiter>();
   private readonly barriers = new SendBarriers();
   private readonly auditorium: AuditoriumPolicy;
-  /** CAP LS lines collected until the last one. */
-  capsOffered: string[] = [];
+  private cap: CapNegotiation | undefined;
 
   constructor(
     readonly target: AgentTarget,
@@ -85,6 +92,7 @@ export class IrcUser implements VirtualUser {
   }
 
   private greet(): void {
+    this.connected = true;
     this.greetedAt = performance.now();
     // IRCX servers answer `MODE ISIRCX` before registration with 800; plain IRC with an error.
     if (this.features.ircx === undefined) this.send('MODE ISIRCX');
@@ -160,20 +168,21 @@ export class IrcUser implements VirtualUser {
       case '905':
       case '906':
       case '902':
-        handleCap(this, message);
+        this.cap ??= new CapNegotiation(this.identity, this.target, this.features, this);
+        this.cap.handle(message);
         return;
       case '433':
       case '436':
-        this.nickInUse();
+        this.nickInUse(command);
         return;
       case '432':
-        this.failLogon('nick-rejected', `${this.endpoint} rejected the nick ${this.nick}`);
+        this.failLogon('nick-rejected', `432 ${this.endpoint} rejected the nick ${this.nick}`, '432');
         return;
       case '464':
-        this.failLogon('auth-failed', `${this.endpoint}: password incorrect`);
+        this.failLogon('auth-failed', `464 ${this.endpoint}: password incorrect`, '464');
         return;
       case '465':
-        this.failLogon('banned', `${this.endpoint}: banned from the server`);
+        this.failLogon('banned', `465 ${this.endpoint}: banned from the server`, '465');
         return;
       case 'ERROR':
         this.serverError(params[0] ?? '');
@@ -221,7 +230,7 @@ export class IrcUser implements VirtualUser {
         return;
       default:
         if (SEND_ERRORS[command]) this.barriers.refuse(command, params[1] ?? '', params[params.length - 1] ?? '');
-        if (JOIN_ERRORS[command]) this.joinRefused(JOIN_ERRORS[command]!, params[1] ?? '', params[params.length - 1] ?? '');
+        if (JOIN_ERRORS[command]) this.joinRefused(command, params[1] ?? '', params[params.length - 1] ?? '');
     }
   }
 
@@ -231,21 +240,21 @@ export class IrcUser implements VirtualUser {
     this.logonWaiter = undefined;
   }
 
-  private nickInUse(): void {
-    this.events.error('nick-in-use', `${this.nick} is already in use on ${this.endpoint}`);
+  private nickInUse(numeric: string): void {
+    this.events.error('nick-in-use', `${numeric} ${this.nick} is already in use on ${this.endpoint}`);
     if (this.registered || ++this.nickAttempts > 3) {
-      this.failLogon('nick-in-use', `no free nick after ${this.nickAttempts} tries`);
+      this.failLogon('nick-in-use', `${numeric} no free nick after ${this.nickAttempts} tries`, numeric);
       return;
     }
     this.nick = `${this.identity.name}${'_'.repeat(this.nickAttempts)}`;
     this.send(`NICK ${this.nick}`);
   }
 
-  failLogon(kind: string, message: string): void {
+  failLogon(kind: ErrorKind, message: string, code?: string): void {
     const waiter = this.logonWaiter;
     if (!waiter) return;
     this.logonWaiter = undefined;
-    waiter.reject(new AgentError(kind, message, this.endpoint));
+    waiter.reject(new AgentError(kind, message, this.endpoint, code));
     this.destroy();
   }
 
@@ -257,9 +266,10 @@ export class IrcUser implements VirtualUser {
   }
 
   private failed(error: NodeJS.ErrnoException): void {
-    const kind = socketErrorKind(error);
-    this.lastError = `${kind}: ${error.message}`;
-    if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${error.message}`);
+    const kind = classifySocketError(error, { connecting: !this.connected, operation: this.logonWaiter ? 'logon' : undefined });
+    const detail = socketErrorDetail(error);
+    this.lastError = `${kind}: ${detail}`;
+    if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${detail}`, error.code);
     // After logon the close follows and reports the loss once, under this kind.
     else this.closeKind ??= kind;
   }
@@ -270,7 +280,7 @@ export class IrcUser implements VirtualUser {
     const reason = this.lastError || 'the server closed the connection';
     if (this.throttleNotice !== undefined) this.failLogon('throttled', `${this.endpoint} closed the connection after: ${this.throttleNotice}`);
     else this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
-    for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError('unexpected-close', reason, this.endpoint));
+    for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError(this.closeKind ?? 'unexpected-close', reason, this.endpoint));
     this.joinWaiters.clear();
     this.barriers.abandon(reason);
     for (const key of [...this.channels.keys()]) this.dropChannel(key);
@@ -341,13 +351,13 @@ export class IrcUser implements VirtualUser {
     if (opped.includes(this.nick)) this.auditorium.gainedOp(view);
   }
 
-  private joinRefused(kind: string, name: string, text: string): void {
+  private joinRefused(numeric: string, name: string, text: string): void {
     const key = name.toLowerCase();
     const waiter = this.joinWaiters.get(key);
     if (!waiter) return;
     this.joinWaiters.delete(key);
     this.dropChannel(key);
-    waiter.reject(new AgentError(kind, `${this.endpoint} refused JOIN ${name}: ${text}`, this.endpoint));
+    waiter.reject(new AgentError(JOIN_ERRORS[numeric]!, `${numeric} ${this.endpoint} refused JOIN ${name}: ${text}`, this.endpoint, numeric));
   }
 
   part(channel: ChannelAssignment): Promise<void> {

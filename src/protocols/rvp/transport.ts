@@ -6,7 +6,8 @@
  */
 import { ClientError, HttpClientPool } from './wire/http-client.js';
 import type { HttpResponse } from './wire/http1.js';
-import { AgentError, type VuEvents } from '../types.js';
+import type { VuEvents } from '../types.js';
+import { AgentError, timeoutKind, type ErrorKind, type Operation } from '../errors.js';
 import { Credentials, UnsupportedChallengeError } from './credentials.js';
 import type { RvpAgentSettings } from './settings.js';
 
@@ -53,9 +54,17 @@ export class RvpTransport {
 
   /**
    * One RVP request to a principal's node, with redirects and one authentication retry.
-   * Resolves with the final response (any status but 302/401); rejects with AgentError.
+   * Resolves with the final response (any status but 302/401); rejects with AgentError, whose
+   * kind names a timeout by `operation` (the user's operation this request is part of).
    */
-  async send(from: Requester, alias: string, method: string, headers: readonly (readonly [string, string])[], body = ''): Promise<HttpResponse> {
+  async send(
+    from: Requester,
+    operation: Operation,
+    alias: string,
+    method: string,
+    headers: readonly (readonly [string, string])[],
+    body = '',
+  ): Promise<HttpResponse> {
     let address = this.homes.get(alias) ?? this.entryAddress(alias);
     let redirects = 0;
     let authRetried = false;
@@ -79,19 +88,20 @@ export class RvpTransport {
         if (!(error instanceof ClientError)) throw error;
         // A cached home that went away is forgotten, so the next request asks the router again.
         if (this.homes.get(alias) === address) this.homes.delete(alias);
-        from.events.error(error.kind, `${method} ${alias}: ${error.message}`);
-        throw new AgentError(error.kind, `${method} ${alias}: ${error.message}`, origin);
+        const kind: ErrorKind = error.kind === 'timeout' ? timeoutKind(operation) : error.kind;
+        from.events.error(kind, `${method} ${alias}: ${error.message}`);
+        throw new AgentError(kind, `${method} ${alias}: ${error.message}`, origin, error.code);
       }
       if (response.status === 302) {
         const location = response.headers.map.get('location');
         if (location === undefined || ++redirects > MAX_REDIRECTS) {
-          from.events.error('protocol-error', `${method} ${alias}: bad or looping 302`);
-          throw new AgentError('protocol-error', `${method} ${alias}: bad or looping 302 (${location ?? 'no Location'})`, origin);
+          from.events.error('protocol-error', `${method} ${alias}: 302, bad or looping`);
+          throw new AgentError('protocol-error', `${method} ${alias}: 302, bad or looping (${location ?? 'no Location'})`, origin, '302');
         }
         const next = this.resolveLocation(location, address);
         if (next === undefined) {
-          from.events.error('protocol-error', `${method} ${alias}: unusable Location ${location}`);
-          throw new AgentError('protocol-error', `${method} ${alias}: unusable Location ${location}`, origin);
+          from.events.error('protocol-error', `${method} ${alias}: 302, unusable Location ${location}`);
+          throw new AgentError('protocol-error', `${method} ${alias}: 302, unusable Location ${location}`, origin, '302');
         }
         address = next;
         this.homes.set(alias, address);
@@ -103,7 +113,7 @@ export class RvpTransport {
           continue;
         }
         from.events.error('auth-failed', `${method} ${alias}: 401`);
-        throw new AgentError('auth-failed', `${method} ${alias}: the server refused the credentials`, origin);
+        throw new AgentError('auth-failed', `${method} ${alias}: 401, the server refused the credentials`, origin, '401');
       }
       return response;
     }

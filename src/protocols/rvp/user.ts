@@ -7,7 +7,6 @@
 import type { HttpRequest, HttpResponse } from './wire/http1.js';
 import { XmlError } from './wire/xml.js';
 import {
-  AgentError,
   type ChannelAssignment,
   type PresenceState,
   type SendOutcome,
@@ -15,6 +14,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
+import { AgentError, type Operation } from '../errors.js';
 import { NotificationError, instantMessage, newSessionId, parseCurrentPresence, parseNotification, presencePatch, toPresenceState } from './bodies.js';
 import type { CallbackListener } from './callback-listener.js';
 import { Credentials } from './credentials.js';
@@ -77,7 +77,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     });
     const name = this.identity.name;
     const loginStart = performance.now();
-    const login = await this.request(name, 'SUBSCRIBE', [
+    const login = await this.request('logon', name, 'SUBSCRIBE', [
       ['Notification-Type', 'pragma/notify'],
       ['Call-Back', this.listener.urlFor(this.identity.index)],
       ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
@@ -86,13 +86,13 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     // Admitted: the login SUBSCRIBE's 200, the router's 302 and the Digest leg included.
     this.events.metric('register', performance.now() - loginStart);
     if (this.settings.aclAtLogon) {
-      const acl = await this.request(name, 'ACL', NO_HEADERS);
+      const acl = await this.request('logon', name, 'ACL', NO_HEADERS);
       if (acl.status !== 200) this.events.note('rvp-acl', `ACL on the own node answered ${acl.status}; continuing`);
     }
     this.state = 'online';
     this.note = '';
-    await this.patchPresence();
-    await Promise.all(this.identity.contacts.map((contact) => this.watch(contact)));
+    await this.patchPresence('logon');
+    await Promise.all(this.identity.contacts.map((contact) => this.watch(contact, 'logon')));
     this.scheduleRenewal();
   }
 
@@ -105,25 +105,25 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     const body = instantMessage(this.principalUrl, this.logicalUrl(to), text, sessionId);
     let response: HttpResponse;
     try {
-      response = await this.transport.send(this, to, 'NOTIFY', [
+      response = await this.transport.send(this, 'send', to, 'NOTIFY', [
         ['RVP-Ack-Type', 'DeepOr'],
         ['RVP-Hop-Count', '1'],
         ['Content-Type', 'text/xml'],
       ], body);
     } catch (error) {
-      if (error instanceof AgentError && error.kind === 'timeout') return { ok: false, reason: 'timeout', detail: error.message };
+      if (error instanceof AgentError && error.kind === 'send-timeout') return { ok: false, reason: 'timeout', detail: error.message };
       throw error;
     }
     if (response.status >= 200 && response.status < 300) return { ok: true, recipients: 1 };
     if (response.status === 412) return { ok: false, reason: 'offline', detail: '412 Precondition Failed' };
-    this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `NOTIFY ${to}: ${response.status}`);
+    this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `NOTIFY ${to}: ${response.status} ${response.reason}`);
     return { ok: false, reason: 'rejected', detail: `${response.status} ${response.reason}` };
   }
 
   async setPresence(state: PresenceState, note: string): Promise<void> {
     this.state = state;
     this.note = note;
-    await this.patchPresence();
+    await this.patchPresence('presence');
   }
 
   async logoff(): Promise<void> {
@@ -133,7 +133,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
       // No note: the last one carries the last change's stamp, and watchers would count the
       // logoff notification as a second sighting of that change.
       this.note = '';
-      await this.patchPresence();
+      await this.patchPresence('logoff');
       // One UNSUBSCRIBE per contact (KB298421); the login subscription is left to expire (§11).
       await Promise.all([...this.contacts.values()].map((subscription) => this.unwatch(subscription)));
     } finally {
@@ -165,18 +165,18 @@ export class RvpVirtualUser implements VirtualUser, Requester {
     return `http://${this.settings.domain}/instmsg/aliases/${encodeURIComponent(alias)}`;
   }
 
-  private request(alias: string, method: string, headers: readonly (readonly [string, string])[], body = ''): Promise<HttpResponse> {
-    return this.transport.send(this, alias, method, headers, body);
+  private request(operation: Operation, alias: string, method: string, headers: readonly (readonly [string, string])[], body = ''): Promise<HttpResponse> {
+    return this.transport.send(this, operation, alias, method, headers, body);
   }
 
   /** PROPPATCH of r:state (leased) and the note; keeps the view-id the server assigned (§6.5). */
-  private async patchPresence(): Promise<void> {
+  private async patchPresence(operation: Operation): Promise<void> {
     clearTimeout(this.leaseTimer);
-    const response = await this.request(this.identity.name, 'PROPPATCH', [['Content-Type', 'text/xml']],
+    const response = await this.request(operation, this.identity.name, 'PROPPATCH', [['Content-Type', 'text/xml']],
       presencePatch(this.state, this.settings.leaseSeconds, this.viewId, this.note));
     if (response.status !== 207 && response.status !== 200) {
-      this.events.error('protocol-error', `PROPPATCH: ${response.status}`);
-      throw new AgentError('protocol-error', `PROPPATCH of the own state answered ${response.status}`, this.transport.endpoint);
+      this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `PROPPATCH: ${response.status} ${response.reason}`);
+      throw new AgentError(response.status >= 500 ? 'server-error' : 'protocol-error', `PROPPATCH of the own state answered ${response.status} ${response.reason}`, this.transport.endpoint, String(response.status));
     }
     const viewId = /<(?:\w+:)?view-id>\s*([^<\s]+)\s*</.exec(response.body.toString('utf8'))?.[1];
     if (viewId !== undefined) this.viewId = viewId;
@@ -187,14 +187,14 @@ export class RvpVirtualUser implements VirtualUser, Requester {
   }
 
   private refreshLease(): void {
-    this.patchPresence().catch(() => {
+    this.patchPresence('refresh').catch(() => {
       /* already counted by events.error; the next refresh or renewal tries again */
     });
   }
 
-  private async watch(contact: string): Promise<void> {
+  private async watch(contact: string, operation: Operation): Promise<void> {
     try {
-      const response = await this.request(contact, 'SUBSCRIBE', [
+      const response = await this.request(operation, contact, 'SUBSCRIBE', [
         ['Notification-Type', 'update/propchange'],
         ['Call-Back', this.principalUrl],
         ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
@@ -227,8 +227,8 @@ export class RvpVirtualUser implements VirtualUser, Requester {
 
   private async unwatch(subscription: Subscription): Promise<void> {
     try {
-      const response = await this.request(subscription.alias, 'UNSUBSCRIBE', [['Subscription-Id', subscription.id]]);
-      if (response.status !== 200) this.events.error('protocol-error', `UNSUBSCRIBE ${subscription.alias}: ${response.status}`);
+      const response = await this.request('logoff', subscription.alias, 'UNSUBSCRIBE', [['Subscription-Id', subscription.id]]);
+      if (response.status !== 200) this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `UNSUBSCRIBE ${subscription.alias}: ${response.status} ${response.reason}`);
     } catch (error) {
       if (!(error instanceof AgentError)) throw error;
     } finally {
@@ -239,8 +239,9 @@ export class RvpVirtualUser implements VirtualUser, Requester {
   private expectSubscription(response: HttpResponse, alias: string, what: string, expected: number): Subscription {
     const id = response.headers.map.get('subscription-id');
     if ((response.status !== expected && response.status !== 200) || id === undefined) {
-      this.events.error('protocol-error', `${what} ${alias}: ${response.status}`);
-      throw new AgentError('protocol-error', `${what} ${alias} answered ${response.status}`, this.transport.endpoint);
+      const kind = response.status >= 500 ? 'server-error' : 'protocol-error';
+      this.events.error(kind, `${what} ${alias}: ${response.status} ${response.reason}`);
+      throw new AgentError(kind, `${what} ${alias} answered ${response.status} ${response.reason}`, this.transport.endpoint, String(response.status));
     }
     const granted = Number(response.headers.map.get('subscription-lifetime') ?? this.settings.subscriptionLifetime);
     const lifetime = Number.isFinite(granted) && granted > 0 ? granted : this.settings.subscriptionLifetime;
@@ -270,7 +271,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
   /** Renewal: Subscription-Id and Subscription-Lifetime only (§6.1); re-subscribe if it is gone. */
   private async renew(subscription: Subscription): Promise<void> {
     try {
-      const response = await this.request(subscription.alias, 'SUBSCRIBE', [
+      const response = await this.request('refresh', subscription.alias, 'SUBSCRIBE', [
         ['Subscription-Id', subscription.id],
         ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
       ]);
@@ -279,9 +280,9 @@ export class RvpVirtualUser implements VirtualUser, Requester {
         subscription.expiresAt = Date.now() + (Number.isFinite(granted) && granted > 0 ? granted : this.settings.subscriptionLifetime) * 1000;
         return;
       }
-      this.events.error('protocol-error', `renewal of ${subscription.alias}: ${response.status}; subscribing again`);
+      this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `renewal of ${subscription.alias}: ${response.status} ${response.reason}; subscribing again`);
       if (subscription === this.login) {
-        const login = await this.request(this.identity.name, 'SUBSCRIBE', [
+        const login = await this.request('refresh', this.identity.name, 'SUBSCRIBE', [
           ['Notification-Type', 'pragma/notify'],
           ['Call-Back', this.listener.urlFor(this.identity.index)],
           ['Subscription-Lifetime', String(this.settings.subscriptionLifetime)],
@@ -289,7 +290,7 @@ export class RvpVirtualUser implements VirtualUser, Requester {
         this.login = this.expectSubscription(login, this.identity.name, 'login SUBSCRIBE', 200);
       } else {
         this.contacts.delete(subscription.alias);
-        await this.watch(subscription.alias);
+        await this.watch(subscription.alias, 'refresh');
       }
     } catch (error) {
       if (!(error instanceof AgentError)) throw error;

@@ -3,8 +3,8 @@
  * virtual user its channel, and asks Kamailio for its own online count over the ctl socket.
  */
 import { readFileSync } from 'node:fs';
+import { AgentError, classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 import {
-  AgentError,
   type AgentCapabilities,
   type AgentTarget,
   type ProtocolAgent,
@@ -32,11 +32,11 @@ class UnroutedReporter {
   reporter: VuEvents | undefined;
   malformed = 0;
   lateCount = 0;
-  unrouted(reason: string, wireBytes: number): void {
+  unrouted(reason: string, wireBytes: number, kind: ErrorKind = 'protocol-error'): void {
     this.malformed++;
     if (this.reporter === undefined) return;
     this.reporter.bytes(wireBytes, 0);
-    this.reporter.error('protocol-error', reason);
+    this.reporter.error(kind, reason);
   }
   late(description: string, wireBytes: number, answerBytes: number): void {
     this.lateCount++;
@@ -90,7 +90,8 @@ export class SipAgent implements ProtocolAgent {
       try {
         hub = await UdpHub.open(target.host, target.port, settings.udpSockets, unrouted);
       } catch (error) {
-        throw new AgentError('connect-failed', `UDP sockets: ${(error as Error).message}`, endpoint);
+        const failure = error as NodeJS.ErrnoException;
+        throw new AgentError(classifySocketError(failure, { connecting: true }), `UDP sockets: ${socketErrorDetail(failure)}`, endpoint, failure.code);
       }
     }
     return new SipAgent(target, settings, hub, unrouted, ca);

@@ -1,5 +1,6 @@
 /** The transport seam: what a user agent sends through and what transports deliver to. */
 import type { SipMessage, SipParseError } from './message.js';
+import type { ErrorKind } from '../errors.js';
 
 export type SipTransportName = 'UDP' | 'TCP' | 'TLS';
 
@@ -18,8 +19,11 @@ export interface SipChannel {
 export interface SipReceiver {
   /** A message for this user, or a parse error for bytes that were addressed to it. */
   receive(message: SipMessage | SipParseError, wireBytes: number): void;
-  /** Stream transports: the connection closed (not called after `close()`). */
-  closed(reason: string): void;
+  /**
+   * Stream transports: the connection closed (not called after `close()`); `kind` is how
+   * (connection-reset, unexpected-close, … as classified), `code` the socket error's, if any.
+   */
+  closed(reason: string, kind: ErrorKind, code?: string): void;
 }
 
 /** Branch parameters start with the RFC 3261 magic cookie; ours then carry the user's index. */

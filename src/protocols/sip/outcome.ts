@@ -1,29 +1,34 @@
-/** Mapping SIP outcomes onto the engine's error kinds, and refresh timing shared by all bindings. */
-import { AgentError } from '../types.js';
+/** Mapping SIP outcomes onto the shared error kinds, and refresh timing shared by all bindings. */
+import { AgentError, timeoutKind, type ErrorKind, type Operation } from '../errors.js';
 import { parseSeconds } from './address.js';
 import { TimerWheel } from '../timer-wheel.js';
 import type { SipResponse } from './message.js';
 import { SipTimeoutError, SipTransportError } from './transactions.js';
 
-/** Error kind (VuEvents.error categories) for a failure final response. */
-export function kindForStatus(status: number): string {
+/** Error kind (docs/metrics.md § Error kinds) for a failure final response of `operation`. */
+export function kindForStatus(status: number, operation: Operation): ErrorKind {
   if (status === 401 || status === 403 || status === 407) return 'auth-failed';
-  if (status === 408) return 'timeout';
+  if (status === 408) return timeoutKind(operation);
   if (status >= 500) return 'server-error';
   return 'protocol-error';
 }
 
-/** An AgentError for a failed request: a final response, a timeout or a closed transport. */
-export function agentErrorFor(operation: string, outcome: SipResponse | unknown, endpoint: string): AgentError {
+/**
+ * An AgentError for a failed request `what` (e.g. `REGISTER`), part of the user's `operation`: a
+ * final response (its status the error's code), a timeout (named by the operation) or a lost
+ * transport (the kind its socket failure was classified as).
+ */
+export function agentErrorFor(what: string, outcome: SipResponse | unknown, endpoint: string, operation: Operation): AgentError {
   if (outcome instanceof AgentError) return outcome;
-  if (outcome instanceof SipTimeoutError) return new AgentError('timeout', `${operation}: ${outcome.message}`, endpoint);
-  if (outcome instanceof SipTransportError) return new AgentError('send-failed', `${operation}: ${outcome.message}`, endpoint);
+  if (outcome instanceof SipTimeoutError) return new AgentError(timeoutKind(operation), `${what}: ${outcome.message}`, endpoint);
+  if (outcome instanceof SipTransportError) return new AgentError(outcome.kind, `${what}: ${outcome.message}`, endpoint, outcome.code);
   if (isResponse(outcome)) {
     // 503 with Retry-After: the server is shedding load and says when to come back (RFC 3261 § 21.5.4).
     const throttled = outcome.status === 503 && outcome.headers.get('Retry-After') !== undefined;
-    return new AgentError(throttled ? 'throttled' : kindForStatus(outcome.status), `${operation}: ${outcome.status} ${outcome.reason}`, endpoint);
+    const kind = throttled ? 'throttled' : kindForStatus(outcome.status, operation);
+    return new AgentError(kind, `${what}: ${outcome.status} ${outcome.reason}`, endpoint, String(outcome.status));
   }
-  return new AgentError('protocol-error', `${operation}: ${String(outcome)}`, endpoint);
+  return new AgentError('protocol-error', `${what}: ${String(outcome)}`, endpoint);
 }
 
 function isResponse(value: unknown): value is SipResponse {

@@ -109,7 +109,7 @@ export class Publication extends WheelTimer {
       this.afterResponse(response);
       if (response.status >= 300) throw response;
     }).catch((failure: unknown) => {
-      const error = agentErrorFor('PUBLISH refresh', failure, '');
+      const error = agentErrorFor('PUBLISH refresh', failure, '', 'refresh');
       this.events.error(error.kind, error.message);
     });
   }

@@ -88,7 +88,7 @@ export class Registration extends WheelTimer {
         if (response.status >= 300) throw response;
       })
       .catch((failure: unknown) => {
-        const error = agentErrorFor('REGISTER refresh', failure, '');
+        const error = agentErrorFor('REGISTER refresh', failure, '', 'refresh');
         this.events.error(error.kind, error.message);
       });
   }

@@ -5,7 +5,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { AgentError, type AgentTarget } from '../types.js';
+import type { AgentTarget } from '../types.js';
+import { AgentError, classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 import { StreamFramer } from './framing.js';
 import type { SipChannel, SipReceiver } from './channel.js';
 
@@ -18,7 +19,10 @@ export interface StreamOptions {
   readonly ca?: Buffer;
 }
 
-/** Connects one user's stream; rejects with an AgentError of kind connect-refused/-timeout. */
+/**
+ * Connects one user's stream; rejects with an AgentError of the socket failure's kind
+ * (connect-refused, connect-timeout, tls-error, …: errors.ts's classifier, as every agent).
+ */
 export function openStream(target: AgentTarget, options: StreamOptions, receiver: SipReceiver): Promise<SipChannel> {
   const endpoint = `${target.host}:${target.port}`;
   return new Promise((resolve, reject) => {
@@ -26,6 +30,8 @@ export function openStream(target: AgentTarget, options: StreamOptions, receiver
     socket.setNoDelay(true);
     let settled = false;
     let closedByUs = false;
+    /** The socket error that is ending the connection, reported with its close. */
+    let lost: { kind: ErrorKind; detail: string; code?: string } | undefined;
     const timer = setTimeout(() => {
       fail(new AgentError('connect-timeout', `no connection within ${options.connectTimeoutMs} ms`, endpoint));
       socket.destroy();
@@ -48,13 +54,17 @@ export function openStream(target: AgentTarget, options: StreamOptions, receiver
     });
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const kind = error.code === 'ECONNREFUSED' ? 'connect-refused' : target.transport === 'tls' ? 'tls-error' : 'connect-failed';
-      fail(new AgentError(kind, error.message, endpoint));
+      const kind = classifySocketError(error, { connecting: !settled });
+      lost ??= { kind, detail: socketErrorDetail(error), code: error.code };
+      fail(new AgentError(kind, socketErrorDetail(error), endpoint, error.code));
     });
     socket.on('close', () => {
       clearTimeout(timer);
       if (!settled) fail(new AgentError('unexpected-close', 'connection closed before it was established', endpoint));
-      else if (!closedByUs) receiver.closed('connection closed by the server');
+      else if (!closedByUs) {
+        if (lost === undefined) receiver.closed('connection closed by the server', 'unexpected-close');
+        else receiver.closed(`connection lost: ${lost.detail}`, lost.kind, lost.code);
+      }
     });
     socket.once(target.transport === 'tls' ? 'secureConnect' : 'connect', () => {
       if (settled) return;

@@ -145,7 +145,7 @@ export class Subscription extends WheelTimer {
   }
 
   private failed(failure: unknown): void {
-    const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '');
+    const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '', this.gotFirst ? 'refresh' : 'logon');
     if (!this.gotFirst) this.settleFirst(error);
     else if (!this.ending) this.events.error(error.kind, error.message);
   }
@@ -261,7 +261,7 @@ export class Subscription extends WheelTimer {
     } catch (failure) {
       // Reported, not thrown: the server ends the dialog at expiry anyway, so logoff goes on.
       if (this.abandoned) return;
-      const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '');
+      const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '', 'logoff');
       this.events.error(error.kind, error.message);
     }
   }

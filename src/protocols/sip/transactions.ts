@@ -11,6 +11,7 @@
 import { TimerWheel, WheelTimer } from '../timer-wheel.js';
 import type { SipResponse } from './message.js';
 import { udpInputWaiting } from './udp.js';
+import type { ErrorKind } from '../errors.js';
 
 export interface TransactionTimers {
   /** RTT estimate T1 (default 500 ms). */
@@ -29,9 +30,17 @@ export class SipTimeoutError extends Error {
   }
 }
 
-/** The request could not be handed to the transport (connection closed). */
+/**
+ * The request could not be handed to the transport, or the transport was lost under it: `kind`
+ * is the lost connection's (connection-reset, unexpected-close, …), or `send-failed` when
+ * imload's own side had no transport to send on.
+ */
 export class SipTransportError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind = 'send-failed',
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'SipTransportError';
   }
@@ -205,10 +214,10 @@ export class ClientTransactions {
     else entry.resolve(outcome);
   }
 
-  /** Fails every pending transaction (connection lost, user destroyed). */
-  abortAll(reason: string): void {
+  /** Fails every pending transaction (connection lost: its kind; user destroyed: send-failed). */
+  abortAll(reason: string, kind?: ErrorKind, code?: string): void {
     if (this.pending.length === 0) return;
-    for (const entry of [...this.pending]) this.finish(entry.branch, new SipTransportError(reason));
+    for (const entry of [...this.pending]) this.finish(entry.branch, new SipTransportError(reason, kind, code));
   }
 }
 

@@ -4,6 +4,7 @@
  * incoming requests into responses through the handler the virtual user installs.
  */
 import type { VuEvents } from '../types.js';
+import type { ErrorKind } from '../errors.js';
 import { detached } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
 import { buildResponse } from './responses.js';
@@ -96,7 +97,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private branchCounter = 0;
   private strayNoted = false;
   private handler: RequestHandler = NOT_IMPLEMENTED;
-  private closeListener: (reason: string) => void = IGNORE_CLOSE;
+  private closeListener: (reason: string, kind: ErrorKind) => void = IGNORE_CLOSE;
 
   constructor(
     private readonly config: UaConfig,
@@ -110,7 +111,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     this.handler = handler;
   }
 
-  onClosed(listener: (reason: string) => void): void {
+  onClosed(listener: (reason: string, kind: ErrorKind) => void): void {
     this.closeListener = listener;
   }
 
@@ -308,9 +309,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
     return true;
   }
 
-  closed(reason: string): void {
-    this.transactions?.abortAll(reason);
-    this.closeListener(reason);
+  closed(reason: string, kind: ErrorKind, code?: string): void {
+    this.transactions?.abortAll(reason, kind, code);
+    this.closeListener(reason, kind);
   }
 
   /** Detaches from the transport and fails whatever is still pending. */

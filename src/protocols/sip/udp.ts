@@ -11,6 +11,7 @@ import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
 import { userIndexFromBranch, type SipChannel, type SipReceiver, type SipTransportName } from './channel.js';
+import { classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 
 interface Attached {
   readonly receiver: SipReceiver;
@@ -20,8 +21,11 @@ interface Attached {
 
 /** Datagrams no user could be found for; reported by the agent, not silently dropped. */
 export interface UnroutedCounter {
-  /** Malformed datagrams and socket errors: errors. */
-  unrouted(reason: string, wireBytes: number): void;
+  /**
+   * Malformed datagrams (protocol-error) and socket errors (their kind as every agent names it,
+   * e.g. connect-refused for an ICMP port unreachable): errors.
+   */
+  unrouted(reason: string, wireBytes: number, kind?: ErrorKind): void;
   /**
    * Well-formed traffic for a user that is gone: a NOTIFY the notifier sent while the
    * un-SUBSCRIBE crossed it, a retransmitted final response. Answered, counted, not an error.
@@ -207,7 +211,8 @@ function connectSocket(socket: Socket, host: string, port: number, counter: Unro
     socket.connect(port, host, () => {
       socket.off('error', fail);
       // ICMP errors (server gone) arrive as 'error' events: count them rather than crash.
-      socket.on('error', (error) => counter.unrouted(`socket error: ${error.message}`, 0));
+      socket.on('error', (error: NodeJS.ErrnoException) =>
+        counter.unrouted(`socket error: ${socketErrorDetail(error)}`, 0, classifySocketError(error, { connecting: false })));
       const address = socket.address();
       resolve(new UdpSocketSlot(socket, address.address, address.port));
     });

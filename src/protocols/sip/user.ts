@@ -4,7 +4,6 @@
  * SIP has no channels, so join/say/part reject with AgentError('unsupported').
  */
 import {
-  AgentError,
   type ChannelAssignment,
   type PresenceState,
   type SendOutcome,
@@ -12,6 +11,7 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
+import { AgentError, type ErrorKind } from '../errors.js';
 import { withDeadline } from '../deadline.js';
 import { detached, nameAddrUri, tagOf, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
@@ -75,7 +75,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       events,
     );
     this.ua.onRequest((request, receivedAt) => this.answer(request, receivedAt));
-    this.ua.onClosed((reason) => this.lost(reason));
+    this.ua.onClosed((reason, kind) => this.lost(reason, kind));
   }
 
   /** Also callable again after a logoff, a failed logon or a lost connection: it starts afresh. */
@@ -93,13 +93,13 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       this.registration = new Registration(this.ua, settings.domain, settings.registerExpires, this.events);
       const registerStart = performance.now();
       const registered = await this.registration.register();
-      if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint);
+      if (registered.status >= 300) throw agentErrorFor('REGISTER', registered, this.context.endpoint, 'logon');
       registeredOk = true;
       this.events.metric('register', performance.now() - registerStart);
 
       this.publication = new Publication(this.ua, settings.publishExpires, this.events);
       const published = await this.publication.publish('online', '');
-      if (published.status >= 300) throw agentErrorFor('PUBLISH', published, this.context.endpoint);
+      if (published.status >= 300) throw agentErrorFor('PUBLISH', published, this.context.endpoint, 'logon');
 
       for (const contact of this.identity.contacts) {
         const subscription = new Subscription(
@@ -116,14 +116,14 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       await withDeadline(
         Promise.all([...this.subscriptions.values()].map((s) => s.firstNotify)),
         settings.logonTimeoutMs,
-        'timeout',
+        'logon-timeout',
         'first NOTIFY of every subscription',
       );
       this.phase = 'online';
     } catch (failure) {
       await this.withdrawBinding(registeredOk);
       this.shutdown('logon failed');
-      throw agentErrorFor('logon', failure, this.context.endpoint);
+      throw agentErrorFor('logon', failure, this.context.endpoint, 'logon');
     }
   }
 
@@ -217,9 +217,9 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       throw new AgentError('protocol-error', `setPresence while ${this.phase}`, this.context.endpoint);
     }
     const response = await this.publication.publish(state, note).catch((failure: unknown) => {
-      throw agentErrorFor('PUBLISH', failure, this.context.endpoint);
+      throw agentErrorFor('PUBLISH', failure, this.context.endpoint, 'presence');
     });
-    if (response.status >= 300) throw agentErrorFor('PUBLISH', response, this.context.endpoint);
+    if (response.status >= 300) throw agentErrorFor('PUBLISH', response, this.context.endpoint, 'presence');
   }
 
   join(_channel: ChannelAssignment): Promise<void> {
@@ -252,9 +252,9 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       await Promise.all([...this.subscriptions.values()].map((s) => s.stop(this.context.settings.finalNotifyWaitMs)));
       await this.unpublish();
       const unregistered = await this.registration!.unregister();
-      if (unregistered.status >= 300) throw agentErrorFor('un-REGISTER', unregistered, this.context.endpoint);
+      if (unregistered.status >= 300) throw agentErrorFor('un-REGISTER', unregistered, this.context.endpoint, 'logoff');
     } catch (failure) {
-      throw agentErrorFor('logoff', failure, this.context.endpoint);
+      throw agentErrorFor('logoff', failure, this.context.endpoint, 'logoff');
     } finally {
       this.shutdown('logoff');
     }
@@ -269,7 +269,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     } catch (failure) {
       // After a destroy (the engine gave up on this logoff and counted that) it is not news.
       if (this.phase === 'closed') return;
-      const error = agentErrorFor('un-PUBLISH', failure, this.context.endpoint);
+      const error = agentErrorFor('un-PUBLISH', failure, this.context.endpoint, 'logoff');
       this.events.error(error.kind, error.message);
     }
   }
@@ -278,12 +278,12 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     this.shutdown('destroyed');
   }
 
-  /** The connection dropped under us (TCP/TLS). */
-  private lost(reason: string): void {
+  /** The connection dropped under us (TCP/TLS), as `kind` (connection-reset, unexpected-close, …). */
+  private lost(reason: string, kind: ErrorKind): void {
     if (this.phase === 'closed' || this.phase === 'logging-off') return;
     const wasOnline = this.phase === 'online';
     this.shutdown(reason);
-    if (wasOnline) this.events.disconnected(reason);
+    if (wasOnline) this.events.disconnected(reason, kind);
   }
 
   private shutdown(reason: string): void {

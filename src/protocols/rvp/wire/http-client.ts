@@ -8,13 +8,20 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { HttpParseError, ResponseParser, keepAlive, serialize, DEFAULT_LIMITS, type HttpResponse } from './http1.js';
+import { classifySocketError, socketErrorDetail, type ErrorKind } from '../../errors.js';
 
-export type ClientErrorKind = 'connect-refused' | 'connect-timeout' | 'timeout' | 'unexpected-close' | 'protocol-error' | 'tls-error';
+/**
+ * A kind of the shared taxonomy (socket errors named by its classifier), or `timeout`: no
+ * response within the request's time, which the caller names by its operation (`logon-timeout`, …).
+ */
+export type ClientErrorKind = ErrorKind | 'timeout';
 
 export class ClientError extends Error {
   constructor(
     readonly kind: ClientErrorKind,
     message: string,
+    /** The socket error's code (errno, OpenSSL), if a socket error caused it. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'ClientError';
@@ -136,12 +143,11 @@ export class HttpClientPool {
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
+      // ETIMEDOUT on an open connection while a request waits is that request's timeout.
       const kind: ClientErrorKind =
-        !connection.connected && error.code === 'ECONNREFUSED' ? 'connect-refused'
-        : tls && !connection.connected && /certificate|self.signed|SSL|TLS/i.test(`${error.code} ${error.message}`) ? 'tls-error'
-        : 'unexpected-close';
-      const detail = kind === 'tls-error' ? error.message : (error.code ?? error.message);
-      this.fail(connection, new ClientError(kind, `${origin.host}:${origin.port}: ${detail}`));
+        connection.connected && error.code === 'ETIMEDOUT' && connection.pending !== undefined ? 'timeout'
+        : classifySocketError(error, { connecting: !connection.connected });
+      this.fail(connection, new ClientError(kind, `${origin.host}:${origin.port}: ${socketErrorDetail(error)}`, error.code));
     });
     socket.on('close', () => {
       clearTimeout(connectTimer);
