@@ -6,6 +6,7 @@ import { SecretError, TargetError } from './scenarios/target.js';
 import { LabError } from './lab/types.js';
 import { JournalError } from './metrics/journal.js';
 import { IMLOAD_VERSION } from './version.js';
+import { DESCRIPTORS } from './protocols/registry.js';
 
 const DEFAULT_FILE = 'scenarios.yaml';
 
@@ -233,23 +234,25 @@ lab
     labStatus();
   });
 
-program
-  .command('rvp-server')
-  .description('run the reference RVP server (home, router or combined); --help for its options')
-  .helpOption(false)
-  .allowUnknownOption()
-  .allowExcessArguments()
-  .argument('[options...]')
-  .action(async () => {
-    const { main, USAGE } = await import('./protocols/rvp/server/main.js');
-    const args = process.argv.slice(process.argv.indexOf('rvp-server') + 1);
-    // Asked for help is not a usage error: print it on stdout and exit 0, like every other command.
-    if (args.includes('--help') || args.includes('-h')) {
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    }
-    await main(args);
-  });
+// Commands a protocol adds (its descriptor's `commands`), each parsing its own arguments.
+for (const command of DESCRIPTORS.flatMap((d) => d.commands ?? [])) {
+  program
+    .command(command.name)
+    .description(command.description)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[options...]')
+    .action(async () => {
+      const args = process.argv.slice(process.argv.indexOf(command.name) + 1);
+      // Asked for help is not a usage error: print it on stdout and exit 0, like every other command.
+      if (args.includes('--help') || args.includes('-h')) {
+        process.stdout.write(`${await command.usage()}\n`);
+        return;
+      }
+      await command.run(args);
+    });
+}
 
 program.addOption(new Option('--debug', 'print stack traces for internal errors').hideHelp());
 

@@ -53,7 +53,7 @@ export function resolveCapacities(plan: PlanFile): PlanCapacities {
     router: figureOf(roles.router, 'users.peakOnline', plan.profiles),
     routerSp2: figureOf(roles.routerSp2, 'users.peakOnline', plan.profiles),
     chatServer: figureOf(roles.chatServer, 'users.peakOnline', plan.profiles),
-    sipPool: figureOf(roles.sipPool, 'users.peakOnline', plan.profiles),
+    frontEndPool: figureOf(roles.frontEndPool, 'users.peakOnline', plan.profiles),
   };
   let kbpsPerUser = figureOf(roles.bandwidth, 'bandwidth.kbpsPerUser', plan.profiles);
   const notes: string[] = [];

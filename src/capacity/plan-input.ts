@@ -21,7 +21,7 @@ export const RoleProfiles = z.strictObject({
   router: z.string().default('exchange2000-im-router'),
   routerSp2: z.string().default('exchange2000-im-router-sp2'),
   chatServer: z.string().default('exchange2000-chat'),
-  sipPool: z.string().default('lcs2005'),
+  frontEndPool: z.string().default('lcs2005'),
   /** The profile whose `bandwidth.kbpsPerUser` figure gives the WAN load per online user. */
   bandwidth: z.string().default('lcs2005'),
 });

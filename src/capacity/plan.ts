@@ -7,6 +7,12 @@ import { sizeDeployment } from '../analysis/sizing.js';
 import { resolveCapacities, type PlanCapacities, type Provenance, type ServerRole, type Sourced } from './plan-capacity.js';
 import type { PlanFile } from './plan-input.js';
 import { modelledBandwidth, type ModelledBandwidth } from './plan-bandwidth.js';
+import { DESCRIPTORS } from '../protocols/registry.js';
+
+/** The protocols whose users a role serves, as the plan's rows name them (e.g. "RVP"). */
+function speakersOf(role: ServerRole): string {
+  return DESCRIPTORS.filter((d) => d.planRole === role).map((d) => d.title).join(', ');
+}
 
 const EX2000 = 'Exchange 2000 Resource Kit, ch. 19';
 
@@ -56,7 +62,7 @@ export interface Plan {
 }
 
 export function buildPlan(input: PlanFile, capacities: PlanCapacities = resolveCapacities(input)): Plan {
-  const roles: ServerRole[] = ['homeServer', 'router', 'routerSp2', 'chatServer', 'sipPool'];
+  const roles: ServerRole[] = ['homeServer', 'router', 'routerSp2', 'chatServer', 'frontEndPool'];
   const sized = sizeDeployment({
     users: input.users,
     peakOnlineFraction: input.peakOnlineFraction,
@@ -84,18 +90,18 @@ export function buildPlan(input: PlanFile, capacities: PlanCapacities = resolveC
   };
   const peakOnline = sized.peakOnline;
   const servers: ServerLine[] = [
-    { role: 'IM home servers (RVP)', servers: homes, perServer: cap('homeServer').value, from: cap('homeServer').from },
-    { role: 'IM routers (RVP)', servers: routers('router'), perServer: cap('router').value, from: cap('router').from, rule: routerRule },
-    { role: 'IM routers, SP2 figure (RVP)', servers: routers('routerSp2'), perServer: cap('routerSp2').value, from: cap('routerSp2').from, rule: routerRule },
-    { role: 'chat servers (IRC)', servers: count('chatServer'), perServer: chat.value, from: chat.from },
+    { role: `IM home servers (${speakersOf('homeServer')})`, servers: homes, perServer: cap('homeServer').value, from: cap('homeServer').from },
+    { role: `IM routers (${speakersOf('homeServer')})`, servers: routers('router'), perServer: cap('router').value, from: cap('router').from, rule: routerRule },
+    { role: `IM routers, SP2 figure (${speakersOf('homeServer')})`, servers: routers('routerSp2'), perServer: cap('routerSp2').value, from: cap('routerSp2').from, rule: routerRule },
+    { role: `chat servers (${speakersOf('chatServer')})`, servers: count('chatServer'), perServer: chat.value, from: chat.from },
     {
-      role: 'chat server processes at the file limit (IRC)',
+      role: `chat server processes at the file limit (${speakersOf('chatServer')})`,
       servers: peakOnline === 0 ? 0 : Math.ceil(peakOnline / perProcess),
       perServer: perProcess,
       from: chat.from,
       rule: processRule,
     },
-    { role: 'SIP pools (front ends behind one load balancer)', servers: count('sipPool'), perServer: cap('sipPool').value, from: cap('sipPool').from },
+    { role: `${speakersOf('frontEndPool')} pools (front ends behind one load balancer)`, servers: count('frontEndPool'), perServer: cap('frontEndPool').value, from: cap('frontEndPool').from },
   ];
   const sites = input.sites.map((site) => siteLine(site, input, capacities.kbpsPerUser.value));
   return {

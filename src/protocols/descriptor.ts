@@ -10,7 +10,6 @@
  */
 import type { z } from 'zod';
 import { AgentError, type AgentTarget, type ProtocolModule } from './types.js';
-import type { ErrorKind } from './errors.js';
 import type { LabContext, LabTarget } from '../lab/types.js';
 import type { LatencyName } from '../metrics/names.js';
 import type { ByteModel } from './byte-model.js';
@@ -55,6 +54,15 @@ export interface LimitProfileData {
   }[];
 }
 
+/** A CLI command a protocol adds; its own argument parsing, loaded only when it runs. */
+export interface ProtocolCommand {
+  readonly name: string;
+  readonly description: string;
+  /** `--help` text, printed on stdout with exit 0. */
+  usage(): Promise<string>;
+  run(args: readonly string[]): Promise<void>;
+}
+
 export interface ProtocolDescriptor {
   /** The protocol's name in scenarios and outputs, e.g. `irc`. */
   readonly name: string;
@@ -75,7 +83,7 @@ export interface ProtocolDescriptor {
   readonly byteModel: ByteModel;
   /**
    * Which server role of `imload plan` (plan-input.ts RoleProfiles: chatServer, homeServer,
-   * sipPool, ...) a measured run of this protocol sizes (`plan --from-run`); none: its runs size
+   * frontEndPool, ...) a measured run of this protocol sizes (`plan --from-run`); none: its runs size
    * no role of the plan.
    */
   readonly planRole?: string;
@@ -83,8 +91,8 @@ export interface ProtocolDescriptor {
   readonly limitProfiles: Readonly<Record<string, LimitProfileData>>;
   /** Lab servers that speak it. */
   readonly lab: readonly LabServerKind[];
-  /** A protocol-specific failure (a numeric, a status code) into the shared taxonomy; undefined: not ours. */
-  classifyError?(error: unknown): ErrorKind | undefined;
+  /** Commands this protocol adds to the CLI (`imload <name> ...`), e.g. a server it ships. */
+  readonly commands?: readonly ProtocolCommand[];
   /** The agent (and with it all the protocol's wire code), loaded only by a run that uses it. */
   load(): Promise<ProtocolModule>;
 }

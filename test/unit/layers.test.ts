@@ -2,7 +2,7 @@
  * The layer rules (issue #18: "layers that point one way"), checked over every
  * src/**\/*.ts file, static imports, re-exports, `import type`, dynamic `import()` and `require()`:
  *
- *   base (text, faults, exit-codes, version) < metrics < protocols and the lab's tools
+ *   base (text, faults, exit-codes, version, runtime) < metrics < protocols and the lab's tools
  *     < scenarios < analysis < {engine, capacity, report, the lab's starters} < commands < cli, api
  *
  * - A file imports only from its own layer or below; among the peers, report and capacity never
@@ -295,7 +295,7 @@ const srcPath = (file: string): string => relative(SRC, file).split(sep).join('/
 function layerOf(path: string): string {
   const top = path.split('/')[0]!;
   if (path === 'cli.ts' || path === 'api.ts') return 'cli';
-  if (path === 'exit-codes.ts' || path === 'version.ts' || top === 'text' || top === 'faults') return 'base';
+  if (path === 'exit-codes.ts' || path === 'version.ts' || path === 'runtime.ts' || top === 'text' || top === 'faults') return 'base';
   if (top === 'lab') return LAB_STARTERS.has(path) ? 'lab starters' : 'lab tools';
   if (!(top in RANK)) throw new Error(`src/${path}: no layer is defined for it; add it to layers.test.ts`);
   return top;

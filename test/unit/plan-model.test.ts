@@ -22,7 +22,7 @@ test('corporate, 60,000 users all online: 6 homes, routers per 50,000 (and per 2
     'IM routers, SP2 figure (RVP)': 3, // 60,000 / 20,000
     'chat servers (IRC)': 3, // 60,000 / 20,000
     'chat server processes at the file limit (IRC)': 4, // ceil(60,000 / 19,990)
-    'SIP pools (front ends behind one load balancer)': 1, // 60,000 ≤ 100,000
+    'SIP/SIMPLE pools (front ends behind one load balancer)': 1, // 60,000 ≤ 100,000
   });
   // 60,000 online × 1.6 kbit/s (lcs2005 bandwidth-per-user).
   assert.equal(p.totalKbps, 96_000);
@@ -91,7 +91,7 @@ test('SP2 router figure as the router profile, a lower file limit, and pools pas
   const p = plan({ users: 250_000, roles: { router: 'exchange2000-im-router-sp2' }, serverFdLimit: 10_000 });
   assert.equal(servers(p)['IM routers (RVP)'], 13); // ceil(250,000 / 20,000)
   assert.equal(servers(p)['chat server processes at the file limit (IRC)'], 26); // ceil(250,000 / 9,990)
-  assert.equal(servers(p)['SIP pools (front ends behind one load balancer)'], 3); // ceil(250,000 / 100,000)
+  assert.equal(servers(p)['SIP/SIMPLE pools (front ends behind one load balancer)'], 3); // ceil(250,000 / 100,000)
   const processLine = p.servers[4]!;
   assert.equal(processLine.perServer, 9_990);
   assert.ok(processLine.rule?.kind === 'rule' && /holds at most 9,990 clients, not 20,000/.test(processLine.rule.text));

@@ -112,5 +112,13 @@ export const rvpDescriptor: ProtocolDescriptor = {
       start: async (context) => (await import('./lab.js')).startRvpLabFor('routed', context),
     },
   ],
+  commands: [
+    {
+      name: 'rvp-server',
+      description: 'run the reference RVP server (home, router or combined); --help for its options',
+      usage: async () => (await import('./server/main.js')).USAGE,
+      run: async (args) => (await import('./server/main.js')).main(args),
+    },
+  ],
   load: async () => (await import('./index.js')).rvpProtocol,
 };

@@ -48,7 +48,7 @@ export const sipDescriptor: ProtocolDescriptor = {
     // Bindings of 3,600 s refreshed 30 s early: REGISTER, PUBLISH, and a SUBSCRIBE per contact.
     timers: [{ what: 'REGISTER, PUBLISH and SUBSCRIBE refreshes', bytes: 2_500, bytesPerContact: 2_344, everySeconds: 3_570 }],
   },
-  planRole: 'sipPool',
+  planRole: 'frontEndPool',
   limitProfiles: {
     lcs2005: {
       title: 'Live Communications Server 2005 (SIP/SIMPLE), Enterprise Edition pool',
