@@ -82,6 +82,12 @@ export interface VuEvents {
    */
   registered?(elapsedMs: number): void;
   /**
+   * A sample of a metric the protocol registers: a latency in ms, or a counter increment.
+   * INTERIM (engine branch): optional until the metrics branch makes it required and removes
+   * `registered?()` and `retransmission()`; at merge, take the metrics branch's VuEvents.
+   */
+  metric?(name: string, value: number): void;
+  /**
    * Something went wrong. `kind` is a stable machine-readable category used in summaries:
    * connect-refused, connect-timeout, timeout, protocol-error, unexpected-close, auth-failed,
    * nick-in-use, banned, channel-full, flood-disconnect, server-error, send-failed, ...
