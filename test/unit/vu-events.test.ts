@@ -34,14 +34,12 @@ test('bytes, deliveries and protocol metrics are counted; callbacks work apart f
   message('u000003', formatStamp(2, 1, 1000, 1), 1040);
   metric('register', 12);
   metric('retransmissions', 2);
-  events.retransmission();
-  events.registered(30);
   const snapshot = metrics.snapshot();
   assert.equal(snapshot.counters.bytesIn, 10);
   assert.equal(snapshot.counters.bytesOut, 20);
   assert.equal(snapshot.counters.deliveriesReceived, 1);
-  assert.equal(snapshot.counters.retransmissions, 3);
-  assert.equal(decodeHistogram(snapshot.histograms.register!).totalCount, 2);
+  assert.equal(snapshot.counters.retransmissions, 2);
+  assert.equal(decodeHistogram(snapshot.histograms.register!).totalCount, 1);
 });
 
 test('while live, failures and a loss go to the lifecycle; once closed, failures are teardown and a loss is not reported', () => {
