@@ -1,7 +1,8 @@
 /**
- * The coordinator: forks the worker processes, merges their per-second snapshots into the
- * journal, watches thresholds with abortOnFail, cross-checks the server's own user count and
- * stops the run cleanly on completion, abort, Ctrl-C or SIGTERM.
+ * The coordinator: starts the worker processes (worker-pool.ts), merges their per-second
+ * snapshots into the journal, judges step-search windows and thresholds with abortOnFail,
+ * cross-checks the server's own user count and stops the run cleanly on completion, abort,
+ * Ctrl-C or SIGTERM. `runScenario` reads top-down as its steps.
  */
 import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
