@@ -1,41 +1,28 @@
 /**
- * The coordinator: forks the worker processes, merges their per-second snapshots into the
- * journal, watches thresholds with abortOnFail, cross-checks the server's own user count and
- * stops the run cleanly on completion, abort, Ctrl-C or SIGTERM.
+ * The coordinator: starts the worker processes (worker-pool.ts), merges their per-second
+ * snapshots into the journal, judges step-search windows and thresholds with abortOnFail,
+ * cross-checks the server's own user count and stops the run cleanly on completion, abort,
+ * Ctrl-C or SIGTERM. `runScenario` reads top-down as its steps.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { entryPoint } from '../runtime.js';
 import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
-import { METRICS } from '../protocols/metric-registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
-import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
-import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
-import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
+import { METRICS } from '../protocols/metric-registry.js';
+import { JournalWriter, type JournalEntry, type JournalHeader, type RunPhase } from '../metrics/journal.js';
 import { HostSampler } from '../metrics/host.js';
-import type { MetricsSnapshot } from '../metrics/recorder.js';
-import { evaluateThresholds, thresholdSpecs } from '../analysis/thresholds.js';
+import { joinRecordings } from '../metrics/recording.js';
+import { evaluateThresholds, thresholdSpecs, type ThresholdSpec } from '../analysis/thresholds.js';
 import { judgeSaturation } from '../analysis/saturation.js';
 import { buildSummary, metricValue, runFigures, type Summary } from '../analysis/summary.js';
-import { buildTimeline, type Timeline } from '../scenarios/schedule.js';
+import { buildTimeline, type Step, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
-import type { FromWorker, ToWorker } from './messages.js';
 import { delay, drainWhileStopping, sleepUntil } from './clock.js';
-import { joinRecordings } from '../metrics/recording.js';
+import { recordingPart, WorkerPool } from './worker-pool.js';
+
+export { workerNodeFlags } from './worker-pool.js';
 
 /** How long stopping workers get to log off and send their last figures before they are killed. */
 const STOP_GRACE_MS = 15_000;
-
-/**
- * Extra Node/V8 flags for the worker processes, from IMLOAD_WORKER_NODE_FLAGS (space-separated):
- * heap tuning (`--max-old-space-size=8192`, `--max-semi-space-size=64`) or diagnosis
- * (`--trace-gc`), which NODE_OPTIONS does not accept for V8 flags.
- */
-export function workerNodeFlags(): string[] {
-  return (process.env.IMLOAD_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
-}
-
-const WORKER_ENTRY = entryPoint(new URL('./worker.js', import.meta.url));
 
 export interface RunOptions {
   readonly header: Omit<JournalHeader, 'type' | 'version' | 'startEpochMs' | 'startedAt' | 'timeline' | 'workers'>;
@@ -65,7 +52,6 @@ export interface RunOptions {
   readonly serverPids?: () => readonly number[];
 }
 
-/** The live progress figures (defined in metrics/, where the report reads them too). */
 export type Progress = RunProgress;
 
 export interface RunResult {
@@ -81,26 +67,35 @@ export class RunStartError extends Error {
   }
 }
 
-interface WorkerHandle {
-  readonly index: number;
-  readonly child: ChildProcess;
-  online: number;
-  health?: GeneratorHealth;
-  done: boolean;
+/**
+ * Runs a scenario across worker processes, top-down: plan the run (its clock and journal
+ * header), start the workers, drive it a second at a time, stop the workers, finish (the last
+ * figures, the end entry and the summary).
+ */
+export async function runScenario(options: RunOptions): Promise<RunResult> {
+  const plan = planRun(options);
+  const journal = new RunJournal(options.journalPath);
+  journal.begin(plan.header, options.notes);
+  const workers = await startWorkers(plan, options, journal);
+  const run = new ScenarioRun(plan, options, journal, workers);
+  await run.driveSeconds();
+  await run.stop();
+  return run.finish();
 }
 
-export async function runScenario(options: RunOptions): Promise<RunResult> {
-  const { scenario, workers: workerCount } = options;
-  const timeline = buildTimeline(scenario);
-  const journal = new JournalWriter(options.journalPath);
-  const entries: Parameters<typeof buildSummary>[0][number][] = [];
-  const record = (entry: (typeof entries)[number]) => {
-    journal.append(entry);
-    entries.push(entry);
-  };
+/** What the run is before any worker starts: its timeline, shared clock and journal header. */
+interface RunPlan {
+  readonly timeline: Timeline;
+  readonly startEpochMs: number;
+  readonly header: JournalHeader;
+}
 
-  // Workers need a moment to load and build their users; start the clock after that — or at the
-  // time every segment of a multi-host run was given, so they share one clock.
+/**
+ * Workers need a moment to load and build their users; the clock starts after that — or at the
+ * time every segment of a multi-host run was given, so they share one clock.
+ */
+function planRun(options: RunOptions): RunPlan {
+  const timeline = buildTimeline(options.scenario);
   const startEpochMs = options.startAt ?? Math.ceil(Date.now() / 1000) * 1000 + 2000;
   if (startEpochMs < Date.now() + 500) {
     throw new RunStartError(`the start time ${new Date(startEpochMs).toISOString()} is too soon or past (workers need about a second)`, 'start-time');
@@ -112,155 +107,197 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     startedAt: new Date(startEpochMs).toISOString(),
     startEpochMs,
     timeline: { rampUpEnd: timeline.rampUpEnd, holdEnd: timeline.holdEnd, end: timeline.end },
-    workers: workerCount,
+    workers: options.workers,
     metrics: METRICS.journalMetrics(),
   };
-  record(header);
-  for (const note of options.notes ?? []) record({ type: 'note', key: note.key, text: note.text });
+  return { timeline, startEpochMs, header };
+}
 
-  const pending: MetricsSnapshot[] = [];
-  const notes = new Set<string>();
-  const onlineQueries = new Map<number, { remaining: number; total: number; resolve: (n: number) => void }>();
-  let fatal: { kind: string; message: string } | undefined;
-  const handles: WorkerHandle[] = [];
-  const ready = new Set<number>();
-  let resolveReady: () => void = () => {};
-  const allReady = new Promise<void>((resolve) => (resolveReady = resolve));
-  let resolveDone: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
+/** journal.ndjson as the run writes it, and the same entries kept for judging and the summary. */
+class RunJournal {
+  private readonly writer: JournalWriter;
+  readonly entries: JournalEntry[] = [];
 
-  for (let w = 0; w < workerCount; w++) {
-    const child = fork(WORKER_ENTRY.file, [], {
-      // worker.js from dist/, or worker.ts through imload's own tsx in the checkout (src/runtime.ts).
-      execArgv: [...WORKER_ENTRY.execArgv, ...workerNodeFlags()],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
-    const handle: WorkerHandle = { index: w, child, online: 0, done: false };
-    handles.push(handle);
-    child.on('message', (message: FromWorker) => {
-      switch (message.type) {
-        case 'ready':
-          ready.add(w);
-          if (ready.size === workerCount) resolveReady();
-          break;
-        case 'metrics':
-          pending.push(message.snapshot);
-          handle.online = message.snapshot.online;
-          if (message.snapshot.health) handle.health = message.snapshot.health;
-          break;
-        case 'note':
-          if (!notes.has(message.key)) {
-            notes.add(message.key);
-            record({ type: 'note', key: message.key, text: message.text });
-          }
-          break;
-        case 'online': {
-          const query = onlineQueries.get(message.id);
-          if (query) {
-            query.total += message.count;
-            if (--query.remaining === 0) query.resolve(query.total);
-          }
-          break;
-        }
-        case 'fatal':
-          fatal ??= { kind: message.kind, message: message.message };
-          resolveReady();
-          break;
-        case 'done':
-          handle.done = true;
-          child.disconnect();
-          if (handles.every((h) => h.done)) resolveDone();
-          break;
-      }
-    });
-    child.on('exit', (code) => {
-      if (!handle.done) {
-        handle.done = true;
-        if (code !== 0) fatal ??= { kind: 'worker-crash', message: `worker ${w} exited with code ${code}` };
-        resolveReady();
-        if (handles.every((h) => h.done)) resolveDone();
-      }
-    });
-    const init: ToWorker = {
+  constructor(path: string) {
+    this.writer = new JournalWriter(path);
+  }
+
+  begin(header: JournalHeader, notes: RunOptions['notes'] = []): void {
+    this.record(header);
+    for (const note of notes) this.record({ type: 'note', key: note.key, text: note.text });
+  }
+
+  record(entry: JournalEntry): void {
+    this.writer.append(entry);
+    this.entries.push(entry);
+  }
+}
+
+/** Forks the workers and waits until all are ready; if one fails first, kills them all and throws. */
+async function startWorkers(plan: RunPlan, options: RunOptions, journal: RunJournal): Promise<WorkerPool> {
+  const workers = new WorkerPool(
+    options.workers,
+    (w) => ({
       type: 'init',
       worker: w,
-      workers: workerCount,
+      workers: options.workers,
       segment: options.header.segment.index,
       segments: options.header.segment.count,
-      scenario,
+      scenario: options.scenario,
       target: options.target,
       passwords: options.passwords,
-      startEpochMs,
+      startEpochMs: plan.startEpochMs,
       spreadSourceAddresses: options.spreadSourceAddresses,
-      recordPath: options.eventsPath ? `${options.eventsPath}.w${w}` : undefined,
+      recordPath: options.eventsPath ? recordingPart(options.eventsPath, w) : undefined,
       replay: options.replay,
       scriptPath: options.scriptPath,
-    };
-    child.send(init);
+    }),
+    (key, text) => journal.record({ type: 'note', key, text }),
+  );
+  await workers.ready;
+  const failure = workers.failure;
+  if (failure) {
+    workers.killRemaining();
+    journal.record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${failure.kind}: ${failure.message}` });
+    throw new RunStartError(failure.message, failure.kind);
   }
+  return workers;
+}
 
-  await allReady;
-  if (fatal) {
-    for (const h of handles) h.child.kill('SIGKILL');
-    record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${fatal.kind}: ${fatal.message}` });
-    throw new RunStartError(fatal.message, fatal.kind);
-  }
+/** A step search's measurement window, judged as soon as its last second is journaled. */
+interface StepWindow {
+  readonly step: Step;
+  readonly index: number;
+  /** The step's last window. */
+  readonly last: boolean;
+  /** Seconds of the run it spans: (t0, t1]. */
+  readonly t0: number;
+  readonly t1: number;
+}
 
-  const aggregate = new RunAggregate();
+function stepWindows(timeline: Timeline): StepWindow[] {
+  return (timeline.steps ?? []).flatMap((step) =>
+    // The first window of a step includes its ramp, so logon latency is judged with the step.
+    step.windows.map((w, index) => ({ step, last: index === step.windows.length - 1, index, t0: Math.round((index === 0 ? step.start : w.start) / 1000), t1: Math.round(w.end / 1000) })),
+  );
+}
+
+/** A started run: its seconds, its stop and its end. */
+class ScenarioRun {
+  private readonly aggregate = new RunAggregate();
   // Once for the whole host, here rather than in each worker: the workers share the host.
-  const hostSampler = new HostSampler(options.serverPids);
-  const specs = thresholdSpecs(scenario);
-  let second = 0;
-  let stopReason: RunResult['reason'] | undefined;
-  let stopDetail: string | undefined;
-  let crossChecked = false;
+  private readonly hostSampler: HostSampler;
+  private readonly specs: ThresholdSpec[];
+  private readonly windows: StepWindow[];
+  /** The first step level whose window failed (step search). */
+  private failingLevel: number | undefined;
+  /** Seconds journaled so far. */
+  private second = 0;
+  private stopReason: RunResult['reason'] | undefined;
+  private stopDetail: string | undefined;
+  private crossChecked = false;
+  private faultTimers: NodeJS.Timeout[] = [];
 
-  const phaseAt = (elapsedMs: number): RunPhase =>
-    stopReason ? 'stopping' : elapsedMs < timeline.rampUpEnd + 1000 ? 'rampUp' : elapsedMs < timeline.holdEnd ? 'hold' : 'rampDown';
+  constructor(
+    private readonly plan: RunPlan,
+    private readonly options: RunOptions,
+    private readonly journal: RunJournal,
+    private readonly workers: WorkerPool,
+  ) {
+    this.hostSampler = new HostSampler(options.serverPids);
+    this.specs = thresholdSpecs(options.scenario);
+    this.windows = stepWindows(plan.timeline);
+    options.signal?.addEventListener('abort', () => this.requestStop('interrupted', 'stopped by signal'), { once: true });
+  }
 
-  const flushSecond = () => {
-    second++;
-    const snapshots = pending.splice(0);
-    const entry = { ...mergeSnapshots(second, startEpochMs + second * 1000, phaseAt(second * 1000), snapshots, handles), ...hostSampler.sample() };
-    record(entry);
-    aggregate.add(entry);
-    options.onProgress?.({
+  /** The main loop: one tick a second, aligned to the run's clock, until the run ends or is stopped. */
+  async driveSeconds(): Promise<void> {
+    const { startEpochMs, timeline } = this.plan;
+    this.scheduleFaults();
+    const endAt = startEpochMs + timeline.end + 1000;
+    while (!this.stopReason && Date.now() < endAt) {
+      const nextTick = startEpochMs + (this.second + 1) * 1000;
+      await sleepUntil(nextTick, this.options.signal);
+      if (this.stopReason) break;
+      // Give snapshots sent at the tick a moment to arrive before folding the second.
+      await delay(50);
+      this.flushSecond();
+      this.judgeWindows();
+      const failure = this.workers.failure;
+      if (failure) this.requestStop('failed', `${failure.kind}: ${failure.message}`);
+      await this.crossCheckNearHoldEnd();
+      this.checkAbortOnFail();
+    }
+  }
+
+  /** Stops the workers: they log off and ship their last figures, within the grace; then the rest are killed. */
+  async stop(): Promise<void> {
+    this.requestStop(this.stopReason ?? 'completed');
+    for (const timer of this.faultTimers) clearTimeout(timer);
+    await drainWhileStopping(this.workers.done, STOP_GRACE_MS, () => this.plan.startEpochMs + (this.second + 1) * 1000, () => this.flushSecond());
+    // A worker that failed while the run was stopping: the run did not end as planned either (read
+    // before the workers still running are killed, whose exits would read as failures). An
+    // interruption stays one: the user asked for it.
+    const lateFailure = this.workers.failure;
+    if (lateFailure && this.stopReason !== 'failed' && this.stopReason !== 'interrupted') {
+      this.stopReason = 'failed';
+      this.stopDetail = `${lateFailure.kind}: ${lateFailure.message}`;
+    }
+    this.workers.killRemaining();
+  }
+
+  /** The last figures, the events file joined, the end entry and the summary. */
+  finish(): RunResult {
+    // What arrived since the last tick: less than one second, so every journaled second is one.
+    if (this.workers.hasPending) this.flushSecond();
+    const { eventsPath } = this.options;
+    if (eventsPath) joinRecordings(this.workers.recordingParts(eventsPath), eventsPath);
+    this.journal.record({ type: 'end', at: Date.now(), reason: this.stopReason!, detail: this.stopDetail });
+    const { summary } = buildSummary(this.journal.entries);
+    return { summary, aggregate: this.aggregate, reason: this.stopReason! };
+  }
+
+  private requestStop(reason: RunResult['reason'], detail?: string): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.stopDetail = detail;
+    this.workers.stop(reason);
+  }
+
+  private phaseAt(elapsedMs: number): RunPhase {
+    const { timeline } = this.plan;
+    return this.stopReason ? 'stopping' : elapsedMs < timeline.rampUpEnd + 1000 ? 'rampUp' : elapsedMs < timeline.holdEnd ? 'hold' : 'rampDown';
+  }
+
+  /** Journals the next second: the workers' snapshots merged, with the host's sample. */
+  private flushSecond(): void {
+    const second = ++this.second;
+    const entry = { ...this.workers.mergeSecond(second, this.plan.startEpochMs + second * 1000, this.phaseAt(second * 1000)), ...this.hostSampler.sample() };
+    this.journal.record(entry);
+    this.aggregate.add(entry);
+    this.options.onProgress?.({
       t: second,
       phase: entry.phase,
       online: entry.online,
-      requested: scenario.population.users,
-      totals: aggregate.totals,
-      deliveryP99: aggregate.latency('delivery').p99,
+      requested: this.options.scenario.population.users,
+      totals: this.aggregate.totals,
+      deliveryP99: this.aggregate.latency('delivery').p99,
     });
-  };
+  }
 
-  const requestStop = (reason: RunResult['reason'], detail?: string) => {
-    if (stopReason) return;
-    stopReason = reason;
-    stopDetail = detail;
-    for (const h of handles) if (!h.done) h.child.send({ type: 'stop', reason } satisfies ToWorker);
-  };
-  options.signal?.addEventListener('abort', () => requestStop('interrupted', 'stopped by signal'), { once: true });
-
-  // Step search: judge each measurement window as soon as its last second is journaled.
-  const windows = (timeline.steps ?? []).flatMap((step, k) =>
-    // The first window of a step includes its ramp, so logon latency is judged with the step.
-    step.windows.map((w, index) => ({ step, last: index === step.windows.length - 1, index, t0: Math.round((index === 0 ? step.start : w.start) / 1000), t1: Math.round(w.end / 1000), k })),
-  );
-  let failingLevel: number | undefined;
-  const judgeWindows = () => {
-    while (windows.length > 0 && windows[0]!.t1 <= second) {
-      const window = windows.shift()!;
+  /** Step search: judges each measurement window as soon as its last second is journaled. */
+  private judgeWindows(): void {
+    while (this.windows.length > 0 && this.windows[0]!.t1 <= this.second) {
+      const window = this.windows.shift()!;
       const inWindow = new RunAggregate();
-      for (const entry of entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
+      for (const entry of this.journal.entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
       const figures = runFigures(inWindow, window.step.level);
       // A window with no sample of a metric (no logons in a later window) does not break it.
-      const results = evaluateThresholds(specs, (m) => metricValue(figures, m, inWindow.histograms), 'pass');
+      const results = evaluateThresholds(this.specs, (m) => metricValue(figures, m, inWindow.histograms), 'pass');
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
       const saturation = judgeSaturation({ points: inWindow.series, label: `the window at ${window.step.level} users` });
-      record({
+      this.journal.record({
         type: 'step',
         level: window.step.level,
         window: window.index,
@@ -272,79 +309,47 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         generatorBottleneck: figures.generator.bottleneck,
         ...(saturation.resources.length > 0 ? { saturated: saturation.resources.map((r) => r.text) } : {}),
       });
-      if (!ok) failingLevel ??= window.step.level;
+      if (!ok) this.failingLevel ??= window.step.level;
       // Finish the failing step's windows (the verdict's confidence), then stop searching.
-      if (failingLevel !== undefined && window.last) {
-        requestStop('completed', `step search: SLOs broke at ${failingLevel} users`);
+      if (this.failingLevel !== undefined && window.last) {
+        this.requestStop('completed', `step search: SLOs broke at ${this.failingLevel} users`);
         return;
       }
     }
-  };
-
-  const queryOnline = (id: number) =>
-    new Promise<number>((resolve) => {
-      const live = handles.filter((h) => !h.done);
-      if (live.length === 0) return resolve(0);
-      onlineQueries.set(id, { remaining: live.length, total: 0, resolve });
-      for (const h of live) h.child.send({ type: 'query-online', id } satisfies ToWorker);
-      setTimeout(() => resolve(handles.reduce((n, h) => n + h.online, 0)), 2000).unref();
-    });
-
-  const faultTimers = (options.faults ?? []).map((fault) =>
-    setTimeout(() => {
-      // Journaled with the time the action began: a killed server drops users at once.
-      const at = Date.now();
-      const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
-      fault.run().then(
-        () => record({ ...entry, ok: true }),
-        (error: Error) => record({ ...entry, ok: false, detail: error.message }),
-      );
-    }, Math.max(0, startEpochMs + fault.atMs - Date.now())),
-  );
-
-  // The main loop: one tick a second, aligned to the run's clock.
-  const endAt = startEpochMs + timeline.end + 1000;
-  while (!stopReason && Date.now() < endAt) {
-    const nextTick = startEpochMs + (second + 1) * 1000;
-    await sleepUntil(nextTick, options.signal);
-    if (stopReason) break;
-    // Give snapshots sent at the tick a moment to arrive before folding the second.
-    await delay(50);
-    flushSecond();
-    judgeWindows();
-    const elapsed = second * 1000;
-    // Assigned from worker callbacks, which the compiler cannot see through.
-    const failure = fatal as { kind: string; message: string } | undefined;
-    if (failure) requestStop('failed', `${failure.kind}: ${failure.message}`);
-    if (!crossChecked && timeline.holdEnd > timeline.rampUpEnd && elapsed >= timeline.holdEnd - 2000) {
-      crossChecked = true;
-      record(await crossCheck(options.target, () => queryOnline(second)));
-    }
-    const abortable = specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
-    if (abortable.length > 0) {
-      const view = runFigures(aggregate, scenario.population.users);
-      const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, aggregate.histograms)).filter((r) => !r.ok);
-      if (failed.length > 0) requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
-    }
   }
-  requestStop(stopReason ?? 'completed');
-  for (const timer of faultTimers) clearTimeout(timer);
-  await drainWhileStopping(allDone, STOP_GRACE_MS, () => startEpochMs + (second + 1) * 1000, flushSecond);
-  // A worker that failed while the run was stopping: the run did not end as planned either (read
-  // before the workers still running are killed, whose exits would read as failures). An
-  // interruption stays one: the user asked for it.
-  const lateFailure = fatal as { kind: string; message: string } | undefined;
-  if (lateFailure && stopReason !== 'failed' && stopReason !== 'interrupted') {
-    stopReason = 'failed';
-    stopDetail = `${lateFailure.kind}: ${lateFailure.message}`;
+
+  /** Once, just before the hold ends: the server's own count of users beside imload's. */
+  private async crossCheckNearHoldEnd(): Promise<void> {
+    const { timeline } = this.plan;
+    if (this.crossChecked || timeline.holdEnd <= timeline.rampUpEnd || this.second * 1000 < timeline.holdEnd - 2000) return;
+    this.crossChecked = true;
+    this.journal.record(await crossCheck(this.options.target, () => this.workers.queryOnline(this.second)));
   }
-  for (const h of handles) if (!h.done) h.child.kill('SIGKILL');
-  // What arrived since the last tick: less than one second, so every journaled second is one.
-  if (pending.length > 0) flushSecond();
-  if (options.eventsPath) joinRecordings(handles.map((h) => `${options.eventsPath}.w${h.index}`), options.eventsPath);
-  record({ type: 'end', at: Date.now(), reason: stopReason!, detail: stopDetail });
-  const { summary } = buildSummary(entries);
-  return { summary, aggregate, reason: stopReason! };
+
+  /** Thresholds with abortOnFail, past their delay, judged on the run so far. */
+  private checkAbortOnFail(): void {
+    const elapsed = this.second * 1000;
+    const abortable = this.specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
+    if (abortable.length === 0) return;
+    const view = runFigures(this.aggregate, this.options.scenario.population.users);
+    const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, this.aggregate.histograms)).filter((r) => !r.ok);
+    if (failed.length > 0) this.requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
+  }
+
+  /** Faults injected at their times; each outcome journaled with the time the action began (a killed server drops users at once). */
+  private scheduleFaults(): void {
+    const { startEpochMs } = this.plan;
+    this.faultTimers = (this.options.faults ?? []).map((fault) =>
+      setTimeout(() => {
+        const at = Date.now();
+        const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
+        fault.run().then(
+          () => this.journal.record({ ...entry, ok: true }),
+          (error: Error) => this.journal.record({ ...entry, ok: false, detail: error.message }),
+        );
+      }, Math.max(0, startEpochMs + fault.atMs - Date.now())),
+    );
+  }
 }
 
 async function crossCheck(target: AgentTarget, imloadOnline: () => Promise<number>) {
@@ -363,37 +368,6 @@ async function crossCheck(target: AgentTarget, imloadOnline: () => Promise<numbe
     source = `${target.protocol}: could not ask the server (${(error as Error).message})`;
   }
   return { type: 'crosscheck' as const, at: Date.now(), imloadOnline: await counted, serverOnline, source };
-}
-
-function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: MetricsSnapshot[], handles: WorkerHandle[]): JournalSecond {
-  const counters: Partial<Record<CounterName, number>> = {};
-  const errors: Record<string, number> = {};
-  const teardown: Record<string, number> = {};
-  const merged = new Map<LatencyName, ReturnType<typeof createHistogram>>();
-  for (const snapshot of snapshots) {
-    for (const [name, value] of Object.entries(snapshot.counters) as [CounterName, number][]) counters[name] = (counters[name] ?? 0) + value;
-    for (const [kind, value] of Object.entries(snapshot.errors)) errors[kind] = (errors[kind] ?? 0) + value;
-    for (const [kind, value] of Object.entries(snapshot.teardown)) teardown[kind] = (teardown[kind] ?? 0) + value;
-    for (const [name, encoded] of Object.entries(snapshot.histograms) as [LatencyName, string][]) {
-      let histogram = merged.get(name);
-      if (!histogram) merged.set(name, (histogram = createHistogram()));
-      histogram.add(decodeHistogram(encoded));
-    }
-  }
-  const histograms: Partial<Record<LatencyName, string>> = {};
-  for (const [name, histogram] of merged) histograms[name] = encodeHistogram(histogram);
-  return {
-    type: 'second',
-    t,
-    at,
-    phase,
-    online: handles.reduce((n, h) => n + h.online, 0),
-    counters,
-    errors,
-    ...(Object.keys(teardown).length > 0 ? { teardown } : {}),
-    histograms,
-    health: handles.flatMap((h) => (h.health ? [h.health] : [])),
-  };
 }
 
 export type { Timeline };

@@ -3,11 +3,11 @@
  * that paces connections, the way TCP adapts to a congested path (AIMD, with TCP's response to a
  * retransmission timeout): a throttle signal or a timeout halves the window's target, successes
  * widen it again by one per window's worth. Slowness alone never shrinks it: a server that takes
- * a second to register everyone (InspIRCd's tick) is slow, not throttling, and keeping logons
+ * a second to register everyone (a chat server that registers clients on a timer tick) is slow, not throttling, and keeping logons
  * queued here would only hide that it is slow.
  *
- * A server that throttles often refuses at once and keeps refusing for a while (InspIRCd's
- * connflood locks everyone out for its timeout): every logon sent into that lockout is a failed
+ * A server that throttles often refuses at once and keeps refusing for a while (a connection-flood
+ * guard locks everyone out for its timeout): every logon sent into that lockout is a failed
  * logon. So a cut pauses new logons, 1 s and doubling while the pushback goes on (at most 16 s),
  * then sends a single logon as a probe; once logons succeed again the window climbs back quickly
  * (one slot per success, TCP's slow start) to the halved target, and by one per window beyond it.
@@ -25,8 +25,8 @@ export interface LogonAttemptEnd {
 }
 
 /**
- * Failures that mean "too many at once": the server said so (`throttled`: an IRC `Throttled` or
- * `too fast` ERROR or notice, a SIP 503 with Retry-After) or gave no answer in time. Anything
+ * Failures that mean "too many at once": the server said so (`throttled`: the agent classifies a
+ * server's "throttled", "too fast" or "retry after" answers so) or gave no answer in time. Anything
  * else (a wrong password, a taken nick) says nothing about load.
  */
 const PUSHBACK = new Set(['throttled', 'logon-timeout', 'connect-timeout', 'timeout']);

@@ -2,8 +2,8 @@
  * Which scheduled presence change a watcher's notification reports, from what every protocol
  * carries as standard content: the contact, the state it now shows, and the order of changes.
  * The schedule is seeded, so each presentity's sequence of (time, state) changes is known in
- * every worker without any property of our own reaching the watcher (a server that relays RVP
- * `r:state` alone, a PIDF with `<basic>` and no `<note>`).
+ * every worker without any property of our own reaching the watcher (a server that relays the
+ * presence state alone, without the note imload set).
  */
 import type { PresenceState, VuIdentity } from '../protocols/types.js';
 import type { WorkloadPlan } from '../scenarios/schedule.js';

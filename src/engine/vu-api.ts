@@ -6,7 +6,8 @@
 import type { PresenceState } from '../protocols/types.js';
 import { Random } from '../scenarios/random.js';
 import type { ThinkTime } from '../scenarios/flow-schema.js';
-import type { ScriptEvent, VuRunner } from './vu.js';
+import type { ScriptEvent } from './expectations.js';
+import type { VuScript } from './vu-script.js';
 
 export interface ExpectMessage {
   readonly from?: string;
@@ -25,22 +26,22 @@ export interface ExpectPresence {
 export class Vu {
   private readonly rng: Random;
 
-  constructor(private readonly runner: VuRunner) {
-    this.rng = new Random(runner.runSeed, runner.identity.index, 'script');
+  constructor(private readonly script: VuScript) {
+    this.rng = new Random(script.runSeed, script.identity.index, 'script');
   }
 
   /** User name, e.g. u000001. */
   get name(): string {
-    return this.runner.identity.name;
+    return this.script.identity.name;
   }
 
   /** Index in the population (0-based). */
   get index(): number {
-    return this.runner.identity.index;
+    return this.script.identity.index;
   }
 
   get contacts(): readonly string[] {
-    return this.runner.identity.contacts;
+    return this.script.identity.contacts;
   }
 
   /** Uniform in [0, 1), from this user's seeded stream: the same every run with the same seed. */
@@ -50,38 +51,38 @@ export class Vu {
 
   /** Logs on; resolves true once the user is ready. */
   logon(): Promise<boolean> {
-    return this.runner.logonNow();
+    return this.script.logonNow();
   }
 
   logoff(): Promise<void> {
-    return this.runner.logoff();
+    return this.script.logoff();
   }
 
   join(channel: string): Promise<boolean> {
-    return this.runner.joinChannel(channel);
+    return this.script.joinChannel(channel);
   }
 
   part(channel: string): Promise<void> {
-    return this.runner.partChannel(channel);
+    return this.script.partChannel(channel);
   }
 
   /** Says `text` in a channel the user joined; delivery to every member is measured. */
   async say(channel: string, text: string): Promise<void> {
-    const assignment = this.runner.channelNamed(channel);
+    const assignment = this.script.channelNamed(channel);
     if (!assignment) {
-      this.runner.error('not-in-channel', `say in ${channel}, which ${this.name} has not joined`);
+      this.script.error('not-in-channel', `say in ${channel}, which ${this.name} has not joined`);
       return;
     }
-    await this.runner.act({ kind: 'say', at: this.runner.sinceStart(), channel: assignment, text });
+    await this.script.act({ kind: 'say', at: this.script.sinceStart(), channel: assignment, text });
   }
 
   /** Sends an instant message; `to` is a user name (e.g. one of `contacts`). */
   async message(to: string, text: string): Promise<void> {
-    await this.runner.act({ kind: 'message', at: this.runner.sinceStart(), to, toIndex: this.runner.indexOf(to), text });
+    await this.script.act({ kind: 'message', at: this.script.sinceStart(), to, toIndex: this.script.indexOf(to), text });
   }
 
   async presence(state: 'online' | 'away' | 'busy'): Promise<void> {
-    await this.runner.act({ kind: 'presence', at: this.runner.sinceStart(), state });
+    await this.script.act({ kind: 'presence', at: this.script.sinceStart(), state });
   }
 
   /** Waits: a fixed time in ms, uniform between min and max, or exponential around a mean. */
@@ -97,7 +98,7 @@ export class Vu {
 
   /** Waits for a message; false (and an `expect-timeout` error) if none matches in time. */
   expectMessage(expected: ExpectMessage): Promise<boolean> {
-    return this.runner.expect(
+    return this.script.expect(
       (e: ScriptEvent) =>
         e.kind === 'message' &&
         (expected.from === undefined || e.from === expected.from) &&
@@ -108,7 +109,7 @@ export class Vu {
   }
 
   expectPresence(expected: ExpectPresence): Promise<boolean> {
-    return this.runner.expect(
+    return this.script.expect(
       (e: ScriptEvent) => e.kind === 'presence' && e.contact === expected.contact && (expected.state === undefined || e.state === expected.state),
       expected.within,
     );

@@ -17,7 +17,8 @@ import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
 import { importScenarioModule } from '../scenarios/module.js';
 import { LogonWindow } from './logon-window.js';
-import { VuRunner, type WorkerContext } from './vu.js';
+import { VuRunner } from './vu.js';
+import type { WorkerContext } from './vu-context.js';
 import type { Vu } from './vu-api.js';
 
 /** How long a stopping run waits for its users' logoffs before cutting them off. */

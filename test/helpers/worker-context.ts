@@ -7,7 +7,7 @@ import type { ProtocolAgent } from '../../src/protocols/types.js';
 import { LogonWindow } from '../../src/engine/logon-window.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { Semaphore } from '../../src/engine/semaphore.js';
-import type { WorkerContext } from '../../src/engine/vu.js';
+import type { WorkerContext } from '../../src/engine/vu-context.js';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
 import { METRICS } from '../../src/protocols/metric-registry.js';
 import type { WorkloadPlan } from '../../src/scenarios/schedule.js';

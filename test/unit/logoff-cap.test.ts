@@ -105,7 +105,7 @@ test('without maxInFlight, logoffs due together run together', async () => {
 async function allLeaving(maxInFlight: number) {
   const { agent, seen, started, unanswered } = slowLogoffAgent('never');
   const { runners, metrics, context } = startRunners(`{ phase: rampDown, rate: 1000, maxInFlight: ${maxInFlight} }`, agent, false);
-  for (const runner of runners) assert.equal(await runner.logonNow(), true);
+  for (const runner of runners) assert.equal(await runner.script.logonNow(), true);
   for (const runner of runners) void runner.logoff();
   await started;
   return { runners, metrics, context, seen, unanswered };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentError, type ChannelAssignment, type ProtocolAgent, type SendOutcome, type VirtualUser } from '../../src/protocols/types.js';
+import { AgentError, type ChannelAssignment, type ProtocolAgent, type SendOutcome, type VirtualUser, type VuEvents } from '../../src/protocols/types.js';
 import { EventRecorder, readRecording, type RecordedEvent } from '../../src/metrics/recording.js';
 import { ReplayStream } from '../../src/engine/replay.js';
 import { formatStamp } from '../../src/engine/stamp.js';
@@ -18,8 +18,13 @@ import { WorkloadPlan, type Action } from '../../src/scenarios/schedule.js';
 
 const CHANNEL: ChannelAssignment = { name: '#room', role: 'member', auditorium: false, presenters: [] };
 
+/** What the agent reports to: the callbacks the engine gave its last user. */
+interface Reporting {
+  events?: VuEvents;
+}
+
 /** Sends answer with the outcomes queued here, in order; an Error is thrown instead. */
-function scriptedAgent(outcomes: Array<SendOutcome | Error>): ProtocolAgent {
+function scriptedAgent(outcomes: Array<SendOutcome | Error>, reporting: Reporting = {}): ProtocolAgent {
   const next = async (): Promise<SendOutcome> => {
     const outcome = outcomes.shift();
     if (!outcome) throw new Error('no outcome scripted');
@@ -28,16 +33,19 @@ function scriptedAgent(outcomes: Array<SendOutcome | Error>): ProtocolAgent {
   };
   return {
     capabilities: { channels: true, presence: false, instantMessages: true },
-    createUser: (): VirtualUser => ({
-      logon: async () => undefined,
-      join: async () => undefined,
-      say: next,
-      message: next,
-      setPresence: async () => undefined,
-      part: async () => undefined,
-      logoff: async () => undefined,
-      destroy: () => undefined,
-    }),
+    createUser: (_identity, events): VirtualUser => {
+      reporting.events = events;
+      return {
+        logon: async () => undefined,
+        join: async () => undefined,
+        say: next,
+        message: next,
+        setPresence: async () => undefined,
+        part: async () => undefined,
+        logoff: async () => undefined,
+        destroy: () => undefined,
+      };
+    },
     close: async () => undefined,
   };
 }
@@ -60,36 +68,36 @@ scenarios:
 test('sends carry their seq and outcome, receipts and lost connections are recorded, replay reads only the actions', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'imload-rec-')), 'events.ndjson.gz');
   const recorder = new EventRecorder(path);
-  const agent = scriptedAgent([
-    { ok: true },
-    { ok: true, recipients: 3 },
-    { ok: false, reason: 'offline' },
-    new AgentError('send-timeout', 'no answer'),
-  ]);
+  const reporting: Reporting = {};
+  const agent = scriptedAgent(
+    [{ ok: true }, { ok: true, recipients: 3 }, { ok: false, reason: 'offline' }, new AgentError('send-timeout', 'no answer')],
+    reporting,
+  );
   const { runner, context } = runnerWith(agent, recorder);
-  assert.equal(await runner.logonNow(), true);
+  assert.equal(await runner.script.logonNow(), true);
+  const events = reporting.events!;
   const actions: Action[] = [
     { kind: 'message', at: 10, to: 'u000002', toIndex: 2, text: 'one' },
     { kind: 'say', at: 20, channel: CHANNEL, text: 'two' },
     { kind: 'message', at: 30, to: 'u000003', toIndex: 3 },
     { kind: 'message', at: 40, to: 'u000002', toIndex: 2 },
   ];
-  for (const action of actions) await runner.act(action);
+  for (const action of actions) await runner.actions.act(action);
   // A delivery meant for this user (index 1) from user 2's seq 9, then the same one again (a
   // duplicate, not counted), then one meant for user 3 (misrouted, not counted).
   const at = context.startEpochMs;
-  runner.message('u000002', formatStamp(2, 9, at, 1), at + 5);
-  runner.message('u000002', formatStamp(2, 9, at, 1), at + 6);
-  runner.message('u000002', formatStamp(2, 10, at, 3), at + 7);
-  runner.disconnected('gone', 'connection-reset');
+  events.message('u000002', formatStamp(2, 9, at, 1), at + 5);
+  events.message('u000002', formatStamp(2, 9, at, 1), at + 6);
+  events.message('u000002', formatStamp(2, 10, at, 3), at + 7);
+  events.disconnected('gone', 'connection-reset');
   const closing = recorder.close();
   // Late callbacks once the stop closed the recorder are dropped, not a "write after end".
-  runner.message('u000002', formatStamp(2, 11, at, 1), at + 8);
+  events.message('u000002', formatStamp(2, 11, at, 1), at + 8);
   recorder.record({ u: 1, t: 0, k: 'logoff' });
   await closing;
 
-  const events = (await readRecording(path)).get(1)!;
-  const records = events.map(({ t: _t, u: _u, ...rest }) => rest);
+  const recorded = (await readRecording(path)).get(1)!;
+  const records = recorded.map(({ t: _t, u: _u, ...rest }) => rest);
   assert.deepEqual(records, [
     { k: 'logon' },
     { k: 'message', to: 'u000002', toIndex: 2, seq: 1, text: 'one' },
@@ -104,7 +112,7 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
     { k: 'disconnect', reason: 'connection-reset' },
   ]);
 
-  const replay = new ReplayStream(events as RecordedEvent[], 1, { ...runner.identity, channels: [CHANNEL] });
+  const replay = new ReplayStream(recorded as RecordedEvent[], 1, { ...runner.identity, channels: [CHANNEL] });
   const replayed: Action[] = [];
   for (let action = replay.next(); action; action = replay.next()) replayed.push(action);
   assert.deepEqual(
@@ -117,10 +125,11 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
 test('a channel receipt names its channel', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'imload-rec-')), 'events.ndjson.gz');
   const recorder = new EventRecorder(path);
-  const { runner, context } = runnerWith(scriptedAgent([]), recorder);
-  assert.equal(await runner.logonNow(), true);
-  await runner.joinChannel('#room');
-  runner.message('u000000', formatStamp(0, 4, context.startEpochMs, -1), context.startEpochMs, '#room');
+  const reporting: Reporting = {};
+  const { runner, context } = runnerWith(scriptedAgent([], reporting), recorder);
+  assert.equal(await runner.script.logonNow(), true);
+  await runner.script.joinChannel('#room');
+  reporting.events!.message('u000000', formatStamp(0, 4, context.startEpochMs, -1), context.startEpochMs, '#room');
   await recorder.close();
   const events = (await readRecording(path)).get(1)!;
   assert.deepEqual(events.filter((e) => e.k === 'recv').map(({ t: _t, ...rest }) => rest), [{ u: 1, k: 'recv', from: 0, seq: 4, ch: '#room' }]);

@@ -58,9 +58,9 @@ test('a replayed presence change expects the watchers the replay has online, not
   const context = testWorkerContext(plan, agent, { replay: { events: recording, speed: SPEED, sessions: new ReplayedSessions(recording, SPEED) } });
   const { metrics } = context;
   const runner = new VuRunner(context, plan.identity(0));
-  assert.equal(await runner.logonNow(), true);
+  assert.equal(await runner.script.logonNow(), true);
   // A change at 1000 ms of the replay: it has all three watchers online; the schedule, only user 1.
-  await runner.act({ kind: 'presence', at: 1000, state: 'away' });
+  await runner.actions.act({ kind: 'presence', at: 1000, state: 'away' });
   assert.equal(plan.watchersOnline(0, 1000), 1, 'the schedule has one watcher online then');
   assert.equal(metrics.snapshot().counters.presenceExpected, 3, 'the replay has all three');
 });

@@ -1,0 +1,71 @@
+/**
+ * The agent's audience of a virtual user: the `VuEvents` a `VirtualUser` reports to, one object
+ * per connection (per logon attempt). Bytes, metrics and notes are counted; messages and presence
+ * go to the user's inbox; failures and a lost connection go to the lifecycle (vu.ts), which
+ * judges them. Once the connection is closed (by imload, or lost and counted as a disconnect),
+ * its late failures are teardown and it cannot be lost (again); a reconnect gets a new one.
+ */
+import type { PresenceState, VuEvents } from '../protocols/types.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
+import type { Inbox } from './inbox.js';
+
+/** What the lifecycle does with what a live connection reports. */
+export interface ConnectionOwner {
+  /** A failure: a server error, or teardown if imload is stopping or the user is gone. */
+  error(kind: string, detail?: string): void;
+  /** The connection was lost outside a logoff. */
+  lost(reason: string, kind: string): void;
+  note(key: string, text: string): void;
+}
+
+/** Who closed a connection, once closed. */
+export type ClosedBy = 'imload' | 'lost';
+
+export class ConnectionEvents implements VuEvents {
+  private closer: ClosedBy | undefined;
+
+  constructor(
+    private readonly metrics: MetricsRecorder,
+    private readonly inbox: Inbox,
+    private readonly owner: ConnectionOwner,
+  ) {}
+
+  get closedBy(): ClosedBy | undefined {
+    return this.closer;
+  }
+
+  /** Marks the connection closed; the first closer is the one that counts. */
+  close(by: ClosedBy): void {
+    this.closer ??= by;
+  }
+
+  // Arrow functions: agents may keep a callback apart from its object.
+
+  readonly bytes = (inBytes: number, outBytes: number): void => {
+    if (inBytes) this.metrics.add('bytesIn', inBytes);
+    if (outBytes) this.metrics.add('bytesOut', outBytes);
+  };
+
+  readonly message = (from: string, text: string, receivedAt: number, channel?: string): void => {
+    this.inbox.message(from, text, receivedAt, channel);
+  };
+
+  readonly presence = (contact: string, state: PresenceState, note: string, receivedAt: number, initial = false): void => {
+    this.inbox.presence(contact, state, note, receivedAt, initial);
+  };
+
+  /** A sample of a metric the protocol registers (a latency in ms, or a counter increment). */
+  readonly metric = (name: string, value: number): void => this.metrics.protocolMetric(name, value);
+
+  readonly note = (key: string, text: string): void => this.owner.note(key, text);
+
+  // After a loss the disconnect was the error; what the dead connection reports later is not another.
+  readonly error = (kind: string, detail?: string): void => {
+    if (this.closer !== undefined) this.metrics.teardown(kind);
+    else this.owner.error(kind, detail);
+  };
+
+  readonly disconnected = (reason: string, kind = 'unexpected-close'): void => {
+    if (this.closer === undefined) this.owner.lost(reason, kind);
+  };
+}
