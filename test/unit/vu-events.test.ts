@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricsRecorder } from '../../src/metrics/recorder.js';
+import { METRICS } from '../../src/protocols/metric-registry.js';
 import { decodeHistogram } from '../../src/metrics/histogram.js';
 import { Inbox } from '../../src/engine/inbox.js';
 import { ConnectionEvents, type ConnectionOwner } from '../../src/engine/vu-events.js';
@@ -16,7 +17,7 @@ import type { VuIdentity } from '../../src/protocols/types.js';
 const identity: VuIdentity = { index: 1, name: 'u000002', contacts: [], channels: [] };
 
 function build() {
-  const metrics = new MetricsRecorder(0);
+  const metrics = new MetricsRecorder(0, METRICS);
   const owned = { errors: [] as string[], lost: [] as string[], notes: [] as string[] };
   const owner: ConnectionOwner = {
     error: (kind) => void owned.errors.push(kind),
