@@ -20,26 +20,30 @@ export const xmppDescriptor: ProtocolDescriptor = {
   options: xmppOptions,
   capabilities: { channels: true, presence: true, instantMessages: true },
   latencies: ['logon', 'register', 'join', 'delivery', 'presence'],
-  // Prosody 0.12 (lab, STARTTLS, SCRAM-SHA-1): fitted from the byte counters of single actions
-  // against the lab (docs/xmpp.md § Byte model); application bytes after TLS.
+  // Prosody 0.12 (lab, STARTTLS, SCRAM-SHA-1, 7-character names, 60-character bodies and notes):
+  // read off the byte counters of single actions against the lab (docs/xmpp.md § Byte model);
+  // application bytes (after TLS), both directions, every user involved.
   byteModel: {
     protocol: 'xmpp',
     fittedAgainst: 'Prosody 0.12 lab (STARTTLS, SCRAM-SHA-1)',
     channels: true,
     presence: true,
-    logon: 3_900,
-    logonPerContact: 390,
-    join: 560,
-    joinPerMember: 420,
-    logoff: 180,
-    logoffPerContact: 150,
-    logoffPerMember: 190,
-    message: 290,
+    logon: 3_300,
+    logonPerContact: 290,
+    join: 860,
+    joinPerMember: 470,
+    logoff: 130,
+    logoffPerContact: 100,
+    logoffPerMember: 300,
+    // The chat message and the ping behind it; the delivery as the recipient reads it.
+    message: 260,
     messageDelivery: 190,
-    channelMessage: 330,
-    channelDelivery: 210,
-    presenceChange: 90,
-    presenceNotify: 200,
+    // The groupchat message, the room's echo of it to the sender, and the ping behind it.
+    channelMessage: 590,
+    channelDelivery: 270,
+    // The broadcast presence and the server's copy back to the sender; each watcher's copy.
+    presenceChange: 270,
+    presenceNotify: 180,
     bodyCopiesPerSend: 1,
     bodyCopiesPerDelivery: 1,
     // The agent sends no keep-alive of its own and Prosody none by default.
