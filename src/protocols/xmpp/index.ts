@@ -25,11 +25,15 @@ class XmppAgent implements ProtocolAgent {
   async close(): Promise<void> {}
 }
 
-export const xmppProtocol: ProtocolModule = {
+// Not an object literal typed ProtocolModule: `defaultPort` and `latencies` leave that interface
+// for the descriptor (#18), and a non-literal carries them without an excess-property error.
+const module = {
   protocol: 'xmpp',
   defaultPort: 5222,
-  latencies: ['logon', 'register', 'join', 'delivery', 'presence'],
+  latencies: ['logon', 'register', 'join', 'delivery', 'presence'] as const,
   async createAgent(target: AgentTarget) {
     return new XmppAgent(target);
   },
 };
+
+export const xmppProtocol: ProtocolModule = module;
