@@ -26,6 +26,8 @@ export interface ProsodyLabOptions {
   readonly readyTimeoutMs?: number;
   readonly baseDir?: string;
   readonly port?: number;
+  /** Also listen for direct TLS (XEP-0368, xmpps://) on a port of its own. */
+  readonly directTls?: boolean;
 }
 
 export interface ProsodyLab extends LabServer {
@@ -35,6 +37,8 @@ export interface ProsodyLab extends LabServer {
   readonly configFile: string;
   readonly dataDir: string;
   readonly caFile: string;
+  /** The direct-TLS port, when asked for. */
+  readonly directTlsPort?: number;
 }
 
 /** The scenario's user names (src/scenarios/schedule.ts userName; protocols sit below scenarios). */
@@ -54,6 +58,7 @@ function lua(value: string): string {
 
 export function prosodyConfig(o: {
   port: number;
+  directTlsPort?: number;
   dir: string;
   dataDir: string;
   domain: string;
@@ -71,7 +76,9 @@ log = { info = ${lua(join(o.dir, 'prosody.log'))}; error = ${lua(join(o.dir, 'er
 network_backend = "epoll"
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${o.port} }
-c2s_direct_tls_ports = {}
+c2s_direct_tls_ports = { ${o.directTlsPort ?? ''} }
+-- The direct-TLS listener takes the global certificate (STARTTLS the VirtualHost's, the same one).
+ssl = { certificate = ${lua(o.certificate)}; key = ${lua(o.key)} }
 s2s_ports = {}
 component_ports = {}
 http_ports = {}
@@ -152,6 +159,7 @@ export async function startProsody(options: ProsodyLabOptions = {}): Promise<Pro
   if (!binary) throw new LabError('prosody is not installed', 'prosody', "install the Debian package 'prosody' (imload lab install)");
   const domain = options.domain ?? 'localhost';
   const port = options.port ?? (await freePort());
+  const directTlsPort = options.directTls ? await freePort() : undefined;
   const dir = mkdtempSync(join(options.baseDir ?? labBaseDir(), `prosody-${port}-`));
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { mode: 0o750 });
@@ -161,7 +169,7 @@ export async function startProsody(options: ProsodyLabOptions = {}): Promise<Pro
   const asRoot = process.getuid?.() === 0;
   writeFileSync(
     configFile,
-    prosodyConfig({ port, dir, dataDir, domain, certificate: pki.certificateFile, key: pki.privateKeyFile, requireTls: options.requireTls ?? false, asRoot }),
+    prosodyConfig({ port, directTlsPort, dir, dataDir, domain, certificate: pki.certificateFile, key: pki.privateKeyFile, requireTls: options.requireTls ?? false, asRoot }),
   );
   const proc = startForeground('prosody', binary, ['-F', '--config', configFile], join(dir, 'stdout.log'), { cwd: dir });
   try {
@@ -184,6 +192,7 @@ export async function startProsody(options: ProsodyLabOptions = {}): Promise<Pro
     configFile,
     dataDir,
     caFile: pki.caFile,
+    directTlsPort,
     stop: () => proc.stop(),
     keep: () => keepRunning(proc),
   };
@@ -195,16 +204,19 @@ export async function startProsodyLab(context: LabContext): Promise<LabTarget> {
   const password = context.password ?? 'imload';
   const pattern = context.namePattern ?? 'u{index:6}';
   const accounts = Array.from({ length: context.users ?? 0 }, (_, i) => ({ name: userName(pattern, i), password }));
-  const server = await startProsody({ domain, accounts, requireTls: context.transport === 'tls' });
+  // xmpps:// (transport tls): direct TLS on a port of its own; otherwise STARTTLS on c2s.
+  const tls = context.transport === 'tls';
+  const server = await startProsody({ domain, accounts, directTls: tls });
   if (context.keep) server.keep?.();
+  const primary = tls ? { ...server, port: server.directTlsPort!, url: `xmpps://${server.host}:${server.directTlsPort}` } : server;
   return {
-    primary: server,
+    primary,
     servers: [server],
-    url: server.url,
-    transport: 'tcp',
+    url: primary.url,
+    transport: tls ? 'tls' : 'tcp',
     domain,
     ca: server.caFile,
-    options: { prosodyConfig: server.configFile, ...(context.transport === 'tls' ? { starttls: 'required' } : {}) },
+    options: { prosodyConfig: server.configFile },
     stop: () => server.stop(),
     serverPids: () => [server.pid],
   };
