@@ -117,6 +117,8 @@ export class XmppUser implements VirtualUser {
   private nextId = 0;
   private readonly pending = new Map<string, Pending>();
   private readonly sends = new Map<string, SendWait>();
+  /** Groupchat messages sent: the room's other occupants when their echo came back (undefined until then). */
+  private readonly echoes = new Map<string, { count: number | undefined }>();
   private readonly contacts: Set<string>;
   private readonly contactViews = new Map<string, ContactView>();
   private readonly rooms = new Map<string, Room>();
@@ -527,8 +529,8 @@ export class XmppUser implements VirtualUser {
     return this.acknowledged([id], 1);
   }
 
-  private async acknowledged(ids: readonly string[], recipients: number): Promise<SendOutcome> {
-    if (!this.settings.ackMessages) return { ok: true, recipients };
+  private async acknowledged(ids: readonly string[], recipientsAtSend: number, counted?: () => number | undefined): Promise<SendOutcome> {
+    if (!this.settings.ackMessages) return { ok: true, recipients: recipientsAtSend };
     const waits = ids.map((id) => {
       const wait: SendWait = {};
       this.sends.set(id, wait);
@@ -544,6 +546,7 @@ export class XmppUser implements VirtualUser {
     }
     const refused = waits.filter((w) => w.refused);
     if (refused.length === waits.length && refused.length > 0) return { ok: false, ...refused[0]!.refused! };
+    const recipients = counted?.() ?? recipientsAtSend;
     return { ok: true, recipients: recipients - refused.length };
   }
 
@@ -568,7 +571,13 @@ export class XmppUser implements VirtualUser {
       const nick = resourceOf(from);
       if (nick === '' || child(message, 'delay') !== undefined) return; // room notices, history
       if (type === 'groupchat') {
-        if (nick === this.identity.name) return; // our own message reflected: not a delivery
+        if (nick === this.identity.name) {
+          // Our own message reflected: not a delivery. The room announced every join and leave it
+          // handled before our message ahead of this echo, so its recipients are the occupants now.
+          const echo = this.echoes.get(message.attrs.id ?? '');
+          if (echo) echo.count = room.occupants.size;
+          return;
+        }
         this.events.message(nick, body, now(), room.assignment.name);
       } else this.events.message(nick, body, now(), room.assignment.name); // a private message in the room
       return;
@@ -654,10 +663,12 @@ export class XmppUser implements VirtualUser {
       if (ids.length === 0) return Promise.resolve({ ok: true, recipients: 0 });
       return this.acknowledged(ids, ids.length);
     }
-    const recipients = room.occupants.size;
     const id = this.id('g');
+    const echo: { count: number | undefined } = { count: undefined };
+    this.echoes.set(id, echo);
     this.write(`<message type='groupchat' id='${id}' to='${x(room.jid)}'><body>${x(body)}</body></message>`);
-    return this.acknowledged([id], recipients);
+    // Counted at the echo when the room reflects our id (XEP-0045 § 7.4), else at sending.
+    return this.acknowledged([id], room.occupants.size, () => echo.count).finally(() => this.echoes.delete(id));
   }
 
   part(channel: ChannelAssignment): Promise<void> {
