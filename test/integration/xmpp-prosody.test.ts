@@ -87,7 +87,6 @@ async function run(lab: LabTarget, starttls: 'auto' | 'never', s: Scenario) {
 
 function assertRun(result: Awaited<ReturnType<typeof run>>, rostersProvisioned: boolean) {
   const s = result.summary;
-  if (process.env.XMPP_DEBUG) console.log('RUN DIR', (result as unknown as { dir?: string }).dir);
   if (process.env.XMPP_DEBUG) console.log(JSON.stringify({ messages: s.messages, presence: s.presence, errors: s.errors, notes: (s as unknown as { notes?: unknown }).notes }, null, 1));
   assert.equal(result.reason, 'completed', s.end.detail);
   assert.deepEqual(s.errors.byKind, {}, 'no errors');

@@ -168,3 +168,27 @@ test('connect refused is connect-refused', async () => {
   const user = agent.createUser({ index: 0, name: 'a', password: 'pw', contacts: [], channels: [] }, events);
   await assert.rejects(user.logon(), (error: AgentError) => error.kind === 'connect-refused');
 });
+
+test('a room message counts the occupants known when its echo returns, not those at sending', async () => {
+  const room = 'room-001@conference.it.test';
+  const { agent, close } = await scripted((e, send) => {
+    if (e.name === 'presence' && e.attrs.to === `${room}/a`) {
+      send(`<presence from='${room}/b'><x xmlns='http://jabber.org/protocol/muc#user'><item role='participant'/></x></presence>`);
+      send(`<presence from='${room}/a'><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x></presence>`);
+    } else if (e.name === 'message' && e.attrs.type === 'groupchat') {
+      // c joined before the room handled our message: announced ahead of the echo.
+      send(`<presence from='${room}/c'/>`);
+      send(`<message type='groupchat' id='${e.attrs.id}' from='${room}/a'><body>${text(child(e, 'body'))}</body></message>`);
+      send(`<message type='groupchat' id='other' from='${room}/b'><body>from b</body></message>`);
+    } else happy(e, send, undefined as never, 2);
+  });
+  const { seen, events } = recorder();
+  const channel = { name: '#room-001', role: 'member' as const, auditorium: false, presenters: [] };
+  const user = agent.createUser({ index: 0, name: 'a', password: 'pw', contacts: [], channels: [channel] }, events);
+  await user.logon();
+  await user.join(channel);
+  assert.deepEqual(await user.say(channel, 'hello room', 'all'), { ok: true, recipients: 2 });
+  assert.deepEqual(seen.messages, [['b', 'from b', '#room-001']], 'our own echo is no delivery');
+  user.destroy();
+  await close();
+});
