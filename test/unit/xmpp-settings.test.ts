@@ -22,7 +22,7 @@ test('settings: defaults, and keys a lab starter adds are tolerated', () => {
   assert.equal(s.mucService, 'conference.it.test');
   assert.equal(s.starttls, 'auto');
   assert.equal(s.ackMessages, true);
-  assert.throws(() => xmppSettings('it.test', { timeoutMs: -1 }), /timeoutMs/);
+  assert.throws(() => xmppSettings('it.test', { timeoutMs: -1 }), (e: Error & { kind?: string }) => e.kind === 'config-error' && /timeoutMs/.test(e.message));
 });
 
 test('descriptor: schemes, lab kinds and the stream-error classifier', () => {

@@ -3,6 +3,7 @@
  * option is an error with its line) and the agent reads its settings from.
  */
 import { z } from 'zod';
+import { AgentError } from '../types.js';
 
 export const xmppOptions = z.strictObject({
   /** STARTTLS (RFC 6120 § 5): `auto` uses it when offered (default), `required` fails without it, `never` stays plain. */
@@ -45,7 +46,7 @@ export interface XmppSettings {
 export function xmppSettings(domain: string, options: Readonly<Record<string, unknown>>): XmppSettings {
   // Not strict here: a lab starter may pass keys of its own; `validate` checks the scenario's strictly.
   const parsed = z.object(xmppOptions.shape).safeParse(options);
-  if (!parsed.success) throw new Error(`XMPP target options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new AgentError('config-error', `XMPP target options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
   const o = parsed.data;
   return {
     domain,
