@@ -151,7 +151,7 @@ function luaString(text: string): string {
 }
 
 /** SCRAM-SHA-1 keys as mod_auth_internal_hashed stores them (hex). */
-export function scramSha1Keys(password: string, salt: string, iterations: number): { storedKey: string; serverKey: string } {
+export function scramSha1Keys(password: string, salt: string | Buffer, iterations: number): { storedKey: string; serverKey: string } {
   const salted = pbkdf2Sync(password, salt, iterations, 20, 'sha1');
   const clientKey = createHmac('sha1', salted).update('Client Key').digest();
   const storedKey = createHash('sha1').update(clientKey).digest('hex');
