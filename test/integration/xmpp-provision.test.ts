@@ -47,6 +47,11 @@ test('ejabberd: provisioned accounts log in, rosters are mutual, ejabberdctl cou
 
     const registered = await ejabberdRegisteredUsers(lab, lab.domain);
     assert.equal(registered.length, USERS);
+    // The lab's own ejabberdctl script reaches the same node.
+    const viaScript = await new Promise<string>((resolve, reject) =>
+      execFile(lab.ctlScript, ['registered_users', lab.domain], { timeout: 20_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    assert.equal(viaScript.trim().split('\n').length, USERS);
     const roster = await ejabberdRoster(lab, 'u000001', lab.domain);
     assert.deepEqual(roster.map((item) => item.jid).sort(), expectedContacts(lab.domain));
     assert.ok(roster.every((item) => item.subscription === 'both'));
