@@ -5,6 +5,7 @@ const loaders: Record<string, () => Promise<ProtocolModule>> = {
   irc: async () => (await import('./irc/index.js')).ircProtocol,
   rvp: async () => (await import('./rvp/index.js')).rvpProtocol,
   sip: async () => (await import('./sip/index.js')).sipProtocol,
+  xmpp: async () => (await import('./xmpp/index.js')).xmppProtocol,
 };
 
 export const PROTOCOLS = Object.keys(loaders);
