@@ -23,7 +23,7 @@ import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
 import { createLabPki } from '../../lab/tls.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
-import { provisionAccounts, ringPopulation } from './provision.js';
+import { provisionAccounts } from './provision.js';
 
 /** Where ejabberd's Erlang applications live on Debian (the `ERL_LIBS` ejabberdctl sets). */
 const DEBIAN_ERL_LIBS = '/usr/lib/x86_64-linux-gnu';
@@ -183,18 +183,20 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
 }
 
 /**
- * The lab starter the XMPP descriptor names (`lab: ejabberd`). With `context.users`, the users
- * `u{index:6}` (or `context.namePattern`) are provisioned with `context.password` and 20-contact
- * mutual rosters. `options.ejabberd` carries the control address for the online-count cross-check
- * (`ejabberdOnlineCount(options.ejabberd)`).
+ * The lab starter the XMPP descriptor names (`lab: ejabberd`). With `context.users`, the accounts
+ * `u{index:6}` (or `context.namePattern`) are provisioned with `context.password`; rosters are
+ * left empty (the scenario's contacts come from its seed, which the lab does not see: users
+ * subscribe live, or a caller provisions the plan's rosters with provisionAccounts).
+ * `options.ejabberdctl` / `options.ejabberd` reach the node for the online-count cross-check.
  */
 export async function startEjabberdLab(context: LabContext): Promise<LabTarget> {
   const lab = await startEjabberd({ domain: context.domain, keepAfterExit: context.keep });
   try {
     if (context.users !== undefined && context.users > 0) {
       const pattern = context.namePattern ?? 'u{index:6}';
-      const names = Array.from({ length: context.users }, (_, i) => formatName(pattern, i));
-      await provisionAccounts('ejabberd', lab, lab.domain, ringPopulation(names, context.password ?? 'secret', 20));
+      const password = context.password ?? 'imload';
+      const users = Array.from({ length: context.users }, (_, i) => ({ name: formatName(pattern, i), password, contacts: [] }));
+      await provisionAccounts('ejabberd', lab, lab.domain, users);
     }
   } catch (error) {
     await lab.stop();
