@@ -55,6 +55,47 @@ test('Prosody files: accounts and rosters as Lua tables, names lower-cased, 0600
   }
 });
 
+test('subscriptions follow the lists: both when mutual, to/from when one-sided, both for contacts outside the call', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imload-prov-unit-'));
+  try {
+    const users = [
+      { name: 'a', password: 'x', contacts: ['b', 'c', 'zed@other.test'] },
+      { name: 'b', password: 'x', contacts: ['a'] },
+      { name: 'c', password: 'x', contacts: ['outside'] },
+    ];
+    const result = await provisionAccounts('prosody', dir, 'lab.test', users);
+    // a: b both, c to, zed both; b: a both; c: a from, outside both.
+    assert.equal(result.rosterItems, 6);
+    const roster = (name: string) => readFileSync(join(dir, 'lab%2etest', 'roster', `${name}.dat`), 'utf8');
+    const sub = (text: string, jid: string) => new RegExp(`\\["${jid.replace(/\./g, '\\.')}"\\] = \\{\\n\\t\\t\\["groups"\\] = \\{\\};\\n\\t\\t\\["subscription"\\] = "(\\w+)"`).exec(text)?.[1];
+    assert.equal(sub(roster('a'), 'b@lab.test'), 'both');
+    assert.equal(sub(roster('a'), 'c@lab.test'), 'to');
+    assert.equal(sub(roster('a'), 'zed@other.test'), 'both');
+    assert.equal(sub(roster('b'), 'a@lab.test'), 'both');
+    assert.equal(sub(roster('c'), 'a@lab.test'), 'from');
+    assert.equal(sub(roster('c'), 'outside@lab.test'), 'both');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scram with a shared salt: one salt, the same keys for the same password', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imload-prov-unit-'));
+  try {
+    await provisionAccounts('prosody', dir, 'lab.test', [{ name: 'a', password: 'p', contacts: [] }, { name: 'b', password: 'p', contacts: [] }], {
+      passwordFormat: 'scram',
+      salt: 'lab-salt',
+      iterations: 4096,
+    });
+    const a = readFileSync(join(dir, 'lab%2etest', 'accounts', 'a.dat'), 'utf8');
+    assert.equal(a, readFileSync(join(dir, 'lab%2etest', 'accounts', 'b.dat'), 'utf8'));
+    assert.ok(a.includes('["salt"] = "lab-salt"'));
+    assert.ok(a.includes(`["stored_key"] = "${scramSha1Keys('p', 'lab-salt', 4096).storedKey}"`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('scramSha1Keys matches RFC 5802 (user/pencil, 4096 iterations)', () => {
   // RFC 5802 § 5: salt base64 "QSXCR+Q6sek8bf92", 4096 iterations; the server's final message
   // carries v=rmF9pqV8S7suAoZWja4dJRkFsKQ=, which only the right ServerKey reproduces.

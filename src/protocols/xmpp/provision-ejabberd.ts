@@ -1,12 +1,13 @@
 /**
  * ejabberd bulk provisioning: a compiled Erlang module loaded into the running node writes the
  * Mnesia `passwd` (plain password, `auth_password_format: plain`) and `roster` records
- * (`subscription = both`) straight into its tables. Measured in bench/RESULTS.md against
+ * (`subscription` both/to/from) straight into its tables. Measured in bench/RESULTS.md against
  * XEP-0227 (`import_piefxis`); docs/decisions.md § XMPP provisioning.
  *
  * Records follow ejabberd 23.01's include/ejabberd_auth.hrl and include/mod_roster.hrl:
  *   {passwd, {User, Server}, Password}
  *   {roster, {U, S, {CU, CS, <<>>}}, {U, S}, {CU, CS, <<>>}, Name, Subscription, Ask, Groups, AskMessage, Xs}
+ * with Subscription both | to | from as provision.ts derives it from the contact lists.
  * Record by record (dirty_write) is slow: ~100 s for 420,000 records into ejabberd's own
  * disc_only_copies `roster` (a dets file), ~27 s into disc_copies. The module therefore loads in
  * bulk (see its comment): ~7 s. Both tables end as disc_copies (RAM + disk); the lab config
@@ -50,11 +51,16 @@ user(Line, Host, {Records, Accounts, Items}) ->
     Contacts = case Rest of [] -> []; [<<>>] -> []; [List] -> binary:split(List, <<",">>, [global]) end,
     US = {User, Host},
     Roster = [begin
-                  [CU, CS] = binary:split(Contact, <<"@">>),
+                  [JID, Sub] = binary:split(Contact, <<":">>),
+                  [CU, CS] = binary:split(JID, <<"@">>),
                   LJID = {CU, CS, <<>>},
-                  {roster, {User, Host, LJID}, US, LJID, <<>>, both, none, [], <<>>, []}
+                  {roster, {User, Host, LJID}, US, LJID, <<>>, subscription(Sub), none, [], <<>>, []}
               end || Contact <- Contacts],
     {[{passwd, US, binary:decode_hex(PasswordHex)} | Roster ++ Records], Accounts + 1, Items + length(Contacts)}.
+
+subscription(<<"both">>) -> both;
+subscription(<<"to">>) -> to;
+subscription(<<"from">>) -> from.
 `;
 
 export async function provisionEjabberd(
@@ -67,7 +73,7 @@ export async function provisionEjabberd(
   const sourceFile = join(lab.dir, 'imload_provision.erl');
   const lines: string[] = [];
   for (const user of users) {
-    lines.push(`${user.name}\t${Buffer.from(user.password, 'utf8').toString('hex')}\t${user.contacts.join(',')}`);
+    lines.push(`${user.name}\t${Buffer.from(user.password, 'utf8').toString('hex')}\t${user.roster.map((item) => `${item.jid}:${item.subscription}`).join(',')}`);
   }
   writeFileSync(dataFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   writeFileSync(sourceFile, MODULE_SOURCE);

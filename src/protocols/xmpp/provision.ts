@@ -1,6 +1,6 @@
 /**
  * Bulk provisioning of XMPP accounts and rosters (issue #18): 20,000 accounts with 20-contact
- * rosters, every item `subscription='both'`, ready in seconds instead of 20,000 in-band
+ * rosters (mutual lists give `subscription='both'` on every item), ready in seconds instead of 20,000 in-band
  * registrations and 400,000 subscription handshakes.
  *
  * - Prosody: its internal storage files are written directly
@@ -20,7 +20,14 @@ export interface ProvisionUser {
   /** Local part, e.g. `u000001` (compared case-insensitively: it is stored lower-cased). */
   readonly name: string;
   readonly password: string;
-  /** Contacts: local parts on the same domain, or bare JIDs `name@domain`. */
+  /**
+   * The contacts this user subscribes to: local parts on the same domain, or bare JIDs
+   * `name@domain`. Subscriptions follow the lists (rosterItems): A lists B and B lists A gives
+   * `both` on both sides; only A lists B gives A `to` B and B `from` A, the state after A asked
+   * and B approved. A contact that is not provisioned in the same call gets `both` (its own list
+   * is not seen; the caller vouches that it lists back). Symmetric lists (mutualContacts) give
+   * `both` everywhere.
+   */
   readonly contacts: readonly string[];
 }
 
@@ -33,6 +40,11 @@ export interface ProvisionOptions {
   readonly passwordFormat?: 'plain' | 'scram';
   /** PBKDF2 iterations for `scram` (default 4096). */
   readonly iterations?: number;
+  /**
+   * `scram` only: one salt for every account instead of a random one each, so accounts sharing a
+   * password share one PBKDF2 here (and a client caching salted passwords shares it too). Lab use.
+   */
+  readonly salt?: string;
 }
 
 export interface ProvisionResult {
@@ -64,7 +76,7 @@ export async function provisionAccounts(
 ): Promise<ProvisionResult> {
   const started = Date.now();
   const host = checkDomain(domain);
-  const normalised = users.map((user) => normaliseUser(user, host));
+  const normalised = rosterItems(users.map((user) => normaliseUser(user, host)), host);
   if (server === 'prosody') {
     if (typeof dataDirOrHandle !== 'string') throw new ProvisionError('Prosody provisioning takes the data_path folder');
     const rosterItems = writeProsodyStorage(dataDirOrHandle, host, normalised, options);
@@ -101,11 +113,15 @@ export function ringPopulation(names: readonly string[], password: string | ((na
   return names.map((name, i) => ({ name, password: typeof password === 'string' ? password : password(name), contacts: lists[i]! }));
 }
 
+export type Subscription = 'both' | 'to' | 'from';
+
 export interface NormalisedUser {
   readonly name: string;
   readonly password: string;
   /** Bare JIDs, lower-cased. */
   readonly contacts: readonly string[];
+  /** The roster to write, derived from every user's contacts (rosterItems). */
+  readonly roster: readonly { readonly jid: string; readonly subscription: Subscription }[];
 }
 
 /** Names we can store without a full nodeprep: no spaces, no JID separators, no quotes. */
@@ -126,7 +142,35 @@ function normaliseUser(user: ProvisionUser, host: string): NormalisedUser {
     if (extra !== undefined || !local || !LOCAL_PART.test(local)) throw new ProvisionError(`contact "${contact}" of ${user.name} is not a bare JID or local name`);
     return `${local}@${domain === undefined ? host : checkDomain(domain)}`;
   });
-  return { name, password: user.password, contacts };
+  return { name, password: user.password, contacts, roster: [] };
+}
+
+/** Rosters from the contact lists: `to` for who one lists, `from` for who lists one, `both` for both. */
+export function rosterItems(users: readonly NormalisedUser[], host: string): NormalisedUser[] {
+  const provisioned = new Map(users.map((user) => [`${user.name}@${host}`, new Map<string, { to: boolean; from: boolean }>()]));
+  for (const user of users) {
+    const self = `${user.name}@${host}`;
+    const own = provisioned.get(self)!;
+    for (const contact of user.contacts) {
+      if (contact === self) continue;
+      const item = own.get(contact) ?? { to: false, from: false };
+      item.to = true;
+      own.set(contact, item);
+      const other = provisioned.get(contact);
+      if (other) {
+        const back = other.get(self) ?? { to: false, from: false };
+        back.from = true;
+        other.set(self, back);
+      } else item.from = true;
+    }
+  }
+  return users.map((user) => ({
+    ...user,
+    roster: [...provisioned.get(`${user.name}@${host}`)!].map(([jid, { to, from }]) => ({
+      jid,
+      subscription: (to && from ? 'both' : to ? 'to' : 'from') as Subscription,
+    })),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,11 +203,16 @@ export function scramSha1Keys(password: string, salt: string | Buffer, iteration
   return { storedKey, serverKey };
 }
 
-function prosodyAccount(user: NormalisedUser, options: ProvisionOptions): string {
+function prosodyAccount(user: NormalisedUser, options: ProvisionOptions, keyCache: Map<string, { storedKey: string; serverKey: string }>): string {
   if ((options.passwordFormat ?? 'plain') === 'plain') return `return {\n\t["password"] = ${luaString(user.password)};\n};\n`;
   const iterations = options.iterations ?? 4096;
-  const salt = randomBytes(12).toString('hex');
-  const { storedKey, serverKey } = scramSha1Keys(user.password, salt, iterations);
+  const salt = options.salt ?? randomBytes(12).toString('hex');
+  let keys = options.salt !== undefined ? keyCache.get(user.password) : undefined;
+  if (!keys) {
+    keys = scramSha1Keys(user.password, salt, iterations);
+    if (options.salt !== undefined) keyCache.set(user.password, keys);
+  }
+  const { storedKey, serverKey } = keys;
   return (
     `return {\n\t["iteration_count"] = ${iterations};\n\t["salt"] = ${luaString(salt)};\n` +
     `\t["stored_key"] = ${luaString(storedKey)};\n\t["server_key"] = ${luaString(serverKey)};\n};\n`
@@ -173,7 +222,9 @@ function prosodyAccount(user: NormalisedUser, options: ProvisionOptions): string
 /** A roster as core/rostermanager.lua saves it: items by bare JID, metadata under [false]. */
 function prosodyRoster(user: NormalisedUser): string {
   let out = 'return {\n\t[false] = {\n\t\t["version"] = 1;\n\t\t["pending"] = {};\n\t};\n';
-  for (const jid of user.contacts) out += `\t[${luaString(jid)}] = {\n\t\t["groups"] = {};\n\t\t["subscription"] = "both";\n\t};\n`;
+  for (const { jid, subscription } of user.roster) {
+    out += `\t[${luaString(jid)}] = {\n\t\t["groups"] = {};\n\t\t["subscription"] = "${subscription}";\n\t};\n`;
+  }
   return `${out}};\n`;
 }
 
@@ -184,12 +235,13 @@ function writeProsodyStorage(dataDir: string, host: string, users: readonly Norm
   mkdirSync(accounts, { recursive: true });
   mkdirSync(roster, { recursive: true });
   let items = 0;
+  const keyCache = new Map<string, { storedKey: string; serverKey: string }>();
   for (const user of users) {
     const file = `${prosodyEncode(user.name)}.dat`;
     // 0600 like Prosody's own files: they hold passwords.
-    writeFileSync(join(accounts, file), prosodyAccount(user, options), { mode: 0o600 });
+    writeFileSync(join(accounts, file), prosodyAccount(user, options, keyCache), { mode: 0o600 });
     writeFileSync(join(roster, file), prosodyRoster(user), { mode: 0o600 });
-    items += user.contacts.length;
+    items += user.roster.length;
   }
   return items;
 }
