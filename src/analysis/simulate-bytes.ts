@@ -8,6 +8,8 @@
 import type { Scenario } from '../scenarios/schema.js';
 import type { WorkloadPlan } from '../scenarios/schedule.js';
 import type { ByteModel, TimedTraffic } from '../protocols/byte-model.js';
+// Until the registry of descriptors serves byte models (#18): XMPP's lives in its descriptor.
+import { xmppDescriptor } from '../protocols/xmpp/descriptor.js';
 
 export type { ByteModel, TimedTraffic };
 
@@ -91,6 +93,7 @@ const BUILT_IN: Record<string, ByteModel> = {
     // Bindings of 3,600 s refreshed 30 s early: REGISTER, PUBLISH, and a SUBSCRIBE per contact.
     timers: [{ what: 'REGISTER, PUBLISH and SUBSCRIBE refreshes', bytes: 2_500, bytesPerContact: 2_344, everySeconds: 3_570 }],
   },
+  xmpp: xmppDescriptor.byteModel,
 };
 
 export const MODELLED_PROTOCOLS = Object.keys(BUILT_IN);
