@@ -117,6 +117,8 @@ export class XmppUser implements VirtualUser {
   private nextId = 0;
   private readonly pending = new Map<string, Pending>();
   private readonly sends = new Map<string, SendWait>();
+  /** Groupchat sends waiting for the room's reflection: the occupants then are the recipients. */
+  private readonly echoes = new Map<string, { recipients?: number; arrived?: () => void }>();
   private readonly contacts: Set<string>;
   private readonly contactViews = new Map<string, ContactView>();
   private readonly rooms = new Map<string, Room>();
@@ -568,7 +570,17 @@ export class XmppUser implements VirtualUser {
       const nick = resourceOf(from);
       if (nick === '' || child(message, 'delay') !== undefined) return; // room notices, history
       if (type === 'groupchat') {
-        if (nick === this.identity.name) return; // our own message reflected: not a delivery
+        if (nick === this.identity.name) {
+          // Our own message reflected: not a delivery. The room sent it to the occupants it had
+          // then, and told us of every join it handled before (ordered in the room), so they are
+          // the recipients, including users whose join was still under way at the send.
+          const echo = this.echoes.get(message.attrs.id ?? '');
+          if (echo) {
+            echo.recipients = room.occupants.size;
+            echo.arrived?.();
+          }
+          return;
+        }
         this.events.message(nick, body, now(), room.assignment.name);
       } else this.events.message(nick, body, now(), room.assignment.name); // a private message in the room
       return;
@@ -657,8 +669,21 @@ export class XmppUser implements VirtualUser {
     }
     const recipients = room.occupants.size;
     const id = this.id('g');
+    const echo: { recipients?: number; arrived?: () => void } = {};
+    this.echoes.set(id, echo);
     this.write(`<message type='groupchat' id='${id}' to='${x(room.jid)}'><body>${x(body)}</body></message>`);
-    return this.acknowledged([id], recipients);
+    return this.acknowledged([id], recipients)
+      .then(async (outcome) => {
+        // The ping's answer comes from the server, the reflection from the room: either may be first.
+        if (!outcome.ok || echo.recipients !== undefined || !this.settings.ackMessages) return outcome;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.settings.timeoutMs);
+          echo.arrived = () => (clearTimeout(timer), resolve());
+        });
+        return outcome;
+      })
+      .then((outcome) => (outcome.ok && echo.recipients !== undefined ? { ...outcome, recipients: echo.recipients } : outcome))
+      .finally(() => this.echoes.delete(id));
   }
 
   part(channel: ChannelAssignment): Promise<void> {
