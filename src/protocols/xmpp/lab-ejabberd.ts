@@ -210,7 +210,7 @@ export async function startEjabberdLab(context: LabContext): Promise<LabTarget> 
     transport: 'tcp',
     domain: lab.domain,
     // `ejabberdctl` is the agent's option for the online count (a command line); `ejabberd` the same address as data.
-    options: { ejabberdctl: lab.ctlScript, ejabberd: ctl, mucService: lab.mucDomain },
+    options: { ejabberdctl: lab.ctlScript, ejabberd: ctl, mucService: lab.mucDomain, ...(context.transport === 'tls' ? { starttls: 'required' } : {}) },
     ca: lab.caFile,
     stop: () => lab.stop(),
     serverPids: () => [lab.pid],

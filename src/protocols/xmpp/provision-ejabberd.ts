@@ -14,7 +14,7 @@
  * turns ejabberd's caches off, so the records are seen at once. Meant for a lab node with nobody
  * logged in: during the load the tables are briefly RAM-only and the roster index is rebuilt.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { erlEval, type EjabberdLab } from './lab-ejabberd.js';
 import type { NormalisedUser } from './provision.js';
@@ -87,7 +87,12 @@ export async function provisionEjabberd(
     `  Other -> io:format("provision failed: ~p~n", [Other]), halt(1)`,
     'end.',
   ].join('\n');
-  const output = await erlEval(lab, code, 600_000);
+  let output: string;
+  try {
+    output = await erlEval(lab, code, 600_000);
+  } finally {
+    rmSync(dataFile, { force: true }); // it holds the passwords
+  }
   const match = /provisioned (\d+) (\d+) (\d+)/.exec(output);
   if (!match) throw new Error(`ejabberd provisioning failed: ${output.trim().slice(0, 500)}`);
   return { accounts: Number(match[1]), rosterItems: Number(match[2]) };
