@@ -621,6 +621,7 @@ export class XmppUser implements VirtualUser {
       else this.events.error(kind, `${roomJid}: ${condition}`);
       return;
     }
+    if (nick === '') return; // the room's own presence (ejabberd sends its entity caps), not an occupant
     const mucUser = child(presence, 'x', NS_MUC_USER);
     const codes = new Set(mucUser ? children(mucUser, 'status').map((s) => s.attrs.code) : []);
     const self = codes.has('110') || nick === this.identity.name;
