@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ejabberdCtl, ejabberdRegisteredUsers, ejabberdRoster, startEjabberd } from '../src/protocols/xmpp/lab-ejabberd.js';
+import { startEjabberd } from '../src/protocols/xmpp/lab-ejabberd.js';
+import { ejabberdCtl, ejabberdRegisteredUsers, ejabberdRoster } from '../src/protocols/xmpp/ejabberd-node.js';
 import { mutualContacts, provisionAccounts, ringPopulation } from '../src/protocols/xmpp/provision.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, piefxis: { type: 'string' } } });

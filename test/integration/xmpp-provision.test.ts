@@ -12,12 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/lab/ports.js';
 import { startForeground } from '../../src/lab/process.js';
-import {
-  ejabberdOnlineCount,
-  ejabberdRegisteredUsers,
-  ejabberdRoster,
-  startEjabberd,
-} from '../../src/protocols/xmpp/lab-ejabberd.js';
+import { startEjabberd } from '../../src/protocols/xmpp/lab-ejabberd.js';
+import { ejabberdOnlineCount, ejabberdRegisteredUsers, ejabberdRoster } from '../../src/protocols/xmpp/ejabberd-node.js';
 import { provisionAccounts, ringPopulation } from '../../src/protocols/xmpp/provision.js';
 import { requireBinary } from '../helpers/require.js';
 import { AuthFailed, miniLogin } from '../helpers/xmpp-mini-client.js';

@@ -16,8 +16,18 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { erlEval, type EjabberdLab } from './lab-ejabberd.js';
-import type { NormalisedUser } from './provision.js';
+import { erlEval, type EjabberdCtlAddress } from './ejabberd-node.js';
+
+export type Subscription = 'both' | 'to' | 'from';
+
+export interface NormalisedUser {
+  readonly name: string;
+  readonly password: string;
+  /** Bare JIDs, lower-cased. */
+  readonly contacts: readonly string[];
+  /** The roster to write, derived from every user's contacts (rosterItems). */
+  readonly roster: readonly { readonly jid: string; readonly subscription: Subscription }[];
+}
 
 const MODULE_SOURCE = `-module(imload_provision).
 -export([run/2]).
@@ -64,7 +74,7 @@ subscription(<<"from">>) -> from.
 `;
 
 export async function provisionEjabberd(
-  lab: EjabberdLab,
+  lab: EjabberdCtlAddress,
   host: string,
   users: readonly NormalisedUser[],
 ): Promise<{ accounts: number; rosterItems: number }> {

@@ -13,8 +13,10 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EjabberdLab } from './lab-ejabberd.js';
-import { provisionEjabberd } from './provision-ejabberd.js';
+import type { EjabberdCtlAddress } from './ejabberd-node.js';
+import { provisionEjabberd, type NormalisedUser, type Subscription } from './provision-ejabberd.js';
+
+export type { NormalisedUser, Subscription };
 
 export interface ProvisionUser {
   /** Local part, e.g. `u000001` (compared case-insensitively: it is stored lower-cased). */
@@ -69,7 +71,7 @@ export class ProvisionError extends Error {
  */
 export async function provisionAccounts(
   server: 'prosody' | 'ejabberd',
-  dataDirOrHandle: string | EjabberdLab,
+  dataDirOrHandle: string | EjabberdCtlAddress,
   domain: string,
   users: readonly ProvisionUser[],
   options: ProvisionOptions = {},
@@ -113,16 +115,6 @@ export function ringPopulation(names: readonly string[], password: string | ((na
   return names.map((name, i) => ({ name, password: typeof password === 'string' ? password : password(name), contacts: lists[i]! }));
 }
 
-export type Subscription = 'both' | 'to' | 'from';
-
-export interface NormalisedUser {
-  readonly name: string;
-  readonly password: string;
-  /** Bare JIDs, lower-cased. */
-  readonly contacts: readonly string[];
-  /** The roster to write, derived from every user's contacts (rosterItems). */
-  readonly roster: readonly { readonly jid: string; readonly subscription: Subscription }[];
-}
 
 /** Names we can store without a full nodeprep: no spaces, no JID separators, no quotes. */
 const LOCAL_PART = /^[^\s@/"'\\<>&:]+$/;
