@@ -64,13 +64,7 @@ export const xmppDescriptor: ProtocolDescriptor = {
       title: 'ejabberd (c2s with STARTTLS, mod_muc)',
       packages: ['ejabberd'],
       transports: ['tcp'],
-      // The module is the ejabberd helper's (lab-ejabberd.ts); named in a variable so this
-      // folder typechecks before it lands.
-      start: async (context) => {
-        const path = './lab-ejabberd.js';
-        const module = (await import(path)) as { startEjabberdLab(c: typeof context): ReturnType<ProtocolDescriptor['lab'][number]['start']> };
-        return module.startEjabberdLab(context);
-      },
+      start: async (context) => (await import('./lab-ejabberd.js')).startEjabberdLab(context),
     },
   ],
   load: async () => (await import('./index.js')).xmppProtocol,
