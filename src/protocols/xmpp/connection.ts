@@ -1,12 +1,11 @@
 /**
  * The XMPP user's socket: TCP (upgraded by STARTTLS, RFC 6120 § 5) or direct TLS (xmpps://),
- * and how its failures map onto the shared error taxonomy (src/protocols/errors.ts).
+ * opened and upgraded; its failures are classified by the shared taxonomy (src/protocols/errors.ts).
  */
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { AgentTarget } from '../types.js';
-import type { ErrorKind } from '../errors.js';
 
 function tlsOptions(target: AgentTarget, domain: string): ConnectionOptions {
   return {
@@ -26,16 +25,6 @@ export function openSocket(target: AgentTarget, domain: string, localAddress: st
 /** STARTTLS: TLS over the connected TCP socket after `<proceed/>`. */
 export function upgradeSocket(socket: Socket, target: AgentTarget, domain: string): TLSSocket {
   return tlsConnect({ socket, ...tlsOptions(target, domain) });
-}
-
-export function socketErrorKind(error: NodeJS.ErrnoException): ErrorKind {
-  const code = error.code ?? '';
-  return code === 'ECONNREFUSED' ? 'connect-refused'
-    : code === 'ETIMEDOUT' ? 'connect-timeout'
-    : code === 'ECONNRESET' || code === 'EPIPE' ? 'connection-reset'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'dns-error'
-    : code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code) || /certificate|SSL|TLS/i.test(error.message) ? 'tls-error'
-    : 'connection-reset';
 }
 
 export { streamErrorKind } from './conditions.js';

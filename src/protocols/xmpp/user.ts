@@ -18,10 +18,10 @@ import {
   type VuEvents,
   type VuIdentity,
 } from '../types.js';
-import { timeoutKind, type ErrorKind, type Operation } from '../errors.js';
+import { classifySocketError, timeoutKind, type ErrorKind, type Operation } from '../errors.js';
 import { XmlStreamParser, child, children, escapeXml as x, localName, text, type XmlElement } from './xml.js';
 import { ScramClient, chooseMechanism, plainMessage } from './sasl.js';
-import { openSocket, socketErrorKind, streamErrorKind, upgradeSocket } from './connection.js';
+import { openSocket, streamErrorKind, upgradeSocket } from './connection.js';
 import type { XmppSettings } from './options.js';
 
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -444,7 +444,8 @@ export class XmppUser implements VirtualUser {
   }
 
   private failed(error: NodeJS.ErrnoException): void {
-    const kind = socketErrorKind(error);
+    // Before the stream is up (TCP, TLS, SASL, bind) a timeout is the connect's; after, the logon is done.
+    const kind = classifySocketError(error, { connecting: this.stage === 'connecting' || this.stage === 'tls' });
     this.lastError = `${kind}: ${error.message}`;
     if (this.logonWaiter) this.failLogon(kind, `${this.endpoint}: ${error.message}`);
     else this.closeKind ??= kind;
