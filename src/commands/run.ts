@@ -79,18 +79,20 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         password: resolveSecret(target.password),
         // ircs://, sips:// and rvps:// ask for TLS as much as `transport: tls` does.
         transport: target.transport ?? (parseTargetUrl(target.url).tls ? 'tls' : undefined),
+        servers: target.network?.servers ?? target.network?.urls?.length,
       });
       target = {
         ...target,
         url: lab.url,
+        network: lab.urls ? { spread: target.network?.spread ?? 'range', urls: [...lab.urls] } : target.network,
         transport: lab.transport ?? target.transport,
         domain: lab.domain ?? target.domain,
         options: { ...lab.options, ...target.options },
         tls: lab.ca ? { ...target.tls, ca: lab.ca, insecure: target.tls?.insecure ?? false } : target.tls,
       };
     }
-    const agentTarget = toAgentTarget(targetName, target);
-    if (!isLoopback(agentTarget.host) && !options.allowRemote) {
+    const agentTarget = toAgentTarget(targetName, target, scenario.population.users);
+    if (![agentTarget, ...(agentTarget.network?.endpoints ?? [])].every((e) => isLoopback(e.host)) && !options.allowRemote) {
       throw new UserFacingError(
         `target ${targetName} (${target.url}) is not on loopback: pass --allow-remote to send load to another host`,
         EXIT.badInput,

@@ -44,6 +44,8 @@ export interface WorkerContext {
   readonly userScript?: (vu: Vu) => Promise<void>;
   /** Replaying a recording: each user's recorded events, and the speed-up. */
   readonly replay?: Replay;
+  /** A network target: the server each user index connects to (delivery latency split same/cross). */
+  readonly serverOf?: (index: number) => number;
 }
 
 type VuState = 'waiting' | 'connecting' | 'online' | 'leaving' | 'gone';
@@ -100,6 +102,7 @@ export class VuRunner implements VuEvents {
       (from, seq, ch) => this.record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }),
       correlator,
       (key, text) => ctx.note(key, text),
+      ctx.serverOf,
     );
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
     this.activity = this.replayed ?? (scripted ? NO_ACTIONS : ctx.plan.activity(identity.index, identity));

@@ -43,6 +43,18 @@ const TargetFields = z.strictObject({
     .optional(),
   /** The lab server that provides this target in `imload demo` / `imload run --lab` (one of the protocol's lab kinds). */
   lab: z.enum(names(LAB_KINDS)).optional(),
+  /**
+   * A network of linked servers instead of one: the servers' URLs (`url` is the first, where the
+   * online-count cross-check asks), or with `lab` how many servers the lab starts; `spread` says
+   * which server each user connects to (`range`: consecutive blocks of users, `hash`: by a hash of the index).
+   */
+  network: z
+    .strictObject({
+      urls: z.array(z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_TARGET_URL}`)).min(1).optional(),
+      servers: z.number().int().min(1).max(50).optional(),
+      spread: z.enum(['range', 'hash']).default('range'),
+    })
+    .optional(),
   /** Protocol-specific knobs, checked against the protocol's options schema and passed to the agent. */
   options: z.record(z.string(), z.unknown()).default({}),
 });
