@@ -159,6 +159,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         onProgress: progress.print,
         signal,
         faults: options.replay ? [] : faultActions(scenario, targetName, lab),
+        finalNotes: lab?.links ? () => linkTrafficNotes(lab!) : undefined,
         serverPids: lab?.serverPids,
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
@@ -193,6 +194,24 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   } finally {
     await lab?.stop();
   }
+}
+
+/** A lab network's server-to-server traffic, read from the counting proxy on each link. */
+function linkTrafficNotes(lab: LabTarget): { key: string; text: string }[] {
+  const links = lab.links ?? [];
+  if (links.length === 0) return [];
+  const parts = links.map((link) => {
+    const s = link.proxy.stats();
+    const parent = lab.servers[link.parent]?.name ?? `#${link.parent}`;
+    const child = lab.servers[link.child]?.name ?? `#${link.child}`;
+    return `${link.name}: ${child}→${parent} ${s.upstreamBytes} B, ${parent}→${child} ${s.downstreamBytes} B (${s.accepted} connection${s.accepted === 1 ? '' : 's'}, ${s.dropped} dropped)`;
+  });
+  return [
+    {
+      key: 'network-links',
+      text: `server-to-server traffic on each link of the lab network, counted by a proxy on the link from the lab's start to the run's end (the servers' initial burst included): ${parts.join('; ')}`,
+    },
+  ];
 }
 
 /** The scenario's `faults:` as actions on the lab server that provides the target. */

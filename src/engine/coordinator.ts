@@ -59,6 +59,8 @@ export interface RunOptions {
   readonly scriptPath?: string;
   /** Notes known before the start (the scenario's warnings), journaled after the header. */
   readonly notes?: ReadonlyArray<{ readonly key: string; readonly text: string }>;
+  /** Notes known only at the end (e.g. the lab's link traffic), journaled before the end. */
+  readonly finalNotes?: () => ReadonlyArray<{ readonly key: string; readonly text: string }>;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
@@ -342,6 +344,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   // What arrived since the last tick: less than one second, so every journaled second is one.
   if (pending.length > 0) flushSecond();
   if (options.eventsPath) joinRecordings(handles.map((h) => `${options.eventsPath}.w${h.index}`), options.eventsPath);
+  for (const note of options.finalNotes?.() ?? []) record({ type: 'note', key: note.key, text: note.text });
   record({ type: 'end', at: Date.now(), reason: stopReason!, detail: stopDetail });
   const { summary } = buildSummary(entries);
   return { summary, aggregate, reason: stopReason! };

@@ -58,6 +58,12 @@ test('3 linked InspIRCd servers: users spread, cross-server channels, exact deli
   assert.ok(s.crossCheck, 'the network was asked for its global count');
   assert.equal(s.crossCheck.imloadOnline, 90);
   assert.equal(s.crossCheck.serverOnline, 90, `the network's global LUSERS (266) says ${s.crossCheck.serverOnline}`);
+  const links = s.notes.find((n) => n.key === 'network-links');
+  assert.ok(links, `link traffic reported: ${JSON.stringify(s.notes)}`);
+  for (const name of ['s1-s2', 's1-s3']) {
+    const match = new RegExp(`${name}: s\\d→s\\d (\\d+) B, s\\d→s\\d (\\d+) B`).exec(links.text);
+    assert.ok(match && Number(match[1]) > 0 && Number(match[2]) > 0, `${name} carried traffic both ways: ${links.text}`);
+  }
   assert.equal(exitCode, 0, JSON.stringify(s.thresholds));
 });
 
