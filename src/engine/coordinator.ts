@@ -10,7 +10,7 @@ import { loadProtocol } from '../protocols/registry.js';
 import { METRICS } from '../protocols/metric-registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
 import { createHistogram, decodeHistogram, encodeHistogram } from '../metrics/histogram.js';
-import { JournalWriter, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
+import { JournalWriter, type JournalFault, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import type { CounterName, GeneratorHealth, LatencyName } from '../metrics/names.js';
 import { HostSampler } from '../metrics/host.js';
 import type { MetricsSnapshot } from '../metrics/recorder.js';
@@ -62,7 +62,13 @@ export interface RunOptions {
   /** Notes known only at the end (e.g. the lab's link traffic), journaled before the end. */
   readonly finalNotes?: () => ReadonlyArray<{ readonly key: string; readonly text: string }>;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
-  readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
+  readonly faults?: ReadonlyArray<{
+    readonly atMs: number;
+    readonly action: JournalFault['action'];
+    readonly target: string;
+    /** Resolves with a detail to journal (what the fault did), or nothing. */
+    run(): Promise<string | void>;
+  }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
   readonly serverPids?: () => readonly number[];
 }
@@ -298,7 +304,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       const at = Date.now();
       const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
       fault.run().then(
-        () => record({ ...entry, ok: true }),
+        (detail) => record(typeof detail === 'string' ? { ...entry, ok: true, detail } : { ...entry, ok: true }),
         (error: Error) => record({ ...entry, ok: false, detail: error.message }),
       );
     }, Math.max(0, startEpochMs + fault.atMs - Date.now())),

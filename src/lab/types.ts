@@ -80,6 +80,8 @@ export interface LabTarget {
   readonly urls?: readonly string[];
   /** A linked network's server-to-server links. */
   readonly links?: readonly LabLink[];
+  /** A linked network: resolves once every server sees the whole network again (after a netsplit). */
+  waitWhole?(timeoutMs: number): Promise<void>;
   readonly transport?: 'tcp' | 'udp' | 'tls';
   readonly domain?: string;
   /** Extra agent options, e.g. Kamailio's ctl socket for the online-count cross-check. */

@@ -254,13 +254,30 @@ const Threshold = z.union([
 ]);
 
 /** A server fault the lab injects during the run (needs --lab: the lab owns the process). */
-const Fault = z.strictObject({
+const KillFault = z.strictObject({
   at: Duration,
   /** Target name whose lab server is killed. */
   kill: z.string(),
   /** Start it again on the same port this long after the kill (omit: it stays down). */
   restartAfter: Duration.optional(),
 });
+
+/**
+ * A netsplit: one server-to-server link of a lab network target cut for a while (needs --lab:
+ * the lab carries each link through a proxy it owns). The servers relink by themselves once the
+ * link is back.
+ */
+const NetsplitFault = z.strictObject({
+  at: Duration,
+  /** Target name: a network the lab started. */
+  netsplit: z.string(),
+  /** The link cut, as the lab names it: `s<parent>-s<child>`, e.g. `s1-s3`. */
+  link: z.string().regex(/^s\d+-s\d+$/, 'a lab network link is named s<parent>-s<child>, e.g. s1-s3'),
+  /** How long the link stays cut. */
+  for: Duration,
+});
+
+const Fault = z.union([KillFault, NetsplitFault]);
 
 export const Scenario = z.strictObject({
   description: z.string().default(''),

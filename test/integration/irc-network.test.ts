@@ -94,3 +94,26 @@ test('lab network: links carried by counting proxies; a cut link splits the netw
   assert.ok(Date.now() - cutAt >= 3000, 'the link stayed cut for its whole period');
   assert.ok(link.proxy.stats().accepted >= 2, 'the link came back as a new connection');
 });
+
+test('netsplit: a link of the lab network cut mid-run; who was split off, what was lost, the heal time', { timeout: 60_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const scenario = SCENARIO.replace('users: 90', 'users: 60')
+    .replace('channelMessagesPerHour: 4', 'channelMessagesPerHour: 30')
+    .replace(/    thresholds:\n.*\n.*\n/, '    faults:\n      - { at: 5s, netsplit: net, link: s1-s3, for: 3s }\n');
+  assert.match(scenario, /netsplit: net/);
+  const { file, dir } = writeScenario(scenario);
+  const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), workers: 1, signal: new AbortController().signal });
+  const s = result.summary;
+  const cut = s.faults.events.find((e) => e.action === 'netsplit');
+  const heal = s.faults.events.find((e) => e.action === 'heal');
+  assert.ok(cut?.ok && heal?.ok, JSON.stringify(s.faults.events));
+  // Range spread: users 40..59 are on s3, the server behind the cut link.
+  assert.match(cut.detail ?? '', /split off s3 with 20 users of 60/);
+  assert.ok(heal.t - cut.t >= 2.9, 'the heal is journaled when the link returns');
+  const relinkMs = Number(/again (\d+) ms later/.exec(heal.detail ?? '')?.[1]);
+  assert.ok(relinkMs >= 0 && relinkMs < 20_000, `heal time measured: ${heal.detail}`);
+  assert.ok(s.messages.lost > 0, `messages across the split were lost: ${JSON.stringify(s.messages)}`);
+  // The split-off users stayed on their server: after the heal the network counts everyone again.
+  assert.equal(s.users.peakOnline, 60);
+  assert.equal(s.crossCheck?.serverOnline, 60, `global LUSERS after the heal: ${JSON.stringify(s.crossCheck)}`);
+});

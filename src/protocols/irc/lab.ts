@@ -78,6 +78,7 @@ export async function startInspircdNetworkLab(context: LabContext): Promise<LabT
     url: primary.url,
     urls: network.servers.map((s) => s.url),
     links: network.links,
+    waitWhole: (timeoutMs) => waitForNetwork(network.servers, network.servers.length, timeoutMs, context.password),
     stop: () => network.stop(),
     serverPids: () => network.servers.map((s) => s.pid),
   };
