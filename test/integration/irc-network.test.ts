@@ -115,5 +115,6 @@ test('netsplit: a link of the lab network cut mid-run; who was split off, what w
   assert.ok(s.messages.lost > 0, `messages across the split were lost: ${JSON.stringify(s.messages)}`);
   // The split-off users stayed on their server: after the heal the network counts everyone again.
   assert.equal(s.users.peakOnline, 60);
-  assert.equal(s.crossCheck?.serverOnline, 60, `global LUSERS after the heal: ${JSON.stringify(s.crossCheck)}`);
+  const detail = JSON.stringify({ crossCheck: s.crossCheck, errors: s.errors.byKind, users: s.users, messages: s.messages, faults: s.faults.events });
+  assert.equal(s.crossCheck?.serverOnline, 60, `global LUSERS after the heal: ${detail}`);
 });

@@ -69,8 +69,11 @@ export async function startInspircdLab(context: LabContext): Promise<LabTarget> 
 export async function startInspircdNetworkLab(context: LabContext): Promise<LabTarget> {
   if (context.transport === 'tls') throw new LabError('the InspIRCd network lab has no TLS listeners yet: use irc://', 'inspircd-network');
   if (context.host !== undefined) throw new LabError('the InspIRCd network lab runs on loopback only (no network namespaces)', 'inspircd-network');
+  if (context.keep) {
+    // The links run through proxies in this process: the network cannot outlive it.
+    throw new LabError('the InspIRCd network lab lives only as long as its run (its links go through proxies inside imload): use imload run --lab', 'inspircd-network');
+  }
   const network = await startInspircdNetwork({ servers: context.servers ?? 3, password: context.password });
-  if (context.keep) for (const server of network.servers) server.keep?.();
   const primary = network.servers[0]!;
   return {
     primary,
