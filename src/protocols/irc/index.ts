@@ -14,7 +14,11 @@ import { networkServerOf } from '../network.js';
 class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true };
   private readonly features = new ServerFeatures();
-  private readonly rosters = new SharedRosters();
+  /**
+   * Channel rosters, one set per server of a network: each server's users see the channel as
+   * that server does (a netsplit removes the other side's members on each side).
+   */
+  private readonly rosters: readonly SharedRosters[];
 
   /** A linked network's servers, each as a target; user i connects to `byServer[serverOf(i)]`. */
   private readonly byServer: readonly AgentTarget[];
@@ -23,11 +27,12 @@ class IrcAgent implements ProtocolAgent {
   constructor(private readonly target: AgentTarget) {
     this.byServer = target.network ? target.network.endpoints.map((e) => ({ ...target, host: e.host, port: e.port })) : [target];
     this.serverOf = networkServerOf(target.network);
+    this.rosters = this.byServer.map(() => new SharedRosters());
   }
 
   createUser(identity: VuIdentity, events: VuEvents): IrcUser {
-    const target = this.serverOf ? this.byServer[this.serverOf(identity.index)]! : this.target;
-    return new IrcUser(target, identity, events, this.features, this.rosters);
+    const server = this.serverOf?.(identity.index) ?? 0;
+    return new IrcUser(this.byServer[server]!, identity, events, this.features, this.rosters[server]!);
   }
 
   /**
