@@ -116,7 +116,9 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('health:serverCores', second.server ? second.server.cpuPercent / 100 : null);
     push('health:generatorCores', health.length > 0 ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
   }
-  return { t, bucketSeconds: 1, columns, errorKinds, latencies, phases: phaseSpans(seconds) };
+  // A latency only some runs measure (network targets' same/cross split) is charted only when sampled.
+  const charted = latencies.filter((kind) => !METRICS.get(kind)?.ifSampled || PERCENTILES.some((p) => hasData(columns[`latency:${kind}:${p}`])));
+  return { t, bucketSeconds: 1, columns, errorKinds, latencies: charted, phases: phaseSpans(seconds) };
 }
 
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {

@@ -2,7 +2,9 @@
 import { mkdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runScenario, RunStartError, type RunResult } from '../engine/coordinator.js';
+import { runScenario, RunStartError, type RunOptions, type RunResult } from '../engine/coordinator.js';
+import { serverIndexOf } from '../protocols/network.js';
+import type { AgentTarget } from '../protocols/types.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { loadScenario } from '../scenarios/module.js';
 import { findProfile } from '../scenarios/limits.js';
@@ -79,18 +81,20 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         password: resolveSecret(target.password),
         // ircs://, sips:// and rvps:// ask for TLS as much as `transport: tls` does.
         transport: target.transport ?? (parseTargetUrl(target.url).tls ? 'tls' : undefined),
+        servers: target.network?.servers ?? target.network?.urls?.length,
       });
       target = {
         ...target,
         url: lab.url,
+        network: lab.urls ? { spread: target.network?.spread ?? 'range', urls: [...lab.urls] } : target.network,
         transport: lab.transport ?? target.transport,
         domain: lab.domain ?? target.domain,
         options: { ...lab.options, ...target.options },
         tls: lab.ca ? { ...target.tls, ca: lab.ca, insecure: target.tls?.insecure ?? false } : target.tls,
       };
     }
-    const agentTarget = toAgentTarget(targetName, target);
-    if (!isLoopback(agentTarget.host) && !options.allowRemote) {
+    const agentTarget = toAgentTarget(targetName, target, scenario.population.users);
+    if (![agentTarget, ...(agentTarget.network?.endpoints ?? [])].every((e) => isLoopback(e.host)) && !options.allowRemote) {
       throw new UserFacingError(
         `target ${targetName} (${target.url}) is not on loopback: pass --allow-remote to send load to another host`,
         EXIT.badInput,
@@ -156,7 +160,8 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         spreadSourceAddresses: isLoopback(agentTarget.host) && agentTarget.host.startsWith('127.'),
         onProgress: progress.print,
         signal,
-        faults: options.replay ? [] : faultActions(scenario, targetName, lab),
+        faults: options.replay ? [] : faultActions(scenario, targetName, lab, agentTarget.network),
+        finalNotes: lab?.links ? () => linkTrafficNotes(lab!) : undefined,
         serverPids: lab?.serverPids,
         eventsPath: options.record === false ? undefined : join(runDir, 'events.ndjson.gz'),
         replay: options.replay ? { path: options.replay.path, speed: options.replay.speed } : undefined,
@@ -193,9 +198,87 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   }
 }
 
+type FaultAction = NonNullable<RunOptions['faults']>[number];
+
+/** How long a healed link may take to relink the network before the heal is journaled as failed. */
+const HEAL_TIMEOUT_MS = 60_000;
+
+/**
+ * A netsplit: the link's proxy refuses and drops its connection for `for`; then the servers
+ * relink by themselves. Journaled: the cut (the servers and users split off), and the heal (how
+ * long after the link's return every server saw the whole network again).
+ */
+function netsplitActions(
+  fault: Extract<Scenario['faults'][number], { netsplit: string }>,
+  targetName: string,
+  lab: LabTarget | undefined,
+  network: AgentTarget['network'],
+): FaultAction[] {
+  const link = lab?.links?.find((l) => l.name === fault.link);
+  if (fault.netsplit !== targetName || !lab?.links || !lab.waitWhole) {
+    throw new UserFacingError(`faults: netsplit "${fault.netsplit}" must be the scenario's target, a network started by the lab (--lab, a lab network kind)`, EXIT.badInput);
+  }
+  if (!link) {
+    throw new UserFacingError(`faults: the lab network has no link "${fault.link}" (links: ${lab.links.map((l) => l.name).join(', ') || 'none'})`, EXIT.badInput);
+  }
+  const waitWhole = lab.waitWhole.bind(lab);
+  // The servers behind the cut link: the child and every server below it.
+  const split = new Set([link.child]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const l of lab.links) if (split.has(l.parent) && !split.has(l.child)) grew = split.add(l.child) !== undefined;
+  }
+  let users = 0;
+  if (network) {
+    const shape = { spread: network.spread, users: network.users, servers: network.endpoints.length };
+    for (let i = 0; i < network.users; i++) if (split.has(serverIndexOf(i, shape))) users++;
+  }
+  const names = [...split].map((i) => lab.servers[i]?.name ?? `#${i}`).join(', ');
+  return [
+    {
+      atMs: fault.at,
+      action: 'netsplit',
+      target: `${fault.netsplit}/${fault.link}`,
+      run: async () => {
+        const dropped = link.proxy.cut(fault.for);
+        return `link ${fault.link} cut for ${fault.for} ms (${dropped} server connection${dropped === 1 ? '' : 's'} dropped): split off ${names} with ${users} user${users === 1 ? '' : 's'} of ${network?.users ?? '?'}`;
+      },
+    },
+    {
+      atMs: fault.at + fault.for,
+      action: 'heal',
+      target: `${fault.netsplit}/${fault.link}`,
+      run: async () => {
+        const back = performance.now();
+        await waitWhole(HEAL_TIMEOUT_MS);
+        return `link ${fault.link} back; every server saw the whole network again ${Math.round(performance.now() - back)} ms later (the servers' own reconnect, every 2 s)`;
+      },
+    },
+  ];
+}
+
+/** A lab network's server-to-server traffic, read from the counting proxy on each link. */
+function linkTrafficNotes(lab: LabTarget): { key: string; text: string }[] {
+  const links = lab.links ?? [];
+  if (links.length === 0) return [];
+  const parts = links.map((link) => {
+    const s = link.proxy.stats();
+    const parent = lab.servers[link.parent]?.name ?? `#${link.parent}`;
+    const child = lab.servers[link.child]?.name ?? `#${link.child}`;
+    return `${link.name}: ${child}→${parent} ${s.upstreamBytes} B, ${parent}→${child} ${s.downstreamBytes} B (${s.accepted} connection${s.accepted === 1 ? '' : 's'}, ${s.dropped} dropped)`;
+  });
+  return [
+    {
+      key: 'network-links',
+      text: `server-to-server traffic on each link of the lab network, counted by a proxy on the link from the lab's start to the run's end (the servers' initial burst included): ${parts.join('; ')}`,
+    },
+  ];
+}
+
 /** The scenario's `faults:` as actions on the lab server that provides the target. */
-function faultActions(scenario: Scenario, targetName: string, lab: LabTarget | undefined) {
-  return scenario.faults.flatMap((fault) => {
+function faultActions(scenario: Scenario, targetName: string, lab: LabTarget | undefined, network?: AgentTarget['network']) {
+  return scenario.faults.flatMap((fault): FaultAction[] => {
+    if ('netsplit' in fault) return netsplitActions(fault, targetName, lab, network);
     if (fault.kill !== targetName || !lab?.outage) {
       throw new UserFacingError(
         `faults: "${fault.kill}" must be the scenario's target, started by the lab (--lab) with a server that can be restarted (InspIRCd without TLS, ngIRCd)`,

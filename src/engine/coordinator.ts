@@ -8,7 +8,7 @@ import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
 import { METRICS } from '../protocols/metric-registry.js';
-import { JournalWriter, type JournalEntry, type JournalHeader, type RunPhase } from '../metrics/journal.js';
+import { JournalWriter, type JournalEntry, type JournalFault, type JournalHeader, type RunPhase } from '../metrics/journal.js';
 import { HostSampler } from '../metrics/host.js';
 import { joinRecordings } from '../metrics/recording.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdSpec } from '../analysis/thresholds.js';
@@ -46,8 +46,16 @@ export interface RunOptions {
   readonly scriptPath?: string;
   /** Notes known before the start (the scenario's warnings), journaled after the header. */
   readonly notes?: ReadonlyArray<{ readonly key: string; readonly text: string }>;
+  /** Notes known only at the end (e.g. the lab's link traffic), journaled before the end. */
+  readonly finalNotes?: () => ReadonlyArray<{ readonly key: string; readonly text: string }>;
   /** Faults to inject at given times (ms from run start); each action's outcome is journaled. */
-  readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
+  readonly faults?: ReadonlyArray<{
+    readonly atMs: number;
+    readonly action: JournalFault['action'];
+    readonly target: string;
+    /** Resolves with a detail to journal (what the fault did), or nothing. */
+    run(): Promise<string | void>;
+  }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
   readonly serverPids?: () => readonly number[];
 }
@@ -252,6 +260,7 @@ class ScenarioRun {
     if (this.workers.hasPending) this.flushSecond();
     const { eventsPath } = this.options;
     if (eventsPath) joinRecordings(this.workers.recordingParts(eventsPath), eventsPath);
+    for (const note of this.options.finalNotes?.() ?? []) this.journal.record({ type: 'note', key: note.key, text: note.text });
     this.journal.record({ type: 'end', at: Date.now(), reason: this.stopReason!, detail: this.stopDetail });
     const { summary } = buildSummary(this.journal.entries);
     return { summary, aggregate: this.aggregate, reason: this.stopReason! };
@@ -344,7 +353,7 @@ class ScenarioRun {
         const at = Date.now();
         const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
         fault.run().then(
-          () => this.journal.record({ ...entry, ok: true }),
+          (detail) => this.journal.record(typeof detail === 'string' ? { ...entry, ok: true, detail } : { ...entry, ok: true }),
           (error: Error) => this.journal.record({ ...entry, ok: false, detail: error.message }),
         );
       }, Math.max(0, startEpochMs + fault.atMs - Date.now())),

@@ -29,7 +29,13 @@ export class Inbox {
     private readonly correlator?: PresenceCorrelator,
     /** Says once per run which method measured presence (journal note). */
     private readonly note?: (key: string, text: string) => void,
-  ) {}
+    /** A network target's user → server: each delivery is also counted as same-server or cross-server. */
+    private readonly serverOf?: (index: number) => number,
+  ) {
+    this.server = serverOf?.(identity.index);
+  }
+
+  private readonly server: number | undefined;
 
   message(from: string, text: string, receivedAt: number, channel?: string): void {
     const stamp = parseStamp(text);
@@ -46,6 +52,9 @@ export class Inbox {
     metrics.add('deliveriesReceived');
     this.received(stamp.sender, stamp.seq, channel);
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
+    if (this.serverOf) {
+      metrics.latency(this.serverOf(stamp.sender) === this.server ? 'deliverySameServer' : 'deliveryCrossServer', receivedAt - stamp.scheduledAt);
+    }
     if (this.expectations.waiting) this.expectations.offer({ kind: 'message', from, text, channel });
   }
 

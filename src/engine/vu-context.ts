@@ -25,6 +25,8 @@ export interface WorkerContext {
   readonly recorder?: EventRecorder;
   /** The scenario module's user function (TypeScript scenarios), run for users outside YAML groups. */
   readonly userScript?: (vu: Vu) => Promise<void>;
+  /** A network target: the server each user index connects to (delivery latency split same/cross). */
+  readonly serverOf?: (index: number) => number;
   /** Replaying a recording: each user's recorded events, and the speed-up. */
   readonly replay?: Replay;
 }

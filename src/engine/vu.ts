@@ -80,6 +80,7 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
       (from, seq, ch) => record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }),
       correlator,
       (key, text) => ctx.note(key, text),
+      ctx.serverOf,
     );
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
     const activity = this.replayed ?? (scripted ? NO_ACTIONS : ctx.plan.activity(identity.index, identity));

@@ -5,6 +5,7 @@
  */
 import type { ProtocolAgent, VuIdentity } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
+import { networkServerOf } from '../protocols/network.js';
 import { HealthSampler } from '../metrics/health.js';
 import { MetricsRecorder } from '../metrics/recorder.js';
 import { METRICS } from '../protocols/metric-registry.js';
@@ -35,6 +36,8 @@ export interface WorkerSetup {
   readonly recorder?: EventRecorder;
   readonly replay?: Replay;
   readonly userScript?: (vu: Vu) => Promise<void>;
+  /** A network target: the server each user index connects to. */
+  readonly serverOf?: (index: number) => number;
 }
 
 export interface WorkerRunOptions {
@@ -95,7 +98,8 @@ export class WorkerRun {
       const source = message.spreadSourceAddresses ? `127.0.0.${2 + (index % 250)}` : undefined;
       return plan.identity(index, password, source);
     });
-    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript });
+    const serverOf = networkServerOf(target.network);
+    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf });
     this.send({ type: 'ready' });
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
@@ -138,6 +142,7 @@ export class WorkerRun {
       recorder: setup.recorder,
       replay: setup.replay,
       userScript: setup.userScript,
+      serverOf: setup.serverOf,
     };
     this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
     for (const runner of this.runners) runner.start();

@@ -57,6 +57,7 @@ export class LinkProxy {
   private readonly pendingDrops = new Set<NodeJS.Timeout>();
   private counts = { accepted: 0, dropped: 0, refused: 0, upstreamBytes: 0, downstreamBytes: 0 };
   private listening: { host: string; port: number } | undefined;
+  private cutUntil = 0;
 
   constructor(private readonly options: LinkProxyOptions) {
     if (!isLoopback(options.targetHost)) throw new Error(`link proxy: target ${options.targetHost} is not on loopback`);
@@ -126,6 +127,21 @@ export class LinkProxy {
     return dropped;
   }
 
+  /**
+   * Cuts the link for `ms`: every open connection is dropped and new ones are refused (closed
+   * at accept) until the time is up — a netsplit when the link carries servers' traffic.
+   * Returns the number of connections dropped.
+   */
+  cut(ms: number): number {
+    this.cutUntil = Date.now() + bounded(ms, 'cut');
+    return this.dropAll();
+  }
+
+  /** Whether a `cut` is in force now. */
+  get isCut(): boolean {
+    return Date.now() < this.cutUntil;
+  }
+
   /** Schedules `dropAll()` in `ms` (cancelled by `close()`). */
   dropAllAfter(ms: number): void {
     const timer = setTimeout(() => {
@@ -151,7 +167,7 @@ export class LinkProxy {
   }
 
   private accept(client: Socket): void {
-    if (this.links.size >= (this.options.maxConnections ?? 20_000)) {
+    if (this.links.size >= (this.options.maxConnections ?? 20_000) || this.isCut) {
       this.counts.refused++;
       client.destroy();
       return;

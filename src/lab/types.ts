@@ -53,6 +53,21 @@ export interface LabContext {
   readonly host?: string;
   readonly port?: number;
   readonly allow?: string;
+  /** Servers in a linked network lab (`inspircd-network`). */
+  readonly servers?: number;
+}
+
+/** A server-to-server link of a lab network, carried through a counting proxy. */
+export interface LabLink {
+  /** e.g. `s1-s2`. */
+  readonly name: string;
+  /** Indexes in `LabTarget.servers` of the server dialled (parent) and the dialler (child). */
+  readonly parent: number;
+  readonly child: number;
+  readonly proxy: {
+    stats(): { readonly upstreamBytes: number; readonly downstreamBytes: number; readonly accepted: number; readonly dropped: number; readonly open: number };
+    cut(ms: number): number;
+  };
 }
 
 /** A started lab and how a target reaches it. */
@@ -61,6 +76,12 @@ export interface LabTarget {
   readonly primary: LabServer;
   readonly servers: readonly LabServer[];
   readonly url: string;
+  /** A linked network: every server's client URL (`url` is the first), the target's users spread over them. */
+  readonly urls?: readonly string[];
+  /** A linked network's server-to-server links. */
+  readonly links?: readonly LabLink[];
+  /** A linked network: resolves once every server sees the whole network again (after a netsplit). */
+  waitWhole?(timeoutMs: number): Promise<void>;
   readonly transport?: 'tcp' | 'udp' | 'tls';
   readonly domain?: string;
   /** Extra agent options, e.g. Kamailio's ctl socket for the online-count cross-check. */

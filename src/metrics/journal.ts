@@ -116,7 +116,8 @@ export interface JournalFault {
   readonly at: number;
   /** Seconds since run start. */
   readonly t: number;
-  readonly action: 'kill' | 'restart';
+  /** `netsplit`: a lab network's link cut; `heal`: the network whole again after it came back. */
+  readonly action: 'kill' | 'restart' | 'netsplit' | 'heal';
   readonly target: string;
   readonly ok: boolean;
   readonly detail?: string;

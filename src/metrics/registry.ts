@@ -48,6 +48,8 @@ export interface MetricDefinition extends MetricDeclaration {
   readonly threshold: boolean;
   /** A measured value of 0 users online means nothing to judge (bandwidth per user). */
   readonly needsUsers?: boolean;
+  /** Measured only by some runs (the same/cross-server split: network targets): no chart when it has no samples. */
+  readonly ifSampled?: boolean;
   readonly compare?: CompareRule;
 }
 
@@ -65,6 +67,8 @@ export const ENGINE_METRICS = [
   { name: 'logon', kind: 'latency', unit: 'ms', description: 'scheduled logon time to ready (logged on, channels joined, subscriptions set up)', compare: LATENCY_COMPARE },
   { name: 'join', kind: 'latency', unit: 'ms', description: 'channel join sent to the server’s confirmation', compare: LATENCY_COMPARE },
   { name: 'delivery', kind: 'latency', unit: 'ms', description: 'a message’s scheduled send time to its receipt, per recipient', compare: LATENCY_COMPARE },
+  { name: 'deliverySameServer', kind: 'latency', unit: 'ms', description: 'delivery latency where sender and recipient are on the same server of a network target', compare: LATENCY_COMPARE, ifSampled: true },
+  { name: 'deliveryCrossServer', kind: 'latency', unit: 'ms', description: 'delivery latency where sender and recipient are on different servers of a network target (crossing server-to-server links)', compare: LATENCY_COMPARE, ifSampled: true },
   { name: 'presence', kind: 'latency', unit: 'ms', description: 'a presence change’s scheduled time to each watcher’s notification', compare: LATENCY_COMPARE },
   { name: 'logonDelay', kind: 'latency', unit: 'ms', description: 'generator lateness: a logon’s start after its scheduled time', threshold: false },
   { name: 'sendLag', kind: 'latency', unit: 'ms', description: 'generator lateness: an action sent after its scheduled time', threshold: false },

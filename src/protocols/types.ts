@@ -9,6 +9,8 @@ import type { PresenceState } from '../metrics/names.js';
 export type { PresenceState };
 
 /** A named endpoint from scenarios.yaml, with credentials already resolved from env/file. */
+import type { AgentNetwork } from './network.js';
+
 export interface AgentTarget {
   readonly name: string;
   readonly protocol: string;
@@ -24,6 +26,8 @@ export interface AgentTarget {
    * `validate` checked them against the descriptor's schema, and the agent parses them with it.
    */
   readonly options: Readonly<Record<string, unknown>>;
+  /** A network of servers: each user connects to its own (network.ts); `host`/`port` are the first's. */
+  readonly network?: AgentNetwork;
 }
 
 export type ChannelRole = 'member' | 'presenter' | 'listener';

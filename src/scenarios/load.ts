@@ -114,8 +114,9 @@ function referenceProblems(config: ScenarioFile): Array<{ path: string[]; messag
       });
     }
     scenario.faults.forEach((fault, i) => {
-      if (!config.targets[fault.kill]) {
-        problems.push({ path: ['scenarios', name, 'faults', String(i), 'kill'], message: `no target named "${fault.kill}"` });
+      const [field, named] = 'kill' in fault ? ['kill', fault.kill] : ['netsplit', fault.netsplit];
+      if (!config.targets[named]) {
+        problems.push({ path: ['scenarios', name, 'faults', String(i), field], message: `no target named "${named}"` });
       }
     });
     if (scenario.limits && !findProfile(scenario.limits, config.profiles)) {
@@ -223,5 +224,5 @@ const KNOWN_KEYS = [
   'channelMessagesPerHour', 'presenterMessagesPerHour', 'presenceChangesPerHour', 'messageBytes',
   'activityStart', 'drain', 'logonTimeout', 'joinTimeout', 'reconnect', 'enabled', 'maxAttempts',
   'initialDelay', 'maxDelay', 'check', 'abortOnFail', 'delayAbortEval', 'insecure', 'serverName', 'ca',
-  'faults', 'at', 'kill', 'restartAfter', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
+  'faults', 'at', 'kill', 'restartAfter', 'netsplit', 'link', 'for', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
 ];

@@ -43,6 +43,18 @@ const TargetFields = z.strictObject({
     .optional(),
   /** The lab server that provides this target in `imload demo` / `imload run --lab` (one of the protocol's lab kinds). */
   lab: z.enum(names(LAB_KINDS)).optional(),
+  /**
+   * A network of linked servers instead of one: the servers' URLs (`url` is the first, where the
+   * online-count cross-check asks), or with `lab` how many servers the lab starts; `spread` says
+   * which server each user connects to (`range`: consecutive blocks of users, `hash`: by a hash of the index).
+   */
+  network: z
+    .strictObject({
+      urls: z.array(z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_TARGET_URL}`)).min(1).optional(),
+      servers: z.number().int().min(1).max(50).optional(),
+      spread: z.enum(['range', 'hash']).default('range'),
+    })
+    .optional(),
   /** Protocol-specific knobs, checked against the protocol's options schema and passed to the agent. */
   options: z.record(z.string(), z.unknown()).default({}),
 });
@@ -242,13 +254,30 @@ const Threshold = z.union([
 ]);
 
 /** A server fault the lab injects during the run (needs --lab: the lab owns the process). */
-const Fault = z.strictObject({
+const KillFault = z.strictObject({
   at: Duration,
   /** Target name whose lab server is killed. */
   kill: z.string(),
   /** Start it again on the same port this long after the kill (omit: it stays down). */
   restartAfter: Duration.optional(),
 });
+
+/**
+ * A netsplit: one server-to-server link of a lab network target cut for a while (needs --lab:
+ * the lab carries each link through a proxy it owns). The servers relink by themselves once the
+ * link is back.
+ */
+const NetsplitFault = z.strictObject({
+  at: Duration,
+  /** Target name: a network the lab started. */
+  netsplit: z.string(),
+  /** The link cut, as the lab names it: `s<parent>-s<child>`, e.g. `s1-s3`. */
+  link: z.string().regex(/^s\d+-s\d+$/, 'a lab network link is named s<parent>-s<child>, e.g. s1-s3'),
+  /** How long the link stays cut. */
+  for: Duration,
+});
+
+const Fault = z.union([KillFault, NetsplitFault]);
 
 export const Scenario = z.strictObject({
   description: z.string().default(''),

@@ -21,7 +21,8 @@ export function parseTargetUrl(url: string): { protocol: string; host: string; p
   return { protocol: scheme.protocol.name, host: parsed.hostname, port: parsed.port ? Number(parsed.port) : scheme.defaultPort, tls: scheme.tls };
 }
 
-export function toAgentTarget(name: string, target: Target): AgentTarget {
+/** `users`: the population's size, which a network target's range spread divides. */
+export function toAgentTarget(name: string, target: Target, users = 1): AgentTarget {
   const { protocol, host, port, tls } = parseTargetUrl(target.url);
   // TLS comes from the scheme; otherwise the target's transport, or the protocol's first.
   const transport = tls ? 'tls' : (target.transport ?? requireDescriptor(protocol).transports[0] ?? 'tcp');
@@ -34,7 +35,20 @@ export function toAgentTarget(name: string, target: Target): AgentTarget {
     domain: target.domain,
     tls: tls || target.tls ? { ca: target.tls?.ca, insecure: target.tls?.insecure ?? false, serverName: target.tls?.serverName } : undefined,
     options: target.options,
+    network: networkOf(target, protocol, users),
   };
+}
+
+/** A network target's endpoints: its `urls`, each of the target's own protocol. */
+function networkOf(target: Target, protocol: string, users: number): AgentTarget['network'] {
+  const urls = target.network?.urls;
+  if (!urls || urls.length < 2) return undefined;
+  const endpoints = urls.map((url) => {
+    const parsed = parseTargetUrl(url);
+    if (parsed.protocol !== protocol) throw new TargetError(`network URL ${url} is not a ${protocol} URL like the target's ${target.url}`);
+    return { host: parsed.host, port: parsed.port };
+  });
+  return { endpoints, spread: target.network?.spread ?? 'range', users };
 }
 
 /** Loopback is always allowed; anything else needs an explicit opt-in (load is not a probe). */

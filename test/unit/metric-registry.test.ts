@@ -46,7 +46,7 @@ test('a descriptor’s metrics join the engine’s, with the protocols that prod
   assert.equal(registry.get('logon')?.protocols, undefined, 'named by every descriptor: every protocol');
   assert.equal(registry.get('sendLag')?.protocols, undefined, 'the generator’s own lateness: every protocol');
   assert.equal(registry.produces(registry.get('streamRestarts')!, 'abc'), false);
-  assert.deepEqual(registry.latencies().map((m) => m.name), ['logon', 'join', 'delivery', 'presence', 'logonDelay', 'sendLag', 'bind']);
+  assert.deepEqual(registry.latencies().map((m) => m.name), ['logon', 'join', 'delivery', 'deliverySameServer', 'deliveryCrossServer', 'presence', 'logonDelay', 'sendLag', 'bind']);
 });
 
 test('a protocol metric is a threshold metric with its unit’s grammar', () => {

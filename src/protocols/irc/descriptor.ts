@@ -17,7 +17,7 @@ export const ircDescriptor: ProtocolDescriptor = {
   transports: ['tcp'],
   options: IrcOptions,
   capabilities: { channels: true, presence: false, instantMessages: true },
-  latencies: ['logon', 'join', 'delivery'],
+  latencies: ['logon', 'join', 'delivery', 'deliverySameServer', 'deliveryCrossServer'],
   metrics: [{ name: 'register', kind: 'latency', unit: 'ms', description: 'NICK/USER sent to 001 (the server admitted the user)' }],
   // InspIRCd 3 (lab): tags (server-time, msgid) on every relayed line, a PING barrier per send.
   byteModel: {
@@ -68,6 +68,13 @@ export const ircDescriptor: ProtocolDescriptor = {
       packages: ['inspircd'],
       transports: ['tcp', 'tls'],
       start: async (context) => (await import('./lab.js')).startInspircdLab(context),
+    },
+    {
+      kind: 'inspircd-network',
+      title: 'InspIRCd 3, linked servers',
+      packages: ['inspircd'],
+      transports: ['tcp'],
+      start: async (context) => (await import('./lab.js')).startInspircdNetworkLab(context),
     },
     {
       kind: 'ngircd',

@@ -9,19 +9,36 @@ import { SharedRosters } from './channels.js';
 import { IrcUser } from './user.js';
 import { parseTargetOptions } from '../descriptor.js';
 import { IrcOptions } from './options.js';
+import { networkServerOf } from '../network.js';
 
 class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true };
   private readonly features = new ServerFeatures();
-  private readonly rosters = new SharedRosters();
+  /**
+   * Channel rosters, one set per server of a network: each server's users see the channel as
+   * that server does (a netsplit removes the other side's members on each side).
+   */
+  private readonly rosters: readonly SharedRosters[];
 
-  constructor(private readonly target: AgentTarget) {}
+  /** A linked network's servers, each as a target; user i connects to `byServer[serverOf(i)]`. */
+  private readonly byServer: readonly AgentTarget[];
+  private readonly serverOf: ((index: number) => number) | undefined;
 
-  createUser(identity: VuIdentity, events: VuEvents): IrcUser {
-    return new IrcUser(this.target, identity, events, this.features, this.rosters);
+  constructor(private readonly target: AgentTarget) {
+    this.byServer = target.network ? target.network.endpoints.map((e) => ({ ...target, host: e.host, port: e.port })) : [target];
+    this.serverOf = networkServerOf(target.network);
+    this.rosters = this.byServer.map(() => new SharedRosters());
   }
 
-  /** Registers an observer, asks LUSERS, and returns the server's user count minus itself. */
+  createUser(identity: VuIdentity, events: VuEvents): IrcUser {
+    const server = this.serverOf?.(identity.index) ?? 0;
+    return new IrcUser(this.byServer[server]!, identity, events, this.features, this.rosters[server]!);
+  }
+
+  /**
+   * Registers an observer, asks LUSERS, and returns the server's user count minus itself. On a
+   * linked network that is the global count (266) the first server reports, every server's users.
+   */
   serverOnlineCount(): Promise<number | undefined> {
     return countUsers(this.target);
   }

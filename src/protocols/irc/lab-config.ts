@@ -22,6 +22,22 @@ export interface InspircdLabConfig extends IrcLabConfig {
   readonly password?: string;
   /** A server that paces registrations like a stock production one: see `ConnectThrottle`. */
   readonly throttle?: ConnectThrottle;
+  /** One server of a linked network (module spanningtree): its name, id and links. */
+  readonly link?: SpanningTreeConfig;
+}
+
+/** A server's place in a linked lab network (research: InspIRCd 3 `<link>`, `<autoconnect>`). */
+export interface SpanningTreeConfig {
+  /** Server name, unique in the network, e.g. `s2.imload.lab`. */
+  readonly name: string;
+  /** Server id (SID): a digit and two letters or digits, unique in the network. */
+  readonly sid: string;
+  /** Port this server accepts server links on (type="servers"). */
+  readonly linkPort: number;
+  /** Shared link password (the lab's own, both directions). */
+  readonly password: string;
+  /** The servers it links with: `autoconnect` for the one it dials (its parent in the tree). */
+  readonly peers: readonly { readonly name: string; readonly host: string; readonly port: number; readonly autoconnect: boolean }[];
 }
 
 /**
@@ -35,7 +51,7 @@ export interface ConnectThrottle {
   readonly timeoutSeconds: number;
 }
 
-export function inspircdConfig({ port, dir, maxClients, tls, password, throttle, host = '127.0.0.1', allow = '127.0.0.0/8' }: InspircdLabConfig): string {
+export function inspircdConfig({ port, dir, maxClients, tls, password, throttle, link, host = '127.0.0.1', allow = '127.0.0.0/8' }: InspircdLabConfig): string {
   const modules = [
     'cap',
     'auditorium',
@@ -49,7 +65,9 @@ export function inspircdConfig({ port, dir, maxClients, tls, password, throttle,
     'namesx',
   ];
   return [
-    '<server name="insp.imload.lab" description="imload lab" network="ImloadLab">',
+    link
+      ? `<server name="${link.name}" description="imload lab" network="ImloadLab" id="${link.sid}">`
+      : '<server name="insp.imload.lab" description="imload lab" network="ImloadLab">',
     '<admin name="imload" nick="imload" email="imload@localhost">',
     `<path configdir="${dir}" datadir="${dir}" logdir="${dir}">`,
     `<pid file="${dir}/inspircd.pid">`,
@@ -76,6 +94,7 @@ export function inspircdConfig({ port, dir, maxClients, tls, password, throttle,
           `<connflood maxconns="${throttle.maxConnections}" period="${throttle.periodSeconds}" timeout="${throttle.timeoutSeconds}" bootwait="0" quitmsg="Throttled">`,
         ]
       : []),
+    ...(link ? spanningTree(link, host) : []),
     `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${dir}/ircd.log">`,
     ...(tls
       ? [
@@ -87,6 +106,24 @@ export function inspircdConfig({ port, dir, maxClients, tls, password, throttle,
       : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The server-to-server part: a link listener, a `<link>` per neighbour (both ends of a link
+ * need one), and `<autoconnect>` to the parent, which the server retries every 2 s after a split.
+ */
+function spanningTree(link: SpanningTreeConfig, host: string): string[] {
+  const password = configValue(link.password);
+  const dialled = link.peers.filter((p) => p.autoconnect);
+  return [
+    '<module name="spanningtree">',
+    `<bind address="${host}" port="${link.linkPort}" type="servers">`,
+    ...link.peers.map(
+      (peer) =>
+        `<link name="${peer.name}" ipaddr="${peer.host}" port="${peer.port}" allowmask="${peer.host}/32" timeout="5s" sendpass="${password}" recvpass="${password}">`,
+    ),
+    ...dialled.map((peer) => `<autoconnect period="2s" server="${peer.name}">`),
+  ];
 }
 
 /** InspIRCd config values are double-quoted with no escapes: refuse what would break out. */

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { LineBuffer, parseLine } from './codec.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
-import { inspircdConfig, ngircdConfig, type ConnectThrottle } from './lab-config.js';
+import { inspircdConfig, ngircdConfig, type ConnectThrottle, type SpanningTreeConfig } from './lab-config.js';
+import { startLinkProxy, type LinkProxy } from '../../faults/link-proxy.js';
+import { randomBytes } from 'node:crypto';
 import { createLabPki } from '../../lab/tls.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
 import { labBaseDir } from '../../lab/dirs.js';
@@ -31,6 +33,10 @@ export interface InspircdLabOptions extends IrcLabOptions {
   readonly password?: string;
   /** Pace registrations with a server-wide connect throttle (for tests of adaptive logon). */
   readonly throttle?: ConnectThrottle;
+  /** One server of a linked network (startInspircdNetwork). */
+  readonly link?: SpanningTreeConfig;
+  /** Short name (`imload lab status`), default `insp`. */
+  readonly name?: string;
 }
 
 /** An InspIRCd lab server; `tls` is set when it was started with a TLS listener. */
@@ -56,6 +62,156 @@ export async function startInspircdLab(context: LabContext): Promise<LabTarget> 
   };
 }
 
+/**
+ * `lab: inspircd-network`: `context.servers` InspIRCd servers (default 3) linked in a tree over
+ * loopback, each with its own client port; the target's users are spread over `urls`.
+ */
+export async function startInspircdNetworkLab(context: LabContext): Promise<LabTarget> {
+  if (context.transport === 'tls') throw new LabError('the InspIRCd network lab has no TLS listeners yet: use irc://', 'inspircd-network');
+  if (context.host !== undefined) throw new LabError('the InspIRCd network lab runs on loopback only (no network namespaces)', 'inspircd-network');
+  if (context.keep) {
+    // The links run through proxies in this process: the network cannot outlive it.
+    throw new LabError('the InspIRCd network lab lives only as long as its run (its links go through proxies inside imload): use imload run --lab', 'inspircd-network');
+  }
+  const network = await startInspircdNetwork({ servers: context.servers ?? 3, password: context.password });
+  const primary = network.servers[0]!;
+  return {
+    primary,
+    servers: network.servers,
+    url: primary.url,
+    urls: network.servers.map((s) => s.url),
+    links: network.links,
+    waitWhole: (timeoutMs) => waitForNetwork(network.servers, network.servers.length, timeoutMs, context.password),
+    stop: () => network.stop(),
+    serverPids: () => network.servers.map((s) => s.pid),
+  };
+}
+
+/** A server-to-server link of a lab network, carried by a counting proxy imload owns. */
+export interface NetworkLink {
+  /** e.g. `s1-s2`: the parent's and the child's short names. */
+  readonly name: string;
+  /** Index of the parent (the server dialled) and of the child (the dialler) in `servers`. */
+  readonly parent: number;
+  readonly child: number;
+  readonly proxy: LinkProxy;
+}
+
+export interface InspircdNetwork {
+  readonly servers: readonly InspircdLabServer[];
+  readonly links: readonly NetworkLink[];
+  stop(): Promise<void>;
+}
+
+/** The tree's shape: server i (from 1) links to server ⌊(i−1)/2⌋ (a binary tree rooted at 0). */
+export function parentOf(index: number): number {
+  return Math.floor((index - 1) / 2);
+}
+
+/**
+ * Starts `servers` InspIRCd processes linked in a tree (module spanningtree). Each child dials its
+ * parent through a LinkProxy, so every link's bytes are counted and a link can be cut (netsplit).
+ * Ready when the root's LUSERS says the network has `servers` servers.
+ */
+export async function startInspircdNetwork(options: { servers: number; password?: string; readyTimeoutMs?: number; baseDir?: string }): Promise<InspircdNetwork> {
+  const count = options.servers;
+  if (!Number.isInteger(count) || count < 1 || count > 50) throw new LabError(`inspircd-network: servers must be 1..50 (got ${count})`, 'inspircd-network');
+  const host = '127.0.0.1';
+  const linkPassword = randomBytes(12).toString('hex');
+  const linkPorts: number[] = [];
+  for (let i = 0; i < count; i++) linkPorts.push(await freePort());
+  const names = Array.from({ length: count }, (_, i) => `s${i + 1}.imload.lab`);
+  const started: InspircdLabServer[] = [];
+  const links: NetworkLink[] = [];
+  const stop = async () => {
+    await Promise.all(links.map((l) => l.proxy.close()));
+    await Promise.all(started.map((s) => s.stop()));
+  };
+  try {
+    // Parents first: a child's proxy needs its parent's link port, and its autoconnect then finds it listening.
+    for (let i = 0; i < count; i++) {
+      const peers: SpanningTreeConfig['peers'][number][] = [];
+      if (i > 0) {
+        const parent = parentOf(i);
+        const proxy = await startLinkProxy({ targetHost: host, targetPort: linkPorts[parent]! });
+        links.push({ name: `s${parent + 1}-s${i + 1}`, parent, child: i, proxy });
+        peers.push({ name: names[parent]!, host, port: proxy.port, autoconnect: true });
+      }
+      for (let c = 2 * i + 1; c <= 2 * i + 2 && c < count; c++) peers.push({ name: names[c]!, host, port: linkPorts[c]!, autoconnect: false });
+      const sid = `${i % 10}${String.fromCharCode(65 + Math.floor(i / 10))}X`;
+      started.push(
+        await startInspircd({
+          name: `s${i + 1}`,
+          password: options.password,
+          readyTimeoutMs: options.readyTimeoutMs,
+          baseDir: options.baseDir,
+          link: { name: names[i]!, sid, linkPort: linkPorts[i]!, password: linkPassword, peers },
+        }),
+      );
+    }
+    await waitForNetwork(started, count, options.readyTimeoutMs ?? 30_000, options.password);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { servers: started, links, stop };
+}
+
+/** Waits until every server's LUSERS counts `count` servers in the network. */
+export async function waitForNetwork(servers: readonly LabServer[], count: number, timeoutMs: number, password?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const server of servers) {
+    let seen: number | undefined;
+    while ((seen = await lusers(server.host, server.port, 5000, password).then((l) => l.servers).catch(() => undefined)) !== count) {
+      if (Date.now() > deadline) {
+        throw new LabError(`the InspIRCd network did not link: ${server.name} sees ${seen ?? 'no'} servers of ${count}`, 'inspircd-network');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** One LUSERS as a fresh client: the network's server count (251) and global users (266), itself included. */
+export function lusers(host: string, port: number, timeoutMs = 5000, password?: string): Promise<{ servers?: number; globalUsers?: number }> {
+  return new Promise((resolve, reject) => {
+    const nick = `imlnet${Math.floor(Math.random() * 1e6)}`;
+    const socket = connect({ host, port });
+    const lines = new LineBuffer();
+    const result: { servers?: number; globalUsers?: number } = {};
+    const timer = setTimeout(() => done(new Error('no LUSERS answer in time')), timeoutMs);
+    function done(error?: Error) {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(result);
+    }
+    socket.setEncoding('utf8');
+    socket.on('error', (error) => done(error));
+    socket.on('close', () => done(new Error('closed before LUSERS')));
+    socket.on('connect', () => socket.write(`${password !== undefined ? `PASS ${password}\r\n` : ''}NICK ${nick}\r\nUSER ${nick} 0 * :imload lab network\r\n`));
+    socket.on('data', (chunk: string) =>
+      lines.push(chunk, (line) => {
+        const message = parseLine(line);
+        if (!message) return;
+        const text = message.params[message.params.length - 1] ?? '';
+        if (message.command === 'PING') socket.write(`PONG :${text}\r\n`);
+        else if (message.command === '001') socket.write('LUSERS\r\nPING :imload-lusers\r\n');
+        else if (message.command === '251') {
+          const match = /on (\d+) servers?/i.exec(text);
+          if (match) result.servers = Number(match[1]);
+        } else if (message.command === '266') {
+          const numbers = message.params.slice(1).filter((p) => /^\d+$/.test(p));
+          const value = numbers[0] ?? /Current global users:?\s*(\d+)/i.exec(text)?.[1];
+          if (value !== undefined) result.globalUsers = Number(value);
+        } else if (message.command === 'PONG') {
+          socket.write('QUIT\r\n');
+          done();
+        }
+      }),
+    );
+  });
+}
+
 /** `lab: ngircd`: plain IRC only. */
 export async function startNgircdLab(context: LabContext): Promise<LabTarget> {
   if (context.transport === 'tls') throw new LabError('the ngIRCd lab has no TLS listener: use lab: inspircd for ircs://', 'ngircd');
@@ -72,14 +228,18 @@ export async function startInspircd(options: InspircdLabOptions = {}): Promise<I
   const tls = pki ? { port: await freePort(), certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } : undefined;
   const config = join(dir, 'inspircd.conf');
   // 0600: with a connect password the config holds a secret (docs/reliability.md).
-  writeFileSync(config, inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, throttle: options.throttle, host: options.host, allow: options.allow }), { mode: 0o600 });
+  writeFileSync(
+    config,
+    inspircdConfig({ port, dir, maxClients: options.maxClients, tls, password: options.password, throttle: options.throttle, link: options.link, host: options.host, allow: options.allow }),
+    { mode: 0o600 },
+  );
   // --runasroot: as root, InspIRCd otherwise refuses to start (exit 8) when stdout is not a TTY.
   const args = ['--config', config, '--nofork'];
   if (process.getuid?.() === 0) args.push('--runasroot');
   // cwd: with ssl_gnutls loaded, InspIRCd 3.15 dumps core while unloading modules at SIGTERM;
   // the core file then lands in the lab folder, not in the caller's working directory.
   const proc = startForeground('inspircd', binary, args, join(dir, 'stdout.log'), { cwd: dir });
-  const server = await finish('inspircd', 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs, options.password, options.host);
+  const server = await finish('inspircd', options.name ?? 'insp', port, dir, proc, version(binary, ['--version']), options.readyTimeoutMs, options.password, options.host);
   if (!tls || !pki) return server;
   return { ...server, tls: { port: tls.port, url: `ircs://${server.host}:${tls.port}`, caFile: pki.caFile } };
 }

@@ -1,0 +1,126 @@
+/**
+ * Linked IRC networks (#19): the lab's InspIRCd servers linked in a tree, users spread over them,
+ * channels spanning servers. Every delivery arrives once, the network's global LUSERS equals
+ * imload's online count, and delivery latency is reported split into same-server and
+ * cross-server. The lab's links run through counting proxies: their bytes are measured, and
+ * cutting one splits the network until the link returns.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runCommand } from '../../src/commands/run.js';
+import { lusers, startInspircdNetwork, waitForNetwork } from '../../src/protocols/irc/lab.js';
+import { requireBinary } from '../helpers/require.js';
+import { writeScenario } from '../helpers/scenario.js';
+
+const SCENARIO = `version: 1
+targets:
+  net: { url: irc://127.0.0.1:6667, lab: inspircd-network, network: { servers: 3, spread: range } }
+scenarios:
+  it:
+    target: net
+    seed: 19
+    timeScale: 240
+    population:
+      users: 90
+      channels: { count: 3, perUser: { min: 1, max: 2 } }
+    phases:
+      - { phase: rampUp, rate: 100 }
+      - { phase: hold, duration: 12s }
+      - { phase: rampDown, rate: 200 }
+    behaviour:
+      messagesPerHour: 6
+      channelMessagesPerHour: 4
+      activityStart: rampUpEnd
+      activityDelay: 4s
+    thresholds:
+      - messages.lost == 0
+      - errors.count == 0
+`;
+
+test('3 linked InspIRCd servers: users spread, cross-server channels, exact delivery, global count, same/cross latency', { timeout: 60_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const { file, dir } = writeScenario(SCENARIO);
+  const { exitCode, result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), workers: 1, signal: new AbortController().signal });
+  const s = result.summary;
+  const detail = JSON.stringify({ messages: s.messages, errors: s.errors.byKind, users: s.users });
+  assert.equal(s.users.peakOnline, 90, detail);
+  assert.ok(s.messages.channelSent > 10 && s.messages.sent > 10, detail);
+  assert.equal(s.messages.delivered, s.messages.expected, `every intended recipient got every message: ${detail}`);
+  assert.equal(s.messages.lost, 0);
+  assert.equal(s.messages.duplicates, 0);
+  assert.equal(s.messages.misrouted, 0);
+  const same = s.latency.deliverySameServer;
+  const cross = s.latency.deliveryCrossServer;
+  assert.ok(same && same.count > 0, `same-server deliveries measured: ${JSON.stringify(same)}`);
+  assert.ok(cross && cross.count > 0, `cross-server deliveries measured: ${JSON.stringify(cross)}`);
+  assert.equal(same.count + cross.count, s.latency.delivery.count, 'every delivery is either same-server or cross-server');
+  assert.ok(s.crossCheck, 'the network was asked for its global count');
+  assert.equal(s.crossCheck.imloadOnline, 90);
+  assert.equal(s.crossCheck.serverOnline, 90, `the network's global LUSERS (266) says ${s.crossCheck.serverOnline}`);
+  const links = s.notes.find((n) => n.key === 'network-links');
+  assert.ok(links, `link traffic reported: ${JSON.stringify(s.notes)}`);
+  for (const name of ['s1-s2', 's1-s3']) {
+    const match = new RegExp(`${name}: s\\d→s\\d (\\d+) B, s\\d→s\\d (\\d+) B`).exec(links.text);
+    assert.ok(match && Number(match[1]) > 0 && Number(match[2]) > 0, `${name} carried traffic both ways: ${links.text}`);
+  }
+  assert.equal(exitCode, 0, JSON.stringify(s.thresholds));
+});
+
+test('lab network: links carried by counting proxies; a cut link splits the network until it returns', { timeout: 60_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const network = await startInspircdNetwork({ servers: 3 });
+  t.after(() => network.stop());
+  assert.equal(network.servers.length, 3);
+  assert.equal(new Set(network.servers.map((s) => s.port)).size, 3, 'each server has its own client port');
+  for (const server of network.servers) assert.equal((await lusers(server.host, server.port)).servers, 3, `${server.name} sees the whole network`);
+  assert.deepEqual(network.links.map((l) => l.name), ['s1-s2', 's1-s3']);
+  for (const link of network.links) {
+    const stats = link.proxy.stats();
+    assert.equal(stats.open, 1, `${link.name} carries one server connection`);
+    assert.ok(stats.upstreamBytes > 0 && stats.downstreamBytes > 0, `${link.name} counted its burst: ${JSON.stringify(stats)}`);
+  }
+  const link = network.links[1]!;
+  const cutAt = Date.now();
+  assert.equal(link.proxy.cut(3000), 1, 'the cut dropped the link');
+  const root = network.servers[0]!;
+  const split = network.servers[2]!;
+  // The servers notice the closed link at once: each side now counts only itself (s3) or s1+s2.
+  let seen: number | undefined;
+  while ((seen = (await lusers(split.host, split.port)).servers) !== 1) assert.ok(Date.now() - cutAt < 3000, `s3 still sees ${seen} servers`);
+  assert.equal((await lusers(root.host, root.port)).servers, 2);
+  // s3 redials every 2 s; the proxy refuses until the cut ends, then the network is whole again.
+  await waitForNetwork(network.servers, 3, 20_000);
+  assert.ok(Date.now() - cutAt >= 3000, 'the link stayed cut for its whole period');
+  assert.ok(link.proxy.stats().accepted >= 2, 'the link came back as a new connection');
+});
+
+test('netsplit: a link of the lab network cut mid-run; who was split off, what was lost, the heal time', { timeout: 60_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const scenario = SCENARIO.replace('users: 90', 'users: 60')
+    .replace('channelMessagesPerHour: 4', 'channelMessagesPerHour: 30')
+    .replace(/    thresholds:\n.*\n.*\n/, '    faults:\n      - { at: 5s, netsplit: net, link: s1-s3, for: 3s }\n');
+  assert.match(scenario, /netsplit: net/);
+  const { file, dir } = writeScenario(scenario);
+  const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), workers: 1, signal: new AbortController().signal });
+  const s = result.summary;
+  const cut = s.faults.events.find((e) => e.action === 'netsplit');
+  const heal = s.faults.events.find((e) => e.action === 'heal');
+  assert.ok(cut?.ok && heal?.ok, JSON.stringify(s.faults.events));
+  // Range spread: users 40..59 are on s3, the server behind the cut link.
+  assert.match(cut.detail ?? '', /split off s3 with 20 users of 60/);
+  assert.ok(heal.t - cut.t >= 2.9, 'the heal is journaled when the link returns');
+  const relinkMs = Number(/again (\d+) ms later/.exec(heal.detail ?? '')?.[1]);
+  assert.ok(relinkMs >= 0 && relinkMs < 20_000, `heal time measured: ${heal.detail}`);
+  // During the split each side's servers drop the other side's users: IMs to them are refused (401).
+  assert.ok(s.messages.undeliverable > 0, `IMs across the split were refused: ${JSON.stringify(s.messages)}`);
+  // The split-off users stayed on their server (no disconnects), and with per-server rosters
+  // every delivery the senders' servers promised arrived.
+  const detail = JSON.stringify({ crossCheck: s.crossCheck, errors: s.errors.byKind, users: s.users, messages: s.messages, faults: s.faults.events });
+  assert.equal(s.users.peakOnline, 60);
+  assert.equal(s.users.disconnects, 0, detail);
+  assert.equal(s.messages.delivered, s.messages.expected, detail);
+  // Not asserted: the global LUSERS after the heal. In two runs it said 58 and 59 of 60 while every
+  // user stayed connected (docs/topologies.md, open question); the cross-check reports the mismatch.
+  assert.ok(s.crossCheck && s.crossCheck.imloadOnline === 60, detail);
+});
