@@ -25,16 +25,22 @@ interface IterationValue {
 }
 interface Iterable {
   readonly recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): IterationValue };
+  lowestEquivalentValue(value: number): number;
+  medianEquivalentValue(value: number): number;
 }
 
-/** Each distinct recorded HDR value (µs, the top of its HDR bucket) with its count. */
-export function recordedValues(histogram: Histogram): Array<[us: number, count: number]> {
-  const it = (histogram as unknown as Iterable).recordedValuesIterator;
+/**
+ * Each distinct recorded HDR value with its count: `us` the bottom of its HDR bucket (what was
+ * recorded, to HDR's 0.1 %: 100 ms stays ≤ 0.1 s), `medianUs` its middle (for sums, as HDR's mean).
+ */
+export function recordedValues(histogram: Histogram): Array<[us: number, count: number, medianUs: number]> {
+  const h = histogram as unknown as Iterable;
+  const it = h.recordedValuesIterator;
   it.reset();
-  const out: Array<[number, number]> = [];
+  const out: Array<[number, number, number]> = [];
   while (it.hasNext()) {
     const v = it.next();
-    out.push([v.valueIteratedTo, v.countAtValueIteratedTo]);
+    out.push([h.lowestEquivalentValue(v.valueIteratedTo), v.countAtValueIteratedTo, h.medianEquivalentValue(v.valueIteratedTo)]);
   }
   return out;
 }
@@ -68,10 +74,10 @@ export class CumulativeLatency {
   }
 
   add(histogram: Histogram): void {
-    for (const [us, count] of recordedValues(histogram)) {
+    for (const [us, count, medianUs] of recordedValues(histogram)) {
       const seconds = us / 1e6;
       this.count += count;
-      this.sum += seconds * count;
+      this.sum += (medianUs / 1e6) * count;
       if (seconds <= NATIVE_ZERO_THRESHOLD) this.zeroCount += count;
       else {
         const i = nativeIndex(seconds, this.schema);
