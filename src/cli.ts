@@ -40,9 +40,12 @@ const program = new Command()
     process.exit(error.exitCode === 0 ? 0 : EXIT.badInput);
   });
 
-/** `--out` values: `kind=target` (prometheus, otlp, json) are live outputs, the rest the run folder. */
+/**
+ * `--out` values: `kind=target` (a word then `=`: prometheus, otlp, json; an unknown kind is
+ * refused by name, not taken for a folder) are live outputs, the rest the run folder.
+ */
 function splitOut(values: string[] | undefined): { out?: string; outputs: string[] } {
-  const outputs = (values ?? []).filter((v) => /^(prometheus|otlp|json)=/.test(v));
+  const outputs = (values ?? []).filter((v) => /^[a-z][a-z0-9]*=/i.test(v));
   const dirs = (values ?? []).filter((v) => !outputs.includes(v));
   if (dirs.length > 1) throw new UserFacingError(`--out names one run folder, not ${dirs.length} (${dirs.join(', ')}); live outputs are kind=target`, EXIT.badInput);
   return { ...(dirs[0] !== undefined ? { out: dirs[0] } : {}), outputs };
