@@ -191,7 +191,7 @@ program
   .argument('[plan-file]', 'YAML/JSON plan (users, peakOnlineFraction, sites, workload, ...); flags override it')
   .option('--users <n>', 'accounts in the population', nonNegativeInt)
   .option('--peak-online <fraction>', 'fraction online at peak: corporate ≈ 1, hosting e.g. 5%', fraction)
-  .option('--site <name=users@kbps>', 'a site and its WAN link, e.g. branch-a=100@56 (repeatable)', collect)
+  .option('--site <name=users@kbps[,costly][,internet][,local=F]>', 'a site and its WAN link, e.g. branch-a=100@56,costly; internet: the Internet connection is here; local=60%: contacts at the site (repeatable)', collect)
   .option('--messages-per-hour <n>', 'instant messages per user per hour', positiveNumber)
   .option('--contacts <n>', 'contacts per user', nonNegativeInt)
   .option('--headroom <fraction>', 'spare link capacity required (default 0.25)', fraction)

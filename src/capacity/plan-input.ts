@@ -12,6 +12,16 @@ export const PlanSite = z.strictObject({
   users: z.number().int().min(0),
   /** The site's WAN link to the servers, kbit/s (a branch office: 56 or 128). */
   linkKbps: z.number().positive(),
+  /** The link is expensive (metered, leased by volume): the placement keeps traffic off it. */
+  costly: z.boolean().default(false),
+  /** The company's Internet connection is at this site: routers go here (placement guidance). */
+  internet: z.boolean().default(false),
+  /**
+   * Fraction of the site's users' contacts (and so of their messages and presence) who are at the
+   * same site. Default: the site's share of the population, as if contacts were spread evenly;
+   * co-locating communicative groups raises it (placement guidance, branch offices).
+   */
+  contactsInSite: z.number().min(0).max(1).optional(),
 });
 export type PlanSite = z.infer<typeof PlanSite>;
 
@@ -70,10 +80,33 @@ export interface PlanFlags {
 
 export class PlanInputError extends Error {}
 
-export function parseSiteFlag(text: string): PlanSite {
-  const match = /^([^=]+)=(\d+)@(\d+(?:\.\d+)?)$/.exec(text.trim());
-  if (!match) throw new PlanInputError(`--site ${text}: expected name=users@kbps, e.g. branch-a=100@56`);
-  return { name: match[1]!, users: Number(match[2]), linkKbps: Number(match[3]) };
+export type PlanSiteInput = z.input<typeof PlanSite>;
+
+/**
+ * `name=users@kbps[,costly][,internet][,local=F]`: e.g. `branch=50@128,costly`,
+ * `hq=70000@100000,internet`, `sales=900@256,costly,local=60%`.
+ */
+export function parseSiteFlag(text: string): PlanSiteInput {
+  const [head = '', ...attributes] = text.trim().split(',');
+  const match = /^([^=]+)=(\d+)@(\d+(?:\.\d+)?)$/.exec(head.trim());
+  if (!match) throw new PlanInputError(`--site ${text}: expected name=users@kbps[,costly][,internet][,local=F], e.g. branch-a=100@56,costly`);
+  const site: { name: string; users: number; linkKbps: number; costly?: boolean; internet?: boolean; contactsInSite?: number } = {
+    name: match[1]!,
+    users: Number(match[2]),
+    linkKbps: Number(match[3]),
+  };
+  for (const raw of attributes) {
+    const attribute = raw.trim();
+    const local = /^local=(\d+(?:\.\d+)?)(%?)$/.exec(attribute);
+    if (attribute === 'costly') site.costly = true;
+    else if (attribute === 'internet') site.internet = true;
+    else if (local) {
+      const value = Number(local[1]) / (local[2] ? 100 : 1);
+      if (!(value >= 0 && value <= 1)) throw new PlanInputError(`--site ${text}: local= must be a fraction 0..1 or a percentage`);
+      site.contactsInSite = value;
+    } else throw new PlanInputError(`--site ${text}: unknown attribute "${attribute}" (costly, internet, local=F)`);
+  }
+  return site;
 }
 
 /** Reads a plan file (YAML or JSON; JSON is YAML) and lays the flags over it. */
@@ -108,6 +141,10 @@ export function resolvePlanInput(file: string | undefined, flags: PlanFlags): Pl
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(plan)'}: ${i.message}`);
     throw new PlanInputError(`${file ?? 'plan'}: ${problems.join('; ')}`);
   }
+  const names = result.data.sites.map((s) => s.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new PlanInputError(`site "${repeated}" is given twice`);
+  if (result.data.sites.filter((s) => s.internet).length > 1) throw new PlanInputError('more than one site has the Internet connection (internet); name one');
   const siteUsers = result.data.sites.reduce((n, s) => n + s.users, 0);
   if (siteUsers > result.data.users) throw new PlanInputError(`the sites hold ${siteUsers} users, more than the ${result.data.users} in the plan`);
   return result.data;

@@ -8,6 +8,7 @@ import { resolveCapacities, type PlanCapacities, type Provenance, type ServerRol
 import type { PlanFile } from './plan-input.js';
 import { modelledBandwidth, type ModelledBandwidth } from './plan-bandwidth.js';
 import { DESCRIPTORS } from '../protocols/registry.js';
+import { placeSites, type Placement } from './plan-sites.js';
 
 /** The protocols whose users a role serves, as the plan's rows name them (e.g. "RVP"). */
 function speakersOf(role: ServerRole): string {
@@ -58,6 +59,8 @@ export interface Plan {
   /** All online users at peak, kbit/s (what the servers' own links carry). */
   readonly totalKbps: number;
   readonly sites: readonly SiteLine[];
+  /** Where each role goes per site, by the placement guidance (plan-sites.ts); absent without sites. */
+  readonly placement?: Placement;
   readonly notes: readonly string[];
 }
 
@@ -104,6 +107,7 @@ export function buildPlan(input: PlanFile, capacities: PlanCapacities = resolveC
     { role: `${speakersOf('frontEndPool')} pools (front ends behind one load balancer)`, servers: count('frontEndPool'), perServer: cap('frontEndPool').value, from: cap('frontEndPool').from },
   ];
   const sites = input.sites.map((site) => siteLine(site, input, capacities.kbpsPerUser.value));
+  const modelled = modelledBandwidth(input.workload);
   return {
     users: input.users,
     peakOnlineFraction: input.peakOnlineFraction,
@@ -112,9 +116,10 @@ export function buildPlan(input: PlanFile, capacities: PlanCapacities = resolveC
     workload: input.workload,
     servers,
     kbpsPerUser: capacities.kbpsPerUser,
-    modelledBandwidth: modelledBandwidth(input.workload),
+    modelledBandwidth: modelled,
     totalKbps: sized.bandwidth[0]!.totalKbps,
     sites,
+    ...(input.sites.length > 0 ? { placement: placeSites(input, capacities, modelled) } : {}),
     notes: [...capacities.notes, ...workloadNotes(input, capacities)],
   };
 }

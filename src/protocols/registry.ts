@@ -9,11 +9,13 @@ import type { ProtocolModule } from './types.js';
 import { ircDescriptor } from './irc/descriptor.js';
 import { rvpDescriptor } from './rvp/descriptor.js';
 import { sipDescriptor } from './sip/descriptor.js';
+import { xmppDescriptor } from './xmpp/descriptor.js';
 
 export const DESCRIPTORS: readonly ProtocolDescriptor[] = [
   ircDescriptor,
   rvpDescriptor,
   sipDescriptor,
+  xmppDescriptor,
 ];
 
 /** Protocol names, in registry order. */

@@ -68,7 +68,7 @@ test('a YAML plan file, with flags laid over it', () => {
   const overridden = resolvePlanInput(path, { users: 80_000, site: ['branch=50@128'], contacts: 40 });
   assert.equal(overridden.users, 80_000);
   assert.equal(overridden.peakOnlineFraction, 0.5);
-  assert.deepEqual(overridden.sites, [{ name: 'branch', users: 50, linkKbps: 128 }]);
+  assert.deepEqual(overridden.sites, [{ name: 'branch', users: 50, linkKbps: 128, costly: false, internet: false }]);
   assert.equal(overridden.workload.contacts, 40);
   assert.equal(overridden.workload.messagesPerHour, 3);
 });
