@@ -40,7 +40,18 @@ const program = new Command()
     process.exit(error.exitCode === 0 ? 0 : EXIT.badInput);
   });
 
-function runOptions(command: Command): Command {
+/**
+ * `--out` values: `kind=target` (a word then `=`: prometheus, otlp, json; an unknown kind is
+ * refused by name, not taken for a folder) are live outputs, the rest the run folder.
+ */
+function splitOut(values: string[] | undefined): { out?: string; outputs: string[] } {
+  const outputs = (values ?? []).filter((v) => /^[a-z][a-z0-9]*=/i.test(v));
+  const dirs = (values ?? []).filter((v) => !outputs.includes(v));
+  if (dirs.length > 1) throw new UserFacingError(`--out names one run folder, not ${dirs.length} (${dirs.join(', ')}); live outputs are kind=target`, EXIT.badInput);
+  return { ...(dirs[0] !== undefined ? { out: dirs[0] } : {}), outputs };
+}
+
+function runOptions(command: Command, withOutputs = false): Command {
   return command
     .option('--users <n>', 'override population.users', positiveInt('--users'))
     .option('--duration <time>', 'override the hold duration (e.g. 90s, 10m)')
@@ -48,7 +59,11 @@ function runOptions(command: Command): Command {
     .option('--seed <n>', 'override the seed', nonNegativeInt)
     .option('--target <name=url>', 'point a target at another endpoint (repeatable)', collect)
     .option('--workers <n>', 'number of worker processes (default: one per 10,000 users)', positiveInt('--workers'))
-    .option('--out <dir>', 'write the run folder here (default reports/<run-id>); it must be new or empty')
+    .addOption(
+      withOutputs ?
+        new Option('--out <dir|kind=target>', 'write the run folder here (default reports/<run-id>; new or empty); or a live output each second (repeatable): prometheus=URL (remote write; ?native=1 native histograms), otlp=URL (OTLP/HTTP JSON), json=FILE').argParser(collect)
+      : new Option('--out <dir>', 'write the run folder here (default reports/<run-id>); it must be new or empty'),
+    )
     .option('--overwrite', 'empty --out first when it holds an earlier run')
     .option('--allow-remote', 'allow a target that is not on loopback')
     .option('-q, --quiet', 'no progress line or text summary');
@@ -65,15 +80,19 @@ runOptions(
     .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
     .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt)
     .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat')),
-).action(async (file: string, options) => {
+  true,
+).action(async (file: string, given) => {
+  const { out, outputs } = splitOut(given.out);
+  const options = { ...given, out };
   if (options.repeat !== undefined) {
+    if (outputs.length > 0) throw new UserFacingError('--out kind=target (live outputs) is not available with --repeat', EXIT.badInput);
     const { repeatCommand } = await import('./commands/repeat.js');
     const { exitCode } = await repeatCommand({ file, ...options, targets: options.target });
     process.exitCode = exitCode;
     return;
   }
   const { runCommand } = await import('./commands/run.js');
-  const { exitCode } = await runCommand({ file, ...options, targets: options.target });
+  const { exitCode } = await runCommand({ file, ...options, outputs, targets: options.target });
   process.exitCode = exitCode;
 });
 

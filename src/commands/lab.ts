@@ -14,7 +14,7 @@ import { EXIT, UserFacingError } from '../exit-codes.js';
  * branch-office tests).
  */
 export const LAB_PACKAGES = [
-  ...new Set([...LAB_SERVERS.flatMap((server) => server.packages), 'openssl', 'ca-certificates', 'chromium', 'iproute2']),
+  ...new Set([...LAB_SERVERS.flatMap((server) => server.packages), 'openssl', 'ca-certificates', 'chromium', 'iproute2', 'prometheus']),
 ];
 
 export async function labInstall(): Promise<number> {

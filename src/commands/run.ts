@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { runScenario, RunStartError, type RunOptions, type RunResult } from '../engine/coordinator.js';
 import { serverIndexOf } from '../protocols/network.js';
 import type { AgentTarget } from '../protocols/types.js';
+import { createOutput, OutputSpecError, type Output } from '../outputs/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { loadScenario } from '../scenarios/module.js';
 import { findProfile } from '../scenarios/limits.js';
@@ -41,6 +42,8 @@ export interface RunCommandOptions extends Overrides {
   /** Replay: this scenario (as recorded) instead of the file's, and the recording to re-issue. */
   readonly replay?: { readonly scenario: Scenario; readonly path: string; readonly speed: number };
   readonly quiet?: boolean;
+  /** Live outputs, `kind=target` each (`--out prometheus=URL`, docs/outputs.md). */
+  readonly outputs?: readonly string[];
   /** For callers that stop the run themselves (tests); signals are handled when absent. */
   readonly signal?: AbortSignal;
 }
@@ -52,6 +55,13 @@ export interface RunCommandResult {
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
+  let liveOutputs: Output[];
+  try {
+    liveOutputs = (options.outputs ?? []).map(createOutput);
+  } catch (error) {
+    if (error instanceof OutputSpecError) throw new UserFacingError(error.message, EXIT.badInput);
+    throw error;
+  }
   const loaded = await loadScenario(options.file);
   const base = loaded.config.scenarios[options.scenario];
   if (!base) {
@@ -169,6 +179,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         // Judged on the scenario as run (after --users): the report shows it as a note.
         notes: shortContacts ? [{ key: 'scenario-contacts', text: shortContacts }] : [],
         startAt: options.startAt,
+        outputs: liveOutputs,
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);
@@ -177,6 +188,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       progress.done();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+    }
+    for (const o of result.outputs ?? []) {
+      if (o.failed > 0) process.stderr.write(`imload: --out ${o.description}: ${o.failed} second(s) not delivered (${o.sent} delivered): ${o.error ?? 'unknown error'}\n`);
     }
     // The journal again, with every lost delivery explained from the events file.
     const summary = await summarizeRunFolder(runDir);

@@ -18,6 +18,7 @@ import { buildTimeline, type Step, type Timeline } from '../scenarios/schedule.j
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 import { delay, drainWhileStopping, sleepUntil } from './clock.js';
 import { recordingPart, WorkerPool } from './worker-pool.js';
+import { OutputSet, type Output } from '../outputs/output.js';
 
 export { workerNodeFlags } from './worker-pool.js';
 
@@ -58,6 +59,8 @@ export interface RunOptions {
   }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
   readonly serverPids?: () => readonly number[];
+  /** Per-second subscribers (`--out`, the live page): each journal entry and second as it is journaled (src/outputs/output.ts). */
+  readonly outputs?: readonly Output[];
 }
 
 export type Progress = RunProgress;
@@ -66,6 +69,8 @@ export interface RunResult {
   readonly summary: Summary;
   readonly aggregate: RunAggregate;
   readonly reason: 'completed' | 'interrupted' | 'aborted' | 'failed';
+  /** What each output delivered (OutputSet.stop). */
+  readonly outputs?: Awaited<ReturnType<OutputSet['stop']>>;
 }
 
 export class RunStartError extends Error {
@@ -82,13 +87,20 @@ export class RunStartError extends Error {
  */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const plan = planRun(options);
-  const journal = new RunJournal(options.journalPath);
-  journal.begin(plan.header, options.notes);
-  const workers = await startWorkers(plan, options, journal);
-  const run = new ScenarioRun(plan, options, journal, workers);
-  await run.driveSeconds();
-  await run.stop();
-  return run.finish();
+  const outputs = new OutputSet(options.outputs ?? []);
+  await outputs.start(plan.header);
+  const journal = new RunJournal(options.journalPath, outputs);
+  try {
+    journal.begin(plan.header, options.notes);
+    const workers = await startWorkers(plan, options, journal);
+    const run = new ScenarioRun(plan, options, journal, workers);
+    await run.driveSeconds();
+    await run.stop();
+    const result = run.finish();
+    return { ...result, outputs: await outputs.stop({ reason: result.reason }) };
+  } finally {
+    await outputs.stop({ reason: 'failed' });
+  }
 }
 
 /** What the run is before any worker starts: its timeline, shared clock and journal header. */
@@ -126,7 +138,10 @@ class RunJournal {
   private readonly writer: JournalWriter;
   readonly entries: JournalEntry[] = [];
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly outputs?: OutputSet,
+  ) {
     this.writer = new JournalWriter(path);
   }
 
@@ -138,6 +153,8 @@ class RunJournal {
   record(entry: JournalEntry): void {
     this.writer.append(entry);
     this.entries.push(entry);
+    this.outputs?.addEntry(entry);
+    if (entry.type === 'second') this.outputs?.addSecond(entry);
   }
 }
 

@@ -31,7 +31,7 @@ const SRC = join(ROOT, 'src');
 const PROTOCOL_WORDS = new Set(['irc', 'ircs', 'ircx', 'rvp', 'rvps', 'sip', 'sips', 'xmpp', 'xmpps']);
 
 /** Folders (under src/) that must not name or import a protocol. */
-const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands'];
+const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands', 'outputs'];
 
 /**
  * The protocols' neutral API, which layers above may import: the files at the root of
@@ -56,6 +56,7 @@ const RANK: Record<string, number> = {
   'lab tools': 2,
   scenarios: 3,
   analysis: 4,
+  outputs: 4,
   engine: 5,
   capacity: 5,
   report: 5,
