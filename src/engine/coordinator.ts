@@ -8,7 +8,7 @@ import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
 import { METRICS } from '../protocols/metric-registry.js';
-import { JournalWriter, type JournalEntry, type JournalHeader, type RunPhase } from '../metrics/journal.js';
+import { JournalWriter, type JournalEntry, type JournalHeader, type JournalSecond, type RunPhase } from '../metrics/journal.js';
 import { HostSampler } from '../metrics/host.js';
 import { joinRecordings } from '../metrics/recording.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdSpec } from '../analysis/thresholds.js';
@@ -50,6 +50,20 @@ export interface RunOptions {
   readonly faults?: ReadonlyArray<{ readonly atMs: number; readonly action: 'kill' | 'restart'; readonly target: string; run(): Promise<void> }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
   readonly serverPids?: () => readonly number[];
+  /** Live outputs (the live page, metric exporters): each gets every journaled second as it is written. */
+  readonly subscribers?: readonly RunSubscriber[];
+}
+
+/**
+ * One live output of a run. `begin` gets the journal's header before the first second;
+ * `addSecond` each second as journaled (synchronously, on the coordinator's tick: keep it cheap,
+ * defer heavy work); `stop` once, after the last second and the end entry, before runScenario
+ * returns (the caller may still write outputs after it).
+ */
+export interface RunSubscriber {
+  begin?(header: JournalHeader): void;
+  addSecond(entry: JournalSecond): void;
+  stop(): void | Promise<void>;
 }
 
 export type Progress = RunProgress;
@@ -76,11 +90,17 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const plan = planRun(options);
   const journal = new RunJournal(options.journalPath);
   journal.begin(plan.header, options.notes);
-  const workers = await startWorkers(plan, options, journal);
-  const run = new ScenarioRun(plan, options, journal, workers);
-  await run.driveSeconds();
-  await run.stop();
-  return run.finish();
+  const subscribers = options.subscribers ?? [];
+  for (const subscriber of subscribers) subscriber.begin?.(plan.header);
+  try {
+    const workers = await startWorkers(plan, options, journal);
+    const run = new ScenarioRun(plan, options, journal, workers);
+    await run.driveSeconds();
+    await run.stop();
+    return run.finish();
+  } finally {
+    await Promise.all(subscribers.map((s) => Promise.resolve(s.stop()).catch(() => {})));
+  }
 }
 
 /** What the run is before any worker starts: its timeline, shared clock and journal header. */
@@ -275,6 +295,7 @@ class ScenarioRun {
     const entry = { ...this.workers.mergeSecond(second, this.plan.startEpochMs + second * 1000, this.phaseAt(second * 1000)), ...this.hostSampler.sample() };
     this.journal.record(entry);
     this.aggregate.add(entry);
+    for (const subscriber of this.options.subscribers ?? []) subscriber.addSecond(entry);
     this.options.onProgress?.({
       t: second,
       phase: entry.phase,
