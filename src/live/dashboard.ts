@@ -41,7 +41,7 @@ export class LiveDashboard implements RunSubscriber {
   private pending = false;
   private notBefore = 0;
   /** Builds done, and the time they took (ms): for the benchmark and the tests. */
-  readonly stats = { builds: 0, buildMs: 0, skipped: 0 };
+  readonly stats = { builds: 0, buildMs: 0, deferred: 0 };
 
   constructor() {
     this.server = new SseServer({
@@ -70,17 +70,25 @@ export class LiveDashboard implements RunSubscriber {
   addSecond(entry: JournalSecond): void {
     this.seconds.push(entry);
     this.aggregate.add(entry);
+    this.schedule();
+  }
+
+  /**
+   * One build at a time, off the tick, no sooner than the duty cycle allows: seconds that arrive
+   * meanwhile are folded into the next build, so a page is never behind by more than that wait.
+   */
+  private schedule(): void {
     if (this.server.clientCount === 0 || this.pending || this.final) return;
     this.pending = true;
-    setImmediate(() => {
+    const run = () => {
       this.pending = false;
-      if (this.final || this.server.clientCount === 0) return;
-      if (performance.now() < this.notBefore) {
-        this.stats.skipped++;
-        return;
-      }
-      this.update();
-    });
+      if (!this.final && this.server.clientCount > 0) this.update();
+    };
+    const wait = this.notBefore - performance.now();
+    if (wait > 0) {
+      this.stats.deferred++;
+      setTimeout(run, wait);
+    } else setImmediate(run);
   }
 
   /** The run has stopped (no more seconds); the page stays up until `finish`. */
