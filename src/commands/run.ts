@@ -139,7 +139,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     }
     if (dashboardAddress) {
       dashboard = new LiveDashboard();
-      const url = await dashboard.listen(dashboardAddress);
+      const url = await dashboard.listen(dashboardAddress).catch((error: Error) => {
+        throw new UserFacingError(`--dashboard: cannot listen on ${dashboardAddress.host}:${dashboardAddress.port}: ${error.message}`, EXIT.couldNotStart);
+      });
       process.stderr.write(`imload: live page at ${url}\n`);
       options.onDashboard?.(url);
     }
