@@ -142,3 +142,16 @@ test('SseServer: a page that cannot be rendered answers 500 with the reason, and
     await server.close();
   }
 });
+
+test('imload run --dashboard on a host that is not loopback is refused before anything starts (exit 2), unless --allow-remote', async () => {
+  const { runCommand } = await import('../../src/commands/run.js');
+  const { mkdtempSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const out = join(mkdtempSync(join(tmpdir(), 'imload-dash-')), 'run');
+  await assert.rejects(
+    runCommand({ file: join(import.meta.dirname, '..', '..', 'scenarios.yaml'), scenario: 'chat-20k', out, quiet: true, dashboard: '0.0.0.0:8089', signal: new AbortController().signal }),
+    (e: Error & { exitCode?: number }) => /not on loopback: pass --allow-remote/.test(e.message) && e.exitCode === 2,
+  );
+  assert.equal(existsSync(join(out, 'journal.ndjson')), false, 'no run started');
+});
