@@ -70,6 +70,11 @@ export class LiveDashboard implements RunSubscriber {
   addSecond(entry: JournalSecond): void {
     this.seconds.push(entry);
     this.aggregate.add(entry);
+    if (this.server.clientCount > 0 && !this.final) {
+      // The progress every second, however long the full builds take (a few formatted numbers).
+      const progress = this.progressNow();
+      this.server.broadcast('progress', { progress, live: liveSectionBody(progress) });
+    }
     this.schedule();
   }
 

@@ -53,8 +53,9 @@ export function liveSection(p: LiveProgress): string {
 
 /**
  * Runs in the page after the report's own script (whose top-level `phaseBands` and
- * `renderSizing` it uses): each `update` event replaces the sections and the charts' data; the
- * `final` event does the same with the final report and closes the stream.
+ * `renderSizing` it uses): each `progress` event (every second) replaces the progress block,
+ * each `update` event the report's sections and the charts' data too; the `final` event does
+ * the same with the final report and closes the stream.
  */
 export const LIVE_SCRIPT = `
 (() => {
@@ -78,6 +79,12 @@ export const LIVE_SCRIPT = `
     document.getElementById('charts').innerHTML = html;
     for (const spec of specs) charts.set(spec.id, new Chart(document.getElementById('chart-' + spec.id), { ...spec.config, plugins: [phaseBands] }));
   }
+  function showProgress(payload) {
+    live.innerHTML = payload.live;
+    live.dataset.state = payload.progress.state;
+    live.dataset.online = String(payload.progress.online);
+    live.dataset.updates = String(++updates);
+  }
   function apply(payload) {
     for (const section of payload.sections) {
       if (section.id === 'charts') { setCharts(payload.charts, section.html); continue; }
@@ -85,14 +92,12 @@ export const LIVE_SCRIPT = `
       if (element) element.innerHTML = section.html;
       if (section.id === 'sizing') document.getElementById('sizing-form').addEventListener('input', renderSizing);
     }
-    live.innerHTML = payload.live;
-    live.dataset.state = payload.progress.state;
-    live.dataset.online = String(payload.progress.online);
-    live.dataset.updates = String(++updates);
+    showProgress(payload);
     if (payload.title) document.title = payload.title;
   }
   if (live.dataset.state === 'final') return;
   const source = new EventSource('events');
+  source.addEventListener('progress', (event) => showProgress(JSON.parse(event.data)));
   source.addEventListener('update', (event) => apply(JSON.parse(event.data)));
   source.addEventListener('final', (event) => { apply(JSON.parse(event.data)); source.close(); });
 })();

@@ -80,8 +80,12 @@ test('LiveDashboard: the run so far on every event, one build for seconds that a
 
     // The first ten seconds in one turn: one build, showing the tenth.
     for (const second of seconds.slice(0, 10)) dashboard.addSecond(second);
-    const tenth = await stream.until((e) => e.data.progress.elapsedSeconds === 10);
+    const tenth = await stream.until((e) => e.event === 'update' && e.data.progress.elapsedSeconds === 10);
     assert.equal(dashboard.stats.builds, 1);
+    // Meanwhile the progress of every second, without the sections.
+    const progress = stream.events.filter((e) => e.event === 'progress');
+    assert.deepEqual(progress.map((e) => e.data.progress.online), seconds.slice(0, 10).map((s) => s.online));
+    assert.equal(progress[0]!.data.sections, undefined);
     assert.equal(tenth.data.progress.state, 'live');
     assert.equal(tenth.data.progress.online, seconds[9]!.online);
     assert.equal(tenth.data.progress.requested, 200);
@@ -91,7 +95,7 @@ test('LiveDashboard: the run so far on every event, one build for seconds that a
     assert.equal(online.config.data.datasets[0]!.data.length, 10, 'the online chart has the ten seconds');
 
     for (const second of seconds.slice(10)) dashboard.addSecond(second);
-    const last = await stream.until((e) => e.data.progress.elapsedSeconds === 30);
+    const last = await stream.until((e) => e.event === 'update' && e.data.progress.elapsedSeconds === 30);
     assert.equal(last.data.progress.online, seconds[29]!.online);
 
     // A page opened now renders the run so far, with the live section and its script.
