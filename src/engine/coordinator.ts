@@ -55,15 +55,18 @@ export interface RunOptions {
 }
 
 /**
- * One live output of a run. `begin` gets the journal's header before the first second;
+ * One live output of a run (the shape of h-outputs' `Output`, src/outputs/output.ts, so the live
+ * page is one more of them): `start` with the journal's header before the first second;
  * `addSecond` each second as journaled (synchronously, on the coordinator's tick: keep it cheap,
- * defer heavy work); `stop` once, after the last second and the end entry, before runScenario
- * returns (the caller may still write outputs after it).
+ * defer heavy work); `addEntry` every other entry (notes, steps, cross-check, faults, end);
+ * `stop` once, after the last second and the end entry, before runScenario returns (the caller
+ * may still write outputs after it).
  */
 export interface RunSubscriber {
-  begin?(header: JournalHeader): void;
+  start(header: JournalHeader): Promise<void>;
   addSecond(entry: JournalSecond): void;
-  stop(): void | Promise<void>;
+  addEntry?(entry: JournalEntry): void;
+  stop(): Promise<unknown>;
 }
 
 export type Progress = RunProgress;
@@ -88,10 +91,10 @@ export class RunStartError extends Error {
  */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const plan = planRun(options);
-  const journal = new RunJournal(options.journalPath);
-  journal.begin(plan.header, options.notes);
   const subscribers = options.subscribers ?? [];
-  for (const subscriber of subscribers) subscriber.begin?.(plan.header);
+  await Promise.all(subscribers.map((s) => s.start(plan.header)));
+  const journal = new RunJournal(options.journalPath, subscribers);
+  journal.begin(plan.header, options.notes);
   try {
     const workers = await startWorkers(plan, options, journal);
     const run = new ScenarioRun(plan, options, journal, workers);
@@ -138,7 +141,7 @@ class RunJournal {
   private readonly writer: JournalWriter;
   readonly entries: JournalEntry[] = [];
 
-  constructor(path: string) {
+  constructor(path: string, private readonly subscribers: readonly RunSubscriber[] = []) {
     this.writer = new JournalWriter(path);
   }
 
@@ -150,6 +153,7 @@ class RunJournal {
   record(entry: JournalEntry): void {
     this.writer.append(entry);
     this.entries.push(entry);
+    if (entry.type !== 'second' && entry.type !== 'header') for (const s of this.subscribers) s.addEntry?.(entry);
   }
 }
 

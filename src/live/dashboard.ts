@@ -35,6 +35,7 @@ export class LiveDashboard implements RunSubscriber {
   private readonly server: SseServer;
   private header: JournalHeader | undefined;
   private readonly seconds: JournalSecond[] = [];
+  private readonly others: JournalEntry[] = [];
   private readonly aggregate = new RunAggregate();
   private latest: { model: ReportModel; progress: LiveProgress } | undefined;
   private final: LivePayload | undefined;
@@ -63,8 +64,16 @@ export class LiveDashboard implements RunSubscriber {
     return this.server.url;
   }
 
-  begin(header: JournalHeader): void {
+  /** Shown in messages, like an `--out` output's. */
+  readonly description = 'dashboard';
+
+  async start(header: JournalHeader): Promise<void> {
     this.header = header;
+  }
+
+  /** Notes, steps, the cross-check, faults: the summary so far reads them too. */
+  addEntry(entry: JournalEntry): void {
+    if (entry.type !== 'second' && entry.type !== 'header' && entry.type !== 'end') this.others.push(entry);
   }
 
   addSecond(entry: JournalSecond): void {
@@ -97,7 +106,9 @@ export class LiveDashboard implements RunSubscriber {
   }
 
   /** The run has stopped (no more seconds); the page stays up until `finish`. */
-  stop(): void {}
+  async stop(): Promise<{ sent: number; failed: number }> {
+    return { sent: this.stats.builds, failed: 0 };
+  }
 
   /** The run's outputs are written: the final report's model goes to every page, then the server closes. */
   async finish(model: ReportModel): Promise<void> {
@@ -130,7 +141,7 @@ export class LiveDashboard implements RunSubscriber {
   }
 
   private entries(): JournalEntry[] {
-    return this.header ? [this.header, ...this.seconds] : [];
+    return this.header ? [this.header, ...this.others, ...this.seconds] : [];
   }
 
   private progressNow(): LiveProgress {

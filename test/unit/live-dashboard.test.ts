@@ -72,7 +72,8 @@ test('LiveDashboard: the run so far on every event, one build for seconds that a
     for await (const chunk of before) text += chunk;
     assert.match(text, /not started yet/);
 
-    dashboard.begin(header);
+    await dashboard.start(header);
+    for (const entry of entries.filter((e) => e.type === 'note')) dashboard.addEntry(entry);
     const stream = readEvents(await open(url, '/events'));
     const greeting = await stream.until(() => true);
     assert.equal(greeting.event, 'update');
