@@ -79,7 +79,8 @@ runOptions(
     .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
     .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
     .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt)
-    .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat')),
+    .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat'))
+    .option('--dashboard [host:port]', 'serve a live page of the run (default 127.0.0.1 on a free port; another host needs --allow-remote); its URL is printed'),
   true,
 ).action(async (file: string, given) => {
   const { out, outputs } = splitOut(given.out);

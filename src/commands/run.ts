@@ -23,6 +23,8 @@ import { loadProtocol } from '../protocols/registry.js';
 import { summarizeRunFolder } from '../analysis/run-summary.js';
 import { brokenInvariants, formatBrokenInvariants } from '../analysis/invariants.js';
 import { buildTimeline } from '../scenarios/schedule.js';
+import { LiveDashboard } from '../live/dashboard.js';
+import { DashboardAddressError, parseDashboardAddress } from '../live/server.js';
 
 export interface RunCommandOptions extends Overrides {
   readonly file: string;
@@ -46,6 +48,10 @@ export interface RunCommandOptions extends Overrides {
   readonly outputs?: readonly string[];
   /** For callers that stop the run themselves (tests); signals are handled when absent. */
   readonly signal?: AbortSignal;
+  /** `--dashboard [host:port]`: serve the live page (true: loopback, a free port). */
+  readonly dashboard?: string | boolean;
+  /** Called with the live page's URL once it listens (tests); it is printed on stderr as well. */
+  readonly onDashboard?: (url: string) => void;
 }
 
 export interface RunCommandResult {
@@ -80,8 +86,10 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
   const runDir = resolve(options.out ?? join('reports', runId));
   // Before any server starts: a folder that already holds a run is refused at once.
   claimRunFolder(runDir, options.overwrite ?? false);
+  const dashboardAddress = dashboardListen(options);
 
   let lab: LabTarget | undefined;
+  let dashboard: LiveDashboard | undefined;
   try {
     if (options.lab && target.lab) {
       lab = await startLabFor(target.lab, {
@@ -143,6 +151,14 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
+    if (dashboardAddress) {
+      dashboard = new LiveDashboard();
+      const url = await dashboard.listen(dashboardAddress).catch((error: Error) => {
+        throw new UserFacingError(`--dashboard: cannot listen on ${dashboardAddress.host}:${dashboardAddress.port}: ${error.message}`, EXIT.couldNotStart);
+      });
+      process.stderr.write(`imload: live page at ${url}\n`);
+      options.onDashboard?.(url);
+    }
     const progress = progressPrinter(options.quiet, buildTimeline(scenario).end / 1000);
     let result: RunResult;
     try {
@@ -179,7 +195,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         // Judged on the scenario as run (after --users): the report shows it as a note.
         notes: shortContacts ? [{ key: 'scenario-contacts', text: shortContacts }] : [],
         startAt: options.startAt,
-        outputs: liveOutputs,
+        outputs: [...liveOutputs, ...(dashboard ? [dashboard] : [])],
       });
     } catch (error) {
       if (error instanceof RunStartError) throw new UserFacingError(`the run could not start: ${error.message}`, EXIT.couldNotStart);
@@ -194,7 +210,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     }
     // The journal again, with every lost delivery explained from the events file.
     const summary = await summarizeRunFolder(runDir);
-    await writeRunOutputs(runDir, summary);
+    const model = await writeRunOutputs(runDir, summary);
+    // The live page shows the final report, then closes (its pages keep what they show).
+    await dashboard?.finish(model);
     if (!options.quiet) process.stdout.write(`${formatSummaryText(summary, runDir)}\n`);
     const broken = brokenInvariants(summary.invariants);
     if (broken.length > 0) process.stderr.write(`imload: ${formatBrokenInvariants(broken)}\n`);
@@ -208,6 +226,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       : EXIT.thresholdsFailed;
     return { exitCode, runDir, result: { ...result, summary } };
   } finally {
+    await dashboard?.close();
     await lab?.stop();
   }
 }
@@ -287,6 +306,16 @@ function linkTrafficNotes(lab: LabTarget): { key: string; text: string }[] {
       text: `server-to-server traffic on each link of the lab network, counted by a proxy on the link from the lab's start to the run's end (the servers' initial burst included): ${parts.join('; ')}`,
     },
   ];
+}
+
+function dashboardListen(options: RunCommandOptions) {
+  if (options.dashboard === undefined || options.dashboard === false) return undefined;
+  try {
+    return parseDashboardAddress(options.dashboard, options.allowRemote);
+  } catch (error) {
+    if (error instanceof DashboardAddressError) throw new UserFacingError(error.message, EXIT.badInput);
+    throw error;
+  }
 }
 
 /** The scenario's `faults:` as actions on the lab server that provides the target. */

@@ -81,9 +81,30 @@ function chartsSection(model: ReportModel): string {
   return `${bucket}<div class="charts">${figures.join('\n')}</div>${omitted.join('\n')}`;
 }
 
-export function renderHtml(model: ReportModel): string {
+/** The page's sections in order (id, heading, body): the report and the live page (src/live/) render the same ones. */
+export function reportSections(model: ReportModel): Array<{ readonly id: string; readonly title: string; readonly html: string }> {
+  return [
+    { id: 'overview', title: 'Run', html: overviewSection(model) },
+    { id: 'limits', title: 'Verdicts against documented limits', html: verdictSection(model) },
+    { id: 'slos', title: 'SLOs and thresholds', html: thresholdSection(model) },
+    { id: 'figures-section', title: 'Figures', html: figuresSection(model) },
+    { id: 'outcomes', title: 'Outcomes and lost deliveries', html: lossesSection(model) },
+    { id: 'charts', title: 'Over time', html: chartsSection(model) },
+    { id: 'protocols', title: 'Per protocol', html: protocolSections(model) },
+    { id: 'sizing', title: 'Sizing', html: sizingSection(model) },
+    { id: 'reproduce-section', title: 'Reproduce', html: reproduceSection(model) },
+  ];
+}
+
+/** What the page script reads from #report-data: the charts' configurations and the sizing query. */
+export function reportPageData(model: ReportModel) {
+  return { charts: model.charts.map((c) => ({ id: c.id, config: c.config })), sizing: model.sizing.query };
+}
+
+/** `live` (the live page, src/live/): a section before the report's and a script after the page's. */
+export function renderHtml(model: ReportModel, live?: { readonly section: string; readonly script: string }): string {
   const s = model.summary;
-  const pageData = { charts: model.charts.map((c) => ({ id: c.id, config: c.config })), sizing: model.sizing.query };
+  const pageData = reportPageData(model);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -96,20 +117,12 @@ export function renderHtml(model: ReportModel): string {
 <body>
 <header><h1>Capacity report: ${h(s.scenario.name)}</h1><p class="sub">run ${h(s.runId)} · imload ${h(s.reproduce.imloadVersion)}</p></header>
 <main>
-<section id="overview"><h2>Run</h2>${overviewSection(model)}</section>
-<section id="limits"><h2>Verdicts against documented limits</h2>${verdictSection(model)}</section>
-<section id="slos"><h2>SLOs and thresholds</h2>${thresholdSection(model)}</section>
-<section id="figures-section"><h2>Figures</h2>${figuresSection(model)}</section>
-<section id="outcomes"><h2>Outcomes and lost deliveries</h2>${lossesSection(model)}</section>
-<section id="charts"><h2>Over time</h2>${chartsSection(model)}</section>
-<section id="protocols"><h2>Per protocol</h2>${protocolSections(model)}</section>
-<section id="sizing"><h2>Sizing</h2>${sizingSection(model)}</section>
-<section id="reproduce-section"><h2>Reproduce</h2>${reproduceSection(model)}</section>
+${live ? `${live.section}\n` : ''}${reportSections(model).map((section) => `<section id="${section.id}"><h2>${h(section.title)}</h2>${section.html}</section>`).join('\n')}
 </main>
 <script type="application/json" id="report-data">${jsonForScript(pageData)}</script>
 <script>${chartJsBundle()}</script>
 <script>${PAGE_SCRIPT}</script>
-</body>
+${live ? `<script>${live.script}</script>\n` : ''}</body>
 </html>
 `;
 }

@@ -31,7 +31,7 @@ const SRC = join(ROOT, 'src');
 const PROTOCOL_WORDS = new Set(['irc', 'ircs', 'ircx', 'rvp', 'rvps', 'sip', 'sips', 'xmpp', 'xmpps']);
 
 /** Folders (under src/) that must not name or import a protocol. */
-const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands', 'outputs'];
+const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands', 'outputs', 'live'];
 
 /**
  * The protocols' neutral API, which layers above may import: the files at the root of
@@ -58,6 +58,7 @@ const RANK: Record<string, number> = {
   analysis: 4,
   outputs: 4,
   engine: 5,
+  live: 5,
   capacity: 5,
   report: 5,
   'lab starters': 5,
