@@ -46,6 +46,11 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   private readonly ua: UserAgent;
   private phase: Phase = 'idle';
   private registration: Registration | undefined;
+
+  /** The pool front end holding this user's binding (kamailio-pool lab), once registered. */
+  get frontEnd(): string | undefined {
+    return this.registration?.frontEnd;
+  }
   private publication: Publication | undefined;
   /** Subscriptions by current Call-ID (NOTIFY lookup) — a restart re-keys its entry. */
   private readonly subscriptions = new Map<string, Subscription>();
@@ -165,6 +170,11 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       case 'MESSAGE': {
         const from = uriUser(nameAddrUri(request.headers.get('From') ?? '') ?? '') ?? '';
         this.events.message(from, request.body.toString('utf8'), receivedAt);
+        // kamailio-pool lab: the front end that relayed the MESSAGE names itself; ours named
+        // itself in the REGISTER 200. Counted apart: delivered within one front end, or across.
+        const via = request.headers.get('X-Imload-Front-End');
+        const own = this.registration?.frontEnd;
+        if (via !== undefined && own !== undefined) this.events.metric(via === own ? 'pool-same-front-end' : 'pool-cross-front-end', 1);
         return { status: 200, reason: 'OK' };
       }
       case 'NOTIFY': {

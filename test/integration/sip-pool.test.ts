@@ -1,0 +1,106 @@
+/**
+ * The `kamailio-pool` lab (src/protocols/sip/pool-lab.ts): 30 users register through the director,
+ * the dispatcher spreads them over two front ends, MESSAGEs cross front ends and are delivered
+ * exactly once, presence (one presence server behind the pool) reaches watchers on either front
+ * end, and every front end's own registered count equals the users imload has online.
+ */
+import { after, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
+import type { VirtualUser, VuEvents } from '../../src/protocols/types.js';
+import { startKamailioPool, type KamailioPoolLab } from '../../src/protocols/sip/pool-lab.js';
+import { requireBinary } from '../helpers/require.js';
+import { until } from '../helpers/until.js';
+
+const PASSWORD = 'pool-secret';
+const USERS = 30;
+const CONTACTS = 5;
+
+let starting: Promise<KamailioPoolLab> | undefined;
+after(async () => {
+  if (starting !== undefined) await (await starting).stop();
+});
+
+const name = (i: number): string => `p${String(i).padStart(3, '0')}`;
+
+function registered(ctl: string): number {
+  const out = execFileSync('kamcmd', ['-s', ctl, 'stats.get_statistics', 'registered_users'], { encoding: 'utf8', timeout: 5000 });
+  return Number(/registered_users\s*=\s*(\d+)/.exec(out)![1]);
+}
+
+test('director + 2 front ends: IM and presence across front ends, the pool counts what imload counts', async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const pool = await (starting = startKamailioPool({ password: PASSWORD }));
+  assert.equal(pool.frontEnds.length, 2);
+  const agent = await sipProtocol.createAgent({
+    name: 'pool',
+    protocol: 'sip',
+    host: pool.director.host,
+    port: pool.director.port,
+    transport: 'udp',
+    domain: pool.domain,
+    options: { poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
+  });
+  const received = new Map<string, number>();
+  const notes = new Map<string, Map<string, string>>();
+  const errors: string[] = [];
+  const counters = new Map<string, number>();
+  const events = (user: string): VuEvents => {
+    const seen = new Map<string, string>();
+    notes.set(user, seen);
+    return {
+      bytes: () => undefined,
+      message: (from, text) => void received.set(`${from}>${user}:${text}`, (received.get(`${from}>${user}:${text}`) ?? 0) + 1),
+      presence: (contact, _state, note) => void seen.set(contact, note),
+      error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
+      disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
+      note: () => undefined,
+      metric: (metric, value) => void counters.set(metric, (counters.get(metric) ?? 0) + value),
+    };
+  };
+  const indexes = Array.from({ length: USERS }, (_, i) => i);
+  const contactsOf = (i: number): string[] => Array.from({ length: CONTACTS }, (_, k) => name((i + k + 1) % USERS));
+  const users: VirtualUser[] = indexes.map((i) =>
+    agent.createUser({ index: i, name: name(i), password: PASSWORD, contacts: contactsOf(i), channels: [] }, events(name(i))),
+  );
+  try {
+    await Promise.all(users.map((user) => user.logon()));
+    // The dispatcher spread the users: each front end saved some bindings (it names itself in the 200).
+    const frontEndOf = users.map((user) => (user as unknown as { frontEnd?: string }).frontEnd);
+    const spread = new Map<string, number>();
+    for (const fe of frontEndOf) spread.set(String(fe), (spread.get(String(fe)) ?? 0) + 1);
+    t.diagnostic(`users per front end: ${JSON.stringify(Object.fromEntries(spread))}`);
+    assert.deepEqual([...spread.keys()].sort(), ['fe1', 'fe2'], 'users on both front ends');
+    // The pool's own count, on every front end (dmq_usrloc shares the location table).
+    for (const fe of pool.frontEnds) await until(() => registered(fe.ctl) === USERS, `${fe.name} registered_users = ${USERS}`, 10_000, 200);
+    assert.equal(await agent.serverOnlineCount!(), USERS);
+
+    // Every user messages its next three contacts: about half of the pairs cross front ends.
+    const sends = indexes.flatMap((i) => [1, 2, 3].map((d): [number, number] => [i, (i + d) % USERS]));
+    const crossing = sends.filter(([a, b]) => frontEndOf[a] !== frontEndOf[b]).length;
+    assert.ok(crossing > 0, 'some IMs cross front ends');
+    for (const [from, to] of sends) {
+      assert.deepEqual(await users[from]!.message(name(to), `hi ${name(from)}->${name(to)}`), { ok: true, recipients: 1 });
+    }
+    await until(() => received.size === sends.length, `${sends.length} MESSAGEs delivered`, 10_000);
+    for (const [key, times] of received) assert.equal(times, 1, `delivered exactly once: ${key}`);
+    // A MESSAGE is relayed by the sender's front end: it crosses when the recipient's differs.
+    assert.equal(counters.get('pool-cross-front-end') ?? 0, crossing, 'cross-front-end deliveries counted apart');
+    assert.equal(counters.get('pool-same-front-end') ?? 0, sends.length - crossing);
+
+    // Presence: every user publishes a note; each watcher (on either front end) sees it.
+    await Promise.all(users.map((user, i) => user.setPresence('away', `note-${name(i)}`)));
+    await until(
+      () => indexes.every((i) => contactsOf(i).every((contact) => notes.get(name(i))!.get(contact) === `note-${contact}`)),
+      'every watcher sees every note', 10_000,
+    );
+
+    await Promise.all(users.map((user) => user.logoff()));
+    for (const fe of pool.frontEnds) await until(() => registered(fe.ctl) === 0, `${fe.name} registered_users = 0`, 10_000, 200);
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const user of users) user.destroy();
+    await agent.close();
+  }
+});
