@@ -56,7 +56,8 @@ test('director + 2 front ends: IM and presence across front ends, the pool count
       error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
       disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
       note: () => undefined,
-      metric: (metric, value) => void counters.set(metric, (counters.get(metric) ?? 0) + value),
+      // Samples per metric (the pool's same/cross-front-end delivery latencies, retransmissions...).
+      metric: (metric) => void counters.set(metric, (counters.get(metric) ?? 0) + 1),
     };
   };
   const indexes = Array.from({ length: USERS }, (_, i) => i);
@@ -81,13 +82,14 @@ test('director + 2 front ends: IM and presence across front ends, the pool count
     const crossing = sends.filter(([a, b]) => frontEndOf[a] !== frontEndOf[b]).length;
     assert.ok(crossing > 0, 'some IMs cross front ends');
     for (const [from, to] of sends) {
-      assert.deepEqual(await users[from]!.message(name(to), `hi ${name(from)}->${name(to)}`), { ok: true, recipients: 1 });
+      // The engine's correlation stamp: the agent reads its scheduled time for the split latency.
+      assert.deepEqual(await users[from]!.message(name(to), `[imload ${from} ${to} ${Date.now()} ${to}] hi`), { ok: true, recipients: 1 });
     }
     await until(() => received.size === sends.length, `${sends.length} MESSAGEs delivered`, 10_000);
     for (const [key, times] of received) assert.equal(times, 1, `delivered exactly once: ${key}`);
     // A MESSAGE is relayed by the sender's front end: it crosses when the recipient's differs.
-    assert.equal(counters.get('pool-cross-front-end') ?? 0, crossing, 'cross-front-end deliveries counted apart');
-    assert.equal(counters.get('pool-same-front-end') ?? 0, sends.length - crossing);
+    assert.equal(counters.get('deliveryCrossFrontEnd') ?? 0, crossing, 'cross-front-end delivery latencies recorded apart');
+    assert.equal(counters.get('deliverySameFrontEnd') ?? 0, sends.length - crossing);
 
     // Presence: every user publishes a note; each watcher (on either front end) sees it.
     await Promise.all(users.map((user, i) => user.setPresence('away', `note-${name(i)}`)));
@@ -98,6 +100,62 @@ test('director + 2 front ends: IM and presence across front ends, the pool count
 
     await Promise.all(users.map((user) => user.logoff()));
     for (const fe of pool.frontEnds) await until(() => registered(fe.ctl) === 0, `${fe.name} registered_users = 0`, 10_000, 200);
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const user of users) user.destroy();
+    await agent.close();
+  }
+});
+
+test('a front end killed mid-run: its users IM on through the other (dispatcher failover), and it resynchronises on restart', async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const pool = await (starting ??= startKamailioPool({ password: PASSWORD }));
+  const agent = await sipProtocol.createAgent({
+    name: 'pool', protocol: 'sip', host: pool.director.host, port: pool.director.port, transport: 'udp', domain: pool.domain,
+    options: { poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
+  });
+  const received = new Map<string, number>();
+  const errors: string[] = [];
+  let failovers = 0;
+  const events = (user: string): VuEvents => ({
+    bytes: () => undefined,
+    message: (from, text) => void received.set(`${from}>${user}:${text}`, (received.get(`${from}>${user}:${text}`) ?? 0) + 1),
+    presence: () => undefined,
+    error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
+    disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
+    note: () => undefined,
+    metric: (metric, value) => void (metric === 'poolFailovers' && (failovers += value)),
+  });
+  const count = 20;
+  const users = Array.from({ length: count }, (_, i) =>
+    agent.createUser({ index: i, name: `k${i}`, password: PASSWORD, contacts: [], channels: [] }, events(`k${i}`)),
+  );
+  try {
+    await Promise.all(users.map((user) => user.logon()));
+    const frontEndOf = users.map((user) => (user as unknown as { frontEnd?: string }).frontEnd);
+    const onFe1 = frontEndOf.flatMap((fe, i) => (fe === 'fe1' ? [i] : []));
+    const onFe2 = frontEndOf.flatMap((fe, i) => (fe === 'fe2' ? [i] : []));
+    assert.ok(onFe1.length > 0 && onFe2.length > 0, 'users on both front ends');
+    await until(() => registered(pool.frontEnds[1]!.ctl) === count, `fe2 holds all ${count} bindings`, 10_000, 200);
+
+    await pool.frontEnds[0]!.kill();
+    assert.equal(pool.frontEnds[0]!.running(), false);
+    // Right after the crash, before the dispatcher's probe notices: fe1's users message fe2's and back.
+    const sends = onFe1.map((a, k): [number, number] => [a, onFe2[k % onFe2.length]!]).flatMap(([a, b]): Array<[number, number]> => [[a, b], [b, a]]);
+    const outcomes = await Promise.all(sends.map(([from, to]) => users[from]!.message(`k${to}`, `after-kill k${from}->k${to}`)));
+    for (const outcome of outcomes) assert.deepEqual(outcome, { ok: true, recipients: 1 }, 'delivered through fe2');
+    await until(() => received.size === sends.length, `${sends.length} MESSAGEs`, 10_000);
+    for (const [key, times] of received) assert.equal(times, 1, `exactly once: ${key}`);
+    assert.ok(failovers >= 1, `the dispatcher retried on fe2 (${failovers} failovers)`);
+    t.diagnostic(`${sends.length} MESSAGEs after the kill, ${failovers} re-sent by the dispatcher to fe2`);
+    // The pool's count while fe1 is down: fe2's, which imload's count reads (fe1 does not answer).
+    assert.equal(await agent.serverOnlineCount!(), count);
+
+    // Recovery: fe1 restarts empty and DMQ gives it the pool's location table again.
+    await pool.frontEnds[0]!.restart();
+    await until(() => registered(pool.frontEnds[0]!.ctl) === count, `restarted fe1 resynchronised to ${count}`, 10_000, 200);
+
+    await Promise.all(users.map((user) => user.logoff()));
     assert.deepEqual(errors, []);
   } finally {
     for (const user of users) user.destroy();

@@ -220,6 +220,9 @@ export async function startKamailioPoolLab(context: LabContext): Promise<LabTarg
     domain: pool.domain,
     options: { ctl: pool.frontEnds[0]!.ctl, poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
     stop: () => pool.stop(),
+    // `faults: [{ kill: <target> }]` kills the first front end (SIGKILL, a crash) and restarts it:
+    // its users' bindings live on in the other front ends (dmq_usrloc), the dispatcher fails over.
+    outage: { down: () => pool.frontEnds[0]!.kill(), up: () => pool.frontEnds[0]!.restart() },
     serverPids: () => [pool.director, pool.dispatcher, ...pool.frontEnds, pool.presence].map((element) => element.pid()),
   };
 }
