@@ -12,6 +12,9 @@ import type { VirtualUser, VuEvents } from '../../src/protocols/types.js';
 import { startKamailioPool, type KamailioPoolLab } from '../../src/protocols/sip/pool-lab.js';
 import { requireBinary } from '../helpers/require.js';
 import { until } from '../helpers/until.js';
+import { writeScenario } from '../helpers/scenario.js';
+import { join } from 'node:path';
+import { runCommand } from '../../src/commands/run.js';
 
 const PASSWORD = 'pool-secret';
 const USERS = 30;
@@ -161,4 +164,51 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
     for (const user of users) user.destroy();
     await agent.close();
   }
+});
+
+test('through the engine (`imload run --lab`, lab: kamailio-pool): cross-front-end latency apart, the pool count = imload’s', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-engine-secret';
+  const { file, dir } = writeScenario(`version: 1
+targets:
+  pool:
+    url: sip://127.0.0.1:5060
+    transport: udp
+    domain: pool.test
+    lab: kamailio-pool
+    password: { env: IMLOAD_TEST_POOL_PASSWORD }
+scenarios:
+  it:
+    target: pool
+    seed: 3
+    timeScale: 360
+    population: { users: 40, contacts: 5 }
+    phases:
+      - { phase: rampUp, rate: 40 }
+      - { phase: hold, duration: 10s }
+      - { phase: rampDown, rate: 100 }
+    behaviour:
+      messagesPerHour: 6
+      presenceChangesPerHour: 2
+      activityStart: rampUpEnd
+      activityDelay: 1s
+`);
+  const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), signal: new AbortController().signal });
+  const s = result.summary;
+  assert.equal(result.reason, 'completed', s.end.detail);
+  assert.equal(s.users.logonOk, 40);
+  assert.deepEqual(s.errors.byKind, {});
+  assert.ok(s.messages.sent > 10, `MESSAGEs sent: ${s.messages.sent}`);
+  assert.equal(s.messages.delivered, s.messages.expected);
+  assert.equal(s.messages.duplicates, 0);
+  const latency = s.latency as Record<string, { count: number } | undefined>;
+  const cross = latency.deliveryCrossFrontEnd?.count ?? 0;
+  const same = latency.deliverySameFrontEnd?.count ?? 0;
+  t.diagnostic(`deliveries: ${same} within a front end, ${cross} across`);
+  assert.equal(cross + same, s.messages.delivered, 'every delivery is timed as same- or cross-front-end');
+  assert.ok(cross > 0, 'some deliveries crossed front ends');
+  assert.equal(s.presence.seen, s.presence.expected, 'presence across front ends');
+  assert.ok(s.crossCheck, 'the pool was asked for its own count');
+  assert.equal(s.crossCheck.serverOnline, s.crossCheck.imloadOnline);
+  assert.equal(s.crossCheck.imloadOnline, 40);
 });
