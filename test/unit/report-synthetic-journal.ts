@@ -104,6 +104,9 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       recorder.latency('logon', lognormal(25, 0.5));
       // IRC's own metric (its descriptor's): NICK/USER to 001. A constant, so the random stream is unchanged.
       recorder.protocolMetric('register', 6);
+      // SIP pool's split delivery latencies (constants: the random stream is unchanged).
+      recorder.protocolMetric('deliverySameFrontEnd', 3);
+      recorder.protocolMetric('deliveryCrossFrontEnd', 4);
       recorder.add('joinsOk', 2);
       recorder.latency('join', lognormal(4, 0.4));
       recorder.latency('join', lognormal(4, 0.4));

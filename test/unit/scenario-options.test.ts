@@ -82,7 +82,7 @@ test('options each protocol documents are accepted, and a lab server of another 
   assert.equal(ok.status, EXIT.ok, ok.stderr);
   const wrongLab = validate('wrong-lab.yaml', scenarioFile('    url: sip://127.0.0.1:5060\n    lab: inspircd\n'));
   assert.equal(wrongLab.status, EXIT.badInput, wrongLab.stderr);
-  assert.ok(wrongLab.stderr.startsWith(`${wrongLab.at('inspircd')}: targets.server.lab: lab server inspircd speaks irc, not sip (sip lab servers: kamailio)`), wrongLab.stderr);
+  assert.ok(wrongLab.stderr.startsWith(`${wrongLab.at('inspircd')}: targets.server.lab: lab server inspircd speaks irc, not sip (sip lab servers: kamailio, kamailio-pool)`), wrongLab.stderr);
 });
 
 test('a transport the protocol does not offer is refused', () => {

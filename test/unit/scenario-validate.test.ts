@@ -48,7 +48,7 @@ test('a threshold on a latency the target protocol never produces is an error at
   assert.equal(sip.status, 2, sip.stderr);
   assert.equal(
     sip.stderr.split('\n')[0],
-    `${sip.at('join.p95')}: scenarios.smoke.thresholds[1]: sip targets never produce join latency, so "join.p95" could never be measured (sip measures logon, delivery, presence, register)`,
+    `${sip.at('join.p95')}: scenarios.smoke.thresholds[1]: sip targets never produce join latency, so "join.p95" could never be measured (sip measures logon, delivery, presence, register, deliverySameFrontEnd, deliveryCrossFrontEnd)`,
   );
   assert.doesNotMatch(sip.stderr, NO_STACK);
 

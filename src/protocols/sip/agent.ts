@@ -104,6 +104,20 @@ export class SipAgent implements ProtocolAgent {
 
   /** Kamailio's usrloc count, when the target names its ctl socket; undefined otherwise. */
   async serverOnlineCount(): Promise<number | undefined> {
+    const pool = this.settings.poolCtl;
+    if (pool !== undefined && pool.length > 0) {
+      // A pool: every front end holds the whole location table (dmq_usrloc); the first that
+      // answers gives the count (a killed front end does not answer).
+      let failure: unknown;
+      for (const ctl of pool) {
+        try {
+          return await registeredUsers(this.settings.kamcmd, ctl);
+        } catch (error) {
+          failure = error;
+        }
+      }
+      throw failure;
+    }
     if (this.settings.ctl === undefined) return undefined;
     return registeredUsers(this.settings.kamcmd, this.settings.ctl);
   }

@@ -23,6 +23,9 @@ export const sipDescriptor: ProtocolDescriptor = {
   metrics: [
     { name: 'register', kind: 'latency', unit: 'ms', description: 'REGISTER to its 2xx, Digest rounds included' },
     { name: 'retransmissions', kind: 'counter', unit: 'count', description: 'requests sent again because no answer came in time (UDP); counted apart, never hidden in other figures' },
+    { name: 'poolFailovers', kind: 'counter', unit: 'count', description: 'MESSAGEs the pool\'s dispatcher re-sent to another front end after the first did not answer (kamailio-pool lab, a front end down)' },
+    { name: 'deliverySameFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE relayed by the front end the recipient registered through (kamailio-pool lab)' },
+    { name: 'deliveryCrossFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE across front ends: relayed by a front end other than the recipient\'s (kamailio-pool lab)' },
   ],
   // Kamailio 5.6 (lab, UDP): REGISTER, PUBLISH, SUBSCRIBE/NOTIFY per contact, pager-mode MESSAGE.
   byteModel: {
@@ -83,6 +86,13 @@ export const sipDescriptor: ProtocolDescriptor = {
       packages: ['kamailio', 'kamailio-presence-modules', 'kamailio-tls-modules', 'sip-tester'],
       transports: ['udp', 'tcp', 'tls'],
       start: async (context) => (await import('./lab.js')).startKamailioLab(context),
+    },
+    {
+      kind: 'kamailio-pool',
+      title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP)',
+      packages: ['kamailio', 'kamailio-presence-modules'],
+      transports: ['udp'],
+      start: async (context) => (await import('./pool-lab.js')).startKamailioPoolLab(context),
     },
   ],
   load: async () => (await import('./index.js')).sipProtocol,

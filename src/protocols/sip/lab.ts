@@ -200,8 +200,62 @@ async function stopGroup(server: ForegroundProcess): Promise<void> {
   }
 }
 
+/** One Kamailio process of a multi-process lab (kamailio-pool): started, ready, stoppable by its group. */
+export interface KamailioProcess {
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+  /** SIGKILL to the whole process group (a crashed front end), without waiting. */
+  kill(): void;
+  readonly exited: Promise<number | string>;
+}
+
+/** Runs `kamailio` on a written configuration and waits for the OPTIONS answer on host:port (UDP). */
+export async function runKamailioConfig(options: {
+  readonly kind: string;
+  readonly dir: string;
+  readonly configFile: string;
+  readonly host: string;
+  readonly port: number;
+  readonly shmMb: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly keepAfterExit?: boolean;
+  readonly readyTimeoutMs?: number;
+  readonly logName?: string;
+}): Promise<KamailioProcess> {
+  const binary = which('kamailio');
+  if (binary === undefined) {
+    throw new LabError('kamailio not found', options.kind, "install the Debian packages 'kamailio kamailio-presence-modules'");
+  }
+  const args = ['-DD', '-E', '-x', 'tlsf', '-m', String(options.shmMb), '-M', '16', '-f', options.configFile, '-w', options.dir, '-Y', options.dir, '--atexit=no'];
+  const logFile = join(options.dir, options.logName ?? 'kamailio.log');
+  const server = startForeground(options.kind, binary, args, logFile, { cwd: options.dir, env: options.env ?? process.env });
+  try {
+    await waitUntilReady(server, options.host, options.port, options.readyTimeoutMs ?? 15_000);
+  } catch (error) {
+    await stopGroup(server);
+    throw error;
+  }
+  if (options.keepAfterExit) keepRunning(server);
+  else runningGroups.add(server.pid);
+  let stopping: Promise<void> | undefined;
+  return {
+    pid: server.pid,
+    logFile,
+    exited: server.exited,
+    stop: () => (stopping ??= stopGroup(server)),
+    kill: () => signalGroup(server.pid, 'SIGKILL'),
+  };
+}
+
+/** The installed Kamailio's version (`kamailio -v`). */
+export function installedKamailioVersion(): string | undefined {
+  const binary = which('kamailio');
+  return binary === undefined ? undefined : kamailioVersion(binary);
+}
+
 /** A port free for both TCP and UDP, since Kamailio listens on both with one number. */
-async function freeUdpAndTcpPort(host: string): Promise<number> {
+export async function freeUdpAndTcpPort(host: string): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await freePort(host);
     if (await udpPortFree(host, port)) return port;

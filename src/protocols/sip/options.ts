@@ -26,6 +26,8 @@ export const SipOptions = z.strictObject({
   finalNotifyWaitMs: ms.default(2000),
   /** Kamailio ctl socket for `kamcmd -s` (the server's own online count). */
   ctl: z.string().min(1).optional(),
+  /** ctl sockets of every front end of a pool (kamailio-pool lab): the online count is read from each. */
+  poolCtl: z.array(z.string().min(1)).optional(),
   /** kamcmd binary (from PATH). */
   kamcmd: z.string().min(1).default('kamcmd'),
   /** `pager`: one MESSAGE per instant message (RFC 3428); `session`: INVITE, MESSAGE, BYE (LCS 2005). */

@@ -29,6 +29,9 @@ export class Registration extends WheelTimer {
     this.fromTag = ua.newTag();
   }
 
+  /** The pool front end that saved the binding, when the registrar names itself (kamailio-pool lab). */
+  frontEnd: string | undefined;
+
   /** Registers (or refreshes); resolves with the final response, success or not. */
   async register(): Promise<SipResponse> {
     let response = await this.send(this.requestedExpires);
@@ -37,7 +40,11 @@ export class Registration extends WheelTimer {
       this.requestedExpires = longer;
       response = await this.send(longer);
     }
-    if (response.status >= 200 && response.status < 300) this.scheduleRefresh(this.grantedExpires(response));
+    if (response.status >= 200 && response.status < 300) {
+      // A pool lab's front ends name themselves in their replies (pool-config.ts).
+      this.frontEnd = response.headers.get('X-Imload-Front-End') ?? this.frontEnd;
+      this.scheduleRefresh(this.grantedExpires(response));
+    }
     return response;
   }
 

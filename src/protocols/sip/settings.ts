@@ -27,6 +27,8 @@ export interface SipAgentSettings {
   readonly finalNotifyWaitMs: number;
   /** Kamailio ctl socket for the server's own online count (option `ctl`, e.g. unixs:/run/kamailio_ctl). */
   readonly ctl?: string;
+  /** Every pool front end's ctl socket (option `poolCtl`). */
+  readonly poolCtl?: readonly string[];
   /** kamcmd binary (option `kamcmd`, default from PATH). */
   readonly kamcmd: string;
   /**
@@ -53,6 +55,7 @@ export function readSettings(target: AgentTarget): SipAgentSettings {
     udpSockets: Math.max(1, Math.floor(options.udpSockets)),
     finalNotifyWaitMs: options.finalNotifyWaitMs,
     ctl: options.ctl,
+    poolCtl: options.poolCtl,
     kamcmd: options.kamcmd,
     imMode: options.imMode,
     instanceTag: randomBytes(4).toString('hex'),

@@ -46,6 +46,11 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   private readonly ua: UserAgent;
   private phase: Phase = 'idle';
   private registration: Registration | undefined;
+
+  /** The pool front end holding this user's binding (kamailio-pool lab), once registered. */
+  get frontEnd(): string | undefined {
+    return this.registration?.frontEnd;
+  }
   private publication: Publication | undefined;
   /** Subscriptions by current Call-ID (NOTIFY lookup) — a restart re-keys its entry. */
   private readonly subscriptions = new Map<string, Subscription>();
@@ -165,6 +170,18 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       case 'MESSAGE': {
         const from = uriUser(nameAddrUri(request.headers.get('From') ?? '') ?? '') ?? '';
         this.events.message(from, request.body.toString('utf8'), receivedAt);
+        // kamailio-pool lab: the front end that relayed the MESSAGE names itself; ours named
+        // itself in the REGISTER 200. The delivery latency is also recorded apart, within one
+        // front end or across two (the sender's front end relays the MESSAGE).
+        // The dispatcher re-sent it to another front end after the first did not answer (a front end down).
+        if (request.headers.get('X-Imload-Retried') !== undefined) this.events.metric('poolFailovers', 1);
+        const via = request.headers.get('X-Imload-Front-End');
+        const own = this.registration?.frontEnd;
+        if (via !== undefined && own !== undefined) {
+          const body = request.body.toString('utf8');
+          const scheduledAt = scheduledTimeOf(body);
+          if (scheduledAt !== undefined) this.events.metric(via === own ? 'deliverySameFrontEnd' : 'deliveryCrossFrontEnd', receivedAt - scheduledAt);
+        }
         return { status: 200, reason: 'OK' };
       }
       case 'NOTIFY': {
@@ -294,4 +311,15 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     for (const subscription of this.subscriptions.values()) subscription.abandon();
     this.ua.close(reason);
   }
+}
+
+/**
+ * The scheduled send time in the correlation stamp every generated message body starts with
+ * (`[imload <sender> <seq> <scheduledEpochMs> <to>]`, docs/metrics.md): read here only to record
+ * a pool's same/cross-front-end delivery latency apart; the engine measures `delivery` itself.
+ */
+const STAMP_TIME = /\[imload \d+ \d+ (\d+(?:\.\d+)?) (?:c|p|\d+)\]/;
+function scheduledTimeOf(body: string): number | undefined {
+  const match = STAMP_TIME.exec(body);
+  return match ? Number(match[1]) : undefined;
 }
