@@ -109,3 +109,41 @@ export function which(command: string): string | undefined {
   }
   return undefined;
 }
+
+/** The soft "Max open files" of a process, from /proc: caps how many clients one server process holds. */
+export function readFdLimit(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const value = line?.split(/\s{2,}/)[1];
+    return value && /^\d+$/.test(value) ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until a started server serves clients: `probe` (a real client exchange, not a port
+ * check) is tried until it resolves, every `retryMs`, each try given at most `attemptMs`; fails
+ * as soon as the process exits, or with the last probe's error after `timeoutMs`.
+ */
+export async function waitUntilReady(
+  proc: ForegroundProcess,
+  probe: (timeoutMs: number) => Promise<void>,
+  { timeoutMs, attemptMs = 5000, retryMs = 100 }: { timeoutMs: number; attemptMs?: number; retryMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | string | undefined;
+  void proc.exited.then((code) => (exitCode = code));
+  let lastError = 'no answer';
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
+    try {
+      await probe(Math.min(attemptMs, deadline - Date.now()));
+      return;
+    } catch (error) {
+      lastError = (error as Error).message;
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  }
+  throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
+}

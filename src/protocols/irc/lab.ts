@@ -1,11 +1,11 @@
 /** Starts InspIRCd and ngIRCd on a free loopback port with a generated load-test config. */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LineBuffer, parseLine } from './codec.js';
 import { freePort } from '../../lab/ports.js';
-import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
+import { keepRunning, readFdLimit, startForeground, waitUntilReady, which, type ForegroundProcess } from '../../lab/process.js';
 import { inspircdConfig, ngircdConfig, type ConnectThrottle, type SpanningTreeConfig } from './lab-config.js';
 import { startLinkProxy, type LinkProxy } from '../../faults/link-proxy.js';
 import { randomBytes } from 'node:crypto';
@@ -285,7 +285,7 @@ async function finish(
   host = '127.0.0.1',
 ): Promise<LabServer> {
   try {
-    await waitForRegistration(host, port, proc, readyTimeoutMs, password);
+    await waitUntilReady(proc, (ms) => registerOnce(host, port, ms, password), { timeoutMs: readyTimeoutMs });
   } catch (error) {
     await proc.stop();
     throw new LabError(`${kind} did not become ready on ${host}:${port}: ${(error as Error).message}\n${proc.tail()}`, kind);
@@ -305,35 +305,7 @@ async function finish(
   };
 }
 
-/** The soft "Max open files" of a process, from /proc. */
-export function readFdLimit(pid: number): number | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const value = line?.split(/\s{2,}/)[1];
-    return value && /^\d+$/.test(value) ? Number(value) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** Ready means a client can register (001), not merely that the port accepts connections. */
-async function waitForRegistration(host: string, port: number, proc: ForegroundProcess, timeoutMs: number, password?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | string | undefined;
-  void proc.exited.then((code) => (exitCode = code));
-  let lastError = 'no answer';
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
-    try {
-      await registerOnce(host, port, Math.min(5000, deadline - Date.now()), password);
-      return;
-    } catch (error) {
-      lastError = (error as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
-}
 
 function registerOnce(host: string, port: number, timeoutMs: number, password?: string): Promise<void> {
   return new Promise((resolve, reject) => {

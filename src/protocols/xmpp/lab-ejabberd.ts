@@ -14,12 +14,12 @@
  * `conference.<domain>`, no offline storage, no shaper.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../lab/ports.js';
-import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
+import { keepRunning, readFdLimit, startForeground, waitUntilReady, which, type ForegroundProcess } from '../../lab/process.js';
+import { streamFeaturesOnce } from './lab-ready.js';
 import { createLabPki } from '../../lab/tls.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
 import { provisionAccounts } from './provision.js';
@@ -144,7 +144,7 @@ export async function startEjabberd(options: EjabberdOptions = {}): Promise<Ejab
   const proc = startForeground('ejabberd', erl, args, join(dir, 'stdout.log'), { cwd: dir, env: nodeEnv(address, configFile) });
   const host = '127.0.0.1';
   try {
-    await waitForStreamFeatures(host, port, domain, proc, options.readyTimeoutMs ?? 60_000);
+    await waitUntilReady(proc, (ms) => streamFeaturesOnce(host, port, domain, ms, true), { timeoutMs: options.readyTimeoutMs ?? 60_000, retryMs: 200 });
   } catch (error) {
     await proc.stop(10_000);
     throw new LabError(`ejabberd did not become ready on ${host}:${port}: ${(error as Error).message}\n${proc.tail()}\n${logTail(dir)}`, 'ejabberd');
@@ -251,58 +251,5 @@ function debianVersion(): string | undefined {
   }
 }
 
-function readFdLimit(pid: number): number | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const value = line?.split(/\s{2,}/)[1];
-    return value && /^\d+$/.test(value) ? Number(value) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** Ready means the c2s listener answers a stream header with features offering STARTTLS. */
-async function waitForStreamFeatures(host: string, port: number, domain: string, proc: ForegroundProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | string | undefined;
-  void proc.exited.then((code) => (exitCode = code));
-  let lastError = 'no answer';
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
-    try {
-      await streamFeaturesOnce(host, port, domain, Math.min(5000, deadline - Date.now()));
-      return;
-    } catch (error) {
-      lastError = (error as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
-}
 
-function streamFeaturesOnce(host: string, port: number, domain: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    let received = '';
-    const timer = setTimeout(() => done(new Error('no stream features in time')), timeoutMs);
-    function done(error?: Error) {
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve();
-    }
-    socket.setEncoding('utf8');
-    socket.on('error', (error) => done(error));
-    socket.on('close', () => done(new Error(`closed before stream features${received ? `: ${received.slice(0, 200)}` : ''}`)));
-    socket.on('connect', () =>
-      socket.write(`<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`),
-    );
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-      if (/<(stream:)?features[\s>][\s\S]*starttls/.test(received)) {
-        socket.write('</stream:stream>');
-        done();
-      }
-    });
-  });
-}

@@ -7,14 +7,13 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createHash, createHmac } from 'node:crypto';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { freePort } from '../../lab/ports.js';
-import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
+import { keepRunning, startForeground, waitUntilReady, which } from '../../lab/process.js';
+import { streamFeaturesOnce } from './lab-ready.js';
 import { createLabPki } from '../../lab/tls.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
-import { XmlStreamParser } from './xml.js';
 import { saltedPassword } from './sasl.js';
 
 export interface ProsodyLabOptions {
@@ -173,7 +172,7 @@ export async function startProsody(options: ProsodyLabOptions = {}): Promise<Pro
   );
   const proc = startForeground('prosody', binary, ['-F', '--config', configFile], join(dir, 'stdout.log'), { cwd: dir });
   try {
-    await waitForFeatures('127.0.0.1', port, domain, proc, options.readyTimeoutMs ?? 20_000);
+    await waitUntilReady(proc, (ms) => streamFeaturesOnce('127.0.0.1', port, domain, ms), { timeoutMs: options.readyTimeoutMs ?? 20_000, attemptMs: 3000 });
   } catch (error) {
     await proc.stop();
     throw new LabError(`prosody did not become ready on 127.0.0.1:${port}: ${(error as Error).message}\n${proc.tail()}`, 'prosody');
@@ -248,50 +247,4 @@ async function prosodyVersion(configFile: string): Promise<string | undefined> {
   }
 }
 
-/** Ready: a client that opens a stream gets `<stream:features>` back, not merely an open port. */
-async function waitForFeatures(host: string, port: number, domain: string, proc: ForegroundProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitCode: number | string | undefined;
-  void proc.exited.then((code) => (exitCode = code));
-  let lastError = 'no answer';
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`the server exited (${exitCode})`);
-    try {
-      await featuresOnce(host, port, domain, Math.min(3000, deadline - Date.now()));
-      return;
-    } catch (error) {
-      lastError = (error as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`not ready within ${timeoutMs} ms (${lastError})`);
-}
 
-function featuresOnce(host: string, port: number, domain: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => done(new Error('no stream features in time')), timeoutMs);
-    let settled = false;
-    function done(error?: Error) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve();
-    }
-    const parser = new XmlStreamParser({
-      streamStart() {},
-      element: (e) => done(e.name === 'stream:features' ? undefined : new Error(`got <${e.name}>`)),
-      streamEnd: () => done(new Error('the stream ended')),
-      error: (message) => done(new Error(message)),
-    });
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => parser.push(chunk));
-    socket.on('error', (error) => done(error));
-    socket.on('close', () => done(new Error('closed before features')));
-    socket.on('connect', () =>
-      socket.write(`<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`),
-    );
-  });
-}
