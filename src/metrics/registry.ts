@@ -21,6 +21,8 @@ export interface MetricDeclaration {
   readonly kind: MetricKind;
   readonly unit: string;
   readonly description: string;
+  /** Charted only in runs that sampled it (a topology's metric, e.g. a pool's cross-front-end latency). */
+  readonly ifSampled?: boolean;
 }
 
 /** How `imload compare` judges a metric: which way is worse and how much worse is allowed by default. */
@@ -187,6 +189,7 @@ export class MetricRegistry {
         summary: declaration.kind === 'latency' ? `latency.${declaration.name}` : `counters.${declaration.name}`,
         threshold: true,
         ...(PROTOCOL_COMPARE[declaration.kind] ? { compare: PROTOCOL_COMPARE[declaration.kind] } : {}),
+        ...(declaration.ifSampled ? { ifSampled: true } : {}),
       });
     }
     return new MetricRegistry(defined);
