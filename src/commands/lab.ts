@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { labBaseDir } from '../lab/dirs.js';
 import { LAB_KINDS, startLabFor } from '../lab/index.js';
 import { startPrometheus } from '../lab/prometheus.js';
+import { processAlive } from '../lab/process.js';
 import { LAB_TOOLS } from '../lab/types.js';
 import { LAB_SERVERS } from '../protocols/registry.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
@@ -58,17 +59,8 @@ function readState(): LabRecord[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function labUp(kinds: string[]): Promise<void> {
-  const records = readState().filter((r) => alive(r.pid));
+  const records = readState().filter((r) => processAlive(r.pid));
   const known: string[] = [...LAB_KINDS, ...LAB_TOOLS];
   for (const kind of kinds) {
     if (!known.includes(kind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${known.join(', ')})`, EXIT.badInput);
@@ -91,9 +83,9 @@ export async function labUp(kinds: string[]): Promise<void> {
 export async function labDown(): Promise<void> {
   const records = readState();
   for (const record of records) {
-    if (!alive(record.pid)) continue;
+    if (!processAlive(record.pid)) continue;
     process.kill(record.pid, 'SIGTERM');
-    for (let i = 0; i < 30 && alive(record.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 30 && processAlive(record.pid); i++) await new Promise((r) => setTimeout(r, 100));
     // Lab servers lead their own process group; workers they forked go with them.
     try {
       process.kill(-record.pid, 'SIGKILL');
@@ -108,6 +100,6 @@ export async function labDown(): Promise<void> {
 export function labStatus(): void {
   const records = readState();
   if (records.length === 0) process.stdout.write('no lab servers recorded (imload lab up starts them)\n');
-  for (const r of records) process.stdout.write(`${r.kind.padEnd(10)} ${r.url.padEnd(28)} pid ${r.pid} ${alive(r.pid) ? 'running' : 'gone'}\n`);
+  for (const r of records) process.stdout.write(`${r.kind.padEnd(10)} ${r.url.padEnd(28)} pid ${r.pid} ${processAlive(r.pid) ? 'running' : 'gone'}\n`);
 }
 

@@ -97,6 +97,16 @@ export function keepRunning(process: ForegroundProcess): void {
   running.delete(process.child);
 }
 
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether an executable is on PATH (or is an existing absolute path). */
 export function which(command: string): string | undefined {
   if (command.startsWith('/')) return existsSync(command) ? command : undefined;

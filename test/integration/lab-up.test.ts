@@ -11,21 +11,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROMETHEUS_BINARY } from '../../src/lab/prometheus.js';
+import { processAlive } from '../../src/lab/process.js';
 import { EXIT } from '../../src/exit-codes.js';
 import { requireBinary } from '../helpers/require.js';
 
 // Each test's lab state in its own folder: `imload lab` keeps state.json under the temp dir.
 const env = { ...process.env, TMPDIR: mkdtempSync(join(tmpdir(), 'imload-lab-up-')) };
 const imload = (...args: string[]) => spawnSync(process.execPath, ['bin/imload.js', 'lab', ...args], { env, encoding: 'utf8', timeout: 60_000 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('lab up prometheus starts a receiver that outlives the command; status lists it; down stops it', { timeout: 90_000 }, async (t) => {
   if (!requireBinary(t, PROMETHEUS_BINARY, 'prometheus')) return;
@@ -44,10 +36,10 @@ test('lab up prometheus starts a receiver that outlives the command; status list
     const down = imload('down');
     assert.equal(down.status, 0, down.stderr);
     assert.match(down.stdout, new RegExp(`stopped prometheus pid ${pid}`));
-    assert.equal(alive(pid), false, 'down stopped it');
+    assert.equal(processAlive(pid), false, 'down stopped it');
     assert.match(imload('status').stdout, /no lab servers recorded/);
   } finally {
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
 
