@@ -19,6 +19,7 @@ import { findSloOnsets } from './slo-onset.js';
 import { buildTimeSeries } from './series.js';
 import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
 import { checkInvariants, type Invariant } from './invariants.js';
+import { eachInstanceSummary, type EachInstanceSummary } from './each-instance.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -103,6 +104,8 @@ export interface Summary {
   readonly scripts: { readonly completed: number; readonly expectsMet: number; readonly expectsFailed: number };
   /** Faults the lab injected, and how the users fared. */
   readonly faults: FaultReport;
+  /** What each-instance channels (servers not linked) cost over one linked instance; null when the run did not use them. */
+  readonly eachInstance: EachInstanceSummary | null;
   readonly notes: ReadonlyArray<{ readonly key: string; readonly text: string }>;
   readonly reproduce: {
     readonly command: string;
@@ -318,6 +321,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
       : null,
     stepSearch,
     faults: faultReport(faults, aggregate.series),
+    eachInstance: eachInstanceSummary(t, header.target.eachInstance?.servers),
     scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
     notes,
     reproduce: {

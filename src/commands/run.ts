@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runScenario, RunStartError, type RunOptions, type RunResult } from '../engine/coordinator.js';
-import { serverIndexOf } from '../protocols/network.js';
+import { eachInstanceServers, serverIndexOf } from '../protocols/network.js';
 import type { AgentTarget } from '../protocols/types.js';
 import { createOutput, OutputSpecError, type Output } from '../outputs/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
@@ -104,7 +104,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       target = {
         ...target,
         url: lab.url,
-        network: lab.urls ? { spread: target.network?.spread ?? 'range', urls: [...lab.urls] } : target.network,
+        network: lab.urls ? { spread: 'range', channels: 'linked', ...target.network, urls: [...lab.urls] } : target.network,
         transport: lab.transport ?? target.transport,
         domain: lab.domain ?? target.domain,
         options: { ...lab.options, ...target.options },
@@ -128,7 +128,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
     }
 
     mkdirSync(runDir, { recursive: true });
-    const perWorker = protocol.usersPerWorker?.(agentTarget) ?? 10_000;
+    // Each-instance channels: a connection per server per user, so a worker holds 1/N as many users.
+    const instances = eachInstanceServers(agentTarget.network);
+    const perWorker = Math.max(1, Math.floor((protocol.usersPerWorker?.(agentTarget) ?? 10_000) / (instances ?? 1)));
     const segmentUsers = Math.ceil(scenario.population.users / segment.count);
     const workers = options.workers ?? scenario.workers ?? Math.max(1, Math.ceil(segmentUsers / perWorker));
     const server = lab?.primary;
@@ -170,7 +172,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
           scenarioText: loaded.text,
           scenario,
           seed: scenario.seed,
-          target: { name: targetName, url: target.url, protocol: parseTargetUrl(target.url).protocol },
+          target: { name: targetName, url: target.url, protocol: parseTargetUrl(target.url).protocol, ...(instances ? { eachInstance: { servers: instances } } : {}) },
           limits: profile ? { name: scenario.limits, ...profile } : undefined,
           segment,
           imloadVersion: IMLOAD_VERSION,

@@ -8,6 +8,7 @@ import type { Scheduler } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
 import type { LogonWindow } from './logon-window.js';
 import type { Vu } from './vu-api.js';
+import type { EachInstance } from './each-instance.js';
 
 export interface WorkerContext {
   readonly plan: WorkloadPlan;
@@ -27,6 +28,8 @@ export interface WorkerContext {
   readonly userScript?: (vu: Vu) => Promise<void>;
   /** A network target: the server each user index connects to (delivery latency split same/cross). */
   readonly serverOf?: (index: number) => number;
+  /** Each-instance channels: every user holds one connection per server (each-instance.ts). */
+  readonly eachInstance?: EachInstance;
   /** Replaying a recording: each user's recorded events, and the speed-up. */
   readonly replay?: Replay;
 }

@@ -19,6 +19,7 @@ import { Random } from '../scenarios/random.js';
 import type { RecordedAction } from '../metrics/recording.js';
 import { ReplayStream, type ActionSource } from './replay.js';
 import { runFlow } from './flow.js';
+import { EachInstanceUser } from './each-instance.js';
 import { Inbox } from './inbox.js';
 import { PresenceCorrelator } from './presence-correlation.js';
 import type { Vu } from './vu-api.js';
@@ -196,7 +197,8 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
     if (this.attempts === 0) metrics.latency('logonDelay', startedAt - scheduledAt);
     const connection = new ConnectionEvents(metrics, this.inbox, this);
     this.connection = connection;
-    const user = agent.createUser(this.identity, connection);
+    const layout = this.ctx.eachInstance;
+    const user = layout ? new EachInstanceUser(agent, this.identity, connection, metrics, layout) : agent.createUser(this.identity, connection);
     this.user = user;
     try {
       await withDeadline(user.logon(), behaviour.logonTimeout, 'logon-timeout', 'logon');

@@ -19,6 +19,7 @@ import { Semaphore } from './semaphore.js';
 import { importScenarioModule } from '../scenarios/module.js';
 import { LogonWindow } from './logon-window.js';
 import { VuRunner } from './vu.js';
+import { eachInstanceOf, type EachInstance } from './each-instance.js';
 import type { WorkerContext } from './vu-context.js';
 import type { Vu } from './vu-api.js';
 
@@ -38,6 +39,8 @@ export interface WorkerSetup {
   readonly userScript?: (vu: Vu) => Promise<void>;
   /** A network target: the server each user index connects to. */
   readonly serverOf?: (index: number) => number;
+  /** Each-instance channels: every user connects to every server. */
+  readonly eachInstance?: EachInstance;
 }
 
 export interface WorkerRunOptions {
@@ -98,8 +101,11 @@ export class WorkerRun {
       const source = message.spreadSourceAddresses ? `127.0.0.${2 + (index % 250)}` : undefined;
       return plan.identity(index, password, source);
     });
-    const serverOf = networkServerOf(target.network);
-    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf });
+    const eachInstance = eachInstanceOf(target.network);
+    if (eachInstance && !agent.capabilities.eachInstance) throw new Error(`${target.protocol} target ${target.name}: its users cannot post to each instance of a channel (network.channels: each-instance)`);
+    // Each-instance: a delivery never crosses servers, so there is no same/cross split to make.
+    const serverOf = eachInstance ? undefined : networkServerOf(target.network);
+    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance });
     this.send({ type: 'ready' });
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
@@ -143,6 +149,7 @@ export class WorkerRun {
       replay: setup.replay,
       userScript: setup.userScript,
       serverOf: setup.serverOf,
+      eachInstance: setup.eachInstance,
     };
     this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
     for (const runner of this.runners) runner.start();

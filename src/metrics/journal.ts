@@ -21,7 +21,8 @@ export interface JournalHeader {
   /** The scenario after overrides, secrets as references only. */
   readonly scenario: unknown;
   readonly seed: number;
-  readonly target: { readonly name: string; readonly url: string; readonly protocol: string };
+  /** `eachInstance`: the servers every user connected to and posted to (each-instance channels), when the mode was on. */
+  readonly target: { readonly name: string; readonly url: string; readonly protocol: string; readonly eachInstance?: { readonly servers: number } };
   readonly limits?: unknown;
   readonly startedAt: string;
   readonly startEpochMs: number;

@@ -54,6 +54,13 @@ export const COUNTERS = [
   'logonPushbacks',
   /** Times a worker's adaptive logon window (`maxInFlight: auto`) was halved by a pushback. */
   'logonWindowCuts',
+  /** Each-instance channels (engine/each-instance.ts): channel posts beyond the first, to the other instances. */
+  'instancePosts',
+  /** Each-instance channels: copies received beyond a message's first, from the other instances (duplicates by design). */
+  'instanceCopies',
+  /** Each-instance channels: bytes on users' connections to servers other than their own. */
+  'instanceBytesIn',
+  'instanceBytesOut',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 

@@ -85,6 +85,10 @@ export const ENGINE_METRICS = [
   { name: 'users.logonFailures', kind: 'counter', unit: 'count', description: 'logons that failed or timed out' },
   { name: 'bandwidth.kbpsPerUser', kind: 'gauge', unit: 'kbit/s', description: 'application kbit/s per online user (hold phase, wall-clock)', needsUsers: true, compare: { better: 'lower', limit: { relative: 0.1 }, samples: 'kbpsPerUser' } },
   { name: 'generator.eventLoopP99', kind: 'gauge', unit: 'ms', description: 'the worst per-second event-loop delay p99 of any worker' },
+  // Each-instance channels (unlinked servers): a report figure of what the mode costs, not a gate.
+  { name: 'eachInstance.extraMessages', kind: 'counter', unit: 'count', description: 'each-instance channels: channel posts and received copies beyond a message’s first (the other instances’), messages a linked network would not carry', threshold: false },
+  { name: 'eachInstance.extraBytes', kind: 'counter', unit: 'bytes', description: 'each-instance channels: application bytes on users’ connections to servers other than their own, in and out', threshold: false },
+  { name: 'eachInstance.extraBytesRatio', kind: 'rate', unit: 'fraction', description: 'each-instance channels: extra bytes over the bytes of the users’ own connections (what one linked instance would carry)', threshold: false },
 ] as const satisfies readonly EngineMetric[];
 
 /** The engine's latencies (the recorder's fixed histograms), e.g. `delivery`. */

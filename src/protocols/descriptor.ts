@@ -33,6 +33,11 @@ export interface LabServerKind {
   /** Transports this lab server offers. */
   readonly transports: readonly Transport[];
   /**
+   * A lab that starts several servers (the target's `network.servers`): whether it links them
+   * (channels span servers) or leaves them unlinked (reached with `network.channels: each-instance`).
+   */
+  readonly network?: 'linked' | 'unlinked';
+  /**
    * Starts it on free loopback ports, provisioned for the run (`context`), and says how a target
    * reaches it. Keep the starter in the protocol's folder (`lab.ts`) and import it here on demand.
    */
@@ -73,8 +78,13 @@ export interface ProtocolDescriptor {
   readonly transports: readonly Transport[];
   /** The target's `options:` map: a strict zod object, so `validate` names a misspelt option. */
   readonly options: z.ZodType<Record<string, unknown>>;
-  /** What the protocol can do (channels, presence, instant messages). */
-  readonly capabilities: { readonly channels: boolean; readonly presence: boolean; readonly instantMessages: boolean };
+  /**
+   * What the protocol can do (channels, presence, instant messages). `eachInstance`: a user may
+   * hold one connection per server of a network whose servers are not linked, and join and post
+   * to each instance of a channel (`network.channels: each-instance`): the agent's `createUser`
+   * honours its `server` argument.
+   */
+  readonly capabilities: { readonly channels: boolean; readonly presence: boolean; readonly instantMessages: boolean; readonly eachInstance?: boolean };
   /** The shared latencies its users produce; `validate` refuses a threshold on one it never measures. */
   readonly latencies: readonly LatencyName[];
   /** Metrics only this protocol produces (registered in the metric registry under its name). */

@@ -13,10 +13,20 @@ export interface NetworkEndpoint {
   readonly port: number;
 }
 
+/**
+ * How channels reach every member: `linked`, the servers relay a channel between them (one join
+ * on the user's own server); `each-instance`, the servers are not linked, so each user connects
+ * to every server, joins each channel on each, and posts every channel message to each instance
+ * (engine/each-instance.ts).
+ */
+export type NetworkChannels = 'linked' | 'each-instance';
+
 export interface AgentNetwork {
   /** Every server's client endpoint, in the target's order (the first is the target's own). */
   readonly endpoints: readonly NetworkEndpoint[];
   readonly spread: NetworkSpread;
+  /** Default `linked`. */
+  readonly channels?: NetworkChannels;
   /** Users in the whole population (the range spread needs it). */
   readonly users: number;
 }
@@ -46,4 +56,9 @@ function mix(value: number): number {
   x = Math.imul(x, 0x846ca68b);
   x ^= x >>> 16;
   return x >>> 0;
+}
+
+/** The servers each user posts to in the each-instance channel mode, or undefined (linked, or one server). */
+export function eachInstanceServers(network: AgentNetwork | undefined): number | undefined {
+  return network?.channels === 'each-instance' && network.endpoints.length >= 2 ? network.endpoints.length : undefined;
 }

@@ -139,12 +139,19 @@ export interface AgentCapabilities {
   readonly channels: boolean;
   readonly presence: boolean;
   readonly instantMessages: boolean;
+  /** `createUser` connects to the network server it is given (each-instance channels; see ProtocolDescriptor). */
+  readonly eachInstance?: boolean;
 }
 
 /** One per worker process per target: owns shared resources (UDP sockets, callback listener). */
 export interface ProtocolAgent {
   readonly capabilities: AgentCapabilities;
-  createUser(identity: VuIdentity, events: VuEvents): VirtualUser;
+  /**
+   * `server`: for a network target, the index of the server (in `network.endpoints`) this user
+   * connects to; default the user's own by the network's spread. Only an agent whose descriptor
+   * declares `capabilities.eachInstance` is given one (a user holding one connection per server).
+   */
+  createUser(identity: VuIdentity, events: VuEvents, server?: number): VirtualUser;
   /** The server's own count of online users, for cross-checking (IRC LUSERS, ...). */
   serverOnlineCount?(): Promise<number | undefined>;
   close(): Promise<void>;

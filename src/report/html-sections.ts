@@ -6,6 +6,7 @@ import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu } from '../analysis/generator.js';
 import { presenceMethodText } from '../analysis/summary.js';
+import { describeEachInstance } from './each-instance.js';
 
 export function overviewSection(model: ReportModel): string {
   const s = model.summary;
@@ -105,6 +106,7 @@ ${rows.join('')}
 <tr><th>Logons</th><td>${formatNumber(s.users.logonOk)} of ${formatNumber(s.users.logonAttempts)} succeeded, ${formatNumber(s.users.logonFailures)} failed; ${formatNumber(s.users.disconnects)} disconnects, ${formatNumber(s.users.reconnects)} reconnects</td></tr>
 <tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %), ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
 ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers${s.presence.measuredBy.length > 0 ? ` (${h(presenceMethodText(s.presence))})` : ''}; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
+${s.eachInstance ? `<tr id="each-instance"><th>Each-instance channels</th><td>${h(describeEachInstance(s.eachInstance))}. <small>${h(s.eachInstance.counted)}.</small></td></tr>` : ''}
 ${countedProtocolMetrics(s).map(({ definition, value }) => `<tr><th>${h(definition.name)}</th><td>${formatNumber(value)}: ${h(definition.description)}</td></tr>`).join('')}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>

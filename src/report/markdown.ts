@@ -5,6 +5,7 @@ import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { formatDuration, thresholdLimit, verdictLine } from './text.js';
 import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
+import { describeEachInstance } from './each-instance.js';
 
 const ICON: Record<string, string> = { met: '✅', missed: '❌', 'not-reached': '⏭️', inconclusive: '❔' };
 
@@ -40,6 +41,7 @@ export function renderMarkdown(model: ReportModel): string {
     '',
     `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
     ...(s.presence.expected > 0 ? [`- presence: ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen`] : []),
+    ...(s.eachInstance ? [`- each-instance channels: ${describeEachInstance(s.eachInstance)}`] : []),
     ...countedProtocolMetrics(s).map(({ definition, value }) => `- ${definition.name}: ${formatNumber(value)}`),
     `- errors: ${formatNumber(s.errors.total)}${Object.keys(s.errors.byKind).length > 0 ? ` (${Object.entries(s.errors.byKind).map(([k, n]) => `${k} ×${formatNumber(n)}`).join(', ')})` : ''}`,
     `- bandwidth: ${describePerUserBandwidth(s)}`,

@@ -11,6 +11,7 @@ import type { RunProgress } from '../metrics/aggregate.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
 import { describeRssPerVu } from '../analysis/generator.js';
+import { describeEachInstance } from './each-instance.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
 export function formatDuration(seconds: number): string {
@@ -91,6 +92,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   if (s.presence.changes > 0) {
     out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}${s.presence.measuredBy.length > 0 ? `, ${presenceMethodText(s.presence)}` : ''}`);
   }
+  if (s.eachInstance) out.push(`instances  ${describeEachInstance(s.eachInstance)}`);
   for (const { definition, value } of countedProtocolMetrics(s)) out.push(`${s.target.protocol.padEnd(10)} ${n(value)} ${definition.name}`);
   out.push(`bandwidth  ${describePerUserBandwidth(s)}; in ${formatNumber(s.bandwidth.bytesIn / 1024, 1)} KiB, out ${formatNumber(s.bandwidth.bytesOut / 1024, 1)} KiB`);
   const kinds = Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]);

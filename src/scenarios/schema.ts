@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { THRESHOLD_METRICS, isThresholdMetric, parseThresholdCheck } from '../protocols/metric-registry.js';
 import { UserGroup } from './flow-schema.js';
 import { Duration } from '../metrics/duration.js';
-import { LAB_KINDS, PROTOCOLS, URL_SCHEMES, labServerOf, schemeOf } from '../protocols/registry.js';
-import type { ProtocolDescriptor } from '../protocols/descriptor.js';
+import { DESCRIPTORS, LAB_KINDS, PROTOCOLS, URL_SCHEMES, labServerOf, schemeOf } from '../protocols/registry.js';
+import type { LabServerKind, ProtocolDescriptor } from '../protocols/descriptor.js';
 import { closest } from './suggest.js';
 
 /** Secrets are never inline: they come from an environment variable or a file. */
@@ -18,6 +18,8 @@ export const SecretRef = z.union([
 export type SecretRef = z.infer<typeof SecretRef>;
 
 const SCHEME_NAMES = URL_SCHEMES.map((s) => s.scheme);
+/** Protocols whose users can post to each instance of a channel (`network.channels: each-instance`). */
+const DESCRIPTORS_WITH_EACH_INSTANCE = DESCRIPTORS.filter((d) => d.capabilities.eachInstance).map((d) => d.name);
 /** A target URL to show in messages, e.g. irc://127.0.0.1:6667 (the registry's first scheme). */
 export const EXAMPLE_TARGET_URL = `${URL_SCHEMES[0]!.scheme}://127.0.0.1:${URL_SCHEMES[0]!.defaultPort}`;
 
@@ -53,6 +55,12 @@ const TargetFields = z.strictObject({
       urls: z.array(z.string().regex(TARGET_URL_PATTERN, `expected a URL like ${EXAMPLE_TARGET_URL}`)).min(1).optional(),
       servers: z.number().int().min(1).max(50).optional(),
       spread: z.enum(['range', 'hash']).default('range'),
+      /**
+       * `linked` (default): the servers relay channels between them. `each-instance`: they are
+       * not linked: every user connects to every server, joins each channel on each and posts
+       * each channel message to each instance; receivers keep the first copy (docs/topologies.md).
+       */
+      channels: z.enum(['linked', 'each-instance']).default('linked'),
     })
     .optional(),
   /** Protocol-specific knobs, checked against the protocol's options schema and passed to the agent. */
@@ -89,6 +97,7 @@ export const Target = TargetFields.check(
         message: `lab server ${lab.kind} speaks ${lab.protocol.name}, not ${protocol.name} (${protocol.name} lab servers: ${protocol.lab.map((l) => l.kind).join(', ') || 'none'})`,
       });
     }
+    for (const issue of channelModeProblems(protocol, target, lab)) ctx.addIssue(issue);
   }, { when: (payload) => payload.value !== null && typeof payload.value === 'object' && !Array.isArray(payload.value) }),
 );
 
@@ -114,6 +123,36 @@ function optionProblems(protocol: ProtocolDescriptor, options: Record<string, un
     }
     return [{ code: 'custom', path, message: `${protocol.name} option: ${issue.message}`, input: options }];
   });
+}
+
+/**
+ * `network.channels` against the protocol and the servers: each-instance needs a protocol that
+ * can hold a connection per server, two or more servers, and servers that are not linked (two
+ * connections of one user on linked servers would be a nick collision); an unlinked lab needs it.
+ */
+function channelModeProblems(
+  protocol: ProtocolDescriptor,
+  target: Partial<z.output<typeof TargetFields>>,
+  lab: LabServerKind | undefined,
+): z.core.$ZodRawIssue[] {
+  const network = target.network !== null && typeof target.network === 'object' ? target.network : undefined;
+  const eachInstance = network?.channels === 'each-instance';
+  const at = (message: string): z.core.$ZodRawIssue => ({ code: 'custom', path: ['network', 'channels'], message, input: target });
+  if (!eachInstance) {
+    if (lab?.network !== 'unlinked') return [];
+    return [{ code: 'custom', path: ['lab'], message: `lab server ${lab.kind} starts servers that are not linked: channels do not span them; set network: { channels: each-instance }`, input: target }];
+  }
+  if (!protocol.capabilities.eachInstance) {
+    const able = DESCRIPTORS_WITH_EACH_INSTANCE.join(', ') || 'none';
+    return [at(`${protocol.name} targets cannot post to each instance of a channel: the ${protocol.title} agent holds one connection per user (protocols that can: ${able})`)];
+  }
+  if (lab?.network === 'linked') {
+    return [at(`lab server ${lab.kind} links its servers: each-instance is for servers that are not linked (${protocol.name} lab servers that are not: ${protocol.lab.filter((l) => l.network === 'unlinked').map((l) => l.kind).join(', ') || 'none'})`)];
+  }
+  if (lab && !lab.network) return [at(`lab server ${lab.kind} starts one server: each-instance needs a network of two or more`)];
+  const servers = lab ? (network?.servers ?? 2) : (network?.urls?.length ?? 0);
+  if (servers < 2) return [at(lab ? 'each-instance needs two or more servers (network.servers)' : 'each-instance needs two or more servers: list them in network.urls')];
+  return [];
 }
 
 export type Target = z.infer<typeof Target>;

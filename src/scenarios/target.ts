@@ -48,7 +48,7 @@ function networkOf(target: Target, protocol: string, users: number): AgentTarget
     if (parsed.protocol !== protocol) throw new TargetError(`network URL ${url} is not a ${protocol} URL like the target's ${target.url}`);
     return { host: parsed.host, port: parsed.port };
   });
-  return { endpoints, spread: target.network?.spread ?? 'range', users };
+  return { endpoints, spread: target.network?.spread ?? 'range', channels: target.network?.channels ?? 'linked', users };
 }
 
 /** Loopback is always allowed; anything else needs an explicit opt-in (load is not a probe). */

@@ -16,7 +16,7 @@ export const ircDescriptor: ProtocolDescriptor = {
   ],
   transports: ['tcp'],
   options: IrcOptions,
-  capabilities: { channels: true, presence: false, instantMessages: true },
+  capabilities: { channels: true, presence: false, instantMessages: true, eachInstance: true },
   latencies: ['logon', 'join', 'delivery', 'deliverySameServer', 'deliveryCrossServer'],
   metrics: [{ name: 'register', kind: 'latency', unit: 'ms', description: 'NICK/USER sent to 001 (the server admitted the user)' }],
   // InspIRCd 3 (lab): tags (server-time, msgid) on every relayed line, a PING barrier per send.
@@ -74,7 +74,16 @@ export const ircDescriptor: ProtocolDescriptor = {
       title: 'InspIRCd 3, linked servers',
       packages: ['inspircd'],
       transports: ['tcp'],
+      network: 'linked',
       start: async (context) => (await import('./lab.js')).startInspircdNetworkLab(context),
+    },
+    {
+      kind: 'inspircd-unlinked',
+      title: 'InspIRCd 3, servers not linked (each-instance channels)',
+      packages: ['inspircd'],
+      transports: ['tcp'],
+      network: 'unlinked',
+      start: async (context) => (await import('./lab-unlinked.js')).startInspircdUnlinkedLab(context),
     },
     {
       kind: 'ngircd',

@@ -12,7 +12,7 @@ import { IrcOptions } from './options.js';
 import { networkServerOf } from '../network.js';
 
 class IrcAgent implements ProtocolAgent {
-  readonly capabilities = { channels: true, presence: false, instantMessages: true };
+  readonly capabilities = { channels: true, presence: false, instantMessages: true, eachInstance: true };
   private readonly features = new ServerFeatures();
   /**
    * Channel rosters, one set per server of a network: each server's users see the channel as
@@ -30,8 +30,9 @@ class IrcAgent implements ProtocolAgent {
     this.rosters = this.byServer.map(() => new SharedRosters());
   }
 
-  createUser(identity: VuIdentity, events: VuEvents): IrcUser {
-    const server = this.serverOf?.(identity.index) ?? 0;
+  /** `instance`: the server of a network to connect to (each-instance channels), else the user's own. */
+  createUser(identity: VuIdentity, events: VuEvents, instance?: number): IrcUser {
+    const server = instance ?? this.serverOf?.(identity.index) ?? 0;
     return new IrcUser(this.byServer[server]!, identity, events, this.features, this.rosters[server]!);
   }
 
