@@ -11,7 +11,8 @@ type Outage = FaultReport['outages'][number];
 
 const seconds = (t: number): string => `${formatNumber(t, 1)} s`;
 const plural = (n: number, word: string): string => `${formatNumber(n)} ${word}${n === 1 ? '' : 's'}`;
-const kinds = (byKind: Readonly<Record<string, number>>): string =>
+/** "send-timeout ×10, offline ×2", most first. */
+export const kinds = (byKind: Readonly<Record<string, number>>): string =>
   Object.entries(byKind)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([kind, n]) => `${kind} ×${formatNumber(n)}`)

@@ -4,7 +4,7 @@
  */
 import type { FaultTransactions } from '../analysis/fault-impact.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { faultUserText, outageHeadline, recoveryText, transactionsText } from './fault-text.js';
+import { kinds, outageHeadline, recoveryText, transactionsText } from './fault-text.js';
 import { formatNumber } from './format.js';
 import type { ReportModel } from './report-model.js';
 
@@ -35,10 +35,10 @@ ${perOutage.join('\n')}`;
 
 function userList(id: string, title: string, t: FaultTransactions): string {
   if (t.users === 0) return '';
-  const rows = t.sample.map((u) => `<tr><td>${h(u.user)}</td><td>${formatNumber(u.firstAt, 1)} s</td><td>${formatNumber(u.transactions)}</td><td>${h(faultUserText(u))}</td></tr>`).join('\n');
+  const rows = t.sample.map((u) => `<tr><td>${h(u.user)}</td><td>${formatNumber(u.firstAt, 1)} s</td><td>${formatNumber(u.transactions)}</td><td>${h(kinds(u.kinds))}</td></tr>`).join('\n');
   const more = t.users > t.sample.length ? `<p class="note">${formatNumber(t.users - t.sample.length)} more (the counts above hold them all).</p>` : '';
   return `<h4>${h(title)}</h4>
-<table class="fault-users" id="${id}"><thead><tr><th>user</th><th>first at</th><th>transactions</th><th>what</th></tr></thead><tbody>
+<table class="fault-users" id="${id}"><thead><tr><th>user</th><th>first at</th><th>transactions</th><th>kinds</th></tr></thead><tbody>
 ${rows}
 </tbody></table>${more}`;
 }
