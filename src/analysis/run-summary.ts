@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { readJournal } from '../metrics/journal.js';
 import { RunAggregate } from '../metrics/aggregate.js';
 import { buildSummary, type Summary } from './summary.js';
-import { WorkloadPlan } from '../scenarios/schedule.js';
+import { userName, WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { analyseDeliveries } from './deliveries.js';
+import { analyseFaultImpact } from './fault-impact.js';
 
 export const LOSSES_FILE = 'losses.ndjson';
 
@@ -28,7 +29,10 @@ export async function summarizeRunFolder(runDir: string): Promise<Summary> {
     duplicates: totals.totals.duplicates,
     misrouted: totals.totals.misrouted,
   });
-  return buildSummary(entries, deliveries ?? undefined).summary;
+  const scenario = header.scenario as Scenario;
+  const faults = entries.flatMap((entry) => (entry.type === 'fault' ? [entry] : []));
+  const faultImpacts = await analyseFaultImpact(eventsPath, faults, (index) => userName(scenario.population.namePattern, index));
+  return buildSummary(entries, deliveries ?? undefined, faultImpacts).summary;
 }
 
 /** Each auditorium's presenters by population index, from the scenario's deterministic plan. */

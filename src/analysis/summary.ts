@@ -20,6 +20,7 @@ import { buildTimeSeries } from './series.js';
 import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
 import { checkInvariants, type Invariant } from './invariants.js';
 import { eachInstanceSummary, type EachInstanceSummary } from './each-instance.js';
+import type { FaultImpact } from './fault-impact.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -179,14 +180,16 @@ export interface FaultReport {
     /** First second after the kill with as many users online as before it. */
     readonly recoveredAt: number | null;
     readonly recoverySeconds: number | null;
+    /** Which users' transactions failed or were retried elsewhere, and their recovery (fault-impact.ts); null without an events file. */
+    readonly transactions: FaultImpact | null;
   }>;
 }
 
 /** Outage windows from the kill/restart records and the per-second online counts. */
-export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series']): FaultReport {
+export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series'], impacts?: readonly FaultImpact[] | null): FaultReport {
   const outages = faults
     .filter((f) => f.action === 'kill' && f.ok)
-    .map((kill) => {
+    .map((kill, i) => {
       const restart = faults.find((f) => f.action === 'restart' && f.ok && f.target === kill.target && f.t > kill.t);
       // A second's online count is sampled at about its end (t), give or take the workers' timer:
       // take the last second that surely ended before the kill.
@@ -203,6 +206,7 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
         usersBack: Math.max(0, ...afterRestart.map((p) => p.online)),
         recoveredAt: recovered?.t ?? null,
         recoverySeconds: recovered && restart ? round(recovered.t - restart.t, 1) : null,
+        transactions: impacts?.[i] ?? null,
       };
     });
   return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
@@ -211,8 +215,13 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
 /**
  * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
  * without it, deliveries come from the counters and the reasons for losses are unknown.
+ * `faultImpacts`: each kill's users, from the events file (fault-impact.ts).
  */
-export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes): { summary: Summary; aggregate: RunAggregate } {
+export function buildSummary(
+  entries: readonly JournalEntry[],
+  deliveries?: DeliveryOutcomes,
+  faultImpacts?: readonly FaultImpact[] | null,
+): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
@@ -320,7 +329,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
         }
       : null,
     stepSearch,
-    faults: faultReport(faults, aggregate.series),
+    faults: faultReport(faults, aggregate.series, faultImpacts),
     eachInstance: eachInstanceSummary(t, header.target.eachInstance?.servers),
     scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
     notes,

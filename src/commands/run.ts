@@ -326,7 +326,7 @@ function faultActions(scenario: Scenario, targetName: string, lab: LabTarget | u
     if ('netsplit' in fault) return netsplitActions(fault, targetName, lab, network);
     if (fault.kill !== targetName || !lab?.outage) {
       throw new UserFacingError(
-        `faults: "${fault.kill}" must be the scenario's target, started by the lab (--lab) with a server that can be restarted (InspIRCd without TLS, ngIRCd)`,
+        `faults: "${fault.kill}" must be the scenario's target, started by the lab (--lab) with a server that can be restarted (InspIRCd without TLS, ngIRCd, a kamailio-pool's front end)`,
         EXIT.badInput,
       );
     }

@@ -37,7 +37,8 @@ export class Inbox {
 
   private readonly server: number | undefined;
 
-  message(from: string, text: string, receivedAt: number, channel?: string): void {
+  /** `alsoAs`: a protocol latency that records this delivery too (VuEvents.message). */
+  message(from: string, text: string, receivedAt: number, channel?: string, alsoAs?: string): void {
     const stamp = parseStamp(text);
     if (!stamp) return;
     const metrics = this.metrics;
@@ -52,6 +53,7 @@ export class Inbox {
     metrics.add('deliveriesReceived');
     this.received(stamp.sender, stamp.seq, channel);
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
+    if (alsoAs !== undefined) metrics.protocolMetric(alsoAs, receivedAt - stamp.scheduledAt);
     if (this.serverOf) {
       metrics.latency(this.serverOf(stamp.sender) === this.server ? 'deliverySameServer' : 'deliveryCrossServer', receivedAt - stamp.scheduledAt);
     }

@@ -16,6 +16,8 @@ export interface ConnectionOwner {
   /** The connection was lost outside a logoff. */
   lost(reason: string, kind: string): void;
   note(key: string, text: string): void;
+  /** One of the user's transactions was retried elsewhere by the deployment (a `retry` metric's sample). */
+  retried(metric: string): void;
 }
 
 /** Who closed a connection, once closed. */
@@ -46,16 +48,18 @@ export class ConnectionEvents implements VuEvents {
     if (outBytes) this.metrics.add('bytesOut', outBytes);
   };
 
-  readonly message = (from: string, text: string, receivedAt: number, channel?: string): void => {
-    this.inbox.message(from, text, receivedAt, channel);
+  readonly message = (from: string, text: string, receivedAt: number, channel?: string, alsoAs?: string): void => {
+    this.inbox.message(from, text, receivedAt, channel, alsoAs);
   };
 
   readonly presence = (contact: string, state: PresenceState, note: string, receivedAt: number, initial = false): void => {
     this.inbox.presence(contact, state, note, receivedAt, initial);
   };
 
-  /** A sample of a metric the protocol registers (a latency in ms, or a counter increment). */
-  readonly metric = (name: string, value: number): void => this.metrics.protocolMetric(name, value);
+  /** A sample of a metric the protocol registers (a latency in ms, or a counter increment); a retry names the user. */
+  readonly metric = (name: string, value: number): void => {
+    if (this.metrics.protocolMetric(name, value) && this.closer === undefined) this.owner.retried(name);
+  };
 
   readonly note = (key: string, text: string): void => this.owner.note(key, text);
 

@@ -403,8 +403,10 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
     else this.serverError(kind, detail);
   }
 
+  /** Counted, and recorded against the user (events.ndjson.gz `error`: a fault's report names who failed). */
   serverError(kind: string, detail?: string): void {
     this.ctx.metrics.error(kind);
+    this.record({ k: 'error', kind });
     if (detail) this.ctx.note(`error:${kind}`, `${kind}: ${detail}`);
   }
 
@@ -422,5 +424,10 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
 
   note(key: string, text: string): void {
     this.ctx.note(key, text);
+  }
+
+  /** ConnectionOwner: a transaction of this user's retried elsewhere by the deployment. */
+  retried(metric: string): void {
+    this.record({ k: 'retried', metric });
   }
 }

@@ -27,8 +27,13 @@ export interface MetricsSnapshot {
   readonly health?: GeneratorHealth;
 }
 
-/** What protocolMetric does with a registered name: add to counter slot `index`, or record into `histogram`. */
-type ProtocolSlot = { readonly index: number; readonly histogram?: undefined } | { readonly index?: undefined; readonly histogram: Histogram };
+/**
+ * What protocolMetric does with a registered name: add to counter slot `index`, or record into
+ * `histogram`; `retry`: the metric counts transactions a deployment retried elsewhere.
+ */
+type ProtocolSlot =
+  | { readonly index: number; readonly histogram?: undefined; readonly retry: boolean }
+  | { readonly index?: undefined; readonly histogram: Histogram; readonly retry?: undefined };
 
 export class MetricsRecorder {
   /** The engine's counters (COUNTER_INDEX), then the protocols' counters in registry order. */
@@ -50,7 +55,7 @@ export class MetricsRecorder {
     for (const metric of registry?.all ?? []) {
       if (metric.origin !== 'protocol') continue;
       if (metric.kind === 'counter') {
-        this.protocolSlots.set(metric.name, { index: counterNames.length });
+        this.protocolSlots.set(metric.name, { index: counterNames.length, retry: metric.retry === true });
         counterNames.push(metric.name);
       } else if (metric.kind === 'latency') {
         const histogram = createHistogram();
@@ -73,12 +78,15 @@ export class MetricsRecorder {
   /**
    * A sample of a metric a protocol registered (VuEvents.metric): a latency in ms, or a counter's
    * increment. Allocation-free; a name the registry does not hold is the agent's bug and throws.
+   * Returns whether the metric counts retried transactions (MetricDeclaration.retry), which the
+   * caller records per user.
    */
-  protocolMetric(name: string, value: number): void {
+  protocolMetric(name: string, value: number): boolean {
     const slot = this.protocolSlots.get(name);
     if (slot === undefined) throw new Error(`metric "${name}" is not registered by any protocol descriptor (src/metrics/registry.ts)`);
     if (slot.histogram) recordMs(slot.histogram, value);
     else this.counters[slot.index]! += value;
+    return slot.retry === true;
   }
 
   error(kind: string): void {

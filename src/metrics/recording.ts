@@ -13,8 +13,10 @@ import type { PresenceState } from './names.js';
  * `u` is the user's population index, `t` ms since the run's start. Sends carry the stamp's `seq`
  * (per sender), so a receipt (`recv`, written by the recipient) matches its send exactly; `sent`
  * is a send's outcome with the recipients the sender's agent counted (`n`), or why it failed.
- * `disconnect` is a connection the user lost (not one imload closed); `stop` marks the moment the
- * run began stopping, as this worker saw it. Replay reads only the actions.
+ * `disconnect` is a connection the user lost (not one imload closed); `error` a failure booked as
+ * the server's (each counted error, by kind); `retried` a transaction the deployment retried on
+ * another server (a protocol's `retry` metric); `stop` marks the moment the run began stopping, as
+ * this worker saw it. Replay reads only the actions.
  */
 export type RecordedEvent =
   | { readonly u: number; readonly t: number; readonly k: 'logon' | 'logoff' }
@@ -26,6 +28,8 @@ export type RecordedEvent =
   | { readonly u: number; readonly t: number; readonly k: 'send-failed'; readonly seq: number; readonly reason: string }
   | { readonly u: number; readonly t: number; readonly k: 'recv'; readonly from: number; readonly seq: number; readonly ch?: string }
   | { readonly u: number; readonly t: number; readonly k: 'disconnect'; readonly reason: string }
+  | { readonly u: number; readonly t: number; readonly k: 'error'; readonly kind: string }
+  | { readonly u: number; readonly t: number; readonly k: 'retried'; readonly metric: string }
   | { readonly u: number; readonly t: number; readonly k: 'stop' };
 
 /** An event without who and when: what the recorder is told. */

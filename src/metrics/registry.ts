@@ -23,6 +23,12 @@ export interface MetricDeclaration {
   readonly description: string;
   /** Charted only in runs that sampled it (a topology's metric, e.g. a pool's cross-front-end latency). */
   readonly ifSampled?: boolean;
+  /**
+   * Each sample is one of the reporting user's transactions that the deployment retried on another
+   * server after the first did not answer (a pool's failover): the engine also records the user
+   * (events.ndjson.gz `retried`), so a fault's report names the users it touched.
+   */
+  readonly retry?: boolean;
 }
 
 /** How `imload compare` judges a metric: which way is worse and how much worse is allowed by default. */
@@ -194,6 +200,7 @@ export class MetricRegistry {
         threshold: true,
         ...(PROTOCOL_COMPARE[declaration.kind] ? { compare: PROTOCOL_COMPARE[declaration.kind] } : {}),
         ...(declaration.ifSampled ? { ifSampled: true } : {}),
+        ...(declaration.retry ? { retry: true } : {}),
       });
     }
     return new MetricRegistry(defined);

@@ -88,7 +88,7 @@ export interface ProtocolDescriptor {
   /** The shared latencies its users produce; `validate` refuses a threshold on one it never measures. */
   readonly latencies: readonly LatencyName[];
   /** Metrics only this protocol produces (registered in the metric registry under its name). */
-  readonly metrics?: readonly { readonly name: string; readonly kind: 'latency' | 'counter' | 'gauge' | 'rate'; readonly unit: string; readonly description: string; readonly ifSampled?: boolean }[];
+  readonly metrics?: readonly { readonly name: string; readonly kind: 'latency' | 'counter' | 'gauge' | 'rate'; readonly unit: string; readonly description: string; readonly ifSampled?: boolean; readonly retry?: boolean }[];
   /** Bytes on the wire per event, for `simulate` and bandwidth normalisation. */
   readonly byteModel: ByteModel;
   /**

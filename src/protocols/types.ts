@@ -71,8 +71,10 @@ export interface VuEvents {
    * A message arrived for this user. `text` is the body exactly as sent by the engine (the
    * engine embeds its own correlation stamp); `channel` is set for channel messages.
    * `receivedAt` is epoch milliseconds (performance.timeOrigin + performance.now()).
+   * `alsoAs` names a latency the protocol registers that records this delivery's latency too
+   * (the engine reads the scheduled time from its stamp), e.g. a pool's same/cross-front-end split.
    */
-  message(from: string, text: string, receivedAt: number, channel?: string): void;
+  message(from: string, text: string, receivedAt: number, channel?: string, alsoAs?: string): void;
   /**
    * A watched contact's presence changed; `note` is the note the engine set with the change.
    * `initial` marks the state a new subscription reports (not a change), which is not counted

@@ -12,6 +12,7 @@ import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
 import { describeRssPerVu } from '../analysis/generator.js';
 import { describeEachInstance } from './each-instance.js';
+import { outageHeadline, recoveryText, sampleText, transactionsText } from './fault-text.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
 export function formatDuration(seconds: number): string {
@@ -104,9 +105,14 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   const g = s.generator;
   out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {
-    out.push(
-      `fault      ${o.target} killed at ${formatDuration(o.downAt)}${o.upAt !== null ? `, restarted at ${formatDuration(o.upAt)}` : ' (not restarted)'}: online ${n(o.onlineBefore)} → ${n(o.lowestOnline)}, back ${n(o.usersBack)}${o.recoverySeconds !== null ? `, recovered ${formatDuration(o.recoverySeconds)} after the restart` : ', not recovered'}`,
-    );
+    out.push(`fault      ${outageHeadline(o)}`);
+    if (o.transactions) {
+      out.push(`  failed   ${transactionsText(o.transactions.failed, o.downAt)}`);
+      if (o.transactions.failed.users > 0) out.push(`           ${sampleText(o.transactions.failed)}`);
+      out.push(`  retried elsewhere  ${transactionsText(o.transactions.retried, o.downAt)}`);
+      if (o.transactions.retried.users > 0) out.push(`           ${sampleText(o.transactions.retried)}`);
+      out.push(`  recovery ${recoveryText(o)}`);
+    }
   }
   if (s.stepSearch) {
     out.push('');

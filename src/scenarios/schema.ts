@@ -295,7 +295,7 @@ const Threshold = z.union([
 /** A server fault the lab injects during the run (needs --lab: the lab owns the process). */
 const KillFault = z.strictObject({
   at: Duration,
-  /** Target name whose lab server is killed. */
+  /** Target name whose lab server is killed (a lab pool: its first front end). */
   kill: z.string(),
   /** Start it again on the same port this long after the kill (omit: it stays down). */
   restartAfter: Duration.optional(),

@@ -2,7 +2,9 @@
  * The `kamailio-pool` lab (src/protocols/sip/pool-lab.ts): 30 users register through the director,
  * the dispatcher spreads them over two front ends, MESSAGEs cross front ends and are delivered
  * exactly once, presence (one presence server behind the pool) reaches watchers on either front
- * end, and every front end's own registered count equals the users imload has online.
+ * end, and every front end's own registered count equals the users imload has online. A front end
+ * killed mid-run through the scenario's `faults:`: the report names the users whose MESSAGEs the
+ * dispatcher retried on the other front end (or that failed), the outage and the recovery.
  */
 import { after, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +16,13 @@ import { requireBinary } from '../helpers/require.js';
 import { until } from '../helpers/until.js';
 import { writeScenario } from '../helpers/scenario.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { runCommand } from '../../src/commands/run.js';
+import type { Summary } from '../../src/analysis/summary.js';
+import { FAULT_SAMPLE } from '../../src/analysis/fault-impact.js';
+import { formatSummaryText } from '../../src/report/text.js';
+import { recoveryText, transactionsText } from '../../src/report/fault-text.js';
 
 const PASSWORD = 'pool-secret';
 const USERS = 30;
@@ -211,4 +219,77 @@ scenarios:
   assert.ok(s.crossCheck, 'the pool was asked for its own count');
   assert.equal(s.crossCheck.serverOnline, s.crossCheck.imloadOnline);
   assert.equal(s.crossCheck.imloadOnline, 40);
+});
+
+test('`faults:` kill a front end mid-run: summary.json, the text report and the page name the users retried elsewhere, the outage and the recovery', { timeout: 120_000 }, async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio') || !requireBinary(t, 'chromium', 'chromium')) return;
+  process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-fault-secret';
+  const { file, dir } = writeScenario(`version: 1
+targets:
+  pool:
+    url: sip://127.0.0.1:5060
+    transport: udp
+    domain: pool.test
+    lab: kamailio-pool
+    password: { env: IMLOAD_TEST_POOL_PASSWORD }
+scenarios:
+  it:
+    target: pool
+    seed: 5
+    timeScale: 360
+    population: { users: 30, contacts: 5 }
+    phases:
+      - { phase: rampUp, rate: 30 }
+      # Sends stop 3 s (the drain) before the hold ends: the retried users send on for ~4 s.
+      - { phase: hold, duration: 14s }
+      - { phase: rampDown, rate: 100 }
+    behaviour:
+      messagesPerHour: 12
+      presenceChangesPerHour: 0
+      activityStart: rampUpEnd
+      activityDelay: 1s
+    faults:
+      - { at: 3s, kill: pool, restartAfter: 3s }
+`);
+  const runDir = join(dir, 'run');
+  const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: runDir, signal: new AbortController().signal });
+  const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(result.reason, 'completed', s.end.detail);
+  assert.deepEqual(s.faults.events.map((e) => [e.action, e.ok]), [['kill', true], ['restart', true]]);
+  const outage = s.faults.outages[0]!;
+  const impact = outage.transactions!;
+  assert.ok(impact, 'the events file named the users');
+  t.diagnostic(`failed ${transactionsText(impact.failed, outage.downAt)}; retried ${transactionsText(impact.retried, outage.downAt)}; ${recoveryText(outage)}`);
+  // Every failover the sender counted is a named user's retried transaction, after the kill.
+  assert.ok(s.counters.poolFailovers! > 0, 'the dispatcher retried some MESSAGEs on the other front end');
+  assert.equal(impact.retried.transactions, s.counters.poolFailovers);
+  assert.deepEqual(impact.retried.byKind, { poolFailovers: s.counters.poolFailovers });
+  assert.ok(impact.retried.firstAt! >= outage.downAt, 'retried after the kill');
+  assert.equal(impact.retried.sample.length, Math.min(impact.retried.users, FAULT_SAMPLE));
+  // Failures (if any) are the run's own errors and refused sends, no more.
+  assert.equal(Object.values(impact.failed.byKind).reduce((a, b) => a + b, 0), impact.failed.transactions);
+  assert.ok(impact.failed.transactions <= s.errors.total + s.messages.undeliverable);
+  // The users sent on through the other front end: every touched one succeeded again.
+  assert.equal(s.messages.lost, 0, 'no MESSAGE lost to the kill');
+  assert.deepEqual(impact.notRecovered, { users: 0, sample: [] });
+  assert.ok(impact.noLaterTransaction.users < impact.retried.users, 'most retried users sent again, and it went through');
+  assert.ok(impact.recoveredAt !== null && impact.recoveredAt >= Math.max(impact.retried.lastAt!, impact.failed.lastAt ?? 0));
+
+  // As a person reads them: the text report, and the page in Chromium, say what summary.json says.
+  const text = formatSummaryText(s, runDir);
+  assert.ok(text.includes(`retried elsewhere  ${transactionsText(impact.retried, outage.downAt)}`), text);
+  assert.ok(text.includes(`recovery ${recoveryText(outage)}`));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`file://${join(runDir, 'index.html')}`);
+    const cell = (field: string) => page.locator(`#outage-0-impact [data-field="${field}"]`).innerText();
+    assert.equal(await cell('failed'), transactionsText(impact.failed, outage.downAt));
+    assert.equal(await cell('retried'), transactionsText(impact.retried, outage.downAt));
+    assert.equal(await cell('recovery'), recoveryText(outage));
+    const named = await page.locator('#outage-0-retried tbody tr td:first-child').allInnerTexts();
+    assert.deepEqual(named, impact.retried.sample.map((u) => u.user), 'the users retried elsewhere, as summary.json samples them');
+  } finally {
+    await browser.close();
+  }
 });

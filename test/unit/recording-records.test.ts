@@ -1,6 +1,7 @@
 /**
  * events.ndjson.gz records each send with its stamp's seq and its outcome, each counted receipt
- * by the recipient, and each lost connection; replay still reads only the actions.
+ * by the recipient, each lost connection, each error booked as the server's and each transaction
+ * retried elsewhere (a retry metric); replay still reads only the actions.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,6 +90,7 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
   events.message('u000002', formatStamp(2, 9, at, 1), at + 5);
   events.message('u000002', formatStamp(2, 9, at, 1), at + 6);
   events.message('u000002', formatStamp(2, 10, at, 3), at + 7);
+  events.metric('poolFailovers', 1);
   events.disconnected('gone', 'connection-reset');
   const closing = recorder.close();
   // Late callbacks once the stop closed the recorder are dropped, not a "write after end".
@@ -108,8 +110,11 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
     { k: 'send-failed', seq: 3, reason: 'offline' },
     { k: 'message', to: 'u000002', toIndex: 2, seq: 4 },
     { k: 'send-failed', seq: 4, reason: 'send-timeout' },
+    { k: 'error', kind: 'send-timeout' },
     { k: 'recv', from: 2, seq: 9 },
+    { k: 'retried', metric: 'poolFailovers' },
     { k: 'disconnect', reason: 'connection-reset' },
+    { k: 'error', kind: 'connection-reset' },
   ]);
 
   const replay = new ReplayStream(recorded as RecordedEvent[], 1, { ...runner.identity, channels: [CHANNEL] });
@@ -118,7 +123,7 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
   assert.deepEqual(
     replayed.map((a) => a.kind),
     ['message', 'say', 'message', 'message'],
-    'only the sends are replayed, not their outcomes, receipts or the disconnect',
+    'only the sends are replayed, not their outcomes, receipts, errors, retries or the disconnect',
   );
 });
 

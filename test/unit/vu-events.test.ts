@@ -18,11 +18,12 @@ const identity: VuIdentity = { index: 1, name: 'u000002', contacts: [], channels
 
 function build() {
   const metrics = new MetricsRecorder(0, METRICS);
-  const owned = { errors: [] as string[], lost: [] as string[], notes: [] as string[] };
+  const owned = { errors: [] as string[], lost: [] as string[], notes: [] as string[], retried: [] as string[] };
   const owner: ConnectionOwner = {
     error: (kind) => void owned.errors.push(kind),
     lost: (_reason, kind) => void owned.lost.push(kind),
     note: (key) => void owned.notes.push(key),
+    retried: (metric) => void owned.retried.push(metric),
   };
   const events = new ConnectionEvents(metrics, new Inbox(metrics, identity, new UserChannels(identity)), owner);
   return { metrics, owned, events };
@@ -57,4 +58,24 @@ test('while live, failures and a loss go to the lifecycle; once closed, failures
   assert.deepEqual(owned.errors, ['protocol-error']);
   assert.deepEqual(owned.lost, ['unexpected-close']);
   assert.deepEqual(metrics.snapshot().teardown, { 'connection-reset': 1 });
+});
+
+test('a delivery the agent names `alsoAs` is timed from the stamp under that protocol latency too; a duplicate is not', () => {
+  const { metrics, events } = build();
+  events.message('u000003', formatStamp(2, 1, 1000, 1), 1040, undefined, 'deliveryCrossFrontEnd');
+  events.message('u000003', formatStamp(2, 1, 1000, 1), 1090, undefined, 'deliveryCrossFrontEnd');
+  const histogram = decodeHistogram(metrics.snapshot().histograms.deliveryCrossFrontEnd!);
+  assert.equal(histogram.totalCount, 1, 'the duplicate is counted as one, not timed again');
+  assert.ok(Math.abs(histogram.maxValue / 1000 - 40) <= 1, `timed from the stamp: ${histogram.maxValue} µs`);
+});
+
+test('a retry metric names the user to the lifecycle while the connection lives; other metrics do not', () => {
+  const { metrics, owned, events } = build();
+  events.metric('retransmissions', 1);
+  events.metric('poolFailovers', 1);
+  assert.deepEqual(owned.retried, ['poolFailovers']);
+  events.close('imload');
+  events.metric('poolFailovers', 1);
+  assert.deepEqual(owned.retried, ['poolFailovers'], 'not after the connection closed');
+  assert.equal(metrics.snapshot().counters.poolFailovers, 2, 'counted either way');
 });

@@ -23,7 +23,7 @@ export const sipDescriptor: ProtocolDescriptor = {
   metrics: [
     { name: 'register', kind: 'latency', unit: 'ms', description: 'REGISTER to its 2xx, Digest rounds included' },
     { name: 'retransmissions', kind: 'counter', unit: 'count', description: 'requests sent again because no answer came in time (UDP); counted apart, never hidden in other figures' },
-    { name: 'poolFailovers', kind: 'counter', unit: 'count', description: 'MESSAGEs the pool\'s dispatcher re-sent to another front end after the first did not answer (kamailio-pool lab, a front end down)' },
+    { name: 'poolFailovers', kind: 'counter', unit: 'count', description: 'MESSAGEs the pool\'s dispatcher re-sent to another front end after the first did not answer, counted by the sender (kamailio-pool lab, a front end down)', retry: true },
     { name: 'deliverySameFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE relayed by the front end the recipient registered through (kamailio-pool lab)', ifSampled: true },
     { name: 'deliveryCrossFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE across front ends: relayed by a front end other than the recipient\'s (kamailio-pool lab)', ifSampled: true },
   ],

@@ -7,7 +7,8 @@
  *   SUBSCRIBE/INVITE, so every request the pool sends to a user comes back through it (the
  *   users' UDP sockets are connected to the director's address);
  * - the dispatcher spreads requests over the front ends by a hash of the From URI, so one user's
- *   requests reach one front end while it is up, and probes them with OPTIONS (failover);
+ *   requests reach one front end while it is up, and probes them with OPTIONS (failover); the
+ *   replies of a request it re-sent to another front end carry `X-Imload-Retried`;
  * - the front ends are registrars sharing their location tables over DMQ (`dmq_usrloc`): a
  *   MESSAGE reaching any front end finds every user; each adds `X-Imload-Front-End: <name>` to
  *   the requests it relays and the replies it sends, so a user can tell which front end served it;
@@ -19,6 +20,8 @@
 import type { KamailioConfigInput } from './lab-config.js';
 
 export const FRONT_END_HEADER = 'X-Imload-Front-End';
+/** On a reply the dispatcher relays from a front end it re-sent the request to (failover). */
+export const RETRIED_HEADER = 'X-Imload-Retried';
 
 const quoted = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
 
@@ -145,8 +148,13 @@ export function renderDispatcherConfig(input: DispatcherConfigInput): string {
     '\tif (t_is_canceled()) exit;',
     '\tif (t_check_status("408|5[0-9][0-9]") || (t_branch_timeout() && !t_branch_replied())) {',
     '\t\tds_mark_dst("ip");',
-    '\t\tif (ds_next_dst()) { append_hf("X-Imload-Retried: 1\\r\\n"); t_on_failure("FAILOVER"); t_relay(); exit; }',
+    '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
     '\t}',
+    '}',
+    '',
+    // The replies of a re-sent request say so: the sender's agent counts the retry as its own.
+    'onreply_route[RETRIED] {',
+    `\tappend_hf("${RETRIED_HEADER}: 1\\r\\n");`,
     '}',
     '',
   ].join('\n');

@@ -20,6 +20,7 @@ import type { SipRequest } from './message.js';
 import { agentErrorFor } from './outcome.js';
 import type { ParsedPresence } from './pidf.js';
 import { Publication } from './publication.js';
+import { FRONT_END_HEADER, RETRIED_HEADER } from './pool-config.js';
 import { Registration } from './registration.js';
 import type { SipAgentSettings } from './settings.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
@@ -169,19 +170,13 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     switch (request.method) {
       case 'MESSAGE': {
         const from = uriUser(nameAddrUri(request.headers.get('From') ?? '') ?? '') ?? '';
-        this.events.message(from, request.body.toString('utf8'), receivedAt);
         // kamailio-pool lab: the front end that relayed the MESSAGE names itself; ours named
-        // itself in the REGISTER 200. The delivery latency is also recorded apart, within one
-        // front end or across two (the sender's front end relays the MESSAGE).
-        // The dispatcher re-sent it to another front end after the first did not answer (a front end down).
-        if (request.headers.get('X-Imload-Retried') !== undefined) this.events.metric('poolFailovers', 1);
-        const via = request.headers.get('X-Imload-Front-End');
+        // itself in the REGISTER 200. The engine times the delivery apart too, within one front
+        // end or across two (the sender's front end relays the MESSAGE).
+        const via = request.headers.get(FRONT_END_HEADER);
         const own = this.registration?.frontEnd;
-        if (via !== undefined && own !== undefined) {
-          const body = request.body.toString('utf8');
-          const scheduledAt = scheduledTimeOf(body);
-          if (scheduledAt !== undefined) this.events.metric(via === own ? 'deliverySameFrontEnd' : 'deliveryCrossFrontEnd', receivedAt - scheduledAt);
-        }
+        const split = via === undefined || own === undefined ? undefined : via === own ? 'deliverySameFrontEnd' : 'deliveryCrossFrontEnd';
+        this.events.message(from, request.body.toString('utf8'), receivedAt, undefined, split);
         return { status: 200, reason: 'OK' };
       }
       case 'NOTIFY': {
@@ -218,7 +213,11 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
         contentType: 'text/plain;charset=UTF-8',
         body: text,
       });
-      if (response.status >= 200 && response.status < 300) return { ok: true, recipients: 1 };
+      if (response.status >= 200 && response.status < 300) {
+        // kamailio-pool lab: the dispatcher re-sent it to another front end after the first did not answer.
+        if (response.headers.get(RETRIED_HEADER) !== undefined) this.events.metric('poolFailovers', 1);
+        return { ok: true, recipients: 1 };
+      }
       const detail = `${response.status} ${response.reason}`;
       if (response.status === 404 || response.status === 480) return { ok: false, reason: 'offline', detail };
       if (response.status === 408) return { ok: false, reason: 'timeout', detail };
@@ -313,13 +312,3 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   }
 }
 
-/**
- * The scheduled send time in the correlation stamp every generated message body starts with
- * (`[imload <sender> <seq> <scheduledEpochMs> <to>]`, docs/metrics.md): read here only to record
- * a pool's same/cross-front-end delivery latency apart; the engine measures `delivery` itself.
- */
-const STAMP_TIME = /\[imload \d+ \d+ (\d+(?:\.\d+)?) (?:c|p|\d+)\]/;
-function scheduledTimeOf(body: string): number | undefined {
-  const match = STAMP_TIME.exec(body);
-  return match ? Number(match[1]) : undefined;
-}

@@ -1,0 +1,59 @@
+/**
+ * A killed server's outage in words, for the text report and the report page alike: who failed
+ * (and how), who was retried elsewhere, when the failures began and ended, and the recovery
+ * (src/analysis/fault-impact.ts has how each is read from the events file).
+ */
+import type { FaultTransactions, FaultUser, UserSample } from '../analysis/fault-impact.js';
+import type { FaultReport } from '../analysis/summary.js';
+import { formatNumber } from './format.js';
+
+type Outage = FaultReport['outages'][number];
+
+const seconds = (t: number): string => `${formatNumber(t, 1)} s`;
+const plural = (n: number, word: string): string => `${formatNumber(n)} ${word}${n === 1 ? '' : 's'}`;
+/** "send-timeout ×10, offline ×2", most first. */
+export const kinds = (byKind: Readonly<Record<string, number>>): string =>
+  Object.entries(byKind)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([kind, n]) => `${kind} ×${formatNumber(n)}`)
+    .join(', ');
+
+/** The kill, the restart and the online count around them. */
+export function outageHeadline(o: Outage): string {
+  return `${o.target} killed at ${seconds(o.downAt)}${o.upAt !== null ? `, restarted at ${seconds(o.upAt)}` : ' (not restarted)'}: online ${formatNumber(o.onlineBefore)} → ${formatNumber(o.lowestOnline)}, back ${formatNumber(o.usersBack)}${o.recoverySeconds !== null ? `, as many online as before ${seconds(o.recoverySeconds)} after the restart` : ', never as many online as before'}`;
+}
+
+/** "12 transactions of 5 users (send-timeout ×10, offline ×2), from 10.3 s to 14.1 s (0.2–4.0 s after the kill)". */
+export function transactionsText(t: FaultTransactions, downAt: number): string {
+  if (t.transactions === 0 || t.firstAt === null || t.lastAt === null) return 'none';
+  const after = `${formatNumber(t.firstAt - downAt, 1)}–${formatNumber(t.lastAt - downAt, 1)} s after the kill`;
+  return `${plural(t.transactions, 'transaction')} of ${plural(t.users, 'user')} (${kinds(t.byKind)}), from ${seconds(t.firstAt)} to ${seconds(t.lastAt)} (${after})`;
+}
+
+/** Recovery: when every touched user's transactions succeeded again, or who never did. */
+export function recoveryText(o: Outage): string | undefined {
+  const impact = o.transactions;
+  if (!impact) return undefined;
+  if (impact.failed.users === 0 && impact.retried.users === 0) return 'no user’s transaction failed or was retried';
+  const unseen = impact.noLaterTransaction.users > 0
+    ? `; ${plural(impact.noLaterTransaction.users, 'touched user')} began no transaction afterwards, so showed no recovery (${named(impact.noLaterTransaction)})`
+    : '';
+  if (impact.recoveredAt !== null) {
+    return `every touched user that tried again had a transaction succeed by ${seconds(impact.recoveredAt)} (${formatNumber(impact.recoveredAt - o.downAt, 1)} s after the kill)${unseen}`;
+  }
+  if (impact.notRecovered.users === 0) return `recovery not seen${unseen}`;
+  return `not recovered: ${plural(impact.notRecovered.users, 'touched user')} tried again and had no transaction succeed after their last failure or retry (${named(impact.notRecovered)})${unseen}`;
+}
+
+const named = ({ users, sample }: UserSample): string => `${sample.join(', ')}${users > sample.length ? `, and ${formatNumber(users - sample.length)} more` : ''}`;
+
+/** One sampled user: "u000004 (send-timeout ×2 from 10.3 s)". */
+export function faultUserText(u: FaultUser): string {
+  return `${u.user} (${kinds(u.kinds)} from ${seconds(u.firstAt)})`;
+}
+
+/** The sampled users in a line, with how many more the counts hold. */
+export function sampleText(t: FaultTransactions): string {
+  const more = t.users - t.sample.length;
+  return `${t.sample.map(faultUserText).join(', ')}${more > 0 ? `, and ${formatNumber(more)} more` : ''}`;
+}

@@ -1,0 +1,74 @@
+/**
+ * Who a kill touched (src/analysis/fault-impact.ts), from a hand-written events file: failures and
+ * retries from the kill on, by user and kind, the outage's first and last failure, and recovery —
+ * the moment every touched user had a send begun after its last failure or retry accepted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { analyseFaultImpact, FAULT_SAMPLE } from '../../src/analysis/fault-impact.js';
+import type { RecordedEvent } from '../../src/metrics/recording.js';
+import type { JournalFault } from '../../src/metrics/journal.js';
+
+const name = (i: number) => `u${i}`;
+const kill: JournalFault = { type: 'fault', at: 0, t: 10, action: 'kill', target: 'pool', ok: true };
+
+function eventsFile(events: readonly RecordedEvent[]): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'fault-impact-')), 'events.ndjson.gz');
+  writeFileSync(path, gzipSync(events.map((e) => JSON.stringify(e)).join('\n')));
+  return path;
+}
+
+test('failures and retries after the kill name their users; recovery is the last touched user’s first later success', async () => {
+  const path = eventsFile([
+    // Before the kill: not the fault's.
+    { u: 0, t: 5_000, k: 'error', kind: 'send-timeout' },
+    // u1: a send begun before its failure succeeds after it (not a recovery), then a later one does.
+    { u: 1, t: 10_100, k: 'message', to: 'u2', toIndex: 2, seq: 1 },
+    { u: 1, t: 10_200, k: 'message', to: 'u2', toIndex: 2, seq: 2 },
+    { u: 1, t: 10_300, k: 'send-failed', seq: 1, reason: 'send-timeout' },
+    { u: 1, t: 10_300, k: 'error', kind: 'send-timeout' },
+    { u: 1, t: 10_400, k: 'sent', seq: 2, n: 1 },
+    { u: 1, t: 12_000, k: 'message', to: 'u2', toIndex: 2, seq: 3 },
+    { u: 1, t: 12_050, k: 'sent', seq: 3, n: 1 },
+    // u2: a send refused as offline, then a retried one (its own outcome is no recovery), then one accepted.
+    { u: 2, t: 11_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 2, t: 11_100, k: 'send-failed', seq: 1, reason: 'offline' },
+    { u: 2, t: 11_200, k: 'message', to: 'u1', toIndex: 1, seq: 2 },
+    { u: 2, t: 14_000, k: 'retried', metric: 'poolFailovers' },
+    { u: 2, t: 14_000, k: 'sent', seq: 2, n: 1 },
+    { u: 2, t: 15_000, k: 'message', to: 'u1', toIndex: 1, seq: 3 },
+    { u: 2, t: 15_300, k: 'sent', seq: 3, n: 1 },
+    // u3: cancelled at the end: imload's, not the fault's.
+    { u: 3, t: 16_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 3, t: 16_100, k: 'send-failed', seq: 1, reason: 'cancelled' },
+  ]);
+  const [impact] = (await analyseFaultImpact(path, [kill], name))!;
+  assert.deepEqual(impact!.failed.byKind, { 'send-timeout': 1, offline: 1 });
+  assert.equal(impact!.failed.users, 2);
+  assert.equal(impact!.failed.firstAt, 10.3);
+  assert.equal(impact!.failed.lastAt, 11.1);
+  assert.deepEqual(impact!.failed.sample.map((u) => u.user), ['u1', 'u2'], 'by first failure');
+  assert.deepEqual(impact!.retried.sample, [{ user: 'u2', index: 2, firstAt: 14, transactions: 1, kinds: { poolFailovers: 1 } }]);
+  assert.equal(impact!.recoveredAt, 15.3, 'u2’s send begun after its retry');
+  assert.deepEqual(impact!.notRecovered, { users: 0, sample: [] });
+  assert.deepEqual(impact!.noLaterTransaction, { users: 0, sample: [] });
+});
+
+test('a touched user whose later sends all fail is not recovered; one that sent nothing later shows no recovery; samples stay bounded', async () => {
+  const touched = FAULT_SAMPLE + 5;
+  const many = Array.from({ length: touched }, (_, u): RecordedEvent => ({ u, t: 11_000 + u, k: 'error', kind: 'unexpected-close' }));
+  // u0 tries again and is refused.
+  many.push({ u: 0, t: 12_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 }, { u: 0, t: 12_100, k: 'send-failed', seq: 1, reason: 'send-rejected' });
+  const [impact] = (await analyseFaultImpact(eventsFile(many), [kill], name))!;
+  assert.equal(impact!.failed.users, touched);
+  assert.equal(impact!.failed.sample.length, FAULT_SAMPLE);
+  assert.equal(impact!.recoveredAt, null);
+  assert.deepEqual(impact!.notRecovered, { users: 1, sample: ['u0'] });
+  assert.equal(impact!.noLaterTransaction.users, touched - 1);
+  assert.equal(impact!.noLaterTransaction.sample.length, FAULT_SAMPLE);
+  assert.equal(await analyseFaultImpact(eventsFile(many), [{ ...kill, action: 'netsplit' }], name), null, 'no kill, no impact');
+});
