@@ -205,7 +205,7 @@ program
   .option('--lab-users <n>', 'users the lab runs (default 150)', positiveInt('--lab-users'))
   .option('--lab-seconds <s>', 'wall seconds a session\'s activity is compressed into (default 30)', positiveNumber)
   .option('--tolerance <fraction>', 'with --lab: largest deviation of a link from the prediction (default 10%)', fraction)
-  .option('--lab-out <dir>', 'with --lab: where the lab scenario and the runs go (default reports/plan-lab-<time>)')
+  .option('--lab-out <dir>', 'with --lab: where the lab scenario, the runs and plan-lab.json go (default reports/plan-lab-<time>)')
   .action(async (file: string | undefined, options) => {
     const { planCommand, planLabCommand } = await import('./commands/plan.js');
     if (options.lab) {

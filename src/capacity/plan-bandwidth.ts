@@ -53,9 +53,9 @@ export function modelledBandwidth(workload: PlanFile['workload']): ModelledBandw
     const session = m.logon + contacts * m.logonPerContact + m.logoff + contacts * m.logoffPerContact;
     const bytes = session + perHour * sessionHours + timers;
     // One copy of each exchange with a contact elsewhere, out and in: the sender's request (a
-    // message travels on as the same request), one notification per watcher.
+    // message travels on as the same request), one notification per watcher, as servers relay it.
     const crossingTimers = 2 * m.timers.reduce((sum, t) => sum + t.bytesPerContact * contacts * (seconds / t.everySeconds), 0);
-    const crossingPerHour = 2 * (messagesPerHour * m.message + presenceChangesPerHour * contacts * m.presenceNotify);
+    const crossingPerHour = 2 * (messagesPerHour * m.message + presenceChangesPerHour * contacts * (m.presenceRelay ?? m.presenceNotify));
     const crossing = 2 * contacts * (m.logonPerContact + m.logoffPerContact) + crossingPerHour * sessionHours + crossingTimers;
     return {
       protocol,

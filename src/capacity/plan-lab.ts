@@ -97,6 +97,8 @@ export interface LinkCount {
   readonly site: string;
   readonly up: { readonly bytes: number; readonly packets: number };
   readonly down: { readonly bytes: number; readonly packets: number };
+  /** Packets the link's shapers dropped (TCP resent them, so the counts include the resends). */
+  readonly drops: number;
   /** Application bytes the site's own generators counted (sent + received). */
   readonly clientBytes: number;
 }
@@ -107,6 +109,7 @@ export interface LinkResult extends LinkPrediction {
   /** Wire bytes less HEADER_BYTES_PER_PACKET per packet. */
   readonly payloadBytes: number;
   readonly clientBytes: number;
+  readonly drops: number;
   /** payloadBytes / predictedBytes. */
   readonly ratio: number;
   readonly verdict: 'agrees' | 'differs';
@@ -260,7 +263,7 @@ export function judgePlanLab(design: PlanLabDesign, counts: readonly LinkCount[]
     const packets = count.up.packets + count.down.packets;
     const payloadBytes = wireBytes - HEADER_BYTES_PER_PACKET * packets;
     const ratio = link.predictedBytes > 0 ? payloadBytes / link.predictedBytes : Number.POSITIVE_INFINITY;
-    return { ...link, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, ratio, verdict: Math.abs(ratio - 1) <= design.tolerance ? 'agrees' : 'differs' };
+    return { ...link, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio, verdict: Math.abs(ratio - 1) <= design.tolerance ? 'agrees' : 'differs' };
   });
   const { scenarioYaml: _scenario, ...rest } = design;
   return { design: rest, links, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
@@ -289,7 +292,7 @@ export function formatPlanLabText(result: PlanLabResult): string {
     line(header),
     ...rows.map(line),
     '',
-    ...result.links.map((l) => `  ${l.site}: ${l.basis}; its clients counted ${mb(l.clientBytes)} MB of their own`),
+    ...result.links.map((l) => `  ${l.site}: ${l.basis}; its clients counted ${mb(l.clientBytes)} MB of their own${l.drops > 0 ? `; the link dropped ${fmt(l.drops)} packets, whose resends are in the measured bytes` : ''}`),
     '',
     ...design.notes.map((n) => `  ${n}`),
     '',

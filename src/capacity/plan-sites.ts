@@ -282,6 +282,10 @@ export function placeSites(input: PlanFile, capacities: PlanCapacities, modelled
   for (const s of stillOver) {
     notes.push(`${s.name}: even with its own home server the link carries ${fmt(s.wan.homeServers)} kbit/s (${fmt(s.wan.homeServers * (1 + input.headroom))} with headroom) on ${fmt(s.linkKbps)}: co-locate communicative groups (raise local=, “${GUIDANCE.branchOffices.text}”) or widen the link.`);
   }
+  const raised = sites.filter((s) => s.placement.homeServer.where === 'site' && s.wan.homeServers > s.wan.allCentral);
+  for (const s of raised) {
+    notes.push(`${s.name}: its own home servers put more on the link than central ones would (${fmt(s.wan.homeServers)} against ${fmt(s.wan.allCentral)} kbit/s): with ${fmt(s.contactsInSite * 100)} % of contacts at the site, the exchanges with contacts elsewhere cross it in both directions; a local home server lowers the load once more than ${fmt((1 - 1 / homeShare.crossingShare) * 100, 0)} % are (local=).`);
+  }
   notes.push('Chat traffic across links is not modelled: it depends on channel layout, which a plan does not describe.');
   return { sites, centralUsers: Math.max(0, input.users - sum(input.sites.map((s) => s.users))), routersAt, allCentral, placed, central, shares: [homeShare, poolShare], notes };
 }

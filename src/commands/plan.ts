@@ -1,4 +1,6 @@
 /** `imload plan [plan-file]`: servers and WAN bandwidth for a population (docs/capacity.md). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { buildPlan } from '../capacity/plan.js';
 import { PlanInputError, resolvePlanInput, type PlanFlags } from '../capacity/plan-input.js';
@@ -31,7 +33,7 @@ export interface PlanLabCommandOptions extends PlanOptions {
   readonly labSeconds?: number;
   /** Largest |measured / predicted − 1| per link (default 0.1). */
   readonly tolerance?: number;
-  /** Where the lab's scenario and runs go (default reports/plan-lab-<time>). */
+  /** Where the lab's scenario, runs and result (plan-lab.json) go (default reports/plan-lab-<time>). */
   readonly labOut?: string;
 }
 
@@ -49,13 +51,16 @@ export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ 
     if (error instanceof PlanInputError || error instanceof PlanLabError) throw new UserFacingError(error.message, EXIT.badInput);
     throw error;
   }
+  const outDir = options.labOut ?? `reports/plan-lab-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   let run;
   try {
-    run = await runSiteLab(design, { outDir: options.labOut ?? `reports/plan-lab-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}` });
+    run = await runSiteLab(design, { outDir });
   } catch (error) {
     if (error instanceof SiteLabUnavailable) throw new UserFacingError(error.message, EXIT.labUnavailable);
     throw error;
   }
   const result = judgePlanLab(design, run.counts, run.runDirs);
-  return { output: options.json ? JSON.stringify(result, null, 2) : formatPlanLabText(result), exitCode: result.ok ? EXIT.ok : EXIT.thresholdsFailed };
+  const json = JSON.stringify(result, null, 2);
+  writeFileSync(join(outDir, 'plan-lab.json'), `${json}\n`);
+  return { output: options.json ? json : formatPlanLabText(result), exitCode: result.ok ? EXIT.ok : EXIT.thresholdsFailed };
 }

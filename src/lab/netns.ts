@@ -181,6 +181,13 @@ export function linkCounters(generator: GeneratorHost): { up: LinkDirection; dow
   return { up: { bytes: link.stats64.tx.bytes, packets: link.stats64.tx.packets }, down: { bytes: link.stats64.rx.bytes, packets: link.stats64.rx.packets } };
 }
 
+/** Packets the link's shapers dropped so far, both ends (TCP resent them: the counters include the resends). */
+export function linkDrops(topology: NetnsTopology, generator: GeneratorHost): number {
+  const drops = (ns: string, device: string) =>
+    (JSON.parse(inNamespace(ns, 'tc', ['-s', '-j', 'qdisc', 'show', 'dev', device])) as Array<{ root?: boolean; drops?: number }>).filter((q) => q.root).reduce((sum, q) => sum + (q.drops ?? 0), 0);
+  return drops(generator.ns, generator.device) + drops(topology.server.ns, generator.peer);
+}
+
 export interface NamespacedServer {
   readonly url: string;
   stop(): Promise<void>;

@@ -10,7 +10,7 @@
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTopology, linkCounters, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import { createTopology, linkCounters, linkDrops, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
 import type { LabHome } from './types.js';
 
 /** What the lab builds: the part of a plan-lab design this module reads. */
@@ -28,7 +28,7 @@ export interface SiteLabSpec {
 }
 
 export interface SiteLabRun {
-  readonly counts: readonly { readonly site: string; readonly up: LinkDirection; readonly down: LinkDirection; readonly clientBytes: number }[];
+  readonly counts: readonly { readonly site: string; readonly up: LinkDirection; readonly down: LinkDirection; readonly drops: number; readonly clientBytes: number }[];
   readonly runDirs: readonly string[];
 }
 
@@ -98,7 +98,13 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       }, 0);
     const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
     return {
-      counts: sites.map((site, k) => ({ site: site.name, up: delta(before[k]!.up, after[k]!.up), down: delta(before[k]!.down, after[k]!.down), clientBytes: clientBytes(site.name) })),
+      counts: sites.map((site, k) => ({
+        site: site.name,
+        up: delta(before[k]!.up, after[k]!.up),
+        down: delta(before[k]!.down, after[k]!.down),
+        drops: linkDrops(topology, topology.generators[k]!),
+        clientBytes: clientBytes(site.name),
+      })),
       runDirs: runs.map((r) => r.runDir),
     };
   } finally {

@@ -53,8 +53,10 @@ test('a three-site company: groups, servers, link rates and the prediction per l
   const branch = d.links.find((l) => l.site === 'branch')!;
   assert.ok(Math.abs(branch.predictedBytes - 50 * (session + activity)) < 1e-6, `${branch.predictedBytes}`);
   // Plant, with its own home server: subscriptions and unsubscriptions, messages and presence
-  // notifications with contacts elsewhere, both ways; two thirds of its contacts are elsewhere.
-  const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 962); // 411,340
+  // notifications (as one home relays them to another) with contacts elsewhere, both ways; two
+  // thirds of its contacts are elsewhere.
+  assert.equal(m.presenceRelay, 1_009);
+  const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
   const plant = d.links.find((l) => l.site === 'plant')!;
   assert.ok(Math.abs(plant.predictedBytes - 50 * crossing * (2 / 3)) < 1e-6, `${plant.predictedBytes}`);
   // The lab link is as full as the plan's: 64 kbit/s × 50 lab users / 50 online × 960.
@@ -83,8 +85,8 @@ test('the judgement: headers come off per packet, the ratio decides the verdict,
   const [plant, branch] = d.links;
   // Plant: exactly the prediction once 1,000 packets' headers are taken off; branch: 20 % over.
   const counts = [
-    { site: 'plant', up: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, down: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, clientBytes: 1 },
-    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, clientBytes: 1 },
+    { site: 'plant', up: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, down: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, drops: 0, clientBytes: 1 },
+    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1 },
   ];
   const result = judgePlanLab(d, counts, ['runs']);
   assert.ok(Math.abs(result.links[0]!.ratio - 1) < 1e-9);
@@ -96,4 +98,5 @@ test('the judgement: headers come off per packet, the ratio decides the verdict,
   const text = formatPlanLabText(result);
   assert.match(text, /^ {2}branch +central +50 .* 1\.2 .* DIFFERS \(beyond 10 %\)$/m);
   assert.match(text, /differs from the plan's prediction by more than 10 % on branch\./);
+  assert.match(text, /the link dropped 3 packets, whose resends are in the measured bytes/);
 });
