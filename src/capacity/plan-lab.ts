@@ -156,11 +156,13 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   if (shortestTimer <= sessionWallSeconds) {
     throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
   }
-  const links = groups.filter((g) => g.site).map((g) => predictLink(g, named.find((s) => s.name === g.name)!, model, timeScale));
+  const links = groups.filter((g) => g.site).map((g) => predictLink(g, named.find((s) => s.name === g.name)!, model, timeScale, users));
+  const given = named.filter((s) => s.contactsInSiteGiven).map((s) => s.name);
   const notes = [
     `${fmt(users)} lab users (${modulus} segments of ${fmt(perSegment)}) stand for the plan's ${fmt(plan.users)}; each runs one session of the plan's workload (${plan.workload.messagesPerHour} messages and ${plan.workload.presenceChangesPerHour} presence changes an hour, ${plan.workload.contacts} contacts, ${sessionHours} h) compressed ${fmt(timeScale, 1)}× into ${options.activitySeconds} s.`,
     `Each link is shaped (tbf, both directions) to the plan's speed × lab users / online users × the timeScale, so it is as full as the plan's link would be.`,
     `Prediction: the ${model.basis}, per session and without the protocol timers (none fires in a ${sessionWallSeconds}-second lab session: ${fmt(model.session.timers)} of ${fmt(model.session.total)} bytes per user). Measured: the link's bytes less ${HEADER_BYTES_PER_PACKET} header bytes per packet, both directions.`,
+    ...(given.length > 0 ? [`local= (${given.join(', ')}) is not reproduced: the lab's contacts are drawn uniformly from the whole population, and its prediction uses that share.`] : []),
     `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}. Chat servers and pools are not built: the plan models no chat traffic, and the pool's protocol has no site lab.`,
   ];
   return {
@@ -182,9 +184,10 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   };
 }
 
-function predictLink(group: LabGroup, site: SitePlacement, model: ModelledBandwidth, timeScale: number): LinkPrediction {
+function predictLink(group: LabGroup, site: SitePlacement, model: ModelledBandwidth, timeScale: number, users: number): LinkPrediction {
   const { session } = model;
-  const elsewhere = 1 - site.contactsInSite;
+  // The lab draws each user's contacts uniformly from everyone else.
+  const elsewhere = (users - group.users) / (users - 1);
   const perUser = group.home === 'site' ? (session.crossing - session.crossingTimers) * elsewhere : session.total - session.timers;
   const basis =
     group.home === 'site'

@@ -53,12 +53,12 @@ test('a three-site company: groups, servers, link rates and the prediction per l
   const branch = d.links.find((l) => l.site === 'branch')!;
   assert.ok(Math.abs(branch.predictedBytes - 50 * (session + activity)) < 1e-6, `${branch.predictedBytes}`);
   // Plant, with its own home server: subscriptions and unsubscriptions, messages and presence
-  // notifications (as one home relays them to another) with contacts elsewhere, both ways; two
-  // thirds of its contacts are elsewhere.
+  // notifications (as one home relays them to another) with contacts elsewhere, both ways; each
+  // lab user's contacts are drawn from the 149 others, 100 of them elsewhere.
   assert.equal(m.presenceRelay, 1_009);
   const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
   const plant = d.links.find((l) => l.site === 'plant')!;
-  assert.ok(Math.abs(plant.predictedBytes - 50 * crossing * (2 / 3)) < 1e-6, `${plant.predictedBytes}`);
+  assert.ok(Math.abs(plant.predictedBytes - 50 * crossing * (100 / 149)) < 1e-6, `${plant.predictedBytes}`);
   // The lab link is as full as the plan's: 64 kbit/s × 50 lab users / 50 online × 960.
   assert.equal(plant.labBitsPerSecond, 64_000 * 960);
 
@@ -70,6 +70,11 @@ test('a three-site company: groups, servers, link rates and the prediction per l
   assert.equal(s.phases[1]!.duration, '34s');
   assert.equal(s.behaviour.activityDelay, '1s');
   assert.equal(s.behaviour.drain, '3s');
+});
+
+test('local= cannot be reproduced by uniformly drawn lab contacts: the design says so', () => {
+  const d = design({ ...COMPANY, sites: [{ name: 'plant', users: 50, linkKbps: 64, costly: true, contactsInSite: 0.6 }, { name: 'branch', users: 50, linkKbps: 512 }] });
+  assert.ok(d.notes.some((n) => /local= \(plant\) is not reproduced/.test(n)), d.notes.join('\n'));
 });
 
 test('one home server: no router; a lab session long enough for a protocol timer is refused; no sites is bad input', () => {
