@@ -202,8 +202,19 @@ program
   .option('--from-run <run-dir>', 'use the capacity and bandwidth measured in a run (repeatable)', collect)
   .option('--json', 'print the plan as JSON')
   .option('--html', 'print the plan as an HTML fragment')
+  .option('--lab', 'build the placement in network namespaces with shaped links (root), run the workload across it, and check each link\'s traffic against the prediction (exit 99 outside the tolerance)')
+  .option('--lab-users <n>', 'users the lab runs (default 150)', positiveInt('--lab-users'))
+  .option('--lab-seconds <s>', 'wall seconds a session\'s activity is compressed into (default 30)', positiveNumber)
+  .option('--tolerance <fraction>', 'with --lab: largest deviation of a link from the prediction (default 10%)', fraction)
+  .option('--lab-out <dir>', 'with --lab: where the lab scenario, the runs and plan-lab.json go (default reports/plan-lab-<time>)')
   .action(async (file: string | undefined, options) => {
-    const { planCommand } = await import('./commands/plan.js');
+    const { planCommand, planLabCommand } = await import('./commands/plan.js');
+    if (options.lab) {
+      const { output, exitCode } = await planLabCommand({ file, ...options });
+      process.stdout.write(`${output}\n`);
+      process.exitCode = exitCode;
+      return;
+    }
     process.stdout.write(`${planCommand({ file, ...options })}\n`);
   });
 

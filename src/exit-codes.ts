@@ -12,6 +12,8 @@ export const EXIT = {
   couldNotStart: 3,
   /** imload itself failed (a bug): the message says where to report it. */
   internalError: 4,
+  /** The lab needs what this host lacks: root and network namespaces (`imload plan --lab`). */
+  labUnavailable: 5,
   /** Interrupted by Ctrl-C / SIGTERM; every output was still written. */
   interrupted: 130,
 } as const;

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBranchOffice, usersPerLink } from '../../src/lab/netns.js';
 import { loadScenarioFile } from '../../src/scenarios/load.js';
-import type { Summary } from '../../src/report/summary.js';
+import type { Summary } from '../../src/analysis/summary.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

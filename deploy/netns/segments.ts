@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeCommand } from '../../src/commands/merge.js';
-import { createTopology, runSegmentsInNamespaces, startInspircdInNamespace } from '../../src/lab/netns.js';
+import { createTopology, runSegmentsInNamespaces, startLabInNamespace } from '../../src/lab/netns.js';
 import { loadScenarioFile } from '../../src/scenarios/load.js';
 
 const { positionals, values } = parseArgs({
@@ -35,7 +35,7 @@ const outDir = resolve(values.out ?? join('reports', `${scenario}-netns-${Date.n
 const topology = createTopology({ generators: Number(count) });
 let runDirs: string[];
 try {
-  const server = await startInspircdInNamespace(topology);
+  const server = await startLabInNamespace(topology, 'inspircd');
   try {
     runDirs = (await runSegmentsInNamespaces(topology, { file, scenario, target, url: server.url, outDir, extraArgs: runArgs })).map((r) => r.runDir);
   } finally {

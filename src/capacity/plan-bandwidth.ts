@@ -12,13 +12,29 @@ export interface ModelledBandwidth {
   readonly planRole?: string;
   readonly kbpsPerUser: number;
   /**
-   * Share of the bytes that are messages and presence changes (sends, deliveries, notifications to
-   * watchers): what crosses a WAN link to users at other sites when the site's users have a server
-   * of their own. Logon, logoff, subscriptions and refresh timers stay between a user and its server.
+   * What crosses a site's WAN link when the site has a server of its own, per user whose contacts
+   * are all elsewhere, over the user's bytes when the servers are central (so it may exceed 1).
+   * Each subscription, unsubscription, renewal, message and presence notification between a
+   * user here and a contact elsewhere crosses the link once, whichever side started it: by
+   * symmetry as many come in from elsewhere as go out. Logon, logoff, the own presence
+   * change and the lease refresh stay between a user and its server, on the site's LAN.
    */
-  readonly interactiveShare: number;
+  readonly crossingShare: number;
+  /** Bytes per user over one session of `sessionHours`: all of them, and the parts above. */
+  readonly session: SessionBytes;
   /** What the figure is and where its constants come from. */
   readonly basis: string;
+}
+
+export interface SessionBytes {
+  /** Everything a user's client sends and receives with the servers central. */
+  readonly total: number;
+  /** Of it, the protocol's timers (lease refreshes, renewals): they run on wall time. */
+  readonly timers: number;
+  /** What crosses the link of a site with its own server, contacts all elsewhere (crossingShare × total). */
+  readonly crossing: number;
+  /** Of it, the timers' part (renewals of subscriptions to contacts elsewhere, both ways). */
+  readonly crossingTimers: number;
 }
 
 /**
@@ -36,11 +52,17 @@ export function modelledBandwidth(workload: PlanFile['workload']): ModelledBandw
     const timers = m.timers.reduce((sum, t) => sum + (t.bytes + t.bytesPerContact * contacts) * (seconds / t.everySeconds), 0);
     const session = m.logon + contacts * m.logonPerContact + m.logoff + contacts * m.logoffPerContact;
     const bytes = session + perHour * sessionHours + timers;
+    // One copy of each exchange with a contact elsewhere, out and in: the sender's request (a
+    // message travels on as the same request), one notification per watcher, as servers relay it.
+    const crossingTimers = 2 * m.timers.reduce((sum, t) => sum + t.bytesPerContact * contacts * (seconds / t.everySeconds), 0);
+    const crossingPerHour = 2 * (messagesPerHour * m.message + presenceChangesPerHour * contacts * (m.presenceRelay ?? m.presenceNotify));
+    const crossing = 2 * contacts * (m.logonPerContact + m.logoffPerContact) + crossingPerHour * sessionHours + crossingTimers;
     return {
       protocol,
       planRole,
       kbpsPerUser: (bytes * 8) / 1000 / seconds,
-      interactiveShare: bytes > 0 ? (perHour * sessionHours) / bytes : 0,
+      crossingShare: bytes > 0 ? crossing / bytes : 0,
+      session: { total: bytes, timers, crossing, crossingTimers },
       basis: `${protocol} byte model (${m.fittedAgainst}) at ${messagesPerHour} messages and ${presenceChangesPerHour} presence changes an hour, ${contacts} contacts, over ${sessionHours} h online`,
     };
   });

@@ -116,8 +116,8 @@ export interface ServerCounts {
 export interface RoleShare {
   readonly role: 'homeServer' | 'frontEndPool';
   readonly protocols: string;
-  /** Share of the per-user bytes that are messages and presence (the rest stays on the site's LAN). */
-  readonly interactiveShare: number;
+  /** What crosses the link with a server at the site, contacts all elsewhere, over the all-central bytes (ModelledBandwidth.crossingShare). */
+  readonly crossingShare: number;
   readonly basis: string;
 }
 
@@ -144,12 +144,14 @@ function titlesOf(role: string): string {
 function shareOf(role: 'homeServer' | 'frontEndPool', modelled: readonly ModelledBandwidth[]): RoleShare {
   const models = modelled.filter((m) => m.planRole === role);
   // A role served by several protocols: the largest share, so the WAN figure is not understated.
-  const best = models.reduce<ModelledBandwidth | undefined>((a, m) => (a === undefined || m.interactiveShare > a.interactiveShare ? m : a), undefined);
+  const best = models.reduce<ModelledBandwidth | undefined>((a, m) => (a === undefined || m.crossingShare > a.crossingShare ? m : a), undefined);
   return {
     role,
     protocols: titlesOf(role),
-    interactiveShare: best?.interactiveShare ?? 1,
-    basis: best ? `${(best.interactiveShare * 100).toFixed(1)} % of the bytes of the ${best.basis} are messages and presence` : 'no byte model for this role: the whole per-user load is counted',
+    crossingShare: best?.crossingShare ?? 1,
+    basis: best
+      ? `with a server at the site, the exchanges with contacts elsewhere (subscriptions, renewals, messages, presence notifications, in both directions) are ${(best.crossingShare * 100).toFixed(1)} % of the all-central bytes of the ${best.basis}; so a local server lowers the link's load only when more than ${fmt((1 - 1 / best.crossingShare) * 100, 0)} % of contacts are at the site`
+      : 'no byte model for this role: the whole per-user load is counted',
   };
 }
 
@@ -221,8 +223,8 @@ export function placeSites(input: PlanFile, capacities: PlanCapacities, modelled
     const crossing = (share: number) => centralKbps * share * (1 - contactsInSite);
     const wan: SiteWan = {
       allCentral: centralKbps,
-      homeServers: home.where === 'site' ? crossing(homeShare.interactiveShare) : centralKbps,
-      pool: pool.where === 'site' ? crossing(poolShare.interactiveShare) : centralKbps,
+      homeServers: home.where === 'site' ? crossing(homeShare.crossingShare) : centralKbps,
+      pool: pool.where === 'site' ? crossing(poolShare.crossingShare) : centralKbps,
     };
     return {
       name: site.name,
@@ -267,7 +269,7 @@ export function placeSites(input: PlanFile, capacities: PlanCapacities, modelled
 
   const notes: string[] = [];
   notes.push(
-    `WAN with a server at the site: the site's online users × ${fmt(kbpsPerUser, 3)} kbit/s × the byte model's share of messages and presence × the share of their contacts elsewhere (1 − contacts at the site; by default the site's share of the population). Logon, logoff, subscriptions and refreshes stay on the site's LAN; a message or presence notification to a user elsewhere crosses the link once.`,
+    `WAN with a server at the site: the site's online users × ${fmt(kbpsPerUser, 3)} kbit/s × the byte model's crossing share × the share of their contacts elsewhere (1 − contacts at the site; by default the site's share of the population). Logon, logoff, the own presence change and lease refreshes stay on the site's LAN; each subscription, renewal, message and presence notification between a user here and a contact elsewhere crosses the link once, in both directions (checked in network namespaces by imload plan --lab).`,
   );
   for (const s of [homeShare, poolShare]) notes.push(`${s.protocols || s.role}: ${s.basis}.`);
   if (placed.homeServers > allCentral.homeServers) {
@@ -279,6 +281,10 @@ export function placeSites(input: PlanFile, capacities: PlanCapacities, modelled
   const stillOver = sites.filter((s) => s.placement.homeServer.where === 'site' && !s.carries.homeServers);
   for (const s of stillOver) {
     notes.push(`${s.name}: even with its own home server the link carries ${fmt(s.wan.homeServers)} kbit/s (${fmt(s.wan.homeServers * (1 + input.headroom))} with headroom) on ${fmt(s.linkKbps)}: co-locate communicative groups (raise local=, “${GUIDANCE.branchOffices.text}”) or widen the link.`);
+  }
+  const raised = sites.filter((s) => s.placement.homeServer.where === 'site' && s.wan.homeServers > s.wan.allCentral);
+  for (const s of raised) {
+    notes.push(`${s.name}: its own home servers put more on the link than central ones would (${fmt(s.wan.homeServers)} against ${fmt(s.wan.allCentral)} kbit/s): with ${fmt(s.contactsInSite * 100)} % of contacts at the site, the exchanges with contacts elsewhere cross it in both directions; a local home server lowers the load once more than ${fmt((1 - 1 / homeShare.crossingShare) * 100, 0)} % are (local=).`);
   }
   notes.push('Chat traffic across links is not modelled: it depends on channel layout, which a plan does not describe.');
   return { sites, centralUsers: Math.max(0, input.users - sum(input.sites.map((s) => s.users))), routersAt, allCentral, placed, central, shares: [homeShare, poolShare], notes };

@@ -1,8 +1,12 @@
 /** `imload plan [plan-file]`: servers and WAN bandwidth for a population (docs/capacity.md). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { buildPlan } from '../capacity/plan.js';
 import { PlanInputError, resolvePlanInput, type PlanFlags } from '../capacity/plan-input.js';
 import { formatPlanText, planHtml } from '../capacity/plan-format.js';
+import { designPlanLab, formatPlanLabText, judgePlanLab, PlanLabError } from '../capacity/plan-lab.js';
+import { runSiteLab, SiteLabUnavailable } from '../lab/plan-lab.js';
 
 export interface PlanOptions extends PlanFlags {
   readonly file?: string;
@@ -20,4 +24,43 @@ export function planCommand(options: PlanOptions): string {
     if (error instanceof PlanInputError) throw new UserFacingError(error.message, EXIT.badInput);
     throw error;
   }
+}
+
+export interface PlanLabCommandOptions extends PlanOptions {
+  /** Users the lab runs (default 150). */
+  readonly labUsers?: number;
+  /** Wall seconds a session's activity is compressed into (default 30). */
+  readonly labSeconds?: number;
+  /** Largest |measured / predicted − 1| per link (default 0.1). */
+  readonly tolerance?: number;
+  /** Where the lab's scenario, runs and result (plan-lab.json) go (default reports/plan-lab-<time>). */
+  readonly labOut?: string;
+}
+
+/**
+ * `imload plan --lab`: the plan's placement built in network namespaces with shaped links, its
+ * scenario run across them, each link's measured traffic against the plan's prediction. Exit 99
+ * when a link is outside the tolerance, 5 when the host cannot build the lab.
+ */
+export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ output: string; exitCode: number }> {
+  let design;
+  try {
+    const plan = buildPlan(resolvePlanInput(options.file, options));
+    design = designPlanLab(plan, { users: options.labUsers ?? 150, activitySeconds: options.labSeconds ?? 30, tolerance: options.tolerance ?? 0.1 });
+  } catch (error) {
+    if (error instanceof PlanInputError || error instanceof PlanLabError) throw new UserFacingError(error.message, EXIT.badInput);
+    throw error;
+  }
+  const outDir = options.labOut ?? `reports/plan-lab-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  let run;
+  try {
+    run = await runSiteLab(design, { outDir });
+  } catch (error) {
+    if (error instanceof SiteLabUnavailable) throw new UserFacingError(error.message, EXIT.labUnavailable);
+    throw error;
+  }
+  const result = judgePlanLab(design, run.counts, run.runDirs);
+  const json = JSON.stringify(result, null, 2);
+  writeFileSync(join(outDir, 'plan-lab.json'), `${json}\n`);
+  return { output: options.json ? json : formatPlanLabText(result), exitCode: result.ok ? EXIT.ok : EXIT.thresholdsFailed };
 }

@@ -17,6 +17,7 @@ import { parseTargetUrl } from '../scenarios/target.js';
 import { startLabFor } from './index.js';
 import { entryPoint } from '../runtime.js';
 import { EXIT } from '../exit-codes.js';
+import type { LabContext } from './types.js';
 
 const IP_TIMEOUT_MS = 10_000;
 const IMLOAD_BIN = fileURLToPath(new URL('../../bin/imload.js', import.meta.url));
@@ -98,6 +99,7 @@ export function createTopology(options: { generators: number; tag?: string; subn
   try {
     ip(['netns', 'add', serverNs]);
     created.push(serverNs);
+    withoutIpv6(serverNs);
     ip(['-n', serverNs, 'link', 'set', 'lo', 'up']);
     ip(['-n', serverNs, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', serverNs, 'addr', 'add', `${prefix}.1/24`, 'dev', 'br0']);
@@ -105,6 +107,7 @@ export function createTopology(options: { generators: number; tag?: string; subn
     for (const g of generators) {
       ip(['netns', 'add', g.ns]);
       created.push(g.ns);
+      withoutIpv6(g.ns);
       ip(['-n', g.ns, 'link', 'set', 'lo', 'up']);
       // Both ends are created directly inside their namespaces: the host's namespace never sees them.
       ip(['-n', serverNs, 'link', 'add', g.peer, 'type', 'veth', 'peer', 'name', g.device, 'netns', g.ns]);
@@ -117,6 +120,14 @@ export function createTopology(options: { generators: number; tag?: string; subn
     throw error;
   }
   return { tag, subnet: `${prefix}.0/24`, server: { ns: serverNs, address: `${prefix}.1` }, generators, teardown };
+}
+
+/**
+ * IPv6 off before any link exists: the links carry IPv4 only, so their counters hold the run's
+ * TCP traffic and ARP, not router solicitations and multicast listener reports.
+ */
+function withoutIpv6(ns: string): void {
+  for (const scope of ['all', 'default']) inNamespace(ns, 'sysctl', ['-q', '-w', `net.ipv6.conf.${scope}.disable_ipv6=1`]);
 }
 
 /** `56kbit`, `128kbit`, `2mbit` → bits per second. */
@@ -138,7 +149,10 @@ export const LINK_BURST_BYTES = 1600;
  * way a WAN router's buffer does: beyond it packets are dropped and TCP backs off.
  */
 export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bitsPerSecond: number, queueLatencyMs = 500): void {
-  const tbf = ['rate', `${bitsPerSecond}bit`, 'burst', String(LINK_BURST_BYTES), 'latency', `${queueLatencyMs}ms`];
+  // A faster link needs a bucket of at least one kernel tick's worth of bytes (at HZ ≥ 100), or
+  // tbf cannot reach its rate.
+  const burst = Math.max(LINK_BURST_BYTES, Math.ceil(bitsPerSecond / 8 / 100));
+  const tbf = ['rate', `${bitsPerSecond}bit`, 'burst', String(burst), 'latency', `${queueLatencyMs}ms`];
   inNamespace(generator.ns, 'tc', ['qdisc', 'replace', 'dev', generator.device, 'root', 'tbf', ...tbf]);
   inNamespace(topology.server.ns, 'tc', ['qdisc', 'replace', 'dev', generator.peer, 'root', 'tbf', ...tbf]);
 }
@@ -148,11 +162,30 @@ export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bit
  * end: wire bytes (Ethernet, IP and TCP headers included), up = sent towards the server.
  */
 export function linkBytes(generator: GeneratorHost): { up: number; down: number } {
+  const { up, down } = linkCounters(generator);
+  return { up: up.bytes, down: down.bytes };
+}
+
+export interface LinkDirection {
+  /** Wire bytes: Ethernet frames without the frame check sequence. */
+  readonly bytes: number;
+  readonly packets: number;
+}
+
+/** A generator link's kernel counters, both directions (up = sent towards the server namespace). */
+export function linkCounters(generator: GeneratorHost): { up: LinkDirection; down: LinkDirection } {
   const [link] = JSON.parse(inNamespace(generator.ns, 'ip', ['-j', '-s', 'link', 'show', 'dev', generator.device])) as Array<{
-    stats64: { rx: { bytes: number }; tx: { bytes: number } };
+    stats64: { rx: LinkDirection; tx: LinkDirection };
   }>;
   if (!link) throw new NetnsError(`no link ${generator.device} in ${generator.ns}`);
-  return { up: link.stats64.tx.bytes, down: link.stats64.rx.bytes };
+  return { up: { bytes: link.stats64.tx.bytes, packets: link.stats64.tx.packets }, down: { bytes: link.stats64.rx.bytes, packets: link.stats64.rx.packets } };
+}
+
+/** Packets the link's shapers dropped so far, both ends (TCP resent them: the counters include the resends). */
+export function linkDrops(topology: NetnsTopology, generator: GeneratorHost): number {
+  const drops = (ns: string, device: string) =>
+    (JSON.parse(inNamespace(ns, 'tc', ['-s', '-j', 'qdisc', 'show', 'dev', device])) as Array<{ root?: boolean; drops?: number }>).filter((q) => q.root).reduce((sum, q) => sum + (q.drops ?? 0), 0);
+  return drops(generator.ns, generator.device) + drops(topology.server.ns, generator.peer);
 }
 
 export interface NamespacedServer {
@@ -171,21 +204,32 @@ export async function startLabInNamespace(topology: NetnsTopology, kind: string,
   const server = labServerOf(kind);
   if (!server) throw new NetnsError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`);
   const listenPort = port ?? server.protocol.schemes.find((s) => !s.tls)?.defaultPort ?? 0;
+  return startLabIn(topology.server.ns, kind, { host: topology.server.address, port: listenPort, allow: topology.subnet }, timeoutMs);
+}
+
+/**
+ * Starts a lab server of `kind` in any namespace of a topology with the given context (its
+ * address and port there, users, a deployment role). The context travels on the helper's
+ * command line, so it may hold no password.
+ */
+export async function startLabIn(ns: string, kind: string, context: Omit<LabContext, 'password'>, timeoutMs = 30_000): Promise<NamespacedServer> {
+  const server = labServerOf(kind);
+  if (!server) throw new NetnsError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`);
   const helper = spawn(
     'ip',
-    ['netns', 'exec', topology.server.ns, process.execPath, ...entryPoint(import.meta.url).execArgv, entryPoint(import.meta.url).file, 'serve-lab', kind, topology.server.address, String(listenPort), topology.subnet],
+    ['netns', 'exec', ns, process.execPath, ...entryPoint(import.meta.url).execArgv, entryPoint(import.meta.url).file, 'serve-lab', kind, JSON.stringify(context)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const stop = () => stopHelper(helper);
   const firstLine = new Promise<string>((resolveLine, reject) => {
-    const timer = setTimeout(() => reject(new NetnsError(`${server.title} in ${topology.server.ns} not ready within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new NetnsError(`${server.title} in ${ns} not ready within ${timeoutMs} ms`)), timeoutMs);
     createInterface({ input: helper.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       resolveLine(line);
     });
     helper.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new NetnsError(`the ${server.title} helper in ${topology.server.ns} exited (${code}) before it was ready`));
+      reject(new NetnsError(`the ${server.title} helper in ${ns} exited (${code}) before it was ready`));
     });
   });
   try {
@@ -225,10 +269,21 @@ export async function runSegmentsInNamespaces(
   options: { file: string; scenario: string; target: string; url: string; outDir: string; extraArgs?: readonly string[]; timeoutMs?: number },
 ): Promise<SegmentRun[]> {
   const count = topology.generators.length;
-  const runs = topology.generators.map((g, i) => {
-    const segment = `${i + 1}/${count}`;
-    const runDir = resolve(options.outDir, `seg${i + 1}`);
-    const args = ['netns', 'exec', g.ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
+  return runSegmentsIn(topology.generators.map((g, i) => ({ ns: g.ns, segment: i + 1, runDir: resolve(options.outDir, `seg${i + 1}`) })), count, options);
+}
+
+/**
+ * Runs segments of a scenario, each in the namespace given, all at once (`of` segments in all).
+ * Throws when one did not complete (exit other than 0 or 99).
+ */
+export async function runSegmentsIn(
+  parts: readonly { readonly ns: string; readonly segment: number; readonly runDir: string }[],
+  of: number,
+  options: { file: string; scenario: string; target: string; url: string; extraArgs?: readonly string[]; timeoutMs?: number },
+): Promise<SegmentRun[]> {
+  const runs = parts.map(({ ns, segment: i, runDir }) => {
+    const segment = `${i}/${of}`;
+    const args = ['netns', 'exec', ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
     return new Promise<SegmentRun>((done) => {
       const child = spawn('ip', args, { stdio: ['ignore', 'inherit', 'inherit'] });
       const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 600_000);
@@ -306,9 +361,9 @@ function labKindOfTarget(file: string, targetName: string): string {
   return kind;
 }
 
-/** The helper side of startLabInNamespace: runs inside the server namespace. */
-async function serveLab(kind: string, host: string, port: number, allow: string): Promise<void> {
-  const lab = await startLabFor(kind, { host, port, allow });
+/** The helper side of startLabIn: runs inside the namespace. */
+async function serveLab(kind: string, context: LabContext): Promise<void> {
+  const lab = await startLabFor(kind, context);
   process.stdout.write(`${JSON.stringify({ url: lab.url })}\n`);
   const stop = () => void lab.stop().then(() => process.exit(0));
   process.stdin.on('end', stop).resume();
@@ -316,8 +371,8 @@ async function serveLab(kind: string, host: string, port: number, allow: string)
 }
 
 if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url) && process.argv[2] === 'serve-lab') {
-  const [kind, host, port, allow] = process.argv.slice(3);
-  serveLab(kind!, host!, Number(port), allow!).catch((error: Error) => {
+  const [kind, context] = process.argv.slice(3);
+  serveLab(kind!, JSON.parse(context!) as LabContext).catch((error: Error) => {
     process.stderr.write(`serve-lab: ${error.message}\n`);
     process.exit(3);
   });

@@ -55,6 +55,29 @@ export interface LabContext {
   readonly allow?: string;
   /** Servers in a linked network lab (`inspircd-network`). */
   readonly servers?: number;
+  /**
+   * One server of a deployment spread over network namespaces (`imload plan --lab`), listening
+   * on `host`/`port`: honoured by the lab servers of the home-server plan role.
+   */
+  readonly deployment?: LabDeploymentRole;
+}
+
+/** A home server of a deployment spread over sites, and the users it holds. */
+export interface LabHome {
+  /** Its base URL (http://HOST:PORT), as clients and its peers reach it. */
+  readonly url: string;
+  /** Its users: those whose index mod the deployment's modulus is one of these, i.e. the users `imload run --segment r+1/modulus` runs. */
+  readonly residues: readonly number[];
+}
+
+export interface LabDeploymentRole {
+  /** A home server, the router in front of the homes, or one server doing both (a single home). */
+  readonly role: 'home' | 'router' | 'combined';
+  /** Every home server of the deployment (none for `combined`). */
+  readonly homes: readonly LabHome[];
+  readonly modulus: number;
+  /** A home's own URL, as it appears in `homes`. */
+  readonly self?: string;
 }
 
 /** A server-to-server link of a lab network, carried through a counting proxy. */

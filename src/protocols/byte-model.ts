@@ -38,6 +38,12 @@ export interface ByteModel {
   /** A presence change: the publication, then the notification to each online watcher. */
   readonly presenceChange: number;
   readonly presenceNotify: number;
+  /**
+   * A presence notification one server relays to another for a watcher homed there (request and
+   * answer), where sites have servers of their own (`imload plan`'s WAN per link); default
+   * presenceNotify.
+   */
+  readonly presenceRelay?: number;
   /** Copies of the message body on the wire per send and per delivery (to follow messageBytes). */
   readonly bodyCopiesPerSend: number;
   readonly bodyCopiesPerDelivery: number;

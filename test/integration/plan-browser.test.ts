@@ -68,7 +68,7 @@ test('the WAN table equals the JSON, marks the links a placement overfills, and 
     const mark = (kbps: number, carries: boolean) => `${fmt(kbps)}${carries ? '' : ' no'}`;
     assert.deepEqual(rows[i], [s.name, fmt(s.linkKbps), mark(s.wan.allCentral, s.carries.allCentral), mark(s.wan.homeServers, s.carries.homeServers), mark(s.wan.pool, s.carries.pool), `${fmt(s.contactsInSite * 100)} %`]);
   });
-  assert.deepEqual(rows[0]!.slice(2, 5), ['19,200 no', '11,085.4 no', '7,398.4 no']);
+  assert.deepEqual(rows[0]!.slice(2, 5), ['19,200 no', '26,630.7 no', '28,808.3 no']);
   assert.deepEqual(rows.at(-1), ['total', '', fmt(p.allCentral.wanKbps.homeServers), fmt(p.placed.wanKbps.homeServers), fmt(p.placed.wanKbps.pool), '']);
   const overfilled = await page.locator('table.plan-wan td.bad').count();
   assert.equal(overfilled, 3, 'the plant link, in all three placements');

@@ -54,7 +54,7 @@ const REGISTRY = 'protocols/registry.ts';
  * registry and scenarios, and only commands use them; the rest of src/lab/ are the tools the
  * protocols' lab starters use (processes, ports, TLS, types), below the protocols' layer.
  */
-const LAB_STARTERS = new Set(['lab/index.ts', 'lab/netns.ts']);
+const LAB_STARTERS = new Set(['lab/index.ts', 'lab/netns.ts', 'lab/plan-lab.ts']);
 
 /** Rank of each layer; peers share a rank. */
 const RANK: Record<string, number> = {

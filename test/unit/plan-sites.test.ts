@@ -28,27 +28,31 @@ const site = (p: Placement, name: string) => p.sites.find((s) => s.name === name
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-6, `${what}: ${actual} ≠ ${expected}`);
 
 /**
- * The share of an RVP user's bytes over an 8-hour day (3 messages, 2 presence changes an hour, 20
- * contacts) that are messages and presence, by hand from the byte model's figures (docs/capacity.md
- * § Byte model): the part that still crosses a site's link when the site has its own home server.
+ * What crosses a site's link per RVP user when the site has its own home server and all its
+ * contacts are elsewhere, over the user's all-central bytes, for an 8-hour day (3 messages, 2
+ * presence changes an hour, 20 contacts), by hand from the byte model's figures (docs/capacity.md
+ * § Byte model): each subscription, unsubscription, renewal, message and presence notification
+ * with a contact elsewhere crosses once, in each direction. `imload plan --lab` measures it.
  */
-function rvpInteractiveShare(): number {
+function rvpCrossingShare(): number {
   const m = descriptorOf('rvp')!.byteModel;
   // The figures this hand computation assumes; a refit of the model must revisit this test.
   assert.deepEqual(
-    [m.logon, m.logonPerContact, m.logoff, m.logoffPerContact, m.message, m.messageDelivery, m.presenceChange, m.presenceNotify],
-    [3_000, 1_519, 1_500, 776, 1_200, 978, 1_409, 962],
+    [m.logon, m.logonPerContact, m.logoff, m.logoffPerContact, m.message, m.messageDelivery, m.presenceChange, m.presenceNotify, m.presenceRelay],
+    [3_000, 1_519, 1_500, 776, 1_200, 978, 1_409, 962, 1_009],
   );
   assert.deepEqual(m.timers.map((t) => [t.bytes, t.bytesPerContact, t.everySeconds]), [[1_000, 0, 900], [1_519, 1_519, 14_100]]);
   const session = 3_000 + 20 * 1_519 + 1_500 + 20 * 776; // 50,400
   const interactive = 8 * (3 * (1_200 + 978) + 2 * (1_409 + 20 * 962)); // 8 h × 47,832 = 382,656
   const timers = 1_000 * (28_800 / 900) + (1_519 + 20 * 1_519) * (28_800 / 14_100); // 32,000 + 65,155.7
-  return interactive / (session + interactive + timers); // ≈ 0.7217
+  // A notification relayed between home servers: 1,009 bytes (presenceRelay).
+  const crossing = 2 * (20 * (1_519 + 776) + 20 * 1_519 * (28_800 / 14_100) + 8 * (3 * 1_200 + 2 * 20 * 1_009)); // 919,262.1
+  return crossing / (session + interactive + timers); // ≈ 1.734
 }
 
 test('a multi-site company: the dense site on a slow, costly link gets its own home servers; a small site on a fast link stays central', () => {
-  const share = rvpInteractiveShare();
-  assert.ok(share > 0.72 && share < 0.723);
+  const share = rvpCrossingShare();
+  assert.ok(share > 1.733 && share < 1.735);
   const p = placement({
     users: 60_000,
     sites: [
@@ -74,10 +78,11 @@ test('a multi-site company: the dense site on a slow, costly link gets its own h
   // WAN on each link. All central: every online user's 1.6 kbit/s.
   assert.equal(plant.wan.allCentral, 19_200);
   assert.equal(branch.wan.allCentral, 64);
-  // plant with its home servers: only messages and presence with users elsewhere cross, and by
-  // default a site's contacts are spread like the population: 12,000 / 60,000 = 20 % at the plant.
+  // plant with its home servers: only the exchanges with contacts elsewhere cross, both ways, and
+  // by default a site's contacts are spread like the population: 12,000 / 60,000 = 20 % at the
+  // plant — too few for a local home server to lower the link's load.
   close(plant.contactsInSite, 0.2, 'contacts at the plant');
-  close(plant.wan.homeServers, 12_000 * 1.6 * share * 0.8, 'plant WAN with home servers'); // ≈ 11,085 kbit/s
+  close(plant.wan.homeServers, 12_000 * 1.6 * share * 0.8, 'plant WAN with home servers'); // ≈ 26,630 kbit/s, more than 19,200
   assert.equal(plant.carries.homeServers, false, 'still more than 1,024 kbit/s: the plan says so');
   assert.equal(branch.wan.homeServers, 64, 'the branch stays central: its whole load');
   close(p.allCentral.wanKbps.homeServers, 19_264, 'all-central WAN');
@@ -101,7 +106,7 @@ test('a multi-site company: the dense site on a slow, costly link gets its own h
 });
 
 test('co-locating communicative groups (local=) cuts the placed WAN in proportion; a fast costly link still gets home servers', () => {
-  const share = rvpInteractiveShare();
+  const share = rvpCrossingShare();
   const p = placement({
     users: 20_000,
     sites: [
@@ -213,9 +218,9 @@ test('the CLI prints the placement, the sentence behind each choice, and the WAN
   assert.match(out, /^ {2}plant home servers: 2 at site by \[home-densest\]: 12,000 users behind a slow and expensive link/m);
   assert.match(out, /^ {2}branch home servers: central by \[home-densest\]: the link is neither slow nor expensive/m);
   assert.ok(out.includes(`[home-densest] “${GUIDANCE.homeDensest.text}” [${GUIDANCE.homeDensest.source}]`));
-  assert.match(out, /^ {2}plant +1,024 +19,200 NO +11,085\.4 NO +7,398\.4 NO +20 % \(share of users\)$/m);
+  assert.match(out, /^ {2}plant +1,024 +19,200 NO +26,630\.7 NO +28,808\.3 NO +20 % \(share of users\)$/m);
   assert.match(out, /^ {2}branch +2,048 +64 +64 +64 +0\.1 % \(share of users\)$/m);
-  assert.match(out, /^ {2}total +19,264 +11,149\.4 +7,462\.4$/m);
+  assert.match(out, /^ {2}total +19,264 +26,694\.7 +28,872\.3$/m);
   assert.match(out, /^ {4}home servers {2}6 → 7$/m);
   assert.match(out, /^ {4}routers {7}2 → 2 \(at central\)$/m);
 

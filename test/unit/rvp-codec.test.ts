@@ -96,4 +96,9 @@ test('users and homes: patterns, files, ranges and hashing', () => {
   assert.deepEqual([...spread].sort(), ['http://a:1', 'http://b:2']);
   assert.equal(homeFor(hashed, 'U7', 0), homeFor(hashed, 'u7', 0), 'hashing ignores case');
   assert.throws(() => parseHomeMap(['nonsense']));
+  // The users `imload run --segment i/3` runs: index mod 3 = i − 1.
+  const residues = parseHomeMap(['mod=3:0+2=http://10.0.0.1:8081', 'mod=3:1=http://10.0.0.10:8080'])!;
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => homeFor(residues, `u${i}`, i)), ['http://10.0.0.1:8081', 'http://10.0.0.10:8080', 'http://10.0.0.1:8081', 'http://10.0.0.1:8081', 'http://10.0.0.10:8080', 'http://10.0.0.1:8081']);
+  assert.throws(() => parseHomeMap(['mod=3:0=http://a:1', 'mod=4:1=http://b:2']), /same N/);
+  assert.throws(() => parseHomeMap(['mod=3:3=http://a:1']), /not below 3/);
 });

@@ -39,6 +39,10 @@ export const rvpDescriptor: ProtocolDescriptor = {
     channelDelivery: 0,
     presenceChange: 1_409,
     presenceNotify: 962,
+    // To a peer home the NOTIFY names the watcher's physical node, /instmsg/local/<domain>/instmsg/
+    // aliases/u000123, 46 bytes longer than a callback's /vu/123, and the peer's host:port (one
+    // more than 127.0.0.1:port): 962 + 47, from the reference server's serialisation.
+    presenceRelay: 1_009,
     bodyCopiesPerSend: 1,
     bodyCopiesPerDelivery: 1,
     timers: [

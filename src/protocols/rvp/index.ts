@@ -2,6 +2,8 @@
  * RVP (Exchange 2000 Instant Messaging) protocol module. One agent per worker per target owns
  * the shared keep-alive connection pool and the shared callback listener (a path per user).
  */
+import { createSocket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { ProtocolAgent, ProtocolModule, VirtualUser, VuEvents, VuIdentity } from '../types.js';
 import { CallbackListener } from './callback-listener.js';
 import { readSettings, type RvpAgentSettings } from './settings.js';
@@ -41,12 +43,33 @@ class RvpAgent implements ProtocolAgent {
   }
 }
 
+/**
+ * Where the server can call this agent back when no `callbackHost` is given: loopback for a
+ * server on loopback (or named by host name), else the source address the kernel picks for the
+ * route to the server, found by connecting a UDP socket (which sends nothing).
+ */
+async function callbackHostFor(host: string, port: number): Promise<string> {
+  if (isIP(host) !== 4 || host.startsWith('127.')) return '127.0.0.1';
+  const socket = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, host, () => resolve());
+    });
+    return socket.address().address;
+  } catch {
+    return '127.0.0.1';
+  } finally {
+    socket.close();
+  }
+}
+
 export const rvpProtocol: ProtocolModule = {
   protocol: 'rvp',
   async createAgent(target): Promise<ProtocolAgent> {
     const settings = readSettings(target);
     const listener = new CallbackListener();
-    await listener.start(settings.callbackHost, settings.callbackPort);
+    await listener.start(settings.callbackHost ?? (await callbackHostFor(target.host, target.port)), settings.callbackPort);
     const transport = new RvpTransport(settings, target.host, target.port);
     return new RvpAgent(settings, transport, listener);
   },

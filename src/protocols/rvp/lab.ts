@@ -13,7 +13,7 @@ import { entryPoint } from '../../runtime.js';
 import { freePort } from '../../lab/ports.js';
 import { createLabPki } from '../../lab/tls.js';
 import { startForeground, type ForegroundProcess, keepRunning } from '../../lab/process.js';
-import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
+import { LabError, type LabContext, type LabDeploymentRole, type LabServer, type LabTarget } from '../../lab/types.js';
 import { distinctPids } from '../../lab/targets.js';
 
 const MAIN = entryPoint(new URL('./server/main.js', import.meta.url));
@@ -153,6 +153,7 @@ async function waitForReady(server: ForegroundProcess, logFile: string, kind: st
 
 /** `lab: rvp` (one combined server) and `lab: rvp-cluster` (a router and home servers), provisioned with the scenario's users. */
 export async function startRvpLabFor(topology: 'combined' | 'routed', context: LabContext): Promise<LabTarget> {
+  if (context.deployment) return startDeploymentServer(context, context.deployment);
   const lab = await startRvpLab({
     topology,
     homes: context.homes,
@@ -174,5 +175,34 @@ export async function startRvpLabFor(topology: 'combined' | 'routed', context: L
     domain: context.domain ?? 'im.example.com',
     stop: () => lab.stop(),
     serverPids: () => distinctPids(lab.all),
+  };
+}
+
+/**
+ * One server of a deployment spread over network namespaces (imload plan --lab): a home server
+ * for the users of some segments, the router referring every user to its home, or one combined
+ * server. It listens on the namespace's address; its peers are trusted by the home map.
+ */
+async function startDeploymentServer(context: LabContext, deployment: LabDeploymentRole): Promise<LabTarget> {
+  const host = context.host ?? '127.0.0.1';
+  const port = context.port ?? (await freePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'imload-rvp-'));
+  const homeArgs = deployment.homes.map((home) => `--home=mod=${deployment.modulus}:${home.residues.join('+')}=${home.url}`);
+  const args = [
+    '--role', deployment.role, '--host', host, '--port', String(port),
+    '--domain', context.domain ?? 'im.example.com',
+    '--users', context.namePattern ?? 'u{index:6}', '--user-count', String(context.users ?? 1000), '--first-number', '1',
+    ...(context.password === undefined ? ['--no-auth'] : ['--password-env', PASSWORD_ENV]),
+    ...(deployment.role === 'combined' ? [] : homeArgs),
+    ...(deployment.self === undefined ? [] : ['--self-url', deployment.self]),
+  ];
+  const server = await startOne(`rvp-${deployment.role}`, `rvp-${deployment.role}`, dir, args, { ...process.env, [PASSWORD_ENV]: context.password ?? '' }, 20_000);
+  return {
+    primary: server,
+    servers: [server],
+    url: server.url,
+    domain: context.domain ?? 'im.example.com',
+    stop: () => server.stop(),
+    serverPids: () => [server.pid],
   };
 }

@@ -13,8 +13,12 @@ export const RvpOptions = z.strictObject({
   /** Presence lease (1200 s) and its refresh period (900 s, at most 3/4 of the lease). */
   leaseSeconds: z.number().min(1).default(1200),
   leaseRefreshSeconds: z.number().min(0.001).optional(),
-  /** Host the callback listener binds and advertises in Call-Back (127.0.0.1). */
-  callbackHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Host the callback listener binds and advertises in Call-Back. Default: 127.0.0.1 for a server
+   * on loopback, else this host's own address on the route to the server (which the server can
+   * reach back, e.g. from another network namespace).
+   */
+  callbackHost: z.string().min(1).optional(),
   /** Callback listener port (0: any free port). */
   callbackPort: z.number().int().min(0).max(65_535).default(0),
   /** Pooled keep-alive connections per server (64). */

@@ -17,8 +17,8 @@ export interface RvpAgentSettings {
   /** Presence lease (option `leaseSeconds`, 1200 s) and its refresh period (`leaseRefreshSeconds`, 900 s). */
   readonly leaseSeconds: number;
   readonly leaseRefreshSeconds: number;
-  /** Host the callback listener binds and advertises in Call-Back (option `callbackHost`, 127.0.0.1). */
-  readonly callbackHost: string;
+  /** Host the callback listener binds and advertises in Call-Back (option `callbackHost`; unset: see callbackHostFor). */
+  readonly callbackHost?: string;
   /** Callback listener port (option `callbackPort`, 0 = any free port). */
   readonly callbackPort: number;
   /** Pooled keep-alive connections per server (option `maxConnections`, 64). */

@@ -131,7 +131,13 @@ export function physicalPath(domain: string, alias: string): string {
 /** Which home server (base URL such as `http://127.0.0.1:9001`) owns a user. */
 export type HomeMap =
   | { readonly kind: 'ranges'; readonly ranges: readonly { readonly from: number; readonly to: number; readonly url: string }[] }
-  | { readonly kind: 'hash'; readonly urls: readonly string[] };
+  | { readonly kind: 'hash'; readonly urls: readonly string[] }
+  /**
+   * Users whose index modulo `modulus` is one of a home's residues: the users `imload run
+   * --segment i/N` runs (index mod N = i − 1), so a site whose generator runs some segments can
+   * have its own home server for exactly those users (imload plan --lab).
+   */
+  | { readonly kind: 'residues'; readonly modulus: number; readonly homes: readonly { readonly residues: readonly number[]; readonly url: string }[] };
 
 export function homeFor(map: HomeMap, alias: string, index: number): string | undefined {
   if (map.kind === 'hash') {
@@ -139,17 +145,22 @@ export function homeFor(map: HomeMap, alias: string, index: number): string | un
     const digest = createHash('sha1').update(alias.toLowerCase()).digest();
     return map.urls[digest.readUInt32BE(0) % map.urls.length];
   }
+  if (map.kind === 'residues') return map.homes.find((home) => home.residues.includes(index % map.modulus))?.url;
   for (const range of map.ranges) if (index >= range.from && index <= range.to) return range.url;
   return undefined;
 }
 
-/** Parses `--home` values: `FROM-TO=URL` ranges of user indexes, or `hash=URL,URL,...`. */
+/**
+ * Parses `--home` values: `FROM-TO=URL` ranges of user indexes, `hash=URL,URL,...`, or
+ * `mod=N:R+R=URL` (users whose index mod N is one of the residues R), one per home.
+ */
 export function parseHomeMap(specs: readonly string[]): HomeMap | undefined {
   if (specs.length === 0) return undefined;
   if (specs.length === 1 && specs[0]!.startsWith('hash=')) {
     const urls = specs[0]!.slice(5).split(',').map((u) => checkBaseUrl(u.trim()));
     return { kind: 'hash', urls };
   }
+  if (specs[0]!.startsWith('mod=')) return parseResidueMap(specs);
   const ranges = specs.map((spec) => {
     const match = /^(\d+)-(\d+)=(.+)$/.exec(spec);
     if (!match) throw new ConfigError(`--home expects FROM-TO=URL or hash=URL,URL; got "${spec}"`);
@@ -159,6 +170,22 @@ export function parseHomeMap(specs: readonly string[]): HomeMap | undefined {
     return { from, to, url: checkBaseUrl(match[3]!) };
   });
   return { kind: 'ranges', ranges };
+}
+
+function parseResidueMap(specs: readonly string[]): HomeMap {
+  let modulus: number | undefined;
+  const homes = specs.map((spec) => {
+    const match = /^mod=(\d+):(\d+(?:\+\d+)*)=(.+)$/.exec(spec);
+    if (!match) throw new ConfigError(`--home expects mod=N:R+R=URL for every home once one does; got "${spec}"`);
+    const n = Number(match[1]);
+    if (!(n >= 1) || (modulus !== undefined && n !== modulus)) throw new ConfigError(`--home ${spec}: every mod= home needs the same N ≥ 1`);
+    modulus = n;
+    const residues = match[2]!.split('+').map(Number);
+    const outside = residues.find((r) => r >= n);
+    if (outside !== undefined) throw new ConfigError(`--home ${spec}: residue ${outside} is not below ${n}`);
+    return { residues, url: checkBaseUrl(match[3]!) };
+  });
+  return { kind: 'residues', modulus: modulus!, homes };
 }
 
 function checkBaseUrl(url: string): string {

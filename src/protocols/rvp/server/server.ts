@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Authenticator } from '../wire/auth.js';
 import { ServerContext, rvpVersion, type Reply } from './context.js';
-import { ConfigError, UserDirectory, resolvePassword } from './directory.js';
+import { ConfigError, UserDirectory, resolvePassword, type HomeMap } from './directory.js';
 import { createDispatcher, isStatsRequest, STATS_PATH, type Dispatcher } from './dispatch.js';
 import { HttpParseError, REASONS, RequestParser, keepAlive, serialize, type HttpRequest } from '../wire/http1.js';
 import { HttpClientPool } from '../wire/http-client.js';
@@ -123,7 +123,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 /** A router knows no presence; it sums its home servers' online counts for cross-checks. */
 async function routerSnapshot(ctx: ServerContext, own: StatsSnapshot): Promise<StatsSnapshot> {
   const homes = ctx.options.homes;
-  const urls = homes === undefined ? [] : homes.kind === 'hash' ? homes.urls : homes.ranges.map((r) => r.url);
+  const urls = homes === undefined ? [] : homeUrls(homes);
   let online = 0;
   for (const url of new Set(urls)) {
     const target = new URL(url);
@@ -139,6 +139,11 @@ async function routerSnapshot(ctx: ServerContext, own: StatsSnapshot): Promise<S
     }
   }
   return { ...own, online };
+}
+
+function homeUrls(homes: HomeMap): readonly string[] {
+  if (homes.kind === 'hash') return homes.urls;
+  return homes.kind === 'residues' ? homes.homes.map((h) => h.url) : homes.ranges.map((r) => r.url);
 }
 
 /** Over the per-address limit: say so in HTTP (503, closed) without reading a request. */

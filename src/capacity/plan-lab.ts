@@ -1,0 +1,306 @@
+/**
+ * `imload plan --lab`: the plan's placement, scaled down to a lab population, as a topology to
+ * build in network namespaces (one per site, the central data centre as the hub), the scenario
+ * its generators run, the traffic the plan's model predicts on each site's link, and the
+ * comparison with what the kernel counted on the link. Building and running it is the lab's
+ * (src/lab/plan-lab.ts); this file only designs and judges, and names no protocol: the home
+ * servers' protocol is the descriptor whose plan role is `homeServer`.
+ *
+ * Same traffic on both sides:
+ * - The lab runs one session of the plan's workload per user — logon, `sessionHours` of
+ *   messages and presence changes compressed by timeScale into `activitySeconds`, logoff — so the
+ *   prediction is the byte model's bytes per session (plan-bandwidth.ts `session`), which do not
+ *   depend on the compression.
+ * - Protocol timers run on wall time: a lab session is far shorter than their periods, so none
+ *   fire, and the prediction leaves their bytes out (the design refuses a session long enough
+ *   for one to fire).
+ * - The prediction is application bytes (what imload counts); the link's counters are wire
+ *   bytes. Headers are taken off per packet (Ethernet 14, IPv4 20, TCP with timestamps 32), so
+ *   the comparison is TCP payload against application bytes; the wire figure is shown beside it.
+ */
+import { stringify } from 'yaml';
+import { DESCRIPTORS } from '../protocols/registry.js';
+import type { Plan } from './plan.js';
+import type { SitePlacement } from './plan-sites.js';
+import type { ModelledBandwidth } from './plan-bandwidth.js';
+
+/** Header bytes per frame on a lab link: Ethernet (14), IPv4 (20), TCP with the timestamp option (32). */
+export const HEADER_BYTES_PER_PACKET = 66;
+/** The most segments (one `imload run` process each) a lab population is split into. */
+const MAX_SEGMENTS = 8;
+/** Logons and logoffs of the whole lab population take about this long. */
+const RAMP_SECONDS = 4;
+const ACTIVITY_DELAY_SECONDS = 1;
+const DRAIN_SECONDS = 3;
+
+export class PlanLabError extends Error {}
+
+export interface PlanLabOptions {
+  /** Users the lab runs in all (rounded to a whole number per segment). */
+  readonly users: number;
+  /** Wall seconds one session's activity is compressed into. */
+  readonly activitySeconds: number;
+  /** Largest |measured / predicted − 1| a link may show. */
+  readonly tolerance: number;
+}
+
+/** Where a group of the lab's users is: a named site behind its link, or the central data centre. */
+export interface LabGroup {
+  /** A site's name, or `central`. */
+  readonly name: string;
+  readonly site: boolean;
+  readonly users: number;
+  /** The segments (1-based, of `modulus`) this group's generators run. */
+  readonly segments: readonly number[];
+  /** Where this group's home server stands: at the site, or central. */
+  readonly home: 'site' | 'central';
+}
+
+export interface LinkPrediction {
+  readonly site: string;
+  readonly labUsers: number;
+  /** The plan's link speed and the lab's: scaled by lab users / online users and by the timeScale, so it is as full as the plan's. */
+  readonly planKbps: number;
+  readonly labBitsPerSecond: number;
+  readonly home: 'site' | 'central';
+  /** Application bytes the plan's model puts on the link over the lab's sessions. */
+  readonly predictedBytes: number;
+  /** How the figure was made, with its numbers. */
+  readonly basis: string;
+}
+
+export interface PlanLabDesign {
+  readonly protocol: string;
+  /** URL scheme of the home servers' protocol (plain). */
+  readonly scheme: string;
+  /** The lab server kind that starts one of the home-server role's servers. */
+  readonly labKind: string;
+  readonly users: number;
+  readonly modulus: number;
+  readonly groups: readonly LabGroup[];
+  /** Where the router stands (a site's name or `central`); absent when one home server routes for itself. */
+  readonly routerAt?: string;
+  readonly timeScale: number;
+  readonly activitySeconds: number;
+  readonly links: readonly LinkPrediction[];
+  readonly tolerance: number;
+  /** What the lab builds of the plan and what it leaves out. */
+  readonly notes: readonly string[];
+  /** The scenario the generators run (YAML; its target's URL is replaced by the lab's entry server). */
+  readonly scenarioYaml: string;
+  readonly scenarioName: string;
+  readonly targetName: string;
+}
+
+/** Kernel counters of one site's link over the run, from the site's side (up = towards the hub). */
+export interface LinkCount {
+  readonly site: string;
+  readonly up: { readonly bytes: number; readonly packets: number };
+  readonly down: { readonly bytes: number; readonly packets: number };
+  /** Packets the link's shapers dropped (TCP resent them, so the counts include the resends). */
+  readonly drops: number;
+  /** Application bytes the site's own generators counted (sent + received). */
+  readonly clientBytes: number;
+}
+
+export interface LinkResult extends LinkPrediction {
+  readonly wireBytes: number;
+  readonly packets: number;
+  /** Wire bytes less HEADER_BYTES_PER_PACKET per packet. */
+  readonly payloadBytes: number;
+  readonly clientBytes: number;
+  readonly drops: number;
+  /** payloadBytes / predictedBytes. */
+  readonly ratio: number;
+  readonly verdict: 'agrees' | 'differs';
+}
+
+export interface PlanLabResult {
+  readonly design: Omit<PlanLabDesign, 'scenarioYaml'>;
+  readonly links: readonly LinkResult[];
+  readonly ok: boolean;
+  readonly runDirs: readonly string[];
+}
+
+const fmt = (value: number, digits = 0) => value.toLocaleString('en', { maximumFractionDigits: digits });
+
+/** The lab version of a plan: groups, segments, servers and the prediction per link. */
+export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesign {
+  const placement = plan.placement;
+  if (!placement) throw new PlanLabError('--lab needs sites (--site name=users@kbps): it checks the traffic on their links');
+  if (!(options.users >= 2)) throw new PlanLabError(`--lab-users: at least 2 (got ${options.users})`);
+  if (!(options.activitySeconds >= 5)) throw new PlanLabError(`--lab-seconds: at least 5 (got ${options.activitySeconds})`);
+  const descriptor = DESCRIPTORS.find((d) => d.planRole === 'homeServer' && d.lab.length > 0);
+  const model = plan.modelledBandwidth.find((m) => m.protocol === descriptor?.name);
+  if (!descriptor || !model) throw new PlanLabError('no protocol with a byte model and a lab server serves the home-server role');
+  const scheme = descriptor.schemes.find((s) => !s.tls)?.scheme ?? descriptor.name;
+
+  const named = placement.sites.filter((s) => s.users > 0);
+  if (named.length === 0) throw new PlanLabError('--lab: every site has 0 users; there is no link traffic to check');
+  const weights = [...named.map((s) => ({ name: s.name, users: s.users, site: s as SitePlacement | undefined })), ...(placement.centralUsers > 0 ? [{ name: 'central', users: placement.centralUsers, site: undefined }] : [])];
+  const { modulus, shares } = apportion(weights.map((w) => w.users));
+  const perSegment = Math.max(1, Math.round(options.users / modulus));
+  const users = perSegment * modulus;
+  let next = 1;
+  const groups: LabGroup[] = weights.map((w, i) => {
+    const segments = Array.from({ length: shares[i]! }, () => next++);
+    return { name: w.name, site: w.site !== undefined, users: segments.length * perSegment, segments, home: w.site?.placement.homeServer.where ?? 'central' };
+  });
+  const homes = groups.filter((g) => g.home === 'site').length + (groups.some((g) => g.home === 'central') ? 1 : 0);
+  const routerAt = homes > 1 ? (groups.some((g) => g.name === placement.routersAt && g.site) ? placement.routersAt : 'central') : undefined;
+
+  const { sessionHours } = plan.workload;
+  const timeScale = (sessionHours * 3600) / options.activitySeconds;
+  const sessionWallSeconds = options.activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS + 2 * RAMP_SECONDS;
+  const shortestTimer = Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds));
+  if (shortestTimer <= sessionWallSeconds) {
+    throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
+  }
+  const links = groups.filter((g) => g.site).map((g) => predictLink(g, named.find((s) => s.name === g.name)!, model, timeScale, users));
+  const given = named.filter((s) => s.contactsInSiteGiven).map((s) => s.name);
+  const notes = [
+    `${fmt(users)} lab users (${modulus} segments of ${fmt(perSegment)}) stand for the plan's ${fmt(plan.users)}; each runs one session of the plan's workload (${plan.workload.messagesPerHour} messages and ${plan.workload.presenceChangesPerHour} presence changes an hour, ${plan.workload.contacts} contacts, ${sessionHours} h) compressed ${fmt(timeScale, 1)}× into ${options.activitySeconds} s.`,
+    `Each link is shaped (tbf, both directions) to the plan's speed × lab users / online users × the timeScale, so it is as full as the plan's link would be.`,
+    `Prediction: the ${model.basis}, per session and without the protocol timers (none fires in a ${sessionWallSeconds}-second lab session: ${fmt(model.session.timers)} of ${fmt(model.session.total)} bytes per user). Measured: the link's bytes less ${HEADER_BYTES_PER_PACKET} header bytes per packet, both directions.`,
+    ...(given.length > 0 ? [`local= (${given.join(', ')}) is not reproduced: the lab's contacts are drawn uniformly from the whole population, and its prediction uses that share.`] : []),
+    `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}. Chat servers and pools are not built: the plan models no chat traffic, and the pool's protocol has no site lab.`,
+  ];
+  return {
+    protocol: descriptor.name,
+    scheme,
+    labKind: descriptor.lab[0]!.kind,
+    users,
+    modulus,
+    groups,
+    ...(routerAt ? { routerAt } : {}),
+    timeScale,
+    activitySeconds: options.activitySeconds,
+    links,
+    tolerance: options.tolerance,
+    notes,
+    scenarioYaml: labScenario(plan, users, timeScale, options.activitySeconds, scheme),
+    scenarioName: 'plan-lab',
+    targetName: 'company',
+  };
+}
+
+function predictLink(group: LabGroup, site: SitePlacement, model: ModelledBandwidth, timeScale: number, users: number): LinkPrediction {
+  const { session } = model;
+  // The lab draws each user's contacts uniformly from everyone else.
+  const elsewhere = (users - group.users) / (users - 1);
+  const perUser = group.home === 'site' ? (session.crossing - session.crossingTimers) * elsewhere : session.total - session.timers;
+  const basis =
+    group.home === 'site'
+      ? `home server at the site: ${fmt(group.users)} users × ${fmt(session.crossing - session.crossingTimers)} bytes crossing per session with contacts all elsewhere × ${fmt(elsewhere * 100, 1)} % of contacts elsewhere`
+      : `home server central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)`;
+  return {
+    site: group.name,
+    labUsers: group.users,
+    planKbps: site.linkKbps,
+    labBitsPerSecond: Math.round(site.linkKbps * 1000 * (group.users / Math.max(1, site.peakOnline)) * timeScale),
+    home: group.home,
+    predictedBytes: group.users * perUser,
+    basis,
+  };
+}
+
+/**
+ * Splits the population into `modulus` equal segments, each group a whole number of them (at
+ * least one), with the fewest segments that keep every group within 5 % of its share (else the
+ * closest at MAX_SEGMENTS): largest remainders.
+ */
+export function apportion(users: readonly number[]): { modulus: number; shares: number[] } {
+  const total = users.reduce((a, b) => a + b, 0);
+  let best: { modulus: number; shares: number[]; error: number } | undefined;
+  for (let modulus = users.length; modulus <= Math.max(users.length, MAX_SEGMENTS); modulus++) {
+    const exact = users.map((u) => (u / total) * modulus);
+    const shares = exact.map((e) => Math.max(1, Math.floor(e)));
+    while (shares.reduce((a, b) => a + b, 0) < modulus) {
+      const i = exact.map((e, k) => e - shares[k]!).reduce((bi, r, k, all) => (r > all[bi]! ? k : bi), 0);
+      shares[i]!++;
+    }
+    if (shares.reduce((a, b) => a + b, 0) > modulus) continue;
+    const error = Math.max(...users.map((u, i) => Math.abs(shares[i]! / modulus - u / total) / (u / total)));
+    if (!best || error < best.error - 1e-9) best = { modulus, shares, error };
+    if (error <= 0.05) break;
+  }
+  return { modulus: best!.modulus, shares: best!.shares };
+}
+
+function labScenario(plan: Plan, users: number, timeScale: number, activitySeconds: number, scheme: string): string {
+  const rate = Math.max(1, Math.ceil(users / RAMP_SECONDS));
+  const doc = {
+    version: 1,
+    targets: { company: { url: `${scheme}://127.0.0.1:1`, domain: 'im.example.com' } },
+    scenarios: {
+      'plan-lab': {
+        description: `imload plan --lab: one session of the plan's workload per user, compressed ${fmt(timeScale, 1)}×`,
+        target: 'company',
+        seed: 19,
+        timeScale,
+        population: { users, contacts: plan.workload.contacts },
+        phases: [
+          { phase: 'rampUp', rate },
+          { phase: 'hold', duration: `${activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS}s` },
+          { phase: 'rampDown', rate },
+        ],
+        behaviour: {
+          messagesPerHour: plan.workload.messagesPerHour,
+          presenceChangesPerHour: plan.workload.presenceChangesPerHour,
+          activityStart: 'rampUpEnd',
+          activityDelay: `${ACTIVITY_DELAY_SECONDS}s`,
+          drain: `${DRAIN_SECONDS}s`,
+        },
+      },
+    },
+  };
+  return stringify(doc);
+}
+
+/** Measured against predicted, per link. */
+export function judgePlanLab(design: PlanLabDesign, counts: readonly LinkCount[], runDirs: readonly string[]): PlanLabResult {
+  const links = design.links.map((link): LinkResult => {
+    const count = counts.find((c) => c.site === link.site);
+    if (!count) throw new PlanLabError(`no counters for the link of ${link.site}`);
+    const wireBytes = count.up.bytes + count.down.bytes;
+    const packets = count.up.packets + count.down.packets;
+    const payloadBytes = wireBytes - HEADER_BYTES_PER_PACKET * packets;
+    const ratio = link.predictedBytes > 0 ? payloadBytes / link.predictedBytes : Number.POSITIVE_INFINITY;
+    return { ...link, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio, verdict: Math.abs(ratio - 1) <= design.tolerance ? 'agrees' : 'differs' };
+  });
+  const { scenarioYaml: _scenario, ...rest } = design;
+  return { design: rest, links, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+}
+
+export function formatPlanLabText(result: PlanLabResult): string {
+  const { design } = result;
+  const mb = (bytes: number) => fmt(bytes / 1e6, 2);
+  const header = ['site', 'home server', 'lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'verdict'];
+  const rows = result.links.map((l) => [
+    l.site,
+    l.home === 'site' ? 'at the site' : 'central',
+    fmt(l.labUsers),
+    `${fmt(l.labBitsPerSecond / 1e6, 2)} Mbit/s`,
+    mb(l.predictedBytes),
+    mb(l.payloadBytes),
+    fmt(l.ratio, 3),
+    `${mb(l.wireBytes)} (headers ${fmt(l.wireBytes > 0 ? ((l.wireBytes - l.payloadBytes) / l.wireBytes) * 100 : 0, 1)} %)`,
+    l.verdict === 'agrees' ? `agrees (within ${fmt(design.tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(design.tolerance * 100)} %)`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i === 0 || i === 1 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  const out = [
+    `Plan in the lab: ${design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(design.users)} ${design.protocol.toUpperCase()} users`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    ...result.links.map((l) => `  ${l.site}: ${l.basis}; its clients counted ${mb(l.clientBytes)} MB of their own${l.drops > 0 ? `; the link dropped ${fmt(l.drops)} packets, whose resends are in the measured bytes` : ''}`),
+    '',
+    ...design.notes.map((n) => `  ${n}`),
+    '',
+    result.ok ? `Every link's measured traffic is within ${fmt(design.tolerance * 100)} % of the plan's prediction.` : `The measured traffic differs from the plan's prediction by more than ${fmt(design.tolerance * 100)} % on ${result.links.filter((l) => l.verdict === 'differs').map((l) => l.site).join(', ')}.`,
+    `  runs: ${result.runDirs.join(', ')}`,
+  ];
+  return out.join('\n');
+}

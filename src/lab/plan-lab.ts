@@ -1,0 +1,114 @@
+/**
+ * Builds a plan's placement in network namespaces and runs its scenario across it (`imload
+ * plan --lab`; the design is src/capacity/plan-lab.ts). The central data centre is the hub
+ * namespace; each site is a namespace joined to it by a veth pair shaped with tbf in both
+ * directions, so traffic between two sites crosses both their links, as on a hub-and-spoke WAN.
+ * The home servers stand where the plan puts them (a site's own, or the central one), the
+ * router at the Internet site or central, and each group's generators run in its namespace:
+ * one `imload run --segment` per segment. Each link's kernel counters are read before the
+ * generators start and after the last one exits. Needs root (CAP_NET_ADMIN).
+ */
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createTopology, linkCounters, linkDrops, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import type { LabHome } from './types.js';
+
+/** What the lab builds: the part of a plan-lab design this module reads. */
+export interface SiteLabSpec {
+  readonly labKind: string;
+  readonly scheme: string;
+  readonly users: number;
+  readonly modulus: number;
+  readonly groups: readonly { readonly name: string; readonly site: boolean; readonly segments: readonly number[]; readonly home: 'site' | 'central' }[];
+  readonly routerAt?: string;
+  readonly links: readonly { readonly site: string; readonly labBitsPerSecond: number }[];
+  readonly scenarioYaml: string;
+  readonly scenarioName: string;
+  readonly targetName: string;
+}
+
+export interface SiteLabRun {
+  readonly counts: readonly { readonly site: string; readonly up: LinkDirection; readonly down: LinkDirection; readonly drops: number; readonly clientBytes: number }[];
+  readonly runDirs: readonly string[];
+}
+
+/** The host cannot build the lab (not root, no `ip`/`tc`, namespaces refused): nothing was measured. */
+export class SiteLabUnavailable extends Error {}
+
+const HOME_PORT = 8080;
+const ROUTER_PORT = 8090;
+const DOMAIN = 'im.example.com';
+
+export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; timeoutMs?: number; tag?: string }): Promise<SiteLabRun> {
+  if (process.getuid?.() !== 0) throw new SiteLabUnavailable('plan --lab needs root (CAP_NET_ADMIN) to build network namespaces and shape links; run it as root, e.g. in CI or a throw-away VM');
+  const sites = spec.groups.filter((g) => g.site);
+  let topology: NetnsTopology;
+  try {
+    topology = createTopology({ generators: sites.length, tag: options.tag });
+  } catch (error) {
+    throw new SiteLabUnavailable(`could not create network namespaces: ${(error as Error).message}`);
+  }
+  const servers: NamespacedServer[] = [];
+  try {
+    const place = (group: { name: string; site: boolean }) => {
+      const k = sites.findIndex((s) => s.name === group.name);
+      return k < 0 ? { ns: topology.server.ns, address: topology.server.address } : { ns: topology.generators[k]!.ns, address: topology.generators[k]!.address };
+    };
+    sites.forEach((site, k) => {
+      const rate = spec.links.find((l) => l.site === site.name)?.labBitsPerSecond;
+      if (rate === undefined) throw new NetnsError(`no link rate for ${site.name}`);
+      shapeLink(topology, topology.generators[k]!, rate);
+    });
+
+    // Home servers: one per site the plan gives its own, one central for every other group.
+    const homeSites = spec.groups.filter((g) => g.home === 'site');
+    const centralGroups = spec.groups.filter((g) => g.home === 'central');
+    const homes: (LabHome & { ns: string; address: string })[] = [
+      ...homeSites.map((g) => ({ ...place(g), url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
+      ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
+    ];
+    const common = { users: spec.users, domain: DOMAIN, allow: topology.subnet };
+    const homeList = homes.map(({ url, residues }) => ({ url, residues }));
+    let entry: string;
+    if (homes.length === 1) {
+      const [home] = homes;
+      servers.push(await startLabIn(home!.ns, spec.labKind, { ...common, host: home!.address, port: HOME_PORT, deployment: { role: 'combined', homes: [], modulus: spec.modulus } }));
+      entry = `${spec.scheme}://${home!.address}:${HOME_PORT}`;
+    } else {
+      for (const home of homes) {
+        servers.push(await startLabIn(home.ns, spec.labKind, { ...common, host: home.address, port: HOME_PORT, deployment: { role: 'home', homes: homeList, modulus: spec.modulus, self: home.url } }));
+      }
+      const router = place({ name: spec.routerAt ?? 'central', site: spec.routerAt !== undefined && spec.routerAt !== 'central' });
+      servers.push(await startLabIn(router.ns, spec.labKind, { ...common, host: router.address, port: ROUTER_PORT, deployment: { role: 'router', homes: homeList, modulus: spec.modulus } }));
+      entry = `${spec.scheme}://${router.address}:${ROUTER_PORT}`;
+    }
+
+    const outDir = resolve(options.outDir);
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, 'plan-lab.yaml');
+    writeFileSync(file, spec.scenarioYaml);
+    const parts = spec.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place(g).ns, segment, runDir: join(outDir, `${g.name}-seg${segment}`), group: g.name })));
+    const before = topology.generators.map((g) => linkCounters(g));
+    const runs = await runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs: ['--no-record'], timeoutMs: options.timeoutMs });
+    const after = topology.generators.map((g) => linkCounters(g));
+    const clientBytes = (group: string) =>
+      parts.filter((p) => p.group === group).reduce((sum, p) => {
+        const summary = JSON.parse(readFileSync(join(p.runDir, 'summary.json'), 'utf8')) as { bandwidth: { bytesIn: number; bytesOut: number } };
+        return sum + summary.bandwidth.bytesIn + summary.bandwidth.bytesOut;
+      }, 0);
+    const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
+    return {
+      counts: sites.map((site, k) => ({
+        site: site.name,
+        up: delta(before[k]!.up, after[k]!.up),
+        down: delta(before[k]!.down, after[k]!.down),
+        drops: linkDrops(topology, topology.generators[k]!),
+        clientBytes: clientBytes(site.name),
+      })),
+      runDirs: runs.map((r) => r.runDir),
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    topology.teardown();
+  }
+}

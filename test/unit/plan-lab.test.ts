@@ -1,0 +1,107 @@
+/**
+ * The design half of `imload plan --lab` (src/capacity/plan-lab.ts): how a plan's sites become
+ * lab groups of whole segments, which servers stand where, the prediction per link by hand from
+ * the byte model, and the judgement of measured counters. The lab run itself is
+ * test/integration/plan-lab.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { buildPlan } from '../../src/capacity/plan.js';
+import { PlanFile, type PlanFileInput } from '../../src/capacity/plan-input.js';
+import { HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
+import { descriptorOf } from '../../src/protocols/registry.js';
+
+const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(buildPlan(PlanFile.parse(input)), { users, activitySeconds, tolerance: 0.1 });
+
+const COMPANY: PlanFileInput = {
+  users: 150,
+  workload: { contacts: 10 },
+  sites: [
+    { name: 'plant', users: 50, linkKbps: 64, costly: true },
+    { name: 'branch', users: 50, linkKbps: 512 },
+  ],
+};
+
+test('segments: the fewest equal segments that give every group its share within 5 %, each group at least one', () => {
+  assert.deepEqual(apportion([50, 50, 50]), { modulus: 3, shares: [1, 1, 1] });
+  assert.deepEqual(apportion([100, 50, 50]), { modulus: 4, shares: [2, 1, 1] });
+  // A tiny site still gets a segment of its own; the rest share the others.
+  const { modulus, shares } = apportion([12_000, 40, 47_960]);
+  assert.equal(modulus, 8);
+  assert.deepEqual(shares, [1, 1, 6]);
+});
+
+test('a three-site company: groups, servers, link rates and the prediction per link by hand', () => {
+  const d = design(COMPANY);
+  assert.deepEqual(d.groups.map((g) => [g.name, g.site, g.users, g.segments, g.home]), [
+    ['plant', true, 50, [1], 'site'],
+    ['branch', true, 50, [2], 'central'],
+    ['central', false, 50, [3], 'central'],
+  ]);
+  assert.equal(d.modulus, 3);
+  assert.equal(d.routerAt, 'central', 'two home servers need a router; no site has the Internet connection');
+  // 8 h of activity in 30 s.
+  assert.equal(d.timeScale, 960);
+
+  const m = descriptorOf('rvp')!.byteModel;
+  assert.deepEqual([m.logon, m.logonPerContact, m.logoff, m.logoffPerContact, m.message, m.messageDelivery, m.presenceChange, m.presenceNotify], [3_000, 1_519, 1_500, 776, 1_200, 978, 1_409, 962]);
+  // Branch, served centrally: everything its clients exchange in a session, timers aside
+  // (3 messages and 2 presence changes an hour for 8 h, 10 contacts).
+  const session = 3_000 + 10 * 1_519 + 1_500 + 10 * 776; // 27,450
+  const activity = 8 * (3 * (1_200 + 978) + 2 * (1_409 + 10 * 962)); // 228,736
+  const branch = d.links.find((l) => l.site === 'branch')!;
+  assert.ok(Math.abs(branch.predictedBytes - 50 * (session + activity)) < 1e-6, `${branch.predictedBytes}`);
+  // Plant, with its own home server: subscriptions and unsubscriptions, messages and presence
+  // notifications (as one home relays them to another) with contacts elsewhere, both ways; each
+  // lab user's contacts are drawn from the 149 others, 100 of them elsewhere.
+  assert.equal(m.presenceRelay, 1_009);
+  const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
+  const plant = d.links.find((l) => l.site === 'plant')!;
+  assert.ok(Math.abs(plant.predictedBytes - 50 * crossing * (100 / 149)) < 1e-6, `${plant.predictedBytes}`);
+  // The lab link is as full as the plan's: 64 kbit/s × 50 lab users / 50 online × 960.
+  assert.equal(plant.labBitsPerSecond, 64_000 * 960);
+
+  const scenario = parse(d.scenarioYaml) as { scenarios: Record<string, { timeScale: number; population: { users: number; contacts: number }; phases: { phase: string; duration?: string }[]; behaviour: Record<string, unknown> }> };
+  const s = scenario.scenarios[d.scenarioName]!;
+  assert.equal(s.timeScale, 960);
+  assert.deepEqual(s.population, { users: 150, contacts: 10 });
+  // The activity window is the hold less the delay and the drain: exactly 30 s.
+  assert.equal(s.phases[1]!.duration, '34s');
+  assert.equal(s.behaviour.activityDelay, '1s');
+  assert.equal(s.behaviour.drain, '3s');
+});
+
+test('local= cannot be reproduced by uniformly drawn lab contacts: the design says so', () => {
+  const d = design({ ...COMPANY, sites: [{ name: 'plant', users: 50, linkKbps: 64, costly: true, contactsInSite: 0.6 }, { name: 'branch', users: 50, linkKbps: 512 }] });
+  assert.ok(d.notes.some((n) => /local= \(plant\) is not reproduced/.test(n)), d.notes.join('\n'));
+});
+
+test('one home server: no router; a lab session long enough for a protocol timer is refused; no sites is bad input', () => {
+  const d = design({ users: 100, sites: [{ name: 'branch', users: 50, linkKbps: 2_048 }] });
+  assert.equal(d.routerAt, undefined);
+  assert.ok(d.groups.every((g) => g.home === 'central'));
+  assert.throws(() => design(COMPANY, 150, 2_000), (e: Error) => e instanceof PlanLabError && /protocol timer fire/.test(e.message));
+  assert.throws(() => design({ users: 100 }), (e: Error) => e instanceof PlanLabError && /--lab needs sites/.test(e.message));
+});
+
+test('the judgement: headers come off per packet, the ratio decides the verdict, the text says which link differs', () => {
+  const d = design(COMPANY);
+  const [plant, branch] = d.links;
+  // Plant: exactly the prediction once 1,000 packets' headers are taken off; branch: 20 % over.
+  const counts = [
+    { site: 'plant', up: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, down: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, drops: 0, clientBytes: 1 },
+    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1 },
+  ];
+  const result = judgePlanLab(d, counts, ['runs']);
+  assert.ok(Math.abs(result.links[0]!.ratio - 1) < 1e-9);
+  assert.equal(result.links[0]!.verdict, 'agrees');
+  assert.ok(Math.abs(result.links[1]!.ratio - 1.2) < 1e-9);
+  assert.equal(result.links[1]!.verdict, 'differs');
+  assert.equal(result.ok, false);
+  assert.ok(!('scenarioYaml' in result.design));
+  const text = formatPlanLabText(result);
+  assert.match(text, /^ {2}branch +central +50 .* 1\.2 .* DIFFERS \(beyond 10 %\)$/m);
+  assert.match(text, /differs from the plan's prediction by more than 10 % on branch\./);
+  assert.match(text, /the link dropped 3 packets, whose resends are in the measured bytes/);
+});
