@@ -219,6 +219,7 @@ export class SummaryFold {
   readonly steps: JournalStep[] = [];
   readonly faults: JournalFault[] = [];
   lastAt = 0;
+  private requested: number | undefined;
 
   static of(entries: readonly JournalEntry[]): SummaryFold {
     const fold = new SummaryFold();
@@ -228,6 +229,11 @@ export class SummaryFold {
 
   get header(): JournalHeader {
     return this.entries[0] as JournalHeader;
+  }
+
+  /** requestedUsers(header), worked out once: it lists the segment's users. */
+  get requestedUsers(): number {
+    return (this.requested ??= requestedUsers(this.header));
   }
 
   add(entry: JournalEntry): void {
@@ -271,7 +277,7 @@ export function summaryOf(
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
   const t = aggregate.totals;
-  const requested = requestedUsers(header);
+  const requested = fold.requestedUsers;
   const partial = runFigures(aggregate, requested, deliveries, registry);
   const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
   const bandwidth = aggregate.bandwidthPerUser();

@@ -6,7 +6,7 @@
  * buildSummary and buildReportModel give for the same entries (test/unit/live-run.test.ts).
  */
 import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
-import { requestedUsers, SummaryFold, summaryOf } from '../analysis/summary.js';
+import { SummaryFold, summaryOf } from '../analysis/summary.js';
 import { TimeSeriesBuilder } from '../analysis/series.js';
 import { buildReportModel, MAX_CHART_POINTS, type ReportModel } from '../report/report-model.js';
 
@@ -35,7 +35,7 @@ export class LiveRun {
   add(entry: JournalEntry): void {
     if (entry.type === 'end') return;
     this.fold.add(entry);
-    if (entry.type === 'header') this.series = new TimeSeriesBuilder(entry, requestedUsers(entry));
+    if (entry.type === 'header') this.series = new TimeSeriesBuilder(entry, this.fold.requestedUsers);
     else if (entry.type === 'second') {
       this.lastSecond = entry;
       // The fold's aggregate has just decoded this second's histograms: its percentiles, not a second decoding.
