@@ -43,7 +43,8 @@ const program = new Command()
 
 /**
  * `--out` values: `kind=target` (a word then `=`: prometheus, otlp, json; an unknown kind is
- * refused by name, not taken for a folder) are live outputs, the rest the run folder.
+ * refused by name, not taken for a folder) are live outputs, the rest the run folder. A folder
+ * named `a=b` is given as a path (`./a=b`), as the refusal says.
  */
 function splitOut(values: string[] | undefined): { out?: string; outputs: string[] } {
   const outputs = (values ?? []).filter((v) => /^[a-z][a-z0-9]*=/i.test(v));
@@ -62,7 +63,7 @@ function runOptions(command: Command, withOutputs = false): Command {
     .option('--workers <n>', 'number of worker processes (default: one per 10,000 users)', positiveInt('--workers'))
     .addOption(
       withOutputs ?
-        new Option('--out <dir|kind=target>', 'write the run folder here (default reports/<run-id>; new or empty); or a live output each second (repeatable): prometheus=URL (remote write; ?native=1 native histograms), otlp=URL (OTLP/HTTP JSON), json=FILE').argParser(collect)
+        new Option('--out <dir|kind=target>', 'write the run folder here (default reports/<run-id>; new or empty; a name with "=" as a path: ./a=b); or a live output each second (repeatable, also with --repeat): prometheus=URL (remote write; ?native=1 native histograms), otlp=URL (OTLP/HTTP JSON), json=FILE').argParser(collect)
       : new Option('--out <dir>', 'write the run folder here (default reports/<run-id>); it must be new or empty'),
     )
     .option('--overwrite', 'empty --out first when it holds an earlier run')
@@ -87,9 +88,8 @@ runOptions(
   const { out, outputs } = splitOut(given.out);
   const options = { ...given, out };
   if (options.repeat !== undefined) {
-    if (outputs.length > 0) throw new UserFacingError('--out kind=target (live outputs) is not available with --repeat', EXIT.badInput);
     const { repeatCommand } = await import('./commands/repeat.js');
-    const { exitCode } = await repeatCommand({ file, ...options, targets: options.target });
+    const { exitCode } = await repeatCommand({ file, ...options, outputs, targets: options.target });
     process.exitCode = exitCode;
     return;
   }

@@ -44,12 +44,14 @@ export interface PhaseSpan {
 /** Consecutive seconds of one phase joined into spans (a phase seen twice gives two spans). */
 export function phaseSpans(seconds: readonly JournalSecond[]): PhaseSpan[] {
   const spans: Array<{ phase: RunPhase; from: number; to: number }> = [];
-  for (const second of seconds) {
-    const last = spans.at(-1);
-    if (last && last.phase === second.phase && last.to === second.t - 1) last.to = second.t;
-    else spans.push({ phase: second.phase, from: second.t - 1, to: second.t });
-  }
+  for (const second of seconds) extendPhaseSpans(spans, second);
   return spans;
+}
+
+function extendPhaseSpans(spans: Array<{ phase: RunPhase; from: number; to: number }>, second: JournalSecond): void {
+  const last = spans.at(-1);
+  if (last && last.phase === second.phase && last.to === second.t - 1) last.to = second.t;
+  else spans.push({ phase: second.phase, from: second.t - 1, to: second.t });
 }
 
 /** Columns whose buckets keep their maximum; every other column keeps its mean. */
@@ -76,24 +78,49 @@ function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCEN
 
 /** Every journaled second (no downsampling); see downsample() for the charts. */
 export function buildTimeSeries(entries: readonly JournalEntry[], users: number): TimeSeries {
-  const header = entries[0] as JournalHeader;
-  const latencies = chartLatencies(METRICS.withJournal(header.metrics));
-  const seconds = entries.filter((e): e is JournalSecond => e.type === 'second');
-  const errorTotals = new Map<string, number>();
-  for (const second of seconds) {
-    for (const [kind, n] of Object.entries(second.errors)) errorTotals.set(kind, (errorTotals.get(kind) ?? 0) + n);
-  }
-  const errorKinds = [...errorTotals.entries()].sort((a, b) => b[1] - a[1]).map(([kind]) => kind);
+  const builder = new TimeSeriesBuilder(entries[0] as JournalHeader, users);
+  for (const entry of entries) if (entry.type === 'second') builder.add(entry, (name) => intervalPercentiles(entry.histograms[name]));
+  return builder.build();
+}
 
-  const t: number[] = [];
-  const columns: Record<string, Column> = {};
-  const push = (name: string, value: number | null) => (columns[name] ??= []).push(value);
-  for (const second of seconds) {
+/** One second's chart percentiles of a latency (ms, 3 decimals), or null when it has no sample. */
+export type IntervalPercentiles = (latency: string) => Record<(typeof PERCENTILES)[number], number> | null;
+
+/**
+ * buildTimeSeries one second at a time: the live page (src/live/) adds each journaled second as
+ * it comes and builds the series so far, instead of reading every second again per update. The
+ * percentiles are passed in, so a caller that has decoded the second's histograms already (the
+ * live page's RunAggregate) does not decode them twice.
+ */
+export class TimeSeriesBuilder {
+  private readonly latencies: string[];
+  private readonly t: number[] = [];
+  /** Columns other than the error kinds', in the order buildTimeSeries has always written them. */
+  private readonly columns = new Map<string, Column>();
+  /** Per error kind: its column and its total (first seen first, as the totals' sort keeps ties). */
+  private readonly errorColumns = new Map<string, { column: Column; total: number }>();
+  private readonly sampled = new Set<string>();
+  private readonly phases: Array<{ phase: RunPhase; from: number; to: number }> = [];
+
+  constructor(
+    private readonly header: JournalHeader,
+    private readonly users: number,
+  ) {
+    this.latencies = chartLatencies(METRICS.withJournal(header.metrics));
+  }
+
+  add(second: JournalSecond, percentiles: IntervalPercentiles): void {
+    const push = (name: string, value: number | null) => {
+      let column = this.columns.get(name);
+      if (!column) this.columns.set(name, (column = []));
+      column.push(value);
+    };
     const c = second.counters;
     const bytes = (c.bytesIn ?? 0) + (c.bytesOut ?? 0);
-    t.push(second.t);
+    const n = this.t.length;
+    this.t.push(second.t);
     push('online', second.online);
-    push('target', plannedOnline(header, users, second.t));
+    push('target', plannedOnline(this.header, this.users, second.t));
     push('logonOk', c.logonOk ?? 0);
     push('logonFailed', c.logonFailed ?? 0);
     push('sent', (c.messagesSent ?? 0) + (c.channelMessagesSent ?? 0));
@@ -101,9 +128,15 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     // Same definition as RunAggregate: application kbit/s per online user over this second.
     push('kbpsPerUser', second.online > 0 ? (bytes * 8) / 1000 / second.online : null);
     push('errors', Object.values(second.errors).reduce((a, b) => a + b, 0));
-    for (const kind of errorKinds) push(`error:${kind}`, second.errors[kind] ?? 0);
-    for (const kind of latencies) {
-      const l = intervalPercentiles(second.histograms[kind]);
+    for (const [kind, count] of Object.entries(second.errors)) {
+      // A kind first seen now had 0 in every earlier second.
+      const entry = this.errorColumns.get(kind) ?? this.errorColumns.set(kind, { column: new Array<number | null>(n).fill(0), total: 0 }).get(kind)!;
+      entry.total += count;
+    }
+    for (const [kind, { column }] of this.errorColumns) column.push(second.errors[kind] ?? 0);
+    for (const kind of this.latencies) {
+      const l = percentiles(kind);
+      if (l) this.sampled.add(kind);
       for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
     const health = second.health;
@@ -115,10 +148,22 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('health:hostCoreCount', second.host?.cores ?? null);
     push('health:serverCores', second.server ? second.server.cpuPercent / 100 : null);
     push('health:generatorCores', health.length > 0 ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
+    extendPhaseSpans(this.phases, second);
   }
-  // A latency only some runs measure (network targets' same/cross split) is charted only when sampled.
-  const charted = latencies.filter((kind) => !METRICS.get(kind)?.ifSampled || PERCENTILES.some((p) => hasData(columns[`latency:${kind}:${p}`])));
-  return { t, bucketSeconds: 1, columns, errorKinds, latencies: charted, phases: phaseSpans(seconds) };
+
+  /** The series so far: its own copy, which later seconds do not change. */
+  build(): TimeSeries {
+    const errorKinds = [...this.errorColumns.entries()].sort((a, b) => b[1].total - a[1].total).map(([kind]) => kind);
+    const columns: Record<string, Column> = {};
+    for (const [name, column] of this.columns) {
+      columns[name] = column.slice();
+      // The error kinds' columns follow `errors`, most frequent first.
+      if (name === 'errors') for (const kind of errorKinds) columns[`error:${kind}`] = this.errorColumns.get(kind)!.column.slice();
+    }
+    // A latency only some runs measure (network targets' same/cross split) is charted only when sampled.
+    const charted = this.latencies.filter((kind) => !METRICS.get(kind)?.ifSampled || this.sampled.has(kind));
+    return { t: this.t.slice(), bucketSeconds: 1, columns, errorKinds, latencies: charted, phases: this.phases.map((span) => ({ ...span })) };
+  }
 }
 
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {

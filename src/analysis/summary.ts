@@ -16,7 +16,7 @@ import type { LimitProfile, Scenario } from '../scenarios/schema.js';
 import { usersOf } from '../scenarios/schedule.js';
 import { normaliseBandwidth } from './normalise.js';
 import { findSloOnsets } from './slo-onset.js';
-import { buildTimeSeries } from './series.js';
+import { buildTimeSeries, type TimeSeries } from './series.js';
 import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
 import { checkInvariants, type Invariant } from './invariants.js';
 import { eachInstanceSummary, type EachInstanceSummary } from './each-instance.js';
@@ -213,6 +213,57 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
 }
 
 /**
+ * buildSummary's reading of the journal, one entry at a time. The live page (src/live/) keeps one
+ * for the whole run and asks for the summary so far after each second, so no second is read twice.
+ */
+export class SummaryFold {
+  /** Every entry so far, in order (the header first). */
+  readonly entries: JournalEntry[] = [];
+  readonly aggregate = new RunAggregate();
+  readonly notes: Array<{ key: string; text: string }> = [];
+  crossCheck: JournalCrossCheck | undefined;
+  end: JournalEnd | undefined;
+  readonly steps: JournalStep[] = [];
+  readonly faults: JournalFault[] = [];
+  lastAt = 0;
+  private requested: number | undefined;
+
+  static of(entries: readonly JournalEntry[]): SummaryFold {
+    const fold = new SummaryFold();
+    for (const entry of entries) fold.add(entry);
+    return fold;
+  }
+
+  get header(): JournalHeader {
+    return this.entries[0] as JournalHeader;
+  }
+
+  /** requestedUsers(header), worked out once: it lists the segment's users. */
+  get requestedUsers(): number {
+    return (this.requested ??= requestedUsers(this.header));
+  }
+
+  add(entry: JournalEntry): void {
+    this.entries.push(entry);
+    if (this.entries.length === 1) this.lastAt = this.header.startEpochMs;
+    if (entry.type === 'second') {
+      this.aggregate.add(entry);
+      this.lastAt = Math.max(this.lastAt, entry.at);
+    } else if (entry.type === 'note') this.notes.push({ key: entry.key, text: entry.text });
+    else if (entry.type === 'crosscheck') this.crossCheck = entry;
+    else if (entry.type === 'end') this.end = entry;
+    else if (entry.type === 'step') this.steps.push(entry);
+    else if (entry.type === 'fault') this.faults.push(entry);
+  }
+}
+
+/** The users a journal's run was asked for: a segment's journal speaks for its share of the population only. */
+export function requestedUsers(header: JournalHeader): number {
+  const segment = header.segment ?? { index: 0, count: 1 };
+  return usersOf((header.scenario as Scenario).population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
+}
+
+/**
  * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
  * without it, deliveries come from the counters and the reasons for losses are unknown.
  * `faultImpacts`: each kill's users, from the events file (fault-impact.ts).
@@ -222,30 +273,24 @@ export function buildSummary(
   deliveries?: DeliveryOutcomes,
   faultImpacts?: readonly FaultImpact[] | null,
 ): { summary: Summary; aggregate: RunAggregate } {
-  const header = entries[0] as JournalHeader;
+  return summaryOf(SummaryFold.of(entries), deliveries, undefined, faultImpacts);
+}
+
+/**
+ * The summary of what `fold` has read. `everySecond` gives the per-second series (read only when
+ * an SLO broke, to say at what load): the journal's, unless the caller keeps one already.
+ */
+export function summaryOf(
+  fold: SummaryFold,
+  deliveries?: DeliveryOutcomes,
+  everySecond: (requested: number) => TimeSeries = (requested) => buildTimeSeries(fold.entries, requested),
+  faultImpacts?: readonly FaultImpact[] | null,
+): { summary: Summary; aggregate: RunAggregate } {
+  const { header, aggregate, notes, crossCheck, end, steps, faults, lastAt, entries } = fold;
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
-  const aggregate = new RunAggregate();
-  const notes: Array<{ key: string; text: string }> = [];
-  let crossCheck: JournalCrossCheck | undefined;
-  let end: JournalEnd | undefined;
-  const steps: JournalStep[] = [];
-  const faults: JournalFault[] = [];
-  let lastAt = header.startEpochMs;
-  for (const entry of entries) {
-    if (entry.type === 'second') {
-      aggregate.add(entry);
-      lastAt = Math.max(lastAt, entry.at);
-    } else if (entry.type === 'note') notes.push({ key: entry.key, text: entry.text });
-    else if (entry.type === 'crosscheck') crossCheck = entry;
-    else if (entry.type === 'end') end = entry;
-    else if (entry.type === 'step') steps.push(entry);
-    else if (entry.type === 'fault') faults.push(entry);
-  }
   const t = aggregate.totals;
-  // A segment's journal speaks for its share of the population only.
-  const segment = header.segment ?? { index: 0, count: 1 };
-  const requested = usersOf(scenario.population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
+  const requested = fold.requestedUsers;
   const partial = runFigures(aggregate, requested, deliveries, registry);
   const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
   const bandwidth = aggregate.bandwidthPerUser();
@@ -255,7 +300,7 @@ export function buildSummary(
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
   // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
   const firstBreak = thresholds.some((t) => !t.ok)
-    ? findSloOnsets(buildTimeSeries(entries, requested), thresholds).sort((a, b) => a.t - b.t)[0]
+    ? findSloOnsets(everySecond(requested), thresholds).sort((a, b) => a.t - b.t)[0]
     : undefined;
   const stepSearch = stepSearchResult(steps);
   const limits = header.limits

@@ -3,6 +3,7 @@
  * `<out>/repeat-<i>/` (with --lab the lab server is started and stopped by each run, so every
  * repeat meets a fresh server), then repeat-summary.json and repeat-summary.md with each headline
  * figure as median, minimum and maximum. `imload compare` accepts the folder on either side.
+ * Live outputs (`--out kind=target`) follow every repeat, labelled `repeat="<i>"`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,7 @@ import { EXIT, UserFacingError } from '../exit-codes.js';
 import { buildRepeatSummary, formatRepeatText, renderRepeatMarkdown, REPEAT_SUMMARY_FILE, type RepeatSummary } from '../report/repeat-summary.js';
 import type { Summary } from '../analysis/summary.js';
 import { claimRunFolder } from './run-folder.js';
-import { runCommand, type RunCommandOptions } from './run.js';
+import { createRunOutputs, runCommand, type RunCommandOptions } from './run.js';
 
 /** Which exit code speaks for the repeats: the most serious one (interrupted, imload failed, gate failed). */
 const EXIT_PRECEDENCE: readonly number[] = [EXIT.interrupted, EXIT.internalError, EXIT.thresholdsFailed];
@@ -19,6 +20,8 @@ export async function repeatCommand(options: RunCommandOptions & { readonly repe
   if (options.segment) throw new UserFacingError('--repeat runs the whole population; it cannot be combined with --segment', EXIT.badInput);
   // Every repeat would be told to start at the same instant, which has passed for all but the first.
   if (options.startAt !== undefined) throw new UserFacingError('--repeat runs one run after another; it cannot be combined with --start-at', EXIT.badInput);
+  // A bad --out kind=target is refused before the repeats' folder is made (each repeat makes its own outputs).
+  createRunOutputs(options.outputs);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const outDir = resolve(options.out ?? join('reports', `${stamp}-${options.scenario}-repeat${options.repeat}`));
   claimRunFolder(outDir, options.overwrite ?? false);
@@ -28,7 +31,9 @@ export async function repeatCommand(options: RunCommandOptions & { readonly repe
   for (let i = 1; i <= options.repeat; i++) {
     if (!options.quiet) process.stdout.write(`\n=== repeat ${i} of ${options.repeat}\n`);
     const folder = `repeat-${i}`;
-    const { exitCode, result } = await runCommand({ ...options, out: join(outDir, folder), overwrite: false });
+    // Live outputs get a `repeat` label (each repeat is a run of its own, with its own run label too).
+    const outputContext = { labels: { repeat: String(i) }, continuing: i > 1 };
+    const { exitCode, result } = await runCommand({ ...options, out: join(outDir, folder), overwrite: false, outputContext });
     runs.push({ folder, exitCode, summary: result.summary });
     // An interrupted repeat (Ctrl-C) ends the series; the repeats done so far are still summarised.
     if (exitCode === EXIT.interrupted) break;

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { runScenario, RunStartError, type RunOptions, type RunResult } from '../engine/coordinator.js';
 import { eachInstanceServers, serverIndexOf } from '../protocols/network.js';
 import type { AgentTarget } from '../protocols/types.js';
-import { createOutput, OutputSpecError, type Output } from '../outputs/index.js';
+import { createOutput, OutputSpecError, type Output, type OutputContext } from '../outputs/index.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 import { loadScenario } from '../scenarios/module.js';
 import { findProfile } from '../scenarios/limits.js';
@@ -46,6 +46,8 @@ export interface RunCommandOptions extends Overrides {
   readonly quiet?: boolean;
   /** Live outputs, `kind=target` each (`--out prometheus=URL`, docs/outputs.md). */
   readonly outputs?: readonly string[];
+  /** This run among the runs of one command (`--repeat`): the outputs' extra labels, a json file continued. */
+  readonly outputContext?: OutputContext;
   /** For callers that stop the run themselves (tests); signals are handled when absent. */
   readonly signal?: AbortSignal;
   /** `--dashboard [host:port]`: serve the live page (true: loopback, a free port). */
@@ -60,14 +62,18 @@ export interface RunCommandResult {
   readonly result: RunResult;
 }
 
-export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
-  let liveOutputs: Output[];
+/** `--out kind=target` values as outputs; a bad one is the user's error (exit 2). */
+export function createRunOutputs(specs: readonly string[] = [], context?: OutputContext): Output[] {
   try {
-    liveOutputs = (options.outputs ?? []).map(createOutput);
+    return specs.map((spec) => createOutput(spec, context));
   } catch (error) {
     if (error instanceof OutputSpecError) throw new UserFacingError(error.message, EXIT.badInput);
     throw error;
   }
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
+  const liveOutputs = createRunOutputs(options.outputs, options.outputContext);
   const loaded = await loadScenario(options.file);
   const base = loaded.config.scenarios[options.scenario];
   if (!base) {

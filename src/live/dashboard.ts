@@ -1,24 +1,25 @@
 /**
  * The live page of a run (`imload run --dashboard`): one more subscriber of the coordinator's
- * seconds. It keeps the journal's header and seconds, and for every second builds the report's
- * model from them (the same code as index.html: summary, series, chart specs, sections) and
- * sends it to the open pages. When the run's outputs are written, `finish` sends the final
- * report's model, and the server closes.
+ * seconds. It folds each journal entry into the run so far as it comes (src/live/live-run.ts),
+ * and after each second builds the report's model from that (the same code as index.html:
+ * summary, series, chart specs, sections) and sends it to the open pages. When the run's outputs
+ * are written, `finish` sends the final report's model, and the server closes.
  *
- * Cost: the model is rebuilt from every second so far, so a build grows with the run. Builds run
- * off the coordinator's tick (setImmediate), only while a page is open, and after a build of
- * d ms the next waits at least 19·d ms: the page costs at most ~5 % of the coordinator's time
- * and falls back to fewer updates, never to a slower run.
+ * Cost: each second is decoded once, on arrival; a build reads the fold, not the seconds, so it
+ * no longer grows with the run's histograms (what is left growing is the charts' columns, copied
+ * and downsampled to at most 900 points). Builds run off the coordinator's tick (setImmediate),
+ * only while a page is open, and after a build of d ms the next waits at least 19·d ms: the page
+ * costs at most ~5 % of the coordinator's time and falls back to fewer updates, never to a
+ * slower run.
  */
 import type { Output } from '../outputs/output.js';
-import { RunAggregate } from '../metrics/aggregate.js';
 import type { JournalEntry, JournalHeader, JournalSecond } from '../metrics/journal.js';
-import { buildSummary } from '../analysis/summary.js';
-import { buildReportModel, type ReportModel } from '../report/report-model.js';
+import type { ReportModel } from '../report/report-model.js';
 import { renderHtml, reportPageData, reportSections } from '../report/html.js';
 import { liveSection, liveSectionBody, LIVE_SCRIPT, type LiveProgress } from './page.js';
 import { escapeHtml as h } from '../text/escape.js';
 import { SseServer, type ListenAddress } from './server.js';
+import { LiveRun } from './live-run.js';
 
 /** The share of the coordinator's time the page's builds may take. */
 const MAX_DUTY = 0.05;
@@ -33,10 +34,7 @@ export interface LivePayload {
 
 export class LiveDashboard implements Output {
   private readonly server: SseServer;
-  private header: JournalHeader | undefined;
-  private readonly seconds: JournalSecond[] = [];
-  private readonly others: JournalEntry[] = [];
-  private readonly aggregate = new RunAggregate();
+  private readonly run = new LiveRun();
   private latest: { model: ReportModel; progress: LiveProgress } | undefined;
   private final: LivePayload | undefined;
   private pending = false;
@@ -68,17 +66,16 @@ export class LiveDashboard implements Output {
   readonly description = 'dashboard';
 
   async start(header: JournalHeader): Promise<void> {
-    this.header = header;
+    this.run.add(header);
   }
 
-  /** Notes, steps, the cross-check, faults: the summary so far reads them too. */
+  /** Notes, steps, the cross-check, faults: the summary so far reads them too (the header and seconds come through start and addSecond). */
   addEntry(entry: JournalEntry): void {
-    if (entry.type !== 'second' && entry.type !== 'header' && entry.type !== 'end') this.others.push(entry);
+    if (entry.type !== 'second' && entry.type !== 'header') this.run.add(entry);
   }
 
   addSecond(entry: JournalSecond): void {
-    this.seconds.push(entry);
-    this.aggregate.add(entry);
+    this.run.add(entry);
     if (this.server.clientCount > 0 && !this.final) {
       // The progress every second, however long the full builds take (a few formatted numbers).
       const progress = this.progressNow();
@@ -137,23 +134,20 @@ export class LiveDashboard implements Output {
   }
 
   private plannedSeconds(): number {
-    return this.header ? Math.round(this.header.timeline.end / 1000) : 0;
-  }
-
-  private entries(): JournalEntry[] {
-    return this.header ? [this.header, ...this.others, ...this.seconds] : [];
+    const header = this.run.header;
+    return header ? Math.round(header.timeline.end / 1000) : 0;
   }
 
   private progressNow(): LiveProgress {
-    const last = this.seconds.at(-1);
-    const t = this.aggregate.totals;
+    const last = this.run.lastSecond;
+    const t = this.run.totals;
     return {
       state: last ? 'live' : 'waiting',
       phase: last?.phase ?? 'starting',
       elapsedSeconds: last?.t ?? 0,
       plannedSeconds: this.plannedSeconds(),
       online: last?.online ?? 0,
-      requested: (this.header?.scenario as { population?: { users?: number } } | undefined)?.population?.users ?? 0,
+      requested: (this.run.header?.scenario as { population?: { users?: number } } | undefined)?.population?.users ?? 0,
       logonOk: t.logonOk,
       logonFailed: t.logonFailed,
       delivered: t.deliveriesReceived,
@@ -161,16 +155,9 @@ export class LiveDashboard implements Output {
     };
   }
 
-  /** The report's model of the run so far (no end yet: not "cut short", just not over). */
-  private buildModel(): ReportModel {
-    const entries = this.entries();
-    const { summary } = buildSummary(entries);
-    return { ...buildReportModel(summary, { entries, tornLastLine: false }), cutShort: null };
-  }
-
   private update(): void {
     const started = performance.now();
-    const model = this.buildModel();
+    const model = this.run.model();
     const progress = this.progressNow();
     this.latest = { model, progress };
     this.server.broadcast('update', this.payload(model, progress));
@@ -193,9 +180,9 @@ export class LiveDashboard implements Output {
 
   /** The latest model, rebuilt if seconds arrived since (while no page was open, none was built). */
   private current(): { model: ReportModel; progress: LiveProgress } | undefined {
-    if (!this.header) return undefined;
-    if (!this.final && (!this.latest || this.latest.progress.elapsedSeconds !== (this.seconds.at(-1)?.t ?? 0))) {
-      this.latest = { model: this.buildModel(), progress: this.progressNow() };
+    if (!this.run.header) return undefined;
+    if (!this.final && (!this.latest || this.latest.progress.elapsedSeconds !== (this.run.lastSecond?.t ?? 0))) {
+      this.latest = { model: this.run.model(), progress: this.progressNow() };
     }
     return this.latest;
   }

@@ -112,9 +112,21 @@ export class RunAggregate {
     });
   }
 
-  /** A latency's whole-run summary; count 0 for one the journal never recorded. */
+  /** Summaries already worked out, by latency, with the count they were worked out at. */
+  private readonly summaries = new Map<string, LatencySummary>();
+
+  /**
+   * A latency's whole-run summary; count 0 for one the journal never recorded. Histograms here
+   * only grow, so one whose count has not changed has not changed: its summary is kept (the live
+   * page asks for every latency's each second; most stop changing after the ramp).
+   */
   latency(name: string): LatencySummary {
-    return summarize(this.histograms[name] ?? createHistogram());
+    const histogram = this.histograms[name];
+    const kept = this.summaries.get(name);
+    if (kept && kept.count === (histogram?.totalCount ?? 0)) return kept;
+    const summary = summarize(histogram ?? createHistogram());
+    this.summaries.set(name, summary);
+    return summary;
   }
 
   /** kbit/s per online user: over the hold phase when there was one, else over the whole run. */

@@ -1,10 +1,10 @@
 /** `--out kind=target` (repeatable) → the run's outputs. docs/outputs.md. */
 import { JsonOutput } from './json.js';
 import { OtlpOutput } from './otlp.js';
-import type { Output } from './output.js';
+import type { Output, OutputContext } from './output.js';
 import { parsePrometheusTarget, PrometheusOutput } from './prometheus.js';
 
-export type { Output, OutputStopResult } from './output.js';
+export type { Output, OutputContext, OutputStopResult } from './output.js';
 export { OutputSet } from './output.js';
 
 export const OUTPUT_KINDS = ['prometheus', 'otlp', 'json'] as const;
@@ -16,7 +16,7 @@ export class OutputSpecError extends Error {
   }
 }
 
-export function createOutput(spec: string): Output {
+export function createOutput(spec: string, context: OutputContext = {}): Output {
   const eq = spec.indexOf('=');
   const kind = eq < 0 ? spec : spec.slice(0, eq);
   const target = eq < 0 ? '' : spec.slice(eq + 1);
@@ -24,13 +24,16 @@ export function createOutput(spec: string): Output {
   try {
     switch (kind) {
       case 'prometheus':
-        return new PrometheusOutput(parsePrometheusTarget(target));
+        return new PrometheusOutput(parsePrometheusTarget(target), context.labels);
       case 'otlp':
-        return new OtlpOutput(target);
+        return new OtlpOutput(target, context.labels);
       case 'json':
-        return new JsonOutput(target);
+        return new JsonOutput(target, context);
       default:
-        throw new OutputSpecError(`--out ${spec}: unknown output "${kind}" (one of ${OUTPUT_KINDS.join(', ')})`);
+        // Before live outputs, `--out a=b` named a folder: say how to name one with "=" now.
+        throw new OutputSpecError(
+          `--out ${spec}: unknown output "${kind}" (one of ${OUTPUT_KINDS.join(', ')}); for a run folder whose name contains "=", write it as a path: --out ./${spec}`,
+        );
     }
   } catch (e) {
     if (e instanceof OutputSpecError) throw e;

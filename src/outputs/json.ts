@@ -5,29 +5,36 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import type { JournalHeader, JournalSecond } from '../metrics/journal.js';
-import type { Output, OutputStopResult } from './output.js';
+import type { Output, OutputContext, OutputStopResult } from './output.js';
 import { RunPoints } from './points.js';
 
 export class JsonOutput implements Output {
   readonly description: string;
-  private readonly points = new RunPoints();
+  private readonly points: RunPoints;
   private sent = 0;
   private failed = 0;
   private error?: string;
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly context: OutputContext = {},
+  ) {
     this.description = `json=${path}`;
+    this.points = new RunPoints(undefined, context.labels);
   }
 
   async start(header: JournalHeader): Promise<void> {
     this.points.start(header);
-    writeFileSync(this.path, '');
+    // Each line carries its run's labels, so the runs of one `run --repeat` share the file.
+    if (!this.context.continuing) writeFileSync(this.path, '');
   }
 
   addSecond(second: JournalSecond): void {
     const metrics: Array<Record<string, unknown>> = [];
+    const runLabels = this.points.labels;
     for (const p of this.points.add(second)) {
-      const { run: _run, scenario: _scenario, protocol: _protocol, segment: _segment, ...labels } = p.labels;
+      // The run's own labels are on the line once; a metric lists only its own (worker, kind, latency).
+      const labels = Object.fromEntries(Object.entries(p.labels).filter(([key]) => !(key in runLabels)));
       const extra = Object.keys(labels).length > 0 ? { labels } : {};
       if (p.kind === 'histogram') metrics.push({ name: p.name, kind: p.kind, ...extra, count: p.histogram.count, sumSeconds: p.histogram.sum, buckets: Object.fromEntries(p.histogram.classicCumulative()) });
       else metrics.push({ name: p.name, kind: p.kind, ...extra, value: p.value });

@@ -59,7 +59,7 @@ export function otlpRequest(points: readonly Point[], atMs: number, startMs: num
 export class OtlpOutput implements Output {
   readonly description: string;
   private readonly url: string;
-  private readonly points = new RunPoints();
+  private readonly points: RunPoints;
   private readonly queue: string[] = [];
   private sending?: Promise<void>;
   private startMs = 0;
@@ -67,7 +67,8 @@ export class OtlpOutput implements Output {
   private failed = 0;
   private error?: string;
 
-  constructor(target: string) {
+  constructor(target: string, labels?: Readonly<Record<string, string>>) {
+    this.points = new RunPoints(undefined, labels);
     const url = new URL(target);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--out otlp=${target}: an http(s) URL of an OTLP/HTTP receiver`);
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/metrics';

@@ -20,6 +20,14 @@ export interface Output {
   stop(end?: { readonly reason: string }): Promise<OutputStopResult>;
 }
 
+/** Where an output's run stands among the runs of one command (`run --repeat`). */
+export interface OutputContext {
+  /** Labels every point carries besides run, scenario, protocol and segment (`repeat`). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** A later run of the same command: a json file is written on after the earlier runs' seconds, not emptied. */
+  readonly continuing?: boolean;
+}
+
 export interface OutputStopResult {
   /** Seconds delivered and failed; a failure's message (the first). */
   readonly sent: number;

@@ -27,7 +27,11 @@ export class RunPoints {
   private readonly latencies = new Map<string, CumulativeLatency>();
   private peakOnline = 0;
 
-  constructor(readonly schema = DEFAULT_NATIVE_SCHEMA) {
+  constructor(
+    readonly schema = DEFAULT_NATIVE_SCHEMA,
+    /** Labels beside run, scenario, protocol and segment (OutputContext.labels). */
+    private readonly extraLabels: Labels = {},
+  ) {
     for (const name of COUNTERS) this.counters.set(name, 0);
     for (const m of METRICS.all) if (m.origin === 'protocol' && m.kind === 'counter') this.counters.set(m.name, 0);
     for (const m of METRICS.latencies()) this.latencies.set(m.name, new CumulativeLatency(schema));
@@ -39,6 +43,7 @@ export class RunPoints {
       scenario: header.scenarioName,
       protocol: header.target.protocol,
       segment: String(header.segment.index),
+      ...this.extraLabels,
     };
   }
 

@@ -9,7 +9,7 @@ import type { JournalHeader, JournalSecond } from '../metrics/journal.js';
 import { NATIVE_ZERO_THRESHOLD, DEFAULT_NATIVE_SCHEMA } from './histograms.js';
 import type { Output, OutputStopResult } from './output.js';
 import { RunPoints, type Point } from './points.js';
-import { encodeWriteRequest, type TimeSeries } from './remote-write.js';
+import { encodeWriteRequest, type Labels, type TimeSeries } from './remote-write.js';
 import { snappyCompress } from './snappy.js';
 
 export interface PrometheusOptions {
@@ -67,9 +67,12 @@ export class PrometheusOutput implements Output {
   private failed = 0;
   private error?: string;
 
-  constructor(private readonly options: PrometheusOptions) {
+  constructor(
+    private readonly options: PrometheusOptions,
+    labels?: Labels,
+  ) {
     this.description = `prometheus=${options.url}${options.native ? ` (native histograms, schema ${options.schema})` : ''}`;
-    this.points = new RunPoints(options.schema);
+    this.points = new RunPoints(options.schema, labels);
   }
 
   async start(header: JournalHeader): Promise<void> {

@@ -4,9 +4,17 @@ import type { MetricDefinition } from '../metrics/registry.js';
 import { METRICS } from '../protocols/metric-registry.js';
 import type { Summary } from '../analysis/summary.js';
 
+/**
+ * One Intl.NumberFormat per precision: toLocaleString builds a new one on every call, and the live
+ * page formats a few hundred numbers a second (the largest self time in its --cpu-prof, issue 20).
+ */
+const NUMBER_FORMATS = new Map<number, Intl.NumberFormat>();
+
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
-  return value.toLocaleString('en', { maximumFractionDigits: digits });
+  let format = NUMBER_FORMATS.get(digits);
+  if (!format) NUMBER_FORMATS.set(digits, (format = new Intl.NumberFormat('en', { maximumFractionDigits: digits })));
+  return format.format(value);
 }
 
 export function formatMs(ms: number): string {

@@ -113,8 +113,11 @@ function sizingQuery(summary: Summary): ReportModel['sizing'] {
   };
 }
 
-/** Builds the model from a run folder; `summary` is the run's (the journal supplies the series). */
-export function buildReportModel(summary: Summary, journal: RunJournal | null, maxPoints = MAX_CHART_POINTS): ReportModel {
+/**
+ * Builds the model from a run folder; `summary` is the run's (the journal supplies the series,
+ * unless `everySecond` is the journal's series already, as the live page keeps it).
+ */
+export function buildReportModel(summary: Summary, journal: RunJournal | null, maxPoints = MAX_CHART_POINTS, everySecond?: TimeSeries): ReportModel {
   const header = journal ? (journal.entries[0] as JournalHeader) : null;
   const basis = describeBasis(summary.bandwidth.basis);
   const realTime = realTimeBandwidth(summary);
@@ -123,9 +126,9 @@ export function buildReportModel(summary: Summary, journal: RunJournal | null, m
   let charts: ChartSpec[] = [];
   let omittedCharts: OmittedChart[] = [{ title: 'All charts', reason: 'the run folder has no journal.ndjson' }];
   if (journal) {
-    const everySecond = buildTimeSeries(journal.entries, summary.users.requested);
-    sloOnsets = findSloOnsets(everySecond, summary.thresholds);
-    series = downsample(everySecond, maxPoints);
+    const seconds = everySecond ?? buildTimeSeries(journal.entries, summary.users.requested);
+    sloOnsets = findSloOnsets(seconds, summary.thresholds);
+    series = downsample(seconds, maxPoints);
     if (series.t.length > 0) ({ charts, omitted: omittedCharts } = buildChartSpecs(series, { bandwidthBasis: basis, timeScale: summary.timeScale, normalisedKbpsPerUser: summary.bandwidth.normalised?.kbpsPerUser ?? null }));
     else omittedCharts = [{ title: 'All charts', reason: 'the journal has no per-second records (the run stopped before its first second)' }];
   }

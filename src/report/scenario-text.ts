@@ -53,7 +53,16 @@ export function withDurationUnits(schema: z.ZodType, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Texts already made, by journaled scenario object: the live page rebuilds the report each second
+ * from one header, and YAML-stringifying its scenario was a sixth of a build (--cpu-prof, issue 20).
+ */
+const TEXTS = new WeakMap<object, string>();
+
 /** The journaled scenario as YAML, durations with their units. */
 export function scenarioText(scenario: unknown): string {
-  return stringify(withDurationUnits(Scenario, scenario));
+  if (typeof scenario !== 'object' || scenario === null) return stringify(withDurationUnits(Scenario, scenario));
+  let text = TEXTS.get(scenario);
+  if (text === undefined) TEXTS.set(scenario, (text = stringify(withDurationUnits(Scenario, scenario))));
+  return text;
 }

@@ -69,6 +69,17 @@ test('bad command-line values exit 2', async () => {
   assert.match(missing.stderr, /no scenario named "nosuch" \(scenarios: tiny\)/);
 });
 
+test('--out a=b names a live output kind, so a folder with "=" in its name is written as a path (./a=b)', async () => {
+  const { file, dir } = writeScenario(SCENARIO(`irc://127.0.0.1:${await freePort()}`));
+  const refused = await imload(['run', file, '-s', 'tiny', '--out', 'my=run']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--out my=run: unknown output "my" \(one of prometheus, otlp, json\); for a run folder whose name contains "=", write it as a path: --out \.\/my=run/);
+  // As a path it is the run folder: the run gets as far as the (unreachable) target.
+  const folder = await imload(['run', file, '-s', 'tiny', '--out', join(dir, 'my=run')]);
+  assert.equal(folder.code, 3, folder.stderr);
+  assert.match(folder.stderr, /cannot reach target chat/);
+});
+
 test('an unreachable target exits 3 within 5 s and names the address', async () => {
   const port = await freePort();
   const { file, dir } = writeScenario(SCENARIO(`irc://127.0.0.1:${port}`));

@@ -35,7 +35,9 @@ scenarios:
     thresholds: ['users.peakOnline >= 20']
 `);
   const out = join(dir, 'repeats');
-  const result = await imload(['run', file, '-s', 'tiny', '--lab', '--repeat', '2', '--out', out]);
+  // A live output follows the repeats too: one json file, each line labelled with its repeat.
+  const seconds = join(dir, 'seconds.ndjson');
+  const result = await imload(['run', file, '-s', 'tiny', '--lab', '--repeat', '2', '--out', out, '--out', `json=${seconds}`]);
   assert.equal(result.code, 0, result.stderr);
 
   const summaries = [1, 2].map((i) => JSON.parse(readFileSync(join(out, `repeat-${i}`, 'summary.json'), 'utf8')));
@@ -47,6 +49,15 @@ scenarios:
   assert.notEqual(summaries[0].runId, summaries[1].runId, 'two runs, not one');
   const headers = [1, 2].map((i) => JSON.parse(readFileSync(join(out, `repeat-${i}`, 'journal.ndjson'), 'utf8').split('\n')[0]!));
   assert.ok(headers[1].startEpochMs > headers[0].startEpochMs, 'one after the other');
+
+  const lines = readFileSync(seconds, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; labels: { run: string; repeat: string } });
+  for (const i of [1, 2]) {
+    const journaled = readFileSync(join(out, `repeat-${i}`, 'journal.ndjson'), 'utf8').split('\n').filter((l) => l.includes('"type":"second"')).length;
+    const mine = lines.filter((l) => l.labels.repeat === String(i));
+    assert.equal(mine.length, journaled, `repeat ${i}: one json line per journaled second`);
+    assert.ok(mine.every((l) => l.labels.run === summaries[i - 1].runId), `repeat ${i}: its own run label`);
+  }
+  assert.deepEqual([...new Set(lines.map((l) => l.labels.repeat))], ['1', '2'], 'repeat 1 first, then repeat 2, in one file');
 
   const repeat = JSON.parse(readFileSync(join(out, 'repeat-summary.json'), 'utf8'));
   assert.equal(repeat.repeats, 2);

@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { snappyCompress, snappyDecompress } from '../../src/outputs/snappy.js';
 import { decodeWriteRequest, encodeWriteRequest, type TimeSeries } from '../../src/outputs/remote-write.js';
-import { CumulativeLatency, nativeIndex, nativeResolution } from '../../src/outputs/histograms.js';
-import { createHistogram, encodeHistogram, recordMs } from '../../src/metrics/histogram.js';
+import { CLASSIC_BOUNDS_SECONDS, CumulativeLatency, NATIVE_ZERO_THRESHOLD, nativeIndex, nativeResolution } from '../../src/outputs/histograms.js';
+import { createHistogram, decodeHistogram, encodeHistogram, recordMs, type Histogram } from '../../src/metrics/histogram.js';
 import { toTimeSeries, parsePrometheusTarget } from '../../src/outputs/prometheus.js';
 import { createOutput, OutputSpecError } from '../../src/outputs/index.js';
 import { RunPoints, snake } from '../../src/outputs/points.js';
@@ -110,4 +111,43 @@ test('--out specs: prometheus options stay imload’s, unknown kinds and missing
   assert.throws(() => createOutput('prometheus='), /kind=target/);
   assert.throws(() => createOutput('otlp=ftp://h'), /OTLP/);
   assert.equal(createOutput('json=/tmp/x.ndjson').description, 'json=/tmp/x.ndjson');
+});
+
+test('CumulativeLatency: its walk of the counts (with buckets remembered per index) equals the library’s recorded values, one by one', () => {
+  /** The plain way: every recorded value through hdr-histogram-js's iterator, a log2 each. */
+  function reference(parts: Histogram[], schema: number) {
+    const out = { count: 0, sum: 0, zeroCount: 0, native: new Map<number, number>(), classic: new Array<number>(CLASSIC_BOUNDS_SECONDS.length + 1).fill(0) };
+    for (const part of parts) {
+      const h = part as unknown as { recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } }; lowestEquivalentValue(v: number): number; medianEquivalentValue(v: number): number };
+      const it = h.recordedValuesIterator;
+      it.reset();
+      while (it.hasNext()) {
+        const v = it.next();
+        const seconds = h.lowestEquivalentValue(v.valueIteratedTo) / 1e6;
+        const count = v.countAtValueIteratedTo;
+        out.count += count;
+        out.sum += (h.medianEquivalentValue(v.valueIteratedTo) / 1e6) * count;
+        if (seconds <= NATIVE_ZERO_THRESHOLD) out.zeroCount += count;
+        else out.native.set(nativeIndex(seconds, schema), (out.native.get(nativeIndex(seconds, schema)) ?? 0) + count);
+        const b = CLASSIC_BOUNDS_SECONDS.findIndex((bound) => seconds <= bound);
+        out.classic[b < 0 ? CLASSIC_BOUNDS_SECONDS.length : b]! += count;
+      }
+    }
+    return out;
+  }
+  const us = fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 60_000_000 }), fc.constantFrom(0, 1000, 2047, 2048, 100_000, 1_000_000));
+  fc.assert(
+    fc.property(fc.constantFrom(0, 3, 4, 8), fc.array(fc.array(fc.tuple(us, fc.integer({ min: 1, max: 20 })), { maxLength: 150 }), { minLength: 1, maxLength: 3 }), (schema, seconds) => {
+      const parts = seconds.map((values) => {
+        const h = createHistogram();
+        for (const [value, times] of values) h.recordValueWithCount(value, times);
+        return decodeHistogram(encodeHistogram(h));
+      });
+      const latency = new CumulativeLatency(schema);
+      for (const part of parts) latency.add(part);
+      const expected = reference(parts, schema);
+      assert.deepEqual({ count: latency.count, sum: latency.sum, zeroCount: latency.zeroCount, native: new Map([...latency.native].sort((a, b) => a[0] - b[0])), classic: latency.classic }, { ...expected, native: new Map([...expected.native].sort((a, b) => a[0] - b[0])) });
+    }),
+    { numRuns: 200, seed: 20 },
+  );
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createOutput } from '../../src/outputs/index.js';
+import { RunPoints } from '../../src/outputs/points.js';
 import { createHistogram, encodeHistogram, recordMs } from '../../src/metrics/histogram.js';
 import type { JournalHeader, JournalSecond } from '../../src/metrics/journal.js';
 
@@ -83,4 +84,25 @@ test('json: one object per second with the run labels, cumulative counters and l
   assert.deepEqual(lines[1]!.labels, { run: 'run-1', scenario: 'chat', protocol: 'p', segment: '1' });
   assert.equal(lines[1]!.metrics.find((m) => m.name === 'imload_messages_sent_total')!.value, 8);
   assert.equal(lines[1]!.metrics.find((m) => m.labels?.latency === 'delivery')!.count, 20);
+});
+
+test('outputs of one run --repeat: every point labelled with its repeat; a json file holds each repeat in turn', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'imload-json-repeat-')), 'seconds.ndjson');
+  for (const repeat of [1, 2]) {
+    const output = createOutput(`json=${path}`, { labels: { repeat: String(repeat) }, continuing: repeat > 1 });
+    await output.start({ ...HEADER, runId: `run-${repeat}` });
+    output.addSecond(second(1));
+    output.addSecond(second(2));
+    await output.stop();
+  }
+  const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; labels: { run: string; repeat: string }; metrics: Array<{ name: string; value?: number; labels?: Record<string, string> }> });
+  assert.deepEqual(lines.map((l) => [l.labels.repeat, l.labels.run, l.t]), [['1', 'run-1', 1], ['1', 'run-1', 2], ['2', 'run-2', 1], ['2', 'run-2', 2]]);
+  // Each repeat counts from zero, and a metric lists only its own labels, not the run's again.
+  assert.equal(lines[3]!.metrics.find((m) => m.name === 'imload_messages_sent_total')!.value, 8);
+  assert.deepEqual(lines[3]!.metrics.find((m) => m.name === 'imload_generator_vus')!.labels, { worker: '0' });
+
+  // Prometheus and OTLP export the same points: the repeat label is on every one, beside run.
+  const points = new RunPoints(undefined, { repeat: '2' });
+  points.start({ ...HEADER, runId: 'run-2' });
+  assert.ok(points.add(second(1)).every((p) => p.labels.repeat === '2' && p.labels.run === 'run-2'));
 });
