@@ -11,12 +11,15 @@
  * Prove it small first (`--users 20000 --duration 1m`); the full run takes ~20 minutes.
  */
 import { parseArgs } from 'node:util';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { runCommand } from '../src/commands/run.js';
 import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
 import { describeRssPerVu } from '../src/analysis/generator.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, duration: { type: 'string' }, workers: { type: 'string' } } });
 
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadAtStart = load();
 const coordinatorCpuStart = process.cpuUsage();
 const startedAt = performance.now();
 const { exitCode, result, runDir } = await runCommand({
@@ -48,6 +51,7 @@ const peak = seconds.reduce((best, e) => (vusAt(e) >= vusAt(best) ? e : best), s
 const loopP99s = hold.flatMap((e) => e.health.map((h) => h.eventLoopP99));
 
 console.log('\n--- irc network benchmark (chat-network-100k) ---');
+console.log(`${new Date().toISOString()}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadAtStart}, at end ${load()}`);
 console.log(`exit code ${exitCode}; wall ${f1(wallSeconds)} s; ramp ${ramp.length} s, hold ${hold.length} s`);
 console.log(`users requested ${s.users.requested}, peak online ${s.users.peakOnline}, logon failures ${s.users.logonFailures}, drops (disconnects) ${s.users.disconnects}`);
 console.log(`errors ${s.errors.total} ${JSON.stringify(s.errors.byKind)}`);
@@ -55,7 +59,7 @@ console.log(
   `messages: IMs sent ${s.messages.sent}, channel ${s.messages.channelSent}; deliveries expected ${s.messages.expected}, delivered ${s.messages.delivered}, lost ${s.messages.lost}, duplicates ${s.messages.duplicates}, misrouted ${s.messages.misrouted}, undeliverable ${s.messages.undeliverable}`,
 );
 const c = s.crossCheck;
-console.log(c ? `global LUSERS (266) ${c.serverOnline} vs imload online ${c.imloadOnline} at t=${c.at}: ${c.match ? 'equal' : 'DIFFERENT'}` : 'cross-check: none made');
+console.log(c ? `global LUSERS (266) ${c.serverOnline} vs imload online ${c.imloadOnline} at ${new Date(c.at).toISOString()}: ${c.match ? 'equal' : 'DIFFERENT'}` : 'cross-check: none made');
 const lat = (name: string, l: { count: number; p50: number; p95: number; p99: number } | undefined) =>
   l ? `${name} n=${l.count} p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} ms` : `${name} —`;
 console.log([lat('logon', s.latency.logon), lat('delivery', s.latency.delivery)].join('; '));
@@ -73,5 +77,5 @@ console.log(
   `servers (6 InspIRCd together): CPU ramp mean ${f1(mean(serverCpu(ramp)))} %, hold mean ${f1(mean(serverCpu(hold)))} % max ${f1(Math.max(0, ...serverCpu(hold)))} % of a core; RSS peak ${f1(Math.max(0, ...serverRss) / 2 ** 20)} MiB`,
 );
 console.log(`link traffic: ${s.notes.find((n) => n.key === 'network-links')?.text ?? 'not reported'}`);
-console.log(`thresholds: ${s.thresholds.map((t) => `${t.expression} ${t.ok ? 'ok' : 'FAILED'}`).join('; ')}`);
+console.log(`thresholds: ${s.thresholds.map((t) => `${t.metric} ${t.expression} (${t.actual}) ${t.ok ? 'ok' : 'FAILED'}`).join('; ')}`);
 console.log(`run folder ${runDir}`);
