@@ -27,8 +27,8 @@ export class ConnectionEvents implements VuEvents {
   // Arrow functions: agents may keep a callback apart from its object. Assigned in the
   // constructor, not as class fields: one ConnectionEvents lives per online user, and under tsx
   // esbuild's keepNames wraps every arrow class field in `__name`, which gives each closure its
-  // own `name` property store — 362 instead of ~60 bytes a closure, 2.2 KB per user for these
-  // seven (measured in an RVP worker's heap snapshot, bench/RESULTS.md "Generator memory per VU").
+  // own `name` property store: 256 bytes more a closure (362 instead of 106 bytes of heap,
+  // measured), 1.8 KB per user for these seven (bench/RESULTS.md, "Generator memory per VU").
   readonly bytes: (inBytes: number, outBytes: number) => void;
   readonly message: (from: string, text: string, receivedAt: number, channel?: string) => void;
   readonly presence: (contact: string, state: PresenceState, note: string, receivedAt: number, initial?: boolean) => void;
