@@ -7,7 +7,9 @@
  * Prosody's own count, generator RSS per VU (the report's own figure, analysis/generator.ts),
  * event-loop delay, and Prosody's RSS and CPU.
  *
- *   node --import tsx bench/xmpp-prosody-10k.bench.ts [--users 10000] [--hold 10m] [--rate 100] [--workers 1]
+ *   node --import tsx bench/xmpp-prosody-10k.bench.ts [--users 10000] [--hold 10m] [--rate 10] [--workers 1]
+ * The default ramp, 10 logons/s, is what one Prosody core takes on a shared 2-core host with every
+ * logon's 20-item roster and presence probes (50/s saturated it; bench/RESULTS.md).
  * Short proof: --users 2000 --hold 1m
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -28,7 +30,7 @@ const { values } = parseArgs({
 });
 const users = Number(values.users ?? 10_000);
 const hold = values.hold ?? '10m';
-const rate = Number(values.rate ?? 100);
+const rate = Number(values.rate ?? 10);
 const workers = Number(values.workers ?? 1);
 const PASSWORD_ENV = 'IMLOAD_BENCH_XMPP_PASSWORD';
 const PASSWORD = 'bench-xmpp-secret';

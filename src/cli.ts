@@ -6,7 +6,8 @@ import { SecretError, TargetError } from './scenarios/target.js';
 import { LabError } from './lab/types.js';
 import { JournalError } from './metrics/journal.js';
 import { IMLOAD_VERSION } from './version.js';
-import { DESCRIPTORS } from './protocols/registry.js';
+import { DESCRIPTORS, LAB_KINDS } from './protocols/registry.js';
+import { LAB_TOOLS } from './lab/types.js';
 
 const DEFAULT_FILE = 'scenarios.yaml';
 
@@ -234,7 +235,7 @@ lab
 lab
   .command('up')
   .description('start lab servers in the background and record them')
-  .argument('[kinds...]', 'servers to start: inspircd ngircd kamailio rvp', ['inspircd', 'ngircd'])
+  .argument('[kinds...]', `servers to start: ${[...LAB_KINDS, ...LAB_TOOLS].join(' ')}`, ['inspircd', 'ngircd'])
   .action(async (kinds: string[]) => {
     const { labUp } = await import('./commands/lab.js');
     await labUp(kinds);

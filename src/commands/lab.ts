@@ -4,6 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labBaseDir } from '../lab/dirs.js';
 import { LAB_KINDS, startLabFor } from '../lab/index.js';
+import { startPrometheus } from '../lab/prometheus.js';
+import { LAB_TOOLS } from '../lab/types.js';
 import { LAB_SERVERS } from '../protocols/registry.js';
 import { EXIT, UserFacingError } from '../exit-codes.js';
 
@@ -67,8 +69,15 @@ function alive(pid: number): boolean {
 
 export async function labUp(kinds: string[]): Promise<void> {
   const records = readState().filter((r) => alive(r.pid));
+  const known: string[] = [...LAB_KINDS, ...LAB_TOOLS];
   for (const kind of kinds) {
-    if (!LAB_KINDS.includes(kind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${LAB_KINDS.join(', ')})`, EXIT.badInput);
+    if (!known.includes(kind)) throw new UserFacingError(`unknown lab server "${kind}" (known: ${known.join(', ')})`, EXIT.badInput);
+    if (kind === 'prometheus') {
+      const prometheus = await startPrometheus({ keep: true });
+      records.push({ kind, name: kind, url: prometheus.url, pid: prometheus.pid, dir: prometheus.dir });
+      process.stdout.write(`${kind.padEnd(12)} ${prometheus.url.padEnd(40)} pid ${prometheus.pid} (run with --out prometheus=${prometheus.writeUrl})\n`);
+      continue;
+    }
     const lab = await startLabFor(kind, { keep: true, users: 1000 });
     for (const server of lab.servers) {
       if (records.some((r) => r.pid === server.pid && r.url === server.url)) continue;

@@ -15,6 +15,7 @@
  * Per worker: each worker adapts its own window to what its own logons meet (no coordination
  * across processes); together the workers still halve when the server pushes back on all of them.
  */
+import type { ErrorKind } from '../protocols/errors.js';
 
 /** How one logon attempt ended, as the window needs it. */
 export interface LogonAttemptEnd {
@@ -29,12 +30,12 @@ export interface LogonAttemptEnd {
  * server's "throttled", "too fast" or "retry after" answers so) or gave no answer in time. Anything
  * else (a wrong password, a taken nick) says nothing about load.
  */
-const PUSHBACK = new Set(['throttled', 'logon-timeout', 'connect-timeout', 'timeout']);
+const PUSHBACK: ReadonlySet<string> = new Set<ErrorKind>(['throttled', 'logon-timeout', 'connect-timeout']);
 /**
  * A refused or reset connection is pushback only while other logons succeed (a full listen
  * backlog); when nobody gets through, the server is down, and the reconnect backoff handles that.
  */
-const REFUSALS = new Set(['connect-refused', 'connection-reset']);
+const REFUSALS: ReadonlySet<string> = new Set<ErrorKind>(['connect-refused', 'connection-reset']);
 /** "While others succeed": a logon succeeded this recently. */
 const OTHERS_SUCCEED_MS = 2000;
 

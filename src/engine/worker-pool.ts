@@ -70,10 +70,12 @@ export class WorkerPool {
     const handle: WorkerHandle = { index: w, child, online: 0, done: false };
     this.handles.push(handle);
     child.on('message', (message: FromWorker) => this.receive(handle, message));
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       if (handle.done) return;
       handle.done = true;
-      if (code !== 0) this.failure ??= { kind: 'worker-crash', message: `worker ${w} exited with code ${code}` };
+      // A signal (SIGKILL from the OOM killer or a person, SIGABRT from a V8 heap limit) says more than "code null".
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      if (code !== 0) this.failure ??= { kind: 'worker-crash', message: `worker ${w} (pid ${child.pid}) ${how}` };
       this.resolveReady();
       if (this.handles.every((h) => h.done)) this.resolveDone();
     });

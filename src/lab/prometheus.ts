@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labBaseDir } from './dirs.js';
 import { freePort } from './ports.js';
-import { startForeground, which } from './process.js';
+import { keepRunning, startForeground, waitUntilReady, which } from './process.js';
 import { LabError } from './types.js';
 
 export interface LabPrometheus {
@@ -28,7 +28,8 @@ export type PromVector = Array<{ metric: Record<string, string>; value?: [number
 
 export const PROMETHEUS_BINARY = '/usr/bin/prometheus';
 
-export async function startPrometheus(options: { readyTimeoutMs?: number } = {}): Promise<LabPrometheus> {
+/** `keep`: the server outlives this process (`imload lab up prometheus`), stopped later by PID. */
+export async function startPrometheus(options: { readyTimeoutMs?: number; keep?: boolean } = {}): Promise<LabPrometheus> {
   const binary = which(PROMETHEUS_BINARY) ?? which('prometheus');
   if (!binary) throw new LabError('prometheus is not installed', 'prometheus', 'imload lab install (Debian package prometheus)');
   const dir = mkdtempSync(join(labBaseDir(), 'prometheus-'));
@@ -46,24 +47,22 @@ export async function startPrometheus(options: { readyTimeoutMs?: number } = {})
   ];
   const process = startForeground('prometheus', binary, args, join(dir, 'prometheus.log'), { cwd: dir });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  let exited: number | string | undefined;
-  void process.exited.then((code) => (exited = code));
-  for (;;) {
-    if (exited !== undefined) throw new LabError(`prometheus exited (${exited}) before it was ready:\n${process.tail()}`, 'prometheus');
-    try {
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await process.stop();
-      throw new LabError(`prometheus was not ready within ${options.readyTimeoutMs ?? 30_000} ms:\n${process.tail()}`, 'prometheus');
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  try {
+    await waitUntilReady(
+      process,
+      async (attemptMs) => {
+        const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(attemptMs) });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`/-/ready answered ${response.status}`);
+      },
+      { timeoutMs, attemptMs: 1000 },
+    );
+  } catch (error) {
+    await process.stop();
+    throw new LabError(`prometheus: ${(error as Error).message}:\n${process.tail()}`, 'prometheus');
   }
+  if (options.keep) keepRunning(process);
   return {
     port,
     url,

@@ -93,3 +93,6 @@ export interface LabTarget {
   /** The server processes' ids now (a restarted server has a new one), for the run to sample. */
   serverPids(): readonly number[];
 }
+
+/** What `imload lab up` starts besides the protocols' servers: a receiver for `--out prometheus=…`. */
+export const LAB_TOOLS = ['prometheus'] as const;

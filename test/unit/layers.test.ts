@@ -23,15 +23,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { LAB_KINDS, PROTOCOLS, URL_SCHEMES } from '../../src/protocols/registry.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 
-/** Protocol names and their URL schemes, as words. */
-const PROTOCOL_WORDS = new Set(['irc', 'ircs', 'ircx', 'rvp', 'rvps', 'sip', 'sips', 'xmpp', 'xmpps']);
+/**
+ * Protocol names and their URL schemes, as words, from the registry: a new protocol is covered as
+ * soon as its registry line exists.
+ */
+const PROTOCOL_WORDS = new Set([...PROTOCOLS, ...URL_SCHEMES.map((s) => s.scheme)]);
+/** Lab server kinds ('inspircd', 'kamailio-pool', …): a whole string naming one is a hand-written branch. */
+const LAB_KIND_NAMES = new Set<string>(LAB_KINDS);
 
 /** Folders (under src/) that must not name or import a protocol. */
 const NEUTRAL = ['engine', 'metrics', 'analysis', 'report', 'capacity', 'scenarios', 'commands', 'outputs', 'live'];
+/** Folders that may name a protocol in an identifier but must not branch on a lab kind's literal name. */
+const NO_LAB_KIND_LITERALS = [...NEUTRAL, 'lab'];
 
 /**
  * The protocols' neutral API, which layers above may import: the files at the root of
@@ -357,6 +365,13 @@ export function layerViolations(files: readonly Parsed[]): string[] {
 export function nameViolations(files: readonly Parsed[]): string[] {
   const problems: string[] = [];
   for (const file of files) {
+    if (NO_LAB_KIND_LITERALS.includes(file.path.split('/')[0]!)) {
+      for (const token of file.tokens) {
+        if ((token.kind === 'string' || token.kind === 'template') && LAB_KIND_NAMES.has(token.text)) {
+          problems.push(`src/${file.path}:${token.line}:${token.column}: ${token.kind} ${JSON.stringify(token.text)} names a lab server kind`);
+        }
+      }
+    }
     if (!isNeutral(file.path)) continue;
     for (const token of file.tokens) {
       if (token.kind === 'number' || token.kind === 'punct' || file.specifierTokens.has(token)) continue;
@@ -392,7 +407,7 @@ test('the scanner: comments are free; strings, templates, regexes and identifier
 
 test('protocol names are whole words: sip, SIP_PORT, ircServer, rvps:// are; sipp, InspIRCd, gossip are not', () => {
   const named = (text: string) => words(text).some((word) => PROTOCOL_WORDS.has(word));
-  for (const text of ['sip', 'SIP_PORT', 'ircServer', 'rvps://host', 'xmpp', 'sip:alice@example.com', 'parseSipUri', 'IRCX']) assert.ok(named(text), text);
+  for (const text of ['sip', 'SIP_PORT', 'ircServer', 'rvps://host', 'xmpp', 'sip:alice@example.com', 'parseSipUri', 'XMPPS']) assert.ok(named(text), text);
   for (const text of ['sipp', 'bench/sipp/run.sh', 'InspIRCd', 'gossip', 'ngircd', 'tipsy', 'circle']) assert.ok(!named(text), text);
 });
 
@@ -418,6 +433,22 @@ test('the rules catch a protocol folder imported from the engine and report → 
   assert.match(problems.join('\n'), /engine\/x\.ts:1:19 imports src\/protocols\/irc\/user\.ts: a protocol folder, from protocol-neutral code/);
   assert.match(problems.join('\n'), /report never imports capacity/);
   assert.match(problems.join('\n'), /analysis is below engine/);
+});
+
+test('the rules catch a lab kind branched on by name in the lab starters, and a protocol named in the engine', () => {
+  const file = (path: string, source: string): Parsed => {
+    const tokens = scan(source);
+    return { path, tokens, specifierTokens: importsOf(tokens).specifierTokens, imports: [] };
+  };
+  const problems = nameViolations([
+    file('lab/index.ts', "if (kind === 'kamailio-pool') start(); const label = 'kamailio pool';"),
+    file('engine/x.ts', "const udp = protocol === 'sip';"),
+    file('protocols/sip/lab.ts', "const kind = 'kamailio-pool';"),
+  ]);
+  assert.deepEqual(problems, [
+    'src/lab/index.ts:1:14: string "kamailio-pool" names a lab server kind',
+    'src/engine/x.ts:1:26: string "sip" names sip',
+  ]);
 });
 
 // ---- the code base ----

@@ -2,7 +2,8 @@
  * Sends RVP requests for the agent's users over one shared keep-alive pool: addresses nodes by
  * their logical URL at the entry server (router or combined), follows 302 to the physical URL
  * and caches it per node (research/rvp.md §1, §9), and answers 401 challenges per user.
- * Bytes go to the requesting user's `events.bytes`; transport failures to `events.error`.
+ * Bytes go to the requesting user's `events.bytes`; a failure is thrown as an AgentError, and counted
+ * once: by the engine when it ends an operation, by the user when it swallows it (a watch, a renewal).
  */
 import { ClientError, HttpClientPool } from './wire/http-client.js';
 import type { HttpResponse } from './wire/http1.js';
@@ -89,18 +90,15 @@ export class RvpTransport {
         // A cached home that went away is forgotten, so the next request asks the router again.
         if (this.homes.get(alias) === address) this.homes.delete(alias);
         const kind: ErrorKind = error.kind === 'timeout' ? timeoutKind(operation) : error.kind;
-        from.events.error(kind, `${method} ${alias}: ${error.message}`);
         throw new AgentError(kind, `${method} ${alias}: ${error.message}`, origin, error.code);
       }
       if (response.status === 302) {
         const location = response.headers.map.get('location');
         if (location === undefined || ++redirects > MAX_REDIRECTS) {
-          from.events.error('protocol-error', `${method} ${alias}: 302, bad or looping`);
           throw new AgentError('protocol-error', `${method} ${alias}: 302, bad or looping (${location ?? 'no Location'})`, origin, '302');
         }
         const next = this.resolveLocation(location, address);
         if (next === undefined) {
-          from.events.error('protocol-error', `${method} ${alias}: 302, unusable Location ${location}`);
           throw new AgentError('protocol-error', `${method} ${alias}: 302, unusable Location ${location}`, origin, '302');
         }
         address = next;
@@ -112,7 +110,6 @@ export class RvpTransport {
           authRetried = true;
           continue;
         }
-        from.events.error('auth-failed', `${method} ${alias}: 401`);
         throw new AgentError('auth-failed', `${method} ${alias}: 401, the server refused the credentials`, origin, '401');
       }
       return response;

@@ -129,7 +129,7 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
     }
     if (response.status >= 200 && response.status < 300) return { ok: true, recipients: 1 };
     if (response.status === 412) return { ok: false, reason: 'offline', detail: '412 Precondition Failed' };
-    this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `NOTIFY ${to}: ${response.status} ${response.reason}`);
+    // The engine counts the rejection (send-rejected, with this detail): not counted here too.
     return { ok: false, reason: 'rejected', detail: `${response.status} ${response.reason}` };
   }
 
@@ -189,7 +189,6 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
     const response = await this.request(operation, this.identity.name, 'PROPPATCH', [['Content-Type', 'text/xml']],
       presencePatch(this.state, this.settings.leaseSeconds, this.viewId, this.note));
     if (response.status !== 207 && response.status !== 200) {
-      this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `PROPPATCH: ${response.status} ${response.reason}`);
       throw new AgentError(response.status >= 500 ? 'server-error' : 'protocol-error', `PROPPATCH of the own state answered ${response.status} ${response.reason}`, this.transport.endpoint, String(response.status));
     }
     const viewId = /<(?:\w+:)?view-id>\s*([^<\s]+)\s*</.exec(response.body.toString('utf8'))?.[1];
@@ -201,9 +200,8 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
   }
 
   private refreshLease(): void {
-    this.patchPresence('refresh').catch(() => {
-      /* already counted by events.error; the next refresh or renewal tries again */
-    });
+    // Nobody awaits a refresh: its failure is counted here; the next refresh or renewal tries again.
+    this.patchPresence('refresh').catch((error: unknown) => this.countSwallowed(error));
   }
 
   /** Subscribes to the presence of `identity.contacts[contact]`. */
@@ -222,6 +220,7 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
     } catch (error) {
       // One unreachable contact does not fail the logon; it is counted and left unwatched.
       if (!(error instanceof AgentError)) throw error;
+      this.events.error(error.kind, error.message);
     }
   }
 
@@ -250,6 +249,7 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
       if (response.status !== 200) this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `UNSUBSCRIBE ${alias}: ${response.status} ${response.reason}`);
     } catch (error) {
       if (!(error instanceof AgentError)) throw error;
+      this.events.error(error.kind, error.message);
     } finally {
       this.watchIds[contact] = undefined;
     }
@@ -259,7 +259,6 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
     const id = response.headers.map.get('subscription-id');
     if ((response.status !== expected && response.status !== 200) || id === undefined) {
       const kind = response.status >= 500 ? 'server-error' : 'protocol-error';
-      this.events.error(kind, `${what} ${alias}: ${response.status} ${response.reason}`);
       throw new AgentError(kind, `${what} ${alias} answered ${response.status} ${response.reason}`, this.transport.endpoint, String(response.status));
     }
     const granted = Number(response.headers.map.get('subscription-lifetime') ?? this.settings.subscriptionLifetime);
@@ -326,6 +325,7 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
       await this.watch(contact, 'refresh');
     } catch (error) {
       if (!(error instanceof AgentError)) throw error;
+      this.events.error(error.kind, error.message);
       this.watchExpiresAt[contact] = Date.now() + 30_000;
     }
   }
@@ -345,6 +345,12 @@ export class RvpVirtualUser implements VirtualUser, Requester, CallbackRoute {
     }
     this.events.error(response.status >= 500 ? 'server-error' : 'protocol-error', `renewal of ${alias}: ${response.status} ${response.reason}; subscribing again`);
     return undefined;
+  }
+
+  /** A failure nobody awaits (a lease refresh) is counted once, here. */
+  private countSwallowed(error: unknown): void {
+    if (error instanceof AgentError) this.events.error(error.kind, error.message);
+    else this.events.error('presence-failed', error instanceof Error ? error.message : String(error));
   }
 
   /** CallbackRoute: the bytes of a NOTIFY to this user and of its answer. */
