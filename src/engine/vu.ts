@@ -73,7 +73,9 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
     const channels = new UserChannels(identity);
     // Replays and user scripts change presence off the seeded schedule: stamps alone measure them.
     const correlator = ctx.replay || ctx.userScript ? undefined : new PresenceCorrelator(ctx.plan, identity, ctx.startEpochMs);
-    const record = (event: RecordedAction) => this.record(event);
+    // bind, not an arrow bound to a name: under tsx (esbuild keepNames) that costs a
+    // 256-byte `name` property store per user (see ConnectionEvents).
+    const record: (event: RecordedAction) => void = this.record.bind(this);
     this.inbox = new Inbox(
       ctx.metrics,
       identity,
