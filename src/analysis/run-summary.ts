@@ -4,12 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal } from '../metrics/journal.js';
+import { readJournal, type JournalFault } from '../metrics/journal.js';
 import { RunAggregate } from '../metrics/aggregate.js';
 import { buildSummary, type Summary } from './summary.js';
 import { WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { analyseDeliveries } from './deliveries.js';
+import { analyseRecording } from './deliveries.js';
+import { splitWindows } from './netsplit.js';
 
 export const LOSSES_FILE = 'losses.ndjson';
 
@@ -22,13 +23,14 @@ export async function summarizeRunFolder(runDir: string): Promise<Summary> {
   if (!existsSync(eventsPath) || !header || (header.segment?.count ?? 1) > 1) return buildSummary(entries).summary;
   const totals = new RunAggregate();
   for (const entry of entries) if (entry.type === 'second') totals.add(entry);
-  const deliveries = await analyseDeliveries(eventsPath, {
+  const analysis = await analyseRecording(eventsPath, {
     lossesPath: join(runDir, LOSSES_FILE),
     presentersOf: auditoriumPresenters(header.scenario as Scenario),
     duplicates: totals.totals.duplicates,
     misrouted: totals.totals.misrouted,
+    splits: splitWindows(entries.filter((e): e is JournalFault => e.type === 'fault')),
   });
-  return buildSummary(entries, deliveries ?? undefined).summary;
+  return buildSummary(entries, analysis?.deliveries, analysis?.splits).summary;
 }
 
 /** Each auditorium's presenters by population index, from the scenario's deterministic plan. */

@@ -19,6 +19,7 @@ import { findSloOnsets } from './slo-onset.js';
 import { buildTimeSeries } from './series.js';
 import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
 import { checkInvariants, type Invariant } from './invariants.js';
+import { netsplitReports, splitWindows, type NetsplitReport, type SplitMeasured } from './netsplit.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -59,6 +60,8 @@ export interface Summary {
     readonly unexpected: number;
     readonly duplicates: number;
     readonly misrouted: number;
+    /** Expected deliveries lost to an injected netsplit (faults.netsplits): the fault's, not in `lost` or `lossRate`. */
+    readonly lostToNetsplit: number;
     readonly undeliverable: number;
     readonly failed: number;
   };
@@ -177,10 +180,12 @@ export interface FaultReport {
     readonly recoveredAt: number | null;
     readonly recoverySeconds: number | null;
   }>;
+  /** Per netsplit: who was split off, the window, what was lost to it, the users' heal and the servers' relink (netsplit.ts). */
+  readonly netsplits: readonly NetsplitReport[];
 }
 
-/** Outage windows from the kill/restart records and the per-second online counts. */
-export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series']): FaultReport {
+/** Outage windows from the kill/restart records and the per-second online counts; netsplits from their records and, when kept, the events file. */
+export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series'], splits?: readonly SplitMeasured[]): FaultReport {
   const outages = faults
     .filter((f) => f.action === 'kill' && f.ok)
     .map((kill) => {
@@ -202,14 +207,14 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
         recoverySeconds: recovered && restart ? round(recovered.t - restart.t, 1) : null,
       };
     });
-  return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
+  return { events: faults.map(({ type: _type, ...rest }) => rest), outages, netsplits: netsplitReports(splitWindows(faults), splits) };
 }
 
 /**
  * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
  * without it, deliveries come from the counters and the reasons for losses are unknown.
  */
-export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes): { summary: Summary; aggregate: RunAggregate } {
+export function buildSummary(entries: readonly JournalEntry[], deliveries?: DeliveryOutcomes, splits?: readonly SplitMeasured[]): { summary: Summary; aggregate: RunAggregate } {
   const header = entries[0] as JournalHeader;
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
@@ -317,7 +322,7 @@ export function buildSummary(entries: readonly JournalEntry[], deliveries?: Deli
         }
       : null,
     stepSearch,
-    faults: faultReport(faults, aggregate.series),
+    faults: faultReport(faults, aggregate.series, splits),
     scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
     notes,
     reproduce: {
@@ -368,6 +373,7 @@ export function runFigures(
       unexpected: d.unexpected,
       duplicates: d.duplicates,
       misrouted: d.misrouted,
+      lostToNetsplit: d.lostToNetsplit,
       undeliverable: t.undeliverable,
       failed: t.sendsFailed,
     },

@@ -10,6 +10,7 @@ import { escapeHtml as h, jsonForScript } from '../text/escape.js';
 import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
 import { PAGE_CSS } from './html-style.js';
 import { lossesSection } from './html-losses.js';
+import { netsplitSection } from './netsplits.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment } from './sizing.js';
 
@@ -89,6 +90,7 @@ export function reportSections(model: ReportModel): Array<{ readonly id: string;
     { id: 'slos', title: 'SLOs and thresholds', html: thresholdSection(model) },
     { id: 'figures-section', title: 'Figures', html: figuresSection(model) },
     { id: 'outcomes', title: 'Outcomes and lost deliveries', html: lossesSection(model) },
+    ...(model.summary.faults.netsplits.length > 0 ? [{ id: 'netsplits', title: 'Netsplits', html: netsplitSection(model.summary) }] : []),
     { id: 'charts', title: 'Over time', html: chartsSection(model) },
     { id: 'protocols', title: 'Per protocol', html: protocolSections(model) },
     { id: 'sizing', title: 'Sizing', html: sizingSection(model) },
