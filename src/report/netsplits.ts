@@ -36,7 +36,7 @@ export function netsplitFacts(split: NetsplitReport): NetsplitFact[] {
       key: 'lost',
       label: 'Lost to the split',
       text: split.lost === null
-        ? 'unknown: the run kept no events file, so its losses could not be told apart (they are all in messages.lost)'
+        ? 'not told apart: that needs the events file, read once the run has ended (none is kept with --no-record); until then any loss across the split is in messages.lost'
         : `${plural(split.lost.total, 'delivery', 'deliveries')} (${formatNumber(split.lost.im)} IM, ${formatNumber(split.lost.channel)} channel) between users on different sides; counted apart, not in messages.lost`,
     },
   ];
@@ -55,7 +55,7 @@ function relinkText(split: NetsplitReport): string {
 function healText(split: NetsplitReport): string {
   const heal = split.heal;
   if (split.linkBackAt === null) return 'not measured: the link never came back';
-  if (heal === null) return 'unknown: the run kept no events file';
+  if (heal === null) return 'not measured: it is measured from the events file once the run has ended (none is kept with --no-record)';
   if (heal.users === 0) return 'no split-off user was online at the link’s return';
   const spread = heal.heard > 0 ? `; per user p50 ${formatMs(heal.p50Ms!)}, p90 ${formatMs(heal.p90Ms!)}, max ${formatMs(heal.maxMs!)}, first ${formatMs(heal.firstMs!)}` : '';
   const whole = heal.allHeardMs !== null
