@@ -389,11 +389,11 @@ export async function analyseRecording(eventsPath: string, options: DeliveryAnal
     // members, though their own records still show them in the channel: as many as the sender
     // did not count are presumed to be the other side's, no candidates for its misses.
     let uncounted = Math.max(0, audience.length - n);
-    const splitOff = audience.filter((m) => seen[m] !== i && uncounted > 0 && splitAcross(splits, sender, m, t, 0) >= 0 && uncounted-- > 0);
+    const splitOff = new Set(audience.filter((m) => seen[m] !== i && uncounted > 0 && splitAcross(splits, sender, m, t, 0) >= 0 && uncounted-- > 0));
     // The sender's agent counted n recipients; the events (the split apart) show a different membership: a race.
-    const race = ch >= 0 && audience.length - splitOff.length !== n;
+    const race = ch >= 0 && audience.length - splitOff.size !== n;
     const candidates = audience
-      .filter((m) => seen[m] !== i && !splitOff.includes(m))
+      .filter((m) => seen[m] !== i && !splitOff.has(m))
       .map((m) => ({ m, reason: reasonFor(i, m, race) }))
       .sort((a, b) => REASON_RANK[a.reason] - REASON_RANK[b.reason]);
     for (const { m, reason } of candidates) {
