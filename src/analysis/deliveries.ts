@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { forEachRecordedEvent, type RecordedEvent } from '../metrics/recording.js';
 import { LOSS_REASONS, MAX_LOSS_EXAMPLES, type DeliveryOutcomes, type LossReason, type MissedDelivery } from './outcomes.js';
-import { MAX_SPLIT_EXAMPLES, measureHeal, splitAcross, type SplitEvidence, type SplitMeasured, type SplitWindow } from './netsplit.js';
+import { MAX_SPLIT_EXAMPLES, measureHeal, splitAcross, splitOffOnline, type SplitEvidence, type SplitMeasured, type SplitWindow } from './netsplit.js';
 
 /** How long a delivery may take before it counts as missed (the message stamp's deadline, ms). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -469,7 +469,7 @@ export async function analyseRecording(eventsPath: string, options: DeliveryAnal
     deliveries,
     splits: splits.map((w, i) => {
       const { im, channel, examples: lostExamples, refusedIms } = bySplit[i]!;
-      return { heal: measureHeal(w, evidence), lost: { im, channel, examples: lostExamples }, refusedIms };
+      return { onlineAtCut: splitOffOnline(w, evidence, w.cutMs), heal: measureHeal(w, evidence), lost: { im, channel, examples: lostExamples }, refusedIms };
     }),
   };
 }

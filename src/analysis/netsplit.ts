@@ -126,8 +126,16 @@ export function measureHeal(window: SplitWindow, evidence: SplitEvidence): HealF
   };
 }
 
-/** What the events file tells of one split: its heal, the deliveries it explains, the IMs refused across it. */
+/** Split-off users online at `t` (ms) by their own records. */
+export function splitOffOnline(window: SplitWindow, evidence: SplitEvidence, t: number): number {
+  let online = 0;
+  for (let user = 0; user < evidence.users; user++) if (window.splitOff(user) && evidence.online(user, t)) online++;
+  return online;
+}
+
+/** What the events file tells of one split: who was online at the cut, its heal, the deliveries it explains, the IMs refused across it. */
 export interface SplitMeasured {
+  readonly onlineAtCut: number;
   readonly heal: HealFigures | null;
   readonly lost: { readonly im: number; readonly channel: number; readonly examples: readonly MissedDelivery[] };
   /** IMs the sender's server refused as "recipient offline" because the recipient was on the other side, sent while the split was in force. */
@@ -146,6 +154,8 @@ export interface NetsplitReport {
   /** Users of the population placed on them, and in the whole population. */
   readonly users: number;
   readonly populationUsers: number;
+  /** Of the split-off servers' users, those online at the cut (from the events file; null without it). */
+  readonly onlineAtCut: number | null;
   /** Seconds since the start: the cut, and the link's return (null: the run ended first). */
   readonly cutAt: number;
   readonly linkBackAt: number | null;
@@ -168,6 +178,7 @@ export function netsplitReports(windows: readonly SplitWindow[], measured?: read
       servers: w.split.serverNames,
       users: w.split.users,
       populationUsers: w.split.network.users,
+      onlineAtCut: m ? m.onlineAtCut : null,
       cutAt: seconds(w.cutMs),
       linkBackAt: w.backMs === null ? null : seconds(w.backMs),
       relinkMs: w.relinkMs,

@@ -23,7 +23,7 @@ export function netsplitFacts(split: NetsplitReport): NetsplitFact[] {
     {
       key: 'split-off',
       label: 'Split off',
-      text: `${split.servers.join(', ')} behind link ${split.link}, with ${formatNumber(split.users)} of ${plural(split.populationUsers, 'user')} (as the target spreads them)`,
+      text: `${split.servers.join(', ')} behind link ${split.link}, with ${formatNumber(split.users)} of ${plural(split.populationUsers, 'user')} (as the target spreads them)${split.onlineAtCut === null ? '' : `, ${formatNumber(split.onlineAtCut)} of them online at the cut`}`,
     },
     {
       key: 'window',

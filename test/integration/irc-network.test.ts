@@ -121,7 +121,7 @@ test('netsplit: a link of the lab network cut mid-run; who was split off, what w
   const detail = JSON.stringify({ crossCheck: s.crossCheck, errors: s.errors.byKind, users: s.users, messages: s.messages, netsplits: s.faults.netsplits });
   assert.equal(s.faults.netsplits.length, 1, detail);
   const split = s.faults.netsplits[0]!;
-  assert.deepEqual([split.target, split.link, split.servers, split.users, split.populationUsers], ['net/s1-s3', 's1-s3', ['s3'], 20, 60]);
+  assert.deepEqual([split.target, split.link, split.servers, split.users, split.populationUsers, split.onlineAtCut], ['net/s1-s3', 's1-s3', ['s3'], 20, 60, 20]);
   assert.equal(split.relinkMs, Number(/again (\d+) ms later/.exec(heal.detail ?? '')?.[1]), 'the servers’ relink, reported apart');
   assert.ok(split.relinkMs! >= 0 && split.relinkMs! < 20_000, detail);
   assert.deepEqual(split.window, { from: split.cutAt, to: Math.round((split.linkBackAt! * 1000 + split.relinkMs!)) / 1000 });
@@ -154,7 +154,7 @@ test('netsplit: a link of the lab network cut mid-run; who was split off, what w
   const visible = (selector: string) => page.locator(selector).innerText();
   assert.equal(await visible('#netsplits h2'), 'Netsplits');
   assert.equal(await visible('#netsplit-1'), 'net/s1-s3');
-  assert.match(await visible('#netsplit-1-split-off'), /^s3 behind link s1-s3, with 20 of 60 users/);
+  assert.equal(await visible('#netsplit-1-split-off'), 's3 behind link s1-s3, with 20 of 60 users (as the target spreads them), 20 of them online at the cut');
   assert.match(await visible('#netsplit-1-relink'), new RegExp(`^${formatMs(split.relinkMs!)} after the link’s return every server saw the whole network again`));
   const healed = await visible('#netsplit-1-heal');
   assert.ok(healed.startsWith(`every split-off user heard the other side again ${formatMs(h.allHeardMs!)} after the link’s return (20 of 20 online at the link’s return heard; per user p50 ${formatMs(h.p50Ms!)}, p90 ${formatMs(h.p90Ms!)}, max ${formatMs(h.maxMs!)}`), healed);

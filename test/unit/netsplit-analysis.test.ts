@@ -113,6 +113,7 @@ test('heal: each split-off user from the link’s return to its first message fr
   ]);
   assert.deepEqual(report.heal, { users: 2, heard: 2, leftFirst: 0, notHeard: 0, p50Ms: 1700, p90Ms: 2200, maxMs: 2200, firstMs: 1700, allHeardMs: 2200 });
   assert.equal(report.relinkMs, 1500, 'the servers’ relink is reported apart from the users’ heal');
+  assert.equal(report.onlineAtCut, 2);
 });
 
 test('heal: a user who left before hearing, and one who never heard: no moment at which every user had heard', async () => {
@@ -126,6 +127,9 @@ test('heal: a user who left before hearing, and one who never heard: no moment a
   assert.deepEqual(report.heal, { users: 2, heard: 1, leftFirst: 0, notHeard: 1, p50Ms: 1004, p90Ms: 1004, maxMs: 1004, firstMs: 1004, allHeardMs: null });
   const { report: left } = await analyse([...everyone(), { u: 5, t: 8500, k: 'logoff' }, ...im(0, 1, 4, 9000), recv(4, 0, 1, 9004), { u: -1, t: 60_000, k: 'stop' }]);
   assert.deepEqual([left.heal!.heard, left.heal!.leftFirst, left.heal!.notHeard, left.heal!.allHeardMs], [1, 1, 0, 1004]);
+  // Logged off during the split: not online at the link's return, so no heal to measure.
+  const { report: gone } = await analyse([...everyone(), { u: 5, t: 6000, k: 'logoff' }, ...im(0, 1, 4, 9000), recv(4, 0, 1, 9004), { u: -1, t: 60_000, k: 'stop' }]);
+  assert.deepEqual([gone.onlineAtCut, gone.heal!.users, gone.heal!.heard, gone.heal!.allHeardMs], [2, 1, 1, 1004]);
 });
 
 test('without a netsplit nothing is attributed to one', async () => {

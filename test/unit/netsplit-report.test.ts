@@ -10,6 +10,7 @@ const MEASURED: NetsplitReport = {
   servers: ['s3', 's6', 's7'],
   users: 300,
   populationUsers: 700,
+  onlineAtCut: 299,
   cutAt: 90,
   linkBackAt: 110,
   relinkMs: 1840,
@@ -23,7 +24,7 @@ const facts = (report: NetsplitReport) => Object.fromEntries(netsplitFacts(repor
 
 test('a measured netsplit: who, the window, the servers’ relink apart from the users’ heal, what was lost', () => {
   const f = facts(MEASURED);
-  assert.equal(f['split-off'], 's3, s6, s7 behind link s1-s3, with 300 of 700 users (as the target spreads them)');
+  assert.equal(f['split-off'], 's3, s6, s7 behind link s1-s3, with 300 of 700 users (as the target spreads them), 299 of them online at the cut');
   assert.match(f.window!, /^cut at 90 s, link back at 110 s; a delivery across the split due from 90 s to 111\.8 s is lost to it/);
   assert.equal(f.relink, '1.84 s after the link’s return every server saw the whole network again (the servers’ own reconnect)');
   assert.match(f.heal!, /^every split-off user heard the other side again 4\.2 s after the link’s return \(297 of 298 online at the link’s return heard, 1 left before hearing; per user p50 2\.1 s, p90 2\.9 s, max 4\.2 s, first 1\.9 s\)/);
@@ -32,7 +33,8 @@ test('a measured netsplit: who, the window, the servers’ relink apart from the
 });
 
 test('without the events file, with a link that never came back, with servers that never relinked: said, not guessed', () => {
-  const noEvents = facts({ ...MEASURED, heal: null, lost: null, refusedIms: null });
+  const noEvents = facts({ ...MEASURED, onlineAtCut: null, heal: null, lost: null, refusedIms: null });
+  assert.match(noEvents['split-off']!, /spreads them\)$/);
   assert.match(noEvents.heal!, /^not measured: it is measured from the events file/);
   assert.match(noEvents.lost!, /until then any loss across the split is in messages\.lost/);
   assert.equal(noEvents.refused, undefined);
