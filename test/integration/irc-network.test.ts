@@ -145,6 +145,7 @@ test('netsplit: a link of the lab network cut mid-run; who was split off, what w
   assert.ok(s.invariants.every((i) => i.holds), JSON.stringify(s.invariants));
   // Not asserted: the global LUSERS after the heal (docs/topologies.md § The cross-check after a netsplit).
   assert.ok(s.crossCheck && s.crossCheck.imloadOnline === 60, detail);
+  t.diagnostic(`cross-check ${(s.crossCheck.at - Date.parse(s.startedAt)) / 1000} s after the start (link back at ${split.linkBackAt} s, relinked ${split.relinkMs} ms later): the network's global LUSERS ${s.crossCheck.serverOnline}, imload ${s.crossCheck.imloadOnline}`);
 
   // The page, read in Chromium, says the same.
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
