@@ -7,6 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { forEachRecordedEvent, type RecordedEvent } from '../metrics/recording.js';
 import { LOSS_REASONS, MAX_LOSS_EXAMPLES, type DeliveryOutcomes, type LossReason, type MissedDelivery } from './outcomes.js';
+import { MAX_SPLIT_EXAMPLES, measureHeal, splitAcross, splitOffOnline, type SplitEvidence, type SplitMeasured, type SplitWindow } from './netsplit.js';
 
 /** How long a delivery may take before it counts as missed (the message stamp's deadline, ms). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -23,6 +24,14 @@ export interface DeliveryAnalysisOptions {
   /** The counters' view of what the events file cannot tell: duplicates and misrouted receipts. */
   readonly duplicates: number;
   readonly misrouted: number;
+  /** The run's netsplits (netsplit.ts): deliveries across one while it was in force are lost to it, not to the server. */
+  readonly splits?: readonly SplitWindow[];
+}
+
+/** The deliveries' outcomes, and what the events file tells of each netsplit (in `options.splits` order). */
+export interface DeliveryAnalysis {
+  readonly deliveries: DeliveryOutcomes;
+  readonly splits: readonly SplitMeasured[];
 }
 
 /** A column of numbers that grows as records are read. */
@@ -48,6 +57,8 @@ const floats = () => new Column(new Float64Array(1024), (n) => new Float64Array(
 const SEND_NO_OUTCOME = 0;
 const SEND_OK = 1;
 const SEND_FAILED = 2;
+/** Refused because the recipient was offline (as the sender's server saw it): no delivery expected. */
+const SEND_RECIPIENT_OFFLINE = 3;
 
 const EV_LOGON = 0;
 const EV_LOGOFF = 1;
@@ -66,7 +77,7 @@ class Recording {
   readonly sendIndex = new Map<number, number>();
   /** `t` of the send record; `ackT` of its outcome record, when the sender's agent counted `n`. */
   readonly send = { u: ints(), t: floats(), ackT: floats(), to: ints(), ch: ints(), state: ints(), n: ints() };
-  readonly recv = { u: ints(), from: ints(), seq: ints() };
+  readonly recv = { u: ints(), from: ints(), seq: ints(), t: floats() };
   readonly ev = { u: ints(), t: floats(), kind: ints(), ch: ints() };
   stopT = Infinity;
   lastT = 0;
@@ -119,7 +130,7 @@ class Recording {
       case 'send-failed': {
         this.outcomesSeen++;
         const i = this.sendOf(e.u, e.seq);
-        this.send.state.data[i] = e.k === 'sent' ? SEND_OK : SEND_FAILED;
+        this.send.state.data[i] = e.k === 'sent' ? SEND_OK : e.reason === 'offline' ? SEND_RECIPIENT_OFFLINE : SEND_FAILED;
         this.send.ackT.data[i] = e.t;
         if (e.k === 'sent') this.send.n.data[i] = e.n;
         return;
@@ -130,6 +141,7 @@ class Recording {
         this.recv.u.push(e.u);
         this.recv.from.push(e.from);
         this.recv.seq.push(e.seq);
+        this.recv.t.push(e.t);
         return;
       case 'stop':
         this.stopT = Math.min(this.stopT, e.t);
@@ -168,8 +180,9 @@ const REASON_RANK: Readonly<Record<MissedDelivery['reason'], number>> = {
   'logged-off': 1,
   'connection-lost': 2,
   cancelled: 3,
-  'membership-race': 4,
-  'dropped-by-server': 5,
+  netsplit: 4,
+  'membership-race': 5,
+  'dropped-by-server': 6,
 };
 
 /**
@@ -177,9 +190,15 @@ const REASON_RANK: Readonly<Record<MissedDelivery['reason'], number>> = {
  * receipts (no `sent`, `send-failed` or `recv` record): the caller falls back to the counters.
  */
 export async function analyseDeliveries(eventsPath: string, options: DeliveryAnalysisOptions): Promise<DeliveryOutcomes | null> {
+  return (await analyseRecording(eventsPath, options))?.deliveries ?? null;
+}
+
+/** analyseDeliveries, and what the events file tells of each of `options.splits` (netsplit.ts). */
+export async function analyseRecording(eventsPath: string, options: DeliveryAnalysisOptions): Promise<DeliveryAnalysis | null> {
   const r = await readColumns(eventsPath);
   if (r.outcomesSeen === 0) return null;
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+  const splits = options.splits ?? [];
   // A killed run has no stop record: what was sent within the timeout of the recording's end is cut off too.
   const stopT = Number.isFinite(r.stopT) ? r.stopT : r.lastT;
   const sends = r.send.u.length;
@@ -250,6 +269,7 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
       if (evKind[e] === EV_DISCONNECT) return evT[e]! >= stopT ? 'cancelled' : 'connection-lost';
     }
     if (deadline > stopT) return 'cancelled';
+    if (splitAcross(splits, sender, recipient, t, timeoutMs) >= 0) return 'netsplit';
     return race ? 'membership-race' : 'dropped-by-server';
   };
 
@@ -281,7 +301,8 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
   const seen = new Int32Array(r.maxUser + 1).fill(-1);
   let nextEvent = 0;
 
-  let expected = 0, delivered = 0, cancelled = 0;
+  let expected = 0, delivered = 0, cancelled = 0, lostToNetsplit = 0;
+  const bySplit = splits.map(() => ({ im: 0, channel: 0, examples: [] as MissedDelivery[], refusedIms: 0 }));
   const lostByReason = Object.fromEntries(LOSS_REASONS.map((reason) => [reason, 0])) as Record<LossReason, number>;
   const examples: MissedDelivery[] = [];
   const out = options.lossesPath ? createWriteStream(options.lossesPath) : undefined;
@@ -294,7 +315,13 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
   };
   const miss = (missed: MissedDelivery) => {
     if (missed.reason === 'cancelled') cancelled++;
-    else {
+    else if (missed.reason === 'netsplit') {
+      lostToNetsplit++;
+      const split = bySplit[splitAcross(splits, missed.sender, missed.recipient!, missed.t, timeoutMs)]!;
+      if (missed.channel === null) split.im++;
+      else split.channel++;
+      if (split.examples.length < MAX_SPLIT_EXAMPLES) split.examples.push(missed);
+    } else {
       lostByReason[missed.reason]++;
       if (examples.length < MAX_LOSS_EXAMPLES) examples.push(missed);
     }
@@ -335,6 +362,10 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
     }
     if (sendState[i] !== SEND_OK) {
       unexpected += received; // the sender saw it fail or never saw it end: nothing was expected
+      if (sendState[i] === SEND_RECIPIENT_OFFLINE && sendCh[i]! < 0) {
+        const w = splitAcross(splits, sendU[i]!, sendTo[i]!, t, 0);
+        if (w >= 0) bySplit[w]!.refusedIms++;
+      }
       continue;
     }
     const n = sendN[i]!;
@@ -354,10 +385,15 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
       const toPresentersOnly = hosts !== undefined && !hosts.has(sender);
       audience = [...members[ch]!].filter((m) => m !== sender && (!toPresentersOnly || hosts.has(m)));
     }
-    // The sender's agent counted n recipients; the events show a different membership: a race.
-    const race = ch >= 0 && audience.length !== n;
+    // During a netsplit the sender's server (and so its count) no longer holds the other side's
+    // members, though their own records still show them in the channel: as many as the sender
+    // did not count are presumed to be the other side's, no candidates for its misses.
+    let uncounted = Math.max(0, audience.length - n);
+    const splitOff = new Set(audience.filter((m) => seen[m] !== i && uncounted > 0 && splitAcross(splits, sender, m, t, 0) >= 0 && uncounted-- > 0));
+    // The sender's agent counted n recipients; the events (the split apart) show a different membership: a race.
+    const race = ch >= 0 && audience.length - splitOff.size !== n;
     const candidates = audience
-      .filter((m) => seen[m] !== i)
+      .filter((m) => seen[m] !== i && !splitOff.has(m))
       .map((m) => ({ m, reason: reasonFor(i, m, race) }))
       .sort((a, b) => REASON_RANK[a.reason] - REASON_RANK[b.reason]);
     for (const { m, reason } of candidates) {
@@ -389,17 +425,51 @@ export async function analyseDeliveries(eventsPath: string, options: DeliveryAna
     });
   }
   const lost = Object.values(lostByReason).reduce((a, b) => a + b, 0);
-  return {
+  const deliveries: DeliveryOutcomes = {
     source: 'events',
     expected,
     delivered,
     lost,
     lostByReason,
+    lostToNetsplit,
     cancelled,
     unexpected,
     duplicates: options.duplicates,
     misrouted: options.misrouted,
     examples,
     timeoutMs,
+  };
+  if (splits.length === 0) return { deliveries, splits: [] };
+
+  // The users' sessions and receipts as the heal measurement reads them (netsplit.ts).
+  const recvT = r.recv.t.data, recvU = r.recv.u.data, recvFrom = r.recv.from.data;
+  const isSession = (k: number) => evKind[k] === EV_LOGON || evKind[k] === EV_LOGOFF || evKind[k] === EV_DISCONNECT;
+  const evidence: SplitEvidence = {
+    users: r.maxUser + 1,
+    stopMs: stopT,
+    online(user, t) {
+      for (let k = firstAfter(user, t) - 1; k >= userStart[user]!; k--) {
+        const e = byUser[k]!;
+        if (isSession(e)) return evKind[e] === EV_LOGON;
+      }
+      return false;
+    },
+    departure(user, t) {
+      for (let k = firstAfter(user, t); k < userStart[user + 1]!; k++) {
+        const e = byUser[k]!;
+        if (evKind[e] === EV_LOGOFF || evKind[e] === EV_DISCONNECT) return evT[e]!;
+      }
+      return null;
+    },
+    forEachReceipt(visit) {
+      for (let k = 0; k < recvCount; k++) if (recvSend[k]! >= 0) visit(recvU[k]!, recvFrom[k]!, recvT[k]!, sendT[recvSend[k]!]!);
+    },
+  };
+  return {
+    deliveries,
+    splits: splits.map((w, i) => {
+      const { im, channel, examples: lostExamples, refusedIms } = bySplit[i]!;
+      return { onlineAtCut: splitOffOnline(w, evidence, w.cutMs), heal: measureHeal(w, evidence), lost: { im, channel, examples: lostExamples }, refusedIms };
+    }),
   };
 }

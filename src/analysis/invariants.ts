@@ -55,9 +55,9 @@ export function checkInvariants({ outcomes, ended, countedExpected, rates }: Inv
     },
     {
       name: 'delivery-outcomes',
-      statement: 'every expected delivery (as the counters counted them) was delivered, lost (with a reason when the events file was kept) or cancelled by the run’s end: expected = delivered + lost + cancelled',
-      holds: sumHolds(countedExpected, d.delivered + d.lost + d.cancelled),
-      figures: { expected: countedExpected, delivered: d.delivered, lost: d.lost, cancelled: d.cancelled },
+      statement: 'every expected delivery (as the counters counted them) was delivered, lost (with a reason when the events file was kept), cancelled by the run’s end or lost to an injected netsplit: expected = delivered + lost + cancelled + lostToNetsplit',
+      holds: sumHolds(countedExpected, d.delivered + d.lost + d.cancelled + d.lostToNetsplit),
+      figures: { expected: countedExpected, delivered: d.delivered, lost: d.lost, cancelled: d.cancelled, lostToNetsplit: d.lostToNetsplit },
       ...note,
     },
     {

@@ -9,7 +9,11 @@ import type { CounterName } from '../metrics/names.js';
 export const LOSS_REASONS = ['left-channel', 'logged-off', 'connection-lost', 'membership-race', 'dropped-by-server'] as const;
 export type LossReason = (typeof LOSS_REASONS)[number];
 
-/** One expected delivery that did not arrive: lost for a reason, or cancelled by the run's end (not a loss). */
+/**
+ * One expected delivery that did not arrive: lost for a reason; cancelled by the run's end; or lost
+ * to a netsplit the lab injected (sender and recipient on different sides while the link was cut).
+ * The last two are not the server's losses.
+ */
 export interface MissedDelivery {
   readonly sender: number;
   /** Population index; null when the sender counted a recipient the events do not show (membership race). */
@@ -18,7 +22,7 @@ export interface MissedDelivery {
   readonly channel: string | null;
   /** The send's time, ms since the run's start (the send record's `t`). */
   readonly t: number;
-  readonly reason: LossReason | 'cancelled';
+  readonly reason: LossReason | 'cancelled' | 'netsplit';
 }
 
 export interface DeliveryOutcomes {
@@ -28,12 +32,17 @@ export interface DeliveryOutcomes {
   readonly expected: number;
   /** Expected deliveries that arrived (never more than expected). */
   readonly delivered: number;
-  /** Expected deliveries that never arrived, the run's end apart. */
+  /** Expected deliveries that never arrived, the run's end and injected netsplits apart. */
   readonly lost: number;
   /** `lost` by reason; null when the reasons are unknown (no events file). */
   readonly lostByReason: Readonly<Record<LossReason, number>> | null;
   /** Sent within the delivery timeout before the run began stopping, and not received: not losses. */
   readonly cancelled: number;
+  /**
+   * Not received, sender and recipient on different sides of a netsplit the lab injected while it
+   * was in force (src/analysis/netsplit.ts): the fault's, not the server's, so not in `lost`.
+   */
+  readonly lostToNetsplit: number;
   /** Receipts beyond the expected ones: of failed or cancelled sends, or more recipients than the sender counted. */
   readonly unexpected: number;
   readonly duplicates: number;
@@ -77,6 +86,7 @@ export function deliveriesFromCounters(t: Totals): DeliveryOutcomes {
     delivered,
     lost: t.deliveriesExpected - delivered,
     lostByReason: null,
+    lostToNetsplit: 0,
     cancelled: 0,
     unexpected: t.deliveriesReceived - delivered,
     duplicates: t.duplicates,

@@ -4,13 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal } from '../metrics/journal.js';
+import { readJournal, type JournalFault } from '../metrics/journal.js';
 import { RunAggregate } from '../metrics/aggregate.js';
 import { buildSummary, type Summary } from './summary.js';
 import { userName, WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { analyseDeliveries } from './deliveries.js';
+import { analyseRecording } from './deliveries.js';
 import { analyseFaultImpact } from './fault-impact.js';
+import { splitWindows } from './netsplit.js';
 
 export const LOSSES_FILE = 'losses.ndjson';
 
@@ -21,18 +22,19 @@ export async function summarizeRunFolder(runDir: string): Promise<Summary> {
   // One segment of a split population records only its own users' receipts: a delivery to
   // another segment's user would read as lost, so a segment speaks through its counters.
   if (!existsSync(eventsPath) || !header || (header.segment?.count ?? 1) > 1) return buildSummary(entries).summary;
+  const faults = entries.filter((e): e is JournalFault => e.type === 'fault');
   const totals = new RunAggregate();
   for (const entry of entries) if (entry.type === 'second') totals.add(entry);
-  const deliveries = await analyseDeliveries(eventsPath, {
+  const analysis = await analyseRecording(eventsPath, {
     lossesPath: join(runDir, LOSSES_FILE),
     presentersOf: auditoriumPresenters(header.scenario as Scenario),
     duplicates: totals.totals.duplicates,
     misrouted: totals.totals.misrouted,
+    splits: splitWindows(faults),
   });
   const scenario = header.scenario as Scenario;
-  const faults = entries.flatMap((entry) => (entry.type === 'fault' ? [entry] : []));
   const faultImpacts = await analyseFaultImpact(eventsPath, faults, (index) => userName(scenario.population.namePattern, index));
-  return buildSummary(entries, deliveries ?? undefined, faultImpacts).summary;
+  return buildSummary(entries, { deliveries: analysis?.deliveries, faultImpacts, splits: analysis?.splits }).summary;
 }
 
 /** Each auditorium's presenters by population index, from the scenario's deterministic plan. */

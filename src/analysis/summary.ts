@@ -21,6 +21,7 @@ import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes,
 import { checkInvariants, type Invariant } from './invariants.js';
 import { eachInstanceSummary, type EachInstanceSummary } from './each-instance.js';
 import type { FaultImpact } from './fault-impact.js';
+import { netsplitReports, splitWindows, type NetsplitReport, type SplitMeasured } from './netsplit.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 
@@ -61,6 +62,8 @@ export interface Summary {
     readonly unexpected: number;
     readonly duplicates: number;
     readonly misrouted: number;
+    /** Expected deliveries lost to an injected netsplit (faults.netsplits): the fault's, not in `lost` or `lossRate`. */
+    readonly lostToNetsplit: number;
     readonly undeliverable: number;
     readonly failed: number;
   };
@@ -183,10 +186,25 @@ export interface FaultReport {
     /** Which users' transactions failed or were retried elsewhere, and their recovery (fault-impact.ts); null without an events file. */
     readonly transactions: FaultImpact | null;
   }>;
+  /** Per netsplit: who was split off, the window, what was lost to it, the users' heal and the servers' relink (netsplit.ts). */
+  readonly netsplits: readonly NetsplitReport[];
 }
 
-/** Outage windows from the kill/restart records and the per-second online counts. */
-export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series'], impacts?: readonly FaultImpact[] | null): FaultReport {
+/**
+ * What a run's events file adds to its journal (run-summary.ts reads it): `deliveries`, the
+ * matching of sends and receipts (deliveries.ts; without it deliveries come from the counters and
+ * the reasons for losses are unknown); `faultImpacts`, each kill's users (fault-impact.ts);
+ * `splits`, each netsplit's losses and heal (netsplit.ts).
+ */
+export interface RecordingFindings {
+  readonly deliveries?: DeliveryOutcomes;
+  readonly faultImpacts?: readonly FaultImpact[] | null;
+  readonly splits?: readonly SplitMeasured[];
+}
+
+/** Outage windows from the kill/restart records and the per-second online counts; netsplits from their records and, when kept, the events file. */
+export function faultReport(faults: readonly JournalFault[], seconds: RunAggregate['series'], findings: RecordingFindings = {}): FaultReport {
+  const { faultImpacts: impacts, splits } = findings;
   const outages = faults
     .filter((f) => f.action === 'kill' && f.ok)
     .map((kill, i) => {
@@ -209,7 +227,7 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
         transactions: impacts?.[i] ?? null,
       };
     });
-  return { events: faults.map(({ type: _type, ...rest }) => rest), outages };
+  return { events: faults.map(({ type: _type, ...rest }) => rest), outages, netsplits: netsplitReports(splitWindows(faults), splits) };
 }
 
 /**
@@ -263,17 +281,9 @@ export function requestedUsers(header: JournalHeader): number {
   return usersOf((header.scenario as Scenario).population.users, { segment: segment.index, segments: segment.count, worker: 0, workers: 1 }).length;
 }
 
-/**
- * `deliveries`: the events file's matching of sends and receipts (src/analysis/deliveries.ts);
- * without it, deliveries come from the counters and the reasons for losses are unknown.
- * `faultImpacts`: each kill's users, from the events file (fault-impact.ts).
- */
-export function buildSummary(
-  entries: readonly JournalEntry[],
-  deliveries?: DeliveryOutcomes,
-  faultImpacts?: readonly FaultImpact[] | null,
-): { summary: Summary; aggregate: RunAggregate } {
-  return summaryOf(SummaryFold.of(entries), deliveries, undefined, faultImpacts);
+/** A journal's summary, with what its events file adds when it was read (RecordingFindings). */
+export function buildSummary(entries: readonly JournalEntry[], findings: RecordingFindings = {}): { summary: Summary; aggregate: RunAggregate } {
+  return summaryOf(SummaryFold.of(entries), findings);
 }
 
 /**
@@ -282,11 +292,11 @@ export function buildSummary(
  */
 export function summaryOf(
   fold: SummaryFold,
-  deliveries?: DeliveryOutcomes,
+  findings: RecordingFindings = {},
   everySecond: (requested: number) => TimeSeries = (requested) => buildTimeSeries(fold.entries, requested),
-  faultImpacts?: readonly FaultImpact[] | null,
 ): { summary: Summary; aggregate: RunAggregate } {
   const { header, aggregate, notes, crossCheck, end, steps, faults, lastAt, entries } = fold;
+  const { deliveries } = findings;
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
   const t = aggregate.totals;
@@ -374,7 +384,7 @@ export function summaryOf(
         }
       : null,
     stepSearch,
-    faults: faultReport(faults, aggregate.series, faultImpacts),
+    faults: faultReport(faults, aggregate.series, findings),
     eachInstance: eachInstanceSummary(t, header.target.eachInstance?.servers),
     scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
     notes,
@@ -426,6 +436,7 @@ export function runFigures(
       unexpected: d.unexpected,
       duplicates: d.duplicates,
       misrouted: d.misrouted,
+      lostToNetsplit: d.lostToNetsplit,
       undeliverable: t.undeliverable,
       failed: t.sendsFailed,
     },

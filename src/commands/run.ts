@@ -270,11 +270,11 @@ function netsplitActions(
     for (const l of lab.links) if (split.has(l.parent) && !split.has(l.child)) grew = split.add(l.child) !== undefined;
   }
   let users = 0;
-  if (network) {
-    const shape = { spread: network.spread, users: network.users, servers: network.endpoints.length };
-    for (let i = 0; i < network.users; i++) if (split.has(serverIndexOf(i, shape))) users++;
-  }
-  const names = [...split].map((i) => lab.servers[i]?.name ?? `#${i}`).join(', ');
+  const shape = network ? { spread: network.spread, users: network.users, servers: network.endpoints.length } : undefined;
+  if (shape) for (let i = 0; i < shape.users; i++) if (split.has(serverIndexOf(i, shape))) users++;
+  const servers = [...split].sort((a, b) => a - b);
+  const serverNames = servers.map((i) => lab.servers[i]?.name ?? `#${i}`);
+  const names = serverNames.join(', ');
   return [
     {
       atMs: fault.at,
@@ -282,7 +282,9 @@ function netsplitActions(
       target: `${fault.netsplit}/${fault.link}`,
       run: async () => {
         const dropped = link.proxy.cut(fault.for);
-        return `link ${fault.link} cut for ${fault.for} ms (${dropped} server connection${dropped === 1 ? '' : 's'} dropped): split off ${names} with ${users} user${users === 1 ? '' : 's'} of ${network?.users ?? '?'}`;
+        const detail = `link ${fault.link} cut for ${fault.for} ms (${dropped} server connection${dropped === 1 ? '' : 's'} dropped): split off ${names} with ${users} user${users === 1 ? '' : 's'} of ${network?.users ?? '?'}`;
+        // Without the network's shape (a target of one URL) nobody's side can be told: words only.
+        return shape ? { detail, split: { link: fault.link, servers, serverNames, network: shape, users } } : detail;
       },
     },
     {
@@ -292,7 +294,8 @@ function netsplitActions(
       run: async () => {
         const back = performance.now();
         await waitWhole(HEAL_TIMEOUT_MS);
-        return `link ${fault.link} back; every server saw the whole network again ${Math.round(performance.now() - back)} ms later (the servers' own reconnect, every 2 s)`;
+        const relinkMs = Math.round(performance.now() - back);
+        return { detail: `link ${fault.link} back; every server saw the whole network again ${relinkMs} ms later (the servers' own reconnect, every 2 s)`, relinkMs };
       },
     },
   ];

@@ -25,6 +25,9 @@ export { workerNodeFlags } from './worker-pool.js';
 /** How long stopping workers get to log off and send their last figures before they are killed. */
 const STOP_GRACE_MS = 15_000;
 
+/** What a fault action did, journaled with its fault record: a detail in words and figures (JournalFault). */
+export type FaultOutcome = Pick<JournalFault, 'detail' | 'split' | 'relinkMs'>;
+
 export interface RunOptions {
   readonly header: Omit<JournalHeader, 'type' | 'version' | 'startEpochMs' | 'startedAt' | 'timeline' | 'workers'>;
   readonly scenario: Scenario;
@@ -54,8 +57,8 @@ export interface RunOptions {
     readonly atMs: number;
     readonly action: JournalFault['action'];
     readonly target: string;
-    /** Resolves with a detail to journal (what the fault did), or nothing. */
-    run(): Promise<string | void>;
+    /** Resolves with a detail to journal (what the fault did), with figures the analysis reads, or nothing. */
+    run(): Promise<string | void | FaultOutcome>;
   }>;
   /** The lab server's process ids now, when the lab started it: its CPU and memory are journaled. */
   readonly serverPids?: () => readonly number[];
@@ -370,7 +373,7 @@ class ScenarioRun {
         const at = Date.now();
         const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
         fault.run().then(
-          (detail) => this.journal.record(typeof detail === 'string' ? { ...entry, ok: true, detail } : { ...entry, ok: true }),
+          (outcome) => this.journal.record(typeof outcome === 'string' ? { ...entry, ok: true, detail: outcome } : { ...entry, ...outcome, ok: true }),
           (error: Error) => this.journal.record({ ...entry, ok: false, detail: error.message }),
         );
       }, Math.max(0, startEpochMs + fault.atMs - Date.now())),

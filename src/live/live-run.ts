@@ -50,7 +50,7 @@ export class LiveRun {
   /** The report's model of the run so far (no end yet: not "cut short", just not over). */
   model(): ReportModel {
     const everySecond = this.series!.build();
-    const { summary } = summaryOf(this.fold, undefined, () => everySecond);
+    const { summary } = summaryOf(this.fold, {}, () => everySecond);
     return { ...buildReportModel(summary, { entries: this.fold.entries, tornLastLine: false }, MAX_CHART_POINTS, everySecond), cutShort: null };
   }
 }

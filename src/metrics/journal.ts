@@ -122,6 +122,23 @@ export interface JournalFault {
   readonly target: string;
   readonly ok: boolean;
   readonly detail?: string;
+  /** A netsplit's: the servers split off and how the users spread over the network (docs/topologies.md). */
+  readonly split?: JournalSplit;
+  /** A heal's: ms from the link's return until every server saw the whole network again. */
+  readonly relinkMs?: number;
+}
+
+/** Who a netsplit split off: enough for the analysis to tell each user's side from its index. */
+export interface JournalSplit {
+  /** The cut link's name, e.g. `s1-s3`. */
+  readonly link: string;
+  /** The servers behind the cut link (indices into the network's server list) and their names. */
+  readonly servers: readonly number[];
+  readonly serverNames: readonly string[];
+  /** The network's spread, as the agent placed users (src/protocols/network.ts). */
+  readonly network: { readonly spread: 'range' | 'hash'; readonly users: number; readonly servers: number };
+  /** Users of the population placed on the split-off servers. */
+  readonly users: number;
 }
 
 export interface JournalEnd {

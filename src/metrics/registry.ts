@@ -86,6 +86,7 @@ export const ENGINE_METRICS = [
   { name: 'messages.lossRate', kind: 'rate', unit: 'fraction', description: 'lost / expected deliveries', compare: { better: 'lower', limit: { absolute: 0.001 }, measuredWhen: 'messages.expected' } },
   { name: 'messages.duplicates', kind: 'counter', unit: 'count', description: 'deliveries received more than once', compare: { better: 'lower', limit: { absolute: 0 } } },
   { name: 'messages.misrouted', kind: 'counter', unit: 'count', description: 'messages received by a user they were not meant for', compare: { better: 'lower', limit: { absolute: 0 } } },
+  { name: 'messages.lostToNetsplit', kind: 'counter', unit: 'count', description: 'expected deliveries lost to a netsplit the lab injected (sender and recipient on different sides while it was in force); not in messages.lost' },
   { name: 'users.peakOnline', kind: 'gauge', unit: 'users', description: 'most users online at once', compare: { better: 'higher', limit: { relative: 0.01 } } },
   { name: 'users.onlineRatio', kind: 'rate', unit: 'fraction', description: 'peak online / requested users' },
   { name: 'users.logonFailures', kind: 'counter', unit: 'count', description: 'logons that failed or timed out' },

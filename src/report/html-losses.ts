@@ -27,7 +27,7 @@ export function lossesSection(model: ReportModel): string {
       return `<tr><td>${h(i.statement)}</td><td>${status}${i.note ? `<br><small>${h(i.note)}</small>` : ''}</td><td>${figures}</td></tr>`;
     })
     .join('\n');
-  const summary = `<p>${formatNumber(d.expected)} deliveries expected: ${formatNumber(d.delivered)} delivered, ${formatNumber(d.lost)} lost, ${formatNumber(d.cancelled)} cancelled by the run’s end (sent within the delivery timeout before it stopped: not losses); ${formatNumber(d.unexpected)} unexpected receipts (of sends that failed or were cut off, or beyond the sender’s count), ${formatNumber(d.duplicates)} duplicates, ${formatNumber(d.misrouted)} misrouted.</p>`;
+  const summary = `<p>${formatNumber(d.expected)} deliveries expected: ${formatNumber(d.delivered)} delivered, ${formatNumber(d.lost)} lost, ${d.lostToNetsplit > 0 ? `${formatNumber(d.lostToNetsplit)} lost to the injected netsplit (see <a href="#netsplits">Netsplits</a>; not the server’s, not in the lost count), ` : ''}${formatNumber(d.cancelled)} cancelled by the run’s end (sent within the delivery timeout before it stopped: not losses); ${formatNumber(d.unexpected)} unexpected receipts (of sends that failed or were cut off, or beyond the sender’s count), ${formatNumber(d.duplicates)} duplicates, ${formatNumber(d.misrouted)} misrouted.</p>`;
   return `<table id="invariants"><thead><tr><th>Invariant</th><th>Status</th><th>Figures</th></tr></thead><tbody>
 ${invariantRows}
 </tbody></table>

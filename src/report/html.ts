@@ -11,6 +11,7 @@ import { figuresSection, overviewSection, protocolSections, reproduceSection, si
 import { PAGE_CSS } from './html-style.js';
 import { lossesSection } from './html-losses.js';
 import { faultsSection } from './html-faults.js';
+import { netsplitSection } from './netsplits.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment } from './sizing.js';
 
@@ -91,6 +92,7 @@ export function reportSections(model: ReportModel): Array<{ readonly id: string;
     { id: 'figures-section', title: 'Figures', html: figuresSection(model) },
     { id: 'outcomes', title: 'Outcomes and lost deliveries', html: lossesSection(model) },
     { id: 'faults', title: 'Faults', html: faultsSection(model) },
+    ...(model.summary.faults.netsplits.length > 0 ? [{ id: 'netsplits', title: 'Netsplits', html: netsplitSection(model.summary) }] : []),
     { id: 'charts', title: 'Over time', html: chartsSection(model) },
     { id: 'protocols', title: 'Per protocol', html: protocolSections(model) },
     { id: 'sizing', title: 'Sizing', html: sizingSection(model) },

@@ -13,6 +13,7 @@ import { presenceMethodText, type Summary } from '../analysis/summary.js';
 import { describeRssPerVu } from '../analysis/generator.js';
 import { describeEachInstance } from './each-instance.js';
 import { outageHeadline, recoveryText, sampleText, transactionsText } from './fault-text.js';
+import { netsplitLines } from './netsplits.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
 export function formatDuration(seconds: number): string {
@@ -89,7 +90,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   out.push(`users      requested ${n(s.users.requested)}, peak online ${n(s.users.peakOnline)}, logons ok ${n(s.users.logonOk)} of ${n(s.users.logonAttempts)}, failed ${n(s.users.logonFailures)}, disconnects ${n(s.users.disconnects)}, reconnects ${n(s.users.reconnects)}`);
   for (const m of shownLatencies(s)) out.push(latencyLine(m.name, s.latency[m.name]!));
   const m = s.messages;
-  out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
+  out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}${m.lostToNetsplit > 0 ? ` (and ${n(m.lostToNetsplit)} to the netsplit)` : ''}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
   if (s.presence.changes > 0) {
     out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}${s.presence.measuredBy.length > 0 ? `, ${presenceMethodText(s.presence)}` : ''}`);
   }
@@ -114,6 +115,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
       out.push(`  recovery ${recoveryText(o)}`);
     }
   }
+  out.push(...netsplitLines(s));
   if (s.stepSearch) {
     out.push('');
     out.push(`step search: sustainable ${s.stepSearch.sustainable === null ? 'none' : n(s.stepSearch.sustainable)}, broke at ${s.stepSearch.brokeAt === null ? '—' : n(s.stepSearch.brokeAt)}${s.stepSearch.gaveOut ? ` (${s.stepSearch.gaveOut})` : ''}`);

@@ -59,7 +59,7 @@ test('delivered instant and channel messages: nothing lost, a duplicate receipt 
     { u: 0, t: 60_000, k: 'stop' },
   ]);
   assert.deepEqual({ ...result, examples: undefined, lostByReason: undefined }, {
-    source: 'events', expected: 3, delivered: 3, lost: 0, cancelled: 0, unexpected: 0, duplicates: 0, misrouted: 0, timeoutMs: TIMEOUT, examples: undefined, lostByReason: undefined,
+    source: 'events', expected: 3, delivered: 3, lost: 0, lostToNetsplit: 0, cancelled: 0, unexpected: 0, duplicates: 0, misrouted: 0, timeoutMs: TIMEOUT, examples: undefined, lostByReason: undefined,
   });
   assert.deepEqual(lines, []);
 });
