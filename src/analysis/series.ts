@@ -1,13 +1,12 @@
 /**
  * Per-second time series for the report's charts, read from the journal's seconds and
- * downsampled so a long run still makes a small page: each bucket keeps the worst value of
- * latencies and health, the mean of rates.
+ * downsampled so a long run still makes a small page: each bucket keeps its lowest and highest
+ * value of every column (downsample()).
  *
- * The interval percentiles are computed here rather than taken from RunAggregate.series: that
- * summarises every interval histogram in full (mean included, which hdr-histogram-js computes
- * slowly), and the charts need only three percentiles.
+ * The interval percentiles come from intervalPercentiles(), which RunAggregate fills as it
+ * builds the summary from the same records: each histogram is decoded once per report.
  */
-import { decodeHistogram } from '../metrics/histogram.js';
+import { intervalPercentiles } from '../metrics/interval-percentiles.js';
 import type { JournalEntry, JournalHeader, JournalSecond, RunPhase } from '../metrics/journal.js';
 import type { MetricRegistry } from '../metrics/registry.js';
 import { METRICS } from '../protocols/metric-registry.js';
@@ -21,9 +20,9 @@ export const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 export type Column = Array<number | null>;
 
 export interface TimeSeries {
-  /** Seconds since the run started (the last second of each bucket). */
+  /** Seconds since the run started: every journaled second, or each bucket's first and last after downsample(). */
   readonly t: number[];
-  /** Seconds per point after downsampling (1 = every journaled second). */
+  /** Seconds per bucket after downsampling (1 = every journaled second, one point each). */
   readonly bucketSeconds: number;
   readonly columns: Record<string, Column>;
   /** Error kinds seen, most frequent first; their columns are `error:<kind>`. */
@@ -52,9 +51,6 @@ export function phaseSpans(seconds: readonly JournalSecond[]): PhaseSpan[] {
   return spans;
 }
 
-/** Columns whose buckets keep their maximum; every other column keeps its mean. */
-const MAX_COLUMNS = /^(online|target|latency:|health:)/;
-
 /** Planned online users at `seconds` into the run, from the header's timeline (ms) and population. */
 export function plannedOnline(header: JournalHeader, users: number, seconds: number): number {
   const ms = seconds * 1000;
@@ -63,15 +59,6 @@ export function plannedOnline(header: JournalHeader, users: number, seconds: num
   if (ms <= holdEnd) return users;
   if (ms >= end) return 0;
   return Math.round(users * (1 - (ms - holdEnd) / (end - holdEnd)));
-}
-
-/** An interval histogram's percentiles in ms (µs recorded, 3 decimals, like summarize()). */
-function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCENTILES)[number], number> | null {
-  if (encoded === undefined) return null;
-  const histogram = decodeHistogram(encoded);
-  if (histogram.totalCount === 0) return null;
-  const at = (p: number) => Math.round(histogram.getValueAtPercentile(p)) / 1000;
-  return { p50: at(50), p95: at(95), p99: at(99) };
 }
 
 /** Every journaled second (no downsampling); see downsample() for the charts. */
@@ -102,8 +89,9 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
     push('kbpsPerUser', second.online > 0 ? (bytes * 8) / 1000 / second.online : null);
     push('errors', Object.values(second.errors).reduce((a, b) => a + b, 0));
     for (const kind of errorKinds) push(`error:${kind}`, second.errors[kind] ?? 0);
+    const percentiles = intervalPercentiles(second);
     for (const kind of latencies) {
-      const l = intervalPercentiles(second.histograms[kind]);
+      const l = percentiles[kind];
       for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
     const health = second.health;
@@ -121,28 +109,41 @@ export function buildTimeSeries(entries: readonly JournalEntry[], users: number)
   return { t, bucketSeconds: 1, columns, errorKinds, latencies: charted, phases: phaseSpans(seconds) };
 }
 
+/**
+ * Min/max decimation for the charts: the seconds are cut into buckets of equal length, and each
+ * bucket is drawn by two points — at its first and its last second — holding each column's lowest
+ * and highest value over the bucket, in the order they happened. A one-second spike or dip in
+ * any column (an error burst, a latency peak, a drop in users online) keeps its true height,
+ * whatever the run's length; only its position moves, by less than one bucket.
+ * At most `maxPoints` points (a bucket of one second is one point).
+ */
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
   const n = series.t.length;
   if (n <= maxPoints) return series;
-  const size = Math.ceil(n / maxPoints);
+  const size = Math.ceil(n / Math.max(1, Math.floor(maxPoints / 2)));
+  const buckets: Array<{ start: number; end: number }> = [];
+  for (let start = 0; start < n; start += size) buckets.push({ start, end: Math.min(n, start + size) });
   const t: number[] = [];
-  for (let start = 0; start < n; start += size) t.push(series.t[Math.min(n, start + size) - 1]!);
+  for (const { start, end } of buckets) {
+    t.push(series.t[start]!);
+    if (end - start > 1) t.push(series.t[end - 1]!);
+  }
   const columns: Record<string, Column> = {};
   for (const [name, values] of Object.entries(series.columns)) {
-    const keepMax = MAX_COLUMNS.test(name);
     const out: Column = [];
-    for (let start = 0; start < n; start += size) {
-      let sum = 0;
-      let count = 0;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = start; i < Math.min(n, start + size); i++) {
+    for (const { start, end } of buckets) {
+      let low = -1;
+      let high = -1;
+      for (let i = start; i < end; i++) {
         const v = values[i];
         if (v === null || v === undefined) continue;
-        sum += v;
-        count++;
-        max = Math.max(max, v);
+        if (low < 0 || v < values[low]!) low = i;
+        if (high < 0 || v > values[high]!) high = i;
       }
-      out.push(count === 0 ? null : keepMax ? max : sum / count);
+      const at = (i: number) => (i < 0 ? null : values[i]!);
+      if (end - start === 1) out.push(at(low));
+      else if (high < low) out.push(at(high), at(low));
+      else out.push(at(low), at(high));
     }
     columns[name] = out;
   }
