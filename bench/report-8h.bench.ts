@@ -1,0 +1,69 @@
+/**
+ * The report of an eight-hour, 100,000-user run (issue 19, "Long runs stay flat"): a synthetic
+ * journal of 28,800 seconds built like bench/report.bench.ts's (real JournalWriter and
+ * MetricsRecorder; ten workers' health each second, interval HDR histograms, ramp, hold and
+ * ramp-down), then `imload report <run-dir>` run as a user runs it (bin/imload.js, a fresh
+ * process). Targets: rebuilt in under 30 s, index.html under 5 MB.
+ *
+ *   node --import tsx bench/report-8h.bench.ts [--keep DIR] [--rounds N]
+ *
+ * --keep DIR writes the journal into DIR once and reuses it on later runs (the build takes
+ * minutes); --rounds times the report that many times (the first is reported apart).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeSyntheticJournal } from '../test/unit/report-synthetic-journal.js';
+import type { Summary } from '../src/analysis/summary.js';
+import { readFileSync } from 'node:fs';
+
+const SECONDS = 8 * 3600;
+const USERS = 100_000;
+const WORKERS = 10;
+const TARGET_MS = 30_000;
+const TARGET_BYTES = 5 * 10 ** 6;
+
+const { values } = parseArgs({ options: { keep: { type: 'string' }, rounds: { type: 'string', default: '1' } } });
+const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'imload-report-8h-'));
+const journal = join(dir, 'journal.ndjson');
+try {
+  if (!existsSync(journal)) {
+    mkdirSync(dir, { recursive: true });
+    const started = performance.now();
+    // A 10-minute ramp (slow enough not to saturate the host), 2-minute ramp-down; ~40 members per channel.
+    writeSyntheticJournal({ path: journal, seconds: SECONDS, users: USERS, rampSeconds: 600, rampDownSeconds: 120, workers: WORKERS, fanOut: 40, presence: true, errorsAt: (t): Record<string, number> => (t % 97 === 0 ? { 'logon-timeout': 2 } : {}), runId: 'synthetic-8h-100k' });
+    console.log(`journal written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const rounds: number[] = [];
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const name of readdirSync(dir)) if (name !== 'journal.ndjson') rmSync(join(dir, name), { recursive: true, force: true });
+    const started = performance.now();
+    const report = spawnSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    rounds.push(performance.now() - started);
+    if (report.status !== 0) throw new Error(`imload report exited ${report.status}: ${report.stderr}`);
+  }
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+  const htmlBytes = statSync(join(dir, 'index.html')).size;
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  const figures = {
+    loadAverage: loadavg().map((l) => +l.toFixed(2)),
+    journalMiB: +(statSync(journal).size / 2 ** 20).toFixed(1),
+    reportSeconds: rounds.map((ms) => +(ms / 1000).toFixed(2)),
+    indexHtmlMB: +(htmlBytes / 10 ** 6).toFixed(2),
+    resolutionNote: /Each point covers[^<]*/.exec(html)?.[0] ?? '(none)',
+    pngs: readdirSync(join(dir, 'charts')).length,
+    durationSeconds: summary.durationSeconds,
+    peakOnline: summary.users.peakOnline,
+    deliveries: summary.messages.delivered,
+    deliveryP99: summary.latency.delivery.p99,
+  };
+  console.log(JSON.stringify(figures, null, 2));
+  const worst = Math.max(...rounds);
+  console.log(`imload report ${(worst / 1000).toFixed(2)} s worst of ${rounds.length} (target < ${TARGET_MS / 1000} s): ${worst < TARGET_MS ? 'ok' : 'OVER'}`);
+  console.log(`index.html ${figures.indexHtmlMB} MB (target < 5 MB): ${htmlBytes < TARGET_BYTES ? 'ok' : 'OVER'}`);
+  if (worst >= TARGET_MS || htmlBytes >= TARGET_BYTES) process.exitCode = 1;
+} finally {
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+}
