@@ -5,19 +5,19 @@
  * ramp-down), then `imload report <run-dir>` run as a user runs it (bin/imload.js, a fresh
  * process). Targets: rebuilt in under 30 s, index.html under 5 MB.
  *
- *   node --import tsx bench/report-8h.bench.ts [--keep DIR] [--rounds N]
+ *   node --import tsx bench/report-8h.bench.ts [--keep DIR] [--rounds N] [--baseline-cli PATH]
  *
  * --keep DIR writes the journal into DIR once and reuses it on later runs (the build takes
- * minutes); --rounds times the report that many times (the first is reported apart).
+ * minutes); --rounds times the report that many times; --baseline-cli times another checkout's
+ * bin/imload.js on the same journal in alternate rounds (a ratio within one run).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSyntheticJournal } from '../test/unit/report-synthetic-journal.js';
 import type { Summary } from '../src/analysis/summary.js';
-import { readFileSync } from 'node:fs';
 
 const SECONDS = 8 * 3600;
 const USERS = 100_000;
@@ -25,7 +25,7 @@ const WORKERS = 10;
 const TARGET_MS = 30_000;
 const TARGET_BYTES = 5 * 10 ** 6;
 
-const { values } = parseArgs({ options: { keep: { type: 'string' }, rounds: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { keep: { type: 'string' }, rounds: { type: 'string', default: '1' }, 'baseline-cli': { type: 'string' } } });
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'imload-report-8h-'));
 const journal = join(dir, 'journal.ndjson');
 try {
@@ -36,13 +36,20 @@ try {
     writeSyntheticJournal({ path: journal, seconds: SECONDS, users: USERS, rampSeconds: 600, rampDownSeconds: 120, workers: WORKERS, fanOut: 40, presence: true, errorsAt: (t): Record<string, number> => (t % 97 === 0 ? { 'logon-timeout': 2 } : {}), runId: 'synthetic-8h-100k' });
     console.log(`journal written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  const rounds: number[] = [];
-  for (let round = 0; round < Number(values.rounds); round++) {
+  /** `imload report <dir>` in a fresh process, as a user runs it: wall-clock ms. */
+  const timeReport = (cli: string): number => {
     for (const name of readdirSync(dir)) if (name !== 'journal.ndjson') rmSync(join(dir, name), { recursive: true, force: true });
     const started = performance.now();
-    const report = spawnSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-    rounds.push(performance.now() - started);
-    if (report.status !== 0) throw new Error(`imload report exited ${report.status}: ${report.stderr}`);
+    const report = spawnSync(process.execPath, [cli, 'report', dir], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    const ms = performance.now() - started;
+    if (report.status !== 0) throw new Error(`${cli} report exited ${report.status}: ${report.stderr}`);
+    return ms;
+  };
+  const rounds: number[] = [];
+  const baseline: number[] = [];
+  for (let round = 0; round < Number(values.rounds); round++) {
+    if (values['baseline-cli']) baseline.push(timeReport(values['baseline-cli']));
+    rounds.push(timeReport('bin/imload.js'));
   }
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   const htmlBytes = statSync(join(dir, 'index.html')).size;
@@ -51,8 +58,10 @@ try {
     loadAverage: loadavg().map((l) => +l.toFixed(2)),
     journalMiB: +(statSync(journal).size / 2 ** 20).toFixed(1),
     reportSeconds: rounds.map((ms) => +(ms / 1000).toFixed(2)),
+    ...(baseline.length > 0 ? { baselineReportSeconds: baseline.map((ms) => +(ms / 1000).toFixed(2)), ratioToBaseline: rounds.map((ms, i) => +(ms / baseline[i]!).toFixed(2)) } : {}),
     indexHtmlMB: +(htmlBytes / 10 ** 6).toFixed(2),
-    resolutionNote: /Each point covers[^<]*/.exec(html)?.[0] ?? '(none)',
+    resolutionNote: /id="chart-resolution">([^<]*)/.exec(html)?.[1] ?? '(none)',
+    chartPoints: (JSON.parse(/id="report-data">([^<]*)</.exec(html)![1]!) as { charts: Array<{ config: { data: { datasets: Array<{ data: unknown[] }> } } }> }).charts[0]!.config.data.datasets[0]!.data.length,
     pngs: readdirSync(join(dir, 'charts')).length,
     durationSeconds: summary.durationSeconds,
     peakOnline: summary.users.peakOnline,
