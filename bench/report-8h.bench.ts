@@ -36,21 +36,31 @@ try {
     writeSyntheticJournal({ path: journal, seconds: SECONDS, users: USERS, rampSeconds: 600, rampDownSeconds: 120, workers: WORKERS, fanOut: 40, presence: true, errorsAt: (t): Record<string, number> => (t % 97 === 0 ? { 'logon-timeout': 2 } : {}), runId: 'synthetic-8h-100k' });
     console.log(`journal written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  /** `imload report <dir>` in a fresh process, as a user runs it: wall-clock ms. */
-  const timeReport = (cli: string): number => {
+  // GNU time reports the process's peak RSS (KiB); without it only the wall-clock is measured.
+  const gnuTime = existsSync('/usr/bin/time');
+  const rssFile = join(tmpdir(), `imload-report-8h-rss-${process.pid}`);
+  /** `imload report <dir>` in a fresh process, as a user runs it: wall-clock ms and peak RSS. */
+  const timeReport = (cli: string): { ms: number; peakRssMiB: number | null } => {
     for (const name of readdirSync(dir)) if (name !== 'journal.ndjson') rmSync(join(dir, name), { recursive: true, force: true });
+    const command = [process.execPath, cli, 'report', dir];
     const started = performance.now();
-    const report = spawnSync(process.execPath, [cli, 'report', dir], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    const report = gnuTime
+      ? spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...command], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
+      : spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     const ms = performance.now() - started;
     if (report.status !== 0) throw new Error(`${cli} report exited ${report.status}: ${report.stderr}`);
-    return ms;
+    return { ms, peakRssMiB: gnuTime ? Math.round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024) : null };
   };
   const rounds: number[] = [];
   const baseline: number[] = [];
+  const peakRss: Array<number | null> = [];
   for (let round = 0; round < Number(values.rounds); round++) {
-    if (values['baseline-cli']) baseline.push(timeReport(values['baseline-cli']));
-    rounds.push(timeReport('bin/imload.js'));
+    if (values['baseline-cli']) baseline.push(timeReport(values['baseline-cli']).ms);
+    const current = timeReport('bin/imload.js');
+    rounds.push(current.ms);
+    peakRss.push(current.peakRssMiB);
   }
+  if (gnuTime) rmSync(rssFile, { force: true });
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   const htmlBytes = statSync(join(dir, 'index.html')).size;
   const html = readFileSync(join(dir, 'index.html'), 'utf8');
@@ -59,6 +69,7 @@ try {
     journalMiB: +(statSync(journal).size / 2 ** 20).toFixed(1),
     reportSeconds: rounds.map((ms) => +(ms / 1000).toFixed(2)),
     ...(baseline.length > 0 ? { baselineReportSeconds: baseline.map((ms) => +(ms / 1000).toFixed(2)), ratioToBaseline: rounds.map((ms, i) => +(ms / baseline[i]!).toFixed(2)) } : {}),
+    reportPeakRssMiB: peakRss,
     indexHtmlMB: +(htmlBytes / 10 ** 6).toFixed(2),
     resolutionNote: /id="chart-resolution">([^<]*)/.exec(html)?.[1] ?? '(none)',
     chartPoints: (JSON.parse(/id="report-data">([^<]*)</.exec(html)![1]!) as { charts: Array<{ config: { data: { datasets: Array<{ data: unknown[] }> } } }> }).charts[0]!.config.data.datasets[0]!.data.length,
