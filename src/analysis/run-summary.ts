@@ -4,8 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJournal, type JournalFault } from '../metrics/journal.js';
-import { RunAggregate } from '../metrics/aggregate.js';
+import { readJournal, type JournalEntry, type JournalFault } from '../metrics/journal.js';
 import { buildSummary, type Summary } from './summary.js';
 import { userName, WorkloadPlan } from '../scenarios/schedule.js';
 import type { Scenario } from '../scenarios/schema.js';
@@ -15,21 +14,21 @@ import { splitWindows } from './netsplit.js';
 
 export const LOSSES_FILE = 'losses.ndjson';
 
-export async function summarizeRunFolder(runDir: string): Promise<Summary> {
-  const entries = readJournal(join(runDir, 'journal.ndjson'));
+/** `entries`: the folder's journal, when the caller has read it already (a long run's journal is read once). */
+export async function summarizeRunFolder(runDir: string, entries: readonly JournalEntry[] = readJournal(join(runDir, 'journal.ndjson'))): Promise<Summary> {
   const eventsPath = join(runDir, 'events.ndjson.gz');
   const header = entries[0]?.type === 'header' ? entries[0] : undefined;
   // One segment of a split population records only its own users' receipts: a delivery to
   // another segment's user would read as lost, so a segment speaks through its counters.
   if (!existsSync(eventsPath) || !header || (header.segment?.count ?? 1) > 1) return buildSummary(entries).summary;
   const faults = entries.filter((e): e is JournalFault => e.type === 'fault');
-  const totals = new RunAggregate();
-  for (const entry of entries) if (entry.type === 'second') totals.add(entry);
+  // Two counters only: a RunAggregate here would decode every histogram for nothing.
+  const total = (counter: 'duplicates' | 'misrouted') => entries.reduce((n, e) => n + (e.type === 'second' ? (e.counters[counter] ?? 0) : 0), 0);
   const analysis = await analyseRecording(eventsPath, {
     lossesPath: join(runDir, LOSSES_FILE),
     presentersOf: auditoriumPresenters(header.scenario as Scenario),
-    duplicates: totals.totals.duplicates,
-    misrouted: totals.totals.misrouted,
+    duplicates: total('duplicates'),
+    misrouted: total('misrouted'),
     splits: splitWindows(faults),
   });
   const scenario = header.scenario as Scenario;

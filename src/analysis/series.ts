@@ -1,13 +1,13 @@
 /**
  * Per-second time series for the report's charts, read from the journal's seconds and
- * downsampled so a long run still makes a small page: each bucket keeps the worst value of
- * latencies and health, the mean of rates.
+ * downsampled so a long run still makes a small page: each bucket keeps its lowest and highest
+ * value of every column (downsample()).
  *
- * The interval percentiles are computed here rather than taken from RunAggregate.series: that
- * summarises every interval histogram in full (mean included, which hdr-histogram-js computes
- * slowly), and the charts need only three percentiles.
+ * The interval percentiles come from intervalPercentiles(), which RunAggregate fills as it
+ * builds the summary from the same records: each histogram is decoded once per report (and once
+ * per second on the live page, whose fold has decoded the second before the series reads it).
  */
-import { decodeHistogram } from '../metrics/histogram.js';
+import { intervalPercentiles } from '../metrics/interval-percentiles.js';
 import type { JournalEntry, JournalHeader, JournalSecond, RunPhase } from '../metrics/journal.js';
 import type { MetricRegistry } from '../metrics/registry.js';
 import { METRICS } from '../protocols/metric-registry.js';
@@ -21,9 +21,9 @@ export const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 export type Column = Array<number | null>;
 
 export interface TimeSeries {
-  /** Seconds since the run started (the last second of each bucket). */
+  /** Seconds since the run started: every journaled second, or each bucket's first and last after downsample(). */
   readonly t: number[];
-  /** Seconds per point after downsampling (1 = every journaled second). */
+  /** Seconds per bucket after downsampling (1 = every journaled second, one point each). */
   readonly bucketSeconds: number;
   readonly columns: Record<string, Column>;
   /** Error kinds seen, most frequent first; their columns are `error:<kind>`. */
@@ -54,9 +54,6 @@ function extendPhaseSpans(spans: Array<{ phase: RunPhase; from: number; to: numb
   else spans.push({ phase: second.phase, from: second.t - 1, to: second.t });
 }
 
-/** Columns whose buckets keep their maximum; every other column keeps its mean. */
-const MAX_COLUMNS = /^(online|target|latency:|health:)/;
-
 /** Planned online users at `seconds` into the run, from the header's timeline (ms) and population. */
 export function plannedOnline(header: JournalHeader, users: number, seconds: number): number {
   const ms = seconds * 1000;
@@ -67,30 +64,16 @@ export function plannedOnline(header: JournalHeader, users: number, seconds: num
   return Math.round(users * (1 - (ms - holdEnd) / (end - holdEnd)));
 }
 
-/** An interval histogram's percentiles in ms (µs recorded, 3 decimals, like summarize()). */
-function intervalPercentiles(encoded: string | undefined): Record<(typeof PERCENTILES)[number], number> | null {
-  if (encoded === undefined) return null;
-  const histogram = decodeHistogram(encoded);
-  if (histogram.totalCount === 0) return null;
-  const at = (p: number) => Math.round(histogram.getValueAtPercentile(p)) / 1000;
-  return { p50: at(50), p95: at(95), p99: at(99) };
-}
-
 /** Every journaled second (no downsampling); see downsample() for the charts. */
 export function buildTimeSeries(entries: readonly JournalEntry[], users: number): TimeSeries {
   const builder = new TimeSeriesBuilder(entries[0] as JournalHeader, users);
-  for (const entry of entries) if (entry.type === 'second') builder.add(entry, (name) => intervalPercentiles(entry.histograms[name]));
+  for (const entry of entries) if (entry.type === 'second') builder.add(entry);
   return builder.build();
 }
 
-/** One second's chart percentiles of a latency (ms, 3 decimals), or null when it has no sample. */
-export type IntervalPercentiles = (latency: string) => Record<(typeof PERCENTILES)[number], number> | null;
-
 /**
  * buildTimeSeries one second at a time: the live page (src/live/) adds each journaled second as
- * it comes and builds the series so far, instead of reading every second again per update. The
- * percentiles are passed in, so a caller that has decoded the second's histograms already (the
- * live page's RunAggregate) does not decode them twice.
+ * it comes and builds the series so far, instead of reading every second again per update.
  */
 export class TimeSeriesBuilder {
   private readonly latencies: string[];
@@ -109,7 +92,7 @@ export class TimeSeriesBuilder {
     this.latencies = chartLatencies(METRICS.withJournal(header.metrics));
   }
 
-  add(second: JournalSecond, percentiles: IntervalPercentiles): void {
+  add(second: JournalSecond): void {
     const push = (name: string, value: number | null) => {
       let column = this.columns.get(name);
       if (!column) this.columns.set(name, (column = []));
@@ -134,8 +117,9 @@ export class TimeSeriesBuilder {
       entry.total += count;
     }
     for (const [kind, { column }] of this.errorColumns) column.push(second.errors[kind] ?? 0);
+    const percentiles = intervalPercentiles(second);
     for (const kind of this.latencies) {
-      const l = percentiles(kind);
+      const l = percentiles[kind];
       if (l) this.sampled.add(kind);
       for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
@@ -166,28 +150,41 @@ export class TimeSeriesBuilder {
   }
 }
 
+/**
+ * Min/max decimation for the charts: the seconds are cut into buckets of equal length, and each
+ * bucket is drawn by two points — at its first and its last second — holding each column's lowest
+ * and highest value over the bucket, in the order they happened. A one-second spike or dip in
+ * any column (an error burst, a latency peak, a drop in users online) keeps its true height,
+ * whatever the run's length; only its position moves, by less than one bucket.
+ * At most `maxPoints` points (a bucket of one second is one point).
+ */
 export function downsample(series: TimeSeries, maxPoints: number): TimeSeries {
   const n = series.t.length;
   if (n <= maxPoints) return series;
-  const size = Math.ceil(n / maxPoints);
+  const size = Math.ceil(n / Math.max(1, Math.floor(maxPoints / 2)));
+  const buckets: Array<{ start: number; end: number }> = [];
+  for (let start = 0; start < n; start += size) buckets.push({ start, end: Math.min(n, start + size) });
   const t: number[] = [];
-  for (let start = 0; start < n; start += size) t.push(series.t[Math.min(n, start + size) - 1]!);
+  for (const { start, end } of buckets) {
+    t.push(series.t[start]!);
+    if (end - start > 1) t.push(series.t[end - 1]!);
+  }
   const columns: Record<string, Column> = {};
   for (const [name, values] of Object.entries(series.columns)) {
-    const keepMax = MAX_COLUMNS.test(name);
     const out: Column = [];
-    for (let start = 0; start < n; start += size) {
-      let sum = 0;
-      let count = 0;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = start; i < Math.min(n, start + size); i++) {
+    for (const { start, end } of buckets) {
+      let low = -1;
+      let high = -1;
+      for (let i = start; i < end; i++) {
         const v = values[i];
         if (v === null || v === undefined) continue;
-        sum += v;
-        count++;
-        max = Math.max(max, v);
+        if (low < 0 || v < values[low]!) low = i;
+        if (high < 0 || v > values[high]!) high = i;
       }
-      out.push(count === 0 ? null : keepMax ? max : sum / count);
+      const at = (i: number) => (i < 0 ? null : values[i]!);
+      if (end - start === 1) out.push(at(low));
+      else if (high < low) out.push(at(high), at(low));
+      else out.push(at(low), at(high));
     }
     columns[name] = out;
   }

@@ -15,6 +15,7 @@ import { isLoopback, parseTargetUrl, resolveSecret, toAgentTarget } from '../sce
 import type { Scenario, Target } from '../scenarios/schema.js';
 import { formatProgress, formatSummaryText } from '../report/text.js';
 import { writeRunOutputs } from '../report/outputs.js';
+import { loadRunJournal } from '../report/report-model.js';
 import { startLabFor, type LabTarget } from '../lab/index.js';
 import { IMLOAD_VERSION } from '../version.js';
 import { probeTarget } from './probe.js';
@@ -217,8 +218,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
       if (o.failed > 0) process.stderr.write(`imload: --out ${o.description}: ${o.failed} second(s) not delivered (${o.sent} delivered): ${o.error ?? 'unknown error'}\n`);
     }
     // The journal again, with every lost delivery explained from the events file.
-    const summary = await summarizeRunFolder(runDir);
-    const model = await writeRunOutputs(runDir, summary);
+    const journal = loadRunJournal(runDir);
+    const summary = await summarizeRunFolder(runDir, journal?.entries);
+    const model = await writeRunOutputs(runDir, summary, journal);
     // The live page shows the final report, then closes (its pages keep what they show).
     await dashboard?.finish(model);
     if (!options.quiet) process.stdout.write(`${formatSummaryText(summary, runDir)}\n`);

@@ -10,9 +10,6 @@ import { SummaryFold, summaryOf } from '../analysis/summary.js';
 import { TimeSeriesBuilder } from '../analysis/series.js';
 import { buildReportModel, MAX_CHART_POINTS, type ReportModel } from '../report/report-model.js';
 
-/** ms with 3 decimals from the aggregate's unrounded ms: exactly series.ts's Math.round(µs) / 1000. */
-const roundMs = (ms: number) => Math.round(ms * 1000) / 1000;
-
 export class LiveRun {
   private readonly fold = new SummaryFold();
   private series: TimeSeriesBuilder | undefined;
@@ -38,12 +35,8 @@ export class LiveRun {
     if (entry.type === 'header') this.series = new TimeSeriesBuilder(entry, this.fold.requestedUsers);
     else if (entry.type === 'second') {
       this.lastSecond = entry;
-      // The fold's aggregate has just decoded this second's histograms: its percentiles, not a second decoding.
-      const latency = this.fold.aggregate.series.at(-1)!.latency;
-      this.series!.add(entry, (name) => {
-        const l = latency[name];
-        return l && l.count > 0 ? { p50: roundMs(l.p50), p95: roundMs(l.p95), p99: roundMs(l.p99) } : null;
-      });
+      // The fold's aggregate has just decoded this second's histograms; the series reads the percentiles it kept.
+      this.series!.add(entry);
     }
   }
 

@@ -4,7 +4,8 @@
  */
 import { COUNTERS, LATENCIES, type CounterName, type GeneratorHealth, type LatencyName } from './names.js';
 import type { CounterValues } from './recorder.js';
-import { createHistogram, decodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
+import { createHistogram, summarize, type Histogram, type LatencySummary } from './histogram.js';
+import { intervalPercentiles, type SecondPercentiles } from './interval-percentiles.js';
 import type { HostSecond, JournalSecond, RunPhase, ServerSecond } from './journal.js';
 
 export interface SecondPoint {
@@ -13,8 +14,8 @@ export interface SecondPoint {
   readonly online: number;
   readonly counters: CounterValues;
   readonly errors: number;
-  /** Interval latency percentiles for the charts, by latency name (the engine's and the protocols'). */
-  readonly latency: Partial<Record<string, { p50: number; p95: number; p99: number; count: number }>>;
+  /** Interval latency percentiles for the charts, by latency name (the engine's and the protocols'); none for an empty interval. */
+  readonly latency: SecondPercentiles;
   /** Application kbit/s per online user over this second. */
   readonly kbpsPerUser: number;
   readonly health: readonly GeneratorHealth[];
@@ -60,19 +61,8 @@ export class RunAggregate {
     }
     for (const [kind, value] of Object.entries(second.errors)) this.errors[kind] = (this.errors[kind] ?? 0) + value;
     for (const [kind, value] of Object.entries(second.teardown ?? {})) this.teardown[kind] = (this.teardown[kind] ?? 0) + value;
-    const latency: SecondPoint['latency'] = {};
-    for (const [name, encoded] of Object.entries(second.histograms)) {
-      if (encoded === undefined) continue;
-      const interval = decodeHistogram(encoded);
-      (this.histograms[name] ??= createHistogram()).add(interval);
-      // Only what the charts need: a full summary (mean included) costs ~0.5 ms per histogram.
-      latency[name] = {
-        p50: interval.getValueAtPercentile(50) / 1000,
-        p95: interval.getValueAtPercentile(95) / 1000,
-        p99: interval.getValueAtPercentile(99) / 1000,
-        count: interval.totalCount,
-      };
-    }
+    // Only what the charts need (a full summary, mean included, costs ~0.5 ms per histogram), remembered for them.
+    const latency = intervalPercentiles(second, (name, interval) => (this.histograms[name] ??= createHistogram()).add(interval));
     this.peakOnline = Math.max(this.peakOnline, second.online);
     const bytes = (second.counters.bytesIn ?? 0) + (second.counters.bytesOut ?? 0);
     if (second.online > 0) {

@@ -216,7 +216,7 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
   const n = t.length;
   const axis: TimeAxis = {
     t,
-    title: series.bucketSeconds > 1 ? `seconds since start (one point per ${series.bucketSeconds} s: rates averaged, latencies and health at their worst)` : 'seconds since start',
+    title: series.bucketSeconds > 1 ? `seconds since start (each ${series.bucketSeconds} s drawn as its lowest and highest value)` : 'seconds since start',
     end: Math.max(t.at(-1) ?? 0, series.phases.at(-1)?.to ?? 0),
     bands: phaseBands(series.phases),
   };

@@ -76,10 +76,15 @@ function renderSizing() {
 document.getElementById('sizing-form').addEventListener('input', renderSizing);
 `;
 
+/** What the page says under "Over time" when the charts are downsampled (src/analysis/series.ts downsample()). */
+export function chartResolution(bucketSeconds: number): string {
+  return `Resolution: ${bucketSeconds} s. So the page stays small, each ${bucketSeconds} s of the run is drawn as two points holding every series' lowest and highest value over those seconds, so a one-second peak or dip keeps its height (it may move by up to ${bucketSeconds} s).`;
+}
+
 function chartsSection(model: ReportModel): string {
   const figures = model.charts.map((c) => `<figure class="chart"><div class="chart-box"><canvas id="chart-${h(c.id)}" role="img" aria-label="${h(c.title)}"></canvas></div></figure>`);
   const omitted = model.omittedCharts.map((o) => `<p class="note omitted">${h(o.title)}: ${h(o.reason)}.</p>`);
-  const bucket = model.series && model.series.bucketSeconds > 1 ? `<p class="note">Each point covers ${model.series.bucketSeconds} s so the page stays small: rates are averaged, latencies and generator health keep their worst value.</p>` : '';
+  const bucket = model.series && model.series.bucketSeconds > 1 ? `<p class="note" id="chart-resolution">${h(chartResolution(model.series.bucketSeconds))}</p>` : '';
   return `${bucket}<div class="charts">${figures.join('\n')}</div>${omitted.join('\n')}`;
 }
 

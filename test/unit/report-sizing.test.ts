@@ -47,20 +47,30 @@ test('plannedOnline follows the ramp, the hold and the ramp-down', () => {
   assert.deepEqual([0, 5, 10, 20, 30, 35, 40, 41].map((t) => plannedOnline(header, 100, t)), [0, 50, 100, 100, 100, 50, 0, 0]);
 });
 
-test('downsampling keeps the worst latency and the mean rate of each bucket', () => {
+test('downsampling keeps each bucket\'s lowest and highest value, in the order they happened', () => {
   const series: TimeSeries = {
-    t: [1, 2, 3, 4, 5, 6],
+    t: [1, 2, 3, 4, 5, 6, 7],
     bucketSeconds: 1,
     errorKinds: [],
     latencies: chartLatencies(METRICS),
     phases: [],
-    columns: { 'latency:delivery:p99': [1, 9, null, 2, 3, 4], sent: [10, 20, 30, 40, 50, 60], online: [1, 2, 3, 4, 5, 6] },
+    columns: {
+      'latency:delivery:p99': [1, 9, null, 2, 3, 4, 8],
+      sent: [10, 20, 30, 40, 50, 60, 70],
+      online: [6, 5, 4, 3, 2, 1, 0],
+      // A one-second burst in a quiet run: its height must survive.
+      errors: [0, 0, 0, 0, 500, 0, 0],
+      nothing: [null, null, null, null, null, null, null],
+    },
   };
-  const small = downsample(series, 2);
+  const small = downsample(series, 6);
   assert.equal(small.bucketSeconds, 3);
-  assert.deepEqual(small.t, [3, 6]);
-  assert.deepEqual(small.columns['latency:delivery:p99'], [9, 4]);
-  assert.deepEqual(small.columns.sent, [20, 50]);
-  assert.deepEqual(small.columns.online, [3, 6]);
+  assert.deepEqual(small.t, [1, 3, 4, 6, 7], 'each bucket at its first and last second; a one-second bucket is one point');
+  assert.ok(small.t.length <= 6);
+  assert.deepEqual(small.columns['latency:delivery:p99'], [1, 9, 2, 4, 8]);
+  assert.deepEqual(small.columns.sent, [10, 30, 40, 60, 70]);
+  assert.deepEqual(small.columns.online, [6, 4, 3, 1, 0], 'falling: the highest comes first');
+  assert.deepEqual(small.columns.errors, [0, 0, 0, 500, 0]);
+  assert.deepEqual(small.columns.nothing, [null, null, null, null, null]);
   assert.equal(downsample(series, 10), series, 'short series are left alone');
 });

@@ -1,0 +1,139 @@
+/**
+ * Long runs stay flat (issue 19): a one-hour real-time hold at chat-20k's workload (19,900 IRC
+ * users — one lab InspIRCd's limit here — 3 IMs and 2 channel messages per user-hour, 20
+ * contacts). Target: a least-squares line fitted to the workers' summed RSS over the hold rises
+ * less than 1 % of its mean per hour. Also prints the event-loop delay over the hold, the
+ * report's RSS per VU, and the server's RSS at the start and end of the hold.
+ *
+ *   node --import tsx bench/soak.bench.ts [--hold 60m] [--users 19900] [--lock /tmp/imload-integration.lock] [--lock-wait 15m]
+ *
+ * The ramp is the only heavy part (about 20,000 logons and their joins); the hold is ~30
+ * messages/s. So the bench holds the shared benchmark lock (`flock`) from before the ramp until
+ * the hold has begun with everybody online, then lets it go; if the lock is not free within
+ * --lock-wait it runs without it and says so.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runCommand } from '../src/commands/run.js';
+import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
+import { describeRssPerVu } from '../src/analysis/generator.js';
+import { durationMs } from '../src/metrics/duration.js';
+
+const { values } = parseArgs({
+  options: {
+    hold: { type: 'string', default: '60m' },
+    users: { type: 'string' },
+    lock: { type: 'string', default: '/tmp/imload-integration.lock' },
+    'lock-wait': { type: 'string', default: '15m' },
+  },
+});
+const TARGET_PERCENT_PER_HOUR = 1;
+
+/** A least-squares line through (x, y): slope and mean of y. */
+function fitLine(points: ReadonlyArray<{ x: number; y: number }>): { slope: number; intercept: number; meanY: number } {
+  const n = points.length;
+  const meanX = points.reduce((s, p) => s + p.x, 0) / n;
+  const meanY = points.reduce((s, p) => s + p.y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - meanX) * (p.y - meanY);
+    sxx += (p.x - meanX) ** 2;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  return { slope, intercept: meanY - slope * meanX, meanY };
+}
+
+/** Holds `lock` through a `flock` child until release(); null when it was not free within waitMs. */
+async function takeLock(path: string, waitMs: number): Promise<{ release: () => void } | null> {
+  // flock runs `cat` once it holds the lock; cat ends (and the lock goes) when its stdin closes.
+  const child: ChildProcess = spawn('flock', ['-w', String(Math.round(waitMs / 1000)), path, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const got = await new Promise<boolean>((resolve) => {
+    child.stdout!.once('data', () => resolve(true));
+    child.once('exit', () => resolve(false));
+  });
+  if (!got) return null;
+  return { release: () => child.stdin!.end() };
+}
+
+/** The last complete `second` record of a journal being written (reads only its tail). */
+function lastSecond(path: string): JournalSecond | null {
+  if (!existsSync(path)) return null;
+  const size = statSync(path).size;
+  const length = Math.min(size, 256 * 1024);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const lines = buffer.toString('utf8').split('\n').slice(1, -1).reverse();
+  for (const line of lines) {
+    if (!line.startsWith('{"type":"second"')) continue;
+    return JSON.parse(line) as JournalSecond;
+  }
+  return null;
+}
+
+const loads: Array<{ at: string; load: number[] }> = [];
+const noteLoad = () => loads.push({ at: new Date().toISOString().slice(11, 16), load: loadavg().map((l) => +l.toFixed(2)) });
+noteLoad();
+const started = new Date().toISOString();
+const lock = await takeLock(values.lock, durationMs(values['lock-wait']));
+console.log(lock ? `${new Date().toISOString()} holding ${values.lock} for the ramp` : `${new Date().toISOString()} ${values.lock} not free within ${values['lock-wait']}: running without it`);
+const runDir = `reports/${started.replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-soak`;
+const users = values.users ? Number(values.users) : 19_900;
+let lockReleasedAt: string | null = null;
+// Let the lock go once the journal says the hold has begun with everybody online (or 3 minutes into the hold regardless).
+const watcher = setInterval(() => {
+  const second = lastSecond(`${runDir}/journal.ndjson`);
+  if (lock && lockReleasedAt === null && second?.phase === 'hold' && (second.online >= users || second.t > 240)) {
+    lock.release();
+    lockReleasedAt = new Date().toISOString();
+    console.log(`${lockReleasedAt} hold under way (t=${second.t} s, ${second.online} online): lock released`);
+  }
+}, 1000);
+
+const loadSampler = setInterval(noteLoad, 10 * 60_000);
+
+try {
+  const { result } = await runCommand({ file: 'scenarios.yaml', scenario: 'chat-20k', lab: true, users, duration: values.hold, out: runDir, quiet: true });
+  noteLoad();
+  const s = result.summary;
+  const seconds = readJournal(`${runDir}/journal.ndjson`).filter((e): e is JournalSecond => e.type === 'second');
+  const hold = seconds.filter((e) => e.phase === 'hold' && e.health.length > 0);
+  const rss = hold.map((e) => ({ x: e.t, y: e.health.reduce((n, h) => n + h.rssBytes, 0) }));
+  const fit = fitLine(rss);
+  const percentPerHour = ((fit.slope * 3600) / fit.meanY) * 100;
+  const half = Math.floor(rss.length / 2);
+  const meanOf = (xs: typeof rss) => xs.reduce((n, p) => n + p.y, 0) / xs.length / 2 ** 20;
+  const loopP99s = hold.map((e) => Math.max(...e.health.map((h) => h.eventLoopP99))).sort((a, b) => a - b);
+  const at = (q: number) => loopP99s[Math.min(loopP99s.length - 1, Math.floor(loopP99s.length * q))] ?? 0;
+  const serverMiB = (e: JournalSecond | undefined) => (e?.server ? (e.server.rssBytes / 2 ** 20).toFixed(1) : 'n/a');
+  console.log('\n--- soak benchmark ---');
+  console.log(`started ${started}, ended ${new Date().toISOString()}; lock ${lock ? `held for the ramp, released ${lockReleasedAt}` : 'not taken'}`);
+  console.log(`users requested ${s.users.requested}, peak online ${s.users.peakOnline}, logon failures ${s.users.logonFailures}, disconnects ${s.users.disconnects}; errors ${JSON.stringify(s.errors.byKind)}`);
+  console.log(`hold ${hold.length} s (t=${hold[0]?.t}..${hold.at(-1)?.t}); online at its end ${hold.at(-1)?.online}`);
+  console.log(`messages sent ${s.messages.sent}, delivered ${s.messages.delivered}, lost ${s.messages.lost}; delivery p50 ${s.latency.delivery.p50} ms p99 ${s.latency.delivery.p99} ms`);
+  console.log(`generator RSS (workers summed) over the hold: mean ${(fit.meanY / 2 ** 20).toFixed(1)} MiB, first half ${meanOf(rss.slice(0, half)).toFixed(1)} MiB, second half ${meanOf(rss.slice(half)).toFixed(1)} MiB, min ${(Math.min(...rss.map((p) => p.y)) / 2 ** 20).toFixed(1)}, max ${(Math.max(...rss.map((p) => p.y)) / 2 ** 20).toFixed(1)}`);
+  console.log(`least-squares slope ${((fit.slope * 3600) / 2 ** 20).toFixed(2)} MiB/hour = ${percentPerHour.toFixed(2)} % of the mean per hour (target < ${TARGET_PERCENT_PER_HOUR} %): ${percentPerHour < TARGET_PERCENT_PER_HOUR ? 'ok' : 'OVER'}`);
+  // Informative only (the target is the whole hold): the same fit without the first 10 minutes, when heaps settle.
+  const settled = rss.filter((p) => p.x - rss[0]!.x >= 600);
+  if (settled.length > 600) {
+    const late = fitLine(settled);
+    console.log(`the same fit from 10 minutes into the hold: ${(((late.slope * 3600) / late.meanY) * 100).toFixed(2)} % of its mean (${(late.meanY / 2 ** 20).toFixed(1)} MiB) per hour`);
+  }
+  console.log(`event-loop delay over the hold, per-second p99 (worst worker): median ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${loopP99s.at(-1)} ms`);
+  console.log(`report's RSS per VU: ${describeRssPerVu(s.generator)}`);
+  console.log(`server (InspIRCd) RSS at the start of the hold ${serverMiB(hold[0])} MiB, at its end ${serverMiB(hold.at(-1))} MiB`);
+  console.log(`load average (1/5/15 min) during the run: ${loads.map((l) => `${l.at} ${l.load.join('/')}`).join('; ')}`);
+  console.log(`run folder ${runDir}`);
+  if (percentPerHour >= TARGET_PERCENT_PER_HOUR) process.exitCode = 1;
+} finally {
+  clearInterval(watcher);
+  clearInterval(loadSampler);
+  if (lock && lockReleasedAt === null) lock.release();
+}
