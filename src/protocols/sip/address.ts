@@ -165,10 +165,12 @@ const SHARED_LIMIT = 1024;
 const sharedValues = new Map<string, string>();
 
 /**
- * One detached copy per process of a value many dialogs repeat: every subscription's remote
- * target is the presence server's own Contact, so a pool's two million dialogs keep one string
- * instead of two million (56 bytes each). Bounded: a server that varies it gets `detached`.
+ * One detached copy per process of a value many users or dialogs repeat: every subscription's
+ * remote target is the presence server's own Contact, so a pool's two million dialogs keep one
+ * string instead of two million (56 bytes each). Bounded: past the limit, `detached`.
  */
+export function shared(text: string): string;
+export function shared(text: string | undefined): string | undefined;
 export function shared(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const known = sharedValues.get(text);

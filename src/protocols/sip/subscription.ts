@@ -40,6 +40,19 @@ export interface SubscriptionOwner {
 const NOTHING = (): void => undefined;
 
 /**
+ * Bits of Subscription.flags: four booleans and a restart count in one field rather than five
+ * (8 bytes each, twenty subscriptions a user). ENDING: un-SUBSCRIBE begun or user gone;
+ * ABANDONED: the user was torn down, so what its unfinished requests fail with is not news;
+ * GOT_FIRST: the first NOTIFY of the subscription arrived; DIALOG_NOTIFIED: the current dialog
+ * has had its first NOTIFY (a restart starts a new dialog). Restarts count from RESTARTS_SHIFT up.
+ */
+const ENDING = 1;
+const ABANDONED = 2;
+const GOT_FIRST = 4;
+const DIALOG_NOTIFIED = 8;
+const RESTARTS_SHIFT = 4;
+
+/**
  * Its own refresh timer (a WheelTimer) and its own CSeq counter: a pool holds two million
  * subscriptions, so each keeps numbers rather than objects where it can — its Call-ID and From
  * tag as the number they are made from, no SequenceCounter, no first-NOTIFY promise, its last
@@ -52,17 +65,19 @@ export class Subscription extends WheelTimer implements CSeqSource {
   /** The number our Call-ID and From tag are made from (UserAgent.callId/tag); a restart takes a new one. */
   dialog = 0;
   private cseq = 0;
-  private remoteTag: string | undefined;
+  /**
+   * The dialog's remote tag, as a part shared with the notifier's other dialogs and a part of its
+   * own: Kamailio's tags are `<32 hex digits of the server>-<8 of the dialog>`, so a subscription
+   * keeps 24 bytes of its own rather than 64 (heap snapshot, bench/RESULTS.md). The head is
+   * undefined outside a dialog.
+   */
+  private remoteTagHead: string | undefined;
+  private remoteTagTail = '';
   /** Undefined when empty (Kamailio's presence server records no route): no array per dialog. */
   private routeSet: string[] | undefined;
   private remoteTarget: string | undefined;
-  private restarts = 0;
-  private ending = false;
-  /** The user was torn down: what its unfinished requests fail with is not news. */
-  private abandoned = false;
-  private gotFirst = false;
-  /** Whether the current dialog has had its first NOTIFY (a restart starts a new dialog). */
-  private dialogNotified = false;
+  /** ENDING, ABANDONED, GOT_FIRST, DIALOG_NOTIFIED and the restart count, in one small integer. */
+  private flags = 0;
   private resolveTerminated: () => void = NOTHING;
   /**
    * The last two presences reported, so a NOTIFY repeating one is not a change. Two, not one:
@@ -107,10 +122,14 @@ export class Subscription extends WheelTimer implements CSeqSource {
   private newDialog(): void {
     this.dialog = this.owner.ua.newTagNumber();
     this.cseq = 0;
-    this.remoteTag = undefined;
+    this.remoteTagHead = undefined;
     this.routeSet = undefined;
     this.remoteTarget = undefined;
-    this.dialogNotified = false;
+    this.flags &= ~DIALOG_NOTIFIED;
+  }
+
+  private has(flag: number): boolean {
+    return (this.flags & flag) !== 0;
   }
 
   /** Sends the initial SUBSCRIBE; a failure before the first NOTIFY is the owner's firstNotifyFailed. */
@@ -131,12 +150,12 @@ export class Subscription extends WheelTimer implements CSeqSource {
   }
 
   private send(expires: number): Promise<SipResponse> {
-    const inDialog = this.remoteTag !== undefined;
+    const inDialog = this.remoteTagHead !== undefined;
     const target = dialogTarget(this.remoteTarget ?? this.aor, this.routeSet ?? []);
     return this.owner.ua.request({
       method: 'SUBSCRIBE',
       uri: target.uri,
-      to: inDialog ? `<${this.aor}>;tag=${this.remoteTag}` : `<${this.aor}>`,
+      to: inDialog ? `<${this.aor}>;tag=${this.remoteTagHead}${this.remoteTagTail}` : `<${this.aor}>`,
       fromTag: this.localTag,
       callId: this.callId,
       cseq: this,
@@ -156,8 +175,8 @@ export class Subscription extends WheelTimer implements CSeqSource {
       this.failed(response);
       return;
     }
-    if (this.remoteTag === undefined) {
-      this.remoteTag = detached(tagOf(response.headers.get('To')));
+    if (this.remoteTagHead === undefined) {
+      this.keepRemoteTag(tagOf(response.headers.get('To')));
       // A UAC reverses the Record-Route of the response (§ 12.1.2).
       this.routeSet = routeSetOf(response.headers.getAll('Record-Route').reverse());
       this.remoteTarget = shared(nameAddrUri(response.headers.get('Contact') ?? '')) ?? this.remoteTarget;
@@ -167,16 +186,16 @@ export class Subscription extends WheelTimer implements CSeqSource {
   }
 
   private failed(failure: unknown): void {
-    const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '', this.gotFirst ? 'refresh' : 'logon');
-    if (!this.gotFirst) this.owner.firstNotifyFailed(error);
-    else if (!this.ending) this.owner.events.error(error.kind, error.message);
+    const error = agentErrorFor(`SUBSCRIBE ${this.contact}`, failure, '', this.has(GOT_FIRST) ? 'refresh' : 'logon');
+    if (!this.has(GOT_FIRST)) this.owner.firstNotifyFailed(error);
+    else if (!this.has(ENDING)) this.owner.events.error(error.kind, error.message);
   }
 
   /** Interprets a NOTIFY of this dialog; the caller answers 200. */
   handleNotify(request: SipRequest, receivedAt: number): void {
-    if (this.remoteTag === undefined) {
+    if (this.remoteTagHead === undefined) {
       // The NOTIFY overtook the 2xx: it creates the dialog (RFC 6665 § 4.1.2.4).
-      this.remoteTag = detached(tagOf(request.headers.get('From')));
+      this.keepRemoteTag(tagOf(request.headers.get('From')));
       this.routeSet = routeSetOf(request.headers.getAll('Record-Route'));
     }
     const contact = nameAddrUri(request.headers.get('Contact') ?? '');
@@ -188,21 +207,21 @@ export class Subscription extends WheelTimer implements CSeqSource {
     const params = parseParams(semi === -1 ? '' : state.slice(semi));
 
     // RFC 6665 § 4.2.1: the first NOTIFY of a dialog reports the current state, not a change.
-    const initial = !this.dialogNotified;
-    this.dialogNotified = true;
+    const initial = !this.has(DIALOG_NOTIFIED);
+    this.flags |= DIALOG_NOTIFIED;
     if (request.body.length > 0) {
       const presence = parsePidf(request.body.toString('utf8'));
       if (presence !== undefined) this.seen(presence, receivedAt, initial);
     }
-    if (!this.gotFirst) {
-      this.gotFirst = true;
+    if (!this.has(GOT_FIRST)) {
+      this.flags |= GOT_FIRST;
       this.owner.firstNotifyArrived();
     }
     if (substate === 'terminated') {
       this.resolveTerminated();
       this.cancel();
-      this.remoteTag = undefined;
-      if (this.ending) return;
+      this.remoteTagHead = undefined;
+      if (this.has(ENDING)) return;
       const reason = params.get('reason') ?? '';
       if (!RETRY_REASONS.has(reason) || !this.restart()) {
         this.owner.events.error('subscription-terminated', `${this.contact}: ${reason || 'no reason'}`);
@@ -211,6 +230,13 @@ export class Subscription extends WheelTimer implements CSeqSource {
     }
     const seconds = parseSeconds(params.get('expires'));
     if (seconds !== undefined) this.scheduleRefresh(seconds);
+  }
+
+  private keepRemoteTag(tag: string | undefined): void {
+    if (tag === undefined) return;
+    const cut = tag.lastIndexOf('-') + 1;
+    this.remoteTagHead = shared(tag.slice(0, cut));
+    this.remoteTagTail = detached(tag.slice(cut));
   }
 
   /** Reports a presence unless it repeats one of the last two reported. */
@@ -228,8 +254,8 @@ export class Subscription extends WheelTimer implements CSeqSource {
 
   /** Starts a fresh dialog for the same contact; false once the restart budget is spent. */
   private restart(): boolean {
-    if (this.ending || this.restarts >= MAX_RESTARTS) return false;
-    this.restarts++;
+    if (this.has(ENDING) || this.flags >> RESTARTS_SHIFT >= MAX_RESTARTS) return false;
+    this.flags += 1 << RESTARTS_SHIFT;
     this.cancel();
     this.newDialog();
     this.subscribe().then(
@@ -240,7 +266,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
   }
 
   private scheduleRefresh(seconds: number): void {
-    if (seconds <= 0 || this.ending) this.cancel();
+    if (seconds <= 0 || this.has(ENDING)) this.cancel();
     else refreshWheel().schedule(this, refreshDelayMs(seconds));
   }
 
@@ -262,8 +288,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
    * and one error per contact would count it twenty times.
    */
   abandon(): void {
-    this.abandoned = true;
-    this.ending = true;
+    this.flags |= ABANDONED | ENDING;
     this.cancel();
   }
 
@@ -273,9 +298,9 @@ export class Subscription extends WheelTimer implements CSeqSource {
    * retransmitted by the notifier at nobody.
    */
   async stop(finalNotifyWaitMs: number): Promise<void> {
-    this.ending = true;
+    this.flags |= ENDING;
     this.cancel();
-    if (this.remoteTag === undefined) return;
+    if (this.remoteTagHead === undefined) return;
     const terminated = new Promise<void>((resolve) => {
       this.resolveTerminated = resolve;
     });
@@ -288,7 +313,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
       }
     } catch (failure) {
       // Reported, not thrown: the server ends the dialog at expiry anyway, so logoff goes on.
-      if (this.abandoned) return;
+      if (this.has(ABANDONED)) return;
       const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '', 'logoff');
       this.owner.events.error(error.kind, error.message);
     }
