@@ -48,13 +48,21 @@ export function splitHeaderList(value: string): string[] {
   return parts;
 }
 
-/** Index of the blank line ending the header block (CRLF CRLF, or bare LF LF), and its length. */
+const LF_CRLF = Buffer.from('\n\r\n', 'latin1');
+const LF_LF = Buffer.from('\n\n', 'latin1');
+
+/**
+ * Index of the blank line ending the header block (CRLF CRLF, or bare LF LF), and its length.
+ * Two searches of the buffer for the two endings rather than a look at every line's end: one
+ * native call per line was the costliest part of finding it (every datagram comes through here).
+ */
 export function findHeaderEnd(data: Buffer, from = 0): { index: number; length: number } | undefined {
-  for (let i = data.indexOf(0x0a, from); i !== -1; i = data.indexOf(0x0a, i + 1)) {
-    if (data[i + 1] === 0x0a) return { index: i + 1, length: 1 };
-    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return { index: i + 1, length: 2 };
-  }
-  return undefined;
+  const crlf = data.indexOf(LF_CRLF, from);
+  // The first blank line ends the headers: a bare LF LF counts only before the first CRLF one,
+  // so the second search stops there (a stream's buffer may hold many messages after it).
+  const lf = (crlf === -1 ? data : data.subarray(0, crlf + 1)).indexOf(LF_LF, from);
+  if (lf !== -1) return { index: lf + 1, length: 1 };
+  return crlf === -1 ? undefined : { index: crlf + 1, length: 2 };
 }
 
 /** Number of CR/LF bytes at the start (keep-alives and RFC 3261 § 7.5 leading blank lines). */
@@ -88,8 +96,8 @@ function parseStartLine(line: string): SipParseError | { request: boolean; a: st
 const isBlank = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d;
 
 function hasComma(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0x2c) return true;
-  return false;
+  const comma = text.indexOf(',', start);
+  return comma !== -1 && comma < end;
 }
 
 /**

@@ -137,9 +137,10 @@ export class ClientTransactions {
         reject(new SipTransportError(`${method}: transport closed`));
         return;
       }
-      const entry = new Pending(this, branch, method, data, resolve, reject, performance.now() + this.timeoutMs, this.timers.t1Ms);
+      const now = performance.now();
+      const entry = new Pending(this, branch, method, data, resolve, reject, now + this.timeoutMs, this.timers.t1Ms);
       this.pending.push(entry);
-      this.arm(entry, performance.now());
+      this.arm(entry, now);
     });
   }
 
