@@ -28,7 +28,7 @@ export interface UaConfig {
   /** Unique per agent so branches and Call-IDs never repeat across workers or runs. */
   readonly instanceTag: string;
   /** The agent's shared cache of answers to incoming requests (UDP); one of its own otherwise. */
-  readonly serverCache?: ServerTransactionCache;
+  readonly serverCache?: ServerTransactionCache<ResponseSpec>;
 }
 
 /**
@@ -95,7 +95,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private channel: SipChannel | undefined;
   private transactions: ClientTransactions | undefined;
   /** The agent's, or one made by the first incoming request on UDP when the agent has none. */
-  private serverCache: ServerTransactionCache | undefined;
+  private serverCache: ServerTransactionCache<ResponseSpec> | undefined;
   private ownsServerCache = false;
   /** Digest sessions by `scope:header`; created by the first challenge. */
   private digest: Map<string, DigestSession> | undefined;
@@ -317,22 +317,27 @@ export class UserAgent implements SipReceiver, TransactionSender {
     const key = `${this.config.index}|${request.branch ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
     const cached = this.serverCache?.lookup(key, now);
     if (cached !== undefined) {
-      this.send(cached);
+      // A retransmission carries the headers of the request first answered: the same bytes again.
+      this.send(this.responseTo(request, cached));
       return;
     }
     const receivedAt = performance.timeOrigin + performance.now();
     const spec = this.handler(request, receivedAt);
-    const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
-    this.send(response);
+    this.send(this.responseTo(request, spec));
     if (!this.requireChannel().reliable) {
       if (this.serverCache === undefined) {
         this.serverCache = new ServerTransactionCache(64 * this.config.timers.t1Ms);
         this.ownsServerCache = true;
       }
-      // The key's parts are slices of the whole request text: kept as they are, the cache would
-      // hold every request it answered for 64·T1 (a NOTIFY head is ~500 bytes).
-      this.serverCache.remember(detached(key), response, now);
+      // The key's parts, and a spec's header values, may be slices of the whole request text:
+      // kept as they are, the cache would hold every request it answered for 64·T1 (a NOTIFY
+      // head is ~500 bytes).
+      this.serverCache.remember(detached(key), keptSpec(spec), now);
     }
+  }
+
+  private responseTo(request: SipRequest, spec: ResponseSpec): Buffer {
+    return buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
   }
 
   /** TransactionSender: writes bytes to the attached transport, counting them. */
@@ -363,6 +368,12 @@ export class UserAgent implements SipReceiver, TransactionSender {
 }
 
 const hostForUri = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** A spec to keep for 64·T1: its extra header values copied out of the request they may be cut from. */
+function keptSpec(spec: ResponseSpec): ResponseSpec {
+  if (spec.headers === undefined) return spec;
+  return { ...spec, headers: spec.headers.map(([name, value]) => [name, detached(value)] as const) };
+}
 
 /** Ends a request head with the fixed trailer and Content-Length, and appends the body. */
 function finishRequest(head: string, body: string | undefined): Buffer {

@@ -32,12 +32,18 @@ export interface UserContext {
   /** Opens (TCP/TLS) or attaches (UDP) this user's channel. */
   openChannel(identity: VuIdentity, ua: UserAgent): Promise<SipChannel>;
   /** Answers to incoming requests, shared by the agent's users (UDP only). */
-  readonly serverCache?: ServerTransactionCache;
+  readonly serverCache?: ServerTransactionCache<ResponseSpec>;
 }
 
 type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
 
 const ALLOW = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
+/**
+ * Answers to NOTIFY, the request a user receives most (twenty at each logon): one object each,
+ * since the agent keeps what it answered for 64·T1 (ServerTransactionCache).
+ */
+const NOTIFY_OK: ResponseSpec = { status: 200, reason: 'OK' };
+const NO_SUBSCRIPTION: ResponseSpec = { status: 481, reason: 'Subscription Does Not Exist' };
 /** How long a failed logon waits for its un-REGISTER before closing. */
 const WITHDRAW_WAIT_MS = 2000;
 
@@ -185,9 +191,9 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       }
       case 'NOTIFY': {
         const subscription = this.subscriptionOf(request);
-        if (subscription === undefined) return { status: 481, reason: 'Subscription Does Not Exist' };
+        if (subscription === undefined) return NO_SUBSCRIPTION;
         subscription.handleNotify(request, receivedAt);
-        return { status: 200, reason: 'OK' };
+        return NOTIFY_OK;
       }
       case 'OPTIONS':
         return { status: 200, reason: 'OK', headers: [['Allow', ALLOW]] };
