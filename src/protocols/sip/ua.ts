@@ -5,7 +5,7 @@
  */
 import type { VuEvents } from '../types.js';
 import type { ErrorKind } from '../errors.js';
-import { detached, shared } from './address.js';
+import { detached } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
 import { buildResponse } from './responses.js';
 import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
@@ -126,8 +126,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   attach(channel: SipChannel): void {
     this.channel = channel;
     const sentBy = `${hostForUri(channel.localHost)}:${channel.localPort}`;
-    // The same for every user of a shared UDP socket: one copy, not one per user.
-    this.viaPrefix = shared(`Via: SIP/2.0/${channel.transport} ${sentBy};branch=`);
+    this.viaPrefix = `Via: SIP/2.0/${channel.transport} ${sentBy};branch=`;
     this.contact = `sip:${this.config.user}@${sentBy};transport=${channel.transport.toLowerCase()}`;
     this.transactions = new ClientTransactions(this, this.config.timers);
   }
