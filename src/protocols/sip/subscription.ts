@@ -59,7 +59,8 @@ const RESTARTS_SHIFT = 4;
  * two presences as fields rather than in a Map of the user's. Measured with
  * bench/sip-memory.bench.ts (heap snapshots at 200 and 800 users, the difference per user): with
  * the user's Map by Call-ID replaced by a list and the publication's fix (publication.ts), a
- * user's agent heap went from 18.3 KB to 8.3 KB.
+ * user's agent heap went from 18.3 KB to 8.3 KB; with the flags and the tag below, to 7.0 KB
+ * (bench/RESULTS.md, "SIP memory per VU").
  */
 export class Subscription extends WheelTimer implements CSeqSource {
   /** The number our Call-ID and From tag are made from (UserAgent.callId/tag); a restart takes a new one. */
