@@ -8,6 +8,7 @@ import {
   EMPTY_BODY,
   SipHeaders,
   SipParseError,
+  spellingOf,
   TOKEN,
   wireSpellingAt,
   type HeaderSpelling,
@@ -18,7 +19,12 @@ import {
 
 const SIP_VERSION = 'SIP/2.0';
 const STATUS_PREFIX = `${SIP_VERSION} `;
-const MANDATORY = ['Call-ID', 'CSeq', 'From', 'To', 'Via'] as const;
+/** Resolved once: every datagram is checked for these and read for three of them. */
+const CALL_ID = spellingOf('Call-ID');
+const CSEQ = spellingOf('CSeq');
+const VIA = spellingOf('Via');
+const CONTENT_LENGTH = spellingOf('Content-Length');
+const MANDATORY = [CALL_ID, CSEQ, spellingOf('From'), spellingOf('To'), VIA];
 
 /**
  * Splits a list header value at top-level commas: commas inside quoted strings or `<...>`
@@ -186,10 +192,10 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   if (startLine instanceof SipParseError) return startLine;
   const headers = parseHeaderLines(head, firstLf + 1);
   if (headers instanceof SipParseError) return headers;
-  for (const name of MANDATORY) {
-    if (!headers.has(name)) return new SipParseError(`missing ${name}`);
+  for (const spelling of MANDATORY) {
+    if (!headers.hasSpelled(spelling)) return new SipParseError(`missing ${spelling.name}`);
   }
-  const cseqMethod = cseqMethodOf(headers.get('CSeq')!);
+  const cseqMethod = cseqMethodOf(headers.getSpelled(CSEQ)!);
   if (cseqMethod === undefined) return new SipParseError('bad CSeq');
   if (startLine.request && cseqMethod !== startLine.a.toUpperCase()) {
     return new SipParseError('CSeq method differs from the request method');
@@ -197,7 +203,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
 
   const bodyStart = end.index + end.length;
   let bodyEnd = data.length;
-  const contentLength = headers.get('Content-Length');
+  const contentLength = headers.getSpelled(CONTENT_LENGTH);
   if (contentLength !== undefined) {
     if (!/^\d{1,9}$/.test(contentLength)) return new SipParseError('bad Content-Length');
     const declared = Number(contentLength);
@@ -205,7 +211,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
     bodyEnd = bodyStart + declared;
   }
   const body = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : EMPTY_BODY;
-  const branch = viaBranch(headers.get('Via'));
+  const branch = viaBranch(headers.getSpelled(VIA));
 
   if (startLine.request) {
     const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod, branch };
