@@ -40,28 +40,38 @@ class PresenceTimeline {
 
 const timelines = new WeakMap<WorkloadPlan, PresenceTimeline>();
 
-/** One watcher's view: for each contact, the changes already accounted for. */
+/**
+ * One watcher's view: for each contact, the changes already accounted for. One lives per user for
+ * the whole run, so it keeps the user's own contact list and creates its two tables only when a
+ * change is first matched: as three Maps (one of twenty contacts) it took about 1.3 KB a user.
+ */
 export class PresenceCorrelator {
   private readonly timeline: PresenceTimeline;
-  private readonly contactIndex = new Map<string, number>();
+  /** The population indices of `identity.contacts`, position for position. */
+  private readonly contactIndices: readonly number[];
   /** Per contact index: position after the last change matched. */
-  private readonly next = new Map<number, number>();
+  private next: Map<number, number> | undefined;
   /**
    * Per contact index: the scheduled time of the last change a stamp identified. Kept apart from
    * `next` so runs whose server relays stamps never compute a timeline.
    */
-  private readonly stampedUntil = new Map<number, number>();
+  private stampedUntil: Map<number, number> | undefined;
 
   constructor(
     plan: WorkloadPlan,
-    identity: VuIdentity,
+    private readonly identity: VuIdentity,
     private readonly startEpochMs: number,
   ) {
     let timeline = timelines.get(plan);
     if (timeline === undefined) timelines.set(plan, (timeline = new PresenceTimeline(plan)));
     this.timeline = timeline;
-    const indices = plan.contactIndices(identity.index);
-    identity.contacts.forEach((name, k) => this.contactIndex.set(name, indices[k]!));
+    this.contactIndices = plan.contactIndices(identity.index);
+  }
+
+  /** The population index of a contact of this user (a list of about twenty: searched). */
+  private indexOf(contact: string): number | undefined {
+    const at = this.identity.contacts.indexOf(contact);
+    return at === -1 ? undefined : this.contactIndices[at];
   }
 
   /**
@@ -73,16 +83,16 @@ export class PresenceCorrelator {
    * a later change, so latency is never understated.
    */
   match(contact: string, state: PresenceState, receivedAt: number): number | undefined {
-    const index = this.contactIndex.get(contact);
+    const index = this.indexOf(contact);
     if (index === undefined) return undefined;
     const changes = this.timeline.changesOf(index);
-    const stamped = this.stampedUntil.get(index) ?? -Infinity;
-    for (let k = this.next.get(index) ?? 0; k < changes.length; k++) {
+    const stamped = this.stampedUntil?.get(index) ?? -Infinity;
+    for (let k = this.next?.get(index) ?? 0; k < changes.length; k++) {
       const change = changes[k]!;
       const scheduledAt = this.startEpochMs + change.at;
       if (scheduledAt > receivedAt) return undefined;
       if (change.state !== state || scheduledAt <= stamped) continue;
-      this.next.set(index, k + 1);
+      (this.next ??= new Map()).set(index, k + 1);
       return scheduledAt;
     }
     return undefined;
@@ -90,7 +100,9 @@ export class PresenceCorrelator {
 
   /** A stamp identified the change at `scheduledAt` itself: later matches start after it. */
   matched(contact: string, scheduledAt: number): void {
-    const index = this.contactIndex.get(contact);
-    if (index !== undefined) this.stampedUntil.set(index, Math.max(scheduledAt, this.stampedUntil.get(index) ?? -Infinity));
+    const index = this.indexOf(contact);
+    if (index === undefined) return;
+    this.stampedUntil ??= new Map();
+    this.stampedUntil.set(index, Math.max(scheduledAt, this.stampedUntil.get(index) ?? -Infinity));
   }
 }

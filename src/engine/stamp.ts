@@ -45,19 +45,24 @@ export function messageBody(stamp: string, fillerBytes: number): string {
  * arrive close together; one older than the ring's reach would be missed (docs/metrics.md).
  */
 export class RecentIds {
-  private readonly ring: Float64Array;
+  /**
+   * Made by the first message: every user has one, many receive nothing for minutes. A plain
+   * array, not a Float64Array: the typed array, its buffer and their off-heap bookkeeping came to
+   * about 0.7 KB a user (10,000 inboxes, process.memoryUsage before and after, bench/RESULTS.md);
+   * 32 numbers in an array take about 0.3 KB, once made.
+   */
+  private ring: number[] | undefined;
   private next = 0;
 
-  constructor(size = 64) {
-    this.ring = new Float64Array(size).fill(-1);
-  }
+  constructor(private readonly size = 64) {}
 
   /** Records the id; returns true if it was already seen. */
   seen(sender: number, seq: number): boolean {
     const id = sender * 4_294_967_296 + seq;
-    for (let i = 0; i < this.ring.length; i++) if (this.ring[i] === id) return true;
-    this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.ring.length;
+    const ring = (this.ring ??= new Array<number>(this.size).fill(-1));
+    for (let i = 0; i < ring.length; i++) if (ring[i] === id) return true;
+    ring[this.next] = id;
+    this.next = (this.next + 1) % ring.length;
     return false;
   }
 }

@@ -116,8 +116,9 @@ export class TimerWheel {
   /** (Re)schedules `timer` to fire `delayMs` from now. */
   schedule(timer: WheelTimer, delayMs: number): void {
     if (timer.wheelNext !== undefined) this.cancel(timer);
-    if (this.count === 0 && this.ticker === undefined) this.lastTick = Math.floor(this.now() / this.tickMs);
-    const due = Math.max(this.lastTick + 1, Math.ceil((this.now() + delayMs) / this.tickMs));
+    const now = this.now();
+    if (this.count === 0 && this.ticker === undefined) this.lastTick = Math.floor(now / this.tickMs);
+    const due = Math.max(this.lastTick + 1, Math.ceil((now + delayMs) / this.tickMs));
     timer.wheelDue = due;
     linkBefore(this.heads[due & this.mask]!, timer);
     this.count++;

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { ClientTransactions, ServerTransactionCache, SipTimeoutError } from '../../src/protocols/sip/transactions.js';
 import { SipHeaders, EMPTY_BODY, type SipResponse } from '../../src/protocols/sip/message.js';
 import { buildPidf, parsePidf } from '../../src/protocols/sip/pidf.js';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { UserAgent } from '../../src/protocols/sip/ua.js';
+import type { SipRequest } from '../../src/protocols/sip/message.js';
 
 const response = (status: number): SipResponse => ({ kind: 'response', status, reason: '', headers: new SipHeaders(), body: EMPTY_BODY, cseqMethod: 'SUBSCRIBE', branch: undefined });
 
@@ -58,12 +61,42 @@ test('TCP: no retransmissions, still Timer F', async () => {
 });
 
 test('server transaction cache answers retransmissions until Timer J, then forgets', () => {
-  const cache = new ServerTransactionCache(100);
+  const cache = new ServerTransactionCache<Buffer>(100);
   cache.remember('k1', Buffer.from('200'), 1000);
   cache.remember('k2', Buffer.from('200b'), 1050);
   assert.equal(cache.lookup('k1', 1099)?.toString(), '200');
   assert.equal(cache.lookup('k1', 1100), undefined);
   assert.equal(cache.lookup('k2', 1100)?.toString(), '200b');
+});
+
+test('a retransmitted request is answered again with the same bytes and reaches the user once', () => {
+  const sent: Buffer[] = [];
+  const handled: string[] = [];
+  const ua = new UserAgent(
+    { index: 7, user: 'u7', domain: 'lab.test', timers: { t1Ms: 500, t2Ms: 4000 }, instanceTag: 'abc', serverCache: new ServerTransactionCache(32_000) },
+    { bytes: () => undefined, message: () => undefined, presence: () => undefined, metric: () => undefined, error: () => undefined, disconnected: () => undefined, note: () => undefined },
+  );
+  ua.attach({ transport: 'UDP', reliable: false, localHost: '127.0.0.1', localPort: 5070, send: (data) => (sent.push(data), true), close: () => undefined });
+  ua.onRequest((request: SipRequest) => {
+    handled.push(request.method);
+    return { status: 200, reason: 'OK', headers: [['X-Seen', request.headers.get('Call-ID')!]] };
+  });
+  const text = [
+    'MESSAGE sip:u7@127.0.0.1:5070 SIP/2.0',
+    'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKretx1',
+    'From: <sip:u1@lab.test>;tag=f1',
+    'To: <sip:u7@lab.test>',
+    'Call-ID: retx-1',
+    'CSeq: 1 MESSAGE',
+    'Content-Length: 2',
+    '',
+    'hi',
+  ].join('\r\n');
+  for (let copy = 0; copy < 2; copy++) ua.receive(parseSipMessage(Buffer.from(text)), text.length);
+  assert.deepEqual(handled, ['MESSAGE'], 'the user saw the request once');
+  assert.equal(sent.length, 2, 'both copies were answered');
+  assert.equal(sent[1]!.toString(), sent[0]!.toString(), 'the second answer repeats the first, byte for byte');
+  assert.match(sent[0]!.toString(), /^SIP\/2\.0 200 OK\r\n[\s\S]*X-Seen: retx-1\r\n/);
 });
 
 test('PIDF round trip keeps state and note (escaped), and tolerates namespace prefixes', () => {

@@ -159,3 +159,23 @@ export function detached(text: string | undefined): string | undefined;
 export function detached(text: string | undefined): string | undefined {
   return text === undefined || text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }
+
+/** Distinct values `shared` keeps one copy of; past it each caller gets a copy of its own. */
+const SHARED_LIMIT = 1024;
+const sharedValues = new Map<string, string>();
+
+/**
+ * One detached copy per process of a value many users or dialogs repeat: every subscription's
+ * remote target is the presence server's own Contact, so a pool's two million dialogs keep one
+ * string instead of two million (56 bytes each). Bounded: past the limit, `detached`.
+ */
+export function shared(text: string): string;
+export function shared(text: string | undefined): string | undefined;
+export function shared(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const known = sharedValues.get(text);
+  if (known !== undefined) return known;
+  const copy = detached(text);
+  if (sharedValues.size < SHARED_LIMIT) sharedValues.set(copy, copy);
+  return copy;
+}

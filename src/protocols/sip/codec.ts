@@ -8,6 +8,7 @@ import {
   EMPTY_BODY,
   SipHeaders,
   SipParseError,
+  spellingOf,
   TOKEN,
   wireSpellingAt,
   type HeaderSpelling,
@@ -18,7 +19,12 @@ import {
 
 const SIP_VERSION = 'SIP/2.0';
 const STATUS_PREFIX = `${SIP_VERSION} `;
-const MANDATORY = ['Call-ID', 'CSeq', 'From', 'To', 'Via'] as const;
+/** Resolved once: every datagram is checked for these and read for three of them. */
+const CALL_ID = spellingOf('Call-ID');
+const CSEQ = spellingOf('CSeq');
+const VIA = spellingOf('Via');
+const CONTENT_LENGTH = spellingOf('Content-Length');
+const MANDATORY = [CALL_ID, CSEQ, spellingOf('From'), spellingOf('To'), VIA];
 
 /**
  * Splits a list header value at top-level commas: commas inside quoted strings or `<...>`
@@ -48,13 +54,21 @@ export function splitHeaderList(value: string): string[] {
   return parts;
 }
 
-/** Index of the blank line ending the header block (CRLF CRLF, or bare LF LF), and its length. */
+const LF_CRLF = Buffer.from('\n\r\n', 'latin1');
+const LF_LF = Buffer.from('\n\n', 'latin1');
+
+/**
+ * Index of the blank line ending the header block (CRLF CRLF, or bare LF LF), and its length.
+ * Two searches of the buffer for the two endings rather than a look at every line's end: one
+ * native call per line was the costliest part of finding it (every datagram comes through here).
+ */
 export function findHeaderEnd(data: Buffer, from = 0): { index: number; length: number } | undefined {
-  for (let i = data.indexOf(0x0a, from); i !== -1; i = data.indexOf(0x0a, i + 1)) {
-    if (data[i + 1] === 0x0a) return { index: i + 1, length: 1 };
-    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return { index: i + 1, length: 2 };
-  }
-  return undefined;
+  const crlf = data.indexOf(LF_CRLF, from);
+  // The first blank line ends the headers: a bare LF LF counts only before the first CRLF one,
+  // so the second search stops there (a stream's buffer may hold many messages after it).
+  const lf = (crlf === -1 ? data : data.subarray(0, crlf + 1)).indexOf(LF_LF, from);
+  if (lf !== -1) return { index: lf + 1, length: 1 };
+  return crlf === -1 ? undefined : { index: crlf + 1, length: 2 };
 }
 
 /** Number of CR/LF bytes at the start (keep-alives and RFC 3261 § 7.5 leading blank lines). */
@@ -88,8 +102,8 @@ function parseStartLine(line: string): SipParseError | { request: boolean; a: st
 const isBlank = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d;
 
 function hasComma(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0x2c) return true;
-  return false;
+  const comma = text.indexOf(',', start);
+  return comma !== -1 && comma < end;
 }
 
 /**
@@ -178,10 +192,10 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   if (startLine instanceof SipParseError) return startLine;
   const headers = parseHeaderLines(head, firstLf + 1);
   if (headers instanceof SipParseError) return headers;
-  for (const name of MANDATORY) {
-    if (!headers.has(name)) return new SipParseError(`missing ${name}`);
+  for (const spelling of MANDATORY) {
+    if (!headers.hasSpelled(spelling)) return new SipParseError(`missing ${spelling.name}`);
   }
-  const cseqMethod = cseqMethodOf(headers.get('CSeq')!);
+  const cseqMethod = cseqMethodOf(headers.getSpelled(CSEQ)!);
   if (cseqMethod === undefined) return new SipParseError('bad CSeq');
   if (startLine.request && cseqMethod !== startLine.a.toUpperCase()) {
     return new SipParseError('CSeq method differs from the request method');
@@ -189,7 +203,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
 
   const bodyStart = end.index + end.length;
   let bodyEnd = data.length;
-  const contentLength = headers.get('Content-Length');
+  const contentLength = headers.getSpelled(CONTENT_LENGTH);
   if (contentLength !== undefined) {
     if (!/^\d{1,9}$/.test(contentLength)) return new SipParseError('bad Content-Length');
     const declared = Number(contentLength);
@@ -197,7 +211,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
     bodyEnd = bodyStart + declared;
   }
   const body = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : EMPTY_BODY;
-  const branch = viaBranch(headers.get('Via'));
+  const branch = viaBranch(headers.getSpelled(VIA));
 
   if (startLine.request) {
     const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod, branch };

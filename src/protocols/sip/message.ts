@@ -191,7 +191,12 @@ export class SipHeaders {
 
   /** First value of a header, or undefined. */
   get(name: string): string | undefined {
-    const at = this.indexOfKey(spellingOf(name).key, 0);
+    return this.getSpelled(spellingOf(name));
+  }
+
+  /** First value of a header whose spelling the caller resolved once (the codec's hot path). */
+  getSpelled(spelling: HeaderSpelling): string | undefined {
+    const at = this.indexOfKey(spelling.key, 0);
     return at === -1 ? undefined : this.valueAt(at);
   }
 
@@ -204,7 +209,11 @@ export class SipHeaders {
   }
 
   has(name: string): boolean {
-    return this.indexOfKey(spellingOf(name).key, 0) !== -1;
+    return this.hasSpelled(spellingOf(name));
+  }
+
+  hasSpelled(spelling: HeaderSpelling): boolean {
+    return this.indexOfKey(spelling.key, 0) !== -1;
   }
 
   /** [name, value] pairs in wire order. */

@@ -4,7 +4,7 @@ import type { VuEvents } from '../types.js';
 import { nameAddrParam, nameAddrUri, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
-import { SequenceCounter, type UserAgent } from './ua.js';
+import type { CSeqSource, UserAgent } from './ua.js';
 
 /** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
 function sameUri(a: string, b: string): boolean {
@@ -12,10 +12,10 @@ function sameUri(a: string, b: string): boolean {
 }
 
 /** Its own refresh timer (a WheelTimer): one object per binding, not a Timeout and a closure more. */
-export class Registration extends WheelTimer {
-  private readonly callId: string;
-  private readonly fromTag: string;
-  private readonly cseq = new SequenceCounter();
+export class Registration extends WheelTimer implements CSeqSource {
+  /** Our Call-ID and From tag are made from it (UserAgent.callId/tag), as a subscription's are. */
+  private readonly dialog: number;
+  private cseq = 0;
 
   constructor(
     private readonly ua: UserAgent,
@@ -25,8 +25,15 @@ export class Registration extends WheelTimer {
   ) {
     super();
     // § 10.2: one Call-ID for all REGISTERs of a binding, CSeq increasing.
-    this.callId = ua.newCallId();
-    this.fromTag = ua.newTag();
+    this.dialog = ua.newTagNumber();
+  }
+
+  nextCSeq(): number {
+    return ++this.cseq;
+  }
+
+  get currentCSeq(): number {
+    return this.cseq;
   }
 
   /** The pool front end that saved the binding, when the registrar names itself (kamailio-pool lab). */
@@ -63,9 +70,9 @@ export class Registration extends WheelTimer {
       method: 'REGISTER',
       uri: `sip:${this.domain}`,
       to: `<${this.ua.aor}>`,
-      fromTag: this.fromTag,
-      callId: this.callId,
-      cseq: this.cseq,
+      fromTag: this.ua.tag(this.dialog),
+      callId: this.ua.callId(this.dialog),
+      cseq: this,
       contact: true,
       headers: [['Expires', String(expires)]],
     });

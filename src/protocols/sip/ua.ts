@@ -28,17 +28,25 @@ export interface UaConfig {
   /** Unique per agent so branches and Call-IDs never repeat across workers or runs. */
   readonly instanceTag: string;
   /** The agent's shared cache of answers to incoming requests (UDP); one of its own otherwise. */
-  readonly serverCache?: ServerTransactionCache;
+  readonly serverCache?: ServerTransactionCache<ResponseSpec>;
 }
 
-/** CSeq numbers of one dialog or registration (§ 8.1.1.5: increase by one per request). */
-export class SequenceCounter {
+/**
+ * CSeq numbers of one dialog or registration (§ 8.1.1.5: increase by one per request). An
+ * interface so that a subscription can be its own counter (one object fewer per dialog).
+ */
+export interface CSeqSource {
+  nextCSeq(): number;
+  /** The number of the last request sent (an ACK repeats its INVITE's, § 13.2.2.4). */
+  readonly currentCSeq: number;
+}
+
+export class SequenceCounter implements CSeqSource {
   constructor(private value = 0) {}
-  next(): number {
+  nextCSeq(): number {
     return ++this.value;
   }
-  /** The number of the last request sent (an ACK repeats its INVITE's, § 13.2.2.4). */
-  get current(): number {
+  get currentCSeq(): number {
     return this.value;
   }
 }
@@ -50,7 +58,7 @@ export interface OutgoingRequest {
   readonly to: string;
   readonly fromTag: string;
   readonly callId: string;
-  readonly cseq: SequenceCounter;
+  readonly cseq: CSeqSource;
   /** Route set of the dialog (§ 12.2.1.1), already in sending order. */
   readonly route?: readonly string[];
   /** Adds this user's Contact (REGISTER, SUBSCRIBE). */
@@ -87,7 +95,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private channel: SipChannel | undefined;
   private transactions: ClientTransactions | undefined;
   /** The agent's, or one made by the first incoming request on UDP when the agent has none. */
-  private serverCache: ServerTransactionCache | undefined;
+  private serverCache: ServerTransactionCache<ResponseSpec> | undefined;
   private ownsServerCache = false;
   /** Digest sessions by `scope:header`; created by the first challenge. */
   private digest: Map<string, DigestSession> | undefined;
@@ -145,11 +153,36 @@ export class UserAgent implements SipReceiver, TransactionSender {
   }
 
   newTag(): string {
-    return `${this.config.instanceTag}${(++this.branchCounter).toString(36)}`;
+    return this.tag(this.newTagNumber());
   }
 
   newCallId(): string {
-    return `${this.config.index.toString(36)}.${this.newTag()}@imload`;
+    return this.callId(this.newTagNumber());
+  }
+
+  /**
+   * Tags and Call-IDs are this agent's instance tag and a number unique within the user: a
+   * dialog that keeps only the number (a subscription: two million in a pool) rebuilds both.
+   */
+  newTagNumber(): number {
+    return ++this.branchCounter;
+  }
+
+  tag(tagNumber: number): string {
+    return `${this.config.instanceTag}${tagNumber.toString(36)}`;
+  }
+
+  callId(tagNumber: number): string {
+    return `${this.config.index.toString(36)}.${this.tag(tagNumber)}@imload`;
+  }
+
+  /** The number a tag of ours was made from (`tag(n)`); undefined for anyone else's tag. */
+  tagNumber(tag: string | undefined): number | undefined {
+    const prefix = this.config.instanceTag;
+    if (tag === undefined || tag.length <= prefix.length || !tag.startsWith(prefix)) return undefined;
+    const digits = tag.slice(prefix.length);
+    const n = Number.parseInt(digits, 36);
+    return Number.isSafeInteger(n) && n.toString(36) === digits ? n : undefined;
   }
 
   /**
@@ -203,7 +236,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
 
   private sendOnce(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
     const branch = this.newBranch();
-    let head = this.requestHead(spec, branch, spec.cseq.next(), spec.method);
+    let head = this.requestHead(spec, branch, spec.cseq.nextCSeq(), spec.method);
     const body = spec.body;
     if (this.digest !== undefined) {
       const bodyBytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
@@ -219,7 +252,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     // § 17.1.1.3: the INVITE client transaction itself ACKs a non-2xx final, on the same branch.
     return outcome.then((response) => {
       if (response.status >= 300) {
-        const ack = this.requestHead({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.current, 'ACK');
+        const ack = this.requestHead({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.currentCSeq, 'ACK');
         this.send(finishRequest(ack, undefined));
       }
       return response;
@@ -231,7 +264,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
    * transaction, with the INVITE's CSeq number.
    */
   ackInvite(spec: Omit<OutgoingRequest, 'method'>): void {
-    this.send(finishRequest(this.requestHead({ ...spec, contact: false }, this.newBranch(), spec.cseq.current, 'ACK'), undefined));
+    this.send(finishRequest(this.requestHead({ ...spec, contact: false }, this.newBranch(), spec.cseq.currentCSeq, 'ACK'), undefined));
   }
 
   private newBranch(): string {
@@ -283,22 +316,27 @@ export class UserAgent implements SipReceiver, TransactionSender {
     const key = `${this.config.index}|${request.branch ?? request.headers.get('Call-ID')}|${request.method}|${request.headers.get('CSeq')}`;
     const cached = this.serverCache?.lookup(key, now);
     if (cached !== undefined) {
-      this.send(cached);
+      // A retransmission carries the headers of the request first answered: the same bytes again.
+      this.send(this.responseTo(request, cached));
       return;
     }
     const receivedAt = performance.timeOrigin + performance.now();
     const spec = this.handler(request, receivedAt);
-    const response = buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
-    this.send(response);
+    this.send(this.responseTo(request, spec));
     if (!this.requireChannel().reliable) {
       if (this.serverCache === undefined) {
         this.serverCache = new ServerTransactionCache(64 * this.config.timers.t1Ms);
         this.ownsServerCache = true;
       }
-      // The key's parts are slices of the whole request text: kept as they are, the cache would
-      // hold every request it answered for 64·T1 (a NOTIFY head is ~500 bytes).
-      this.serverCache.remember(detached(key), response, now);
+      // The key's parts, and a spec's header values, may be slices of the whole request text:
+      // kept as they are, the cache would hold every request it answered for 64·T1 (a NOTIFY
+      // head is ~500 bytes).
+      this.serverCache.remember(detached(key), keptSpec(spec), now);
     }
+  }
+
+  private responseTo(request: SipRequest, spec: ResponseSpec): Buffer {
+    return buildResponse(request, spec.status, spec.reason, `${this.config.instanceTag}u`, spec.headers, spec.body, spec.contentType);
   }
 
   /** TransactionSender: writes bytes to the attached transport, counting them. */
@@ -329,6 +367,12 @@ export class UserAgent implements SipReceiver, TransactionSender {
 }
 
 const hostForUri = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** A spec to keep for 64·T1: its extra header values copied out of the request they may be cut from. */
+function keptSpec(spec: ResponseSpec): ResponseSpec {
+  if (spec.headers === undefined) return spec;
+  return { ...spec, headers: spec.headers.map(([name, value]) => [name, detached(value)] as const) };
+}
 
 /** Ends a request head with the fixed trailer and Content-Length, and appends the body. */
 function finishRequest(head: string, body: string | undefined): Buffer {

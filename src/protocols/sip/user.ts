@@ -13,12 +13,11 @@ import {
 } from '../types.js';
 import { AgentError, type ErrorKind } from '../errors.js';
 import { withDeadline } from '../deadline.js';
-import { detached, nameAddrUri, tagOf, uriUser } from './address.js';
+import { nameAddrUri, tagOf, uriUser } from './address.js';
 import type { SipChannel } from './channel.js';
 import { answerSessionRequest, sendInSession } from './im-session.js';
 import type { SipRequest } from './message.js';
 import { agentErrorFor } from './outcome.js';
-import type { ParsedPresence } from './pidf.js';
 import { Publication } from './publication.js';
 import { FRONT_END_HEADER, RETRIED_HEADER } from './pool-config.js';
 import { Registration } from './registration.js';
@@ -34,17 +33,23 @@ export interface UserContext {
   /** Opens (TCP/TLS) or attaches (UDP) this user's channel. */
   openChannel(identity: VuIdentity, ua: UserAgent): Promise<SipChannel>;
   /** Answers to incoming requests, shared by the agent's users (UDP only). */
-  readonly serverCache?: ServerTransactionCache;
+  readonly serverCache?: ServerTransactionCache<ResponseSpec>;
 }
 
 type Phase = 'idle' | 'logging-on' | 'online' | 'logging-off' | 'closed';
 
 const ALLOW = 'INVITE, ACK, BYE, MESSAGE, NOTIFY, OPTIONS';
+/**
+ * Answers to NOTIFY, the request a user receives most (twenty at each logon): one object each,
+ * since the agent keeps what it answered for 64·T1 (ServerTransactionCache).
+ */
+const NOTIFY_OK: ResponseSpec = { status: 200, reason: 'OK' };
+const NO_SUBSCRIPTION: ResponseSpec = { status: 481, reason: 'Subscription Does Not Exist' };
 /** How long a failed logon waits for its un-REGISTER before closing. */
 const WITHDRAW_WAIT_MS = 2000;
 
 export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
-  private readonly ua: UserAgent;
+  readonly ua: UserAgent;
   private phase: Phase = 'idle';
   private registration: Registration | undefined;
 
@@ -53,18 +58,18 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     return this.registration?.frontEnd;
   }
   private publication: Publication | undefined;
-  /** Subscriptions by current Call-ID (NOTIFY lookup) — a restart re-keys its entry. */
-  private readonly subscriptions = new Map<string, Subscription>();
   /**
-   * The last two presences reported per contact, so a NOTIFY repeating one is not a change.
-   * Two, not one: NOTIFYs of one dialog sent by different Kamailio workers can arrive out of
-   * order, and the final NOTIFY then repeats the newer state after the older one was reported.
+   * One per contact, found by the number in a NOTIFY's To tag (our From tag): a list of twenty
+   * searched by number, not a Map keyed by Call-ID (its table is ~950 bytes a user).
    */
-  private readonly lastSeen = new Map<string, readonly [ParsedPresence, ParsedPresence?]>();
+  private subscriptions: Subscription[] = [];
+  /** Subscriptions whose first NOTIFY logon still waits for, and how it is told. */
+  private firstNotifiesMissing = 0;
+  private firstNotifies: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(
     private readonly identity: VuIdentity,
-    private readonly events: VuEvents,
+    readonly events: VuEvents,
     private readonly context: UserContext,
   ) {
     const settings = context.settings;
@@ -90,8 +95,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       throw new AgentError('protocol-error', `logon while ${this.phase}`, this.context.endpoint);
     }
     this.phase = 'logging-on';
-    this.subscriptions.clear();
-    this.lastSeen.clear();
+    this.subscriptions = [];
     const settings = this.context.settings;
     let registeredOk = false;
     try {
@@ -107,26 +111,16 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       const published = await this.publication.publish('online', '');
       if (published.status >= 300) throw agentErrorFor('PUBLISH', published, this.context.endpoint, 'logon');
 
-      for (const contact of this.identity.contacts) {
-        const subscription = new Subscription(
-          contact,
-          this.ua,
-          settings.domain,
-          settings.subscribeExpires,
-          this.events,
-          this,
-        );
-        this.subscriptions.set(subscription.callId, subscription);
-        subscription.start();
-      }
-      await withDeadline(
-        Promise.all([...this.subscriptions.values()].map((s) => s.firstNotify)),
-        settings.logonTimeoutMs,
-        'logon-timeout',
-        'first NOTIFY of every subscription',
-      );
+      const firstNotifies = new Promise<void>((resolve, reject) => (this.firstNotifies = { resolve, reject }));
+      this.firstNotifiesMissing = this.identity.contacts.length;
+      if (this.firstNotifiesMissing === 0) this.firstNotifies?.resolve();
+      this.subscriptions = this.identity.contacts.map((contact) => new Subscription(contact, settings.subscribeExpires, this));
+      for (const subscription of this.subscriptions) subscription.start();
+      await withDeadline(firstNotifies, settings.logonTimeoutMs, 'logon-timeout', 'first NOTIFY of every subscription');
+      this.firstNotifies = undefined;
       this.phase = 'online';
     } catch (failure) {
+      this.firstNotifies = undefined;
       await this.withdrawBinding(registeredOk);
       this.shutdown('logon failed');
       throw agentErrorFor('logon', failure, this.context.endpoint, 'logon');
@@ -148,21 +142,32 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     clearTimeout(timer);
   }
 
-  /** SubscriptionOwner: a restart re-keys the subscription under its new Call-ID. */
-  subscriptionMoved(subscription: Subscription, oldCallId: string): void {
-    this.subscriptions.delete(oldCallId);
-    this.subscriptions.set(subscription.callId, subscription);
+  /** SubscriptionOwner: the domain the contacts' AORs are in. */
+  get domain(): string {
+    return this.context.settings.domain;
   }
 
-  /** SubscriptionOwner: a NOTIFY carried a presence document. */
-  presenceSeen(contact: string, presence: ParsedPresence, receivedAt: number, initial: boolean): void {
-    const recent = this.lastSeen.get(contact);
-    const same = (seen: ParsedPresence | undefined): boolean => seen?.state === presence.state && seen.note === presence.note;
-    if (recent !== undefined && (same(recent[0]) || same(recent[1]))) return;
-    // Kept per contact for the whole logon: detach the note from the NOTIFY body it was cut from.
-    const kept = { state: presence.state, note: detached(presence.note) };
-    this.lastSeen.set(contact, recent === undefined ? [kept] : [kept, recent[0]]);
-    this.events.presence(contact, presence.state, presence.note, receivedAt, initial);
+  /** SubscriptionOwner: a NOTIFY carried a presence the contact had not just shown. */
+  presenceSeen(contact: string, state: PresenceState, note: string, receivedAt: number, initial: boolean): void {
+    this.events.presence(contact, state, note, receivedAt, initial);
+  }
+
+  /** SubscriptionOwner: logon is ready once every subscription has had its first NOTIFY. */
+  firstNotifyArrived(): void {
+    if (--this.firstNotifiesMissing === 0) this.firstNotifies?.resolve();
+  }
+
+  /** SubscriptionOwner: one subscription failing fails the logon (as Promise.all would). */
+  firstNotifyFailed(error: Error): void {
+    this.firstNotifies?.reject(error);
+  }
+
+  /** The subscription a NOTIFY belongs to: its To tag is one of ours and its Call-ID matches. */
+  private subscriptionOf(request: SipRequest): Subscription | undefined {
+    const dialog = this.ua.tagNumber(tagOf(request.headers.get('To')));
+    if (dialog === undefined) return undefined;
+    const subscription = this.subscriptions.find((s) => s.dialog === dialog);
+    return subscription !== undefined && subscription.callId === request.headers.get('Call-ID') ? subscription : undefined;
   }
 
   /** Every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
@@ -180,13 +185,10 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
         return { status: 200, reason: 'OK' };
       }
       case 'NOTIFY': {
-        const subscription = this.subscriptions.get(request.headers.get('Call-ID') ?? '');
-        const toTag = tagOf(request.headers.get('To'));
-        if (subscription === undefined || toTag !== subscription.localTag) {
-          return { status: 481, reason: 'Subscription Does Not Exist' };
-        }
+        const subscription = this.subscriptionOf(request);
+        if (subscription === undefined) return NO_SUBSCRIPTION;
         subscription.handleNotify(request, receivedAt);
-        return { status: 200, reason: 'OK' };
+        return NOTIFY_OK;
       }
       case 'OPTIONS':
         return { status: 200, reason: 'OK', headers: [['Allow', ALLOW]] };
@@ -265,7 +267,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     }
     this.phase = 'logging-off';
     try {
-      await Promise.all([...this.subscriptions.values()].map((s) => s.stop(this.context.settings.finalNotifyWaitMs)));
+      await Promise.all(this.subscriptions.map((s) => s.stop(this.context.settings.finalNotifyWaitMs)));
       await this.unpublish();
       const unregistered = await this.registration!.unregister();
       if (unregistered.status >= 300) throw agentErrorFor('un-REGISTER', unregistered, this.context.endpoint, 'logoff');
@@ -307,7 +309,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
     this.phase = 'closed';
     this.registration?.cancel();
     this.publication?.cancel();
-    for (const subscription of this.subscriptions.values()) subscription.abandon();
+    for (const subscription of this.subscriptions) subscription.abandon();
     this.ua.close(reason);
   }
 }
