@@ -8,6 +8,7 @@ import type { JournalHeader, JournalSecond } from '../metrics/journal.js';
 import { IMLOAD_VERSION } from '../version.js';
 import type { Output, OutputStopResult } from './output.js';
 import { RunPoints, type Point } from './points.js';
+import { PostQueue } from './post-queue.js';
 
 type Attribute = { key: string; value: { stringValue: string } };
 const attributes = (labels: Readonly<Record<string, string>>): Attribute[] => Object.entries(labels).map(([key, v]) => ({ key, value: { stringValue: v } }));
@@ -60,12 +61,8 @@ export class OtlpOutput implements Output {
   readonly description: string;
   private readonly url: string;
   private readonly points: RunPoints;
-  private readonly queue: string[] = [];
-  private sending?: Promise<void>;
+  private readonly queue: PostQueue;
   private startMs = 0;
-  private sent = 0;
-  private failed = 0;
-  private error?: string;
 
   constructor(target: string, labels?: Readonly<Record<string, string>>) {
     this.points = new RunPoints(undefined, labels);
@@ -74,6 +71,7 @@ export class OtlpOutput implements Output {
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/metrics';
     this.url = url.toString();
     this.description = `otlp=${this.url}`;
+    this.queue = new PostQueue(url, { 'Content-Type': 'application/json' });
   }
 
   async start(header: JournalHeader): Promise<void> {
@@ -83,36 +81,9 @@ export class OtlpOutput implements Output {
 
   addSecond(second: JournalSecond): void {
     this.queue.push(JSON.stringify(otlpRequest(this.points.add(second), second.at, this.startMs)));
-    while (this.queue.length > 300) {
-      this.queue.shift();
-      this.failed++;
-    }
-    this.sending ??= this.drain();
   }
 
-  private async drain(): Promise<void> {
-    try {
-      for (let body = this.queue.shift(); body !== undefined; body = this.queue.shift()) {
-        try {
-          const response = await fetch(this.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
-          if (response.ok) this.sent++;
-          else {
-            this.failed++;
-            this.error ??= `HTTP ${response.status}: ${(await response.text()).trim().slice(0, 300)}`;
-          }
-          if (!response.bodyUsed) await response.arrayBuffer().catch(() => undefined);
-        } catch (e) {
-          this.failed++;
-          this.error ??= (e as Error).message;
-        }
-      }
-    } finally {
-      this.sending = undefined;
-    }
-  }
-
-  async stop(): Promise<OutputStopResult> {
-    while (this.sending) await this.sending;
-    return { sent: this.sent, failed: this.failed, ...(this.error ? { error: this.error } : {}) };
+  stop(): Promise<OutputStopResult> {
+    return this.queue.stop();
   }
 }

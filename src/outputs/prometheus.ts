@@ -11,6 +11,7 @@ import type { Output, OutputStopResult } from './output.js';
 import { RunPoints, type Point } from './points.js';
 import { encodeWriteRequest, type Labels, type TimeSeries } from './remote-write.js';
 import { snappyCompress } from './snappy.js';
+import { PostQueue } from './post-queue.js';
 
 export interface PrometheusOptions {
   readonly url: string;
@@ -61,11 +62,7 @@ export function toTimeSeries(points: readonly Point[], timestamp: number, native
 export class PrometheusOutput implements Output {
   readonly description: string;
   private readonly points: RunPoints;
-  private readonly queue: Uint8Array[] = [];
-  private sending?: Promise<void>;
-  private sent = 0;
-  private failed = 0;
-  private error?: string;
+  private readonly queue: PostQueue;
 
   constructor(
     private readonly options: PrometheusOptions,
@@ -73,6 +70,11 @@ export class PrometheusOutput implements Output {
   ) {
     this.description = `prometheus=${options.url}${options.native ? ` (native histograms, schema ${options.schema})` : ''}`;
     this.points = new RunPoints(options.schema, labels);
+    this.queue = new PostQueue(
+      new URL(options.url),
+      { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'User-Agent': 'imload' },
+      options.maxQueue,
+    );
   }
 
   async start(header: JournalHeader): Promise<void> {
@@ -80,51 +82,10 @@ export class PrometheusOutput implements Output {
   }
 
   addSecond(second: JournalSecond): void {
-    const body = snappyCompress(encodeWriteRequest(toTimeSeries(this.points.add(second), second.at, this.options.native)));
-    this.queue.push(body);
-    const max = this.options.maxQueue ?? 300;
-    while (this.queue.length > max) {
-      this.queue.shift();
-      this.failed++;
-      this.error ??= 'the receiver fell behind: oldest seconds dropped';
-    }
-    this.sending ??= this.drain();
+    this.queue.push(snappyCompress(encodeWriteRequest(toTimeSeries(this.points.add(second), second.at, this.options.native))));
   }
 
-  /** Sends queued seconds in order, one request at a time (a series' samples must arrive in time order). */
-  private async drain(): Promise<void> {
-    try {
-      for (let body = this.queue.shift(); body; body = this.queue.shift()) {
-        try {
-          const response = await fetch(this.options.url, {
-            method: 'POST',
-            headers: {
-              'Content-Type': 'application/x-protobuf',
-              'Content-Encoding': 'snappy',
-              'X-Prometheus-Remote-Write-Version': '0.1.0',
-              'User-Agent': 'imload',
-            },
-            body: body as Uint8Array<ArrayBuffer>,
-            signal: AbortSignal.timeout(10_000),
-          });
-          if (response.ok) this.sent++;
-          else {
-            this.failed++;
-            this.error ??= `HTTP ${response.status}: ${(await response.text()).trim().slice(0, 300)}`;
-          }
-          if (!response.bodyUsed) await response.arrayBuffer().catch(() => undefined);
-        } catch (e) {
-          this.failed++;
-          this.error ??= (e as Error).message;
-        }
-      }
-    } finally {
-      this.sending = undefined;
-    }
-  }
-
-  async stop(): Promise<OutputStopResult> {
-    while (this.sending) await this.sending;
-    return { sent: this.sent, failed: this.failed, ...(this.error ? { error: this.error } : {}) };
+  stop(): Promise<OutputStopResult> {
+    return this.queue.stop();
   }
 }
