@@ -178,10 +178,9 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
   }
 });
 
-test('through the engine (`imload run --lab`, lab: kamailio-pool): cross-front-end latency apart, the pool count = imload’s', { timeout: 90_000 }, async (t) => {
-  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
-  process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-engine-secret';
-  const { file, dir } = writeScenario(`version: 1
+/** A scenario file against the lab pool (Digest on, 5 contacts each), run by `imload run --lab`. */
+function poolScenario(o: { seed: number; users: number; hold: string; messagesPerHour: number; presenceChangesPerHour: number; faults?: string }): string {
+  return `version: 1
 targets:
   pool:
     url: sip://127.0.0.1:5060
@@ -192,19 +191,25 @@ targets:
 scenarios:
   it:
     target: pool
-    seed: 3
+    seed: ${o.seed}
     timeScale: 360
-    population: { users: 40, contacts: 5 }
+    population: { users: ${o.users}, contacts: 5 }
     phases:
-      - { phase: rampUp, rate: 40 }
-      - { phase: hold, duration: 10s }
+      - { phase: rampUp, rate: ${o.users} }
+      - { phase: hold, duration: ${o.hold} }
       - { phase: rampDown, rate: 100 }
     behaviour:
-      messagesPerHour: 6
-      presenceChangesPerHour: 2
+      messagesPerHour: ${o.messagesPerHour}
+      presenceChangesPerHour: ${o.presenceChangesPerHour}
       activityStart: rampUpEnd
       activityDelay: 1s
-`);
+${o.faults ? `    faults:\n      ${o.faults}\n` : ''}`;
+}
+
+test('through the engine (`imload run --lab`, lab: kamailio-pool): cross-front-end latency apart, the pool count = imload’s', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-engine-secret';
+  const { file, dir } = writeScenario(poolScenario({ seed: 3, users: 40, hold: '10s', messagesPerHour: 6, presenceChangesPerHour: 2 }));
   const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), signal: new AbortController().signal });
   const s = result.summary;
   assert.equal(result.reason, 'completed', s.end.detail);
@@ -228,33 +233,10 @@ scenarios:
 test('`faults:` kill a front end mid-run: summary.json, the text report and the page name the users retried elsewhere, the outage and the recovery', { timeout: 120_000 }, async (t) => {
   if (!requireBinary(t, 'kamailio', 'kamailio') || !requireBinary(t, 'chromium', 'chromium')) return;
   process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-fault-secret';
-  const { file, dir } = writeScenario(`version: 1
-targets:
-  pool:
-    url: sip://127.0.0.1:5060
-    transport: udp
-    domain: pool.test
-    lab: kamailio-pool
-    password: { env: IMLOAD_TEST_POOL_PASSWORD }
-scenarios:
-  it:
-    target: pool
-    seed: 5
-    timeScale: 360
-    population: { users: 30, contacts: 5 }
-    phases:
-      - { phase: rampUp, rate: 30 }
-      # Sends stop 3 s (the drain) before the hold ends: the retried users send on for ~4 s.
-      - { phase: hold, duration: 14s }
-      - { phase: rampDown, rate: 100 }
-    behaviour:
-      messagesPerHour: 12
-      presenceChangesPerHour: 0
-      activityStart: rampUpEnd
-      activityDelay: 1s
-    faults:
-      - { at: 3s, kill: pool, restartAfter: 3s }
-`);
+  // Sends stop 3 s (the drain) before the hold ends: the retried users send on for ~4 s.
+  const { file, dir } = writeScenario(
+    poolScenario({ seed: 5, users: 30, hold: '14s', messagesPerHour: 12, presenceChangesPerHour: 0, faults: '- { at: 3s, kill: pool, restartAfter: 3s }' }),
+  );
   const runDir = join(dir, 'run');
   const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: runDir, signal: new AbortController().signal });
   const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
