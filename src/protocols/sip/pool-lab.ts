@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderKamailioConfig } from './lab-config.js';
-import { freeUdpAndTcpPort, installedKamailioVersion, runKamailioConfig, type KamailioProcess } from './lab.js';
+import { freeUdpAndTcpPort, installedKamailioVersion, kamailioShmMb, runKamailioConfig, type KamailioProcess } from './lab.js';
 import { renderDirectorConfig, renderDispatcherConfig, renderDispatcherList, renderFrontEndConfig } from './pool-config.js';
 import { labBaseDir } from '../../lab/dirs.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
@@ -71,7 +71,11 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
   const domain = options.domain ?? 'lab.test';
   const users = options.users ?? 0;
   const dir = mkdtempSync(join(options.baseDir ?? labBaseDir(), 'kamailio-pool-'));
-  const shmMb = 256 + Math.ceil((users * 40) / 1024);
+  // Shared memory: the presence server holds what the single-server lab does (every user's
+  // presentity and ~20 subscription dialogs); the others hold bindings (front ends) and, all of
+  // them, transactions for tm's wait timer — ~500 MiB at the director in a 100 logons/s ramp
+  // (10,000 users in 256 + 40 KB each ran the presence server out of it: bench/RESULTS.md).
+  const shmMbFor = (name: string): number => (name === 'presence' ? kamailioShmMb(users) : 1024 + Math.ceil((users * 10) / 1024));
   const children = 2;
   const minExpires = options.minExpires ?? 10;
   const maxExpires = options.maxExpires ?? 3600;
@@ -94,7 +98,7 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
     await Promise.all(started.map((process) => process.stop()));
   };
   const run = async (name: string, port: number, configFile: string, elementDir: string, env?: NodeJS.ProcessEnv): Promise<KamailioProcess> => {
-    const process = await runKamailioConfig({ kind: KIND, dir: elementDir, configFile, host, port, shmMb, env, keepAfterExit: options.keepAfterExit });
+    const process = await runKamailioConfig({ kind: KIND, dir: elementDir, configFile, host, port, shmMb: shmMbFor(name), env, keepAfterExit: options.keepAfterExit });
     started.push(process);
     return process;
   };
