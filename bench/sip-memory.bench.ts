@@ -5,15 +5,19 @@
  * process.memoryUsage().heapUsed / N. What a 100,000-user pool's workers pay per user, and what
  * their garbage collector has to mark.
  *
- *   node --expose-gc --import tsx bench/sip-memory.bench.ts [--users 2000] [--snapshot FILE]
+ * With `--pool`, the users register through the kamailio-pool lab's director (Digest, and the
+ * director's Record-Route in every subscription) as bench/sip-pool.bench.ts --topology pool does.
+ *
+ *   node --expose-gc --import tsx bench/sip-memory.bench.ts [--users 2000] [--pool] [--snapshot FILE]
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { sipProtocol } from '../src/protocols/sip/index.js';
 import { startKamailio } from '../src/protocols/sip/lab.js';
+import { startKamailioPool } from '../src/protocols/sip/pool-lab.js';
 import { countingEvents } from './counting-events.js';
 
-const { values: args } = parseArgs({ options: { users: { type: 'string', default: '2000' }, snapshot: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { users: { type: 'string', default: '2000' }, pool: { type: 'boolean', default: false }, snapshot: { type: 'string' } } });
 const users = Number(args.users);
 const CONTACTS = 20;
 const QUIET_MS = 35_000;
@@ -22,14 +26,17 @@ if (gc === undefined) throw new Error('run with node --expose-gc');
 
 const { events, counts } = countingEvents();
 
-const lab = await startKamailio({ domain: 'lab.test', users });
+const PASSWORD = 'memory-bench';
+const lab = args.pool
+  ? await startKamailioPool({ domain: 'lab.test', users, password: PASSWORD }).then((pool) => ({ host: pool.director.host, port: pool.director.port, stop: () => pool.stop() }))
+  : await startKamailio({ domain: 'lab.test', users }).then((single) => ({ host: single.udp.host, port: single.udp.port, stop: () => single.stop() }));
 try {
   gc();
   const baseline = process.memoryUsage().heapUsed;
-  const agent = await sipProtocol.createAgent({ name: 'memory', protocol: 'sip', host: lab.udp.host, port: lab.udp.port, transport: 'udp', domain: 'lab.test', options: {} });
+  const agent = await sipProtocol.createAgent({ name: 'memory', protocol: 'sip', host: lab.host, port: lab.port, transport: 'udp', domain: 'lab.test', options: {} });
   const name = (i: number): string => `u${String(i + 1).padStart(6, '0')}`;
   const vus = Array.from({ length: users }, (_, i) =>
-    agent.createUser({ index: i, name: name(i), contacts: Array.from({ length: CONTACTS }, (_, k) => name((i + 1 + k * 7) % users)), channels: [] }, events),
+    agent.createUser({ index: i, name: name(i), contacts: Array.from({ length: CONTACTS }, (_, k) => name((i + 1 + k * 7) % users)), channels: [], password: args.pool ? PASSWORD : undefined }, events),
   );
   for (let i = 0; i < users; i += 50) await Promise.all(vus.slice(i, i + 50).map((vu) => vu.logon()));
   await new Promise((resolve) => setTimeout(resolve, QUIET_MS));

@@ -74,8 +74,11 @@ export class Subscription extends WheelTimer implements CSeqSource {
    */
   private remoteTagHead: string | undefined;
   private remoteTagTail = '';
-  /** Undefined when empty (Kamailio's presence server records no route): no array per dialog. */
-  private routeSet: string[] | undefined;
+  /**
+   * Undefined when empty (Kamailio's presence server records no route); otherwise shared with
+   * every dialog that has the same route set (routeSetOf): no array per dialog either way.
+   */
+  private routeSet: readonly string[] | undefined;
   private remoteTarget: string | undefined;
   /** ENDING, ABANDONED, GOT_FIRST, DIALOG_NOTIFIED and the restart count, in one small integer. */
   private flags = 0;
@@ -321,7 +324,22 @@ export class Subscription extends WheelTimer implements CSeqSource {
   }
 }
 
-/** A dialog's route set, kept detached from the message; undefined when it has none. */
-function routeSetOf(routes: readonly string[]): string[] | undefined {
-  return routes.length === 0 ? undefined : routes.map((route) => detached(route));
+/** Distinct route sets routeSetOf keeps one copy of; past it each dialog gets its own. */
+const SHARED_ROUTE_SETS_LIMIT = 1024;
+const sharedRouteSets = new Map<string, readonly string[]>();
+
+/**
+ * A dialog's route set, detached from the message; undefined when it has none. One array per
+ * distinct route set, shared: through the kamailio-pool lab every subscription has the
+ * director's Record-Route, and an array and a string of their own cost two million dialogs
+ * ~100 bytes each (bench/RESULTS.md, "SIP pool at 100,000"). Never modified (dialogTarget copies).
+ */
+function routeSetOf(routes: readonly string[]): readonly string[] | undefined {
+  if (routes.length === 0) return undefined;
+  const key = routes.join(',');
+  const known = sharedRouteSets.get(key);
+  if (known !== undefined) return known;
+  const routeSet = routes.map((route) => shared(route));
+  if (sharedRouteSets.size < SHARED_ROUTE_SETS_LIMIT) sharedRouteSets.set(detached(key), routeSet);
+  return routeSet;
 }
