@@ -4,7 +4,7 @@
  * the nonce with an increasing nonce count (nc) instead of paying a challenge round trip each.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { unquote } from './address.js';
+import { detached, shared, unquote } from './address.js';
 
 export interface DigestChallenge {
   readonly realm: string;
@@ -47,10 +47,13 @@ export function parseDigestChallenge(header: string): DigestChallenge | DigestCh
   }
   const offered = (params.get('qop') ?? '').split(',').map((q) => q.trim().toLowerCase());
   const qop = offered.includes('auth') ? 'auth' : offered.includes('auth-int') ? 'auth-int' : undefined;
+  // A session keeps its challenge for the whole logon: copies, not slices of the 401's text
+  // (which they would keep alive, two per user through the pool's director). Every user of a
+  // server shares its realm.
   return {
-    realm,
-    nonce,
-    opaque: params.get('opaque'),
+    realm: shared(realm),
+    nonce: detached(nonce),
+    opaque: detached(params.get('opaque')),
     algorithm: algorithmText === 'MD5' ? 'MD5' : 'MD5-sess',
     qop,
     stale: (params.get('stale') ?? '').toLowerCase() === 'true',
