@@ -37,20 +37,30 @@ export interface SubscriptionOwner {
   firstNotifyFailed(error: Error): void;
 }
 
-const NOTHING = (): void => undefined;
-
 /**
- * Bits of Subscription.flags: four booleans and a restart count in one field rather than five
- * (8 bytes each, twenty subscriptions a user). ENDING: un-SUBSCRIBE begun or user gone;
- * ABANDONED: the user was torn down, so what its unfinished requests fail with is not news;
- * GOT_FIRST: the first NOTIFY of the subscription arrived; DIALOG_NOTIFIED: the current dialog
- * has had its first NOTIFY (a restart starts a new dialog). Restarts count from RESTARTS_SHIFT up.
+ * Bits of Subscription.flags: four booleans, a restart count and the last two presences seen in
+ * one field rather than seven (8 bytes each, twenty subscriptions a user). ENDING: un-SUBSCRIBE
+ * begun or user gone; ABANDONED: the user was torn down, so what its unfinished requests fail
+ * with is not news; GOT_FIRST: the first NOTIFY of the subscription arrived; DIALOG_NOTIFIED: the
+ * current dialog has had its first NOTIFY (a restart starts a new dialog). Then three bits each:
+ * the restart count, the code (PRESENCE_CODES) of the presence seen last and of the one before.
  */
 const ENDING = 1;
 const ABANDONED = 2;
 const GOT_FIRST = 4;
 const DIALOG_NOTIFIED = 8;
+const FIELD_MASK = 0b111;
 const RESTARTS_SHIFT = 4;
+const SEEN_SHIFT = 7;
+const PRIOR_SHIFT = 10;
+/** A presence as three bits; 0: none seen yet. */
+const PRESENCE_CODES: ReadonlyArray<PresenceState | undefined> = [undefined, 'online', 'busy', 'away', 'offline'];
+
+/**
+ * What a subscription's un-SUBSCRIBE waits for (its final NOTIFY), only while it waits: a
+ * field for it in every subscription would cost two million of them 8 bytes for the rare logoff.
+ */
+const awaitingFinalNotify = new WeakMap<Subscription, () => void>();
 
 /**
  * Its own refresh timer (a WheelTimer) and its own CSeq counter: a pool holds two million
@@ -80,17 +90,15 @@ export class Subscription extends WheelTimer implements CSeqSource {
    */
   private routeSet: readonly string[] | undefined;
   private remoteTarget: string | undefined;
-  /** ENDING, ABANDONED, GOT_FIRST, DIALOG_NOTIFIED and the restart count, in one small integer. */
+  /** ENDING, ABANDONED, GOT_FIRST, DIALOG_NOTIFIED, the restart count and the seen presences' codes, in one small integer. */
   private flags = 0;
-  private resolveTerminated: () => void = NOTHING;
   /**
-   * The last two presences reported, so a NOTIFY repeating one is not a change. Two, not one:
-   * NOTIFYs of one dialog sent by different Kamailio workers can arrive out of order, and the
-   * final NOTIFY then repeats the newer state after the older one was reported.
+   * The notes of the last two presences reported (their states are in `flags`), so a NOTIFY
+   * repeating one is not a change. Two, not one: NOTIFYs of one dialog sent by different
+   * Kamailio workers can arrive out of order, and the final NOTIFY then repeats the newer state
+   * after the older one was reported.
    */
-  private seenState: PresenceState | undefined;
   private seenNote = '';
-  private priorState: PresenceState | undefined;
   private priorNote = '';
 
   constructor(
@@ -222,7 +230,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
       this.owner.firstNotifyArrived();
     }
     if (substate === 'terminated') {
-      this.resolveTerminated();
+      awaitingFinalNotify.get(this)?.();
       this.cancel();
       this.remoteTagHead = undefined;
       if (this.has(ENDING)) return;
@@ -246,11 +254,12 @@ export class Subscription extends WheelTimer implements CSeqSource {
   /** Reports a presence unless it repeats one of the last two reported. */
   private seen(presence: ParsedPresence, receivedAt: number, initial: boolean): void {
     const { state, note } = presence;
-    if (this.seenState !== undefined && state === this.seenState && note === this.seenNote) return;
-    if (this.priorState !== undefined && state === this.priorState && note === this.priorNote) return;
-    this.priorState = this.seenState;
+    const seen = (this.flags >> SEEN_SHIFT) & FIELD_MASK;
+    const prior = (this.flags >> PRIOR_SHIFT) & FIELD_MASK;
+    if (seen !== 0 && state === PRESENCE_CODES[seen] && note === this.seenNote) return;
+    if (prior !== 0 && state === PRESENCE_CODES[prior] && note === this.priorNote) return;
+    this.flags = (this.flags & ~(FIELD_MASK << SEEN_SHIFT) & ~(FIELD_MASK << PRIOR_SHIFT)) | (PRESENCE_CODES.indexOf(state) << SEEN_SHIFT) | (seen << PRIOR_SHIFT);
     this.priorNote = this.seenNote;
-    this.seenState = state;
     // Kept for the whole logon: detach the note from the NOTIFY body it was cut from.
     this.seenNote = detached(note);
     this.owner.presenceSeen(this.contact, state, note, receivedAt, initial);
@@ -258,7 +267,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
 
   /** Starts a fresh dialog for the same contact; false once the restart budget is spent. */
   private restart(): boolean {
-    if (this.has(ENDING) || this.flags >> RESTARTS_SHIFT >= MAX_RESTARTS) return false;
+    if (this.has(ENDING) || ((this.flags >> RESTARTS_SHIFT) & FIELD_MASK) >= MAX_RESTARTS) return false;
     this.flags += 1 << RESTARTS_SHIFT;
     this.cancel();
     this.newDialog();
@@ -305,9 +314,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
     this.flags |= ENDING;
     this.cancel();
     if (this.remoteTagHead === undefined) return;
-    const terminated = new Promise<void>((resolve) => {
-      this.resolveTerminated = resolve;
-    });
+    const terminated = new Promise<void>((resolve) => awaitingFinalNotify.set(this, resolve));
     try {
       const response = await this.send(0);
       if (response.status < 300) {
@@ -320,6 +327,8 @@ export class Subscription extends WheelTimer implements CSeqSource {
       if (this.has(ABANDONED)) return;
       const error = agentErrorFor(`un-SUBSCRIBE ${this.contact}`, failure, '', 'logoff');
       this.owner.events.error(error.kind, error.message);
+    } finally {
+      awaitingFinalNotify.delete(this);
     }
   }
 }

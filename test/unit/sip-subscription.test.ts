@@ -1,0 +1,84 @@
+/**
+ * A presence subscription's NOTIFY handling, against a fake owner: which presences reach the
+ * engine (a NOTIFY repeating either of the last two reported is not a change, since NOTIFYs of a
+ * dialog from different Kamailio workers can arrive out of order), that the first NOTIFY counts
+ * once for logon, and that route sets are shared between dialogs that have the same one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { buildPidf } from '../../src/protocols/sip/pidf.js';
+import { SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { Subscription, type SubscriptionOwner } from '../../src/protocols/sip/subscription.js';
+import type { UserAgent } from '../../src/protocols/sip/ua.js';
+import type { PresenceState, VuEvents } from '../../src/protocols/types.js';
+
+function owner(): { owner: SubscriptionOwner; seen: string[]; firstNotifies: () => number } {
+  const seen: string[] = [];
+  let firstNotifies = 0;
+  let tags = 0;
+  const ua = { newTagNumber: () => ++tags } as unknown as UserAgent;
+  return {
+    seen,
+    firstNotifies: () => firstNotifies,
+    owner: {
+      ua,
+      domain: 'lab.test',
+      events: { error: (kind: string, detail?: string) => assert.fail(`unexpected error ${kind} ${detail}`) } as unknown as VuEvents,
+      presenceSeen: (contact, state, note, _at, initial) => void seen.push(`${contact} ${state} ${note}${initial ? ' (initial)' : ''}`),
+      firstNotifyArrived: () => void firstNotifies++,
+      firstNotifyFailed: (error) => assert.fail(error),
+    },
+  };
+}
+
+let cseq = 0;
+function notify(state: PresenceState, note: string, recordRoute?: string): SipRequest {
+  const body = buildPidf('sip:bob@lab.test', state, note);
+  const text =
+    `NOTIFY sip:alice@127.0.0.1:5999 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn${++cseq}\r\n` +
+    `From: <sip:bob@lab.test>;tag=0123456789abcdef0123456789abcdef-${cseq}\r\nTo: <sip:alice@lab.test>;tag=x1\r\n` +
+    `Call-ID: c1\r\nCSeq: ${cseq} NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\n` +
+    (recordRoute === undefined ? '' : `Record-Route: ${recordRoute}\r\n`) +
+    `Event: presence\r\nSubscription-State: active;expires=3600\r\nContent-Type: application/pidf+xml\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const message = parseSipMessage(Buffer.from(text));
+  assert.ok(!(message instanceof SipParseError) && message.kind === 'request');
+  return message as SipRequest;
+}
+
+test('a NOTIFY repeating either of the last two presences reported is not a change; a third one is', () => {
+  const { owner: o, seen, firstNotifies } = owner();
+  const subscription = new Subscription('bob', 3600, o);
+  try {
+    subscription.handleNotify(notify('online', ''), 1);
+    subscription.handleNotify(notify('online', ''), 2); // the same again
+    subscription.handleNotify(notify('away', 'lunch'), 3);
+    subscription.handleNotify(notify('online', ''), 4); // late: the one before
+    subscription.handleNotify(notify('away', 'lunch'), 5); // the last, again
+    subscription.handleNotify(notify('away', 'meeting'), 6); // same state, new note: a change
+    subscription.handleNotify(notify('busy', ''), 7);
+    subscription.handleNotify(notify('online', ''), 8); // no longer among the last two
+    subscription.handleNotify(notify('offline', 'gone'), 9);
+    assert.deepEqual(seen, ['bob online  (initial)', 'bob away lunch', 'bob away meeting', 'bob busy ', 'bob online ', 'bob offline gone']);
+    assert.equal(firstNotifies(), 1, 'the first NOTIFY counts once for logon');
+  } finally {
+    subscription.abandon();
+  }
+});
+
+test('dialogs with the same Record-Route share one route set; a different one gets its own', () => {
+  const { owner: o } = owner();
+  const routeSetOf = (subscription: Subscription): readonly string[] | undefined => (subscription as unknown as { routeSet?: readonly string[] }).routeSet;
+  const [a, b, c] = [new Subscription('bob', 3600, o), new Subscription('carol', 3600, o), new Subscription('dave', 3600, o)];
+  try {
+    a.handleNotify(notify('online', '', '<sip:127.0.0.1:5070;lr>'), 1);
+    b.handleNotify(notify('online', '', '<sip:127.0.0.1:5070;lr>'), 1);
+    c.handleNotify(notify('online', '', '<sip:127.0.0.1:5071;lr>'), 1);
+    assert.deepEqual(routeSetOf(a), ['<sip:127.0.0.1:5070;lr>']);
+    assert.equal(routeSetOf(a), routeSetOf(b), 'one array for both');
+    assert.deepEqual(routeSetOf(c), ['<sip:127.0.0.1:5071;lr>']);
+  } finally {
+    for (const s of [a, b, c]) s.abandon();
+  }
+});
