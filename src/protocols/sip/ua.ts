@@ -83,6 +83,9 @@ export type RequestHandler = (request: SipRequest, receivedAt: number) => Respon
 /** Challenges accepted before giving up: one per header kind plus one stale-nonce refresh. */
 const MAX_AUTH_ROUNDS = 3;
 const CREDENTIAL_HEADERS = ['Authorization', 'Proxy-Authorization'] as const;
+/** REGISTER keeps its credentials apart from other requests (a registrar and a proxy may challenge differently). */
+type DigestScope = 'register' | 'request';
+const digestSlot = (scope: DigestScope, header: CredentialHeader): number => (scope === 'register' ? 0 : 2) + (header === 'Authorization' ? 0 : 1);
 const NOT_IMPLEMENTED: RequestHandler = () => ({ status: 501, reason: 'Not Implemented' });
 const IGNORE_CLOSE = (): void => undefined;
 
@@ -97,8 +100,12 @@ export class UserAgent implements SipReceiver, TransactionSender {
   /** The agent's, or one made by the first incoming request on UDP when the agent has none. */
   private serverCache: ServerTransactionCache<ResponseSpec> | undefined;
   private ownsServerCache = false;
-  /** Digest sessions by `scope:header`; created by the first challenge. */
-  private digest: Map<string, DigestSession> | undefined;
+  /**
+   * Digest sessions by scope and header (digestSlot); made by the first challenge. Four slots in
+   * an array rather than a Map keyed by strings: through the pool's director every user keeps
+   * two sessions for the whole logon, and the Map and its keys cost ~200 bytes more a user.
+   */
+  private digest: Array<DigestSession | undefined> | undefined;
   /** `Via: SIP/2.0/<transport> <host>:<port>;branch=` of the attached channel. */
   private viaPrefix = '';
   private contact = '';
@@ -191,7 +198,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
    * means the password was refused: that response is returned for the caller to judge.
    */
   request(spec: OutgoingRequest): Promise<SipResponse> {
-    const scope = spec.method === 'REGISTER' ? 'register' : 'request';
+    const scope: DigestScope = spec.method === 'REGISTER' ? 'register' : 'request';
     if (this.config.password !== undefined) return this.requestAnsweringChallenges(spec, scope);
     // Without a password there is nothing to answer a challenge with: the transaction's own
     // promise, not one more wrapped around it. Failures still arrive as a rejection.
@@ -202,11 +209,11 @@ export class UserAgent implements SipReceiver, TransactionSender {
     }
   }
 
-  private async requestAnsweringChallenges(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
+  private async requestAnsweringChallenges(spec: OutgoingRequest, scope: DigestScope): Promise<SipResponse> {
     let response: SipResponse | undefined;
     for (let round = 0; round <= MAX_AUTH_ROUNDS; round++) {
       const used = new Map<string, string | undefined>();
-      for (const header of CREDENTIAL_HEADERS) used.set(header, this.digest?.get(`${scope}:${header}`)?.nonce);
+      for (const header of CREDENTIAL_HEADERS) used.set(header, this.digest?.[digestSlot(scope, header)]?.nonce);
       response = await this.sendOnce(spec, scope);
       if (response.status !== 401 && response.status !== 407) return response;
       if (!this.acceptChallenge(response, scope, used)) return response;
@@ -214,19 +221,19 @@ export class UserAgent implements SipReceiver, TransactionSender {
     return response!;
   }
 
-  private acceptChallenge(response: SipResponse, scope: string, used: Map<string, string | undefined>): boolean {
+  private acceptChallenge(response: SipResponse, scope: DigestScope, used: Map<string, string | undefined>): boolean {
     const header: CredentialHeader = response.status === 401 ? 'Authorization' : 'Proxy-Authorization';
     const challengeHeader = response.status === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
     for (const value of response.headers.getAll(challengeHeader)) {
       const challenge = parseDigestChallenge(value);
       if (challenge instanceof DigestChallengeError) continue;
       if (used.get(header) === challenge.nonce && !challenge.stale) return false;
-      const key = `${scope}:${header}`;
-      this.digest ??= new Map();
-      let session = this.digest.get(key);
+      const slot = digestSlot(scope, header);
+      this.digest ??= [undefined, undefined, undefined, undefined];
+      let session = this.digest[slot];
       if (session === undefined) {
         session = new DigestSession(this.config.user, this.config.password!);
-        this.digest.set(key, session);
+        this.digest[slot] = session;
       }
       session.accept(challenge);
       return true;
@@ -234,14 +241,14 @@ export class UserAgent implements SipReceiver, TransactionSender {
     return false;
   }
 
-  private sendOnce(spec: OutgoingRequest, scope: string): Promise<SipResponse> {
+  private sendOnce(spec: OutgoingRequest, scope: DigestScope): Promise<SipResponse> {
     const branch = this.newBranch();
     let head = this.requestHead(spec, branch, spec.cseq.nextCSeq(), spec.method);
     const body = spec.body;
     if (this.digest !== undefined) {
       const bodyBytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
       for (const header of CREDENTIAL_HEADERS) {
-        const credentials = this.digest.get(`${scope}:${header}`)?.credentialsFor(spec.method, spec.uri, bodyBytes);
+        const credentials = this.digest[digestSlot(scope, header)]?.credentialsFor(spec.method, spec.uri, bodyBytes);
         if (credentials !== undefined) head += `${header}: ${credentials}\r\n`;
       }
     }
