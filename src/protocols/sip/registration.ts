@@ -1,8 +1,9 @@
 /** REGISTER binding of one user (RFC 3261 § 10), refreshed before the granted expiry. */
 import { WheelTimer } from '../timer-wheel.js';
 import type { VuEvents } from '../types.js';
-import { nameAddrParam, nameAddrUri, parseSeconds } from './address.js';
+import { nameAddrParam, nameAddrUri, parseSeconds, shared } from './address.js';
 import type { SipResponse } from './message.js';
+import { FRONT_END_HEADER } from './pool-config.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import type { CSeqSource, UserAgent } from './ua.js';
 
@@ -48,8 +49,9 @@ export class Registration extends WheelTimer implements CSeqSource {
       response = await this.send(longer);
     }
     if (response.status >= 200 && response.status < 300) {
-      // A pool lab's front ends name themselves in their replies (pool-config.ts).
-      this.frontEnd = response.headers.get('X-Imload-Front-End') ?? this.frontEnd;
+      // A pool lab's front ends name themselves in their replies (pool-config.ts). Shared, not a
+      // slice of the reply: that would keep the whole 200's header text for the logon.
+      this.frontEnd = shared(response.headers.get(FRONT_END_HEADER)) ?? this.frontEnd;
       this.scheduleRefresh(this.grantedExpires(response));
     }
     return response;
