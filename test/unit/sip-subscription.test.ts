@@ -2,14 +2,15 @@
  * A presence subscription's NOTIFY handling, against a fake owner: which presences reach the
  * engine (a NOTIFY repeating either of the last two reported is not a change, since NOTIFYs of a
  * dialog from different Kamailio workers can arrive out of order), that the first NOTIFY counts
- * once for logon, and that route sets are shared between dialogs that have the same one.
+ * once for logon, that route sets are shared between dialogs that have the same one, and that a
+ * remote tag's tail kept as a number comes back as the same text.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSipMessage } from '../../src/protocols/sip/codec.js';
 import { buildPidf } from '../../src/protocols/sip/pidf.js';
 import { SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
-import { Subscription, type SubscriptionOwner } from '../../src/protocols/sip/subscription.js';
+import { Subscription, tagTail, tagTailText, type SubscriptionOwner } from '../../src/protocols/sip/subscription.js';
 import type { UserAgent } from '../../src/protocols/sip/ua.js';
 import type { PresenceState, VuEvents } from '../../src/protocols/types.js';
 
@@ -80,5 +81,18 @@ test('dialogs with the same Record-Route share one route set; a different one ge
     assert.deepEqual(routeSetOf(c), ['<sip:127.0.0.1:5071;lr>']);
   } finally {
     for (const s of [a, b, c]) s.abandon();
+  }
+});
+
+test('a remote tag tail of eight hex digits is kept as a number and given back exactly; any other as text', () => {
+  for (const text of ['0000abcd', 'ffffffff', '80000000', '7fffffff', '00000000', '1a2b3c4d']) {
+    const kept = tagTail(text);
+    assert.equal(typeof kept, 'number', text);
+    assert.ok(Number.isInteger(kept) && (kept as number) <= 0x7fffffff && (kept as number) >= -0x80000000, `${text}: a 32-bit integer`);
+    assert.equal(tagTailText(kept), text);
+  }
+  for (const text of ['ABCDEF01', '1234', 'abcdef012', 'x', '']) {
+    assert.equal(tagTail(text), text);
+    assert.equal(tagTailText(tagTail(text)), text);
   }
 });
