@@ -5,7 +5,7 @@
  */
 import type { VuEvents } from '../types.js';
 import type { ErrorKind } from '../errors.js';
-import { detached } from './address.js';
+import { detached, shared } from './address.js';
 import { BRANCH_COOKIE, type SipChannel, type SipReceiver } from './channel.js';
 import { buildResponse } from './responses.js';
 import { DigestSession, parseDigestChallenge, DigestChallengeError, type CredentialHeader } from './digest.js';
@@ -133,7 +133,10 @@ export class UserAgent implements SipReceiver, TransactionSender {
   attach(channel: SipChannel): void {
     this.channel = channel;
     const sentBy = `${hostForUri(channel.localHost)}:${channel.localPort}`;
-    this.viaPrefix = `Via: SIP/2.0/${channel.transport} ${sentBy};branch=`;
+    // Over UDP the same for every user of one of the agent's few sockets: one copy, not one per
+    // user. A TCP/TLS user's is its own (its connection's port), so not put in the shared table.
+    const viaPrefix = `Via: SIP/2.0/${channel.transport} ${sentBy};branch=`;
+    this.viaPrefix = channel.reliable ? viaPrefix : shared(viaPrefix);
     this.contact = `sip:${this.config.user}@${sentBy};transport=${channel.transport.toLowerCase()}`;
     this.transactions = new ClientTransactions(this, this.config.timers);
   }
