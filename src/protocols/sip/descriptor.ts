@@ -5,6 +5,7 @@
 import type { ProtocolDescriptor } from '../descriptor.js';
 import { SipOptions } from './options.js';
 import { poolFailoverMetrics } from './pool-failover.js';
+import { DEFAULT_FRONT_ENDS, poolServerNames } from './pool-config.js';
 
 const LCS2005 =
   'Microsoft IT Showcase: How Microsoft IT deployed and operates a reliable, enterprise-grade, real-time presence and instant messaging infrastructure (LCS 2005)';
@@ -90,9 +91,10 @@ export const sipDescriptor: ProtocolDescriptor = {
     },
     {
       kind: 'kamailio-pool',
-      title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP)',
+      title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP or TCP to the director)',
       packages: ['kamailio', 'kamailio-presence-modules'],
-      transports: ['udp'],
+      transports: ['udp', 'tcp'],
+      faultServers: poolServerNames(DEFAULT_FRONT_ENDS),
       start: async (context) => (await import('./pool-lab.js')).startKamailioPoolLab(context),
     },
   ],
