@@ -38,7 +38,7 @@ test('failures and retries after the kill name their users; recovery is the last
     { u: 2, t: 11_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
     { u: 2, t: 11_100, k: 'send-failed', seq: 1, reason: 'offline' },
     { u: 2, t: 11_200, k: 'message', to: 'u1', toIndex: 1, seq: 2 },
-    { u: 2, t: 14_000, k: 'retried', metric: 'poolFailovers' },
+    { u: 2, t: 14_000, k: 'retried', metric: 'poolFailoverMessage' },
     { u: 2, t: 14_000, k: 'sent', seq: 2, n: 1 },
     { u: 2, t: 15_000, k: 'message', to: 'u1', toIndex: 1, seq: 3 },
     { u: 2, t: 15_300, k: 'sent', seq: 3, n: 1 },
@@ -52,7 +52,7 @@ test('failures and retries after the kill name their users; recovery is the last
   assert.equal(impact!.failed.firstAt, 10.3);
   assert.equal(impact!.failed.lastAt, 11.1);
   assert.deepEqual(impact!.failed.sample.map((u) => u.user), ['u1', 'u2'], 'by first failure');
-  assert.deepEqual(impact!.retried.sample, [{ user: 'u2', index: 2, firstAt: 14, transactions: 1, kinds: { poolFailovers: 1 } }]);
+  assert.deepEqual(impact!.retried.sample, [{ user: 'u2', index: 2, firstAt: 14, transactions: 1, kinds: { poolFailoverMessage: 1 } }]);
   assert.equal(impact!.recoveredAt, 15.3, 'u2’s send begun after its retry');
   assert.deepEqual(impact!.notRecovered, { users: 0, sample: [] });
   assert.deepEqual(impact!.noLaterTransaction, { users: 0, sample: [] });
