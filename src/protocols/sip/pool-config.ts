@@ -159,10 +159,16 @@ export function renderDispatcherConfig(input: DispatcherConfigInput): string {
     '}',
     '',
     // A front end that does not answer (408) or refuses (5xx): mark it down and try the next one.
+    // One that does not know the recipient (404) is asked no more, but the next one is: a front
+    // end just restarted answers before DMQ has given it the pool's table (seen in
+    // sip-pool.test.ts: MESSAGEs to online users refused 404 at the restart), where LCS's front
+    // ends read one shared back end. A recipient truly offline gets every front end's 404.
     'failure_route[FAILOVER] {',
     '\tif (t_is_canceled()) exit;',
     '\tif (t_check_status("408|5[0-9][0-9]") || (t_branch_timeout() && !t_branch_replied())) {',
     '\t\tds_mark_dst("ip");',
+    '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
+    '\t} else if (t_check_status("404") && is_method("MESSAGE|INVITE")) {',
     '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
     '\t}',
     '}',
