@@ -25,7 +25,11 @@ import type { Vu } from './vu-api.js';
 
 /** How long a stopping run waits for its users' logoffs before cutting them off. */
 export const STOP_GRACE_MS = 8000;
-/** How long after the ramp's last scheduled logon a worker collects the ramp's garbage: long enough for a healthy server to have answered it. */
+/**
+ * How long after the ramp's last scheduled logon a worker collects the ramp's garbage (long
+ * enough for a healthy server to have answered it), and how often it looks again while logons
+ * are still in flight or waiting.
+ */
 export const RAMP_COLLECTION_DELAY_MS = 500;
 
 /** What a worker runs: the plan, the protocol's agent and the users this worker holds. */
@@ -155,9 +159,17 @@ export class WorkerRun {
     };
     this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
     for (const runner of this.runners) runner.start();
-    // Only a run with a hold has a settled stretch for the collection to speak for.
+    // Once the ramp's logons have all been answered (an all-at-once ramp ends long after its
+    // schedule does), and only in a run with a hold: it has a settled stretch for the collection
+    // to speak for. Logons never settling before the hold's end: no collection, and the report
+    // does not claim one.
     if (plan.timeline.holdEnd > plan.timeline.rampUpEnd && !plan.timeline.steps) {
-      scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, () => health.collectRampGarbage());
+      const holdEnd = startEpochMs + plan.timeline.holdEnd;
+      const collectOnceSettled = () => {
+        if (logons.idle) health.collectRampGarbage();
+        else if (this.now() + RAMP_COLLECTION_DELAY_MS < holdEnd) scheduler.at(this.now() + RAMP_COLLECTION_DELAY_MS, collectOnceSettled);
+      };
+      scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, collectOnceSettled);
     }
     const tick = () => {
       const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
