@@ -47,6 +47,8 @@ export interface WorkerSetup {
   readonly serverOf?: (index: number) => number;
   /** Each-instance channels: every user connects to every server. */
   readonly eachInstance?: EachInstance;
+  /** RSS before this worker built its users' identities (contact lists and all): their cost is the users'. Default: RSS at start. */
+  readonly baselineRssBytes?: number;
 }
 
 export interface WorkerRunOptions {
@@ -101,6 +103,8 @@ export class WorkerRun {
       ? ((await importScenarioModule(message.scriptPath)) as { user: (vu: Vu) => Promise<void> }).user
       : undefined;
     const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
+    // Everything loaded, nothing per user yet: the generator-memory figure counts from here.
+    const baselineRssBytes = process.memoryUsage.rss();
     const identities = usersOf(plan.users, part).map((index) => {
       const name = plan.name(index);
       const password = message.passwords.population ? resolveSecret(message.passwords.population, name) : sharedPassword;
@@ -111,7 +115,7 @@ export class WorkerRun {
     if (eachInstance && !agent.capabilities.eachInstance) throw new Error(`${target.protocol} target ${target.name}: its users cannot post to each instance of a channel (network.channels: each-instance)`);
     // Each-instance: a delivery never crosses servers, so there is no same/cross split to make.
     const serverOf = eachInstance ? undefined : networkServerOf(target.network);
-    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance });
+    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance, baselineRssBytes });
     this.send({ type: 'ready' });
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
@@ -124,7 +128,7 @@ export class WorkerRun {
   start(setup: WorkerSetup): void {
     const { plan, startEpochMs } = setup;
     const metrics = new MetricsRecorder(setup.worker, METRICS);
-    const health = new HealthSampler(setup.worker);
+    const health = new HealthSampler(setup.worker, setup.baselineRssBytes);
     const scheduler = new Scheduler(this.now);
     // Per worker: each worker's window adapts to what its own logons meet (docs/user-guide.md).
     const logons = LogonWindow.share(plan.timeline.maxLogonsInFlight, setup.workers, {

@@ -3,7 +3,8 @@
  * health): reported once, in the next health sample, with its pause and RSS either side; nothing
  * when `gc` is not exposed; run by a run with a hold just after its last scheduled logon, or once
  * the logons still in flight then have been answered.
- * `globalThis.gc` is stubbed here (the worker pool starts workers with --expose-gc).
+ * Also the baseline a worker takes before building its users. `globalThis.gc` is stubbed here
+ * (the worker pool starts workers with --expose-gc).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +37,12 @@ test('the collection is reported in the next sample only, with its pause and RSS
   assert.ok(collected, 'the sample after the collection reports it');
   assert.ok(collected.pauseMs >= 0 && collected.rssBeforeBytes > 0 && collected.rssAfterBytes > 0, JSON.stringify(collected));
   assert.equal(sampler.sample(10).rampCollection, undefined);
+});
+
+test('the baseline is the one the worker took before building its users, when given', (t) => {
+  const sampler = new HealthSampler(0, 123_456);
+  t.after(() => sampler.stop());
+  assert.equal(sampler.sample(0).baselineRssBytes, 123_456);
 });
 
 test('without gc exposed, nothing runs and no collection is reported', (t) => {
