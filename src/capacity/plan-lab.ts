@@ -115,9 +115,20 @@ export interface LinkResult extends LinkPrediction {
   readonly verdict: 'agrees' | 'differs';
 }
 
+/** A server the lab started, where the design put it (a site's name or `central`). */
+export interface LabServerPlaced {
+  readonly role: string;
+  readonly at: string;
+  readonly url: string;
+}
+
 export interface PlanLabResult {
+  /** The plan the lab checked: its placement, and the guidance sentence behind each choice. */
+  readonly plan: Plan;
   readonly design: Omit<PlanLabDesign, 'scenarioYaml'>;
   readonly links: readonly LinkResult[];
+  /** The servers the lab started and where. */
+  readonly servers: readonly LabServerPlaced[];
   readonly ok: boolean;
   readonly runDirs: readonly string[];
 }
@@ -258,7 +269,8 @@ function labScenario(plan: Plan, users: number, timeScale: number, activitySecon
 }
 
 /** Measured against predicted, per link. */
-export function judgePlanLab(design: PlanLabDesign, counts: readonly LinkCount[], runDirs: readonly string[]): PlanLabResult {
+export function judgePlanLab(plan: Plan, design: PlanLabDesign, run: { readonly counts: readonly LinkCount[]; readonly servers: readonly LabServerPlaced[]; readonly runDirs: readonly string[] }): PlanLabResult {
+  const { counts, servers, runDirs } = run;
   const links = design.links.map((link): LinkResult => {
     const count = counts.find((c) => c.site === link.site);
     if (!count) throw new PlanLabError(`no counters for the link of ${link.site}`);
@@ -269,37 +281,62 @@ export function judgePlanLab(design: PlanLabDesign, counts: readonly LinkCount[]
     return { ...link, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio, verdict: Math.abs(ratio - 1) <= design.tolerance ? 'agrees' : 'differs' };
   });
   const { scenarioYaml: _scenario, ...rest } = design;
-  return { design: rest, links, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+  return { plan, design: rest, links, servers, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+}
+
+/** The comparison table's columns, shared by the text table and the page. */
+export const LINK_COLUMNS = ['site', 'home server', 'lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'verdict'] as const;
+
+const mb = (bytes: number) => fmt(bytes / 1e6, 2);
+
+/** One link's row under LINK_COLUMNS, as a person reads it. */
+export function linkCells(link: LinkResult, tolerance: number): string[] {
+  return [
+    link.site,
+    link.home === 'site' ? 'at the site' : 'central',
+    fmt(link.labUsers),
+    `${fmt(link.labBitsPerSecond / 1e6, 2)} Mbit/s`,
+    mb(link.predictedBytes),
+    mb(link.payloadBytes),
+    fmt(link.ratio, 3),
+    `${mb(link.wireBytes)} (headers ${fmt(link.wireBytes > 0 ? ((link.wireBytes - link.payloadBytes) / link.wireBytes) * 100 : 0, 1)} %)`,
+    link.verdict === 'agrees' ? `agrees (within ${fmt(tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(tolerance * 100)} %)`,
+  ];
+}
+
+/** What a link's figures rest on: the prediction's basis, the clients' own count, the shaper's drops. */
+export function linkBasis(link: LinkResult): string {
+  return `${link.site}: ${link.basis}; its clients counted ${mb(link.clientBytes)} MB of their own${link.drops > 0 ? `; the link dropped ${fmt(link.drops)} packets, whose resends are in the measured bytes` : ''}`;
+}
+
+export function planLabHeadline(result: PlanLabResult): string {
+  return `Plan in the lab: ${result.design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(result.design.users)} ${result.design.protocol.toUpperCase()} users`;
+}
+
+export function planLabConclusion(result: PlanLabResult): string {
+  const tolerance = fmt(result.design.tolerance * 100);
+  return result.ok
+    ? `Every link's measured traffic is within ${tolerance} % of the plan's prediction.`
+    : `The measured traffic differs from the plan's prediction by more than ${tolerance} % on ${result.links.filter((l) => l.verdict === 'differs').map((l) => l.site).join(', ')}.`;
 }
 
 export function formatPlanLabText(result: PlanLabResult): string {
   const { design } = result;
-  const mb = (bytes: number) => fmt(bytes / 1e6, 2);
-  const header = ['site', 'home server', 'lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'verdict'];
-  const rows = result.links.map((l) => [
-    l.site,
-    l.home === 'site' ? 'at the site' : 'central',
-    fmt(l.labUsers),
-    `${fmt(l.labBitsPerSecond / 1e6, 2)} Mbit/s`,
-    mb(l.predictedBytes),
-    mb(l.payloadBytes),
-    fmt(l.ratio, 3),
-    `${mb(l.wireBytes)} (headers ${fmt(l.wireBytes > 0 ? ((l.wireBytes - l.payloadBytes) / l.wireBytes) * 100 : 0, 1)} %)`,
-    l.verdict === 'agrees' ? `agrees (within ${fmt(design.tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(design.tolerance * 100)} %)`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const rows = result.links.map((l) => linkCells(l, design.tolerance));
+  const widths = LINK_COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i === 0 || i === 1 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
   const out = [
-    `Plan in the lab: ${design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(design.users)} ${design.protocol.toUpperCase()} users`,
+    planLabHeadline(result),
+    `  servers: ${result.servers.map((s) => `${s.role} at ${s.at}`).join(', ')}`,
     '',
-    line(header),
+    line(LINK_COLUMNS),
     ...rows.map(line),
     '',
-    ...result.links.map((l) => `  ${l.site}: ${l.basis}; its clients counted ${mb(l.clientBytes)} MB of their own${l.drops > 0 ? `; the link dropped ${fmt(l.drops)} packets, whose resends are in the measured bytes` : ''}`),
+    ...result.links.map((l) => `  ${linkBasis(l)}`),
     '',
     ...design.notes.map((n) => `  ${n}`),
     '',
-    result.ok ? `Every link's measured traffic is within ${fmt(design.tolerance * 100)} % of the plan's prediction.` : `The measured traffic differs from the plan's prediction by more than ${fmt(design.tolerance * 100)} % on ${result.links.filter((l) => l.verdict === 'differs').map((l) => l.site).join(', ')}.`,
+    planLabConclusion(result),
     `  runs: ${result.runDirs.join(', ')}`,
   ];
   return out.join('\n');

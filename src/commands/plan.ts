@@ -5,7 +5,9 @@ import { EXIT, UserFacingError } from '../exit-codes.js';
 import { buildPlan } from '../capacity/plan.js';
 import { PlanInputError, resolvePlanInput, type PlanFlags } from '../capacity/plan-input.js';
 import { formatPlanText, planHtml } from '../capacity/plan-format.js';
-import { designPlanLab, formatPlanLabText, judgePlanLab, PlanLabError } from '../capacity/plan-lab.js';
+import { designPlanLab, formatPlanLabText, judgePlanLab, planLabHeadline, PlanLabError, type PlanLabResult } from '../capacity/plan-lab.js';
+import { planLabSections } from '../capacity/plan-lab-html.js';
+import { standalonePage } from '../report/page.js';
 import { runSiteLab, SiteLabUnavailable } from '../lab/plan-lab.js';
 
 export interface PlanOptions extends PlanFlags {
@@ -39,13 +41,15 @@ export interface PlanLabCommandOptions extends PlanOptions {
 
 /**
  * `imload plan --lab`: the plan's placement built in network namespaces with shaped links, its
- * scenario run across them, each link's measured traffic against the plan's prediction. Exit 99
+ * scenario run across them, each link's measured traffic against the plan's prediction, written
+ * as plan-lab.json and plan-lab.html in the lab's directory (stdout: text, --json or --html). Exit 99
  * when a link is outside the tolerance, 5 when the host cannot build the lab.
  */
 export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ output: string; exitCode: number }> {
+  let plan;
   let design;
   try {
-    const plan = buildPlan(resolvePlanInput(options.file, options));
+    plan = buildPlan(resolvePlanInput(options.file, options));
     design = designPlanLab(plan, { users: options.labUsers ?? 150, activitySeconds: options.labSeconds ?? 30, tolerance: options.tolerance ?? 0.1 });
   } catch (error) {
     if (error instanceof PlanInputError || error instanceof PlanLabError) throw new UserFacingError(error.message, EXIT.badInput);
@@ -59,8 +63,21 @@ export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ 
     if (error instanceof SiteLabUnavailable) throw new UserFacingError(error.message, EXIT.labUnavailable);
     throw error;
   }
-  const result = judgePlanLab(design, run.counts, run.runDirs);
+  const result = judgePlanLab(plan, design, run);
   const json = JSON.stringify(result, null, 2);
+  const page = planLabPage(result);
   writeFileSync(join(outDir, 'plan-lab.json'), `${json}\n`);
-  return { output: options.json ? json : formatPlanLabText(result), exitCode: result.ok ? EXIT.ok : EXIT.thresholdsFailed };
+  writeFileSync(join(outDir, 'plan-lab.html'), page);
+  const output = options.json ? json : options.html ? page : `${formatPlanLabText(result)}\n  page: ${join(outDir, 'plan-lab.html')}`;
+  return { output, exitCode: result.ok ? EXIT.ok : EXIT.thresholdsFailed };
+}
+
+/** plan-lab.html: the comparison in the report's look, readable without imload. */
+export function planLabPage(result: PlanLabResult): string {
+  return standalonePage({
+    title: `imload plan --lab — ${result.ok ? 'agrees' : 'differs'}`,
+    heading: 'Plan checked in the lab',
+    sub: planLabHeadline(result),
+    sections: planLabSections(result),
+  });
 }

@@ -27,7 +27,15 @@ export interface SiteLabSpec {
   readonly targetName: string;
 }
 
+/** A server the lab started: its role, where it stood (a site's name or `central`) and its URL there. */
+export interface SiteLabServer {
+  readonly role: 'combined' | 'home' | 'router';
+  readonly at: string;
+  readonly url: string;
+}
+
 export interface SiteLabRun {
+  readonly servers: readonly SiteLabServer[];
   readonly counts: readonly { readonly site: string; readonly up: LinkDirection; readonly down: LinkDirection; readonly drops: number; readonly clientBytes: number }[];
   readonly runDirs: readonly string[];
 }
@@ -49,6 +57,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     throw new SiteLabUnavailable(`could not create network namespaces: ${(error as Error).message}`);
   }
   const servers: NamespacedServer[] = [];
+  const started: SiteLabServer[] = [];
   try {
     const place = (group: { name: string; site: boolean }) => {
       const k = sites.findIndex((s) => s.name === group.name);
@@ -63,9 +72,9 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     // Home servers: one per site the plan gives its own, one central for every other group.
     const homeSites = spec.groups.filter((g) => g.home === 'site');
     const centralGroups = spec.groups.filter((g) => g.home === 'central');
-    const homes: (LabHome & { ns: string; address: string })[] = [
-      ...homeSites.map((g) => ({ ...place(g), url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
-      ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
+    const homes: (LabHome & { ns: string; address: string; at: string })[] = [
+      ...homeSites.map((g) => ({ ...place(g), at: g.name, url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
+      ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), at: 'central', url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
     ];
     const common = { users: spec.users, domain: DOMAIN, allow: topology.subnet };
     const homeList = homes.map(({ url, residues }) => ({ url, residues }));
@@ -74,13 +83,17 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       const [home] = homes;
       servers.push(await startLabIn(home!.ns, spec.labKind, { ...common, host: home!.address, port: HOME_PORT, deployment: { role: 'combined', homes: [], modulus: spec.modulus } }));
       entry = `${spec.scheme}://${home!.address}:${HOME_PORT}`;
+      started.push({ role: 'combined', at: home!.at, url: entry });
     } else {
       for (const home of homes) {
         servers.push(await startLabIn(home.ns, spec.labKind, { ...common, host: home.address, port: HOME_PORT, deployment: { role: 'home', homes: homeList, modulus: spec.modulus, self: home.url } }));
+        started.push({ role: 'home', at: home.at, url: `${spec.scheme}://${home.address}:${HOME_PORT}` });
       }
-      const router = place({ name: spec.routerAt ?? 'central', site: spec.routerAt !== undefined && spec.routerAt !== 'central' });
+      const routerAt = spec.routerAt ?? 'central';
+      const router = place({ name: routerAt, site: routerAt !== 'central' });
       servers.push(await startLabIn(router.ns, spec.labKind, { ...common, host: router.address, port: ROUTER_PORT, deployment: { role: 'router', homes: homeList, modulus: spec.modulus } }));
       entry = `${spec.scheme}://${router.address}:${ROUTER_PORT}`;
+      started.push({ role: 'router', at: routerAt, url: entry });
     }
 
     const outDir = resolve(options.outDir);
@@ -98,6 +111,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       }, 0);
     const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
     return {
+      servers: started,
       counts: sites.map((site, k) => ({
         site: site.name,
         up: delta(before[k]!.up, after[k]!.up),

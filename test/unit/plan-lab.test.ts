@@ -12,7 +12,8 @@ import { PlanFile, type PlanFileInput } from '../../src/capacity/plan-input.js';
 import { HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
 import { descriptorOf } from '../../src/protocols/registry.js';
 
-const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(buildPlan(PlanFile.parse(input)), { users, activitySeconds, tolerance: 0.1 });
+const planOf = (input: PlanFileInput) => buildPlan(PlanFile.parse(input));
+const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(planOf(input), { users, activitySeconds, tolerance: 0.1 });
 
 const COMPANY: PlanFileInput = {
   users: 150,
@@ -93,7 +94,7 @@ test('the judgement: headers come off per packet, the ratio decides the verdict,
     { site: 'plant', up: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, down: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, drops: 0, clientBytes: 1 },
     { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1 },
   ];
-  const result = judgePlanLab(d, counts, ['runs']);
+  const result = judgePlanLab(planOf(COMPANY), d, { counts, servers: [], runDirs: ['runs'] });
   assert.ok(Math.abs(result.links[0]!.ratio - 1) < 1e-9);
   assert.equal(result.links[0]!.verdict, 'agrees');
   assert.ok(Math.abs(result.links[1]!.ratio - 1.2) < 1e-9);
