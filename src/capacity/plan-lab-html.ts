@@ -6,7 +6,7 @@
  */
 import { escapeHtml as h } from '../text/escape.js';
 import { planHtml } from './plan-format.js';
-import { LINK_COLUMNS, linkBasis, linkCells, planLabConclusion, type PlanLabResult } from './plan-lab.js';
+import { LINK_COLUMNS, PART_COLUMNS, linkBasis, linkCells, partCells, planLabConclusion, type PlanLabResult } from './plan-lab.js';
 
 export interface PageSection {
   readonly id: string;
@@ -15,26 +15,37 @@ export interface PageSection {
 }
 
 /** Columns holding numbers: right-aligned, as in the text table. */
-const NUMERIC = new Set<string>(['lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB']);
+const NUMERIC = new Set<string>(['lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'clients counted MB']);
+
+/** A table whose verdict column is a pill; `rows` are each row's site, verdict and cells under `columns`. */
+function comparisonTable(id: string, columns: readonly string[], rows: readonly { site: string; verdict: 'agrees' | 'differs'; cells: readonly string[] }[]): string {
+  const body = rows
+    .map(({ site, verdict, cells }) => {
+      const tds = cells.map((cell, i) => {
+        const column = columns[i]!;
+        if (column === 'verdict') return `<td class="verdict"><span class="pill ${verdict === 'agrees' ? 'met' : 'missed'}">${h(cell)}</span></td>`;
+        return `<td${NUMERIC.has(column) ? ' class="num"' : ''}>${h(cell)}</td>`;
+      });
+      return `<tr data-site="${h(site)}" class="link-${verdict}">${tds.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table id="${id}"><thead><tr>${columns.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead><tbody>
+${body}
+</tbody></table>`;
+}
 
 export function planLabSections(result: PlanLabResult): PageSection[] {
   const { design } = result;
-  const header = LINK_COLUMNS.map((c) => `<th>${h(c)}</th>`).join('');
-  const rows = result.links
-    .map((link) => {
-      const cells = linkCells(link, design.tolerance).map((cell, i) => {
-        const column = LINK_COLUMNS[i]!;
-        if (column === 'verdict') return `<td class="verdict"><span class="pill ${link.verdict === 'agrees' ? 'met' : 'missed'}">${h(cell)}</span></td>`;
-        return `<td${NUMERIC.has(column) ? ' class="num"' : ''}>${h(cell)}</td>`;
-      });
-      return `<tr data-site="${h(link.site)}" class="link-${link.verdict}">${cells.join('')}</tr>`;
-    })
-    .join('\n');
+  const linkTable = comparisonTable('plan-lab-links', LINK_COLUMNS, result.links.map((l) => ({ site: l.site, verdict: l.verdict, cells: linkCells(l, design.tolerance) })));
+  const byRole = result.links.some((l) => l.parts.length > 1)
+    ? `<h3>By server role</h3>
+${comparisonTable('plan-lab-roles', PART_COLUMNS, result.links.flatMap((l) => l.parts.map((p) => ({ site: l.site, verdict: p.verdict, cells: partCells(l, p, design.tolerance) }))))}
+<p class="note">Chat: the chat port's packets, counted apart on the link. Home servers: the rest of the link. Clients counted: what the site's own generators of that role counted, all of which crosses the link when the role's server is central.</p>`
+    : '';
   const links = `<p id="plan-lab-conclusion" class="${result.ok ? 'good' : 'bad'}">${h(planLabConclusion(result))}</p>
-<table id="plan-lab-links"><thead><tr>${header}</tr></thead><tbody>
-${rows}
-</tbody></table>
-<p class="note">Measured: the link's kernel counters, both directions, less the TCP/IP and Ethernet headers of each packet (TCP payload, what the prediction counts); the wire bytes are beside it.</p>
+${linkTable}
+<p class="note">Measured: the link's kernel counters, both directions, less the TCP/IP and Ethernet headers of each packet (TCP payload, what the prediction counts); the wire bytes are beside it. A link agrees when its whole traffic and each role's part are within the tolerance.</p>
+${byRole}
 <ul id="plan-lab-basis">${result.links.map((l) => `<li>${h(linkBasis(l))}</li>`).join('')}</ul>`;
 
   const groupRows = design.groups
