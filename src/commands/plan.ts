@@ -9,6 +9,7 @@ import { designPlanLab, formatPlanLabText, judgePlanLab, planLabHeadline, PlanLa
 import { planLabSections } from '../capacity/plan-lab-html.js';
 import { standalonePage } from '../report/page.js';
 import { runSiteLab, SiteLabUnavailable } from '../lab/plan-lab.js';
+import { NetnsError } from '../lab/netns.js';
 
 export interface PlanOptions extends PlanFlags {
   readonly file?: string;
@@ -43,7 +44,8 @@ export interface PlanLabCommandOptions extends PlanOptions {
  * `imload plan --lab`: the plan's placement built in network namespaces with shaped links, its
  * scenario run across them, each link's measured traffic against the plan's prediction, written
  * as plan-lab.json and plan-lab.html in the lab's directory (stdout: text, --json or --html). Exit 99
- * when a link is outside the tolerance, 5 when the host cannot build the lab.
+ * when a link is outside the tolerance, 5 when the host cannot build the lab, 3 when a
+ * server or a segment run in it failed.
  */
 export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ output: string; exitCode: number }> {
   let plan;
@@ -61,6 +63,8 @@ export async function planLabCommand(options: PlanLabCommandOptions): Promise<{ 
     run = await runSiteLab(design, { outDir });
   } catch (error) {
     if (error instanceof SiteLabUnavailable) throw new UserFacingError(error.message, EXIT.labUnavailable);
+    // A server that would not start in its namespace, a segment run that did not complete: the lab's, said plainly.
+    if (error instanceof NetnsError) throw new UserFacingError(`plan --lab: ${error.message}`, EXIT.couldNotStart);
     throw error;
   }
   const result = judgePlanLab(plan, design, run);
