@@ -7,9 +7,11 @@
  * workload per user. Each link's measured TCP payload must be within 10 % of the plan's
  * prediction, run through the real CLI. The branch's and the central users' referrals cross to
  * the router at the plant; the model leaves them out (once per process and alias, then cached).
- * Every user also chats on an InspIRCd server where the plan puts chat servers — one server holds
- * them all, so central — and the chat port's traffic, counted apart on each link, must be within
- * 10 % of the chat byte model's prediction too, and equal what the site's chat clients counted.
+ * Every user also chats on an InspIRCd server where the plan puts chat servers. The plan file
+ * sizes chat servers at 60 users, so the company needs 3 and the plant, a hub, gets its own
+ * (`chat-hubs`): its chat stays on its LAN (predicted 0 on its link, and the chat port must count
+ * 0), while the branch chats centrally: its chat port's traffic, counted apart on its link, must
+ * be within 10 % of the chat byte model's prediction, and equal what its chat clients counted.
  *
  * The page (plan-lab.html) is read as a person reads it, in headless Chromium: each link's row,
  * the verdict sentence, the placement with its guidance and the servers, against plan-lab.json.
@@ -25,7 +27,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -33,6 +35,21 @@ import type { PlanLabResult } from '../../src/capacity/plan-lab.js';
 import { which } from '../../src/lab/process.js';
 
 const PLAN = ['plan', '--users', '150', '--site', 'plant=50@64,costly,internet', '--site', 'branch=50@512', '--contacts', '10'];
+
+/** The same company as a plan file, with chat servers sized at 60 users (a plan file names the profile sizing each role). */
+const PLAN_FILE = `users: 150
+sites:
+  - { name: plant, users: 50, linkKbps: 64, costly: true, internet: true }
+  - { name: branch, users: 50, linkKbps: 512 }
+workload: { contacts: 10 }
+roles: { chatServer: small-chat }
+profiles:
+  small-chat:
+    title: a chat server sized at 60 users (plan-lab test)
+    protocol: irc
+    figures:
+      - { id: users-per-chat-server, metric: users.peakOnline, kind: atLeast, value: 60, unit: concurrent users, source: plan-lab test, wording: 60 users per chat server }
+`;
 
 function namespaces(): string {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5000 });
@@ -49,10 +66,12 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   }
   const before = namespaces();
   const out = mkdtempSync(join(tmpdir(), 'imload-plan-lab-'));
+  const planFile = join(out, 'plan.yaml');
+  writeFileSync(planFile, PLAN_FILE);
   // One lab run (CI time is short): the text on stdout as a person reads it, the JSON beside the runs.
-  const run = spawnSync(process.execPath, ['bin/imload.js', ...PLAN, '--lab', '--lab-out', out], { encoding: 'utf8', timeout: 200_000 });
+  const run = spawnSync(process.execPath, ['bin/imload.js', 'plan', planFile, '--lab', '--lab-out', join(out, 'lab')], { encoding: 'utf8', timeout: 200_000 });
   assert.ok(run.status === 0 || run.status === 99, `the lab ran (exit ${run.status}): ${run.stderr}`);
-  const result = JSON.parse(readFileSync(join(out, 'plan-lab.json'), 'utf8')) as PlanLabResult;
+  const result = JSON.parse(readFileSync(join(out, 'lab', 'plan-lab.json'), 'utf8')) as PlanLabResult;
   const link = (site: string) => result.links.find((l) => l.site === site)!;
   const plant = link('plant');
   const branch = link('branch');
@@ -64,18 +83,25 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   const plantHome = result.servers.find((s) => s.role === 'home' && s.at === 'plant')!;
   assert.equal(router.at, 'plant');
   assert.equal(new URL(router.url).hostname, new URL(plantHome.url).hostname, 'the router listens in the plant\'s namespace, beside its home');
-  assert.deepEqual(result.servers.map((s) => [s.role, s.at]).sort(), [['chat', 'central'], ['home', 'central'], ['home', 'plant'], ['router', 'plant']]);
+  assert.deepEqual(result.servers.map((s) => [s.role, s.at]).sort(), [['chat', 'central'], ['chat', 'plant'], ['home', 'central'], ['home', 'plant'], ['router', 'plant']]);
+  assert.equal(result.plan.placement!.sites.find((s) => s.name === 'plant')!.placement.chatServer.rule.id, 'chat-hubs');
   assert.deepEqual(result.design.groups.map((g) => [g.name, g.users]), [['plant', 50], ['branch', 50], ['central', 50]]);
 
+  const chatOf = (l: (typeof result.links)[number]) => l.parts.find((p) => p.role === 'chatServer')!;
+  // The plant chats on its own server: nothing of it on the link, though its users chatted.
+  assert.equal(chatOf(plant).where, 'site');
+  assert.equal(chatOf(plant).predictedBytes, 0);
+  assert.equal(chatOf(plant).payloadBytes, 0, 'no chat packet crossed the plant link');
+  assert.ok(chatOf(plant).clientBytes > 1e6, `the plant's chat users chatted, on their LAN (${chatOf(plant).clientBytes} bytes)`);
+  // The branch chats centrally: all of it crosses, counted apart on the link.
+  const branchChat = chatOf(branch);
+  assert.equal(branchChat.where, 'central');
+  assert.ok(branchChat.predictedBytes > 1e6, `a chat prediction worth measuring (${branchChat.predictedBytes} bytes)`);
+  assert.ok(Math.abs(branchChat.payloadBytes / branchChat.clientBytes - 1) < 0.02, `branch chat port ${branchChat.payloadBytes} bytes, its chat clients counted ${branchChat.clientBytes}`);
   for (const l of result.links) {
-    const chat = l.parts.find((p) => p.role === 'chatServer')!;
-    assert.equal(chat.where, 'central', `${l.site}: one chat server holds everyone, central`);
-    assert.ok(chat.predictedBytes > 1e6, `${l.site}: a chat prediction worth measuring (${chat.predictedBytes} bytes)`);
     for (const part of l.parts) {
       assert.ok(Math.abs(part.ratio - 1) <= 0.1, `${l.site} ${part.role}: measured ${part.payloadBytes} bytes, predicted ${part.predictedBytes} (ratio ${part.ratio.toFixed(3)})`);
     }
-    // All of the site's chat crosses its link: the port's payload is what its chat clients counted.
-    assert.ok(Math.abs(chat.payloadBytes / chat.clientBytes - 1) < 0.02, `${l.site} chat port ${chat.payloadBytes} bytes, its chat clients counted ${chat.clientBytes}`);
     assert.ok(l.predictedBytes > 1e6, `${l.site}: a prediction worth measuring (${l.predictedBytes} bytes)`);
     assert.ok(l.payloadBytes > 0 && l.payloadBytes < l.wireBytes, `${l.site}: headers come off the wire count`);
     assert.ok(Math.abs(l.ratio - 1) <= 0.1, `${l.site}: measured ${l.payloadBytes} bytes, predicted ${l.predictedBytes} (ratio ${l.ratio.toFixed(3)})`);
@@ -87,8 +113,9 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   assert.ok(Math.abs(branch.payloadBytes / branch.clientBytes - 1) < 0.02, `branch link ${branch.payloadBytes} bytes, its clients counted ${branch.clientBytes}`);
   // The plant's logons, own presence changes and deliveries stay on its LAN, but with two thirds
   // of its contacts elsewhere the exchanges with them, crossing both ways, are more than all its
-  // clients' own traffic — what the link would carry with the home server central.
-  assert.ok(plant.payloadBytes > plant.clientBytes, `plant link ${plant.payloadBytes} bytes, its clients counted ${plant.clientBytes}`);
+  // home-server clients' own traffic — what the link would carry with the home server central.
+  const plantHomeTraffic = plant.parts.find((p) => p.role === 'homeServer')!;
+  assert.ok(plantHomeTraffic.payloadBytes > plantHomeTraffic.clientBytes, `plant link ${plantHomeTraffic.payloadBytes} bytes of home-server traffic, its clients counted ${plantHomeTraffic.clientBytes}`);
   assert.equal(namespaces(), before, 'every namespace the lab made was deleted');
 
   const rowOf = (site: string) => new RegExp(`^ {2}${site} +(at the site|central) +50 +[\\d.]+ Mbit/s +[\\d.,]+ +[\\d.,]+ +[\\d.]+ +[\\d.,]+ \\(headers [\\d.]+ %\\) +agrees \\(within 10 %\\)$`, 'm');
@@ -97,9 +124,10 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   assert.match(run.stdout, /Every link's measured traffic is within 10 % of the plan's prediction\./);
   assert.match(run.stdout, /^ {2}servers: .*router at plant/m);
   assert.match(run.stdout, /^ {2}branch +chat \(IRC\) +central +[\d.,]+ +[\d.,]+ +[\d.]+ +[\d.,]+ +agrees \(within 10 %\)$/m);
-  assert.match(run.stdout, new RegExp(`page: ${join(out, 'plan-lab.html')}$`, 'm'));
+  assert.match(run.stdout, new RegExp(`page: ${join(out, 'lab', 'plan-lab.html')}$`, 'm'));
+  assert.match(run.stdout, /^ {2}plant +chat \(IRC\) +at the site +0 +0 +1 +[\d.,]+ +agrees \(within 10 %\)$/m);
 
-  await readPageAsAPerson(join(out, 'plan-lab.html'), result);
+  await readPageAsAPerson(join(out, 'lab', 'plan-lab.html'), result);
 });
 
 /** The page in headless Chromium, its visible text against plan-lab.json. */
