@@ -51,6 +51,12 @@ export interface ChatLabDesign {
   readonly byteModel: string;
 }
 
+/** What the lab's chat is and how it is predicted and measured, for the design's notes. */
+export function chatNote(chat: ChatLabDesign): string {
+  const servers = chat.servers.map((s) => `${s.at} (${s.users} users in ${s.channels} channel(s))`).join(', ');
+  return `Chat: one ${chat.title} server, not linked, per place the plan puts chat servers — ${servers}. Every lab user also chats (the plan has no chat workload: the documented ${CHAT_CHANNEL_MESSAGES_PER_HOUR} channel messages per user-hour, ${CHANNELS_PER_USER} channels each, one channel per ${CHAT_USERS_PER_CHANNEL} users of a server). Predicted: the ${chat.byteModel} byte model on each chat server's own schedule, a site's share by its users; measured: the chat port's packets, counted apart on the link (htb classes inside the shaper).`;
+}
+
 /** The part of a lab group this file reads. */
 interface Group {
   readonly name: string;

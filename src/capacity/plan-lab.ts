@@ -4,7 +4,8 @@
  * its generators run, the traffic the plan's model predicts on each site's link, and the
  * comparison with what the kernel counted on the link. Building and running it is the lab's
  * (src/lab/plan-lab.ts); this file only designs and judges, and names no protocol: the home
- * servers' protocol is the descriptor whose plan role is `homeServer`.
+ * servers' protocol is the descriptor whose plan role is `homeServer`, the chat servers' the one
+ * whose role is `chatServer` (plan-lab-chat.ts).
  *
  * Same traffic on both sides:
  * - The lab runs one session of the plan's workload per user — logon, `sessionHours` of
@@ -23,7 +24,7 @@ import { DESCRIPTORS } from '../protocols/registry.js';
 import type { Plan } from './plan.js';
 import type { SitePlacement } from './plan-sites.js';
 import type { ModelledBandwidth } from './plan-bandwidth.js';
-import { CHAT_CHANNEL_MESSAGES_PER_HOUR, chatWhere, designChat, type ChatLabDesign } from './plan-lab-chat.js';
+import { chatNote, chatWhere, designChat, type ChatLabDesign } from './plan-lab-chat.js';
 
 /** Header bytes per frame on a lab link: Ethernet (14), IPv4 (20), TCP with the timestamp option (32). */
 export const HEADER_BYTES_PER_PACKET = 66;
@@ -201,7 +202,6 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     const parts = chat ? [home, predictChatTraffic(g, chatWhere(placement, g), chat)] : [home];
     return predictLink(g, named.find((s) => s.name === g.name)!, timeScale, parts);
   });
-  const chatServers = chat?.servers.map((s) => `${s.at} (${s.users} users in ${s.channels} channel(s))`).join(', ');
   const given = named.filter((s) => s.contactsInSiteGiven).map((s) => s.name);
   const notes = [
     `${fmt(users)} lab users (${modulus} segments of ${fmt(perSegment)}) stand for the plan's ${fmt(plan.users)}; each runs one session of the plan's workload (${plan.workload.messagesPerHour} messages and ${plan.workload.presenceChangesPerHour} presence changes an hour, ${plan.workload.contacts} contacts, ${sessionHours} h) compressed ${fmt(timeScale, 1)}× into ${options.activitySeconds} s.`,
@@ -210,7 +210,7 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     ...(given.length > 0 ? [`local= (${given.join(', ')}) is not reproduced: the lab's contacts are drawn uniformly from the whole population, and its prediction uses that share.`] : []),
     `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}.`,
     chat
-      ? `Chat: one ${chat.title} server, not linked, per place the plan puts chat servers — ${chatServers}. Every lab user also chats (the plan has no chat workload: the documented ${CHAT_CHANNEL_MESSAGES_PER_HOUR} channel messages per user-hour, two channels each, one channel per 25 users of a server). Predicted: the ${chat.byteModel} byte model on each chat server's own schedule, a site's share by its users; measured: the chat port's packets, counted apart on the link (htb classes inside the shaper).`
+      ? chatNote(chat)
       : 'Chat servers are not built: no protocol of the chat-server role has a lab server.',
     'Pools are not built: the pool\'s protocol has no site lab.',
   ];
