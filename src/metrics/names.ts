@@ -86,10 +86,21 @@ export interface GeneratorHealth {
   /** CPU used over the last second, percent of one core. */
   readonly cpuPercent: number;
   readonly rssBytes: number;
-  /** RSS once the worker had loaded, before it created any user: RSS above it is the users' cost. */
+  /** RSS once the worker had loaded, before it built anything per user (identities included): RSS above it is the users' cost. */
   readonly baselineRssBytes?: number;
   readonly heapUsedBytes: number;
   readonly openFds: number;
   /** VUs this worker holds (logged on or connecting). */
   readonly vus: number;
+  /**
+   * The full garbage collection a worker runs once at its ramp's end (docs/metrics.md §
+   * Generator health), in the sample of the second it ran in: its pause and RSS either side.
+   */
+  readonly rampCollection?: RampCollection;
+}
+
+export interface RampCollection {
+  readonly pauseMs: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
 }
