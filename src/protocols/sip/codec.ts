@@ -140,8 +140,8 @@ function nextComma(text: string, from: number): number {
 
 /**
  * Adds one header whose value is `head[start, end)` (trimmed), or `folded` when continuation
- * lines were joined into it; list headers are split at top-level commas (§ 7.3.1). `comma`: the
- * for a list header, the first comma in `head` at or after `start` (head.length when none).
+ * lines were joined into it; list headers are split at top-level commas (§ 7.3.1). `comma`, for
+ * a list header: the first comma in `head` at or after `start` (head.length when none).
  */
 function addHeader(headers: SipHeaders, head: string, spelling: HeaderSpelling, start: number, end: number, folded: string | undefined, comma: number): void {
   if (folded === undefined && !(spelling.list && comma < end)) {
