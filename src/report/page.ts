@@ -12,7 +12,8 @@ export interface StandaloneSection {
   readonly html: string;
 }
 
-export function standalonePage(page: { readonly title: string; readonly heading: string; readonly sub: string; readonly sections: readonly StandaloneSection[] }): string {
+/** The doctype, head and page header every imload page starts with (the report's too). */
+export function pageTop(page: { readonly title: string; readonly heading: string; readonly sub: string }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -23,7 +24,11 @@ export function standalonePage(page: { readonly title: string; readonly heading:
 <style>${PAGE_CSS}</style>
 </head>
 <body>
-<header><h1>${h(page.heading)}</h1><p class="sub">${h(page.sub)}</p></header>
+<header><h1>${h(page.heading)}</h1><p class="sub">${h(page.sub)}</p></header>`;
+}
+
+export function standalonePage(page: { readonly title: string; readonly heading: string; readonly sub: string; readonly sections: readonly StandaloneSection[] }): string {
+  return `${pageTop(page)}
 <main>
 ${page.sections.map((section) => `<section id="${h(section.id)}"><h2>${h(section.title)}</h2>${section.html}</section>`).join('\n')}
 </main>
