@@ -5,6 +5,7 @@ import { nameAddrParam, nameAddrUri, parseSeconds, shared } from './address.js';
 import type { SipResponse } from './message.js';
 import { FRONT_END_HEADER } from './pool-config.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
+import { countPoolFailover } from './pool-failover.js';
 import type { CSeqSource, UserAgent } from './ua.js';
 
 /** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
@@ -52,15 +53,18 @@ export class Registration extends WheelTimer implements CSeqSource {
       // A pool lab's front ends name themselves in their replies (pool-config.ts). Shared, not a
       // slice of the reply: that would keep the whole 200's header text for the logon.
       this.frontEnd = shared(response.headers.get(FRONT_END_HEADER)) ?? this.frontEnd;
+      countPoolFailover(this.events, 'REGISTER', response);
       this.scheduleRefresh(this.grantedExpires(response));
     }
     return response;
   }
 
   /** Removes this binding (Expires: 0); resolves with the final response. */
-  unregister(): Promise<SipResponse> {
+  async unregister(): Promise<SipResponse> {
     this.cancel();
-    return this.send(0);
+    const response = await this.send(0);
+    countPoolFailover(this.events, 'REGISTER', response);
+    return response;
   }
 
   cancel(): void {
