@@ -47,9 +47,9 @@ export class AuditoriumPolicy {
       if (!view) continue;
       const self = user.nick;
       if (channel.role === 'presenter') {
-        if (view.ops.has(self)) return this.host(view);
+        if (view.isOp(self)) return this.host(view);
         if (view.hasPresenterOp(self)) return this.waitForOp(key);
-      } else if (!view.ops.has(self)) {
+      } else if (!view.isOp(self)) {
         if (view.hasPresenterOp(self)) return;
         if (attempt === MAX_ATTEMPTS - 1) {
           // A server may hide hosts from listeners (InspIRCd opvisible=no): stay, and say so.
@@ -72,7 +72,7 @@ export class AuditoriumPolicy {
       view.flags += 'u';
     }
     for (const presenter of view.presentersPresent(this.user.nick)) {
-      if (!view.ops.has(presenter)) this.user.send(`MODE ${name} +o ${presenter}`);
+      if (!view.isOp(presenter)) this.user.send(`MODE ${name} +o ${presenter}`);
     }
   }
 
@@ -98,7 +98,7 @@ export class AuditoriumPolicy {
   /** As a host, op presenters who arrive after us. */
   memberJoined(view: ChannelView, nick: string): void {
     const assignment = view.assignment;
-    if (!assignment?.auditorium || !view.ops.has(this.user.nick) || view.ops.has(nick)) return;
+    if (!assignment?.auditorium || !view.isOp(this.user.nick) || view.isOp(nick)) return;
     if (assignment.presenters.includes(nick)) this.user.send(`MODE ${assignment.name} +o ${nick}`);
   }
 }

@@ -24,37 +24,122 @@ export const JOIN_ERRORS: Readonly<Record<string, ErrorKind>> = {
   '489': 'join-refused',
 };
 
+/**
+ * One channel's members as the users of each server see them. On a linked network every
+ * server shows the same members except during a netsplit (each side then loses the other's), so
+ * a nick is held once with a bit per server whose users see it — not once per server: at 100,000
+ * users on six servers that was ~55 roster entries per user, a copy of the nick in each.
+ */
 export class ChannelRoster {
-  readonly members = new Set<string>();
-  readonly ops = new Set<string>();
-  flags = '';
-  /** Local users in the channel; at zero nobody keeps the roster current. */
-  subscribers = 0;
+  /** nick → the servers (bit i = server i of the group) whose users see it in the channel. */
+  private readonly members = new Map<string, number>();
+  private readonly ops = new Map<string, number>();
+  private readonly memberCounts: number[];
+  private readonly opCounts: number[];
+  readonly flags: string[];
+  /** Local users in the channel per server; at zero nobody keeps that server's view current. */
+  readonly subscribers: number[];
+
+  constructor(servers: number) {
+    this.memberCounts = new Array<number>(servers).fill(0);
+    this.opCounts = new Array<number>(servers).fill(0);
+    this.flags = new Array<string>(servers).fill('');
+    this.subscribers = new Array<number>(servers).fill(0);
+  }
+
+  hasMember(server: number, nick: string): boolean {
+    return ((this.members.get(nick) ?? 0) & (1 << server)) !== 0;
+  }
+
+  hasOp(server: number, nick: string): boolean {
+    return ((this.ops.get(nick) ?? 0) & (1 << server)) !== 0;
+  }
+
+  memberCount(server: number): number {
+    return this.memberCounts[server]!;
+  }
+
+  opCount(server: number): number {
+    return this.opCounts[server]!;
+  }
+
+  /** The channel's operators as one server's users see them. */
+  *opsOf(server: number): Iterable<string> {
+    for (const [nick, servers] of this.ops) if (servers & (1 << server)) yield nick;
+  }
+
+  addMember(server: number, nick: string): void {
+    setBit(this.members, this.memberCounts, server, nick);
+  }
+
+  addOp(server: number, nick: string): void {
+    setBit(this.ops, this.opCounts, server, nick);
+  }
+
+  removeMember(server: number, nick: string): boolean {
+    return clearBit(this.members, this.memberCounts, server, nick);
+  }
+
+  removeOp(server: number, nick: string): boolean {
+    return clearBit(this.ops, this.opCounts, server, nick);
+  }
+
+  /** Forgets what one server's users saw (stale once none of them was in the channel). */
+  clear(server: number): void {
+    for (const nick of [...this.members.keys()]) clearBit(this.members, this.memberCounts, server, nick);
+    for (const nick of [...this.ops.keys()]) clearBit(this.ops, this.opCounts, server, nick);
+    this.flags[server] = '';
+  }
 }
 
-/** The rosters of one worker's users, by lower-cased channel name. */
+function setBit(map: Map<string, number>, counts: number[], server: number, nick: string): void {
+  const servers = map.get(nick) ?? 0;
+  const bit = 1 << server;
+  if (servers & bit) return;
+  map.set(nick, servers | bit);
+  counts[server]!++;
+}
+
+function clearBit(map: Map<string, number>, counts: number[], server: number, nick: string): boolean {
+  const servers = map.get(nick);
+  const bit = 1 << server;
+  if (servers === undefined || (servers & bit) === 0) return false;
+  if (servers === bit) map.delete(nick);
+  else map.set(nick, servers & ~bit);
+  counts[server]!--;
+  return true;
+}
+
+/** Servers per roster: a server's bit must stay a small integer (V8 Smi) for cheap map values. */
+export const SERVERS_PER_ROSTER = 30;
+
+/**
+ * The rosters of one worker's users, by lower-cased channel name, for a group of up to
+ * SERVERS_PER_ROSTER servers of a network (the agent makes one group per 30 servers).
+ */
 export class SharedRosters {
   private readonly rosters = new Map<string, ChannelRoster>();
 
-  acquire(key: string): ChannelRoster {
+  constructor(private readonly servers: number) {
+    if (servers < 1 || servers > SERVERS_PER_ROSTER) throw new RangeError(`a roster group holds 1-${SERVERS_PER_ROSTER} servers, not ${servers}`);
+  }
+
+  acquire(key: string, server: number): ChannelRoster {
     let roster = this.rosters.get(key);
-    if (!roster) this.rosters.set(key, (roster = new ChannelRoster()));
-    if (roster.subscribers === 0) {
-      // Nobody local was in the channel: what the roster holds is stale; NAMES refills it.
-      roster.members.clear();
-      roster.ops.clear();
-      roster.flags = '';
-    }
-    roster.subscribers++;
+    if (!roster) this.rosters.set(key, (roster = new ChannelRoster(this.servers)));
+    // Nobody local on this server was in the channel: what it holds is stale; NAMES refills it.
+    if (roster.subscribers[server] === 0) roster.clear(server);
+    roster.subscribers[server]!++;
     return roster;
   }
 
-  release(key: string): void {
+  release(key: string, server: number): void {
     const roster = this.rosters.get(key);
-    if (roster && roster.subscribers > 0) roster.subscribers--;
+    if (roster && roster.subscribers[server]! > 0) roster.subscribers[server]!--;
   }
 }
 
+/** A user's channel, seen through its own server's bit of the worker's shared roster. */
 export class ChannelView {
   /** NAMES replies collected until 366. */
   collecting = true;
@@ -65,24 +150,30 @@ export class ChannelView {
     readonly assignment: ChannelAssignment | undefined,
     private readonly rosters: SharedRosters,
     private readonly key: string,
+    /** The user's server within the roster group (0 on a single server). */
+    private readonly server: number,
   ) {
-    this.roster = rosters.acquire(key);
+    this.roster = rosters.acquire(key, server);
   }
 
-  get members(): Set<string> {
-    return this.roster.members;
+  hasMember(nick: string): boolean {
+    return this.roster.hasMember(this.server, nick);
   }
 
-  get ops(): Set<string> {
-    return this.roster.ops;
+  addMember(nick: string): void {
+    this.roster.addMember(this.server, nick);
+  }
+
+  isOp(nick: string): boolean {
+    return this.roster.hasOp(this.server, nick);
   }
 
   get flags(): string {
-    return this.roster.flags;
+    return this.roster.flags[this.server]!;
   }
 
   set flags(value: string) {
-    this.roster.flags = value;
+    this.roster.flags[this.server] = value;
   }
 
   /**
@@ -92,9 +183,8 @@ export class ChannelView {
   release(self: string): void {
     if (this.released) return;
     this.released = true;
-    this.roster.members.delete(self);
-    this.roster.ops.delete(self);
-    this.rosters.release(this.key);
+    this.remove(self);
+    this.rosters.release(this.key, this.server);
   }
 
   /** Adds one NAMES entry like `@nick`, `.nick` (IRCX owner) or `+nick`. */
@@ -109,18 +199,18 @@ export class ChannelView {
     }
     const nick = entry.slice(i);
     if (nick === '') return;
-    this.members.add(nick);
-    if (op) this.ops.add(nick);
+    this.addMember(nick);
+    if (op) this.roster.addOp(this.server, nick);
   }
 
   remove(nick: string): void {
-    this.members.delete(nick);
-    this.ops.delete(nick);
+    this.roster.removeMember(this.server, nick);
+    this.roster.removeOp(this.server, nick);
   }
 
   rename(from: string, to: string): void {
-    if (this.members.delete(from)) this.members.add(to);
-    if (this.ops.delete(from)) this.ops.add(to);
+    if (this.roster.removeMember(this.server, from)) this.addMember(to);
+    if (this.roster.removeOp(this.server, from)) this.roster.addOp(this.server, to);
   }
 
   /**
@@ -143,9 +233,9 @@ export class ChannelView {
         const symbol = features.prefixSymbols[prefixIndex] ?? '~';
         if (symbol === '@' || symbol === '~' || symbol === '&') {
           if (adding) {
-            this.ops.add(nick);
+            this.roster.addOp(this.server, nick);
             opped.push(nick);
-          } else this.ops.delete(nick);
+          } else this.roster.removeOp(this.server, nick);
         }
         continue;
       }
@@ -161,21 +251,21 @@ export class ChannelView {
 
   /** Recipients of a message to the whole channel, as this user sees it. */
   othersCount(self: string): number {
-    return this.members.size - (this.members.has(self) ? 1 : 0);
+    return this.roster.memberCount(this.server) - (this.hasMember(self) ? 1 : 0);
   }
 
   opsOtherThan(self: string): number {
-    return this.ops.size - (this.ops.has(self) ? 1 : 0);
+    return this.roster.opCount(this.server) - (this.isOp(self) ? 1 : 0);
   }
 
   presentersPresent(self: string): string[] {
-    return (this.assignment?.presenters ?? []).filter((p) => p !== self && this.members.has(p));
+    return (this.assignment?.presenters ?? []).filter((p) => p !== self && this.hasMember(p));
   }
 
   /** An operator who is one of the channel's presenters (not a listener who created it). */
   hasPresenterOp(self: string): boolean {
     const presenters = this.assignment?.presenters ?? [];
-    for (const op of this.ops) if (op !== self && presenters.includes(op)) return true;
+    for (const op of this.roster.opsOf(this.server)) if (op !== self && presenters.includes(op)) return true;
     return false;
   }
 }

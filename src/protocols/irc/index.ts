@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { AgentTarget, ProtocolAgent, ProtocolModule, VuEvents, VuIdentity } from '../types.js';
 import { LineBuffer, parseLine } from './codec.js';
 import { ServerFeatures } from './features.js';
-import { SharedRosters } from './channels.js';
+import { SERVERS_PER_ROSTER, SharedRosters } from './channels.js';
 import { IrcUser } from './user.js';
 import { parseTargetOptions } from '../descriptor.js';
 import { IrcOptions } from './options.js';
@@ -15,10 +15,11 @@ class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true, eachInstance: true };
   private readonly features = new ServerFeatures();
   /**
-   * Channel rosters, one set per server of a network: each server's users see the channel as
-   * that server does (a netsplit removes the other side's members on each side).
+   * Channel rosters, one set per group of up to 30 servers of a network; within a group each
+   * server's users see the channel as that server does (a netsplit removes the other side's
+   * members on each side) through its bit of the shared roster (channels.ts).
    */
-  private readonly rosters: readonly SharedRosters[];
+  private readonly rosterGroups: readonly SharedRosters[];
 
   /** A linked network's servers, each as a target; user i connects to `byServer[serverOf(i)]`. */
   private readonly byServer: readonly AgentTarget[];
@@ -27,13 +28,18 @@ class IrcAgent implements ProtocolAgent {
   constructor(private readonly target: AgentTarget) {
     this.byServer = target.network ? target.network.endpoints.map((e) => ({ ...target, host: e.host, port: e.port })) : [target];
     this.serverOf = networkServerOf(target.network);
-    this.rosters = this.byServer.map(() => new SharedRosters());
+    const servers = this.byServer.length;
+    this.rosterGroups = Array.from(
+      { length: Math.ceil(servers / SERVERS_PER_ROSTER) },
+      (_, group) => new SharedRosters(Math.min(SERVERS_PER_ROSTER, servers - group * SERVERS_PER_ROSTER)),
+    );
   }
 
   /** `instance`: the server of a network to connect to (each-instance channels), else the user's own. */
   createUser(identity: VuIdentity, events: VuEvents, instance?: number): IrcUser {
     const server = instance ?? this.serverOf?.(identity.index) ?? 0;
-    return new IrcUser(this.byServer[server]!, identity, events, this.features, this.rosters[server]!);
+    const group = Math.floor(server / SERVERS_PER_ROSTER);
+    return new IrcUser(this.byServer[server]!, identity, events, this.features, this.rosterGroups[group]!, server % SERVERS_PER_ROSTER);
   }
 
   /**

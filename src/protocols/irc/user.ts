@@ -69,6 +69,8 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     readonly events: VuEvents,
     readonly features: ServerFeatures,
     private readonly rosters: SharedRosters,
+    /** This user's server within the roster group (0 on a single server). */
+    private readonly rosterServer = 0,
   ) {
     this.nick = identity.name;
     this.auditorium = new AuditoriumPolicy(this);
@@ -298,7 +300,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   joinOnce(channel: ChannelAssignment, create: boolean): Promise<void> {
     const key = channel.name.toLowerCase();
     this.dropChannel(key);
-    this.channels.set(key, new ChannelView(channel, this.rosters, key));
+    this.channels.set(key, new ChannelView(channel, this.rosters, key, this.rosterServer));
     return new Promise<void>((resolve, reject) => {
       this.joinWaiters.set(key, { resolve, reject });
       this.send(create ? `CREATE ${channel.name} +x` : `JOIN ${channel.name}`);
@@ -334,7 +336,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   private joined(nick: string, name: string): void {
     const view = this.channels.get(name.toLowerCase());
     if (!view || nick === this.nick) return;
-    view.members.add(nick);
+    view.addMember(nick);
     this.auditorium.memberJoined(view, nick);
   }
 
@@ -394,7 +396,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     const body = sanitize(text);
     if (this.features.ircx) {
       for (const view of this.channels.values()) {
-        if (view.assignment && view.members.has(to)) {
+        if (view.assignment && view.hasMember(to)) {
           this.send(`WHISPER ${view.assignment.name} ${to} :${body}`);
           return this.barrier([to, view.assignment.name], 1);
         }
