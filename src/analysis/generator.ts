@@ -10,9 +10,9 @@ export interface GeneratorVerdict {
   readonly perWorker: ReturnType<RunAggregate['healthPeaksByWorker']>;
   /** Worst per-second event-loop delay p99 across workers, ms. */
   readonly eventLoopP99: number;
-  /** RSS above the workers' pre-logon baselines per user online, bytes, over the hold; null below the resolution. */
+  /** RSS above the workers' pre-logon baselines per user online, bytes, over the hold (after the ramp's-end collection); null below the resolution. */
   readonly rssPerVuBytes: number | null;
-  /** The smallest RSS per VU the sampling tells from zero, bytes; the seconds and window averaged. */
+  /** The smallest RSS per VU the sampling tells from zero, bytes; the seconds and window averaged; the collection's pause; the peak RSS. */
   readonly rssPerVu: Omit<RssPerVu, 'bytes'>;
   readonly bottleneck: boolean;
   readonly reasons: readonly string[];
@@ -54,23 +54,35 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   for (const worker of perWorker) {
     if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
   }
-  const rssPerVu = aggregate.rssPerVu();
+  const { bytes: rssPerVuBytes, ...rssPerVu } = aggregate.rssPerVu();
   return {
     workers: perWorker.length,
     perWorker,
     eventLoopP99: aggregate.eventLoopP99(),
-    rssPerVuBytes: rssPerVu.bytes,
-    rssPerVu: { resolutionBytes: rssPerVu.resolutionBytes, seconds: rssPerVu.seconds, window: rssPerVu.window },
+    rssPerVuBytes,
+    rssPerVu,
     bottleneck: reasons.length > 0,
     reasons,
   };
 }
 
-/** "12.3 KiB RSS per VU", or that it was below what the sampling can tell, with the resolution. */
+/**
+ * "6.1 KiB RSS per VU after a full GC at the ramp's end (112 ms pause); workers' RSS peaked at
+ * 420 MiB (43.0 KiB per VU all-in)", or that it was below what the sampling can tell, with the
+ * resolution. Summaries from before the collection (or the resolution) was recorded lack those fields.
+ */
 export function describeRssPerVu(generator: Pick<GeneratorVerdict, 'rssPerVuBytes' | 'rssPerVu'>): string {
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-  if (generator.rssPerVuBytes !== null) return `${kib(generator.rssPerVuBytes)} RSS per VU`;
-  // Summaries from before the resolution was recorded have no rssPerVu.
-  if (!generator.rssPerVu || generator.rssPerVu.seconds === 0) return 'RSS per VU not measured (no seconds with users online and a baseline)';
-  return `RSS per VU below the sampling's resolution (${kib(generator.rssPerVu.resolutionBytes)})`;
+  const { rssPerVu } = generator;
+  if (generator.rssPerVuBytes === null && (!rssPerVu || rssPerVu.seconds === 0)) return 'RSS per VU not measured (no seconds with users online and a baseline)';
+  const figure =
+    generator.rssPerVuBytes === null
+      ? `RSS per VU below the sampling's resolution (${kib(rssPerVu.resolutionBytes)})`
+      : `${kib(generator.rssPerVuBytes)} RSS per VU`;
+  const collected = rssPerVu?.rampCollectionPauseMs === undefined ? '' : ` after a full GC at the ramp's end (${Math.round(rssPerVu.rampCollectionPauseMs)} ms pause)`;
+  const peak =
+    rssPerVu?.peakRssBytes && rssPerVu.peakRssPerVuBytes
+      ? `; workers' RSS peaked at ${(rssPerVu.peakRssBytes / 2 ** 20).toFixed(0)} MiB (${kib(rssPerVu.peakRssPerVuBytes)} per VU all-in)`
+      : '';
+  return `${figure}${collected}${peak}`;
 }

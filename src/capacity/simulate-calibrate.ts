@@ -40,7 +40,7 @@ export function calibrateAgainstRun(runDir: string): Calibration {
   // Logons take time (InspIRCd delays registration about a second): the prediction places them
   // when the run saw them complete on average, so the same seconds count them.
   const logonMs = measuredLogonMean(runDir);
-  const prediction = predictTraffic(scenario, protocol, { logonMs });
+  const prediction = predictTraffic(scenario, protocol, { logonMs, eachInstanceServers: header.target.eachInstance?.servers });
   const seconds = entries.filter((e): e is JournalSecond => e.type === 'second');
   const total = (name: keyof JournalSecond['counters']) => seconds.reduce((n, s) => n + (s.counters[name] ?? 0), 0);
   const users = scenario.population.users;
@@ -60,6 +60,12 @@ export function calibrateAgainstRun(runDir: string): Calibration {
     // Per-second byte counters arrive in bursts, so one second is a rough figure: expect tens of %.
     row('busiest second of the logon storm', 'bytes/s', prediction.rampUp.peakBytesPerSecond, measuredRampPeak),
   ];
+  if (prediction.eachInstance) {
+    rows.push(
+      row('each-instance extra messages', 'messages', prediction.eachInstance.extraMessages, total('instancePosts') + total('instanceCopies')),
+      row('each-instance extra bytes', 'bytes', prediction.eachInstance.extraBytes, total('instanceBytesIn') + total('instanceBytesOut')),
+    );
+  }
   return { runDir, protocol, prediction, logonMs, rows };
 }
 

@@ -19,6 +19,11 @@ export function formatPrediction(name: string, p: Prediction): string {
       ? `  channel fan-out                 ${n(p.channelFanOut.mean, 1)} recipients per channel message (max ${n(p.channelFanOut.max)})`
       : '  channel fan-out                 no channel messages',
   ];
+  const e = p.eachInstance;
+  if (e) {
+    const ratio = e.extraBytesRatio === null ? '' : `, ${n(e.extraBytesRatio, 2)}× the bytes of one linked instance`;
+    lines.push(`  ${`each-instance, ${e.servers} servers`.padEnd(32)}${n(e.extraMessages)} extra channel messages (${n(e.extraPosts)} posts, ${n(e.extraCopies)} copies), ${n(e.extraBytes, 0)} extra bytes${ratio}`);
+  }
   return lines.join('\n');
 }
 

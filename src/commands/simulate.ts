@@ -36,7 +36,10 @@ export function simulateCommand(options: SimulateOptions): string {
   const { scenario, targets } = applyOverrides(base, loaded.config.targets, options);
   const protocol = parseTargetUrl(targets[scenario.target]!.url).protocol;
   if (!MODELLED_PROTOCOLS.includes(protocol)) throw new UserFacingError(`no byte model for protocol ${protocol}`, EXIT.badInput);
-  const prediction = predictTraffic(scenario, protocol, { logonMs: options.logonMs });
+  const network = targets[scenario.target]!.network;
+  const servers = network?.urls?.length ?? network?.servers ?? 1;
+  const eachInstanceServers = network?.channels === 'each-instance' && servers >= 2 ? servers : undefined;
+  const prediction = predictTraffic(scenario, protocol, { logonMs: options.logonMs, eachInstanceServers });
   if (!options.json) return formatPrediction(options.scenario, prediction);
   // Per-second rows are left out of the JSON unless they are few: a 10-minute run has 600+.
   const { seconds, ...rest } = prediction;

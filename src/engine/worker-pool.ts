@@ -63,7 +63,8 @@ export class WorkerPool {
 
   private fork(w: number, init: WorkerInit): void {
     const child = fork(WORKER_ENTRY.file, [], {
-      execArgv: [...WORKER_ENTRY.execArgv, ...workerNodeFlags()],
+      // --expose-gc: the one collection at the ramp's end (HealthSampler.collectRampGarbage).
+      execArgv: [...WORKER_ENTRY.execArgv, '--expose-gc', ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

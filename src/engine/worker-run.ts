@@ -25,6 +25,8 @@ import type { Vu } from './vu-api.js';
 
 /** How long a stopping run waits for its users' logoffs before cutting them off. */
 export const STOP_GRACE_MS = 8000;
+/** How long after the ramp's last scheduled logon a worker collects the ramp's garbage: long enough for a healthy server to have answered it. */
+export const RAMP_COLLECTION_DELAY_MS = 500;
 
 /** What a worker runs: the plan, the protocol's agent and the users this worker holds. */
 export interface WorkerSetup {
@@ -153,6 +155,10 @@ export class WorkerRun {
     };
     this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
     for (const runner of this.runners) runner.start();
+    // Only a run with a hold has a settled stretch for the collection to speak for.
+    if (plan.timeline.holdEnd > plan.timeline.rampUpEnd && !plan.timeline.steps) {
+      scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, () => health.collectRampGarbage());
+    }
     const tick = () => {
       const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
       this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(active)) });

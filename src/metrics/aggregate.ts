@@ -52,8 +52,16 @@ export class RunAggregate {
   private allBytes = 0;
   private allUserSeconds = 0;
   private readonly healthPeaks = new Map<number, { eventLoopP99: number; cpuPercent: number; rssBytes: number; openFds: number; vus: number }>();
-  /** RSS above the workers' pre-logon baselines, per second with users online: hold and whole run. */
-  private readonly rssAbove = { hold: new RssAboveBaseline(), run: new RssAboveBaseline() };
+  /**
+   * RSS above the workers' pre-logon baselines, per second with users online: the whole run, the
+   * hold, and the hold's seconds after every worker's collection at its ramp's end.
+   */
+  private readonly rssAbove = { hold: new RssAboveBaseline(), run: new RssAboveBaseline(), afterCollection: new RssAboveBaseline() };
+  /** Workers that reported their collection at the ramp's end, and its longest pause. */
+  private readonly collectedWorkers = new Set<number>();
+  private longestCollectionMs = 0;
+  /** The workers' summed RSS at its highest second, baselines included: what the generator really used. */
+  private peakRssBytes = 0;
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters)) {
@@ -73,11 +81,20 @@ export class RunAggregate {
         this.holdUserSeconds += second.online;
       }
     }
+    for (const h of second.health) {
+      if (!h.rampCollection) continue;
+      this.collectedWorkers.add(h.worker);
+      this.longestCollectionMs = Math.max(this.longestCollectionMs, h.rampCollection.pauseMs);
+    }
+    this.peakRssBytes = Math.max(this.peakRssBytes, second.health.reduce((n, h) => n + h.rssBytes, 0));
     // Journals from before the baseline was recorded cannot say what the users cost.
     if (second.online > 0 && second.health.length > 0 && second.health.every((h) => h.baselineRssBytes !== undefined)) {
       const above = second.health.reduce((n, h) => n + h.rssBytes - h.baselineRssBytes!, 0);
       this.rssAbove.run.add(above, second.online, second.health.length);
-      if (second.phase === 'hold') this.rssAbove.hold.add(above, second.online, second.health.length);
+      if (second.phase === 'hold') {
+        this.rssAbove.hold.add(above, second.online, second.health.length);
+        if (second.health.every((h) => this.collectedWorkers.has(h.worker))) this.rssAbove.afterCollection.add(above, second.online, second.health.length);
+      }
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -130,10 +147,22 @@ export class RunAggregate {
     return [...this.healthPeaks.entries()].sort((a, b) => a[0] - b[0]).map(([worker, peak]) => ({ worker, ...peak }));
   }
 
-  /** Generator memory the users cost, over the hold (the whole run without one): see RssAboveBaseline. */
+  /**
+   * Generator memory the users cost (see RssAboveBaseline): over the hold's seconds after every
+   * worker collected its ramp's garbage; over the whole hold when they did not (journals from
+   * before the collection); over the whole run without a hold. With the peak of the workers'
+   * RSS, baselines included.
+   */
   rssPerVu(): RssPerVu {
+    const collected = this.rssAbove.afterCollection.seconds > 0;
     const hold = this.rssAbove.hold.seconds > 0;
-    return (hold ? this.rssAbove.hold : this.rssAbove.run).perVu(hold ? 'hold' : 'run');
+    const figure = (collected ? this.rssAbove.afterCollection : hold ? this.rssAbove.hold : this.rssAbove.run).perVu(hold ? 'hold' : 'run');
+    return {
+      ...figure,
+      ...(collected ? { rampCollectionPauseMs: this.longestCollectionMs } : {}),
+      peakRssBytes: this.peakRssBytes,
+      peakRssPerVuBytes: this.peakOnline > 0 && this.peakRssBytes > 0 ? Math.round(this.peakRssBytes / this.peakOnline) : null,
+    };
   }
 
   /** The whole run's event-loop p99: the worst per-second p99 across workers. */
@@ -152,6 +181,15 @@ export interface RssPerVu {
   readonly resolutionBytes: number;
   readonly seconds: number;
   readonly window: 'hold' | 'run';
+  /**
+   * Present when the seconds averaged are the hold's after every worker's full collection at its
+   * ramp's end: the longest of those collections' pauses, ms.
+   */
+  readonly rampCollectionPauseMs?: number;
+  /** The workers' summed RSS at its highest second, baselines included (0: not sampled). */
+  readonly peakRssBytes: number;
+  /** `peakRssBytes` ÷ the peak of users online: the generator's whole memory per user at its worst. */
+  readonly peakRssPerVuBytes: number | null;
 }
 
 /**
@@ -176,7 +214,7 @@ class RssAboveBaseline {
     this.workers = Math.max(this.workers, workers);
   }
 
-  perVu(window: RssPerVu['window']): RssPerVu {
+  perVu(window: RssPerVu['window']): Pick<RssPerVu, 'bytes' | 'resolutionBytes' | 'seconds' | 'window'> {
     const n = this.seconds;
     if (n === 0) return { bytes: null, resolutionBytes: 0, seconds: 0, window };
     const mean = this.sum / n;

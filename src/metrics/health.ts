@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { readdirSync } from 'node:fs';
-import type { GeneratorHealth } from './names.js';
+import type { GeneratorHealth, RampCollection } from './names.js';
 
 /** Samples the generator's own health so a run can tell when imload itself was the bottleneck. */
 export class HealthSampler {
@@ -8,6 +8,8 @@ export class HealthSampler {
   private lastCpu = process.cpuUsage();
   private lastAt = performance.now();
   private readonly baselineRss = process.memoryUsage().rss;
+  /** The ramp's-end collection, reported in the next sample only. */
+  private collection: RampCollection | undefined;
 
   constructor(private readonly worker: number) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
@@ -31,9 +33,27 @@ export class HealthSampler {
       heapUsedBytes: memory.heapUsed,
       openFds: countOpenFds(),
       vus,
+      ...(this.collection ? { rampCollection: this.collection } : {}),
     };
+    this.collection = undefined;
     this.loop.reset();
     return health;
+  }
+
+  /**
+   * A full garbage collection, once at the ramp's end: what the logon burst left behind is
+   * collected, so RSS over the hold is what the users hold, not how far V8 had got with the
+   * ramp's garbage (docs/metrics.md § Generator health). Needs `--expose-gc` (the worker pool
+   * starts workers with it); without it nothing runs and no collection is reported.
+   */
+  collectRampGarbage(): void {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc !== 'function') return;
+    const rssBeforeBytes = process.memoryUsage.rss();
+    const start = performance.now();
+    gc();
+    const pauseMs = round(performance.now() - start);
+    this.collection = { pauseMs, rssBeforeBytes, rssAfterBytes: process.memoryUsage.rss() };
   }
 
   stop(): void {

@@ -92,4 +92,15 @@ export interface GeneratorHealth {
   readonly openFds: number;
   /** VUs this worker holds (logged on or connecting). */
   readonly vus: number;
+  /**
+   * The full garbage collection a worker runs once at its ramp's end (docs/metrics.md §
+   * Generator health), in the sample of the second it ran in: its pause and RSS either side.
+   */
+  readonly rampCollection?: RampCollection;
+}
+
+export interface RampCollection {
+  readonly pauseMs: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
 }

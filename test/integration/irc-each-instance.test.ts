@@ -16,6 +16,7 @@ import { which } from '../../src/lab/process.js';
 import { describeEachInstance } from '../../src/report/each-instance.js';
 import { formatSummaryText } from '../../src/report/text.js';
 import type { Summary } from '../../src/analysis/summary.js';
+import { calibrateAgainstRun } from '../../src/capacity/simulate-calibrate.js';
 import { writeScenario } from '../helpers/scenario.js';
 
 const SCENARIO = `version: 1
@@ -81,6 +82,14 @@ test('2 unlinked InspIRCd servers, each-instance channels: one delivery per reci
   assert.ok(e.extraBytes < s.bandwidth.bytesIn + s.bandwidth.bytesOut, detail);
   // The second connection carries about what the first does: its own logon, joins, posts and copies.
   assert.ok(e.extraBytesRatio !== null && e.extraBytesRatio > 0.5 && e.extraBytesRatio < 1.5, `extra bytes ratio ${e.extraBytesRatio}`);
+
+  // `imload simulate` predicts the same cost for the scenario the run ran.
+  const calibration = calibrateAgainstRun(runDir);
+  const predicted = calibration.prediction.eachInstance;
+  assert.equal(predicted?.servers, 2, 'the prediction knows the run posted to each instance');
+  const rowOf = (metric: string) => calibration.rows.find((r) => r.metric === metric);
+  assert.ok(Math.abs(rowOf('each-instance extra messages')!.error!) < 0.05, JSON.stringify(calibration.rows));
+  assert.ok(Math.abs(rowOf('each-instance extra bytes')!.error!) < 0.2, JSON.stringify(calibration.rows));
 
   // Every user is on the first server: its own count is the whole population.
   assert.equal(s.crossCheck?.serverOnline, 30, detail);

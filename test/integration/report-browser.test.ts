@@ -16,6 +16,7 @@ import { loadImage, createCanvas } from '@napi-rs/canvas';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runCommand } from '../../src/commands/run.js';
 import { formatMetricValue, formatMs, formatNumber, verdictLabel } from '../../src/report/format.js';
+import { describeRssPerVu } from '../../src/analysis/generator.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { which } from '../../src/lab/process.js';
 import { writeScenario } from '../helpers/scenario.js';
@@ -142,6 +143,12 @@ test('the headline figures a person reads equal summary.json', { skip }, async (
   const reproduce = await visible('#reproduce');
   assert.match(reproduce, /duration: 16s/);
   assert.doesNotMatch(reproduce, /duration: 16000/);
+
+  // Generator memory: the hold's figure after the workers' collection at the ramp's end, said so, with the peak beside it.
+  const generatorRow = await page.locator('#figures tr', { hasText: 'Generator' }).innerText();
+  assert.ok(s.generator.rssPerVu.rampCollectionPauseMs !== undefined && s.generator.rssPerVu.peakRssBytes > 0, JSON.stringify(s.generator.rssPerVu));
+  assert.ok(generatorRow.includes(describeRssPerVu(s.generator)), generatorRow);
+  assert.match(generatorRow, /after a full GC at the ramp's end \(\d+ ms pause\); workers' RSS peaked at \d+ MiB \(\d+\.\d KiB per VU all-in\)/);
 });
 
 interface ChartGeometry {

@@ -1,31 +1,43 @@
 /**
  * Generator memory per VU: RSS above the workers' pre-logon baselines, averaged over the hold's
- * seconds, per user online. A second after a garbage collection below the baseline must not turn
- * a run that held users into "0 KiB"; a figure the sampling cannot tell from zero says so.
+ * seconds after every worker's collection at its ramp's end, per user online. A second after a
+ * garbage collection below the baseline must not turn a run that held users into "0 KiB"; a
+ * figure the sampling cannot tell from zero says so; the report line says when the figure is
+ * after a collection, and what the workers' RSS peaked at.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunAggregate } from '../../src/metrics/aggregate.js';
 import type { JournalSecond, RunPhase } from '../../src/metrics/journal.js';
+import type { RampCollection } from '../../src/metrics/names.js';
 import { describeRssPerVu, generatorVerdict } from '../../src/analysis/generator.js';
 import { createHistogram, summarize } from '../../src/metrics/histogram.js';
 
 const BASELINE = 100 * 2 ** 20;
 
-/** 150 users held from t 11 to 40; `above(t)` is RSS above the baseline, summed over two workers. */
-function run(above: (t: number) => number) {
+/**
+ * 150 users held from t 11 to 40; `above(t)` is RSS above the baseline, summed over two workers;
+ * `collected(worker, t)` is the collection that worker reports in second t, if any.
+ */
+function run(above: (t: number) => number, collected: (worker: number, t: number) => RampCollection | undefined = () => undefined) {
   const aggregate = new RunAggregate();
   for (let t = 1; t <= 45; t++) {
     const phase: RunPhase = t <= 10 ? 'rampUp' : t <= 40 ? 'hold' : 'rampDown';
     const online = t <= 10 ? t * 15 : t <= 40 ? 150 : 0;
     const second: JournalSecond = {
       type: 'second', t, at: t * 1000, phase, online, counters: {}, errors: {}, histograms: {},
-      health: [0, 1].map((worker) => ({ worker, eventLoopP99: 10, eventLoopMax: 12, cpuPercent: 20, rssBytes: BASELINE + above(t) / 2, baselineRssBytes: BASELINE, heapUsedBytes: 1, openFds: 10, vus: online / 2 })),
+      health: [0, 1].map((worker) => {
+        const rampCollection = collected(worker, t);
+        return { worker, eventLoopP99: 10, eventLoopMax: 12, cpuPercent: 20, rssBytes: BASELINE + above(t) / 2, baselineRssBytes: BASELINE, heapUsedBytes: 1, openFds: 10, vus: online / 2, ...(rampCollection ? { rampCollection } : {}) };
+      }),
     };
     aggregate.add(second);
   }
   return generatorVerdict(aggregate, summarize(createHistogram()));
 }
+
+const MiB = 2 ** 20;
+const collection = (pauseMs: number): RampCollection => ({ pauseMs, rssBeforeBytes: BASELINE + 10 * MiB, rssAfterBytes: BASELINE + MiB });
 
 test('RSS per VU is the hold\'s mean above the baseline per user, even when the last hold second (after a GC) is below it', () => {
   // 1.5 MiB above the baseline through the hold, except a GC at t 40 that drops below it.
@@ -34,7 +46,50 @@ test('RSS per VU is the hold\'s mean above the baseline per user, even when the 
   assert.ok(g.rssPerVuBytes !== null && Math.abs(g.rssPerVuBytes - expected) <= 1, `${g.rssPerVuBytes} vs ${expected}`);
   assert.equal(g.rssPerVu.window, 'hold');
   assert.equal(g.rssPerVu.seconds, 30);
-  assert.match(describeRssPerVu(g), /^9\.\d KiB RSS per VU$/);
+  assert.equal(g.rssPerVu.rampCollectionPauseMs, undefined);
+  // No collection was reported (a journal from before it): the line must not claim one.
+  assert.match(describeRssPerVu(g), /^9\.\d KiB RSS per VU; workers' RSS peaked at 202 MiB \(\d+\.\d KiB per VU all-in\)$/);
+});
+
+test('after the workers\' collections at the ramp\'s end, only the hold\'s seconds after both count, and the line says so', () => {
+  // The ramp's garbage (20 MiB) stays until each worker collects: worker 0 in the hold's first
+  // second (t 11), worker 1 in its second (t 12); from then on the users hold 1.5 MiB.
+  const g = run(
+    (t) => (t <= 12 ? 20 * MiB : 1.5 * MiB),
+    (worker, t) => (worker === 0 && t === 11 ? collection(80) : worker === 1 && t === 12 ? collection(135.4) : undefined),
+  );
+  // t 12's RSS still holds worker 0's part of the garbage in this model; t 12 counts (both have
+  // collected by its sample) — so the figure is t 12–40.
+  const expected = (20 * MiB + 28 * 1.5 * MiB) / 29 / 150;
+  assert.ok(g.rssPerVuBytes !== null && Math.abs(g.rssPerVuBytes - expected) <= 1, `${g.rssPerVuBytes} vs ${expected}`);
+  assert.equal(g.rssPerVu.seconds, 29);
+  assert.equal(g.rssPerVu.window, 'hold');
+  assert.equal(g.rssPerVu.rampCollectionPauseMs, 135.4);
+  assert.match(describeRssPerVu(g), /^\d+\.\d KiB RSS per VU after a full GC at the ramp's end \(135 ms pause\); workers' RSS peaked at /);
+});
+
+test('collections in the ramp: every hold second counts, and the ramp\'s garbage is in the peak, not the figure', () => {
+  const g = run(
+    (t) => (t <= 9 ? 30 * MiB : 1.5 * MiB),
+    (_, t) => (t === 10 ? collection(90) : undefined),
+  );
+  assert.equal(g.rssPerVu.seconds, 30);
+  assert.equal(g.rssPerVuBytes, Math.round((1.5 * MiB) / 150));
+  assert.match(describeRssPerVu(g), /^10\.2 KiB RSS per VU after a full GC at the ramp's end \(90 ms pause\)/);
+  // The peak is the workers' whole RSS at its highest second (t ≤ 9: two baselines + 30 MiB), per user at the peak online.
+  assert.equal(g.rssPerVu.peakRssBytes, 2 * BASELINE + 30 * MiB);
+  assert.equal(g.rssPerVu.peakRssPerVuBytes, Math.round((2 * BASELINE + 30 * MiB) / 150));
+  assert.match(describeRssPerVu(g), /workers' RSS peaked at 230 MiB \(1570\.1 KiB per VU all-in\)$/);
+});
+
+test('a worker that never collected (gc not exposed) leaves the figure over the whole hold, without the claim', () => {
+  const g = run(
+    (t) => (t <= 12 ? 20 * MiB : 1.5 * MiB),
+    (worker, t) => (worker === 0 && t === 11 ? collection(80) : undefined),
+  );
+  assert.equal(g.rssPerVu.seconds, 30);
+  assert.equal(g.rssPerVu.rampCollectionPauseMs, undefined);
+  assert.doesNotMatch(describeRssPerVu(g), /GC/);
 });
 
 test('below the sampling\'s resolution it says so, with the resolution, never "0 KiB"', () => {

@@ -114,3 +114,36 @@ test('the logon storm: the busiest ramp-up second carries the logons started in 
   assert.equal(p.rampUp.peakBytesPerSecond, 50_000);
   assert.equal(p.rampUp.peakKbps, 400);
 });
+
+test('each-instance channels: every connection-level byte times the servers, instant messages once, the extra counted apart', () => {
+  const costs = { logon: 100, join: 30, joinPerMember: 5, logoff: 20, channelMessage: 50, channelDelivery: 60, message: 70, messageDelivery: 80, timers: [{ what: 'keep-alive', everySeconds: 10, bytes: 12, bytesPerContact: 0 }] };
+  const model = toyModel({ ...costs, channels: true, presence: false });
+  const population = { users: 30, contacts: 3, channels: { count: 3, perUser: { min: 1, max: 2 } } };
+  // Channel traffic only: three servers carry exactly three times one linked instance's bytes.
+  const channelsOnly = scenario({ seed: 4, timeScale: 60, population, behaviour: { messagesPerHour: 0, channelMessagesPerHour: 6 } });
+  const linked = predictTraffic(channelsOnly, 'irc', { model });
+  const three = predictTraffic(channelsOnly, 'irc', { model, eachInstanceServers: 3 });
+  assert.equal(linked.eachInstance, null, 'the mode off: no each-instance figures');
+  assert.ok(linked.totals.channelMessages > 50 && linked.totals.deliveries > linked.totals.channelMessages, `the schedule holds channel traffic: ${JSON.stringify(linked.totals)}`);
+  assert.equal(three.totals.bytes, 3 * linked.totals.bytes);
+  assert.deepEqual(three.eachInstance, {
+    servers: 3,
+    extraPosts: 2 * linked.totals.channelMessages,
+    extraCopies: 2 * linked.totals.deliveries,
+    extraMessages: 2 * (linked.totals.channelMessages + linked.totals.deliveries),
+    extraBytes: 2 * linked.totals.bytes,
+    extraBytesRatio: 2,
+  });
+  assert.equal(three.totals.channelMessages, linked.totals.channelMessages, 'a channel message is counted once; its other posts are extra');
+
+  // Instant messages go through the sender's own server: their bytes do not multiply, but a
+  // delivery reaches its recipient on another server's connection 2 times in 3.
+  const imsOnly = scenario({ seed: 4, timeScale: 60, population: { users: 30, contacts: 3 }, behaviour: { messagesPerHour: 6 } });
+  const imModel = toyModel({ message: 70, messageDelivery: 80, channels: true, presence: false });
+  const linkedIms = predictTraffic(imsOnly, 'irc', { model: imModel });
+  const threeIms = predictTraffic(imsOnly, 'irc', { model: imModel, eachInstanceServers: 3 });
+  assert.ok(linkedIms.totals.deliveries > 20, `the schedule holds instant messages: ${JSON.stringify(linkedIms.totals)}`);
+  assert.equal(threeIms.totals.bytes, linkedIms.totals.bytes);
+  assert.equal(threeIms.eachInstance!.extraMessages, 0);
+  assert.ok(Math.abs(threeIms.eachInstance!.extraBytes - (2 / 3) * linkedIms.totals.deliveries * 80) < 1e-6, `extra bytes ${threeIms.eachInstance!.extraBytes}`);
+});

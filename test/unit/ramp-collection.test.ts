@@ -1,0 +1,110 @@
+/**
+ * The one full garbage collection a worker runs at its ramp's end (docs/metrics.md § Generator
+ * health): reported once, in the next health sample, with its pause and RSS either side; nothing
+ * when `gc` is not exposed; scheduled by a run with a hold just after its last scheduled logon.
+ * `globalThis.gc` is stubbed here (the worker pool starts workers with --expose-gc).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HealthSampler } from '../../src/metrics/health.js';
+import type { FromWorker } from '../../src/engine/messages.js';
+import { RAMP_COLLECTION_DELAY_MS, WorkerRun } from '../../src/engine/worker-run.js';
+import type { ProtocolAgent, VirtualUser } from '../../src/protocols/types.js';
+import { parseScenarioText } from '../../src/scenarios/load.js';
+import { WorkloadPlan } from '../../src/scenarios/schedule.js';
+
+const host = globalThis as { gc?: () => void };
+
+/** Replaces `gc` for one test, counting and timing its calls. */
+function stubGc(t: { after: (fn: () => void) => void }): number[] {
+  const calls: number[] = [];
+  const previous = host.gc;
+  host.gc = () => void calls.push(performance.timeOrigin + performance.now());
+  t.after(() => (previous ? (host.gc = previous) : delete host.gc));
+  return calls;
+}
+
+test('the collection is reported in the next sample only, with its pause and RSS either side', (t) => {
+  const calls = stubGc(t);
+  const sampler = new HealthSampler(0);
+  t.after(() => sampler.stop());
+  assert.equal(sampler.sample(0).rampCollection, undefined);
+  sampler.collectRampGarbage();
+  assert.equal(calls.length, 1);
+  const collected = sampler.sample(10).rampCollection;
+  assert.ok(collected, 'the sample after the collection reports it');
+  assert.ok(collected.pauseMs >= 0 && collected.rssBeforeBytes > 0 && collected.rssAfterBytes > 0, JSON.stringify(collected));
+  assert.equal(sampler.sample(10).rampCollection, undefined);
+});
+
+test('without gc exposed, nothing runs and no collection is reported', (t) => {
+  const previous = host.gc;
+  delete host.gc;
+  t.after(() => previous && (host.gc = previous));
+  const sampler = new HealthSampler(0);
+  t.after(() => sampler.stop());
+  sampler.collectRampGarbage();
+  assert.equal(sampler.sample(0).rampCollection, undefined);
+});
+
+function scenarioWith(phases: string) {
+  return parseScenarioText(`version: 1
+targets: { chat: { url: irc://127.0.0.1:6667 } }
+scenarios:
+  s:
+    target: chat
+    population: { users: 3, contacts: 0 }
+    behaviour: { messagesPerHour: 0, presenceChangesPerHour: 0 }
+    phases: ${phases}
+`).scenarios.s!;
+}
+
+const quietAgent: ProtocolAgent = {
+  capabilities: { channels: false, presence: false, instantMessages: true },
+  createUser: (): VirtualUser => ({
+    logon: async () => undefined,
+    join: async () => undefined,
+    say: async () => ({ ok: true }),
+    message: async () => ({ ok: true }),
+    setPresence: async () => undefined,
+    part: async () => undefined,
+    logoff: async () => undefined,
+    destroy: () => undefined,
+  }),
+  close: async () => undefined,
+};
+
+/** Runs 3 users until the first snapshot reporting a collection, or until `seconds` snapshots went by. */
+async function runUntilCollected(phases: string, seconds: number) {
+  const plan = new WorkloadPlan(scenarioWith(phases));
+  const messages: FromWorker[] = [];
+  let snapshots = 0;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const run = new WorkerRun((message) => {
+    messages.push(message);
+    if (message.type !== 'metrics' || !message.snapshot.health) return;
+    if (message.snapshot.health.rampCollection || ++snapshots >= seconds) finish();
+  });
+  const startEpochMs = performance.timeOrigin + performance.now();
+  run.start({ worker: 0, workers: 1, plan, agent: quietAgent, startEpochMs, identities: [0, 1, 2].map((i) => plan.identity(i)) });
+  await finished;
+  await run.stop();
+  const collections = messages.flatMap((m) => (m.type === 'metrics' && m.snapshot.health?.rampCollection ? [m.snapshot.health.rampCollection] : []));
+  return { plan, startEpochMs, collections };
+}
+
+test('a run with a hold collects once, just after its last scheduled logon', async (t) => {
+  const calls = stubGc(t);
+  // 3 users at 10/s: the last logon at 200 ms, the collection at 700 ms, reported by the 1 s sample.
+  const { plan, startEpochMs, collections } = await runUntilCollected('[{ phase: rampUp, rate: 10 }, { phase: hold, duration: 1m }]', 3);
+  assert.equal(calls.length, 1);
+  assert.equal(collections.length, 1);
+  assert.ok(calls[0]! >= startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS - 1, `collected ${calls[0]! - startEpochMs} ms into the run`);
+});
+
+test('a run without a hold does not collect', async (t) => {
+  const calls = stubGc(t);
+  await runUntilCollected('[{ phase: rampUp, rate: 10 }]', 2);
+  assert.equal(calls.length, 0);
+});
