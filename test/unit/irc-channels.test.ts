@@ -76,11 +76,14 @@ test("a server's view is refilled when a user joins after all of its local users
   assert.equal(onS1.hasMember('b'), false);
 });
 
-test('a roster group holds at most 30 servers (a bit each in a small integer)', () => {
-  assert.equal(SERVERS_PER_ROSTER, 30);
+test('a roster group holds at most 15 servers (two bits each in a small integer), a member and an operator on the last', () => {
+  assert.equal(SERVERS_PER_ROSTER, 15);
   const rosters = new SharedRosters(SERVERS_PER_ROSTER);
   const last = new ChannelView(channel, rosters, '#room', SERVERS_PER_ROSTER - 1);
   last.addName('+n', features);
-  assert.equal(last.othersCount('x'), 1);
-  assert.throws(() => new SharedRosters(31), /1-30 servers, not 31/);
+  last.addName('@o', features);
+  assert.equal(last.othersCount('x'), 2);
+  assert.equal(last.opsOtherThan('x'), 1);
+  assert.equal(last.isOp('n'), false);
+  assert.throws(() => new SharedRosters(16), /1-15 servers, not 16/);
 });

@@ -25,97 +25,121 @@ export const JOIN_ERRORS: Readonly<Record<string, ErrorKind>> = {
 };
 
 /**
+ * Servers per roster: a server's two bits (member, operator) must keep a nick's value a small
+ * integer (V8 Smi, 31 bits) for cheap map values.
+ */
+export const SERVERS_PER_ROSTER = 15;
+
+/**
  * One channel's members as the users of each server see them. On a linked network every
  * server shows the same members except during a netsplit (each side then loses the other's), so
  * a nick is held once with a bit per server whose users see it — not once per server: at 100,000
  * users on six servers that was ~55 roster entries per user, a copy of the nick in each.
  */
 export class ChannelRoster {
-  /** nick → the servers (bit i = server i of the group) whose users see it in the channel. */
-  private readonly members = new Map<string, number>();
-  private readonly ops = new Map<string, number>();
-  private readonly memberCounts: number[];
-  private readonly opCounts: number[];
-  readonly flags: string[];
-  /** Local users in the channel per server; at zero nobody keeps that server's view current. */
-  readonly subscribers: number[];
+  /**
+   * nick → the servers whose users see it in the channel (bit i: server i of the group) and see
+   * it as an operator (bit SERVERS_PER_ROSTER + i). One map for both: most rosters are small,
+   * and a map per roster is the larger part of a small one.
+   */
+  private readonly nicks = new Map<string, number>();
+  /** Per server i: members at [i], operators at [servers + i], local subscribers at [2·servers + i]. */
+  private readonly counts: number[];
+  /** Channel flag modes per server; absent while every server's are empty. */
+  private flagsByServer: string[] | undefined;
 
-  constructor(servers: number) {
-    this.memberCounts = new Array<number>(servers).fill(0);
-    this.opCounts = new Array<number>(servers).fill(0);
-    this.flags = new Array<string>(servers).fill('');
-    this.subscribers = new Array<number>(servers).fill(0);
+  constructor(private readonly servers: number) {
+    this.counts = new Array<number>(3 * servers).fill(0);
   }
 
   hasMember(server: number, nick: string): boolean {
-    return ((this.members.get(nick) ?? 0) & (1 << server)) !== 0;
+    return ((this.nicks.get(nick) ?? 0) & (1 << server)) !== 0;
   }
 
   hasOp(server: number, nick: string): boolean {
-    return ((this.ops.get(nick) ?? 0) & (1 << server)) !== 0;
+    return ((this.nicks.get(nick) ?? 0) & (1 << (SERVERS_PER_ROSTER + server))) !== 0;
   }
 
   memberCount(server: number): number {
-    return this.memberCounts[server]!;
+    return this.counts[server]!;
   }
 
   opCount(server: number): number {
-    return this.opCounts[server]!;
+    return this.counts[this.servers + server]!;
   }
 
   /** The channel's operators as one server's users see them. */
   *opsOf(server: number): Iterable<string> {
-    for (const [nick, servers] of this.ops) if (servers & (1 << server)) yield nick;
+    const bit = 1 << (SERVERS_PER_ROSTER + server);
+    for (const [nick, seen] of this.nicks) if (seen & bit) yield nick;
   }
 
   addMember(server: number, nick: string): void {
-    setBit(this.members, this.memberCounts, server, nick);
+    this.set(server, server, nick);
   }
 
   addOp(server: number, nick: string): void {
-    setBit(this.ops, this.opCounts, server, nick);
+    this.set(SERVERS_PER_ROSTER + server, this.servers + server, nick);
   }
 
   removeMember(server: number, nick: string): boolean {
-    return clearBit(this.members, this.memberCounts, server, nick);
+    return this.unset(server, server, nick);
   }
 
   removeOp(server: number, nick: string): boolean {
-    return clearBit(this.ops, this.opCounts, server, nick);
+    return this.unset(SERVERS_PER_ROSTER + server, this.servers + server, nick);
+  }
+
+  flags(server: number): string {
+    return this.flagsByServer?.[server] ?? '';
+  }
+
+  setFlags(server: number, value: string): void {
+    if (value === '' && !this.flagsByServer) return;
+    this.flagsByServer ??= new Array<string>(this.servers).fill('');
+    this.flagsByServer[server] = value;
+  }
+
+  /** Local users in the channel on one server; at zero nobody keeps that server's view current. */
+  subscribers(server: number): number {
+    return this.counts[2 * this.servers + server]!;
+  }
+
+  subscribe(server: number, change: 1 | -1): void {
+    this.counts[2 * this.servers + server]! += change;
   }
 
   /** Forgets what one server's users saw (stale once none of them was in the channel). */
   clear(server: number): void {
-    for (const nick of [...this.members.keys()]) clearBit(this.members, this.memberCounts, server, nick);
-    for (const nick of [...this.ops.keys()]) clearBit(this.ops, this.opCounts, server, nick);
-    this.flags[server] = '';
+    for (const nick of [...this.nicks.keys()]) {
+      this.removeMember(server, nick);
+      this.removeOp(server, nick);
+    }
+    this.setFlags(server, '');
+  }
+
+  private set(bitIndex: number, countIndex: number, nick: string): void {
+    const seen = this.nicks.get(nick) ?? 0;
+    const bit = 1 << bitIndex;
+    if (seen & bit) return;
+    this.nicks.set(nick, seen | bit);
+    this.counts[countIndex]!++;
+  }
+
+  private unset(bitIndex: number, countIndex: number, nick: string): boolean {
+    const seen = this.nicks.get(nick);
+    const bit = 1 << bitIndex;
+    if (seen === undefined || (seen & bit) === 0) return false;
+    if (seen === bit) this.nicks.delete(nick);
+    else this.nicks.set(nick, seen & ~bit);
+    this.counts[countIndex]!--;
+    return true;
   }
 }
 
-function setBit(map: Map<string, number>, counts: number[], server: number, nick: string): void {
-  const servers = map.get(nick) ?? 0;
-  const bit = 1 << server;
-  if (servers & bit) return;
-  map.set(nick, servers | bit);
-  counts[server]!++;
-}
-
-function clearBit(map: Map<string, number>, counts: number[], server: number, nick: string): boolean {
-  const servers = map.get(nick);
-  const bit = 1 << server;
-  if (servers === undefined || (servers & bit) === 0) return false;
-  if (servers === bit) map.delete(nick);
-  else map.set(nick, servers & ~bit);
-  counts[server]!--;
-  return true;
-}
-
-/** Servers per roster: a server's bit must stay a small integer (V8 Smi) for cheap map values. */
-export const SERVERS_PER_ROSTER = 30;
-
 /**
  * The rosters of one worker's users, by lower-cased channel name, for a group of up to
- * SERVERS_PER_ROSTER servers of a network (the agent makes one group per 30 servers).
+ * SERVERS_PER_ROSTER servers of a network (the agent makes one group per 15 servers).
  */
 export class SharedRosters {
   private readonly rosters = new Map<string, ChannelRoster>();
@@ -128,14 +152,14 @@ export class SharedRosters {
     let roster = this.rosters.get(key);
     if (!roster) this.rosters.set(key, (roster = new ChannelRoster(this.servers)));
     // Nobody local on this server was in the channel: what it holds is stale; NAMES refills it.
-    if (roster.subscribers[server] === 0) roster.clear(server);
-    roster.subscribers[server]!++;
+    if (roster.subscribers(server) === 0) roster.clear(server);
+    roster.subscribe(server, 1);
     return roster;
   }
 
   release(key: string, server: number): void {
     const roster = this.rosters.get(key);
-    if (roster && roster.subscribers[server]! > 0) roster.subscribers[server]!--;
+    if (roster && roster.subscribers(server) > 0) roster.subscribe(server, -1);
   }
 }
 
@@ -169,11 +193,11 @@ export class ChannelView {
   }
 
   get flags(): string {
-    return this.roster.flags[this.server]!;
+    return this.roster.flags(this.server);
   }
 
   set flags(value: string) {
-    this.roster.flags[this.server] = value;
+    this.roster.setFlags(this.server, value);
   }
 
   /**

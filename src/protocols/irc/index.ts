@@ -12,7 +12,7 @@ class IrcAgent implements ProtocolAgent {
   readonly capabilities = { channels: true, presence: false, instantMessages: true, eachInstance: true };
   private readonly features = new ServerFeatures();
   /**
-   * Channel rosters, one set per group of up to 30 servers of a network; within a group each
+   * Channel rosters, one set per group of up to 15 servers (SERVERS_PER_ROSTER) of a network; within a group each
    * server's users see the channel as that server does (a netsplit removes the other side's
    * members on each side) through its bit of the shared roster (channels.ts).
    */
