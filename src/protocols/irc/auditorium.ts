@@ -32,7 +32,8 @@ export interface AuditoriumMember {
 }
 
 export class AuditoriumPolicy {
-  private readonly opWaiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  /** Presenters waiting to be given operator status, by channel; created on the first (most users never wait). */
+  private opWaiters: Map<string, { resolve: () => void; reject: (error: Error) => void }> | undefined;
 
   constructor(private readonly user: AuditoriumMember) {}
 
@@ -77,7 +78,7 @@ export class AuditoriumPolicy {
   }
 
   private waitForOp(key: string): Promise<void> {
-    return new Promise((resolve, reject) => this.opWaiters.set(key, { resolve, reject }));
+    return new Promise((resolve, reject) => (this.opWaiters ??= new Map()).set(key, { resolve, reject }));
   }
 
   /**
@@ -86,9 +87,9 @@ export class AuditoriumPolicy {
    */
   gainedOp(view: ChannelView): void {
     const assignment = view.assignment;
-    const waiter = assignment ? this.opWaiters.get(assignment.name.toLowerCase()) : undefined;
+    const waiter = assignment ? this.opWaiters?.get(assignment.name.toLowerCase()) : undefined;
     if (!assignment || !waiter) return;
-    this.opWaiters.delete(assignment.name.toLowerCase());
+    this.opWaiters!.delete(assignment.name.toLowerCase());
     this.user.refreshNames(assignment.name).then(() => {
       this.host(view);
       waiter.resolve();
