@@ -40,7 +40,8 @@ interface Waiter {
 export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   nick: string;
   private socket: Socket | undefined;
-  private readonly decoder = new StringDecoder('utf8');
+  /** Holds a character split across chunks; only while a chunk has ended inside a line (decode()). */
+  private decoder: StringDecoder | undefined;
   private readonly lines = new LineBuffer();
   private registered = false;
   /** When NICK/USER went out: the `register` latency runs from here to 001. */
@@ -118,7 +119,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     // After QUIT nothing the server says matters but the close; parsing the tail of a busy
     // channel's traffic for thousands of leaving users would only starve the event loop.
     if (this.leaving) return;
-    const overflow = this.lines.push(this.decoder.write(chunk), (line) => {
+    const overflow = this.lines.push(this.decode(chunk), (line) => {
       if (line.length === 0 || line === '\r') return;
       const message = parseLine(line);
       if (!message) {
@@ -132,6 +133,20 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
       }
     });
     if (overflow) this.events.error('protocol-error', `line longer than the IRC maximum from ${this.endpoint}`);
+  }
+
+  /**
+   * A chunk that ends with a line's newline ends a character too, so it needs no decoder: most
+   * do, and a decoder kept per user costs ~250 B. One ending inside a line may split a UTF-8
+   * character; a decoder carries that until a chunk ends a line again.
+   */
+  private decode(chunk: Buffer): string {
+    const endsLine = chunk[chunk.length - 1] === 0x0a;
+    if (endsLine && !this.decoder) return chunk.toString('utf8');
+    this.decoder ??= new StringDecoder('utf8');
+    const text = this.decoder.write(chunk);
+    if (endsLine) this.decoder = undefined;
+    return text;
   }
 
   private handle(message: IrcMessage): void {
