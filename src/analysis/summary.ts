@@ -213,6 +213,8 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
       // take the last second that surely ended before the kill.
       const before = seconds.filter((p) => p.t <= kill.t - 0.5).at(-1)?.online ?? 0;
       const after = seconds.filter((p) => p.t > kill.t);
+      // The users imload itself logs off (ramp-down, stop) are no one the outage took offline.
+      const beforeStopping = after.filter((p) => p.phase === 'rampUp' || p.phase === 'hold');
       const afterRestart = restart ? after.filter((p) => p.t > restart.t) : [];
       const recovered = afterRestart.find((p) => p.online >= before);
       return {
@@ -220,7 +222,7 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
         downAt: round(kill.t, 1),
         upAt: restart ? round(restart.t, 1) : null,
         onlineBefore: before,
-        lowestOnline: Math.min(before, ...after.map((p) => p.online)),
+        lowestOnline: Math.min(before, ...beforeStopping.map((p) => p.online)),
         usersBack: Math.max(0, ...afterRestart.map((p) => p.online)),
         recoveredAt: recovered?.t ?? null,
         recoverySeconds: recovered && restart ? round(recovered.t - restart.t, 1) : null,

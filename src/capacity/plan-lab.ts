@@ -4,7 +4,8 @@
  * its generators run, the traffic the plan's model predicts on each site's link, and the
  * comparison with what the kernel counted on the link. Building and running it is the lab's
  * (src/lab/plan-lab.ts); this file only designs and judges, and names no protocol: the home
- * servers' protocol is the descriptor whose plan role is `homeServer`.
+ * servers' protocol is the descriptor whose plan role is `homeServer`, the chat servers' the one
+ * whose role is `chatServer` (plan-lab-chat.ts).
  *
  * Same traffic on both sides:
  * - The lab runs one session of the plan's workload per user — logon, `sessionHours` of
@@ -23,6 +24,7 @@ import { DESCRIPTORS } from '../protocols/registry.js';
 import type { Plan } from './plan.js';
 import type { SitePlacement } from './plan-sites.js';
 import type { ModelledBandwidth } from './plan-bandwidth.js';
+import { chatNote, chatWhere, designChat, type ChatLabDesign } from './plan-lab-chat.js';
 
 /** Header bytes per frame on a lab link: Ethernet (14), IPv4 (20), TCP with the timestamp option (32). */
 export const HEADER_BYTES_PER_PACKET = 66;
@@ -32,6 +34,7 @@ const MAX_SEGMENTS = 8;
 const RAMP_SECONDS = 4;
 const ACTIVITY_DELAY_SECONDS = 1;
 const DRAIN_SECONDS = 3;
+const LAB_SEED = 19;
 
 export class PlanLabError extends Error {}
 
@@ -63,9 +66,21 @@ export interface LinkPrediction {
   readonly planKbps: number;
   readonly labBitsPerSecond: number;
   readonly home: 'site' | 'central';
-  /** Application bytes the plan's model puts on the link over the lab's sessions. */
+  /** Application bytes the plan's model puts on the link over the lab's sessions: the sum of the parts. */
   readonly predictedBytes: number;
   /** How the figure was made, with its numbers. */
+  readonly basis: string;
+  /** The link's traffic by server role: the home servers', and the chat servers' when the lab runs chat. */
+  readonly parts: readonly TrafficPart[];
+}
+
+/** One server role's traffic on a link, as predicted. */
+export interface TrafficPart {
+  readonly role: 'homeServer' | 'chatServer';
+  readonly protocol: string;
+  /** Where the site's users are served in this role. */
+  readonly where: 'site' | 'central';
+  readonly predictedBytes: number;
   readonly basis: string;
 }
 
@@ -90,6 +105,8 @@ export interface PlanLabDesign {
   readonly scenarioYaml: string;
   readonly scenarioName: string;
   readonly targetName: string;
+  /** The chat servers where the plan places them and the chat users' scenarios; absent when no chat protocol has a lab. */
+  readonly chat?: ChatLabDesign;
 }
 
 /** Kernel counters of one site's link over the run, from the site's side (up = towards the hub). */
@@ -99,11 +116,23 @@ export interface LinkCount {
   readonly down: { readonly bytes: number; readonly packets: number };
   /** Packets the link's shapers dropped (TCP resent them, so the counts include the resends). */
   readonly drops: number;
-  /** Application bytes the site's own generators counted (sent + received). */
+  /** Application bytes the site's own generators counted (sent + received), all roles. */
   readonly clientBytes: number;
+  /** The chat port's share of the counters (htb classes on the link) and the site's chat clients' own count. */
+  readonly chat?: { readonly up: { readonly bytes: number; readonly packets: number }; readonly down: { readonly bytes: number; readonly packets: number }; readonly clientBytes: number };
 }
 
-export interface LinkResult extends LinkPrediction {
+/** One role's traffic on a link: predicted and measured. */
+export interface PartResult extends TrafficPart {
+  /** TCP payload: the role's port counters (chat), or the link's less the other roles' (home servers). */
+  readonly payloadBytes: number;
+  readonly clientBytes: number;
+  readonly ratio: number;
+  readonly verdict: 'agrees' | 'differs';
+}
+
+export interface LinkResult extends Omit<LinkPrediction, 'parts'> {
+  readonly parts: readonly PartResult[];
   readonly wireBytes: number;
   readonly packets: number;
   /** Wire bytes less HEADER_BYTES_PER_PACKET per packet. */
@@ -115,9 +144,20 @@ export interface LinkResult extends LinkPrediction {
   readonly verdict: 'agrees' | 'differs';
 }
 
+/** A server the lab started, where the design put it (a site's name or `central`). */
+export interface LabServerPlaced {
+  readonly role: string;
+  readonly at: string;
+  readonly url: string;
+}
+
 export interface PlanLabResult {
-  readonly design: Omit<PlanLabDesign, 'scenarioYaml'>;
+  /** The plan the lab checked: its placement, and the guidance sentence behind each choice. */
+  readonly plan: Plan;
+  readonly design: Omit<PlanLabDesign, 'scenarioYaml' | 'chat'> & { readonly chat?: Omit<ChatLabDesign, 'scenarioYaml'> };
   readonly links: readonly LinkResult[];
+  /** The servers the lab started and where. */
+  readonly servers: readonly LabServerPlaced[];
   readonly ok: boolean;
   readonly runDirs: readonly string[];
 }
@@ -152,18 +192,27 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   const { sessionHours } = plan.workload;
   const timeScale = (sessionHours * 3600) / options.activitySeconds;
   const sessionWallSeconds = options.activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS + 2 * RAMP_SECONDS;
-  const shortestTimer = Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds));
+  const chat = designChat(placement, groups, { timeScale, ...labSession(users, options.activitySeconds) });
+  const shortestTimer = Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds), chat?.shortestTimerSeconds ?? Number.POSITIVE_INFINITY);
   if (shortestTimer <= sessionWallSeconds) {
     throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
   }
-  const links = groups.filter((g) => g.site).map((g) => predictLink(g, named.find((s) => s.name === g.name)!, model, timeScale, users));
+  const links = groups.filter((g) => g.site).map((g) => {
+    const home = predictHomeTraffic(g, model, users, descriptor.name);
+    const parts = chat ? [home, predictChatTraffic(g, chatWhere(placement, g), chat)] : [home];
+    return predictLink(g, named.find((s) => s.name === g.name)!, timeScale, parts);
+  });
   const given = named.filter((s) => s.contactsInSiteGiven).map((s) => s.name);
   const notes = [
     `${fmt(users)} lab users (${modulus} segments of ${fmt(perSegment)}) stand for the plan's ${fmt(plan.users)}; each runs one session of the plan's workload (${plan.workload.messagesPerHour} messages and ${plan.workload.presenceChangesPerHour} presence changes an hour, ${plan.workload.contacts} contacts, ${sessionHours} h) compressed ${fmt(timeScale, 1)}× into ${options.activitySeconds} s.`,
     `Each link is shaped (tbf, both directions) to the plan's speed × lab users / online users × the timeScale, so it is as full as the plan's link would be.`,
     `Prediction: the ${model.basis}, per session and without the protocol timers (none fires in a ${sessionWallSeconds}-second lab session: ${fmt(model.session.timers)} of ${fmt(model.session.total)} bytes per user). Measured: the link's bytes less ${HEADER_BYTES_PER_PACKET} header bytes per packet, both directions.`,
     ...(given.length > 0 ? [`local= (${given.join(', ')}) is not reproduced: the lab's contacts are drawn uniformly from the whole population, and its prediction uses that share.`] : []),
-    `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}. Chat servers and pools are not built: the plan models no chat traffic, and the pool's protocol has no site lab.`,
+    `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}.`,
+    chat
+      ? chatNote(chat)
+      : 'Chat servers are not built: no protocol of the chat-server role has a lab server.',
+    'Pools are not built: the pool\'s protocol has no site lab.',
   ];
   return {
     protocol: descriptor.name,
@@ -181,10 +230,11 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     scenarioYaml: labScenario(plan, users, timeScale, options.activitySeconds, scheme),
     scenarioName: 'plan-lab',
     targetName: 'company',
+    ...(chat ? { chat } : {}),
   };
 }
 
-function predictLink(group: LabGroup, site: SitePlacement, model: ModelledBandwidth, timeScale: number, users: number): LinkPrediction {
+function predictHomeTraffic(group: LabGroup, model: ModelledBandwidth, users: number, protocol: string): TrafficPart {
   const { session } = model;
   // The lab draws each user's contacts uniformly from everyone else.
   const elsewhere = (users - group.users) / (users - 1);
@@ -193,14 +243,32 @@ function predictLink(group: LabGroup, site: SitePlacement, model: ModelledBandwi
     group.home === 'site'
       ? `home server at the site: ${fmt(group.users)} users × ${fmt(session.crossing - session.crossingTimers)} bytes crossing per session with contacts all elsewhere × ${fmt(elsewhere * 100, 1)} % of contacts elsewhere`
       : `home server central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)`;
+  return { role: 'homeServer', protocol, where: group.home, predictedBytes: group.users * perUser, basis };
+}
+
+function predictChatTraffic(group: LabGroup, where: 'site' | 'central', chat: ChatLabDesign): TrafficPart {
+  if (where === 'site') return { role: 'chatServer', protocol: chat.protocol, where, predictedBytes: 0, basis: 'chat server at the site: its logons and channels stay on the site\'s LAN, nothing crosses' };
+  const server = chat.servers.find((s) => s.groups.some((g) => g.name === group.name))!;
+  const share = group.users / server.users;
+  return {
+    role: 'chatServer',
+    protocol: chat.protocol,
+    where,
+    predictedBytes: server.predictedBytes * share,
+    basis: `chat server central: ${fmt(group.users)} of its ${fmt(server.users)} users × ${fmt(server.predictedBytes)} bytes the byte model puts on its schedule (everything the clients exchange)`,
+  };
+}
+
+function predictLink(group: LabGroup, site: SitePlacement, timeScale: number, parts: readonly TrafficPart[]): LinkPrediction {
   return {
     site: group.name,
     labUsers: group.users,
     planKbps: site.linkKbps,
     labBitsPerSecond: Math.round(site.linkKbps * 1000 * (group.users / Math.max(1, site.peakOnline)) * timeScale),
     home: group.home,
-    predictedBytes: group.users * perUser,
-    basis,
+    predictedBytes: parts.reduce((n, p) => n + p.predictedBytes, 0),
+    basis: parts.map((p) => p.basis).join('; '),
+    parts,
   };
 }
 
@@ -227,8 +295,22 @@ export function apportion(users: readonly number[]): { modulus: number; shares: 
   return { modulus: best!.modulus, shares: best!.shares };
 }
 
-function labScenario(plan: Plan, users: number, timeScale: number, activitySeconds: number, scheme: string): string {
+/** The lab session's phases and activity timing, shared by the home-server and the chat scenarios so they run side by side. */
+function labSession(users: number, activitySeconds: number) {
   const rate = Math.max(1, Math.ceil(users / RAMP_SECONDS));
+  return {
+    phases: [
+      { phase: 'rampUp', rate },
+      { phase: 'hold', duration: `${activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS}s` },
+      { phase: 'rampDown', rate },
+    ],
+    activity: { activityStart: 'rampUpEnd', activityDelay: `${ACTIVITY_DELAY_SECONDS}s`, drain: `${DRAIN_SECONDS}s` },
+    seed: LAB_SEED,
+  };
+}
+
+function labScenario(plan: Plan, users: number, timeScale: number, activitySeconds: number, scheme: string): string {
+  const { phases, activity, seed } = labSession(users, activitySeconds);
   const doc = {
     version: 1,
     targets: { company: { url: `${scheme}://127.0.0.1:1`, domain: 'im.example.com' } },
@@ -236,20 +318,14 @@ function labScenario(plan: Plan, users: number, timeScale: number, activitySecon
       'plan-lab': {
         description: `imload plan --lab: one session of the plan's workload per user, compressed ${fmt(timeScale, 1)}×`,
         target: 'company',
-        seed: 19,
+        seed,
         timeScale,
         population: { users, contacts: plan.workload.contacts },
-        phases: [
-          { phase: 'rampUp', rate },
-          { phase: 'hold', duration: `${activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS}s` },
-          { phase: 'rampDown', rate },
-        ],
+        phases,
         behaviour: {
           messagesPerHour: plan.workload.messagesPerHour,
           presenceChangesPerHour: plan.workload.presenceChangesPerHour,
-          activityStart: 'rampUpEnd',
-          activityDelay: `${ACTIVITY_DELAY_SECONDS}s`,
-          drain: `${DRAIN_SECONDS}s`,
+          ...activity,
         },
       },
     },
@@ -257,49 +333,118 @@ function labScenario(plan: Plan, users: number, timeScale: number, activitySecon
   return stringify(doc);
 }
 
-/** Measured against predicted, per link. */
-export function judgePlanLab(design: PlanLabDesign, counts: readonly LinkCount[], runDirs: readonly string[]): PlanLabResult {
+/** measured / predicted; a prediction of nothing agrees only with nothing measured. */
+function compare(measured: number, predicted: number, tolerance: number): { ratio: number; verdict: 'agrees' | 'differs' } {
+  const ratio = predicted > 0 ? measured / predicted : measured === 0 ? 1 : Number.POSITIVE_INFINITY;
+  return { ratio, verdict: Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'differs' };
+}
+
+const payloadOf = (c: { readonly up: { readonly bytes: number; readonly packets: number }; readonly down: { readonly bytes: number; readonly packets: number } }) =>
+  c.up.bytes + c.down.bytes - HEADER_BYTES_PER_PACKET * (c.up.packets + c.down.packets);
+
+/** Measured against predicted, per link and per role on it. */
+export function judgePlanLab(plan: Plan, design: PlanLabDesign, run: { readonly counts: readonly LinkCount[]; readonly servers: readonly LabServerPlaced[]; readonly runDirs: readonly string[] }): PlanLabResult {
+  const { counts, servers, runDirs } = run;
   const links = design.links.map((link): LinkResult => {
     const count = counts.find((c) => c.site === link.site);
     if (!count) throw new PlanLabError(`no counters for the link of ${link.site}`);
     const wireBytes = count.up.bytes + count.down.bytes;
     const packets = count.up.packets + count.down.packets;
-    const payloadBytes = wireBytes - HEADER_BYTES_PER_PACKET * packets;
-    const ratio = link.predictedBytes > 0 ? payloadBytes / link.predictedBytes : Number.POSITIVE_INFINITY;
-    return { ...link, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio, verdict: Math.abs(ratio - 1) <= design.tolerance ? 'agrees' : 'differs' };
+    const payloadBytes = payloadOf(count);
+    const chatPayload = count.chat ? payloadOf(count.chat) : 0;
+    const chatClients = count.chat?.clientBytes ?? 0;
+    const parts = link.parts.map((part): PartResult => {
+      const measured = part.role === 'chatServer' ? { payloadBytes: chatPayload, clientBytes: chatClients } : { payloadBytes: payloadBytes - chatPayload, clientBytes: count.clientBytes - chatClients };
+      return { ...part, ...measured, ...compare(measured.payloadBytes, part.predictedBytes, design.tolerance) };
+    });
+    const whole = compare(payloadBytes, link.predictedBytes, design.tolerance);
+    // The link agrees when it does as a whole and so does each role's traffic on it.
+    const verdict = whole.verdict === 'agrees' && parts.every((p) => p.verdict === 'agrees') ? 'agrees' : 'differs';
+    return { ...link, parts, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio: whole.ratio, verdict };
   });
   const { scenarioYaml: _scenario, ...rest } = design;
-  return { design: rest, links, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+  const { chat, ...restDesign } = rest;
+  const chatDesign = chat ? { chat: (({ scenarioYaml: _chatScenario, ...c }) => c)(chat) } : {};
+  return { plan, design: { ...restDesign, ...chatDesign }, links, servers, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+}
+
+/** The comparison table's columns, shared by the text table and the page. */
+export const LINK_COLUMNS = ['site', 'home server', 'lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'verdict'] as const;
+
+const mb = (bytes: number) => fmt(bytes / 1e6, 2);
+
+/** One link's row under LINK_COLUMNS, as a person reads it. */
+export function linkCells(link: LinkResult, tolerance: number): string[] {
+  return [
+    link.site,
+    link.home === 'site' ? 'at the site' : 'central',
+    fmt(link.labUsers),
+    `${fmt(link.labBitsPerSecond / 1e6, 2)} Mbit/s`,
+    mb(link.predictedBytes),
+    mb(link.payloadBytes),
+    fmt(link.ratio, 3),
+    `${mb(link.wireBytes)} (headers ${fmt(link.wireBytes > 0 ? ((link.wireBytes - link.payloadBytes) / link.wireBytes) * 100 : 0, 1)} %)`,
+    link.verdict === 'agrees' ? `agrees (within ${fmt(tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(tolerance * 100)} %)`,
+  ];
+}
+
+/** The per-role table's columns (when the lab ran more than the home servers), shared by the text table and the page. */
+export const PART_COLUMNS = ['site', 'traffic', 'server', 'predicted MB', 'measured MB', 'ratio', 'clients counted MB', 'verdict'] as const;
+
+const ROLE_TRAFFIC: Readonly<Record<TrafficPart['role'], string>> = { homeServer: 'home servers', chatServer: 'chat' };
+
+/** One role's row under PART_COLUMNS. */
+export function partCells(link: LinkResult, part: PartResult, tolerance: number): string[] {
+  return [
+    link.site,
+    `${ROLE_TRAFFIC[part.role]} (${part.protocol.toUpperCase()})`,
+    part.where === 'site' ? 'at the site' : 'central',
+    mb(part.predictedBytes),
+    mb(part.payloadBytes),
+    Number.isFinite(part.ratio) ? fmt(part.ratio, 3) : '—',
+    mb(part.clientBytes),
+    part.verdict === 'agrees' ? `agrees (within ${fmt(tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(tolerance * 100)} %)`,
+  ];
+}
+
+/** What a link's figures rest on: the prediction's basis, the clients' own count, the shaper's drops. */
+export function linkBasis(link: LinkResult): string {
+  return `${link.site}: ${link.basis}; its clients counted ${mb(link.clientBytes)} MB of their own${link.drops > 0 ? `; the link dropped ${fmt(link.drops)} packets, whose resends are in the measured bytes` : ''}`;
+}
+
+export function planLabHeadline(result: PlanLabResult): string {
+  return `Plan in the lab: ${result.design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(result.design.users)} ${result.design.protocol.toUpperCase()} users${result.design.chat ? `, chatting on ${result.design.chat.protocol.toUpperCase()} too` : ''}`;
+}
+
+export function planLabConclusion(result: PlanLabResult): string {
+  const tolerance = fmt(result.design.tolerance * 100);
+  return result.ok
+    ? `Every link's measured traffic is within ${tolerance} % of the plan's prediction.`
+    : `The measured traffic differs from the plan's prediction by more than ${tolerance} % on ${result.links.filter((l) => l.verdict === 'differs').map((l) => l.site).join(', ')}.`;
+}
+
+/** A text table: the first `left` columns and the last left-aligned, the rest right-aligned. */
+function textTable(header: readonly string[], rows: readonly (readonly string[])[], left: number): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i < left || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
 }
 
 export function formatPlanLabText(result: PlanLabResult): string {
   const { design } = result;
-  const mb = (bytes: number) => fmt(bytes / 1e6, 2);
-  const header = ['site', 'home server', 'lab users', 'lab link', 'predicted MB', 'measured MB', 'ratio', 'wire MB', 'verdict'];
-  const rows = result.links.map((l) => [
-    l.site,
-    l.home === 'site' ? 'at the site' : 'central',
-    fmt(l.labUsers),
-    `${fmt(l.labBitsPerSecond / 1e6, 2)} Mbit/s`,
-    mb(l.predictedBytes),
-    mb(l.payloadBytes),
-    fmt(l.ratio, 3),
-    `${mb(l.wireBytes)} (headers ${fmt(l.wireBytes > 0 ? ((l.wireBytes - l.payloadBytes) / l.wireBytes) * 100 : 0, 1)} %)`,
-    l.verdict === 'agrees' ? `agrees (within ${fmt(design.tolerance * 100)} %)` : `DIFFERS (beyond ${fmt(design.tolerance * 100)} %)`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i === 0 || i === 1 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  const byRole = result.links.some((l) => l.parts.length > 1);
   const out = [
-    `Plan in the lab: ${design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(design.users)} ${design.protocol.toUpperCase()} users`,
+    planLabHeadline(result),
+    `  servers: ${result.servers.map((s) => `${s.role} at ${s.at}`).join(', ')}`,
     '',
-    line(header),
-    ...rows.map(line),
+    ...textTable(LINK_COLUMNS, result.links.map((l) => linkCells(l, design.tolerance)), 2),
     '',
-    ...result.links.map((l) => `  ${l.site}: ${l.basis}; its clients counted ${mb(l.clientBytes)} MB of their own${l.drops > 0 ? `; the link dropped ${fmt(l.drops)} packets, whose resends are in the measured bytes` : ''}`),
+    ...(byRole ? ['  By server role (chat: the chat port counted apart on the link; home servers: the rest)', ...textTable(PART_COLUMNS, result.links.flatMap((l) => l.parts.map((p) => partCells(l, p, design.tolerance))), 3), ''] : []),
+    ...result.links.map((l) => `  ${linkBasis(l)}`),
     '',
     ...design.notes.map((n) => `  ${n}`),
     '',
-    result.ok ? `Every link's measured traffic is within ${fmt(design.tolerance * 100)} % of the plan's prediction.` : `The measured traffic differs from the plan's prediction by more than ${fmt(design.tolerance * 100)} % on ${result.links.filter((l) => l.verdict === 'differs').map((l) => l.site).join(', ')}.`,
+    planLabConclusion(result),
     `  runs: ${result.runDirs.join(', ')}`,
   ];
   return out.join('\n');

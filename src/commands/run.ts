@@ -342,9 +342,15 @@ function faultActions(scenario: Scenario, targetName: string, lab: LabTarget | u
       );
     }
     const outage = lab.outage;
-    const kill = { atMs: fault.at, action: 'kill' as const, target: fault.kill, run: () => outage.down() };
+    // A lab of several servers: the one named (validate checked the name against the lab kind), else its first.
+    const server = fault.server ?? outage.servers?.[0];
+    if (server !== undefined && !outage.servers?.includes(server)) {
+      throw new UserFacingError(`faults: the lab for "${fault.kill}" has no server "${server}" to kill (servers: ${outage.servers?.join(', ') ?? 'only its one'})`, EXIT.badInput);
+    }
+    const target = server === undefined ? fault.kill : `${fault.kill}/${server}`;
+    const kill = { atMs: fault.at, action: 'kill' as const, target, run: () => outage.down(server) };
     if (fault.restartAfter === undefined) return [kill];
-    return [kill, { atMs: fault.at + fault.restartAfter, action: 'restart' as const, target: fault.kill, run: () => outage.up() }];
+    return [kill, { atMs: fault.at + fault.restartAfter, action: 'restart' as const, target, run: () => outage.up(server) }];
   });
 }
 

@@ -124,6 +124,11 @@ export class LogonWindow {
     return this.waiting.length;
   }
 
+  /** No logon in flight, none waiting for a slot. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.waiting.length === 0;
+  }
+
   acquire(): Promise<void> {
     if (this.inFlight < this.size && !this.paused()) {
       this.inFlight++;

@@ -25,7 +25,11 @@ import type { Vu } from './vu-api.js';
 
 /** How long a stopping run waits for its users' logoffs before cutting them off. */
 export const STOP_GRACE_MS = 8000;
-/** How long after the ramp's last scheduled logon a worker collects the ramp's garbage: long enough for a healthy server to have answered it. */
+/**
+ * How long after the ramp's last scheduled logon a worker collects the ramp's garbage (long
+ * enough for a healthy server to have answered it), and how often it looks again while logons
+ * are still in flight or waiting.
+ */
 export const RAMP_COLLECTION_DELAY_MS = 500;
 
 /** What a worker runs: the plan, the protocol's agent and the users this worker holds. */
@@ -43,6 +47,8 @@ export interface WorkerSetup {
   readonly serverOf?: (index: number) => number;
   /** Each-instance channels: every user connects to every server. */
   readonly eachInstance?: EachInstance;
+  /** RSS before this worker built its users' identities (contact lists and all): their cost is the users'. Default: RSS at start. */
+  readonly baselineRssBytes?: number;
 }
 
 export interface WorkerRunOptions {
@@ -97,6 +103,8 @@ export class WorkerRun {
       ? ((await importScenarioModule(message.scriptPath)) as { user: (vu: Vu) => Promise<void> }).user
       : undefined;
     const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
+    // Everything loaded, nothing per user yet: the generator-memory figure counts from here.
+    const baselineRssBytes = process.memoryUsage.rss();
     const identities = usersOf(plan.users, part).map((index) => {
       const name = plan.name(index);
       const password = message.passwords.population ? resolveSecret(message.passwords.population, name) : sharedPassword;
@@ -107,7 +115,7 @@ export class WorkerRun {
     if (eachInstance && !agent.capabilities.eachInstance) throw new Error(`${target.protocol} target ${target.name}: its users cannot post to each instance of a channel (network.channels: each-instance)`);
     // Each-instance: a delivery never crosses servers, so there is no same/cross split to make.
     const serverOf = eachInstance ? undefined : networkServerOf(target.network);
-    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance });
+    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance, baselineRssBytes });
     this.send({ type: 'ready' });
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
@@ -120,7 +128,7 @@ export class WorkerRun {
   start(setup: WorkerSetup): void {
     const { plan, startEpochMs } = setup;
     const metrics = new MetricsRecorder(setup.worker, METRICS);
-    const health = new HealthSampler(setup.worker);
+    const health = new HealthSampler(setup.worker, setup.baselineRssBytes);
     const scheduler = new Scheduler(this.now);
     // Per worker: each worker's window adapts to what its own logons meet (docs/user-guide.md).
     const logons = LogonWindow.share(plan.timeline.maxLogonsInFlight, setup.workers, {
@@ -155,9 +163,17 @@ export class WorkerRun {
     };
     this.runners = setup.identities.map((identity) => new VuRunner(context, identity));
     for (const runner of this.runners) runner.start();
-    // Only a run with a hold has a settled stretch for the collection to speak for.
+    // Once the ramp's logons have all been answered (an all-at-once ramp ends long after its
+    // schedule does), and only in a run with a hold: it has a settled stretch for the collection
+    // to speak for. Logons never settling before the hold's end: no collection, and the report
+    // does not claim one.
     if (plan.timeline.holdEnd > plan.timeline.rampUpEnd && !plan.timeline.steps) {
-      scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, () => health.collectRampGarbage());
+      const holdEnd = startEpochMs + plan.timeline.holdEnd;
+      const collectOnceSettled = () => {
+        if (logons.idle) health.collectRampGarbage();
+        else if (this.now() + RAMP_COLLECTION_DELAY_MS < holdEnd) scheduler.at(this.now() + RAMP_COLLECTION_DELAY_MS, collectOnceSettled);
+      };
+      scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, collectOnceSettled);
     }
     const tick = () => {
       const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);

@@ -5,12 +5,15 @@
  * directions, so traffic between two sites crosses both their links, as on a hub-and-spoke WAN.
  * The home servers stand where the plan puts them (a site's own, or the central one), the
  * router at the Internet site or central, and each group's generators run in its namespace:
- * one `imload run --segment` per segment. Each link's kernel counters are read before the
- * generators start and after the last one exits. Needs root (CAP_NET_ADMIN).
+ * one `imload run --segment` per segment. Chat servers (not linked) stand where the plan puts
+ * them, and every group's chat users run beside its home-server users, on the same links; the
+ * chat port's packets are counted apart (htb classes inside each link's shaper). Each link's
+ * kernel counters are read before the generators start and after the last one exits. Needs
+ * root (CAP_NET_ADMIN).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTopology, linkCounters, linkDrops, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import { countPortOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
 import type { LabHome } from './types.js';
 
 /** What the lab builds: the part of a plan-lab design this module reads. */
@@ -25,10 +28,32 @@ export interface SiteLabSpec {
   readonly scenarioYaml: string;
   readonly scenarioName: string;
   readonly targetName: string;
+  readonly chat?: {
+    readonly labKind: string;
+    readonly scheme: string;
+    readonly servers: readonly { readonly at: string; readonly users: number; readonly modulus: number; readonly scenarioName: string; readonly groups: readonly { readonly name: string; readonly segments: readonly number[] }[] }[];
+    readonly scenarioYaml: string;
+    readonly targetName: string;
+  };
+}
+
+/** A server the lab started: its role, where it stood (a site's name or `central`) and its URL there. */
+export interface SiteLabServer {
+  readonly role: 'combined' | 'home' | 'router' | 'chat';
+  readonly at: string;
+  readonly url: string;
 }
 
 export interface SiteLabRun {
-  readonly counts: readonly { readonly site: string; readonly up: LinkDirection; readonly down: LinkDirection; readonly drops: number; readonly clientBytes: number }[];
+  readonly servers: readonly SiteLabServer[];
+  readonly counts: readonly {
+    readonly site: string;
+    readonly up: LinkDirection;
+    readonly down: LinkDirection;
+    readonly drops: number;
+    readonly clientBytes: number;
+    readonly chat?: { readonly up: LinkDirection; readonly down: LinkDirection; readonly clientBytes: number };
+  }[];
   readonly runDirs: readonly string[];
 }
 
@@ -37,6 +62,7 @@ export class SiteLabUnavailable extends Error {}
 
 const HOME_PORT = 8080;
 const ROUTER_PORT = 8090;
+const CHAT_PORT = 6667;
 const DOMAIN = 'im.example.com';
 
 export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; timeoutMs?: number; tag?: string }): Promise<SiteLabRun> {
@@ -49,6 +75,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     throw new SiteLabUnavailable(`could not create network namespaces: ${(error as Error).message}`);
   }
   const servers: NamespacedServer[] = [];
+  const started: SiteLabServer[] = [];
   try {
     const place = (group: { name: string; site: boolean }) => {
       const k = sites.findIndex((s) => s.name === group.name);
@@ -58,14 +85,15 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       const rate = spec.links.find((l) => l.site === site.name)?.labBitsPerSecond;
       if (rate === undefined) throw new NetnsError(`no link rate for ${site.name}`);
       shapeLink(topology, topology.generators[k]!, rate);
+      if (spec.chat) countPortOnLink(topology, topology.generators[k]!, CHAT_PORT, rate);
     });
 
     // Home servers: one per site the plan gives its own, one central for every other group.
     const homeSites = spec.groups.filter((g) => g.home === 'site');
     const centralGroups = spec.groups.filter((g) => g.home === 'central');
-    const homes: (LabHome & { ns: string; address: string })[] = [
-      ...homeSites.map((g) => ({ ...place(g), url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
-      ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
+    const homes: (LabHome & { ns: string; address: string; at: string })[] = [
+      ...homeSites.map((g) => ({ ...place(g), at: g.name, url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
+      ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), at: 'central', url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
     ];
     const common = { users: spec.users, domain: DOMAIN, allow: topology.subnet };
     const homeList = homes.map(({ url, residues }) => ({ url, residues }));
@@ -74,13 +102,26 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       const [home] = homes;
       servers.push(await startLabIn(home!.ns, spec.labKind, { ...common, host: home!.address, port: HOME_PORT, deployment: { role: 'combined', homes: [], modulus: spec.modulus } }));
       entry = `${spec.scheme}://${home!.address}:${HOME_PORT}`;
+      started.push({ role: 'combined', at: home!.at, url: entry });
     } else {
       for (const home of homes) {
         servers.push(await startLabIn(home.ns, spec.labKind, { ...common, host: home.address, port: HOME_PORT, deployment: { role: 'home', homes: homeList, modulus: spec.modulus, self: home.url } }));
+        started.push({ role: 'home', at: home.at, url: `${spec.scheme}://${home.address}:${HOME_PORT}` });
       }
-      const router = place({ name: spec.routerAt ?? 'central', site: spec.routerAt !== undefined && spec.routerAt !== 'central' });
+      const routerAt = spec.routerAt ?? 'central';
+      const router = place({ name: routerAt, site: routerAt !== 'central' });
       servers.push(await startLabIn(router.ns, spec.labKind, { ...common, host: router.address, port: ROUTER_PORT, deployment: { role: 'router', homes: homeList, modulus: spec.modulus } }));
       entry = `${spec.scheme}://${router.address}:${ROUTER_PORT}`;
+      started.push({ role: 'router', at: routerAt, url: entry });
+    }
+
+    const chatUrls = new Map<string, string>();
+    for (const chat of spec.chat?.servers ?? []) {
+      const where = place({ name: chat.at, site: chat.at !== 'central' });
+      servers.push(await startLabIn(where.ns, spec.chat!.labKind, { users: chat.users, host: where.address, port: CHAT_PORT, allow: topology.subnet }));
+      const url = `${spec.chat!.scheme}://${where.address}:${CHAT_PORT}`;
+      chatUrls.set(chat.at, url);
+      started.push({ role: 'chat', at: chat.at, url });
     }
 
     const outDir = resolve(options.outDir);
@@ -88,24 +129,42 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     const file = join(outDir, 'plan-lab.yaml');
     writeFileSync(file, spec.scenarioYaml);
     const parts = spec.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place(g).ns, segment, runDir: join(outDir, `${g.name}-seg${segment}`), group: g.name })));
+    const chatFile = join(outDir, 'plan-lab-chat.yaml');
+    if (spec.chat) writeFileSync(chatFile, spec.chat.scenarioYaml);
+    const chatRuns = (spec.chat?.servers ?? []).map((chat) => ({
+      chat,
+      parts: chat.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place({ name: g.name, site: g.name !== 'central' }).ns, segment, runDir: join(outDir, `chat-${g.name}-seg${segment}`), group: g.name }))),
+    }));
     const before = topology.generators.map((g) => linkCounters(g));
-    const runs = await runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs: ['--no-record'], timeoutMs: options.timeoutMs });
+    const portBefore = spec.chat ? topology.generators.map((g) => linkPortCounters(topology, g)) : [];
+    const extraArgs = ['--no-record'];
+    const [runs, ...chatDone] = await Promise.all([
+      runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs, timeoutMs: options.timeoutMs }),
+      ...chatRuns.map(({ chat, parts: chatParts }) => runSegmentsIn(chatParts, chat.modulus, { file: chatFile, scenario: chat.scenarioName, target: spec.chat!.targetName, url: chatUrls.get(chat.at)!, extraArgs, timeoutMs: options.timeoutMs })),
+    ]);
     const after = topology.generators.map((g) => linkCounters(g));
-    const clientBytes = (group: string) =>
-      parts.filter((p) => p.group === group).reduce((sum, p) => {
+    const portAfter = spec.chat ? topology.generators.map((g) => linkPortCounters(topology, g)) : [];
+    const countedBy = (runParts: readonly { group: string; runDir: string }[], group: string) =>
+      runParts.filter((p) => p.group === group).reduce((sum, p) => {
         const summary = JSON.parse(readFileSync(join(p.runDir, 'summary.json'), 'utf8')) as { bandwidth: { bytesIn: number; bytesOut: number } };
         return sum + summary.bandwidth.bytesIn + summary.bandwidth.bytesOut;
       }, 0);
+    const chatParts = chatRuns.flatMap((r) => r.parts);
     const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
     return {
-      counts: sites.map((site, k) => ({
-        site: site.name,
-        up: delta(before[k]!.up, after[k]!.up),
-        down: delta(before[k]!.down, after[k]!.down),
-        drops: linkDrops(topology, topology.generators[k]!),
-        clientBytes: clientBytes(site.name),
-      })),
-      runDirs: runs.map((r) => r.runDir),
+      servers: started,
+      counts: sites.map((site, k) => {
+        const chatBytes = countedBy(chatParts, site.name);
+        return {
+          site: site.name,
+          up: delta(before[k]!.up, after[k]!.up),
+          down: delta(before[k]!.down, after[k]!.down),
+          drops: linkDrops(topology, topology.generators[k]!),
+          clientBytes: countedBy(parts, site.name) + chatBytes,
+          ...(spec.chat ? { chat: { up: delta(portBefore[k]!.up, portAfter[k]!.up), down: delta(portBefore[k]!.down, portAfter[k]!.down), clientBytes: chatBytes } } : {}),
+        };
+      }),
+      runDirs: [...runs, ...chatDone.flat()].map((r) => r.runDir),
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -111,8 +111,11 @@ export interface LabTarget {
   readonly options?: Readonly<Record<string, unknown>>;
   readonly ca?: string;
   stop(): Promise<void>;
-  /** Server faults: stop the server, and start it again on the same port (where supported). */
-  readonly outage?: { down(): Promise<void>; up(): Promise<void> };
+  /**
+   * Server faults: stop a server, and start it again on the same port (where supported). A lab of
+   * several servers names those it can kill (`servers`, the first the default), and is told which.
+   */
+  readonly outage?: { readonly servers?: readonly string[]; down(server?: string): Promise<void>; up(server?: string): Promise<void> };
   /** The server processes' ids now (a restarted server has a new one), for the run to sample. */
   serverPids(): readonly number[];
 }

@@ -7,11 +7,14 @@ export class HealthSampler {
   private readonly loop: IntervalHistogram;
   private lastCpu = process.cpuUsage();
   private lastAt = performance.now();
-  private readonly baselineRss = process.memoryUsage().rss;
   /** The ramp's-end collection, reported in the next sample only. */
   private collection: RampCollection | undefined;
 
-  constructor(private readonly worker: number) {
+  /** `baselineRss`: RSS before the worker made anything per user (docs/metrics.md § Generator health). */
+  constructor(
+    private readonly worker: number,
+    private readonly baselineRss = process.memoryUsage.rss(),
+  ) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
   }

@@ -86,7 +86,7 @@ export interface GeneratorHealth {
   /** CPU used over the last second, percent of one core. */
   readonly cpuPercent: number;
   readonly rssBytes: number;
-  /** RSS once the worker had loaded, before it created any user: RSS above it is the users' cost. */
+  /** RSS once the worker had loaded, before it built anything per user (identities included): RSS above it is the users' cost. */
   readonly baselineRssBytes?: number;
   readonly heapUsedBytes: number;
   readonly openFds: number;

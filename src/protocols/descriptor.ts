@@ -38,6 +38,11 @@ export interface LabServerKind {
    */
   readonly network?: 'linked' | 'unlinked';
   /**
+   * A lab of several servers a `faults: kill` can name one of (`server:`), as the lab names
+   * them; the first is the one killed when the fault names none. Absent: the lab's one server.
+   */
+  readonly faultServers?: readonly string[];
+  /**
    * Starts it on free loopback ports, provisioned for the run (`context`), and says how a target
    * reaches it. Keep the starter in the protocol's folder (`lab.ts`) and import it here on demand.
    */

@@ -20,7 +20,10 @@ export const kinds = (byKind: Readonly<Record<string, number>>): string =>
 
 /** The kill, the restart and the online count around them. */
 export function outageHeadline(o: Outage): string {
-  return `${o.target} killed at ${seconds(o.downAt)}${o.upAt !== null ? `, restarted at ${seconds(o.upAt)}` : ' (not restarted)'}: online ${formatNumber(o.onlineBefore)} → ${formatNumber(o.lowestOnline)}, back ${formatNumber(o.usersBack)}${o.recoverySeconds !== null ? `, as many online as before ${seconds(o.recoverySeconds)} after the restart` : ', never as many online as before'}`;
+  const when = `${o.target} killed at ${seconds(o.downAt)}${o.upAt !== null ? `, restarted at ${seconds(o.upAt)}` : ' (not restarted)'}`;
+  // A pool's users stay logged on through the other servers: there is no online dip to recover from.
+  if (o.lowestOnline >= o.onlineBefore) return `${when}: online stayed ${formatNumber(o.onlineBefore)} throughout`;
+  return `${when}: online ${formatNumber(o.onlineBefore)} → ${formatNumber(o.lowestOnline)}, back ${formatNumber(o.usersBack)}${o.recoverySeconds !== null ? `, as many online as before ${seconds(o.recoverySeconds)} after the restart` : ', never as many online as before'}`;
 }
 
 /** "12 transactions of 5 users (send-timeout ×10, offline ×2), from 10.3 s to 14.1 s (0.2–4.0 s after the kill)". */
@@ -38,11 +41,15 @@ export function recoveryText(o: Outage): string | undefined {
   const unseen = impact.noLaterTransaction.users > 0
     ? `; ${plural(impact.noLaterTransaction.users, 'touched user')} began no transaction afterwards, so showed no recovery (${named(impact.noLaterTransaction)})`
     : '';
+  // When the deployment stopped failing or retrying, then each touched user's own next success
+  // (which waits for that user's next send, however far its schedule puts it).
+  const lastIssue = Math.max(impact.failed.lastAt ?? -Infinity, impact.retried.lastAt ?? -Infinity);
+  const ended = `the last failure or retry at ${seconds(lastIssue)} (${formatNumber(lastIssue - o.downAt, 1)} s after the kill); `;
   if (impact.recoveredAt !== null) {
-    return `every touched user that tried again had a transaction succeed by ${seconds(impact.recoveredAt)} (${formatNumber(impact.recoveredAt - o.downAt, 1)} s after the kill)${unseen}`;
+    return `${ended}every touched user that tried again had a transaction succeed, the last at ${seconds(impact.recoveredAt)} (${formatNumber(impact.recoveredAt - o.downAt, 1)} s after the kill, at its own next send)${unseen}`;
   }
-  if (impact.notRecovered.users === 0) return `recovery not seen${unseen}`;
-  return `not recovered: ${plural(impact.notRecovered.users, 'touched user')} tried again and had no transaction succeed after their last failure or retry (${named(impact.notRecovered)})${unseen}`;
+  if (impact.notRecovered.users === 0) return `${ended}recovery not seen${unseen}`;
+  return `${ended}not recovered: ${plural(impact.notRecovered.users, 'touched user')} tried again and had no transaction succeed after their last failure or retry (${named(impact.notRecovered)})${unseen}`;
 }
 
 const named = ({ users, sample }: UserSample): string => `${sample.join(', ')}${users > sample.length ? `, and ${formatNumber(users - sample.length)} more` : ''}`;

@@ -18,6 +18,7 @@ pre { background: var(--panel); padding: 10px; overflow-x: auto; white-space: pr
 table { border-collapse: collapse; width: 100%; margin: 10px 0; }
 th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--panel); }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { drawPhaseBands, PHASE_BANDS_PLUGIN_ID } from './chart-specs.js';
 import { escapeHtml as h, jsonForScript } from '../text/escape.js';
 import { figuresSection, overviewSection, protocolSections, reproduceSection, sizingSection, thresholdSection, verdictSection } from './html-sections.js';
-import { PAGE_CSS } from './html-style.js';
+import { pageTop } from './page.js';
 import { lossesSection } from './html-losses.js';
 import { faultsSection } from './html-faults.js';
 import { netsplitSection } from './netsplits.js';
@@ -114,17 +114,8 @@ export function reportPageData(model: ReportModel) {
 export function renderHtml(model: ReportModel, live?: { readonly section: string; readonly script: string }): string {
   const s = model.summary;
   const pageData = reportPageData(model);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>imload capacity report — ${h(s.scenario.name)} — ${h(s.runId)}</title>
-<style>${PAGE_CSS}</style>
-</head>
-<body>
-<header><h1>Capacity report: ${h(s.scenario.name)}</h1><p class="sub">run ${h(s.runId)} · imload ${h(s.reproduce.imloadVersion)}</p></header>
+  const top = pageTop({ title: `imload capacity report — ${s.scenario.name} — ${s.runId}`, heading: `Capacity report: ${s.scenario.name}`, sub: `run ${s.runId} · imload ${s.reproduce.imloadVersion}` });
+  return `${top}
 <main>
 ${live ? `${live.section}\n` : ''}${reportSections(model).map((section) => `<section id="${section.id}"><h2>${h(section.title)}</h2>${section.html}</section>`).join('\n')}
 </main>

@@ -8,6 +8,7 @@ import type { ZodError } from 'zod';
 import { ScenarioFile } from './schema.js';
 import { BUILT_IN_PROFILES, findProfile } from './limits.js';
 import { editDistance } from './suggest.js';
+import { labServerOf } from '../protocols/registry.js';
 
 export interface ScenarioProblem {
   readonly file: string;
@@ -104,8 +105,8 @@ function parseScenarioDocument(text: string, file: string): Pick<LoadedScenarioF
 }
 
 /** Cross-references the schema cannot express: targets and limit profiles named by scenarios. */
-function referenceProblems(config: ScenarioFile): Array<{ path: string[]; message: string }> {
-  const problems: Array<{ path: string[]; message: string }> = [];
+function referenceProblems(config: ScenarioFile): Array<{ path: ScenarioPath; message: string }> {
+  const problems: Array<{ path: ScenarioPath; message: string }> = [];
   for (const [name, scenario] of Object.entries(config.scenarios)) {
     if (!config.targets[scenario.target]) {
       problems.push({
@@ -116,7 +117,10 @@ function referenceProblems(config: ScenarioFile): Array<{ path: string[]; messag
     scenario.faults.forEach((fault, i) => {
       const [field, named] = 'kill' in fault ? ['kill', fault.kill] : ['netsplit', fault.netsplit];
       if (!config.targets[named]) {
-        problems.push({ path: ['scenarios', name, 'faults', String(i), field], message: `no target named "${named}"` });
+        problems.push({ path: ['scenarios', name, 'faults', i, field], message: `no target named "${named}"` });
+      } else if ('kill' in fault && fault.server !== undefined) {
+        const problem = faultServerProblem(fault.server, named, config.targets[named].lab);
+        if (problem) problems.push({ path: ['scenarios', name, 'faults', i, 'server'], message: problem });
       }
     });
     if (scenario.limits && !findProfile(scenario.limits, config.profiles)) {
@@ -125,6 +129,16 @@ function referenceProblems(config: ScenarioFile): Array<{ path: string[]; messag
     }
   }
   return problems;
+}
+
+/** A kill's `server:` must be one the target's lab starts and can kill. */
+function faultServerProblem(server: string, target: string, labKind: string | undefined): string | undefined {
+  const lab = labKind === undefined ? undefined : labServerOf(labKind);
+  if (lab === undefined) return `target "${target}" has no lab: server names one of the servers a lab starts`;
+  const servers = lab.faultServers;
+  if (servers === undefined) return `lab server ${lab.kind} starts one server: omit server`;
+  if (!servers.includes(server)) return `lab server ${lab.kind} has no server "${server}" (servers: ${servers.join(', ')})`;
+  return undefined;
 }
 
 /**
@@ -224,5 +238,5 @@ const KNOWN_KEYS = [
   'channelMessagesPerHour', 'presenterMessagesPerHour', 'presenceChangesPerHour', 'messageBytes',
   'activityStart', 'drain', 'logonTimeout', 'joinTimeout', 'reconnect', 'enabled', 'maxAttempts',
   'initialDelay', 'maxDelay', 'check', 'abortOnFail', 'delayAbortEval', 'insecure', 'serverName', 'ca',
-  'faults', 'at', 'kill', 'restartAfter', 'netsplit', 'link', 'for', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
+  'faults', 'at', 'kill', 'server', 'restartAfter', 'netsplit', 'link', 'for', 'stepSearch', 'from', 'step', 'stepDuration', 'windows', 'activityDelay',
 ];

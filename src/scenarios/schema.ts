@@ -295,8 +295,10 @@ const Threshold = z.union([
 /** A server fault the lab injects during the run (needs --lab: the lab owns the process). */
 const KillFault = z.strictObject({
   at: Duration,
-  /** Target name whose lab server is killed (a lab pool: its first front end). */
+  /** Target name whose lab server is killed. */
   kill: z.string(),
+  /** Which of the lab's servers, as the lab names them (a kamailio-pool: fe1, fe2, presence, dispatcher, director); omit: its first. */
+  server: z.string().optional(),
   /** Start it again on the same port this long after the kill (omit: it stays down). */
   restartAfter: Duration.optional(),
 });

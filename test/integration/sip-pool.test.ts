@@ -2,9 +2,12 @@
  * The `kamailio-pool` lab (src/protocols/sip/pool-lab.ts): 30 users register through the director,
  * the dispatcher spreads them over two front ends, MESSAGEs cross front ends and are delivered
  * exactly once, presence (one presence server behind the pool) reaches watchers on either front
- * end, and every front end's own registered count equals the users imload has online. A front end
- * killed mid-run through the scenario's `faults:`: the report names the users whose MESSAGEs the
- * dispatcher retried on the other front end (or that failed), the outage and the recovery.
+ * end, and every front end's own registered count equals the users imload has online; the same
+ * over TCP to the director. A front end killed: MESSAGEs and logons (REGISTER, PUBLISH, SUBSCRIBE)
+ * go through the other one, each re-sent request counted once. A front end named in the
+ * scenario's `faults:` killed mid-run: the report names which, and the users whose transactions
+ * the dispatcher retried on the other front end (by method) or that failed, the outage and the
+ * recovery.
  */
 import { after, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +25,7 @@ import { runCommand } from '../../src/commands/run.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { FAULT_SAMPLE } from '../../src/analysis/fault-impact.js';
 import { formatSummaryText } from '../../src/report/text.js';
-import { recoveryText, transactionsText } from '../../src/report/fault-text.js';
+import { outageHeadline, recoveryText, transactionsText } from '../../src/report/fault-text.js';
 
 const PASSWORD = 'pool-secret';
 const USERS = 30;
@@ -122,6 +125,52 @@ test('director + 2 front ends: IM and presence across front ends, the pool count
   }
 });
 
+test('over TCP to the director: users log on, IM across front ends and see presence; the pool counts them', async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const pool = await (starting ??= startKamailioPool({ password: PASSWORD }));
+  // Before the kill test: both front ends are up and in the dispatcher's set.
+  const agent = await sipProtocol.createAgent({
+    name: 'pool-tcp', protocol: 'sip', host: pool.director.host, port: pool.director.port, transport: 'tcp', domain: pool.domain,
+    options: { poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
+  });
+  const received = new Map<string, number>();
+  const notes = new Map<string, string>();
+  const errors: string[] = [];
+  const count = 10;
+  const events = (user: string): VuEvents => ({
+    bytes: () => undefined,
+    message: (from, text) => void received.set(`${from}>${user}:${text}`, (received.get(`${from}>${user}:${text}`) ?? 0) + 1),
+    presence: (contact, _state, note) => void notes.set(`${user}<${contact}`, note),
+    error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
+    disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
+    note: () => undefined,
+    metric: () => undefined,
+  });
+  const watched = (i: number) => `t${(i + 1) % count}`;
+  const users = Array.from({ length: count }, (_, i) =>
+    agent.createUser({ index: i, name: `t${i}`, password: PASSWORD, contacts: [watched(i)], channels: [] }, events(`t${i}`)),
+  );
+  try {
+    await Promise.all(users.map((user) => user.logon()));
+    const frontEndOf = users.map((user) => (user as unknown as { frontEnd?: string }).frontEnd);
+    assert.deepEqual([...new Set(frontEndOf)].sort(), ['fe1', 'fe2'], 'TCP users on both front ends');
+    assert.equal(await agent.serverOnlineCount!(), count, 'the pool counts the TCP users (with any others still bound: none)');
+    // Every user messages the next: the director relays each over the recipient's own connection.
+    const outcomes = await Promise.all(users.map((user, i) => user.message(`t${(i + 1) % count}`, `tcp t${i}`)));
+    for (const outcome of outcomes) assert.deepEqual(outcome, { ok: true, recipients: 1 });
+    await until(() => received.size === count, `${count} MESSAGEs over TCP`, 10_000);
+    for (const [key, times] of received) assert.equal(times, 1, `exactly once: ${key}`);
+    await Promise.all(users.map((user, i) => user.setPresence('busy', `tcp-note-t${i}`)));
+    await until(() => users.every((_, i) => notes.get(`t${i}<${watched(i)}`) === `tcp-note-${watched(i)}`), 'every TCP watcher sees its contact\'s note (NOTIFY over its connection)', 10_000);
+    await Promise.all(users.map((user) => user.logoff()));
+    await until(() => registered(pool.frontEnds[0]!.ctl) === 0, 'the TCP users unregistered', 10_000, 200);
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const user of users) user.destroy();
+    await agent.close();
+  }
+});
+
 test('a front end killed mid-run: its users IM on through the other (dispatcher failover), and it resynchronises on restart', async (t) => {
   if (!requireBinary(t, 'kamailio', 'kamailio')) return;
   const pool = await (starting ??= startKamailioPool({ password: PASSWORD }));
@@ -132,6 +181,7 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
   const received = new Map<string, number>();
   const errors: string[] = [];
   let failovers = 0;
+  const retried = new Map<string, number>();
   const events = (user: string): VuEvents => ({
     bytes: () => undefined,
     message: (from, text) => void received.set(`${from}>${user}:${text}`, (received.get(`${from}>${user}:${text}`) ?? 0) + 1),
@@ -139,7 +189,10 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
     error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
     disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
     note: () => undefined,
-    metric: (metric, value) => void (metric === 'poolFailovers' && (failovers += value)),
+    metric: (metric, value) => {
+      if (metric === 'poolFailoverMessage') failovers += value;
+      else if (metric.startsWith('poolFailover')) retried.set(metric, (retried.get(metric) ?? 0) + value);
+    },
   });
   const count = 20;
   const users = Array.from({ length: count }, (_, i) =>
@@ -157,18 +210,31 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
     assert.equal(pool.frontEnds[0]!.running(), false);
     // Right after the crash, before the dispatcher's probe notices: fe1's users message fe2's and back.
     const sends = onFe1.map((a, k): [number, number] => [a, onFe2[k % onFe2.length]!]).flatMap(([a, b]): Array<[number, number]> => [[a, b], [b, a]]);
-    const outcomes = await Promise.all(sends.map(([from, to]) => users[from]!.message(`k${to}`, `after-kill k${from}->k${to}`)));
+    // And new users log on at once (REGISTER, PUBLISH, SUBSCRIBE to an online user): those the
+    // dispatcher's hash sends to fe1 are re-sent to fe2, and each retry is counted once.
+    const late = Array.from({ length: 8 }, (_, i) =>
+      agent.createUser({ index: count + i, name: `k${count + i}`, password: PASSWORD, contacts: ['k0'], channels: [] }, events(`k${count + i}`)),
+    );
+    users.push(...late);
+    const [outcomes] = await Promise.all([
+      Promise.all(sends.map(([from, to]) => users[from]!.message(`k${to}`, `after-kill k${from}->k${to}`))),
+      Promise.all(late.map((user) => user.logon())),
+    ]);
     for (const outcome of outcomes) assert.deepEqual(outcome, { ok: true, recipients: 1 }, 'delivered through fe2');
     await until(() => received.size === sends.length, `${sends.length} MESSAGEs`, 10_000);
     for (const [key, times] of received) assert.equal(times, 1, `exactly once: ${key}`);
     assert.ok(failovers >= 1, `the dispatcher retried on fe2 (${failovers} failovers)`);
-    t.diagnostic(`${sends.length} MESSAGEs after the kill, ${failovers} re-sent by the dispatcher to fe2`);
+    t.diagnostic(`${sends.length} MESSAGEs after the kill, ${failovers} re-sent by the dispatcher to fe2; logons: ${JSON.stringify(Object.fromEntries(retried))}`);
+    assert.ok((retried.get('poolFailoverRegister') ?? 0) >= 1, 'a REGISTER re-sent to fe2 is counted');
+    // No more retries than transactions: one REGISTER, one PUBLISH, one SUBSCRIBE per late user.
+    for (const method of ['Register', 'Publish', 'Subscribe']) assert.ok((retried.get(`poolFailover${method}`) ?? 0) <= late.length, method);
+    for (const user of late) assert.equal((user as unknown as { frontEnd?: string }).frontEnd, 'fe2', 'the late users are bound on fe2');
     // The pool's count while fe1 is down: fe2's, which imload's count reads (fe1 does not answer).
-    assert.equal(await agent.serverOnlineCount!(), count);
+    assert.equal(await agent.serverOnlineCount!(), count + late.length);
 
     // Recovery: fe1 restarts empty and DMQ gives it the pool's location table again.
     await pool.frontEnds[0]!.restart();
-    await until(() => registered(pool.frontEnds[0]!.ctl) === count, `restarted fe1 resynchronised to ${count}`, 10_000, 200);
+    await until(() => registered(pool.frontEnds[0]!.ctl) === users.length, `restarted fe1 resynchronised to ${users.length}`, 10_000, 200);
 
     await Promise.all(users.map((user) => user.logoff()));
     assert.deepEqual(errors, []);
@@ -235,26 +301,30 @@ test('`faults:` kill a front end mid-run: summary.json, the text report and the 
   process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-fault-secret';
   // Sends stop 3 s (the drain) before the hold ends: the retried users send on for ~4 s.
   const { file, dir } = writeScenario(
-    poolScenario({ seed: 5, users: 30, hold: '14s', messagesPerHour: 12, presenceChangesPerHour: 0, faults: '- { at: 3s, kill: pool, restartAfter: 3s }' }),
+    poolScenario({ seed: 5, users: 30, hold: '14s', messagesPerHour: 12, presenceChangesPerHour: 6, faults: '- { at: 3s, kill: pool, server: fe2, restartAfter: 3s }' }),
   );
   const runDir = join(dir, 'run');
   const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: runDir, signal: new AbortController().signal });
   const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
   assert.equal(result.reason, 'completed', s.end.detail);
-  assert.deepEqual(s.faults.events.map((e) => [e.action, e.ok]), [['kill', true], ['restart', true]]);
+  // The front end the scenario named, and the journal says which.
+  assert.deepEqual(s.faults.events.map((e) => [e.action, e.target, e.ok]), [['kill', 'pool/fe2', true], ['restart', 'pool/fe2', true]]);
   const outage = s.faults.outages[0]!;
   const impact = outage.transactions!;
   assert.ok(impact, 'the events file named the users');
   t.diagnostic(`failed ${transactionsText(impact.failed, outage.downAt)}; retried ${transactionsText(impact.retried, outage.downAt)}; ${recoveryText(outage)}`);
-  // Every failover the sender counted is a named user's retried transaction, after the kill.
-  assert.ok(s.counters.poolFailovers! > 0, 'the dispatcher retried some MESSAGEs on the other front end');
-  assert.equal(impact.retried.transactions, s.counters.poolFailovers);
-  assert.deepEqual(impact.retried.byKind, { poolFailovers: s.counters.poolFailovers });
+  // Every failover the senders counted, whatever the method, is a named user's retried transaction, after the kill.
+  const failovers = Object.fromEntries(Object.entries(s.counters).filter(([name, n]) => name.startsWith('poolFailover') && n! > 0));
+  assert.ok(failovers.poolFailoverMessage! > 0, 'the dispatcher retried some MESSAGEs on the other front end');
+  assert.ok(failovers.poolFailoverPublish! > 0, 'and some PUBLISHes (presence changes)');
+  assert.deepEqual(impact.retried.byKind, failovers);
+  assert.equal(impact.retried.transactions, Object.values(failovers).reduce((a, b) => a + b!, 0));
   assert.ok(impact.retried.firstAt! >= outage.downAt, 'retried after the kill');
   assert.equal(impact.retried.sample.length, Math.min(impact.retried.users, FAULT_SAMPLE));
-  // Failures (if any) are the run's own errors and refused sends, no more.
-  assert.equal(Object.values(impact.failed.byKind).reduce((a, b) => a + b, 0), impact.failed.transactions);
-  assert.ok(impact.failed.transactions <= s.errors.total + s.messages.undeliverable);
+  // Nothing failed: what fe2 swallowed was re-sent to fe1, and what the restarted fe2 did not yet
+  // know (DMQ still syncing its table) was asked of fe1 too — refused 404 before that was done.
+  assert.deepEqual(impact.failed, { users: 0, transactions: 0, byKind: {}, firstAt: null, lastAt: null, sample: [] });
+  assert.equal(s.errors.total + s.messages.undeliverable, 0);
   // The users sent on through the other front end: every touched one succeeded again.
   assert.equal(s.messages.lost, 0, 'no MESSAGE lost to the kill');
   assert.deepEqual(impact.notRecovered, { users: 0, sample: [] });
@@ -262,13 +332,18 @@ test('`faults:` kill a front end mid-run: summary.json, the text report and the 
   assert.ok(impact.recoveredAt !== null && impact.recoveredAt >= Math.max(impact.retried.lastAt!, impact.failed.lastAt ?? 0));
 
   // As a person reads them: the text report, and the page in Chromium, say what summary.json says.
+  // A front end's crash takes nobody offline (their bindings live on in fe1): the headline says so.
+  assert.equal(outage.lowestOnline, outage.onlineBefore);
+  assert.match(outageHeadline(outage), /^pool\/fe2 killed at [\d.]+ s, restarted at [\d.]+ s: online stayed 30 throughout$/);
   const text = formatSummaryText(s, runDir);
+  assert.ok(text.includes(`fault      ${outageHeadline(outage)}`), text);
   assert.ok(text.includes(`retried elsewhere  ${transactionsText(impact.retried, outage.downAt)}`), text);
   assert.ok(text.includes(`recovery ${recoveryText(outage)}`));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
   try {
     const page = await browser.newPage();
     await page.goto(`file://${join(runDir, 'index.html')}`);
+    assert.equal(await page.locator('h3#outage-0').innerText(), outageHeadline(outage));
     const cell = (field: string) => page.locator(`#outage-0-impact [data-field="${field}"]`).innerText();
     assert.equal(await cell('failed'), transactionsText(impact.failed, outage.downAt));
     assert.equal(await cell('retried'), transactionsText(impact.retried, outage.downAt));

@@ -12,6 +12,9 @@ import { gzipSync } from 'node:zlib';
 import { analyseFaultImpact, FAULT_SAMPLE } from '../../src/analysis/fault-impact.js';
 import type { RecordedEvent } from '../../src/metrics/recording.js';
 import type { JournalFault } from '../../src/metrics/journal.js';
+import type { SecondPoint } from '../../src/metrics/aggregate.js';
+import { faultReport } from '../../src/analysis/summary.js';
+import { outageHeadline, recoveryText } from '../../src/report/fault-text.js';
 
 const name = (i: number) => `u${i}`;
 const kill: JournalFault = { type: 'fault', at: 0, t: 10, action: 'kill', target: 'pool', ok: true };
@@ -38,7 +41,7 @@ test('failures and retries after the kill name their users; recovery is the last
     { u: 2, t: 11_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
     { u: 2, t: 11_100, k: 'send-failed', seq: 1, reason: 'offline' },
     { u: 2, t: 11_200, k: 'message', to: 'u1', toIndex: 1, seq: 2 },
-    { u: 2, t: 14_000, k: 'retried', metric: 'poolFailovers' },
+    { u: 2, t: 14_000, k: 'retried', metric: 'poolFailoverMessage' },
     { u: 2, t: 14_000, k: 'sent', seq: 2, n: 1 },
     { u: 2, t: 15_000, k: 'message', to: 'u1', toIndex: 1, seq: 3 },
     { u: 2, t: 15_300, k: 'sent', seq: 3, n: 1 },
@@ -52,7 +55,7 @@ test('failures and retries after the kill name their users; recovery is the last
   assert.equal(impact!.failed.firstAt, 10.3);
   assert.equal(impact!.failed.lastAt, 11.1);
   assert.deepEqual(impact!.failed.sample.map((u) => u.user), ['u1', 'u2'], 'by first failure');
-  assert.deepEqual(impact!.retried.sample, [{ user: 'u2', index: 2, firstAt: 14, transactions: 1, kinds: { poolFailovers: 1 } }]);
+  assert.deepEqual(impact!.retried.sample, [{ user: 'u2', index: 2, firstAt: 14, transactions: 1, kinds: { poolFailoverMessage: 1 } }]);
   assert.equal(impact!.recoveredAt, 15.3, 'u2’s send begun after its retry');
   assert.deepEqual(impact!.notRecovered, { users: 0, sample: [] });
   assert.deepEqual(impact!.noLaterTransaction, { users: 0, sample: [] });
@@ -71,4 +74,36 @@ test('a touched user whose later sends all fail is not recovered; one that sent 
   assert.equal(impact!.noLaterTransaction.users, touched - 1);
   assert.equal(impact!.noLaterTransaction.sample.length, FAULT_SAMPLE);
   assert.equal(await analyseFaultImpact(eventsFile(many), [{ ...kill, action: 'netsplit' }], name), null, 'no kill, no impact');
+});
+
+/** One journal second as faultReport reads it: its time, phase and online count. */
+const second = (t: number, phase: SecondPoint['phase'], online: number) => ({ t, phase, online }) as SecondPoint;
+
+test('the outage’s online count: a dip and its recovery, imload’s own ramp-down not counted; a pool whose users stayed on says so', async () => {
+  const restart: JournalFault = { ...kill, t: 20, action: 'restart' };
+  const dip = [second(9, 'hold', 300), second(11, 'hold', 180), second(21, 'hold', 250), second(22, 'hold', 300), second(30, 'rampDown', 40), second(31, 'stopping', 0)];
+  const [down] = faultReport([kill, restart], dip).outages;
+  assert.deepEqual([down!.onlineBefore, down!.lowestOnline, down!.usersBack, down!.recoverySeconds], [300, 180, 300, 2]);
+  assert.match(outageHeadline(down!), /^pool killed at 10 s, restarted at 20 s: online 300 → 180, back 300, as many online as before 2 s after the restart$/);
+
+  const poolKill: JournalFault = { ...kill, target: 'pool/fe2' };
+  const steady = [second(9, 'hold', 300), second(11, 'hold', 300), second(21, 'hold', 300), second(30, 'rampDown', 40), second(31, 'stopping', 0)];
+  const path = eventsFile([
+    { u: 4, t: 13_000, k: 'retried', metric: 'poolFailoverPublish' },
+    { u: 4, t: 14_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 4, t: 14_100, k: 'sent', seq: 1, n: 1 },
+    { u: 5, t: 13_500, k: 'retried', metric: 'poolFailoverMessage' },
+    { u: 5, t: 25_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 5, t: 25_100, k: 'sent', seq: 1, n: 1 },
+  ]);
+  const impacts = await analyseFaultImpact(path, [poolKill, { ...restart, target: 'pool/fe2' }], name);
+  const [outage] = faultReport([poolKill, { ...restart, target: 'pool/fe2' }], steady, { faultImpacts: impacts }).outages;
+  assert.equal(outage!.lowestOnline, 300, 'the ramp-down’s 0 is imload logging users off');
+  assert.equal(outageHeadline(outage!), 'pool/fe2 killed at 10 s, restarted at 20 s: online stayed 300 throughout');
+  assert.deepEqual(outage!.transactions!.retried.byKind, { poolFailoverPublish: 1, poolFailoverMessage: 1 });
+  // The deployment's recovery (nothing failed or re-sent after 13.5 s) before each user's own next success.
+  assert.equal(
+    recoveryText(outage!),
+    'the last failure or retry at 13.5 s (3.5 s after the kill); every touched user that tried again had a transaction succeed, the last at 25.1 s (15.1 s after the kill, at its own next send)',
+  );
 });

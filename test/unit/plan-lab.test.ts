@@ -12,7 +12,8 @@ import { PlanFile, type PlanFileInput } from '../../src/capacity/plan-input.js';
 import { HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
 import { descriptorOf } from '../../src/protocols/registry.js';
 
-const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(buildPlan(PlanFile.parse(input)), { users, activitySeconds, tolerance: 0.1 });
+const planOf = (input: PlanFileInput) => buildPlan(PlanFile.parse(input));
+const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(planOf(input), { users, activitySeconds, tolerance: 0.1 });
 
 const COMPANY: PlanFileInput = {
   users: 150,
@@ -51,14 +52,17 @@ test('a three-site company: groups, servers, link rates and the prediction per l
   const session = 3_000 + 10 * 1_519 + 1_500 + 10 * 776; // 27,450
   const activity = 8 * (3 * (1_200 + 978) + 2 * (1_409 + 10 * 962)); // 228,736
   const branch = d.links.find((l) => l.site === 'branch')!;
-  assert.ok(Math.abs(branch.predictedBytes - 50 * (session + activity)) < 1e-6, `${branch.predictedBytes}`);
+  const homePart = (l: typeof branch) => l.parts.find((p) => p.role === 'homeServer')!;
+  assert.ok(Math.abs(homePart(branch).predictedBytes - 50 * (session + activity)) < 1e-6, `${homePart(branch).predictedBytes}`);
   // Plant, with its own home server: subscriptions and unsubscriptions, messages and presence
   // notifications (as one home relays them to another) with contacts elsewhere, both ways; each
   // lab user's contacts are drawn from the 149 others, 100 of them elsewhere.
   assert.equal(m.presenceRelay, 1_009);
   const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
   const plant = d.links.find((l) => l.site === 'plant')!;
-  assert.ok(Math.abs(plant.predictedBytes - 50 * crossing * (100 / 149)) < 1e-6, `${plant.predictedBytes}`);
+  assert.ok(Math.abs(homePart(plant).predictedBytes - 50 * crossing * (100 / 149)) < 1e-6, `${homePart(plant).predictedBytes}`);
+  // The link's prediction is its roles' parts together.
+  for (const l of d.links) assert.equal(l.predictedBytes, l.parts.reduce((n, p) => n + p.predictedBytes, 0));
   // The lab link is as full as the plan's: 64 kbit/s × 50 lab users / 50 online × 960.
   assert.equal(plant.labBitsPerSecond, 64_000 * 960);
 
@@ -85,23 +89,45 @@ test('one home server: no router; a lab session long enough for a protocol timer
   assert.throws(() => design({ users: 100 }), (e: Error) => e instanceof PlanLabError && /--lab needs sites/.test(e.message));
 });
 
-test('the judgement: headers come off per packet, the ratio decides the verdict, the text says which link differs', () => {
+test('the judgement: headers come off per packet, the chat port apart from the rest, the ratio decides the verdict, the text says which link differs', () => {
   const d = design(COMPANY);
   const [plant, branch] = d.links;
-  // Plant: exactly the prediction once 1,000 packets' headers are taken off; branch: 20 % over.
+  const chatOf = (l: typeof plant) => l!.parts.find((p) => p.role === 'chatServer')!.predictedBytes;
+  // Plant: exactly the prediction once 1,000 packets' headers are taken off, 200 of them the
+  // chat port's, which carried exactly the chat prediction; branch: 20 % over, its chat 50 % over.
+  const direction = (bytes: number, packets: number) => ({ bytes: bytes / 2 + (packets / 2) * HEADER_BYTES_PER_PACKET, packets: packets / 2 });
   const counts = [
-    { site: 'plant', up: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, down: { bytes: plant!.predictedBytes / 2 + 500 * HEADER_BYTES_PER_PACKET, packets: 500 }, drops: 0, clientBytes: 1 },
-    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1 },
+    { site: 'plant', up: direction(plant!.predictedBytes, 1000), down: direction(plant!.predictedBytes, 1000), drops: 0, clientBytes: 1, chat: { up: direction(chatOf(plant), 200), down: direction(chatOf(plant), 200), clientBytes: 7 } },
+    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1, chat: { up: { bytes: chatOf(branch) * 0.75, packets: 0 }, down: { bytes: chatOf(branch) * 0.75, packets: 0 }, clientBytes: 7 } },
   ];
-  const result = judgePlanLab(d, counts, ['runs']);
-  assert.ok(Math.abs(result.links[0]!.ratio - 1) < 1e-9);
-  assert.equal(result.links[0]!.verdict, 'agrees');
-  assert.ok(Math.abs(result.links[1]!.ratio - 1.2) < 1e-9);
-  assert.equal(result.links[1]!.verdict, 'differs');
+  const result = judgePlanLab(planOf(COMPANY), d, { counts, servers: [], runDirs: ['runs'] });
+  const [plantResult, branchResult] = result.links;
+  assert.ok(Math.abs(plantResult!.ratio - 1) < 1e-9);
+  assert.equal(plantResult!.verdict, 'agrees');
+  for (const part of plantResult!.parts) assert.ok(Math.abs(part.ratio - 1) < 1e-9, `${part.role}: ${part.ratio}`);
+  assert.equal(plantResult!.parts.find((p) => p.role === 'chatServer')!.clientBytes, 7);
+  assert.ok(Math.abs(branchResult!.ratio - 1.2) < 1e-9);
+  assert.equal(branchResult!.verdict, 'differs');
+  assert.ok(Math.abs(branchResult!.parts.find((p) => p.role === 'chatServer')!.ratio - 1.5) < 1e-9);
   assert.equal(result.ok, false);
   assert.ok(!('scenarioYaml' in result.design));
+  assert.ok(result.design.chat && !('scenarioYaml' in result.design.chat));
   const text = formatPlanLabText(result);
   assert.match(text, /^ {2}branch +central +50 .* 1\.2 .* DIFFERS \(beyond 10 %\)$/m);
+  assert.match(text, /^ {2}branch +chat \(IRC\) +central +[\d.,]+ +[\d.,]+ +1\.5 +0 +DIFFERS \(beyond 10 %\)$/m);
   assert.match(text, /differs from the plan's prediction by more than 10 % on branch\./);
   assert.match(text, /the link dropped 3 packets, whose resends are in the measured bytes/);
+});
+
+test('a site the plan gives chat servers keeps its chat on its LAN: nothing crosses its link, and the lab puts a chat server there', () => {
+  // 60 users per chat server: 150 users need 3, so a hub (the plant, with its own home server) gets one.
+  const plan = planOf({ ...COMPANY, roles: { chatServer: 'small-chat' }, profiles: { 'small-chat': { title: 'a small chat server', protocol: 'irc', figures: [{ id: 'users-per-chat-server', metric: 'users.peakOnline', kind: 'atLeast', value: 60, unit: 'concurrent users', source: 'test', wording: '60 users' }] } } } as PlanFileInput);
+  const plant = plan.placement!.sites.find((s) => s.name === 'plant')!;
+  assert.equal(plant.placement.chatServer.where, 'site', plant.placement.chatServer.why);
+  const d = designPlanLab(plan, { users: 150, activitySeconds: 30, tolerance: 0.1 });
+  assert.deepEqual(d.chat!.servers.map((s) => [s.at, s.users, s.groups.map((g) => g.name)]), [['plant', 50, ['plant']], ['central', 100, ['branch', 'central']]]);
+  const chatPart = (site: string) => d.links.find((l) => l.site === site)!.parts.find((p) => p.role === 'chatServer')!;
+  assert.equal(chatPart('plant').predictedBytes, 0);
+  // The branch is half the central chat server's users: half its predicted bytes.
+  assert.ok(Math.abs(chatPart('branch').predictedBytes - d.chat!.servers[1]!.predictedBytes / 2) < 1e-6);
 });

@@ -1,8 +1,10 @@
 /**
  * The one full garbage collection a worker runs at its ramp's end (docs/metrics.md § Generator
  * health): reported once, in the next health sample, with its pause and RSS either side; nothing
- * when `gc` is not exposed; scheduled by a run with a hold just after its last scheduled logon.
- * `globalThis.gc` is stubbed here (the worker pool starts workers with --expose-gc).
+ * when `gc` is not exposed; run by a run with a hold just after its last scheduled logon, or once
+ * the logons still in flight then have been answered.
+ * Also the baseline a worker takes before building its users. `globalThis.gc` is stubbed here
+ * (the worker pool starts workers with --expose-gc).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +39,12 @@ test('the collection is reported in the next sample only, with its pause and RSS
   assert.equal(sampler.sample(10).rampCollection, undefined);
 });
 
+test('the baseline is the one the worker took before building its users, when given', (t) => {
+  const sampler = new HealthSampler(0, 123_456);
+  t.after(() => sampler.stop());
+  assert.equal(sampler.sample(0).baselineRssBytes, 123_456);
+});
+
 test('without gc exposed, nothing runs and no collection is reported', (t) => {
   const previous = host.gc;
   delete host.gc;
@@ -59,10 +67,11 @@ scenarios:
 `).scenarios.s!;
 }
 
-const quietAgent: ProtocolAgent = {
+/** Users whose logons are answered once `answered` resolves (at once by default). */
+const quietAgent = (answered: Promise<void> = Promise.resolve()): ProtocolAgent => ({
   capabilities: { channels: false, presence: false, instantMessages: true },
   createUser: (): VirtualUser => ({
-    logon: async () => undefined,
+    logon: () => answered,
     join: async () => undefined,
     say: async () => ({ ok: true }),
     message: async () => ({ ok: true }),
@@ -72,10 +81,13 @@ const quietAgent: ProtocolAgent = {
     destroy: () => undefined,
   }),
   close: async () => undefined,
-};
+});
 
-/** Runs 3 users until the first snapshot reporting a collection, or until `seconds` snapshots went by. */
-async function runUntilCollected(phases: string, seconds: number) {
+/**
+ * Runs 3 users until the first snapshot reporting a collection, or until `seconds` snapshots went
+ * by; `onSnapshot` hears each snapshot's index (from 1).
+ */
+async function runUntilCollected(phases: string, seconds: number, agent = quietAgent(), onSnapshot: (n: number) => void = () => undefined) {
   const plan = new WorkloadPlan(scenarioWith(phases));
   const messages: FromWorker[] = [];
   let snapshots = 0;
@@ -84,10 +96,11 @@ async function runUntilCollected(phases: string, seconds: number) {
   const run = new WorkerRun((message) => {
     messages.push(message);
     if (message.type !== 'metrics' || !message.snapshot.health) return;
-    if (message.snapshot.health.rampCollection || ++snapshots >= seconds) finish();
+    onSnapshot(++snapshots);
+    if (message.snapshot.health.rampCollection || snapshots >= seconds) finish();
   });
   const startEpochMs = performance.timeOrigin + performance.now();
-  run.start({ worker: 0, workers: 1, plan, agent: quietAgent, startEpochMs, identities: [0, 1, 2].map((i) => plan.identity(i)) });
+  run.start({ worker: 0, workers: 1, plan, agent, startEpochMs, identities: [0, 1, 2].map((i) => plan.identity(i)) });
   await finished;
   await run.stop();
   const collections = messages.flatMap((m) => (m.type === 'metrics' && m.snapshot.health?.rampCollection ? [m.snapshot.health.rampCollection] : []));
@@ -101,6 +114,24 @@ test('a run with a hold collects once, just after its last scheduled logon', asy
   assert.equal(calls.length, 1);
   assert.equal(collections.length, 1);
   assert.ok(calls[0]! >= startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS - 1, `collected ${calls[0]! - startEpochMs} ms into the run`);
+});
+
+test('logons still in flight at the ramp\'s end put the collection off until they are answered', async (t) => {
+  const calls = stubGc(t);
+  let answer: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  let answeredAt = Number.POSITIVE_INFINITY;
+  let collectedBeforeAnswer = 0;
+  // The logons hang past the first look (700 ms); the 1 s sample answers them.
+  const { collections } = await runUntilCollected('[{ phase: rampUp, rate: 10 }, { phase: hold, duration: 1m }]', 4, quietAgent(answered), (n) => {
+    if (n !== 1) return;
+    collectedBeforeAnswer = calls.length;
+    answeredAt = performance.timeOrigin + performance.now();
+    answer();
+  });
+  assert.equal(collectedBeforeAnswer, 0, 'no collection while the logons were in flight');
+  assert.equal(collections.length, 1);
+  assert.ok(calls.length === 1 && calls[0]! >= answeredAt, `collected ${calls[0]! - answeredAt} ms after the logons were answered`);
 });
 
 test('a run without a hold does not collect', async (t) => {

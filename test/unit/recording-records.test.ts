@@ -90,7 +90,7 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
   events.message('u000002', formatStamp(2, 9, at, 1), at + 5);
   events.message('u000002', formatStamp(2, 9, at, 1), at + 6);
   events.message('u000002', formatStamp(2, 10, at, 3), at + 7);
-  events.metric('poolFailovers', 1);
+  events.metric('poolFailoverMessage', 1);
   events.disconnected('gone', 'connection-reset');
   const closing = recorder.close();
   // Late callbacks once the stop closed the recorder are dropped, not a "write after end".
@@ -112,7 +112,7 @@ test('sends carry their seq and outcome, receipts and lost connections are recor
     { k: 'send-failed', seq: 4, reason: 'send-timeout' },
     { k: 'error', kind: 'send-timeout' },
     { k: 'recv', from: 2, seq: 9 },
-    { k: 'retried', metric: 'poolFailovers' },
+    { k: 'retried', metric: 'poolFailoverMessage' },
     { k: 'disconnect', reason: 'connection-reset' },
     { k: 'error', kind: 'connection-reset' },
   ]);

@@ -76,6 +76,24 @@ test('responses parse, missing mandatory headers and bad CSeq are errors', () =>
   assert.ok(parseSipMessage(Buffer.from('garbage')) instanceof SipParseError);
 });
 
+test('non-ASCII text parses as ASCII does: header values decoded, the body cut at its byte length', () => {
+  // Multi-byte UTF-8 takes the parser's byte-offset path; the same message in ASCII the text path.
+  const utf8 = [...NOTIFY.slice(0, 3), 't: "Zoë, A." <sip:alice@lab.test>;tag=a1', ...NOTIFY.slice(4, -3), 'l: 6', '', 'héllo'];
+  const message = expectMessage(parseSipMessage(crlf(utf8)));
+  assert.equal(message.headers.get('To'), '"Zoë, A." <sip:alice@lab.test>;tag=a1');
+  assert.equal(message.body.toString('utf8'), 'héllo');
+  assert.deepEqual(message.headers.getAll('Via'), expectMessage(parseSipMessage(crlf(NOTIFY))).headers.getAll('Via'));
+});
+
+test('a list header without commas before one with them: each split on its own commas', () => {
+  const lines = ['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP h;branch=z9hG4bKx', 'm: <sip:x@y>;expires=60', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: c', 'CSeq: 2 REGISTER', 'Allow: INVITE, ACK', 'Server: s, t', '', ''];
+  const message = expectMessage(parseSipMessage(crlf(lines)));
+  assert.deepEqual(message.headers.getAll('Contact'), ['<sip:x@y>;expires=60']);
+  assert.deepEqual(message.headers.getAll('Allow'), ['INVITE', 'ACK']);
+  assert.deepEqual(message.headers.getAll('Server'), ['s, t']);
+  assert.deepEqual(message.headers.getAll('Via'), ['SIP/2.0/UDP h;branch=z9hG4bKx']);
+});
+
 test('URI user parts decode escapes', () => {
   assert.equal(uriUser('sip:u%20x@lab.test;transport=tcp'), 'u x');
   assert.equal(uriUser('sip:lab.test'), undefined);

@@ -72,10 +72,10 @@ test('a delivery the agent names `alsoAs` is timed from the stamp under that pro
 test('a retry metric names the user to the lifecycle while the connection lives; other metrics do not', () => {
   const { metrics, owned, events } = build();
   events.metric('retransmissions', 1);
-  events.metric('poolFailovers', 1);
-  assert.deepEqual(owned.retried, ['poolFailovers']);
+  events.metric('poolFailoverMessage', 1);
+  assert.deepEqual(owned.retried, ['poolFailoverMessage']);
   events.close('imload');
-  events.metric('poolFailovers', 1);
-  assert.deepEqual(owned.retried, ['poolFailovers'], 'not after the connection closed');
-  assert.equal(metrics.snapshot().counters.poolFailovers, 2, 'counted either way');
+  events.metric('poolFailoverMessage', 1);
+  assert.deepEqual(owned.retried, ['poolFailoverMessage'], 'not after the connection closed');
+  assert.equal(metrics.snapshot().counters.poolFailoverMessage, 2, 'counted either way');
 });

@@ -4,6 +4,8 @@
  */
 import type { ProtocolDescriptor } from '../descriptor.js';
 import { SipOptions } from './options.js';
+import { poolFailoverMetrics } from './pool-failover.js';
+import { DEFAULT_FRONT_ENDS, poolServerNames } from './pool-config.js';
 
 const LCS2005 =
   'Microsoft IT Showcase: How Microsoft IT deployed and operates a reliable, enterprise-grade, real-time presence and instant messaging infrastructure (LCS 2005)';
@@ -23,7 +25,7 @@ export const sipDescriptor: ProtocolDescriptor = {
   metrics: [
     { name: 'register', kind: 'latency', unit: 'ms', description: 'REGISTER to its 2xx, Digest rounds included' },
     { name: 'retransmissions', kind: 'counter', unit: 'count', description: 'requests sent again because no answer came in time (UDP); counted apart, never hidden in other figures' },
-    { name: 'poolFailovers', kind: 'counter', unit: 'count', description: 'MESSAGEs the pool\'s dispatcher re-sent to another front end after the first did not answer, counted by the sender (kamailio-pool lab, a front end down)', retry: true },
+    ...poolFailoverMetrics,
     { name: 'deliverySameFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE relayed by the front end the recipient registered through (kamailio-pool lab)', ifSampled: true },
     { name: 'deliveryCrossFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE across front ends: relayed by a front end other than the recipient\'s (kamailio-pool lab)', ifSampled: true },
   ],
@@ -89,9 +91,10 @@ export const sipDescriptor: ProtocolDescriptor = {
     },
     {
       kind: 'kamailio-pool',
-      title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP)',
+      title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP or TCP to the director)',
       packages: ['kamailio', 'kamailio-presence-modules'],
-      transports: ['udp'],
+      transports: ['udp', 'tcp'],
+      faultServers: poolServerNames(DEFAULT_FRONT_ENDS),
       start: async (context) => (await import('./pool-lab.js')).startKamailioPoolLab(context),
     },
   ],

@@ -10,9 +10,10 @@
  * callee does not retransmit its 2xx until the ACK (§ 13.3.1.4): on loopback a lost 200 ends
  * as the caller's send timeout, which is counted.
  */
-import type { SendOutcome } from '../types.js';
+import type { SendOutcome, VuEvents } from '../types.js';
 import { dialogTarget, nameAddrUri, tagOf } from './address.js';
 import type { SipRequest } from './message.js';
+import { countPoolFailover } from './pool-failover.js';
 import { SipTimeoutError } from './transactions.js';
 import { SequenceCounter, type ResponseSpec, type UserAgent } from './ua.js';
 
@@ -34,7 +35,7 @@ function sdp(user: string, host: string): string {
 }
 
 /** INVITE → ACK → MESSAGE in the dialog → BYE. The outcome is the MESSAGE's (or the INVITE's), known before the BYE's. */
-export async function sendInSession(ua: UserAgent, user: string, host: string, uri: string, text: string): Promise<SendOutcome> {
+export async function sendInSession(ua: UserAgent, events: VuEvents, user: string, host: string, uri: string, text: string): Promise<SendOutcome> {
   const callId = ua.newCallId();
   const fromTag = ua.newTag();
   const cseq = new SequenceCounter();
@@ -52,7 +53,11 @@ export async function sendInSession(ua: UserAgent, user: string, host: string, u
     // unanswered BYE (its callee gone) must not hold this user's next action for Timer F. A
     // failed BYE only leaves state at the callee; a logoff aborts one still in flight.
     void ua.request({ ...dialog, method: 'BYE' }).catch(() => undefined);
-    return message.status < 300 ? { ok: true, recipients: 1 } : failed(message.status, message.reason);
+    if (message.status >= 300) return failed(message.status, message.reason);
+    // A pool's dispatcher routes the INVITE (the dialog's MESSAGE and BYE go round it, by its
+    // route set): a session whose INVITE it re-sent, and whose MESSAGE then went through, was retried.
+    countPoolFailover(events, 'INVITE', invite);
+    return { ok: true, recipients: 1 };
   } catch (failure) {
     if (failure instanceof SipTimeoutError) return { ok: false, reason: 'timeout', detail: failure.message };
     return { ok: false, reason: 'rejected', detail: failure instanceof Error ? failure.message : String(failure) };

@@ -17,20 +17,29 @@
  *
  * docs/sip.md § Pools and directors.
  */
-import type { KamailioConfigInput } from './lab-config.js';
-
 export const FRONT_END_HEADER = 'X-Imload-Front-End';
 /** On a reply the dispatcher relays from a front end it re-sent the request to (failover). */
 export const RETRIED_HEADER = 'X-Imload-Retried';
+
+/** Front ends the lab starts. */
+export const DEFAULT_FRONT_ENDS = 2;
+
+/** The pool's servers as the lab names them (and `faults: kill` with `server:`): the front ends first, the default victim. */
+export function poolServerNames(frontEnds: number): string[] {
+  return [...Array.from({ length: frontEnds }, (_, i) => `fe${i + 1}`), 'presence', 'dispatcher', 'director'];
+}
 
 const quoted = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
 
 interface Common {
   readonly host: string;
+  /** One port for UDP and TCP. */
   readonly port: number;
   readonly domain: string;
   readonly ctl: string;
   readonly children: number;
+  /** TCP readers and the connection cap (the director holds one per TCP user). */
+  readonly tcp: { readonly children: number; readonly maxConnections: number };
 }
 
 function header(role: string, input: Common): string[] {
@@ -44,7 +53,13 @@ function header(role: string, input: Common): string[] {
     `alias=${quoted(input.domain)}`,
     'maxbuffer=4194304',
     `listen=udp:${input.host}:${input.port}`,
-    'disable_tcp=yes',
+    `listen=tcp:${input.host}:${input.port}`,
+    `tcp_children=${input.tcp.children}`,
+    `tcp_max_connections=${input.tcp.maxConnections}`,
+    // A user's connection lives as long as its binding (default 120 s would cut idle users off);
+    // requests to a user reuse its connection (its Contact is the connection's far end), never open one.
+    'tcp_connection_lifetime=3605',
+    'tcp_no_connect=yes',
     '',
   ];
 }
@@ -144,10 +159,16 @@ export function renderDispatcherConfig(input: DispatcherConfigInput): string {
     '}',
     '',
     // A front end that does not answer (408) or refuses (5xx): mark it down and try the next one.
+    // One that does not know the recipient (404) is asked no more, but the next one is: a front
+    // end just restarted answers before DMQ has given it the pool's table (seen in
+    // sip-pool.test.ts: MESSAGEs to online users refused 404 at the restart), where LCS's front
+    // ends read one shared back end. A recipient truly offline gets every front end's 404.
     'failure_route[FAILOVER] {',
     '\tif (t_is_canceled()) exit;',
     '\tif (t_check_status("408|5[0-9][0-9]") || (t_branch_timeout() && !t_branch_replied())) {',
     '\t\tds_mark_dst("ip");',
+    '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
+    '\t} else if (t_check_status("404") && is_method("MESSAGE|INVITE")) {',
     '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
     '\t}',
     '}',
@@ -209,9 +230,4 @@ export function renderFrontEndConfig(input: FrontEndConfigInput): string {
     '}',
     '',
   ].join('\n');
-}
-
-/** The presence server behind the pool: the single-server lab configuration, no Digest (the director did it). */
-export function presenceServerInput(input: Omit<KamailioConfigInput, 'passwordEnv' | 'tls'>): KamailioConfigInput {
-  return { ...input };
 }

@@ -1,14 +1,15 @@
 /**
  * `lab: kamailio-pool`: a director, a dispatcher, N front ends sharing registrations over DMQ and
- * one presence server behind them, each its own Kamailio process on free loopback UDP ports
- * (pool-config.ts has the configurations and why). UDP only.
+ * one presence server behind them, each its own Kamailio process on a free loopback port, UDP and
+ * TCP (pool-config.ts has the configurations and why). Users reach the director over either; the
+ * pool's own hops are UDP. Any of the processes can be killed and restarted (`faults:`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderKamailioConfig } from './lab-config.js';
 import { freeUdpAndTcpPort, installedKamailioVersion, runKamailioConfig, type KamailioProcess } from './lab.js';
-import { renderDirectorConfig, renderDispatcherConfig, renderDispatcherList, renderFrontEndConfig } from './pool-config.js';
+import { DEFAULT_FRONT_ENDS, poolServerNames, renderDirectorConfig, renderDispatcherConfig, renderDispatcherList, renderFrontEndConfig } from './pool-config.js';
 import { labBaseDir } from '../../lab/dirs.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
 
@@ -30,6 +31,7 @@ export interface KamailioPoolOptions {
   readonly maxExpires?: number;
 }
 
+/** One Kamailio process of the pool, on one port for UDP and TCP. */
 export interface PoolElement {
   readonly name: string;
   readonly host: string;
@@ -37,15 +39,15 @@ export interface PoolElement {
   /** kamcmd -s address. */
   readonly ctl: string;
   readonly dir: string;
-  /** The process now (a restarted front end has a new one). */
+  /** The process now (a restarted element has a new one). */
   pid(): number;
   stop(): Promise<void>;
-}
-
-export interface PoolFrontEnd extends PoolElement {
-  /** SIGKILL the front end's whole process group (a crash), and wait until it has gone. */
+  /** SIGKILL the element's whole process group (a crash), and wait until it has gone. */
   kill(): Promise<void>;
-  /** Start it again on the same port with the same configuration (DMQ resynchronises its location table). */
+  /**
+   * Start it again on the same port with the same configuration (a front end: DMQ resynchronises
+   * its location table; the presence server comes back empty).
+   */
   restart(): Promise<void>;
   running(): boolean;
 }
@@ -53,8 +55,10 @@ export interface PoolFrontEnd extends PoolElement {
 export interface KamailioPoolLab {
   readonly director: PoolElement;
   readonly dispatcher: PoolElement;
-  readonly frontEnds: readonly PoolFrontEnd[];
+  readonly frontEnds: readonly PoolElement[];
   readonly presence: PoolElement;
+  /** Every element by its name (poolServerNames). */
+  readonly elements: ReadonlyMap<string, PoolElement>;
   readonly domain: string;
   readonly dir: string;
   readonly version?: string;
@@ -65,7 +69,7 @@ const tablePower = (entries: number, perBucket: number): number =>
   Math.min(16, Math.max(12, Math.ceil(Math.log2(Math.max(1, entries / perBucket)))));
 
 export async function startKamailioPool(options: KamailioPoolOptions = {}): Promise<KamailioPoolLab> {
-  const count = options.frontEnds ?? 2;
+  const count = options.frontEnds ?? DEFAULT_FRONT_ENDS;
   if (count < 1) throw new LabError('a pool needs at least one front end', KIND);
   const host = '127.0.0.1';
   const domain = options.domain ?? 'lab.test';
@@ -93,11 +97,34 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((process) => process.stop()));
   };
-  const run = async (name: string, port: number, configFile: string, elementDir: string, env?: NodeJS.ProcessEnv): Promise<KamailioProcess> => {
+  const run = async (port: number, configFile: string, elementDir: string, env?: NodeJS.ProcessEnv): Promise<KamailioProcess> => {
     const process = await runKamailioConfig({ kind: KIND, dir: elementDir, configFile, host, port, shmMb, env, keepAfterExit: options.keepAfterExit });
     started.push(process);
     return process;
   };
+  /** Starts an element's written configuration; a kill and a restart run the same again. */
+  const startElement = async (name: string, port: number, paths: { dir: string; ctl: string; configFile: string }, env?: NodeJS.ProcessEnv): Promise<PoolElement> => {
+    let process = await run(port, paths.configFile, paths.dir, env);
+    let up = true;
+    return {
+      name, host, port, ctl: paths.ctl, dir: paths.dir,
+      pid: () => process.pid,
+      running: () => up,
+      stop: () => process.stop(),
+      kill: async () => {
+        up = false;
+        process.kill();
+        await process.exited;
+      },
+      restart: async () => {
+        await process.stop();
+        process = await run(port, paths.configFile, paths.dir, env);
+        up = true;
+      },
+    };
+  };
+  // The director holds a TCP connection per TCP user; the others only the pool's few.
+  const tcp = { users: { children: 2, maxConnections: Math.max(4096, users + 1024) }, pool: { children: 1, maxConnections: 4096 } };
 
   try {
     // The presence server: the single-server configuration, no Digest.
@@ -111,58 +138,41 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
       }),
       { mode: 0o600 },
     );
-    const presenceProcess = await run('presence', presencePort, presence.configFile, presence.dir);
+    const presenceServer = await startElement('presence', presencePort, presence);
 
-    const frontEnds: PoolFrontEnd[] = [];
-    const frontEndStarts = frontEndPorts.map(async (port, i) => {
-      const name = `fe${i + 1}`;
-      const fe = element(name);
-      writeFileSync(
-        fe.configFile,
-        renderFrontEndConfig({
-          host, port, domain, ctl: fe.ctl, children, name,
-          presence: { host, port: presencePort },
-          peers: frontEndPorts.filter((other) => other !== port).map((other) => ({ host, port: other })),
-          minExpires, maxExpires, tablePower: tablePower(users, 4),
-        }),
-        { mode: 0o600 },
-      );
-      let process = await run(name, port, fe.configFile, fe.dir);
-      let up = true;
-      frontEnds[i] = {
-        name, host, port, ctl: fe.ctl, dir: fe.dir,
-        pid: () => process.pid,
-        running: () => up,
-        stop: () => process.stop(),
-        kill: async () => {
-          up = false;
-          process.kill();
-          await process.exited;
-        },
-        restart: async () => {
-          await process.stop();
-          process = await run(name, port, fe.configFile, fe.dir);
-          up = true;
-        },
-      };
-    });
-    await Promise.all(frontEndStarts);
+    const frontEnds = await Promise.all(
+      frontEndPorts.map(async (port, i) => {
+        const name = `fe${i + 1}`;
+        const fe = element(name);
+        writeFileSync(
+          fe.configFile,
+          renderFrontEndConfig({
+            host, port, domain, ctl: fe.ctl, children, tcp: tcp.pool, name,
+            presence: { host, port: presencePort },
+            peers: frontEndPorts.filter((other) => other !== port).map((other) => ({ host, port: other })),
+            minExpires, maxExpires, tablePower: tablePower(users, 4),
+          }),
+          { mode: 0o600 },
+        );
+        return startElement(name, port, fe);
+      }),
+    );
 
     const dispatcher = element('dispatcher');
     const listFile = join(dispatcher.dir, 'dispatcher.list');
     writeFileSync(listFile, renderDispatcherList(frontEnds.map((fe) => ({ host, port: fe.port, name: fe.name }))));
     writeFileSync(
       dispatcher.configFile,
-      renderDispatcherConfig({ host, port: dispatcherPort, domain, ctl: dispatcher.ctl, children, listFile, pingIntervalS: options.pingIntervalS ?? 1 }),
+      renderDispatcherConfig({ host, port: dispatcherPort, domain, ctl: dispatcher.ctl, children, tcp: tcp.pool, listFile, pingIntervalS: options.pingIntervalS ?? 1 }),
       { mode: 0o600 },
     );
-    const dispatcherProcess = await run('dispatcher', dispatcherPort, dispatcher.configFile, dispatcher.dir);
+    const dispatcherServer = await startElement('dispatcher', dispatcherPort, dispatcher);
 
     const director = element('director');
     writeFileSync(
       director.configFile,
       renderDirectorConfig({
-        host, port: directorPort, domain, ctl: director.ctl, children,
+        host, port: directorPort, domain, ctl: director.ctl, children, tcp: tcp.users,
         dispatcher: { host, port: dispatcherPort },
         poolPorts: [...frontEndPorts, presencePort],
         passwordEnv: options.password !== undefined ? PASSWORD_ENV : undefined,
@@ -171,21 +181,21 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
       { mode: 0o600 },
     );
     const env = options.password !== undefined ? { ...process.env, [PASSWORD_ENV]: options.password } : undefined;
-    const directorProcess = await run('director', directorPort, director.configFile, director.dir, env);
+    const directorServer = await startElement('director', directorPort, director, env);
 
-    const fixed = (name: string, port: number, paths: { dir: string; ctl: string }, process: KamailioProcess): PoolElement => ({
-      name, host, port, ctl: paths.ctl, dir: paths.dir, pid: () => process.pid, stop: () => process.stop(),
-    });
+    const all = [...frontEnds, presenceServer, dispatcherServer, directorServer];
+    const elements = new Map(poolServerNames(count).map((name) => [name, all.find((e) => e.name === name)!]));
     let stopping: Promise<void> | undefined;
     return {
-      director: fixed('director', directorPort, director, directorProcess),
-      dispatcher: fixed('dispatcher', dispatcherPort, dispatcher, dispatcherProcess),
-      presence: fixed('presence', presencePort, presence, presenceProcess),
+      director: directorServer,
+      dispatcher: dispatcherServer,
+      presence: presenceServer,
       frontEnds,
+      elements,
       domain,
       dir,
       version: installedKamailioVersion(),
-      // Front ends restarted since the start are in `started` too; stopping a stopped one is a no-op.
+      // Elements restarted since the start are in `started` too; stopping a stopped one is a no-op.
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {
@@ -194,35 +204,40 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
   }
 }
 
-/** `lab: kamailio-pool`: the target reaches the director over UDP; the cross-check reads the front ends' location tables. */
+/** `lab: kamailio-pool`: the target reaches the director over UDP or TCP; the cross-check reads the front ends' location tables. */
 export async function startKamailioPoolLab(context: LabContext): Promise<LabTarget> {
-  if (context.transport !== undefined && context.transport !== 'udp') {
-    throw new LabError(`the kamailio-pool lab is UDP only (asked for ${context.transport})`, KIND);
-  }
+  const transport = context.transport ?? 'udp';
+  if (transport === 'tls') throw new LabError('the kamailio-pool lab has no TLS (asked for tls): use udp or tcp', KIND);
   const pool = await startKamailioPool({ domain: context.domain, password: context.password, users: context.users, keepAfterExit: context.keep });
   const server = (element: PoolElement): LabServer => ({
     kind: KIND,
     name: `pool-${element.name}`,
     host: element.host,
     port: element.port,
-    url: `sip://${element.host}:${element.port};transport=udp`,
+    url: `sip://${element.host}:${element.port};transport=${transport}`,
     pid: element.pid(),
     dir: element.dir,
     version: pool.version,
     stop: () => element.stop(),
   });
   const director = server(pool.director);
+  const named = (name: string | undefined): PoolElement => {
+    const element = pool.elements.get(name ?? pool.frontEnds[0]!.name);
+    if (element === undefined) throw new LabError(`the pool has no server "${name}" (servers: ${[...pool.elements.keys()].join(', ')})`, KIND);
+    return element;
+  };
   return {
     primary: director,
     servers: [director, server(pool.dispatcher), ...pool.frontEnds.map(server), server(pool.presence)],
     url: `sip://${director.host}:${director.port}`,
-    transport: 'udp',
+    transport,
     domain: pool.domain,
     options: { ctl: pool.frontEnds[0]!.ctl, poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
     stop: () => pool.stop(),
-    // `faults: [{ kill: <target> }]` kills the first front end (SIGKILL, a crash) and restarts it:
-    // its users' bindings live on in the other front ends (dmq_usrloc), the dispatcher fails over.
-    outage: { down: () => pool.frontEnds[0]!.kill(), up: () => pool.frontEnds[0]!.restart() },
-    serverPids: () => [pool.director, pool.dispatcher, ...pool.frontEnds, pool.presence].map((element) => element.pid()),
+    // `faults: [{ kill: <target>, server: fe2 }]` kills that element (SIGKILL, a crash) and
+    // restarts it; without `server:` the first front end. A front end's users' bindings live on
+    // in the others (dmq_usrloc), and the dispatcher fails over.
+    outage: { servers: [...pool.elements.keys()], down: (name) => named(name).kill(), up: (name) => named(name).restart() },
+    serverPids: () => [...pool.elements.values()].map((element) => element.pid()),
   };
 }

@@ -9,6 +9,7 @@ import { detached, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { buildPidf, PIDF_CONTENT_TYPE } from './pidf.js';
+import { countPoolFailover } from './pool-failover.js';
 import type { CSeqSource, UserAgent } from './ua.js';
 
 const NOTHING = (): void => undefined;
@@ -65,6 +66,7 @@ export class Publication extends WheelTimer implements CSeqSource {
       if (this.etag === undefined) return undefined;
       const response = await this.send(0, undefined);
       this.etag = undefined;
+      countPoolFailover(this.events, 'PUBLISH', response);
       return response;
     });
   }
@@ -103,6 +105,7 @@ export class Publication extends WheelTimer implements CSeqSource {
 
   private afterResponse(response: SipResponse): void {
     if (response.status < 200 || response.status >= 300) return;
+    countPoolFailover(this.events, 'PUBLISH', response);
     this.etag = detached(response.headers.get('SIP-ETag')) ?? this.etag;
     const seconds = parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
     if (seconds <= 0 || this.etag === undefined) this.cancel();

@@ -4,6 +4,7 @@ import type { VuEvents } from '../types.js';
 import { nameAddrParam, nameAddrUri, parseSeconds } from './address.js';
 import type { SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
+import { countPoolFailover } from './pool-failover.js';
 import type { CSeqSource, UserAgent } from './ua.js';
 
 /** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
@@ -50,15 +51,18 @@ export class Registration extends WheelTimer implements CSeqSource {
     if (response.status >= 200 && response.status < 300) {
       // A pool lab's front ends name themselves in their replies (pool-config.ts).
       this.frontEnd = response.headers.get('X-Imload-Front-End') ?? this.frontEnd;
+      countPoolFailover(this.events, 'REGISTER', response);
       this.scheduleRefresh(this.grantedExpires(response));
     }
     return response;
   }
 
   /** Removes this binding (Expires: 0); resolves with the final response. */
-  unregister(): Promise<SipResponse> {
+  async unregister(): Promise<SipResponse> {
     this.cancel();
-    return this.send(0);
+    const response = await this.send(0);
+    countPoolFailover(this.events, 'REGISTER', response);
+    return response;
   }
 
   cancel(): void {

@@ -10,6 +10,7 @@ import { detached, dialogTarget, nameAddrUri, parseParams, parseSeconds, shared,
 import type { SipRequest, SipResponse } from './message.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { parsePidf, type ParsedPresence } from './pidf.js';
+import { countPoolFailover } from './pool-failover.js';
 import type { CSeqSource, UserAgent } from './ua.js';
 
 /** Terminations after which RFC 6665 § 4.1.3 says a new subscription may be tried at once. */
@@ -176,6 +177,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
       this.failed(response);
       return;
     }
+    countPoolFailover(this.owner.events, 'SUBSCRIBE', response);
     if (this.remoteTagHead === undefined) {
       this.keepRemoteTag(tagOf(response.headers.get('To')));
       // A UAC reverses the Record-Route of the response (§ 12.1.2).
@@ -307,6 +309,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
     });
     try {
       const response = await this.send(0);
+      countPoolFailover(this.owner.events, 'SUBSCRIBE', response);
       if (response.status < 300) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([terminated, new Promise<void>((resolve) => (timer = setTimeout(resolve, finalNotifyWaitMs)))]);

@@ -13,12 +13,6 @@ import { SipParseError } from './message.js';
 import { userIndexFromBranch, type SipChannel, type SipReceiver, type SipTransportName } from './channel.js';
 import { classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 
-interface Attached {
-  readonly receiver: SipReceiver;
-  readonly index: number;
-  readonly name: string;
-}
-
 /** Datagrams no user could be found for; reported by the agent, not silently dropped. */
 export interface UnroutedCounter {
   /**
@@ -65,21 +59,29 @@ export function udpInputWaiting(): boolean {
   return waiting;
 }
 
-/** One user's share of a hub socket (an object, not closures: pools attach users by the 100k). */
+/**
+ * One user's share of a hub socket, and the hub's entry for routing to that user (one object
+ * per user, not closures nor a separate entry: pools attach users by the 100k).
+ */
 class UdpChannel implements SipChannel {
   readonly transport: SipTransportName = 'UDP';
   readonly reliable = false;
-  readonly localHost: string;
-  readonly localPort: number;
   private open = true;
 
   constructor(
     private readonly hub: UdpHub,
     private readonly slot: UdpSocketSlot,
-    private readonly entry: Attached,
-  ) {
-    this.localHost = slot.localHost;
-    this.localPort = slot.localPort;
+    readonly receiver: SipReceiver,
+    readonly index: number,
+    readonly name: string,
+  ) {}
+
+  get localHost(): string {
+    return this.slot.localHost;
+  }
+
+  get localPort(): number {
+    return this.slot.localPort;
   }
 
   send(data: Buffer): boolean {
@@ -90,7 +92,7 @@ class UdpChannel implements SipChannel {
 
   close(): void {
     this.open = false;
-    this.hub.detach(this.entry);
+    this.hub.detach(this);
   }
 }
 
@@ -99,8 +101,8 @@ export class UdpHub {
    * By population index: an array, so attaching and leaving allocate nothing. A worker's indices
    * are every W-th of 0..N (W workers), close enough for V8 to keep the array's fast elements.
    */
-  private readonly byIndex: Array<Attached | undefined> = [];
-  private readonly byName = new Map<string, Attached>();
+  private readonly byIndex: Array<UdpChannel | undefined> = [];
+  private readonly byName = new Map<string, UdpChannel>();
   private closed = false;
 
   private constructor(
@@ -143,14 +145,14 @@ export class UdpHub {
 
   /** Gives a user a channel on one of the shared sockets (chosen by index, so it is stable). */
   attach(index: number, name: string, receiver: SipReceiver): SipChannel {
-    const entry: Attached = { receiver, index, name };
-    this.byIndex[index] = entry;
-    this.byName.set(name, entry);
-    return new UdpChannel(this, this.slots[index % this.slots.length]!, entry);
+    const channel = new UdpChannel(this, this.slots[index % this.slots.length]!, receiver, index, name);
+    this.byIndex[index] = channel;
+    this.byName.set(name, channel);
+    return channel;
   }
 
   /** @internal A channel closed: its user no longer receives (unless re-attached since). */
-  detach(entry: Attached): void {
+  detach(entry: UdpChannel): void {
     if (this.byIndex[entry.index] === entry) this.byIndex[entry.index] = undefined;
     if (this.byName.get(entry.name) === entry) this.byName.delete(entry.name);
   }
@@ -165,7 +167,7 @@ export class UdpHub {
       this.counter.unrouted(`malformed datagram: ${message.message}`, data.length);
       return;
     }
-    let target: Attached | undefined;
+    let target: UdpChannel | undefined;
     if (message.kind === 'response') {
       const index = userIndexFromBranch(message.branch);
       if (index !== undefined && index >= 0 && index < this.byIndex.length) target = this.byIndex[index];

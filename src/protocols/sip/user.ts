@@ -19,7 +19,8 @@ import { answerSessionRequest, sendInSession } from './im-session.js';
 import type { SipRequest } from './message.js';
 import { agentErrorFor } from './outcome.js';
 import { Publication } from './publication.js';
-import { FRONT_END_HEADER, RETRIED_HEADER } from './pool-config.js';
+import { FRONT_END_HEADER } from './pool-config.js';
+import { countPoolFailover } from './pool-failover.js';
 import { Registration } from './registration.js';
 import type { SipAgentSettings } from './settings.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
@@ -203,7 +204,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   async message(to: string, text: string): Promise<SendOutcome> {
     if (this.phase !== 'online') return { ok: false, reason: 'rejected', detail: `not online (${this.phase})` };
     const uri = `sip:${to}@${this.context.settings.domain}`;
-    if (this.context.settings.imMode === 'session') return sendInSession(this.ua, this.identity.name, this.ua.localHost, uri, text);
+    if (this.context.settings.imMode === 'session') return sendInSession(this.ua, this.events, this.identity.name, this.ua.localHost, uri, text);
     try {
       const response = await this.ua.request({
         method: 'MESSAGE',
@@ -216,8 +217,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
         body: text,
       });
       if (response.status >= 200 && response.status < 300) {
-        // kamailio-pool lab: the dispatcher re-sent it to another front end after the first did not answer.
-        if (response.headers.get(RETRIED_HEADER) !== undefined) this.events.metric('poolFailovers', 1);
+        countPoolFailover(this.events, 'MESSAGE', response);
         return { ok: true, recipients: 1 };
       }
       const detail = `${response.status} ${response.reason}`;
