@@ -8,13 +8,14 @@
  *
  *   node --import tsx bench/irc-network-100k.bench.ts [--users N] [--duration 10m] [--workers N]
  *
- * Prove it small first (`--users 20000 --duration 1m`); the full run takes ~20 minutes.
+ * Prove it small first (`--users 20000 --duration 1m`); the full run takes ~26 minutes (ramp 150/s,
+ * hold 10 min, ramp-down 500/s).
  */
 import { parseArgs } from 'node:util';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { runCommand } from '../src/commands/run.js';
 import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
-import { describeRssPerVu } from '../src/analysis/generator.js';
+import { GENERATOR_LIMITS, describeRssPerVu } from '../src/analysis/generator.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, duration: { type: 'string' }, workers: { type: 'string' } } });
 
@@ -48,7 +49,15 @@ const workerCpu = (phase: JournalSecond[]) => phase.flatMap((e) => e.health.map(
 const rssAt = (e: JournalSecond) => e.health.reduce((n, h) => n + h.rssBytes, 0);
 const vusAt = (e: JournalSecond) => e.health.reduce((n, h) => n + h.vus, 0);
 const peak = seconds.reduce((best, e) => (vusAt(e) >= vusAt(best) ? e : best), seconds[0]!);
-const loopP99s = hold.flatMap((e) => e.health.map((h) => h.eventLoopP99));
+const rampDown = seconds.filter((e) => e.phase === 'rampDown');
+const loopP99sOf = (phase: JournalSecond[]) => phase.flatMap((e) => e.health.map((h) => h.eventLoopP99));
+const loopP99s = loopP99sOf(hold);
+/** Per phase: the per-second worker p99s' median / p95 / max, and the seconds the generator verdict counts as slow. */
+const loopOf = (phase: JournalSecond[]) => {
+  const p99s = loopP99sOf(phase);
+  const slow = phase.filter((e) => e.health.some((h) => h.eventLoopP99 > GENERATOR_LIMITS.eventLoopP99Ms)).length;
+  return `median ${pct(p99s, 0.5)} / p95 ${pct(p99s, 0.95)} / max ${Math.max(0, ...p99s)} ms, above ${GENERATOR_LIMITS.eventLoopP99Ms} ms in ${slow} of ${phase.length} s`;
+};
 
 console.log('\n--- irc network benchmark (chat-network-100k) ---');
 console.log(`${new Date().toISOString()}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadAtStart}, at end ${load()}`);
@@ -69,6 +78,8 @@ console.log(
   `generator: ${s.generator.workers} workers; ${describeRssPerVu(s.generator)} above the workers' start-up RSS (target ≤ 10 KiB); all-in ${(rssAt(peak) / 2 ** 20).toFixed(0)} MiB at ${vusAt(peak)} VUs = ${f1(rssAt(peak) / vusAt(peak) / 1024)} KiB/VU`,
 );
 console.log(`generator event loop: per-second p99 during hold median ${pct(loopP99s, 0.5)} / p95 ${pct(loopP99s, 0.95)} / p99 ${pct(loopP99s, 0.99)} ms; worst second ${s.generator.eventLoopP99} ms`);
+console.log(`generator event loop per phase (per-second worker p99s): ramp ${loopOf(ramp)}; hold ${loopOf(hold)}; ramp-down ${loopOf(rampDown)}`);
+console.log(`host CPU ramp-down mean ${f1(mean(hostCpu(rampDown)))} p95 ${f1(pct(hostCpu(rampDown), 0.95))}; host busy (≥ 95 %) seconds: ramp ${hostCpu(ramp).filter((x) => x >= 95).length}, hold ${hostCpu(hold).filter((x) => x >= 95).length}, ramp-down ${hostCpu(rampDown).filter((x) => x >= 95).length}`);
 console.log(`generator CPU per worker (% of a core): ramp mean ${f1(mean(workerCpu(ramp)))}, hold mean ${f1(mean(workerCpu(hold)))}; peak open files ${Math.max(...s.generator.perWorker.map((w) => w.openFds))} in one worker`);
 console.log(`generator bottleneck: ${s.generator.bottleneck ? s.generator.reasons.join('; ') : 'no'}`);
 console.log(`coordinator (link proxies, journal): ${f1(((coordinatorCpu.user + coordinatorCpu.system) / 1e6 / wallSeconds) * 100)} % of a core over the run`);

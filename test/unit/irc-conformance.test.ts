@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ircProtocol } from '../../src/protocols/irc/index.js';
+import { createServer } from 'node:net';
 import { scriptedIrcServer } from '../helpers/irc-scripted-server.js';
 import type { ChannelAssignment, VuEvents } from '../../src/protocols/types.js';
 
@@ -168,6 +169,41 @@ test('433 nick in use: the next NICK appends `_`, and our own line echoed under 
     assert.ok(received.errors.some((e) => e.startsWith('nick-in-use')), received.errors.join('\n'));
     assert.deepEqual(await user.message('bob', 'hi'), { ok: true, recipients: 1 });
     assert.deepEqual(received.messages, ['bob: hi'], 'bob\'s message counts, the echo of ours does not');
+  } finally {
+    user.destroy();
+    await agent.close();
+    server.close();
+  }
+});
+
+test('a UTF-8 character split between two TCP chunks arrives whole', { timeout: 10_000 }, async () => {
+  // The first part ends inside 'é' (0xC3 | 0xA9) and goes out with the PONG that ends our logon;
+  // the rest only once we send something after it, so the two cannot arrive as one chunk.
+  const line = Buffer.from(`:bob!b@h PRIVMSG ${NICK} :café au lait\r\n`);
+  const split = line.indexOf(0xa9);
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\n'); end !== -1; end = buffered.indexOf('\n')) {
+        const [command, ...params] = buffered.slice(0, end).replace(/\r$/, '').split(' ');
+        buffered = buffered.slice(end + 1);
+        if (command === 'USER') socket.write(`:srv 001 ${NICK} :Welcome\r\n`);
+        else if (command === 'PING' && params[0] === ':imload-ready') socket.write(Buffer.concat([Buffer.from(`:srv PONG srv :imload-ready\r\n`), line.subarray(0, split)]));
+        else if (command === 'PING') socket.write(Buffer.concat([line.subarray(split), Buffer.from(`:srv PONG srv ${params[0]}\r\n`)]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const received: Received = { messages: [], errors: [] };
+  const { agent, user } = await userOn((server.address() as { port: number }).port, received);
+  try {
+    await user.logon();
+    assert.deepEqual(await user.message('bob', 'hi'), { ok: true, recipients: 1 });
+    assert.deepEqual(received.messages, ['bob: café au lait']);
+    assert.deepEqual(received.errors, []);
   } finally {
     user.destroy();
     await agent.close();

@@ -32,7 +32,8 @@ export interface AuditoriumMember {
 }
 
 export class AuditoriumPolicy {
-  private readonly opWaiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  /** Presenters waiting to be given operator status, by channel; created on the first (most users never wait). */
+  private opWaiters: Map<string, { resolve: () => void; reject: (error: Error) => void }> | undefined;
 
   constructor(private readonly user: AuditoriumMember) {}
 
@@ -47,9 +48,9 @@ export class AuditoriumPolicy {
       if (!view) continue;
       const self = user.nick;
       if (channel.role === 'presenter') {
-        if (view.ops.has(self)) return this.host(view);
+        if (view.isOp(self)) return this.host(view);
         if (view.hasPresenterOp(self)) return this.waitForOp(key);
-      } else if (!view.ops.has(self)) {
+      } else if (!view.isOp(self)) {
         if (view.hasPresenterOp(self)) return;
         if (attempt === MAX_ATTEMPTS - 1) {
           // A server may hide hosts from listeners (InspIRCd opvisible=no): stay, and say so.
@@ -72,12 +73,12 @@ export class AuditoriumPolicy {
       view.flags += 'u';
     }
     for (const presenter of view.presentersPresent(this.user.nick)) {
-      if (!view.ops.has(presenter)) this.user.send(`MODE ${name} +o ${presenter}`);
+      if (!view.isOp(presenter)) this.user.send(`MODE ${name} +o ${presenter}`);
     }
   }
 
   private waitForOp(key: string): Promise<void> {
-    return new Promise((resolve, reject) => this.opWaiters.set(key, { resolve, reject }));
+    return new Promise((resolve, reject) => (this.opWaiters ??= new Map()).set(key, { resolve, reject }));
   }
 
   /**
@@ -86,9 +87,9 @@ export class AuditoriumPolicy {
    */
   gainedOp(view: ChannelView): void {
     const assignment = view.assignment;
-    const waiter = assignment ? this.opWaiters.get(assignment.name.toLowerCase()) : undefined;
+    const waiter = assignment ? this.opWaiters?.get(assignment.name.toLowerCase()) : undefined;
     if (!assignment || !waiter) return;
-    this.opWaiters.delete(assignment.name.toLowerCase());
+    this.opWaiters!.delete(assignment.name.toLowerCase());
     this.user.refreshNames(assignment.name).then(() => {
       this.host(view);
       waiter.resolve();
@@ -98,7 +99,7 @@ export class AuditoriumPolicy {
   /** As a host, op presenters who arrive after us. */
   memberJoined(view: ChannelView, nick: string): void {
     const assignment = view.assignment;
-    if (!assignment?.auditorium || !view.ops.has(this.user.nick) || view.ops.has(nick)) return;
+    if (!assignment?.auditorium || !view.isOp(this.user.nick) || view.isOp(nick)) return;
     if (assignment.presenters.includes(nick)) this.user.send(`MODE ${assignment.name} +o ${nick}`);
   }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LineBuffer, parseLine } from './codec.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, readFdLimit, startForeground, waitUntilReady, which, type ForegroundProcess } from '../../lab/process.js';
+import { LusersObserver } from './lusers.js';
 import { inspircdConfig, ngircdConfig, type ConnectThrottle, type SpanningTreeConfig } from './lab-config.js';
 import { startLinkProxy, type LinkProxy } from '../../faults/link-proxy.js';
 import { randomBytes } from 'node:crypto';
@@ -157,59 +158,46 @@ export async function startInspircdNetwork(options: { servers: number; password?
   return { servers: started, links, stop };
 }
 
-/** Waits until every server's LUSERS counts `count` servers in the network. */
+/** Between two LUSERS questions to one server while waiting for the network: the relink figure's resolution. */
+const NETWORK_POLL_MS = 100;
+
+/**
+ * Waits until every server's LUSERS counts `count` servers in the network. All servers are asked
+ * at once, each through one kept observer (a fresh client costs InspIRCd's ~1 s registration
+ * tick per question, which made a netsplit's relink read ~3 s late on three servers); so the
+ * wait ends within NETWORK_POLL_MS and a round trip of the last server seeing the whole network,
+ * or — when the network is whole sooner — at the observers' registration, about 1 s after the start.
+ */
 export async function waitForNetwork(servers: readonly LabServer[], count: number, timeoutMs: number, password?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const server of servers) {
+  const observers: LusersObserver[] = [];
+  // Set once the wait is over (whole, or one server failed): the other servers' loops stop.
+  let over = false;
+  const whole = async (server: LabServer): Promise<void> => {
+    let observer: LusersObserver | undefined;
     let seen: number | undefined;
-    while ((seen = await lusers(server.host, server.port, 5000, password).then((l) => l.servers).catch(() => undefined)) !== count) {
+    while (seen !== count && !over) {
       if (Date.now() > deadline) {
         throw new LabError(`the InspIRCd network did not link: ${server.name} sees ${seen ?? 'no'} servers of ${count}`, 'inspircd-network');
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      try {
+        if (!observer) observers.push((observer = await LusersObserver.open({ host: server.host, port: server.port, password }, 5000)));
+        if (over) observer.close();
+        seen = (await observer.ask(5000)).servers;
+      } catch {
+        // The server refused or dropped the observer (starting up, busy): a fresh one next round.
+        observer = undefined;
+        seen = undefined;
+      }
+      if (seen !== count) await new Promise((resolve) => setTimeout(resolve, NETWORK_POLL_MS));
     }
+  };
+  try {
+    await Promise.all(servers.map(whole));
+  } finally {
+    over = true;
+    for (const observer of observers) observer.close();
   }
-}
-
-/** One LUSERS as a fresh client: the network's server count (251) and global users (266), itself included. */
-export function lusers(host: string, port: number, timeoutMs = 5000, password?: string): Promise<{ servers?: number; globalUsers?: number }> {
-  return new Promise((resolve, reject) => {
-    const nick = `imlnet${Math.floor(Math.random() * 1e6)}`;
-    const socket = connect({ host, port });
-    const lines = new LineBuffer();
-    const result: { servers?: number; globalUsers?: number } = {};
-    const timer = setTimeout(() => done(new Error('no LUSERS answer in time')), timeoutMs);
-    function done(error?: Error) {
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(result);
-    }
-    socket.setEncoding('utf8');
-    socket.on('error', (error) => done(error));
-    socket.on('close', () => done(new Error('closed before LUSERS')));
-    socket.on('connect', () => socket.write(`${password !== undefined ? `PASS ${password}\r\n` : ''}NICK ${nick}\r\nUSER ${nick} 0 * :imload lab network\r\n`));
-    socket.on('data', (chunk: string) =>
-      lines.push(chunk, (line) => {
-        const message = parseLine(line);
-        if (!message) return;
-        const text = message.params[message.params.length - 1] ?? '';
-        if (message.command === 'PING') socket.write(`PONG :${text}\r\n`);
-        else if (message.command === '001') socket.write('LUSERS\r\nPING :imload-lusers\r\n');
-        else if (message.command === '251') {
-          const match = /on (\d+) servers?/i.exec(text);
-          if (match) result.servers = Number(match[1]);
-        } else if (message.command === '266') {
-          const numbers = message.params.slice(1).filter((p) => /^\d+$/.test(p));
-          const value = numbers[0] ?? /Current global users:?\s*(\d+)/i.exec(text)?.[1];
-          if (value !== undefined) result.globalUsers = Number(value);
-        } else if (message.command === 'PONG') {
-          socket.write('QUIT\r\n');
-          done();
-        }
-      }),
-    );
-  });
 }
 
 /** `lab: ngircd`: plain IRC only. */

@@ -40,7 +40,8 @@ interface Waiter {
 export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   nick: string;
   private socket: Socket | undefined;
-  private readonly decoder = new StringDecoder('utf8');
+  /** Holds a character split across chunks; only while a chunk has ended inside a line (decode()). */
+  private decoder: StringDecoder | undefined;
   private readonly lines = new LineBuffer();
   private registered = false;
   /** When NICK/USER went out: the `register` latency runs from here to 001. */
@@ -58,7 +59,8 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   private logonWaiter: Waiter | undefined;
   private logoffWaiter: (() => void) | undefined;
   readonly channels = new Map<string, ChannelView>();
-  private readonly joinWaiters = new Map<string, Waiter>();
+  /** JOINs and NAMES awaiting their end of NAMES, only while one is open: an idle user holds no map (~190 B each). */
+  private joinWaiters: Map<string, Waiter> | undefined;
   private readonly barriers = new SendBarriers();
   private readonly auditorium: AuditoriumPolicy;
   private cap: CapNegotiation | undefined;
@@ -69,6 +71,8 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     readonly events: VuEvents,
     readonly features: ServerFeatures,
     private readonly rosters: SharedRosters,
+    /** This user's server within the roster group (0 on a single server). */
+    private readonly rosterServer = 0,
   ) {
     this.nick = identity.name;
     this.auditorium = new AuditoriumPolicy(this);
@@ -115,7 +119,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     // After QUIT nothing the server says matters but the close; parsing the tail of a busy
     // channel's traffic for thousands of leaving users would only starve the event loop.
     if (this.leaving) return;
-    const overflow = this.lines.push(this.decoder.write(chunk), (line) => {
+    const overflow = this.lines.push(this.decode(chunk), (line) => {
       if (line.length === 0 || line === '\r') return;
       const message = parseLine(line);
       if (!message) {
@@ -129,6 +133,20 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
       }
     });
     if (overflow) this.events.error('protocol-error', `line longer than the IRC maximum from ${this.endpoint}`);
+  }
+
+  /**
+   * A chunk that ends with a line's newline ends a character too, so it needs no decoder: most
+   * do, and a decoder kept per user costs ~250 B. One ending inside a line may split a UTF-8
+   * character; a decoder carries that until a chunk ends a line again.
+   */
+  private decode(chunk: Buffer): string {
+    const endsLine = chunk[chunk.length - 1] === 0x0a;
+    if (endsLine && !this.decoder) return chunk.toString('utf8');
+    this.decoder ??= new StringDecoder('utf8');
+    const text = this.decoder.write(chunk);
+    if (endsLine) this.decoder = undefined;
+    return text;
   }
 
   private handle(message: IrcMessage): void {
@@ -280,8 +298,8 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     const reason = this.lastError || 'the server closed the connection';
     if (this.throttleNotice !== undefined) this.failLogon('throttled', `${this.endpoint} closed the connection after: ${this.throttleNotice}`);
     else this.failLogon('unexpected-close', `${this.endpoint}: ${reason} during registration`);
-    for (const [, waiter] of this.joinWaiters) waiter.reject(new AgentError(this.closeKind ?? 'unexpected-close', reason, this.endpoint));
-    this.joinWaiters.clear();
+    for (const [, waiter] of this.joinWaiters ?? []) waiter.reject(new AgentError(this.closeKind ?? 'unexpected-close', reason, this.endpoint));
+    this.joinWaiters = undefined;
     this.barriers.abandon(reason);
     for (const key of [...this.channels.keys()]) this.dropChannel(key);
     if (this.leaving) this.logoffWaiter?.();
@@ -298,9 +316,9 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   joinOnce(channel: ChannelAssignment, create: boolean): Promise<void> {
     const key = channel.name.toLowerCase();
     this.dropChannel(key);
-    this.channels.set(key, new ChannelView(channel, this.rosters, key));
+    this.channels.set(key, new ChannelView(channel, this.rosters, key, this.rosterServer));
     return new Promise<void>((resolve, reject) => {
-      this.joinWaiters.set(key, { resolve, reject });
+      (this.joinWaiters ??= new Map()).set(key, { resolve, reject });
       this.send(create ? `CREATE ${channel.name} +x` : `JOIN ${channel.name}`);
     });
   }
@@ -315,7 +333,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
   refreshNames(name: string): Promise<void> {
     const key = name.toLowerCase();
     return new Promise<void>((resolve, reject) => {
-      this.joinWaiters.set(key, { resolve, reject });
+      (this.joinWaiters ??= new Map()).set(key, { resolve, reject });
       this.send(`NAMES ${name}`);
     });
   }
@@ -324,17 +342,22 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     const key = name.toLowerCase();
     const view = this.channels.get(key);
     if (view) view.collecting = false;
-    const waiter = this.joinWaiters.get(key);
-    if (waiter) {
-      this.joinWaiters.delete(key);
-      waiter.resolve();
-    }
+    const waiter = this.takeJoinWaiter(key);
+    waiter?.resolve();
+  }
+
+  private takeJoinWaiter(key: string): Waiter | undefined {
+    const waiter = this.joinWaiters?.get(key);
+    if (!waiter) return undefined;
+    this.joinWaiters!.delete(key);
+    if (this.joinWaiters!.size === 0) this.joinWaiters = undefined;
+    return waiter;
   }
 
   private joined(nick: string, name: string): void {
     const view = this.channels.get(name.toLowerCase());
     if (!view || nick === this.nick) return;
-    view.members.add(nick);
+    view.addMember(nick);
     this.auditorium.memberJoined(view, nick);
   }
 
@@ -353,9 +376,8 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
 
   private joinRefused(numeric: string, name: string, text: string): void {
     const key = name.toLowerCase();
-    const waiter = this.joinWaiters.get(key);
+    const waiter = this.takeJoinWaiter(key);
     if (!waiter) return;
-    this.joinWaiters.delete(key);
     this.dropChannel(key);
     waiter.reject(new AgentError(JOIN_ERRORS[numeric]!, `${numeric} ${this.endpoint} refused JOIN ${name}: ${text}`, this.endpoint, numeric));
   }
@@ -394,7 +416,7 @@ export class IrcUser implements VirtualUser, CapLink, AuditoriumMember {
     const body = sanitize(text);
     if (this.features.ircx) {
       for (const view of this.channels.values()) {
-        if (view.assignment && view.members.has(to)) {
+        if (view.assignment && view.hasMember(to)) {
           this.send(`WHISPER ${view.assignment.name} ${to} :${body}`);
           return this.barrier([to, view.assignment.name], 1);
         }
