@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { HealthSampler } from '../../src/metrics/health.js';
 import type { FromWorker } from '../../src/engine/messages.js';
 import { RAMP_COLLECTION_DELAY_MS, WorkerRun } from '../../src/engine/worker-run.js';
-import type { ProtocolAgent, VirtualUser } from '../../src/protocols/types.js';
+import type { ProtocolAgent } from '../../src/protocols/types.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
+import { quietAgentOf } from '../helpers/quiet-user.js';
 
 const host = globalThis as { gc?: () => void };
 
@@ -68,20 +69,7 @@ scenarios:
 }
 
 /** Users whose logons are answered once `answered` resolves (at once by default). */
-const quietAgent = (answered: Promise<void> = Promise.resolve()): ProtocolAgent => ({
-  capabilities: { channels: false, presence: false, instantMessages: true },
-  createUser: (): VirtualUser => ({
-    logon: () => answered,
-    join: async () => undefined,
-    say: async () => ({ ok: true }),
-    message: async () => ({ ok: true }),
-    setPresence: async () => undefined,
-    part: async () => undefined,
-    logoff: async () => undefined,
-    destroy: () => undefined,
-  }),
-  close: async () => undefined,
-});
+const quietAgent = (answered: Promise<void> = Promise.resolve()): ProtocolAgent => quietAgentOf(() => ({ logon: () => answered }));
 
 /**
  * Runs 3 users until the first snapshot reporting a collection, or until `seconds` snapshots went

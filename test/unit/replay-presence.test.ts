@@ -12,6 +12,7 @@ import { testWorkerContext } from '../helpers/worker-context.js';
 import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
+import { quietUser } from '../helpers/quiet-user.js';
 
 const SPEED = 2;
 
@@ -44,16 +45,7 @@ test('replayed sessions: online from the first recorded logon to the last logoff
 });
 
 test('a replayed presence change expects the watchers the replay has online, not the schedule', async () => {
-  const user: VirtualUser = {
-    logon: async () => undefined,
-    join: async () => undefined,
-    say: async () => ({ ok: true }),
-    message: async () => ({ ok: true }),
-    setPresence: async () => undefined,
-    part: async () => undefined,
-    logoff: async () => undefined,
-    destroy: () => undefined,
-  };
+  const user: VirtualUser = quietUser();
   const agent: ProtocolAgent = { capabilities: { channels: false, presence: true, instantMessages: false }, createUser: () => user, close: async () => undefined };
   const context = testWorkerContext(plan, agent, { replay: { events: recording, speed: SPEED, sessions: new ReplayedSessions(recording, SPEED) } });
   const { metrics } = context;

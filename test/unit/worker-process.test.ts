@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AgentTarget, ProtocolAgent, VirtualUser } from '../../src/protocols/types.js';
+import type { AgentTarget, ProtocolAgent } from '../../src/protocols/types.js';
 import type { FromWorker } from '../../src/engine/messages.js';
 import { WorkerProcess } from '../../src/engine/worker-process.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
+import { quietAgentOf } from '../helpers/quiet-user.js';
 
 function fakeProcess() {
   const sent: FromWorker[] = [];
@@ -37,20 +38,7 @@ scenarios:
 
 /** Users that log on at once and stay until destroyed; counts the destroyed ones. */
 function quietAgent(destroyed: { count: number }): ProtocolAgent {
-  return {
-    capabilities: { channels: false, presence: false, instantMessages: true },
-    createUser: (): VirtualUser => ({
-      logon: async () => undefined,
-      join: async () => undefined,
-      say: async () => ({ ok: true }),
-      message: async () => ({ ok: true }),
-      setPresence: async () => undefined,
-      part: async () => undefined,
-      logoff: async () => undefined,
-      destroy: () => void destroyed.count++,
-    }),
-    close: async () => undefined,
-  };
+  return quietAgentOf(() => ({ destroy: () => void destroyed.count++ }));
 }
 
 test('before init: no users online, and a stop still says done', async () => {
