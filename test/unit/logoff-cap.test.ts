@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentError, type ProtocolAgent, type VirtualUser } from '../../src/protocols/types.js';
 import { testWorkerContext } from '../helpers/worker-context.js';
+import { quietUser } from '../helpers/quiet-user.js';
 import { VuRunner } from '../../src/engine/vu.js';
 import { parseScenarioText } from '../../src/scenarios/load.js';
 import { WorkloadPlan } from '../../src/scenarios/schedule.js';
@@ -43,13 +44,7 @@ function slowLogoffAgent(logoffMs: number | 'never') {
     capabilities: { channels: false, presence: false, instantMessages: false },
     createUser: (): VirtualUser => {
       let failLogoff: (error: Error) => void = () => undefined;
-      return {
-        logon: async () => undefined,
-        join: async () => undefined,
-        say: async () => ({ ok: true }),
-        message: async () => ({ ok: true }),
-        setPresence: async () => undefined,
-        part: async () => undefined,
+      return quietUser({
         logoff: () => {
           seen.inFlight++;
           seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
@@ -69,7 +64,7 @@ function slowLogoffAgent(logoffMs: number | 'never') {
           );
         },
         destroy: () => failLogoff(new AgentError('send-failed', 'logoff: destroyed')),
-      };
+      });
     },
     close: async () => undefined,
   };
