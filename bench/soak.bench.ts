@@ -13,11 +13,12 @@
  * --lock-wait it runs without it and says so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCommand } from '../src/commands/run.js';
-import { readJournal, type JournalSecond } from '../src/metrics/journal.js';
+import { readJournal, type JournalHeader, type JournalSecond } from '../src/metrics/journal.js';
 import { describeRssPerVu } from '../src/analysis/generator.js';
 import { durationMs } from '../src/metrics/duration.js';
 
@@ -99,11 +100,64 @@ const watcher = setInterval(() => {
 
 const loadSampler = setInterval(noteLoad, 10 * 60_000);
 
+// What a worker's RSS is made of, once a minute (bench/memory-probe.mjs, preloaded into the workers), so a
+// climb can be put down to V8's heap, its committed-but-unused pages, or native memory outside it.
+const probeDir = mkdtempSync(`${tmpdir()}/imload-soak-memory-`);
+process.env.IMLOAD_MEMORY_PROBE_DIR = probeDir;
+process.env.IMLOAD_WORKER_NODE_FLAGS = [process.env.IMLOAD_WORKER_NODE_FLAGS ?? '', `--import=${new URL('./memory-probe.mjs', import.meta.url).href}`].join(' ').trim();
+
+interface ProbeSample {
+  readonly at: number;
+  readonly rss: number;
+  readonly rssAnon: number;
+  readonly rssFile: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly heapPhysical: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly v8Malloced: number;
+  readonly spaces: Record<string, { committed: number; used: number; physical: number }>;
+}
+
+/** Per component, the workers' summed samples inside [fromMs, toMs], fitted: MiB/hour and % of the mean per hour. */
+function probeSlopes(fromMs: number, toMs: number): string[] {
+  const files = readdirSync(probeDir).filter((f) => f.startsWith('mem-'));
+  const perWorker = files.map((f) => readFileSync(`${probeDir}/${f}`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ProbeSample).filter((p) => p.at >= fromMs && p.at <= toMs));
+  const rows = Math.min(...perWorker.map((w) => w.length));
+  if (files.length === 0 || rows < 3) return [`memory probe: too few samples in the hold (${rows})`];
+  const space = (p: ProbeSample, name: string, key: 'committed' | 'used' | 'physical') => p.spaces[name]?.[key] ?? 0;
+  const components: Array<[string, (p: ProbeSample) => number]> = [
+    ['RSS', (p) => p.rss],
+    ['RSS anonymous', (p) => p.rssAnon],
+    ['RSS file-backed', (p) => p.rssFile],
+    ['V8 heap physical', (p) => p.heapPhysical],
+    ['V8 heap used', (p) => p.heapUsed],
+    ['old space committed', (p) => space(p, 'old_space', 'committed')],
+    ['old space used', (p) => space(p, 'old_space', 'used')],
+    ['new space committed', (p) => space(p, 'new_space', 'committed')],
+    ['code space committed', (p) => space(p, 'code_space', 'committed')],
+    ['large objects committed', (p) => space(p, 'large_object_space', 'committed')],
+    ['external (incl. ArrayBuffers)', (p) => p.external],
+    ['V8 malloced', (p) => p.v8Malloced],
+    ['RSS outside V8 heap (RSS − heap physical − external)', (p) => p.rss - p.heapPhysical - p.external],
+  ];
+  const t0 = perWorker[0]![0]!.at;
+  return components.map(([name, of]) => {
+    const points = Array.from({ length: rows }, (_, i) => ({ x: (perWorker[0]![i]!.at - t0) / 1000, y: perWorker.reduce((n, w) => n + of(w[i]!), 0) }));
+    const fit = fitLine(points);
+    const mib = (fit.slope * 3600) / 2 ** 20;
+    return `  ${name}: mean ${(fit.meanY / 2 ** 20).toFixed(1)} MiB, slope ${mib >= 0 ? '+' : ''}${mib.toFixed(2)} MiB/h (${fit.meanY === 0 ? 'n/a' : `${((mib * 2 ** 20 * 100) / fit.meanY).toFixed(2)} %/h`}), first ${(points[0]!.y / 2 ** 20).toFixed(1)} → last ${(points.at(-1)!.y / 2 ** 20).toFixed(1)}`;
+  });
+}
+
 try {
   const { result } = await runCommand({ file: 'scenarios.yaml', scenario: 'chat-20k', lab: true, users, duration: values.hold, out: runDir, quiet: true });
   noteLoad();
   const s = result.summary;
-  const seconds = readJournal(`${runDir}/journal.ndjson`).filter((e): e is JournalSecond => e.type === 'second');
+  const journal = readJournal(`${runDir}/journal.ndjson`);
+  const header = journal.find((e): e is JournalHeader => e.type === 'header')!;
+  const seconds = journal.filter((e): e is JournalSecond => e.type === 'second');
   const hold = seconds.filter((e) => e.phase === 'hold' && e.health.length > 0);
   const rss = hold.map((e) => ({ x: e.t, y: e.health.reduce((n, h) => n + h.rssBytes, 0) }));
   const fit = fitLine(rss);
@@ -126,6 +180,10 @@ try {
     const late = fitLine(settled);
     console.log(`the same fit from 10 minutes into the hold: ${(((late.slope * 3600) / late.meanY) * 100).toFixed(2)} % of its mean (${(late.meanY / 2 ** 20).toFixed(1)} MiB) per hour`);
   }
+  const holdStartMs = header.startEpochMs + hold[0]!.t * 1000;
+  const holdEndMs = header.startEpochMs + hold.at(-1)!.t * 1000;
+  console.log(`what the workers' memory is made of over the hold (bench/memory-probe.mjs, a sample a minute, workers summed; ${probeDir}):`);
+  for (const line of probeSlopes(holdStartMs, holdEndMs)) console.log(line);
   console.log(`event-loop delay over the hold, per-second p99 (worst worker): median ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${loopP99s.at(-1)} ms`);
   console.log(`report's RSS per VU: ${describeRssPerVu(s.generator)}`);
   console.log(`server (InspIRCd) RSS at the start of the hold ${serverMiB(hold[0])} MiB, at its end ${serverMiB(hold.at(-1))} MiB`);
