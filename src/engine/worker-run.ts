@@ -120,7 +120,9 @@ export class WorkerRun {
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
     if (agent.capabilities.presence && scenario.behaviour.presenceChangesPerHour > 0) {
-      void plan.prepareWatchers().catch((error: Error) => this.send({ type: 'fatal', kind: 'worker-error', message: error.message }));
+      const own = new Uint8Array(plan.users);
+      for (const identity of identities) own[identity.index] = 1;
+      void plan.prepareWatchers(1000, (user) => own[user] === 1).catch((error: Error) => this.send({ type: 'fatal', kind: 'worker-error', message: error.message }));
     }
   }
 

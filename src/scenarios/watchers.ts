@@ -7,6 +7,11 @@
  * one run, 1.9 s in another; heap +45 MB in that second, scavenges of 100 ms). A worker now builds
  * it a slice of users per event-loop turn as the run starts, copying each list into one typed
  * array, and only what is left when it is first needed is done at once.
+ *
+ * A worker asks only for its own users' watchers (a user's presence change is counted by the
+ * worker that runs the user), so it inverts only the edges that point at them: at 101,000 users
+ * and 20 contacts in six workers, a worker's index went from 8.4 MiB to 1.8 MiB, and the drawn
+ * lists (another 8 MiB while building) are let go once inverted.
  */
 
 export interface WatcherIndex {
@@ -15,8 +20,8 @@ export interface WatcherIndex {
 }
 
 export class WatcherIndexBuilder {
-  /** Each user's contacts, `perUser` slots a user (unused slots stay -1). */
-  private readonly contacts: Int32Array;
+  /** Each user's contacts, `perUser` slots a user (unused slots stay -1); emptied once inverted. */
+  private contacts: Int32Array;
   private next = 0;
   private built: WatcherIndex | undefined;
 
@@ -24,6 +29,8 @@ export class WatcherIndexBuilder {
     private readonly users: number,
     private readonly perUser: number,
     private readonly contactsOf: (user: number) => readonly number[],
+    /** The users whose watchers will be asked for (all when absent): only edges to them are kept. */
+    private readonly kept?: (user: number) => boolean,
   ) {
     this.contacts = new Int32Array(users * perUser).fill(-1);
   }
@@ -41,13 +48,23 @@ export class WatcherIndexBuilder {
       for (let i = 0; i < drawn.length && i < this.perUser; i++) this.contacts[user * this.perUser + i] = drawn[i]!;
     }
     this.next = end;
-    if (end === this.users) this.built = this.invert();
+    if (end === this.users) {
+      this.built = this.invert();
+      this.contacts = new Int32Array(0);
+    }
   }
 
   /** The whole index, finishing the build first if need be. */
   index(): WatcherIndex {
     this.step(this.users);
     return this.built!;
+  }
+
+  /** Users who have `user` among their contacts; only for a kept user (an empty list otherwise would be a lie). */
+  watchersOf(user: number): Int32Array {
+    if (this.kept && !this.kept(user)) throw new Error(`watchers of user ${user} were not kept by this index`);
+    const { offsets, watchers } = this.index();
+    return watchers.subarray(offsets[user]!, offsets[user + 1]!);
   }
 
   /** Builds the index a slice of users at a time, yielding to the event loop between slices. */
@@ -59,9 +76,14 @@ export class WatcherIndexBuilder {
   }
 
   private invert(): WatcherIndex {
-    const { users, perUser, contacts } = this;
+    const { users, perUser, contacts, kept } = this;
     const offsets = new Int32Array(users + 1);
-    for (let i = 0; i < contacts.length; i++) if (contacts[i]! >= 0) offsets[contacts[i]! + 1]!++;
+    for (let i = 0; i < contacts.length; i++) {
+      const contact = contacts[i]!;
+      if (contact < 0) continue;
+      if (kept && !kept(contact)) contacts[i] = -1;
+      else offsets[contact + 1]!++;
+    }
     for (let u = 0; u < users; u++) offsets[u + 1]! += offsets[u]!;
     const watchers = new Int32Array(offsets[users]!);
     const fill = offsets.slice(0, users);

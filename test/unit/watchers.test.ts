@@ -69,3 +69,22 @@ test('a slice at a time: nothing is inverted until every user is drawn, and the 
   const { offsets, watchers } = builder.index();
   assert.deepEqual([...watchers.subarray(offsets[0]!, offsets[1]!)], [997, 998, 999]);
 });
+
+test("a worker's index keeps only its own users' watchers: the same lists for them, a refusal for the others", async () => {
+  const whole = plan(600, 20);
+  const worker = plan(600, 20);
+  const own = (user: number) => user % 3 === 1;
+  await worker.prepareWatchers(100, own);
+  for (let i = 0; i < 600; i++) {
+    if (own(i)) assert.deepEqual([...worker.watchersOf(i)], [...whole.watchersOf(i)], `watchers of ${i}`);
+    else assert.throws(() => worker.watchersOf(i), /not kept/);
+  }
+});
+
+test('a kept index holds only the edges to kept users, and lets the drawn lists go', () => {
+  const builder = new WatcherIndexBuilder(1000, 3, (u) => [(u + 1) % 1000, (u + 2) % 1000, (u + 3) % 1000], (u) => u < 10);
+  const { offsets, watchers } = builder.index();
+  assert.equal(watchers.length, 30, 'three watchers for each of the ten kept users, none for the rest');
+  assert.deepEqual([...watchers.subarray(offsets[0]!, offsets[1]!)], [997, 998, 999]);
+  assert.equal((builder as unknown as { contacts: Int32Array }).contacts.length, 0);
+});
