@@ -15,6 +15,11 @@ export interface ChannelLookup {
   channelNamed(name: string): ChannelAssignment | undefined;
 }
 
+/** Where an inbox logs the deliveries it counted. */
+export interface InboxReceipts {
+  received(sender: number, seq: number, channel: string | undefined): void;
+}
+
 export class Inbox {
   private readonly recent = new RecentIds(32);
   readonly expectations = new Expectations();
@@ -23,12 +28,16 @@ export class Inbox {
     private readonly metrics: MetricsRecorder,
     private readonly identity: VuIdentity,
     private readonly channels: ChannelLookup,
-    /** Each counted delivery, by its stamp's sender and seq (events.ndjson.gz `recv`). */
-    private readonly received: (sender: number, seq: number, channel: string | undefined) => void = () => undefined,
+    /**
+     * Each counted delivery, by its stamp's sender and seq (events.ndjson.gz `recv`). Objects with
+     * a method rather than closures, here and for `notes`: one inbox lives per user, and a closure
+     * with its context is ~100 bytes of heap a user.
+     */
+    private readonly receipts?: InboxReceipts,
     /** Matches a notification with no stamp of ours to its change by the schedule; none in replays and scripts. */
     private readonly correlator?: PresenceCorrelator,
     /** Says once per run which method measured presence (journal note). */
-    private readonly note?: (key: string, text: string) => void,
+    private readonly notes?: { note(key: string, text: string): void },
     /** A network target's user → server: each delivery is also counted as same-server or cross-server. */
     private readonly serverOf?: (index: number) => number,
   ) {
@@ -51,7 +60,7 @@ export class Inbox {
       return;
     }
     metrics.add('deliveriesReceived');
-    this.received(stamp.sender, stamp.seq, channel);
+    this.receipts?.received(stamp.sender, stamp.seq, channel);
     metrics.latency('delivery', receivedAt - stamp.scheduledAt);
     if (alsoAs !== undefined) metrics.protocolMetric(alsoAs, receivedAt - stamp.scheduledAt);
     if (this.serverOf) {
@@ -71,11 +80,11 @@ export class Inbox {
     if (stamp) {
       scheduledAt = stamp.scheduledAt;
       this.correlator?.matched(contact, scheduledAt);
-      this.note?.(presenceMethodNote('stamp'), 'presence measured from the stamp imload sets with each change, relayed by the server');
+      this.notes?.note(presenceMethodNote('stamp'), 'presence measured from the stamp imload sets with each change, relayed by the server');
     } else {
       scheduledAt = this.correlator?.match(contact, state, receivedAt);
       if (scheduledAt === undefined) return;
-      this.note?.(
+      this.notes?.note(
         presenceMethodNote('schedule'),
         'presence measured from the standard status alone (no stamp of imload relayed): each notification matched to the scheduled change of that contact to that state',
       );

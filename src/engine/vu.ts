@@ -20,7 +20,7 @@ import type { RecordedAction } from '../metrics/recording.js';
 import { ReplayStream, type ActionSource } from './replay.js';
 import { runFlow } from './flow.js';
 import { EachInstanceUser } from './each-instance.js';
-import { Inbox } from './inbox.js';
+import { Inbox, type InboxReceipts } from './inbox.js';
 import { PresenceCorrelator } from './presence-correlation.js';
 import type { Vu } from './vu-api.js';
 import { VuActions, type SenderState } from './vu-actions.js';
@@ -35,7 +35,7 @@ const LOGOFF_TIMEOUT_MS = 5000;
 
 const NO_ACTIONS: ActionSource = { next: () => undefined };
 
-export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner {
+export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner, InboxReceipts {
   /** What scripts (YAML flows, `user()` functions) call, through the public `Vu`. */
   readonly script: VuScript;
   /** What the user sends: its schedule's actions and a script's. */
@@ -80,15 +80,20 @@ export class VuRunner implements SenderState, ScriptedLifecycle, ConnectionOwner
       ctx.metrics,
       identity,
       channels,
-      (from, seq, ch) => record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch }),
+      ctx.recorder ? this : undefined,
       correlator,
-      (key, text) => ctx.note(key, text),
+      ctx,
       ctx.serverOf,
     );
     const scripted = ctx.plan.groupOf(identity.index) !== undefined || ctx.userScript !== undefined;
     const activity = this.replayed ?? (scripted ? NO_ACTIONS : ctx.plan.activity(identity.index, identity));
     this.actions = new VuActions(ctx, identity, this, activity, record);
     this.script = new VuScript(ctx, identity, this, this.actions, channels, this.inbox, record);
+  }
+
+  /** @internal The inbox's log of what it counted (InboxReceipts): `recv` events when the run records. */
+  received(from: number, seq: number, ch: string | undefined): void {
+    this.record(ch === undefined ? { k: 'recv', from, seq } : { k: 'recv', from, seq, ch });
   }
 
   private record(event: RecordedAction): void {

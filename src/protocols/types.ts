@@ -61,7 +61,9 @@ export interface VuIdentity {
 export type ChannelAudience = 'all' | 'presenters';
 
 /**
- * What an agent tells the engine. Implemented by the engine; called by agents.
+ * What an agent tells the engine. Implemented by the engine; called by agents, always on the
+ * object (`events.bytes(…)`): these are methods, not callbacks to keep apart — the engine makes
+ * one implementation per online user and keeps it small by using its prototype.
  * Hot path: keep calls allocation-free where possible (numbers, reused strings).
  */
 export interface VuEvents {

@@ -61,7 +61,7 @@ scenarios:
   const measure = (correlator: PresenceCorrelator | undefined) => {
     const metrics = new MetricsRecorder(0);
     const notes: string[] = [];
-    const inbox = new Inbox(metrics, watcher, { channelNamed: () => undefined }, undefined, correlator, (key) => notes.push(key));
+    const inbox = new Inbox(metrics, watcher, { channelNamed: () => undefined }, undefined, correlator, { note: (key) => notes.push(key) });
     inbox.presence(watcher.contacts[0]!, change.state, '', start + change.at + 250, false);
     const snapshot = metrics.snapshot();
     return { seen: snapshot.counters.presenceSeen ?? 0, latency: snapshot.histograms.presence !== undefined, notes };

@@ -312,7 +312,7 @@ scenarios:
   const metrics = new MetricsRecorder(0);
   const methods: string[] = [];
   const start = seen.at - change.at - 250;
-  const inbox = new Inbox(metrics, watcher, { channelNamed: () => undefined }, undefined, new PresenceCorrelator(plan, watcher, start), (key) => methods.push(key));
+  const inbox = new Inbox(metrics, watcher, { channelNamed: () => undefined }, undefined, new PresenceCorrelator(plan, watcher, start), { note: (key) => methods.push(key) });
   for (const p of presences) inbox.presence(p.contact, p.state, p.note, p.at, p.initial);
   const snapshot = metrics.snapshot();
   assert.equal(snapshot.counters.presenceSeen, 1, 'the change without a note is counted by the schedule');

@@ -77,9 +77,12 @@ test('a retransmitted request is answered again with the same bytes and reaches 
     { bytes: () => undefined, message: () => undefined, presence: () => undefined, metric: () => undefined, error: () => undefined, disconnected: () => undefined, note: () => undefined },
   );
   ua.attach({ transport: 'UDP', reliable: false, localHost: '127.0.0.1', localPort: 5070, send: (data) => (sent.push(data), true), close: () => undefined });
-  ua.onRequest((request: SipRequest) => {
-    handled.push(request.method);
-    return { status: 200, reason: 'OK', headers: [['X-Seen', request.headers.get('Call-ID')!]] };
+  ua.serve({
+    answer: (request: SipRequest) => {
+      handled.push(request.method);
+      return { status: 200, reason: 'OK', headers: [['X-Seen', request.headers.get('Call-ID')!]] };
+    },
+    lost: () => undefined,
   });
   const text = [
     'MESSAGE sip:u7@127.0.0.1:5070 SIP/2.0',

@@ -25,7 +25,7 @@ import { Registration } from './registration.js';
 import type { SipAgentSettings } from './settings.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { SipTimeoutError, type ServerTransactionCache } from './transactions.js';
-import { SequenceCounter, UserAgent, type ResponseSpec } from './ua.js';
+import { SequenceCounter, UserAgent, type ResponseSpec, type UaOwner } from './ua.js';
 
 /** What a user needs from its agent: settings and a way to get a transport channel. */
 export interface UserContext {
@@ -49,7 +49,7 @@ const NO_SUBSCRIPTION: ResponseSpec = { status: 481, reason: 'Subscription Does 
 /** How long a failed logon waits for its un-REGISTER before closing. */
 const WITHDRAW_WAIT_MS = 2000;
 
-export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
+export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
   readonly ua: UserAgent;
   private phase: Phase = 'idle';
   private registration: Registration | undefined;
@@ -86,8 +86,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
       },
       events,
     );
-    this.ua.onRequest((request, receivedAt) => this.answer(request, receivedAt));
-    this.ua.onClosed((reason, kind) => this.lost(reason, kind));
+    this.ua.serve(this);
   }
 
   /** Also callable again after a logoff, a failed logon or a lost connection: it starts afresh. */
@@ -172,7 +171,8 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   }
 
   /** Every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
-  private answer(request: SipRequest, receivedAt: number): ResponseSpec {
+  /** @internal UaOwner: what the user agent received, answered. */
+  answer(request: SipRequest, receivedAt: number): ResponseSpec {
     switch (request.method) {
       case 'MESSAGE': {
         const from = uriUser(nameAddrUri(request.headers.get('From') ?? '') ?? '') ?? '';
@@ -297,7 +297,8 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner {
   }
 
   /** The connection dropped under us (TCP/TLS), as `kind` (connection-reset, unexpected-close, …). */
-  private lost(reason: string, kind: ErrorKind): void {
+  /** @internal UaOwner: the user's channel was lost. */
+  lost(reason: string, kind: ErrorKind): void {
     if (this.phase === 'closed' || this.phase === 'logging-off') return;
     const wasOnline = this.phase === 'online';
     this.shutdown(reason);
