@@ -71,12 +71,14 @@ export class Random {
     const available = exclude >= 0 && exclude < n ? n - 1 : n;
     const want = Math.min(count, available);
     const chosen = new Set<number>();
-    const out: number[] = [];
-    while (out.length < want) {
+    // Sized up front: a list grown by push keeps ~twice its length in slack (contact lists are
+    // kept per user for the whole run).
+    const out = new Array<number>(want);
+    for (let filled = 0; filled < want; ) {
       const value = this.int(0, n - 1);
       if (value === exclude || chosen.has(value)) continue;
       chosen.add(value);
-      out.push(value);
+      out[filled++] = value;
     }
     return out;
   }

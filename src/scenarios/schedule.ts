@@ -232,10 +232,21 @@ export class WorkloadPlan {
     return online;
   }
 
-  /** User i's contacts as population indices (the identity carries their names). */
-  contactIndices(index: number): number[] {
-    return new Random(this.scenario.seed, index, 'contacts').sampleDistinct(this.users, this.scenario.population.contacts, index);
+  /**
+   * User i's contacts as population indices (the identity carries their names). The last list
+   * drawn is kept and handed out again: a user's activity stream and presence correlator keep it
+   * for the whole run and ask one after the other, so they share one array (360 bytes a user
+   * each when drawn apart, in a SIP worker's heap snapshot).
+   */
+  contactIndices(index: number): readonly number[] {
+    if (this.lastContacts?.index !== index) {
+      const drawn = new Random(this.scenario.seed, index, 'contacts').sampleDistinct(this.users, this.scenario.population.contacts, index);
+      this.lastContacts = { index, contacts: drawn };
+    }
+    return this.lastContacts.contacts;
   }
+
+  private lastContacts: { readonly index: number; readonly contacts: readonly number[] } | undefined;
 
   /**
    * User i's channels in join order: auditoriums it presents, ordinary channels, then

@@ -114,7 +114,7 @@ export class ClientTransactions {
    * A user has a handful of transactions at a time (22 at logon, one or none after), so a list
    * searched by branch; a Map would reallocate its table as it empties, once per transaction.
    */
-  private readonly pending: Pending[] = [];
+  private pending: Pending[] = [];
   private readonly timeoutMs: number;
   private readonly wheel: TimerWheel;
 
@@ -210,6 +210,9 @@ export class ClientTransactions {
     // Order does not matter: swap the last entry into the gap.
     pending[at] = pending[pending.length - 1]!;
     pending.pop();
+    // pop() does not give back the backing store the 22 logon transactions grew (40 slots, ~340
+    // bytes a user for the rest of the run, in a heap snapshot): an empty list starts afresh.
+    if (pending.length === 0) this.pending = [];
     this.wheel.cancel(entry);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
