@@ -40,8 +40,11 @@ function body(stamp: string, text: string | undefined, fillerBytes: number): str
 export class VuActions {
   private seq = 0;
   private activityStarted = false;
-  /** Sends awaiting their outcome: the run's end cancels them. */
-  private readonly sendsInFlight = new Set<SendInFlight>();
+  /**
+   * Sends awaiting their outcome: the run's end cancels them. Made by a send and dropped once
+   * empty: a user sends a few times an hour, and an empty Set is ~160 bytes a user.
+   */
+  private sendsInFlight: Set<SendInFlight> | undefined;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -107,14 +110,15 @@ export class VuActions {
       sending = () => user.say(action.channel, text, audience);
     }
     const send: SendInFlight = { seq, settled: false };
-    this.sendsInFlight.add(send);
+    (this.sendsInFlight ??= new Set()).add(send);
     let outcome: SendOutcome | { readonly ok: false; readonly reason: 'error'; readonly kind: string; readonly detail: string };
     try {
       outcome = await sending();
     } catch (error) {
       outcome = { ok: false, reason: 'error', kind: error instanceof AgentError ? error.kind : 'send-failed', detail: (error as Error).message };
     }
-    this.sendsInFlight.delete(send);
+    this.sendsInFlight?.delete(send);
+    if (this.sendsInFlight?.size === 0) this.sendsInFlight = undefined;
     if (send.settled) return; // cancelled by the run's end
     send.settled = true;
     if (outcome.ok) {
@@ -137,8 +141,8 @@ export class VuActions {
 
   /** The run's end: every send still awaiting its outcome is cancelled now. */
   cancelAll(): void {
-    for (const send of this.sendsInFlight) this.cancelSend(send, 'send-cancelled');
-    this.sendsInFlight.clear();
+    for (const send of this.sendsInFlight ?? []) this.cancelSend(send, 'send-cancelled');
+    this.sendsInFlight = undefined;
   }
 
   /** A send whose outcome is the run's end (in flight at the stop, or failing after it began). */
