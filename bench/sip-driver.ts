@@ -8,7 +8,13 @@
  * after another, until told to exit: one step per process measures a cold start (the JIT
  * compiling the hot path inside the measured span), several per process a warm one, as in a run's
  * long-lived workers.
+ *
+ * `register-floor` is not imload: the least a Node program can do per REGISTER over `node:dgram`
+ * — the same request text filled into a template, sent on one connected socket, each answer's
+ * status line looked at and nothing else (no transactions, timers, parsing or objects per
+ * request). It is the floor under any SIP stack written on Node's UDP, measured the same way.
  */
+import { createSocket } from 'node:dgram';
 import { sipProtocol } from '../src/protocols/sip/index.js';
 import { Registration } from '../src/protocols/sip/registration.js';
 import { readSettings } from '../src/protocols/sip/settings.js';
@@ -19,7 +25,7 @@ import { countingEvents } from './counting-events.js';
 import { groupCpuSeconds, processCpuSeconds } from './sip-probes.js';
 
 export interface DriverStep {
-  readonly kind: 'register' | 'message';
+  readonly kind: 'register' | 'register-floor' | 'message';
   readonly host: string;
   readonly port: number;
   readonly domain: string;
@@ -110,6 +116,60 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
+/** REGISTERs from a template on one connected socket; answers only counted (see the header). */
+async function registerFloorStep(step: DriverStep): Promise<DriverResult> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.connect(step.port, step.host, resolve));
+  const local = socket.address();
+  const prefix = step.userPrefix ?? 'f';
+  const total = step.rate * step.seconds;
+  let ok = 0;
+  let failed = 0;
+  let lastDone = 0;
+  // "SIP/2.0 2xx": the status class is the 9th byte; 1xx are not final.
+  socket.on('message', (data: Buffer) => {
+    const klass = data[8];
+    if (klass === 0x31) return;
+    if (klass === 0x32) ok++;
+    else failed++;
+    lastDone = performance.now();
+  });
+  const cpuBefore = processCpuSeconds(process.pid)!;
+  const serverBefore = groupCpuSeconds(step.serverPgid);
+  const t0 = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const cap = setTimeout(() => finish(), STEP_CAP_MS);
+    const finish = (): void => {
+      clearInterval(timer);
+      clearInterval(wait);
+      clearTimeout(cap);
+      resolve();
+    };
+    let wait: NodeJS.Timeout | undefined;
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor((step.rate * (performance.now() - t0)) / 1000) + 1);
+      for (; sent < due; sent++) {
+        const n = sent + 1;
+        const user = `${prefix}${String(n).padStart(6, '0')}`;
+        socket.send(
+          `REGISTER sip:${step.domain} SIP/2.0\r\nVia: SIP/2.0/UDP ${local.address}:${local.port};branch=z9hG4bK${prefix}${n}.${t0};rport\r\nMax-Forwards: 70\r\n` +
+            `From: <sip:${user}@${step.domain}>;tag=${n}\r\nTo: <sip:${user}@${step.domain}>\r\nCall-ID: ${n}.${t0}@floor\r\nCSeq: 1 REGISTER\r\n` +
+            `Contact: <sip:${user}@${local.address}:${local.port};transport=udp>\r\nExpires: 3600\r\nUser-Agent: imload-floor\r\nContent-Length: 0\r\n\r\n`,
+        );
+      }
+      if (sent === total) {
+        clearInterval(timer);
+        wait ??= setInterval(() => ok + failed >= total && finish(), TICK_MS);
+      }
+    }, TICK_MS);
+  });
+  const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
+  const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
+  socket.close();
+  return { ok, failed: total - ok, retransmissions: 0, elapsedSeconds: (lastDone - t0) / 1000, cpuSeconds, serverCpuSeconds };
+}
+
 async function messageStep(step: DriverStep): Promise<DriverResult> {
   const agent = await sipProtocol.createAgent(targetOf(step));
   const user = (index: number, contacts: string[] = []): VirtualUser =>
@@ -145,7 +205,7 @@ process.on('message', (message: DriverStep | DriverExit) => {
     return;
   }
   queue = queue.then(() =>
-    (message.kind === 'register' ? registerStep(message) : messageStep(message)).then(
+    (message.kind === 'register' ? registerStep(message) : message.kind === 'register-floor' ? registerFloorStep(message) : messageStep(message)).then(
       (result) => new Promise<void>((resolve) => process.send!(result, () => resolve())),
       (error: unknown) => process.send!({ error: String(error) }, () => process.exit(1)),
     ),

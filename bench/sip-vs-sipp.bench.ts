@@ -13,7 +13,7 @@
  * 0.1–0.5 s of CPU: over 5 s steps that is a quarter to a third more per transaction, over the default 20 s
  * steps cold and warm agree, so the figure is a cost per transaction, not per process.
  *
- *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20]
+ *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20] [--floor]
  *
  * The driver processes get IMLOAD_WORKER_NODE_FLAGS, as a run's workers do.
  *
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '2000,4000,6000,8000,10000,12000' },
     'message-steps': { type: 'string', default: '1000,2000,3000,4000,6000' },
     seconds: { type: 'string', default: '20' },
+    /** Also run the floor of Node's dgram path at each REGISTER rate (bench/sip-driver.ts `register-floor`). */
+    floor: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -51,9 +53,13 @@ const WARM_UP_SECONDS = 3;
 /** A SIPp run never outlives this (its own -timeout is shorter). */
 const SIPP_CAP_MS = 90_000;
 
-/** imload in a fresh process per step (cold), imload in one process for the ladder (warm), SIPp. */
-const TOOLS = ['imload', 'imload-warm', 'sipp'] as const;
-type Tool = (typeof TOOLS)[number];
+/**
+ * imload in a fresh process per step (cold), imload in one process for the ladder (warm), SIPp;
+ * with --floor, the least a Node program can do per REGISTER over node:dgram, in one warm process.
+ */
+const ALL_TOOLS = ['imload', 'imload-warm', 'node-floor', 'sipp'] as const;
+type Tool = (typeof ALL_TOOLS)[number];
+const TOOLS = ALL_TOOLS.filter((tool) => tool !== 'node-floor' || args.floor);
 
 interface StepResult extends DriverResult {
   readonly tool: Tool;
@@ -165,12 +171,14 @@ try {
   const rates = args.steps.split(',').map(Number);
   // The warm driver lives for the whole ladder, warmed first by an unmeasured step.
   const warm = new Driver(SIPP_CAP_MS * (rates.length + 1));
+  const floor = args.floor ? new Driver(SIPP_CAP_MS * (rates.length + 1)) : undefined;
   const register = (rate: number, seconds: number, userPrefix: string): DriverStep =>
     ({ kind: 'register', host, port, domain: DOMAIN, rate, seconds, serverPgid: lab.pid, userPrefix });
   try {
     // Every step registers the same users from the first on (as the cold driver and SIPp do), so
     // Kamailio refreshes bindings for all three rather than holding ever more for one of them.
     await warm.run(register(WARM_UP_RATE, WARM_UP_SECONDS, 'w'));
+    await floor?.run({ ...register(WARM_UP_RATE, WARM_UP_SECONDS, 'f'), kind: 'register-floor' });
     for (const rate of rates) {
       for (const tool of TOOLS) {
         if (failedAlready.has(tool)) continue;
@@ -180,6 +188,8 @@ try {
         if (tool === 'imload') result = await runColdDriver(register(rate, SECONDS, 'i'));
         else if (tool === 'imload-warm') {
           result = await warm.run(register(rate, SECONDS, 'w'));
+        } else if (tool === 'node-floor') {
+          result = await floor!.run({ ...register(rate, SECONDS, 'f'), kind: 'register-floor' });
         } else {
           result = await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
         }
@@ -188,6 +198,7 @@ try {
     }
   } finally {
     warm.stop();
+    floor?.stop();
   }
 
   // `--message-steps ''` leaves MESSAGE out (a REGISTER-only run).
@@ -254,7 +265,7 @@ for (const kind of ['register', 'message'] as const) {
     return steps.length === 0 || ok === 0 ? undefined : (steps.reduce((n, r) => n + r.cpuSeconds, 0) / ok) * 1000;
   };
   const sipp = perThousand('sipp');
-  for (const tool of ['imload', 'imload-warm'] as const) {
+  for (const tool of ['imload', 'imload-warm', 'node-floor'] as const) {
     const ours = perThousand(tool);
     if (ours !== undefined && sipp !== undefined) {
       process.stdout.write(`${kind} ${tool} / sipp CPU per 1000 over the rates all were clean (${rates.join(', ')}/s): ${(ours / sipp).toFixed(2)}x\n`);
@@ -266,6 +277,10 @@ for (const kind of ['register', 'message'] as const) {
     const cpuOf = (tool: Tool, rate: number): number | undefined => results.find((r) => r.kind === kind && r.tool === tool && r.rate === rate)?.cpuSeconds;
     const extra = rates.map((rate) => `${rate}/s ${((cpuOf('imload', rate) ?? NaN) - (cpuOf('imload-warm', rate) ?? NaN)).toFixed(2)} s`);
     if (extra.length > 0) process.stdout.write(`register: cold CPU minus warm CPU, per ${SECONDS} s step: ${extra.join(', ')}\n`);
+    // imload's own share: what its warm stack spends above the least any Node program spends.
+    const floor = perThousand('node-floor');
+    const warm = perThousand('imload-warm');
+    if (floor !== undefined && warm !== undefined) process.stdout.write(`register: imload-warm / node-floor ${(warm / floor).toFixed(2)}x (imload's SIP stack above node:dgram's floor)\n`);
   }
 }
 for (const r of results) process.stdout.write(`  ${format(r)}\n`);
