@@ -184,6 +184,8 @@ try {
   const holdEndMs = header.startEpochMs + hold.at(-1)!.t * 1000;
   console.log(`what the workers' memory is made of over the hold (bench/memory-probe.mjs, a sample a minute, workers summed; ${probeDir}):`);
   for (const line of probeSlopes(holdStartMs, holdEndMs)) console.log(line);
+  const cpuSeconds = hold.reduce((n, e) => n + e.health.reduce((m, h) => m + h.cpuPercent / 100, 0), 0);
+  console.log(`generator CPU over the hold: ${cpuSeconds.toFixed(0)} s (${((cpuSeconds / hold.length) * 100).toFixed(1)} % of a core on average, workers summed)`);
   console.log(`event-loop delay over the hold, per-second p99 (worst worker): median ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${loopP99s.at(-1)} ms`);
   console.log(`report's RSS per VU: ${describeRssPerVu(s.generator)}`);
   console.log(`server (InspIRCd) RSS at the start of the hold ${serverMiB(hold[0])} MiB, at its end ${serverMiB(hold.at(-1))} MiB`);
