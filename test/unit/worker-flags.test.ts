@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WORKER_SEMI_SPACE_MIB, workerNodeFlags } from '../../src/engine/worker-pool.js';
+
+function withFlags<T>(value: string | undefined, run: () => T): T {
+  const before = process.env.IMLOAD_WORKER_NODE_FLAGS;
+  if (value === undefined) delete process.env.IMLOAD_WORKER_NODE_FLAGS;
+  else process.env.IMLOAD_WORKER_NODE_FLAGS = value;
+  try {
+    return run();
+  } finally {
+    if (before === undefined) delete process.env.IMLOAD_WORKER_NODE_FLAGS;
+    else process.env.IMLOAD_WORKER_NODE_FLAGS = before;
+  }
+}
+
+test("workers' young generation is pinned: the same minimum and maximum semi-space", () => {
+  const flags = withFlags(undefined, workerNodeFlags);
+  assert.deepEqual(flags, [`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`]);
+});
+
+test('IMLOAD_WORKER_NODE_FLAGS comes after the pin, and a semi-space size there replaces it', () => {
+  assert.deepEqual(withFlags('--trace-gc  --max-old-space-size=8192', workerNodeFlags).slice(2), ['--trace-gc', '--max-old-space-size=8192']);
+  assert.deepEqual(withFlags('--max-semi-space-size=16', workerNodeFlags), ['--max-semi-space-size=16']);
+  assert.deepEqual(withFlags('--min_semi_space_size=4 --trace-gc', workerNodeFlags), ['--min_semi_space_size=4', '--trace-gc']);
+});
