@@ -105,10 +105,12 @@ export class WorkerRun {
     const part = { segment: message.segment, segments: message.segments, worker: message.worker, workers: message.workers };
     // Everything loaded, nothing per user yet: the generator-memory figure counts from here.
     const baselineRssBytes = process.memoryUsage.rss();
+    // The 250 loopback source addresses as 250 strings, not one copy per user (32 bytes each).
+    const sources = message.spreadSourceAddresses ? Array.from({ length: 250 }, (_, i) => `127.0.0.${2 + i}`) : undefined;
     const identities = usersOf(plan.users, part).map((index) => {
       const name = plan.name(index);
       const password = message.passwords.population ? resolveSecret(message.passwords.population, name) : sharedPassword;
-      const source = message.spreadSourceAddresses ? `127.0.0.${2 + (index % 250)}` : undefined;
+      const source = sources?.[index % 250];
       return plan.identity(index, password, source);
     });
     const eachInstance = eachInstanceOf(target.network);
