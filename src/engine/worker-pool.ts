@@ -12,29 +12,27 @@ import type { MetricsSnapshot } from '../metrics/recorder.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
 /**
- * Each worker's young generation, pinned (MiB per semi-space; V8 keeps two): V8 otherwise starts
- * it at 1 MiB, grows it to 16 whenever enough survives a scavenge — every logon ramp, and again,
- * slowly, through any long hold — and shrinks it when its memory reducer finds the worker quiet.
- * That made a worker's RSS move by up to 30 MiB with nothing of the users' changing: a one-hour
- * soak's RSS climbed 32 MiB in its first 13 minutes as the two workers' young generations grew
- * back after the ramp's collection (bench/RESULTS.md, "Long runs stay flat"), and a 101,000-user
- * SIP hold's per-VU figure fell 2 KiB when the reducer ran four minutes in. Pinned, it is a
- * fixed cost of the worker, and the same in the first minute and the eighth hour. The size is
- * docs/decisions.md's (scavenge CPU measured against memory).
+ * Each worker's young generation is capped (MiB per semi-space; V8 keeps two): V8 otherwise grows
+ * it to 16 whenever enough survives scavenges — every logon ramp, and again, slowly, through any
+ * long hold — and shrinks it when its memory reducer finds the worker quiet. That moved a
+ * worker's RSS by up to 30 MiB with nothing of the users' changing: a one-hour soak's RSS climbed
+ * 48 MiB in its first 13 minutes as the two workers' young generations grew back after the ramp's
+ * collection (bench/RESULTS.md). Capped at 8 the swing is at most 14 MiB a worker and the ceiling
+ * 16 MiB lower. Not pinned (a minimum as large): a worker that allocates little — 5,000 RVP users —
+ * would then hold 16 MiB it never needed, 3 KiB a user (measured: docs/decisions.md).
  */
 export const WORKER_SEMI_SPACE_MIB = 8;
 
 /**
- * Node/V8 flags for the worker processes: the pinned young generation, then IMLOAD_WORKER_NODE_FLAGS
+ * Node/V8 flags for the worker processes: the young generation's cap, then IMLOAD_WORKER_NODE_FLAGS
  * (space-separated): heap tuning (`--max-old-space-size=8192`; a `--max-semi-space-size` or
- * `--min-semi-space-size` there replaces the pin) or diagnosis (`--trace-gc`), which NODE_OPTIONS
+ * `--min-semi-space-size` there replaces the cap) or diagnosis (`--trace-gc`), which NODE_OPTIONS
  * does not accept for V8 flags.
  */
 export function workerNodeFlags(): string[] {
   const extra = (process.env.IMLOAD_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
   const sized = extra.some((flag) => /^--(max|min)[-_]semi[-_]space[-_]size\b/.test(flag));
-  const pinned = sized ? [] : [`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`];
-  return [...pinned, ...extra];
+  return [...(sized ? [] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`]), ...extra];
 }
 
 const WORKER_ENTRY = entryPoint(new URL('./worker.js', import.meta.url));
