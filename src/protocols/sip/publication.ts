@@ -59,7 +59,12 @@ export class Publication extends WheelTimer implements CSeqSource {
     });
   }
 
-  /** Removes the published state (Expires: 0); resolves with the final response, if one was sent. */
+  /**
+   * Removes the published state (Expires: 0); resolves with the final response, or undefined when
+   * there was nothing to remove: no publication, or a 412 — RFC 3903 § 6 step 4, the compositor
+   * has no state with our entity-tag (a presence server restarted since lost it), which is what a
+   * removal wants, not a failure.
+   */
   unpublish(): Promise<SipResponse | undefined> {
     this.cancel();
     return this.serially(async () => {
@@ -67,7 +72,7 @@ export class Publication extends WheelTimer implements CSeqSource {
       const response = await this.send(0, undefined);
       this.etag = undefined;
       countPoolFailover(this.events, 'PUBLISH', response);
-      return response;
+      return response.status === 412 ? undefined : response;
     });
   }
 

@@ -170,8 +170,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
     return subscription !== undefined && subscription.callId === request.headers.get('Call-ID') ? subscription : undefined;
   }
 
-  /** Every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
-  /** @internal UaOwner: what the user agent received, answered. */
+  /** @internal UaOwner: every incoming request is answered; MESSAGE and NOTIFY also reach the engine. */
   answer(request: SipRequest, receivedAt: number): ResponseSpec {
     switch (request.method) {
       case 'MESSAGE': {
@@ -296,8 +295,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
     this.shutdown('destroyed');
   }
 
-  /** The connection dropped under us (TCP/TLS), as `kind` (connection-reset, unexpected-close, …). */
-  /** @internal UaOwner: the user's channel was lost. */
+  /** @internal UaOwner: the connection dropped under us (TCP/TLS), as `kind` (connection-reset, unexpected-close, …). */
   lost(reason: string, kind: ErrorKind): void {
     if (this.phase === 'closed' || this.phase === 'logging-off') return;
     const wasOnline = this.phase === 'online';

@@ -1,0 +1,54 @@
+/**
+ * A publication's removal (RFC 3903): a 412 to the un-PUBLISH means the compositor holds no state
+ * under our entity-tag any more (a presence server restarted since lost it) — nothing to remove,
+ * which is what the removal wanted, so it resolves as done rather than as a failure; any other
+ * refusal still comes back to the caller.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSipMessage } from '../../src/protocols/sip/codec.js';
+import { SipParseError, type SipResponse } from '../../src/protocols/sip/message.js';
+import { Publication } from '../../src/protocols/sip/publication.js';
+import type { UserAgent } from '../../src/protocols/sip/ua.js';
+import type { VuEvents } from '../../src/protocols/types.js';
+
+function response(status: number, reason: string, extra = ''): SipResponse {
+  const text =
+    `SIP/2.0 ${status} ${reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKp1\r\nFrom: <sip:alice@lab.test>;tag=1\r\n` +
+    `To: <sip:alice@lab.test>;tag=2\r\nCall-ID: p1\r\nCSeq: 1 PUBLISH\r\n${extra}Content-Length: 0\r\n\r\n`;
+  const message = parseSipMessage(Buffer.from(text));
+  assert.ok(!(message instanceof SipParseError) && message.kind === 'response');
+  return message as SipResponse;
+}
+
+function publicationAnswering(...answers: SipResponse[]): { publication: Publication; sent: Array<{ expires: string | undefined; ifMatch: string | undefined }> } {
+  const sent: Array<{ expires: string | undefined; ifMatch: string | undefined }> = [];
+  const ua = {
+    aor: 'sip:alice@lab.test',
+    newTagNumber: () => 1,
+    tag: () => 't1',
+    callId: () => 'c1',
+    request: async (request: { headers: Array<[string, string]> }) => {
+      const header = (name: string) => request.headers.find(([n]) => n === name)?.[1];
+      sent.push({ expires: header('Expires'), ifMatch: header('SIP-If-Match') });
+      return answers.shift()!;
+    },
+  } as unknown as UserAgent;
+  const events = { metric: () => undefined, error: (kind: string) => assert.fail(`unexpected error ${kind}`) } as unknown as VuEvents;
+  return { publication: new Publication(ua, 3600, events), sent };
+}
+
+test('an un-PUBLISH answered 412 (the server no longer holds our entity-tag) is done, not a failure', async () => {
+  const { publication, sent } = publicationAnswering(response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(412, 'Conditional request failed'));
+  assert.equal((await publication.publish('online', '')).status, 200);
+  assert.equal(await publication.unpublish(), undefined);
+  assert.deepEqual(sent.at(-1), { expires: '0', ifMatch: 'e1' }, 'the removal named our entity-tag');
+  publication.cancel();
+});
+
+test('an un-PUBLISH refused otherwise comes back to the caller', async () => {
+  const { publication } = publicationAnswering(response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(500, 'Server Internal Error'));
+  await publication.publish('online', '');
+  assert.equal((await publication.unpublish())?.status, 500);
+  publication.cancel();
+});
