@@ -52,3 +52,31 @@ test('an un-PUBLISH refused otherwise comes back to the caller', async () => {
   assert.equal((await publication.unpublish())?.status, 500);
   publication.cancel();
 });
+
+test('a refresh answered 412 publishes the last state afresh (no SIP-If-Match, the PIDF again) instead of letting it lapse', async () => {
+  const bodies: Array<string | undefined> = [];
+  const answers = [response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(412, 'Conditional request failed'), response(200, 'OK', 'SIP-ETag: e2\r\nExpires: 3600\r\n'), response(200, 'OK')];
+  const sent: Array<string | undefined> = [];
+  const ua = {
+    aor: 'sip:alice@lab.test',
+    newTagNumber: () => 1,
+    tag: () => 't1',
+    callId: () => 'c1',
+    request: async (request: { headers: Array<[string, string]>; body?: string }) => {
+      sent.push(request.headers.find(([n]) => n === 'SIP-If-Match')?.[1]);
+      bodies.push(request.body);
+      return answers.shift()!;
+    },
+  } as unknown as UserAgent;
+  const errors: string[] = [];
+  const publication = new Publication(ua, 3600, { metric: () => undefined, error: (kind: string) => void errors.push(kind) } as unknown as VuEvents);
+  await publication.publish('away', 'lunch');
+  publication.expired();
+  // The refresh and its re-publication run on the publication's queue: wait for the third request's answer.
+  assert.equal((await publication.unpublish())?.status, 200);
+  assert.deepEqual(sent, [undefined, 'e1', undefined, 'e2'], 'initial, refresh with the entity-tag, afresh without one, removal with the new one');
+  assert.equal(bodies[1], undefined, 'the refresh has no body');
+  assert.match(bodies[2] ?? '', /lunch/, 'the fresh publication carries the last state again');
+  assert.deepEqual(errors, []);
+  publication.cancel();
+});

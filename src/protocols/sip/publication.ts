@@ -20,6 +20,9 @@ export class Publication extends WheelTimer implements CSeqSource {
   private readonly dialog: number;
   private cseq = 0;
   private etag: string | undefined;
+  /** What was last published (two fields, no object per user): a refresh the server no longer knows (412) publishes it afresh. */
+  private publishedState: PresenceState | undefined;
+  private publishedNote = '';
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -41,6 +44,8 @@ export class Publication extends WheelTimer implements CSeqSource {
 
   /** Publishes a new state; resolves with the final response. */
   publish(state: PresenceState, note: string): Promise<SipResponse> {
+    this.publishedState = state;
+    this.publishedNote = note;
     return this.serially(async () => {
       const body = buildPidf(this.ua.aor, state, note);
       let response = await this.send(this.requestedExpires, body);
@@ -71,6 +76,8 @@ export class Publication extends WheelTimer implements CSeqSource {
       if (this.etag === undefined) return undefined;
       const response = await this.send(0, undefined);
       this.etag = undefined;
+      this.publishedState = undefined;
+      this.publishedNote = '';
       countPoolFailover(this.events, 'PUBLISH', response);
       return response.status === 412 ? undefined : response;
     });
@@ -120,11 +127,12 @@ export class Publication extends WheelTimer implements CSeqSource {
   /** @internal The refresh is due (called by the refresh wheel): a bodiless PUBLISH. */
   expired(): void {
     this.serially(async () => {
-      const response = await this.send(this.requestedExpires, undefined);
-      if (response.status === 412) {
+      let response = await this.send(this.requestedExpires, undefined);
+      if (response.status === 412 && this.publishedState !== undefined) {
+        // RFC 3903 § 6 step 4: the compositor no longer holds our entity-tag (it restarted, or
+        // expired the state): publish the last state afresh (§ 4.2) rather than let it lapse.
         this.etag = undefined;
-        this.events.error('protocol-error', 'PUBLISH refresh: 412, state lost by the server');
-        return;
+        response = await this.send(this.requestedExpires, buildPidf(this.ua.aor, this.publishedState, this.publishedNote));
       }
       this.afterResponse(response);
       if (response.status >= 300) throw response;
