@@ -21,28 +21,37 @@ function response(status: number, reason: string, extra = ''): SipResponse {
   return message as SipResponse;
 }
 
-function publicationAnswering(...answers: SipResponse[]): { publication: Publication; sent: Array<{ expires: string | undefined; ifMatch: string | undefined }> } {
-  const sent: Array<{ expires: string | undefined; ifMatch: string | undefined }> = [];
+interface Sent {
+  readonly ifMatch: string | undefined;
+  readonly expires: string | undefined;
+  readonly body: string | undefined;
+}
+
+/** A publication whose user agent answers its requests with `answers` in turn, recording what it sent and the errors reported. */
+function publicationAnswering(...answers: SipResponse[]): { publication: Publication; sent: Sent[]; errors: string[] } {
+  const sent: Sent[] = [];
+  const errors: string[] = [];
   const ua = {
     aor: 'sip:alice@lab.test',
     newTagNumber: () => 1,
     tag: () => 't1',
     callId: () => 'c1',
-    request: async (request: { headers: Array<[string, string]> }) => {
+    request: async (request: { headers: Array<[string, string]>; body?: string }) => {
       const header = (name: string) => request.headers.find(([n]) => n === name)?.[1];
-      sent.push({ expires: header('Expires'), ifMatch: header('SIP-If-Match') });
+      sent.push({ ifMatch: header('SIP-If-Match'), expires: header('Expires'), body: request.body });
       return answers.shift()!;
     },
   } as unknown as UserAgent;
-  const events = { metric: () => undefined, error: (kind: string) => assert.fail(`unexpected error ${kind}`) } as unknown as VuEvents;
-  return { publication: new Publication(ua, 3600, events), sent };
+  const events = { metric: () => undefined, error: (kind: string) => void errors.push(kind) } as unknown as VuEvents;
+  return { publication: new Publication(ua, 3600, events), sent, errors };
 }
 
 test('an un-PUBLISH answered 412 (the server no longer holds our entity-tag) is done, not a failure', async () => {
-  const { publication, sent } = publicationAnswering(response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(412, 'Conditional request failed'));
+  const { publication, sent, errors } = publicationAnswering(response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(412, 'Conditional request failed'));
   assert.equal((await publication.publish('online', '')).status, 200);
   assert.equal(await publication.unpublish(), undefined);
-  assert.deepEqual(sent.at(-1), { expires: '0', ifMatch: 'e1' }, 'the removal named our entity-tag');
+  assert.deepEqual(sent.at(-1), { expires: '0', ifMatch: 'e1', body: undefined }, 'the removal named our entity-tag');
+  assert.deepEqual(errors, []);
   publication.cancel();
 });
 
@@ -54,29 +63,19 @@ test('an un-PUBLISH refused otherwise comes back to the caller', async () => {
 });
 
 test('a refresh answered 412 publishes the last state afresh (no SIP-If-Match, the PIDF again) instead of letting it lapse', async () => {
-  const bodies: Array<string | undefined> = [];
-  const answers = [response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'), response(412, 'Conditional request failed'), response(200, 'OK', 'SIP-ETag: e2\r\nExpires: 3600\r\n'), response(200, 'OK')];
-  const sent: Array<string | undefined> = [];
-  const ua = {
-    aor: 'sip:alice@lab.test',
-    newTagNumber: () => 1,
-    tag: () => 't1',
-    callId: () => 'c1',
-    request: async (request: { headers: Array<[string, string]>; body?: string }) => {
-      sent.push(request.headers.find(([n]) => n === 'SIP-If-Match')?.[1]);
-      bodies.push(request.body);
-      return answers.shift()!;
-    },
-  } as unknown as UserAgent;
-  const errors: string[] = [];
-  const publication = new Publication(ua, 3600, { metric: () => undefined, error: (kind: string) => void errors.push(kind) } as unknown as VuEvents);
+  const { publication, sent, errors } = publicationAnswering(
+    response(200, 'OK', 'SIP-ETag: e1\r\nExpires: 3600\r\n'),
+    response(412, 'Conditional request failed'),
+    response(200, 'OK', 'SIP-ETag: e2\r\nExpires: 3600\r\n'),
+    response(200, 'OK'),
+  );
   await publication.publish('away', 'lunch');
   publication.expired();
-  // The refresh and its re-publication run on the publication's queue: wait for the third request's answer.
+  // The refresh and its re-publication run on the publication's queue, before the removal.
   assert.equal((await publication.unpublish())?.status, 200);
-  assert.deepEqual(sent, [undefined, 'e1', undefined, 'e2'], 'initial, refresh with the entity-tag, afresh without one, removal with the new one');
-  assert.equal(bodies[1], undefined, 'the refresh has no body');
-  assert.match(bodies[2] ?? '', /lunch/, 'the fresh publication carries the last state again');
+  assert.deepEqual(sent.map((s) => s.ifMatch), [undefined, 'e1', undefined, 'e2'], 'initial, refresh with the entity-tag, afresh without one, removal with the new one');
+  assert.equal(sent[1]!.body, undefined, 'the refresh has no body');
+  assert.match(sent[2]!.body ?? '', /lunch/, 'the fresh publication carries the last state again');
   assert.deepEqual(errors, []);
   publication.cancel();
 });
