@@ -1,8 +1,8 @@
 /**
- * A publication's removal (RFC 3903): a 412 to the un-PUBLISH means the compositor holds no state
- * under our entity-tag any more (a presence server restarted since lost it) — nothing to remove,
- * which is what the removal wanted, so it resolves as done rather than as a failure; any other
- * refusal still comes back to the caller.
+ * A publication facing a compositor that lost its state (RFC 3903: a 412 to a request naming our
+ * entity-tag — a presence server restarted): a removal resolves as done (nothing to remove is what
+ * it wanted), any other refusal still comes back to the caller, and a refresh publishes the last
+ * state afresh instead of letting it lapse.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
