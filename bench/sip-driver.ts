@@ -93,7 +93,7 @@ async function pacedRun(rate: number, total: number, start: (n: number) => Promi
 async function registerStep(step: DriverStep): Promise<DriverResult> {
   const target = targetOf(step);
   const settings = readSettings(target);
-  const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { unrouted: () => undefined, late: () => undefined });
+  const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { malformed: () => undefined, socketError: () => undefined, late: () => undefined });
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
   const prefix = step.userPrefix ?? 'i';

@@ -3,7 +3,7 @@
  * second) and its stop path. worker.ts is only the process around it (IPC, signals, crashes), so
  * the stop path can be driven in a test without forking.
  */
-import type { ProtocolAgent, VuIdentity } from '../protocols/types.js';
+import type { AgentEvents, ProtocolAgent, VuIdentity } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { networkServerOf } from '../protocols/network.js';
 import { HealthSampler } from '../metrics/health.js';
@@ -77,6 +77,33 @@ export class WorkerRun {
   private readonly now: () => number;
   private readonly stopGraceMs: number;
 
+  /**
+   * What the agent reports that is none of its users' (AgentEvents): counted for this worker's run
+   * as a user's report would be, but recorded against nobody; an error once the run is stopping is
+   * teardown. Before `start` no user exists to have caused anything, so nothing is counted.
+   * `init` gives it to the agent it creates.
+   */
+  readonly agentEvents: AgentEvents = {
+    bytes: (inBytes, outBytes) => {
+      const metrics = this.started?.metrics;
+      if (metrics === undefined) return;
+      if (inBytes) metrics.add('bytesIn', inBytes);
+      if (outBytes) metrics.add('bytesOut', outBytes);
+    },
+    metric: (name, value) => void this.started?.metrics.protocolMetric(name, value),
+    error: (kind, detail) => {
+      const metrics = this.started?.metrics;
+      if (metrics === undefined) return;
+      if (this.stopping) {
+        metrics.teardown(kind);
+        return;
+      }
+      metrics.error(kind);
+      if (detail) this.note(`error:${kind}`, `${kind}: ${detail}`);
+    },
+    note: (key, text) => this.note(key, text),
+  };
+
   constructor(
     private readonly send: (message: FromWorker) => void,
     options: WorkerRunOptions = {},
@@ -95,7 +122,7 @@ export class WorkerRun {
     const { scenario, target } = message;
     const plan = new WorkloadPlan(scenario);
     const protocol = await loadProtocol(target.protocol);
-    const agent = await protocol.createAgent(target);
+    const agent = await protocol.createAgent(target, this.agentEvents);
     const sharedPassword = resolveSecret(message.passwords.target);
     const recorder = message.recordPath ? new EventRecorder(message.recordPath) : undefined;
     const replay = message.replay ? await loadReplay(message.replay.path, message.replay.speed) : undefined;

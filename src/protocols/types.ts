@@ -161,6 +161,14 @@ export interface ProtocolAgent {
   close(): Promise<void>;
 }
 
+/**
+ * What an agent reports that belongs to no virtual user: traffic and failures on resources its
+ * users share (SIP's UDP sockets: a malformed datagram, an ICMP error, a datagram for a user
+ * already gone). The engine counts them for the run, never against a user, so a fault's report
+ * does not read them as one user's transactions; an error while imload is stopping is teardown.
+ */
+export type AgentEvents = Pick<VuEvents, 'bytes' | 'metric' | 'error' | 'note'>;
+
 export interface ProtocolModule {
   readonly protocol: string;
   /**
@@ -176,7 +184,11 @@ export interface ProtocolModule {
    * TCP connect instead.
    */
   probeDatagram?(target: AgentTarget, timeoutMs: number): Promise<string | undefined>;
-  createAgent(target: AgentTarget): Promise<ProtocolAgent>;
+  /**
+   * `events`: where the agent reports what belongs to none of its users; absent when the caller
+   * runs no users through it (the coordinator's cross-check, tests), and then dropped.
+   */
+  createAgent(target: AgentTarget, events?: AgentEvents): Promise<ProtocolAgent>;
 }
 
 /** A failure an agent raises from an operation: defined with the taxonomy it is typed by. */

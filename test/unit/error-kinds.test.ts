@@ -169,14 +169,49 @@ test('nobody listening is connect-refused in every agent, over TLS too', async (
   assert.deepEqual(kinds, Object.fromEntries(AGENTS.map((agent) => [agent.name, 'connect-refused'])));
 });
 
-test('SIP over UDP: a datagram to a port nobody listens on (ICMP port unreachable) is connect-refused too', { timeout: 10_000 }, async () => {
+test('SIP over UDP: an ICMP port unreachable is counted for the run, never as a user\'s error', { timeout: 10_000 }, async () => {
+  // The shared sockets belong to no user: a bounce there is the agent's `unreachable` counter
+  // (AgentEvents), while the transaction it hit keeps its own outcome, booked to its user.
   const port = await closedUdpPort();
-  const reports: { reason: string; kind?: string }[] = [];
+  const agentSaw: string[] = [];
+  let bounced!: () => void;
+  const firstBounce = new Promise<void>((resolve) => (bounced = resolve));
+  const agent = await sipProtocol.createAgent(
+    { name: 't', protocol: 'sip', host: '127.0.0.1', port, transport: 'udp', domain: 'im.test', options: {} },
+    {
+      bytes: () => undefined,
+      metric: (name, value) => {
+        agentSaw.push(`metric ${name} ${value}`);
+        bounced();
+      },
+      error: (kind) => agentSaw.push(`error ${kind}`),
+      note: (key) => agentSaw.push(`note ${key}`),
+    },
+  );
+  const userReported: string[] = [];
+  const user = agent.createUser({ index: 0, name: 'u0', password: 'secret', contacts: [], channels: [] }, recordingEvents(userReported));
+  const logon = user.logon().catch(() => undefined);
+  try {
+    await firstBounce;
+    assert.deepEqual(agentSaw.slice(0, 2), ['metric unreachable 1', 'note sip-unreachable']);
+    assert.ok(!agentSaw.some((entry) => entry.startsWith('error')), agentSaw.join(', '));
+    assert.deepEqual(userReported, [], 'the bounce is not the user\'s error');
+  } finally {
+    user.destroy();
+    await logon;
+    await agent.close();
+  }
+});
+
+test('a shared UDP socket hands its ICMP error to the hub\'s counter with its errno', { timeout: 10_000 }, async () => {
+  const port = await closedUdpPort();
+  const codes: string[] = [];
   let reported!: () => void;
   const seen = new Promise<void>((resolve) => (reported = resolve));
   const hub = await UdpHub.open('127.0.0.1', port, 1, {
-    unrouted: (reason, _bytes, kind) => {
-      reports.push({ reason, kind });
+    malformed: () => undefined,
+    socketError: (error) => {
+      codes.push(error.code ?? '');
       reported();
     },
     late: () => undefined,
@@ -186,7 +221,8 @@ test('SIP over UDP: a datagram to a port nobody listens on (ICMP port unreachabl
   const timer = setInterval(() => channel.send(Buffer.from('OPTIONS sip:x SIP/2.0\r\n\r\n')), 20);
   try {
     await seen;
-    assert.equal(reports[0]!.kind, 'connect-refused', reports[0]!.reason);
+    assert.equal(codes[0], 'ECONNREFUSED');
+    assert.equal(classifySocketError({ code: codes[0] } as NodeJS.ErrnoException, { connecting: false }), 'connect-refused');
   } finally {
     clearInterval(timer);
     hub.close();

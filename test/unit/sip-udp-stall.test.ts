@@ -34,7 +34,7 @@ test('after a stall, answers already received stop their transactions before Tim
     const [{ port }] = (await once(responder, 'message')) as [{ port: number }];
     let retransmissions = 0;
     const events = { metric: (name: string, value: number) => void (name === 'retransmissions' && (retransmissions += value)), bytes: () => undefined, note: () => undefined, error: () => undefined } as unknown as VuEvents;
-    const hub = await UdpHub.open('127.0.0.1', port, 1, { unrouted: () => undefined, late: () => undefined });
+    const hub = await UdpHub.open('127.0.0.1', port, 1, { malformed: () => undefined, socketError: () => undefined, late: () => undefined });
     try {
       const finals = [];
       for (let index = 0; index < REQUESTS; index++) {

@@ -3,9 +3,10 @@
  * virtual user its channel, and asks Kamailio for its own online count over the ctl socket.
  */
 import { readFileSync } from 'node:fs';
-import { AgentError, classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
+import { AgentError, classifySocketError, socketErrorDetail } from '../errors.js';
 import {
   type AgentCapabilities,
+  type AgentEvents,
   type AgentTarget,
   type ProtocolAgent,
   type VirtualUser,
@@ -17,33 +18,59 @@ import { registeredUsers } from './kamcmd.js';
 import { readSettings, type SipAgentSettings } from './settings.js';
 import { openStream } from './stream.js';
 import { ServerTransactionCache } from './transactions.js';
-import { UdpHub } from './udp.js';
+import { UdpHub, type UnroutedCounter } from './udp.js';
 import type { UserAgent } from './ua.js';
 import { SipVirtualUser, type UserContext } from './user.js';
 
 const CAPABILITIES: AgentCapabilities = { channels: false, presence: true, instantMessages: true };
 
 /**
- * Datagrams that reached no user. They have no VU to be charged to, so the agent keeps the
- * counts and reports through the first user's events: malformed ones as errors, late ones
- * (after that user's logoff) as a run note, since they are the expected race of un-SUBSCRIBE.
+ * ICMP errors for a datagram sent (Linux reports them on a connected UDP socket's next call):
+ * the port, host or network did not take it — the server is down or unreachable.
  */
-class UnroutedReporter {
-  reporter: VuEvents | undefined;
-  malformed = 0;
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+
+/** Agent events that go nowhere: an agent created to run no users (a cross-check, a test). */
+const DROPPED: AgentEvents = { bytes() {}, metric() {}, error() {}, note() {} };
+
+/**
+ * What the shared sockets see that reaches no user. None of it is any user's: it goes to the
+ * agent's own events (AgentEvents), so no user's record — and no fault's list of users — carries
+ * it. Malformed datagrams are errors (the server sent them); an ICMP error is the descriptor's
+ * `unreachable` counter, not an error, since the transaction whose datagram bounced ends in
+ * its own outcome (a timeout, after retransmissions), booked to its user: counting the bounce
+ * too would give one attempt several outcomes. Late datagrams (after their user's logoff, the
+ * expected race of un-SUBSCRIBE) are a run note.
+ */
+class UnroutedReporter implements UnroutedCounter {
+  malformedCount = 0;
   lateCount = 0;
-  unrouted(reason: string, wireBytes: number, kind: ErrorKind = 'protocol-error'): void {
-    this.malformed++;
-    if (this.reporter === undefined) return;
-    this.reporter.bytes(wireBytes, 0);
-    this.reporter.error(kind, reason);
+  unreachableCount = 0;
+  constructor(private readonly events: AgentEvents) {}
+
+  malformed(reason: string, wireBytes: number): void {
+    this.malformedCount++;
+    this.events.bytes(wireBytes, 0);
+    this.events.error('protocol-error', reason);
   }
+
+  socketError(error: NodeJS.ErrnoException): void {
+    if (!UNREACHABLE_CODES.has(error.code ?? '')) {
+      this.events.error(classifySocketError(error, { connecting: false }), `UDP socket: ${socketErrorDetail(error)}`);
+      return;
+    }
+    this.unreachableCount++;
+    this.events.metric('unreachable', 1);
+    if (this.unreachableCount === 1) {
+      this.events.note('sip-unreachable', `ICMP errors came back for datagrams sent (first: ${socketErrorDetail(error)}); their transactions were retransmitted and booked to their users`);
+    }
+  }
+
   late(description: string, wireBytes: number, answerBytes: number): void {
     this.lateCount++;
-    if (this.reporter === undefined) return;
-    this.reporter.bytes(wireBytes, answerBytes);
+    this.events.bytes(wireBytes, answerBytes);
     if (this.lateCount > 1) return;
-    this.reporter.note(
+    this.events.note(
       'sip-late-datagrams',
       `UDP traffic arrived for users already logged off (first: ${description}); requests were answered 481`,
     );
@@ -73,9 +100,9 @@ export class SipAgent implements ProtocolAgent {
     };
   }
 
-  static async create(target: AgentTarget): Promise<SipAgent> {
+  static async create(target: AgentTarget, events: AgentEvents = DROPPED): Promise<SipAgent> {
     const settings = readSettings(target);
-    const unrouted = new UnroutedReporter();
+    const unrouted = new UnroutedReporter(events);
     const endpoint = `${target.host}:${target.port}`;
     let ca: Buffer | undefined;
     if (target.transport === 'tls' && target.tls?.ca !== undefined) {
@@ -98,7 +125,6 @@ export class SipAgent implements ProtocolAgent {
   }
 
   createUser(identity: VuIdentity, events: VuEvents): VirtualUser {
-    this.unrouted.reporter ??= events;
     return new SipVirtualUser(identity, events, this.context);
   }
 
@@ -122,9 +148,9 @@ export class SipAgent implements ProtocolAgent {
     return registeredUsers(this.settings.kamcmd, this.settings.ctl);
   }
 
-  /** Datagrams that matched no user since the agent started: malformed, and late. */
-  get unroutedDatagrams(): { readonly malformed: number; readonly late: number } {
-    return { malformed: this.unrouted.malformed, late: this.unrouted.lateCount };
+  /** What the shared sockets saw that matched no user since the agent started. */
+  get unroutedDatagrams(): { readonly malformed: number; readonly late: number; readonly unreachable: number } {
+    return { malformed: this.unrouted.malformedCount, late: this.unrouted.lateCount, unreachable: this.unrouted.unreachableCount };
   }
 
   async close(): Promise<void> {

@@ -20,5 +20,5 @@ export const sipProtocol: ProtocolModule = {
   protocol: 'sip',
   usersPerWorker: (target: AgentTarget) => (target.transport === 'udp' ? UDP_USERS_PER_WORKER : STREAM_USERS_PER_WORKER),
   probeDatagram: (target, timeoutMs) => probeSipUdp(target, timeoutMs),
-  createAgent: (target) => SipAgent.create(target),
+  createAgent: (target, events) => SipAgent.create(target, events),
 };

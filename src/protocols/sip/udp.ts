@@ -11,15 +11,13 @@ import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
 import { SipParseError } from './message.js';
 import { userIndexFromBranch, type SipChannel, type SipReceiver, type SipTransportName } from './channel.js';
-import { classifySocketError, socketErrorDetail, type ErrorKind } from '../errors.js';
 
-/** Datagrams no user could be found for; reported by the agent, not silently dropped. */
+/** Datagrams no user could be found for, and errors of the shared sockets: reported by the agent, not silently dropped. */
 export interface UnroutedCounter {
-  /**
-   * Malformed datagrams (protocol-error) and socket errors (their kind as every agent names it,
-   * e.g. connect-refused for an ICMP port unreachable): errors.
-   */
-  unrouted(reason: string, wireBytes: number, kind?: ErrorKind): void;
+  /** A datagram that does not parse as SIP. */
+  malformed(reason: string, wireBytes: number): void;
+  /** An error a shared socket raised after connecting: an ICMP error for a datagram sent, or a failed send. */
+  socketError(error: NodeJS.ErrnoException): void;
   /**
    * Well-formed traffic for a user that is gone: a NOTIFY the notifier sent while the
    * un-SUBSCRIBE crossed it, a retransmitted final response. Answered, counted, not an error.
@@ -164,7 +162,7 @@ export class UdpHub {
   private dispatch(data: Buffer): void {
     const message = parseSipMessage(data);
     if (message instanceof SipParseError) {
-      this.counter.unrouted(`malformed datagram: ${message.message}`, data.length);
+      this.counter.malformed(`malformed datagram: ${message.message}`, data.length);
       return;
     }
     let target: UdpChannel | undefined;
@@ -213,8 +211,7 @@ function connectSocket(socket: Socket, host: string, port: number, counter: Unro
     socket.connect(port, host, () => {
       socket.off('error', fail);
       // ICMP errors (server gone) arrive as 'error' events: count them rather than crash.
-      socket.on('error', (error: NodeJS.ErrnoException) =>
-        counter.unrouted(`socket error: ${socketErrorDetail(error)}`, 0, classifySocketError(error, { connecting: false })));
+      socket.on('error', (error: NodeJS.ErrnoException) => counter.socketError(error));
       const address = socket.address();
       resolve(new UdpSocketSlot(socket, address.address, address.port));
     });
