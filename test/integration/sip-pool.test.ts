@@ -7,7 +7,8 @@
  * go through the other one, each re-sent request counted once. A front end named in the
  * scenario's `faults:` killed mid-run: the report names which, and the users whose transactions
  * the dispatcher retried on the other front end (by method) or that failed, the outage and the
- * recovery.
+ * recovery. The presence server killed: PUBLISHes time out, and MESSAGEs go on through front ends
+ * the dispatcher keeps in its set.
  */
 import { after, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -236,6 +237,63 @@ test('a front end killed mid-run: its users IM on through the other (dispatcher 
     await pool.frontEnds[0]!.restart();
     await until(() => registered(pool.frontEnds[0]!.ctl) === users.length, `restarted fe1 resynchronised to ${users.length}`, 10_000, 200);
 
+    await Promise.all(users.map((user) => user.logoff()));
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const user of users) user.destroy();
+    await agent.close();
+  }
+});
+
+/** The dispatcher's set: each front end's address and its flags (A active, I inactive; P probing, X not). */
+function dispatcherSet(ctl: string): string[] {
+  const out = execFileSync('kamcmd', ['-s', ctl, 'dispatcher.list'], { encoding: 'utf8', timeout: 5000 });
+  return [...out.matchAll(/URI: (\S+)\s+FLAGS: (\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+}
+
+test('the presence server killed: PUBLISHes time out, MESSAGEs go on, no front end is taken out of the set', async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  const pool = await (starting ??= startKamailioPool({ password: PASSWORD }));
+  const agent = await sipProtocol.createAgent({
+    name: 'pool', protocol: 'sip', host: pool.director.host, port: pool.director.port, transport: 'udp', domain: pool.domain,
+    options: { poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
+  });
+  const errors: string[] = [];
+  const events = (user: string): VuEvents => ({
+    bytes: () => undefined,
+    message: () => undefined,
+    presence: () => undefined,
+    error: (kind, detail) => void errors.push(`${user} ${kind} ${detail ?? ''}`),
+    disconnected: (reason) => void errors.push(`${user} disconnected ${reason}`),
+    note: () => undefined,
+    metric: () => undefined,
+  });
+  const count = 20;
+  const users = Array.from({ length: count }, (_, i) =>
+    agent.createUser({ index: i, name: `q${i}`, password: PASSWORD, contacts: [], channels: [] }, events(`q${i}`)),
+  );
+  try {
+    await Promise.all(users.map((user) => user.logon()));
+    await pool.presence.kill();
+    // Every user publishes at once; the presence server's silence outlasts the dispatcher's
+    // timer. MESSAGEs never reach the presence server, so they must go on meanwhile: while the
+    // dispatcher read a front end's 408 (the back end's silence) as the front end's own failure,
+    // it took both front ends out of its set and MESSAGEs were refused (500).
+    let settled = false;
+    const publishes = Promise.allSettled(users.map((user) => user.setPresence('busy', 'presence down'))).finally(() => (settled = true));
+    const outcomes = [];
+    for (let round = 0; !settled; round++) {
+      outcomes.push(...(await Promise.all(users.map((user, i) => user.message(`q${(i + 1) % count}`, `round ${round}`)))));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // pacing: a round every 200 ms, not a wait for anything
+    }
+    const published = await publishes;
+    assert.ok(published.every((p) => p.status === 'rejected' && /408/.test(String(p.reason))), 'every PUBLISH timed out (408)');
+    assert.ok(outcomes.length >= count * 10, `MESSAGEs were sent through the whole outage (${outcomes.length})`);
+    const refused = outcomes.filter((outcome) => !outcome.ok);
+    assert.deepEqual(refused, [], 'every MESSAGE accepted while the presence server was down');
+    for (const entry of dispatcherSet(pool.dispatcher.ctl)) assert.match(entry, / A/, `front end still active: ${entry}`);
+
+    await pool.presence.restart();
     await Promise.all(users.map((user) => user.logoff()));
     assert.deepEqual(errors, []);
   } finally {

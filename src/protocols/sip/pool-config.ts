@@ -23,6 +23,10 @@ export const RETRIED_HEADER = 'X-Imload-Retried';
 
 /** Front ends the lab starts. */
 export const DEFAULT_FRONT_ENDS = 2;
+/** How long the dispatcher waits for a front end's final answer before judging it silent (down). */
+const DISPATCHER_FR_TIMER_MS = 3000;
+/** How long a front end waits for the presence server: its 408 reaches the dispatcher in time. */
+const BACK_END_FR_TIMER_MS = 2000;
 
 /** The pool's servers as the lab names them (and `faults: kill` with `server:`): the front ends first, the default victim. */
 export function poolServerNames(frontEnds: number): string[] {
@@ -137,7 +141,7 @@ export function renderDispatcherConfig(input: DispatcherConfigInput): string {
     ...load('ctl', 'kex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'textops', 'siputils', 'dispatcher'),
     '',
     param('ctl', 'binrpc', input.ctl),
-    param('tm', 'fr_timer', 3000),
+    param('tm', 'fr_timer', DISPATCHER_FR_TIMER_MS),
     param('dispatcher', 'list_file', input.listFile),
     // 2: failover — the other front ends are kept as next destinations for t_on_failure.
     param('dispatcher', 'flags', 2),
@@ -158,15 +162,20 @@ export function renderDispatcherConfig(input: DispatcherConfigInput): string {
     '\texit;',
     '}',
     '',
-    // A front end that does not answer (408) or refuses (5xx): mark it down and try the next one.
-    // One that does not know the recipient (404) is asked no more, but the next one is: a front
-    // end just restarted answers before DMQ has given it the pool's table (seen in
+    // A front end that did not answer at all is down: mark it so and try the next one. One that
+    // answered is up, whatever it said — a 408 or 5xx it relays may be the back end's (the
+    // presence server down: marking the front ends for it took both out of the set in turn, and
+    // MESSAGEs, which never reach the presence server, were refused): try the next one, mark
+    // nothing. One that does not know the recipient (404) is asked no more, but the next one is:
+    // a front end just restarted answers before DMQ has given it the pool's table (seen in
     // sip-pool.test.ts: MESSAGEs to online users refused 404 at the restart), where LCS's front
     // ends read one shared back end. A recipient truly offline gets every front end's 404.
     'failure_route[FAILOVER] {',
     '\tif (t_is_canceled()) exit;',
-    '\tif (t_check_status("408|5[0-9][0-9]") || (t_branch_timeout() && !t_branch_replied())) {',
+    '\tif (t_branch_timeout() && !t_branch_replied()) {',
     '\t\tds_mark_dst("ip");',
+    '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
+    '\t} else if (t_check_status("408|5[0-9][0-9]")) {',
     '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
     '\t} else if (t_check_status("404") && is_method("MESSAGE|INVITE")) {',
     '\t\tif (ds_next_dst()) { t_on_failure("FAILOVER"); t_on_reply("RETRIED"); t_relay(); exit; }',
@@ -221,7 +230,9 @@ export function renderFrontEndConfig(input: FrontEndConfigInput): string {
     `\tappend_to_reply("${tag}");`,
     '\tif (has_totag()) { if (loose_route()) { if (!t_relay()) sl_reply_error(); exit; } if (is_method("ACK")) exit; sl_send_reply("404", "Not Here"); exit; }',
     '\tif (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }',
-    `\tif (is_method("PUBLISH|SUBSCRIBE")) { $du = "sip:${input.presence.host}:${input.presence.port}"; if (!t_relay()) sl_reply_error(); exit; }`,
+    // The presence server's own answer, or the front end's 408 for its silence, must reach the
+    // dispatcher before its timer (DISPATCHER_FR_TIMER_MS) judges this front end silent.
+    `\tif (is_method("PUBLISH|SUBSCRIBE")) { $du = "sip:${input.presence.host}:${input.presence.port}"; t_set_fr(0, ${BACK_END_FR_TIMER_MS}); if (!t_relay()) sl_reply_error(); exit; }`,
     '\tif ($rU == $null) { sl_send_reply("484", "Address Incomplete"); exit; }',
     '\tif (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }',
     `\tappend_hf("${tag}");`,
