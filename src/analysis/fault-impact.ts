@@ -3,7 +3,9 @@
  * kill of the same target, or the run's end, the events file (events.ndjson.gz) says which users'
  * transactions failed — each error booked as the server's (`error`), and each send the server
  * refused as addressed to an offline user (`send-failed` offline) — and which the deployment
- * retried on another server (`retried`, a protocol's retry metric: a pool's failover). Recovery is
+ * retried on another server (`retried`, a protocol's retry metric: a pool's failover), and which
+ * sends the server accepted only late (`delayed`: more than DELAYED_MS after they began — a
+ * director down, its senders' requests retransmitted until it is back). Recovery is
  * the moment every such user had a transaction succeed again: a send it began after its last
  * failure or retry, accepted; a user that began none before the run's end shows no recovery
  * either way and is counted apart. Bounded whatever the population: counts, and a sample of users.
@@ -13,6 +15,11 @@ import type { JournalFault } from '../metrics/journal.js';
 
 /** Users named per list in summary.json (the counts cover them all). */
 export const FAULT_SAMPLE = 20;
+/**
+ * A send accepted this long after it began is delayed: past SIP's second retransmission (T1
+ * 500 ms, then 1 s), and far past what a server that is up takes on loopback (milliseconds).
+ */
+export const DELAYED_MS = 1000;
 
 /** One user in a fault's sample: its failed (or retried) transactions, by kind, from the first. */
 export interface FaultUser {
@@ -37,9 +44,18 @@ export interface FaultTransactions {
   readonly sample: readonly FaultUser[];
 }
 
+/** Sends accepted late: by kind of send (`message`, `channel-message`), timed from when they began. */
+export interface FaultDelays extends FaultTransactions {
+  /** DELAYED_MS, in seconds: what counts as late. */
+  readonly overSeconds: number;
+  /** The longest a delayed send waited to be accepted, seconds (null: none). */
+  readonly longestSeconds: number | null;
+}
+
 export interface FaultImpact {
   readonly failed: FaultTransactions;
   readonly retried: FaultTransactions;
+  readonly delayed: FaultDelays;
   /**
    * When the last of the touched users that tried again had a transaction succeed (null: one of
    * them never did, or none tried again).
@@ -62,6 +78,7 @@ interface Window {
   readonly to: number;
   readonly failed: Tally;
   readonly retried: Tally;
+  readonly delayed: Tally;
   /** Per touched user: its last failure or retry (ms), whether it began a send after it, and the first such success. */
   readonly users: Map<number, { lastIssue: number; triedAgain: boolean; recovered: number | undefined }>;
 }
@@ -72,6 +89,8 @@ class Tally {
   transactions = 0;
   firstAt = Infinity;
   lastAt = -Infinity;
+  /** The longest wait of what was added with one (delays), ms. */
+  longestMs = 0;
 
   add(user: number, t: number, kind: string): void {
     this.transactions++;
@@ -107,7 +126,7 @@ function windowsOf(faults: readonly JournalFault[]): Window[] {
   const kills = faults.filter((f) => f.action === 'kill' && f.ok);
   return kills.map((kill) => {
     const next = kills.find((k) => k.target === kill.target && k.t > kill.t);
-    return { from: kill.t * 1000, to: next ? next.t * 1000 : Infinity, failed: new Tally(), retried: new Tally(), users: new Map() };
+    return { from: kill.t * 1000, to: next ? next.t * 1000 : Infinity, failed: new Tally(), retried: new Tally(), delayed: new Tally(), users: new Map() };
   });
 }
 
@@ -124,7 +143,11 @@ export async function analyseFaultImpact(
   if (windows.length === 0) return null;
   const earliest = Math.min(...windows.map((w) => w.from));
   const windowAt = (t: number) => windows.find((w) => t >= w.from && t < w.to);
-  /** Sends begun since the first kill and not yet settled: when each began. */
+  /**
+   * Sends begun since the first kill and not yet settled: when each began (ms) times 2, plus 1
+   * for a channel message — one number per send, not an object (a long run's report reads
+   * millions).
+   */
   const begun = new Map<number, number>();
   const issue = (user: number, t: number, kind: string, retry: boolean) => {
     const window = windowAt(t);
@@ -142,16 +165,23 @@ export async function analyseFaultImpact(
       case 'message':
       case 'say': {
         if (event.seq === undefined || event.t < earliest) break;
-        begun.set(sendKey(event.u, event.seq), event.t);
+        begun.set(sendKey(event.u, event.seq), event.t * 2 + (event.k === 'say' ? 1 : 0));
         const track = windowAt(event.t)?.users.get(event.u);
         if (track && event.t > track.lastIssue) track.triedAgain = true;
         break;
       }
       case 'sent': {
         const key = sendKey(event.u, event.seq);
-        const start = begun.get(key);
+        const begin = begun.get(key);
         begun.delete(key);
-        if (start === undefined) break;
+        if (begin === undefined) break;
+        const start = Math.floor(begin / 2);
+        const waited = event.t - start;
+        const delayedIn = waited > DELAYED_MS ? windowAt(start) : undefined;
+        if (delayedIn) {
+          delayedIn.delayed.add(event.u, start, begin % 2 === 1 ? 'channel-message' : 'message');
+          delayedIn.delayed.longestMs = Math.max(delayedIn.delayed.longestMs, waited);
+        }
         const track = windowAt(event.t)?.users.get(event.u);
         if (track && track.recovered === undefined && start > track.lastIssue) track.recovered = event.t;
         break;
@@ -183,6 +213,11 @@ export async function analyseFaultImpact(
     return {
       failed: window.failed.result(nameOf),
       retried: window.retried.result(nameOf),
+      delayed: {
+        ...window.delayed.result(nameOf),
+        overSeconds: DELAYED_MS / 1000,
+        longestSeconds: window.delayed.transactions > 0 ? Math.round(window.delayed.longestMs / 100) / 10 : null,
+      },
       recoveredAt: recovered === null ? null : Math.round(recovered / 100) / 10,
       notRecovered,
       noLaterTransaction: usersWhere((track) => !track.triedAgain),

@@ -1,9 +1,10 @@
 /**
  * A killed server's outage in words, for the text report and the report page alike: who failed
- * (and how), who was retried elsewhere, when the failures began and ended, and the recovery
+ * (and how), who was retried elsewhere, whose sends were accepted late, when the failures began
+ * and ended, and the recovery
  * (src/analysis/fault-impact.ts has how each is read from the events file).
  */
-import type { FaultTransactions, FaultUser, UserSample } from '../analysis/fault-impact.js';
+import type { FaultDelays, FaultTransactions, FaultUser, UserSample } from '../analysis/fault-impact.js';
 import type { FaultReport } from '../analysis/summary.js';
 import { formatNumber } from './format.js';
 
@@ -33,11 +34,27 @@ export function transactionsText(t: FaultTransactions, downAt: number): string {
   return `${plural(t.transactions, 'transaction')} of ${plural(t.users, 'user')} (${kinds(t.byKind)}), from ${seconds(t.firstAt)} to ${seconds(t.lastAt)} (${after})`;
 }
 
+/**
+ * "2,617 sends of 280 users (message ×2,617) accepted more than 1 s after they began, begun from
+ * 40.1 s to 61.2 s (0.1–21.2 s after the kill); the longest waited 23.6 s".
+ */
+export function delayedText(t: FaultDelays, downAt: number): string {
+  if (t.transactions === 0 || t.firstAt === null || t.lastAt === null) return 'none';
+  const after = `${formatNumber(t.firstAt - downAt, 1)}–${formatNumber(t.lastAt - downAt, 1)} s after the kill`;
+  const longest = t.longestSeconds === null ? '' : `; the longest waited ${seconds(t.longestSeconds)}`;
+  return `${plural(t.transactions, 'send')} of ${plural(t.users, 'user')} (${kinds(t.byKind)}) accepted more than ${formatNumber(t.overSeconds)} s after they began, begun from ${seconds(t.firstAt)} to ${seconds(t.lastAt)} (${after})${longest}`;
+}
+
 /** Recovery: when every touched user's transactions succeeded again, or who never did. */
 export function recoveryText(o: Outage): string | undefined {
   const impact = o.transactions;
   if (!impact) return undefined;
-  if (impact.failed.users === 0 && impact.retried.users === 0) return 'no user’s transaction failed or was retried';
+  if (impact.failed.users === 0 && impact.retried.users === 0) {
+    // Not "no impact": sends that waited out the outage were accepted, late.
+    return impact.delayed.transactions > 0
+      ? `no user’s transaction failed or was retried, but ${plural(impact.delayed.transactions, 'send')} waited for the server (delayed, above)`
+      : 'no user’s transaction failed, was retried or was delayed';
+  }
   const unseen = impact.noLaterTransaction.users > 0
     ? `; ${plural(impact.noLaterTransaction.users, 'touched user')} began no transaction afterwards, so showed no recovery (${named(impact.noLaterTransaction)})`
     : '';

@@ -1,10 +1,11 @@
 /**
- * The report page's "Faults" section: each kill the lab made, the users whose transactions failed
- * or were retried elsewhere (a sample; the counts hold them all), the outage and the recovery.
+ * The report page's "Faults" section: each kill the lab made, the users whose transactions failed,
+ * were retried elsewhere or were accepted late (a sample; the counts hold them all), the outage and
+ * the recovery.
  */
 import type { FaultTransactions } from '../analysis/fault-impact.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { kinds, outageHeadline, recoveryText, transactionsText } from './fault-text.js';
+import { delayedText, kinds, outageHeadline, recoveryText, transactionsText } from './fault-text.js';
 import { formatNumber } from './format.js';
 import type { ReportModel } from './report-model.js';
 
@@ -20,10 +21,12 @@ export function faultsSection(model: ReportModel): string {
       ? `<table class="fault-impact" id="outage-${i}-impact"><tbody>
 <tr><th>Failed</th><td data-field="failed">${h(transactionsText(impact.failed, o.downAt))}</td></tr>
 <tr><th>Retried elsewhere</th><td data-field="retried">${h(transactionsText(impact.retried, o.downAt))}</td></tr>
+<tr><th>Delayed</th><td data-field="delayed">${h(delayedText(impact.delayed, o.downAt))}</td></tr>
 <tr><th>Recovery</th><td data-field="recovery">${h(recoveryText(o) ?? '')}</td></tr>
 </tbody></table>
 ${userList(`outage-${i}-failed`, 'Users whose transactions failed', impact.failed)}
-${userList(`outage-${i}-retried`, 'Users whose transactions were retried elsewhere', impact.retried)}`
+${userList(`outage-${i}-retried`, 'Users whose transactions were retried elsewhere', impact.retried)}
+${userList(`outage-${i}-delayed`, 'Users whose sends were accepted late', impact.delayed)}`
       : '<p class="note">Which users were touched is unknown: the run kept no events file.</p>';
     return `<h3 id="outage-${i}">${h(outageHeadline(o))}</h3>\n${rows}`;
   });

@@ -12,7 +12,7 @@ import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
 import { describeRssPerVu } from '../analysis/generator.js';
 import { describeEachInstance } from './each-instance.js';
-import { outageHeadline, recoveryText, sampleText, transactionsText } from './fault-text.js';
+import { delayedText, outageHeadline, recoveryText, sampleText, transactionsText } from './fault-text.js';
 import { netsplitLines } from './netsplits.js';
 
 /** A duration for people: "20 s", "1 min 30 s", "2 h 5 min"; tenths of a second below a minute. */
@@ -112,6 +112,8 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
       if (o.transactions.failed.users > 0) out.push(`           ${sampleText(o.transactions.failed)}`);
       out.push(`  retried elsewhere  ${transactionsText(o.transactions.retried, o.downAt)}`);
       if (o.transactions.retried.users > 0) out.push(`           ${sampleText(o.transactions.retried)}`);
+      out.push(`  delayed  ${delayedText(o.transactions.delayed, o.downAt)}`);
+      if (o.transactions.delayed.users > 0) out.push(`           ${sampleText(o.transactions.delayed)}`);
       out.push(`  recovery ${recoveryText(o)}`);
     }
   }

@@ -26,7 +26,7 @@ import { runCommand } from '../../src/commands/run.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { FAULT_SAMPLE } from '../../src/analysis/fault-impact.js';
 import { formatSummaryText } from '../../src/report/text.js';
-import { outageHeadline, recoveryText, transactionsText } from '../../src/report/fault-text.js';
+import { delayedText, outageHeadline, recoveryText, transactionsText } from '../../src/report/fault-text.js';
 
 const PASSWORD = 'pool-secret';
 const USERS = 30;
@@ -388,6 +388,9 @@ test('`faults:` kill a front end mid-run: summary.json, the text report and the 
   assert.deepEqual(impact.notRecovered, { users: 0, sample: [] });
   assert.ok(impact.noLaterTransaction.users < impact.retried.users, 'most retried users sent again, and it went through');
   assert.ok(impact.recoveredAt !== null && impact.recoveredAt >= Math.max(impact.retried.lastAt!, impact.failed.lastAt ?? 0));
+  // A MESSAGE re-sent to the other front end waited out the dispatcher's 3 s timer first: delayed.
+  assert.ok((impact.delayed.byKind.message ?? 0) >= failovers.poolFailoverMessage!, `every retried MESSAGE was delayed: ${delayedText(impact.delayed, outage.downAt)}`);
+  assert.ok(impact.delayed.longestSeconds! >= 3, 'the longest waited the dispatcher\'s timer');
 
   // As a person reads them: the text report, and the page in Chromium, say what summary.json says.
   // A front end's crash takes nobody offline (their bindings live on in fe1): the headline says so.
@@ -396,6 +399,7 @@ test('`faults:` kill a front end mid-run: summary.json, the text report and the 
   const text = formatSummaryText(s, runDir);
   assert.ok(text.includes(`fault      ${outageHeadline(outage)}`), text);
   assert.ok(text.includes(`retried elsewhere  ${transactionsText(impact.retried, outage.downAt)}`), text);
+  assert.ok(text.includes(`delayed  ${delayedText(impact.delayed, outage.downAt)}`), text);
   assert.ok(text.includes(`recovery ${recoveryText(outage)}`));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
   try {
@@ -405,9 +409,12 @@ test('`faults:` kill a front end mid-run: summary.json, the text report and the 
     const cell = (field: string) => page.locator(`#outage-0-impact [data-field="${field}"]`).innerText();
     assert.equal(await cell('failed'), transactionsText(impact.failed, outage.downAt));
     assert.equal(await cell('retried'), transactionsText(impact.retried, outage.downAt));
+    assert.equal(await cell('delayed'), delayedText(impact.delayed, outage.downAt));
     assert.equal(await cell('recovery'), recoveryText(outage));
     const named = await page.locator('#outage-0-retried tbody tr td:first-child').allInnerTexts();
     assert.deepEqual(named, impact.retried.sample.map((u) => u.user), 'the users retried elsewhere, as summary.json samples them');
+    const late = await page.locator('#outage-0-delayed tbody tr td:first-child').allInnerTexts();
+    assert.deepEqual(late, impact.delayed.sample.map((u) => u.user), 'the users whose sends were accepted late, as summary.json samples them');
   } finally {
     await browser.close();
   }

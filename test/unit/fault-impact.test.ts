@@ -1,7 +1,8 @@
 /**
  * Who a kill touched (src/analysis/fault-impact.ts), from a hand-written events file: failures and
- * retries from the kill on, by user and kind, the outage's first and last failure, and recovery —
- * the moment every touched user had a send begun after its last failure or retry accepted.
+ * retries from the kill on, by user and kind, the outage's first and last failure, sends accepted
+ * late, and recovery — the moment every touched user had a send begun after its last failure or
+ * retry accepted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import type { RecordedEvent } from '../../src/metrics/recording.js';
 import type { JournalFault } from '../../src/metrics/journal.js';
 import type { SecondPoint } from '../../src/metrics/aggregate.js';
 import { faultReport } from '../../src/analysis/summary.js';
-import { outageHeadline, recoveryText } from '../../src/report/fault-text.js';
+import { delayedText, outageHeadline, recoveryText } from '../../src/report/fault-text.js';
 
 const name = (i: number) => `u${i}`;
 const kill: JournalFault = { type: 'fault', at: 0, t: 10, action: 'kill', target: 'pool', ok: true };
@@ -106,4 +107,34 @@ test('the outage’s online count: a dip and its recovery, imload’s own ramp-d
     recoveryText(outage!),
     'the last failure or retry at 13.5 s (3.5 s after the kill); every touched user that tried again had a transaction succeed, the last at 25.1 s (15.1 s after the kill, at its own next send)',
   );
+});
+
+test('sends accepted more than a second after they began are delayed, by kind, from the kill on; nothing failed still reads as delayed', async () => {
+  const path = eventsFile([
+    // Begun before the kill and accepted after it: not the outage's.
+    { u: 9, t: 8_500, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 9, t: 12_000, k: 'sent', seq: 1, n: 1 },
+    // A message waiting 2.5 s, a channel message 2.5 s, a channel message 0.2 s (not delayed).
+    { u: 6, t: 10_500, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 7, t: 11_000, k: 'say', ch: '#c', seq: 1 },
+    { u: 7, t: 11_200, k: 'sent', seq: 1, n: 3 },
+    { u: 8, t: 12_000, k: 'say', ch: '#c', seq: 1 },
+    { u: 6, t: 13_000, k: 'sent', seq: 1, n: 1 },
+    { u: 8, t: 14_500, k: 'sent', seq: 1, n: 3 },
+    // Exactly the bound: not over it.
+    { u: 10, t: 15_000, k: 'message', to: 'u1', toIndex: 1, seq: 1 },
+    { u: 10, t: 16_000, k: 'sent', seq: 1, n: 1 },
+  ]);
+  const impacts = await analyseFaultImpact(path, [kill], name);
+  const delayed = impacts![0]!.delayed;
+  assert.deepEqual(delayed.byKind, { message: 1, 'channel-message': 1 });
+  assert.deepEqual(delayed.sample.map((u) => u.user), ['u6', 'u8']);
+  assert.deepEqual([delayed.firstAt, delayed.lastAt, delayed.longestSeconds, delayed.overSeconds], [10.5, 12, 2.5, 1]);
+  assert.equal(
+    delayedText(delayed, 10),
+    '2 sends of 2 users (channel-message ×1, message ×1) accepted more than 1 s after they began, begun from 10.5 s to 12 s (0.5–2 s after the kill); the longest waited 2.5 s',
+  );
+  const steady = [second(9, 'hold', 300), second(11, 'hold', 300), second(30, 'rampDown', 40)];
+  const [outage] = faultReport([kill], steady, { faultImpacts: impacts }).outages;
+  assert.equal(recoveryText(outage!), 'no user’s transaction failed or was retried, but 2 sends waited for the server (delayed, above)');
 });
