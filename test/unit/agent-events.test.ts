@@ -36,12 +36,12 @@ test('agent events are the run\'s, not a user\'s; an error while stopping is tea
   run.agentEvents.error('protocol-error', 'before start');
   run.start({ worker: 0, workers: 1, plan, agent: quietAgentOf(), startEpochMs: performance.timeOrigin + performance.now(), identities: [plan.identity(0)] });
   run.agentEvents.bytes(120, 0);
-  run.agentEvents.metric('unreachable', 2);
+  run.agentEvents.metric('icmpUnreachable', 2);
   run.agentEvents.error('protocol-error', 'malformed datagram: no start line');
   run.agentEvents.note('sip-unreachable', 'ICMP errors came back');
   const snapshot = await snapshotted;
   assert.deepEqual(snapshot.errors, { 'protocol-error': 1 });
-  assert.equal(snapshot.counters.unreachable, 2);
+  assert.equal(snapshot.counters.icmpUnreachable, 2);
   assert.equal(snapshot.counters.bytesIn, 120);
   const notes = messages.flatMap((m) => (m.type === 'note' ? [`${m.key}: ${m.text}`] : []));
   assert.deepEqual(notes, ['error:protocol-error: protocol-error: malformed datagram: no start line', 'sip-unreachable: ICMP errors came back']);

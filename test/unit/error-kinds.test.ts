@@ -170,7 +170,7 @@ test('nobody listening is connect-refused in every agent, over TLS too', async (
 });
 
 test('SIP over UDP: an ICMP port unreachable is counted for the run, never as a user\'s error', { timeout: 10_000 }, async () => {
-  // The shared sockets belong to no user: a bounce there is the agent's `unreachable` counter
+  // The shared sockets belong to no user: a bounce there is the agent's `icmpUnreachable` counter
   // (AgentEvents), while the transaction it hit keeps its own outcome, booked to its user.
   const port = await closedUdpPort();
   const agentSaw: string[] = [];
@@ -193,7 +193,7 @@ test('SIP over UDP: an ICMP port unreachable is counted for the run, never as a 
   const logon = user.logon().catch(() => undefined);
   try {
     await firstBounce;
-    assert.deepEqual(agentSaw.slice(0, 2), ['metric unreachable 1', 'note sip-unreachable']);
+    assert.deepEqual(agentSaw.slice(0, 2), ['metric icmpUnreachable 1', 'note sip-unreachable']);
     assert.ok(!agentSaw.some((entry) => entry.startsWith('error')), agentSaw.join(', '));
     assert.deepEqual(userReported, [], 'the bounce is not the user\'s error');
   } finally {

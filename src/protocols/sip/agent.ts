@@ -37,7 +37,7 @@ const DROPPED: AgentEvents = { bytes() {}, metric() {}, error() {}, note() {} };
  * What the shared sockets see that reaches no user. None of it is any user's: it goes to the
  * agent's own events (AgentEvents), so no user's record — and no fault's list of users — carries
  * it. Malformed datagrams are errors (the server sent them); an ICMP error is the descriptor's
- * `unreachable` counter, not an error, since the transaction whose datagram bounced ends in
+ * `icmpUnreachable` counter, not an error, since the transaction whose datagram bounced ends in
  * its own outcome (a timeout, after retransmissions), booked to its user: counting the bounce
  * too would give one attempt several outcomes. Late datagrams (after their user's logoff, the
  * expected race of un-SUBSCRIBE) are a run note.
@@ -60,7 +60,7 @@ class UnroutedReporter implements UnroutedCounter {
       return;
     }
     this.unreachableCount++;
-    this.events.metric('unreachable', 1);
+    this.events.metric('icmpUnreachable', 1);
     if (this.unreachableCount === 1) {
       this.events.note('sip-unreachable', `ICMP errors came back for datagrams sent (first: ${socketErrorDetail(error)}); their transactions were retransmitted and booked to their users`);
     }

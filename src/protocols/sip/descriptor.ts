@@ -25,7 +25,7 @@ export const sipDescriptor: ProtocolDescriptor = {
   metrics: [
     { name: 'register', kind: 'latency', unit: 'ms', description: 'REGISTER to its 2xx, Digest rounds included' },
     { name: 'retransmissions', kind: 'counter', unit: 'count', description: 'requests sent again because no answer came in time (UDP); counted apart, never hidden in other figures' },
-    { name: 'unreachable', kind: 'counter', unit: 'count', description: "ICMP errors (port, host or network unreachable) for datagrams sent on the shared UDP sockets, e.g. while a server is down: counted for the run, not as errors, since each bounced transaction ends in its own outcome, booked to its user" },
+    { name: 'icmpUnreachable', kind: 'counter', unit: 'count', description: "ICMP errors (port, host or network unreachable) for datagrams sent on the shared UDP sockets, e.g. while a server is down: counted for the run, not as errors, since each bounced transaction ends in its own outcome, booked to its user" },
     ...poolFailoverMetrics,
     { name: 'deliverySameFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE relayed by the front end the recipient registered through (kamailio-pool lab)', ifSampled: true },
     { name: 'deliveryCrossFrontEnd', kind: 'latency', unit: 'ms', description: 'delivery of a MESSAGE across front ends: relayed by a front end other than the recipient\'s (kamailio-pool lab)', ifSampled: true },
