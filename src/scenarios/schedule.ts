@@ -311,9 +311,11 @@ export type Action =
  * Rates are per simulated hour; `timeScale` compresses them into wall time.
  */
 export class ActivityStream {
-  private readonly imRng: Random;
-  private readonly sayRng: Random;
-  private readonly presenceRng: Random;
+  // A stream whose rate is 0 never draws, so it gets no generator (56 bytes a user: SIP and RVP
+  // users have no channels); the others' sequences do not depend on it.
+  private readonly imRng: Random | undefined;
+  private readonly sayRng: Random | undefined;
+  private readonly presenceRng: Random | undefined;
   private readonly imRate: number;
   private readonly sayRate: number;
   private readonly presenceRate: number;
@@ -331,15 +333,15 @@ export class ActivityStream {
     const window = plan.activityWindow(index);
     this.end = window.end;
     const perMs = timeScale / 3_600_000;
-    this.imRng = new Random(seed, index, 'im');
-    this.sayRng = new Random(seed, index, 'say');
-    this.presenceRng = new Random(seed, index, 'presence');
     this.imRate = identity.contacts.length > 0 ? behaviour.messagesPerHour * perMs : 0;
     const presenting = identity.channels.some((c) => c.role === 'presenter');
     this.speakingChannels = identity.channels;
     const sayPerHour = presenting ? behaviour.presenterMessagesPerHour : behaviour.channelMessagesPerHour;
     this.sayRate = identity.channels.length > 0 ? sayPerHour * perMs : 0;
     this.presenceRate = behaviour.presenceChangesPerHour * perMs;
+    this.imRng = this.imRate > 0 ? new Random(seed, index, 'im') : undefined;
+    this.sayRng = this.sayRate > 0 ? new Random(seed, index, 'say') : undefined;
+    this.presenceRng = this.presenceRate > 0 ? new Random(seed, index, 'presence') : undefined;
     this.nextIm = gap(this.imRng, this.imRate, window.start);
     this.nextSay = gap(this.sayRng, this.sayRate, window.start);
     this.nextPresence = gap(this.presenceRng, this.presenceRate, window.start);
@@ -350,22 +352,23 @@ export class ActivityStream {
     const at = Math.min(this.nextIm, this.nextSay, this.nextPresence);
     if (at >= this.end) return undefined;
     if (at === this.nextIm) {
-      const pick = this.imRng.int(0, this.identity.contacts.length - 1);
+      const pick = this.imRng!.int(0, this.identity.contacts.length - 1);
       this.nextIm = gap(this.imRng, this.imRate, at);
       return { kind: 'message', at, to: this.identity.contacts[pick]!, toIndex: this.contactIndices[pick]! };
     }
     if (at === this.nextSay) {
-      const channel = this.speakingChannels[this.sayRng.int(0, this.speakingChannels.length - 1)]!;
+      const channel = this.speakingChannels[this.sayRng!.int(0, this.speakingChannels.length - 1)]!;
       this.nextSay = gap(this.sayRng, this.sayRate, at);
       return { kind: 'say', at, channel };
     }
     const choices = (['online', 'away', 'busy'] as const).filter((s) => s !== this.presence);
-    this.presence = choices[this.presenceRng.int(0, choices.length - 1)]!;
+    this.presence = choices[this.presenceRng!.int(0, choices.length - 1)]!;
     this.nextPresence = gap(this.presenceRng, this.presenceRate, at);
     return { kind: 'presence', at, state: this.presence };
   }
 }
 
-function gap(rng: Random, ratePerMs: number, from: number): number {
-  return ratePerMs > 0 ? from + rng.exponential(ratePerMs) : Number.POSITIVE_INFINITY;
+/** The next event of a Poisson stream after `from`; never, for a stream of rate 0 (which has no generator). */
+function gap(rng: Random | undefined, ratePerMs: number, from: number): number {
+  return rng !== undefined ? from + rng.exponential(ratePerMs) : Number.POSITIVE_INFINITY;
 }

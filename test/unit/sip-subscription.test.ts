@@ -2,14 +2,15 @@
  * A presence subscription's NOTIFY handling, against a fake owner: which presences reach the
  * engine (a NOTIFY repeating either of the last two reported is not a change, since NOTIFYs of a
  * dialog from different Kamailio workers can arrive out of order), that the first NOTIFY counts
- * once for logon, that route sets are shared between dialogs that have the same one, and that a
- * remote tag's tail kept as a number comes back as the same text.
+ * once for logon, that route sets are shared between dialogs that have the same one, that a
+ * remote tag's tail kept as a number comes back as the same text, and that a 423's Min-Expires
+ * raises what the user's later SUBSCRIBEs ask for.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSipMessage } from '../../src/protocols/sip/codec.js';
 import { buildPidf } from '../../src/protocols/sip/pidf.js';
-import { SipParseError, type SipRequest } from '../../src/protocols/sip/message.js';
+import { SipParseError, type SipRequest, type SipResponse } from '../../src/protocols/sip/message.js';
 import { Subscription, tagTail, tagTailText, type SubscriptionOwner } from '../../src/protocols/sip/subscription.js';
 import type { UserAgent } from '../../src/protocols/sip/ua.js';
 import type { PresenceState, VuEvents } from '../../src/protocols/types.js';
@@ -25,6 +26,7 @@ function owner(): { owner: SubscriptionOwner; seen: string[]; firstNotifies: () 
     owner: {
       ua,
       domain: 'lab.test',
+      subscribeExpires: 3600,
       events: { error: (kind: string, detail?: string) => assert.fail(`unexpected error ${kind} ${detail}`) } as unknown as VuEvents,
       presenceSeen: (contact, state, note, _at, initial) => void seen.push(`${contact} ${state} ${note}${initial ? ' (initial)' : ''}`),
       firstNotifyArrived: () => void firstNotifies++,
@@ -50,7 +52,7 @@ function notify(state: PresenceState, note: string, recordRoute?: string): SipRe
 
 test('a NOTIFY repeating either of the last two presences reported is not a change; a third one is', () => {
   const { owner: o, seen, firstNotifies } = owner();
-  const subscription = new Subscription('bob', 3600, o);
+  const subscription = new Subscription('bob', o);
   try {
     subscription.handleNotify(notify('online', ''), 1);
     subscription.handleNotify(notify('online', ''), 2); // the same again
@@ -71,7 +73,7 @@ test('a NOTIFY repeating either of the last two presences reported is not a chan
 test('dialogs with the same Record-Route share one route set; a different one gets its own', () => {
   const { owner: o } = owner();
   const routeSetOf = (subscription: Subscription): readonly string[] | undefined => (subscription as unknown as { routeSet?: readonly string[] }).routeSet;
-  const [a, b, c] = [new Subscription('bob', 3600, o), new Subscription('carol', 3600, o), new Subscription('dave', 3600, o)];
+  const [a, b, c] = [new Subscription('bob', o), new Subscription('carol', o), new Subscription('dave', o)];
   try {
     a.handleNotify(notify('online', '', '<sip:127.0.0.1:5070;lr>'), 1);
     b.handleNotify(notify('online', '', '<sip:127.0.0.1:5070;lr>'), 1);
@@ -94,5 +96,38 @@ test('a remote tag tail of eight hex digits is kept as a number and given back e
   for (const text of ['ABCDEF01', '1234', 'abcdef012', 'x', '']) {
     assert.equal(tagTail(text), text);
     assert.equal(tagTailText(tagTail(text)), text);
+  }
+});
+
+test('a 423 Interval Too Brief: the SUBSCRIBE is sent again with Min-Expires, and the user\'s next subscription asks for that at once', async () => {
+  const { owner: o, firstNotifies } = owner();
+  const asked: string[] = [];
+  let answered!: () => void;
+  const bothAnswered = new Promise<void>((resolve) => (answered = resolve));
+  const answer = (status: string, extra: string): SipResponse => {
+    const message = parseSipMessage(Buffer.from(`SIP/2.0 ${status}\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKx\r\nFrom: <sip:alice@lab.test>;tag=1\r\nTo: <sip:bob@lab.test>;tag=n1\r\nCall-ID: c1\r\nCSeq: 1 SUBSCRIBE\r\n${extra}Content-Length: 0\r\n\r\n`));
+    assert.ok(!(message instanceof SipParseError) && message.kind === 'response');
+    return message as SipResponse;
+  };
+  Object.assign(o.ua, { tag: (n: number) => `t${n}`, callId: (n: number) => `c${n}` });
+  (o.ua as unknown as { request: (spec: { headers: Array<[string, string]> }) => Promise<SipResponse> }).request = async (spec) => {
+    const expires = spec.headers.find(([name]) => name === 'Expires')![1];
+    asked.push(expires);
+    if (asked.length === 3) answered();
+    return Number(expires) < 7200 ? answer('423 Interval Too Brief', 'Min-Expires: 7200\r\n') : answer('202 Accepted', `Expires: ${expires}\r\n`);
+  };
+  const first = new Subscription('bob', o);
+  const second = new Subscription('carol', o);
+  try {
+    first.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    second.start();
+    await bothAnswered;
+    assert.deepEqual(asked, ['3600', '7200', '7200'], 'asked 3600, told 7200, asked 7200 again; the next subscription asks 7200 at once');
+    assert.equal(o.subscribeExpires, 7200);
+    assert.equal(firstNotifies(), 0, 'no NOTIFY yet');
+  } finally {
+    first.abandon();
+    second.abandon();
   }
 });

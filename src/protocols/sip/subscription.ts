@@ -28,6 +28,12 @@ export interface SubscriptionOwner {
   readonly domain: string;
   readonly events: VuEvents;
   /**
+   * The expiry the user's SUBSCRIBEs ask for; a 423's Min-Expires raises it (RFC 6665 § 4.1.2.1,
+   * RFC 3261 § 21.4.17). One per user, not per subscription (8 bytes, twenty subscriptions a
+   * user): all of a user's subscriptions go to its one domain's presence service.
+   */
+  subscribeExpires: number;
+  /**
    * A presence the contact had not shown in its last two reports; `initial`: carried by the
    * first NOTIFY of a dialog, i.e. the state the contact already had.
    */
@@ -104,7 +110,6 @@ export class Subscription extends WheelTimer implements CSeqSource {
 
   constructor(
     readonly contact: string,
-    private requestedExpires: number,
     private readonly owner: SubscriptionOwner,
   ) {
     super();
@@ -155,10 +160,10 @@ export class Subscription extends WheelTimer implements CSeqSource {
 
   /** SUBSCRIBE with the wanted expiry, once more with Min-Expires after a 423. */
   private async subscribe(): Promise<SipResponse> {
-    const response = await this.send(this.requestedExpires);
-    const longer = longerInterval(response, this.requestedExpires);
+    const response = await this.send(this.owner.subscribeExpires);
+    const longer = longerInterval(response, this.owner.subscribeExpires);
     if (longer === undefined) return response;
-    this.requestedExpires = longer;
+    this.owner.subscribeExpires = longer;
     return this.send(longer);
   }
 
@@ -196,7 +201,7 @@ export class Subscription extends WheelTimer implements CSeqSource {
       this.remoteTarget = shared(nameAddrUri(response.headers.get('Contact') ?? '')) ?? this.remoteTarget;
     }
     // RFC 6665 § 4.1.2.1 makes Expires mandatory in the 2xx; without it, assume what we asked.
-    this.scheduleRefresh(parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires);
+    this.scheduleRefresh(parseSeconds(response.headers.get('Expires')) ?? this.owner.subscribeExpires);
   }
 
   private failed(failure: unknown): void {

@@ -64,6 +64,8 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
    * searched by number, not a Map keyed by Call-ID (its table is ~950 bytes a user).
    */
   private subscriptions: Subscription[] = [];
+  /** SubscriptionOwner: what this user's SUBSCRIBEs ask for (the setting, raised by a 423's Min-Expires). */
+  subscribeExpires: number;
   /** Subscriptions whose first NOTIFY logon still waits for, and how it is told. */
   private firstNotifiesMissing = 0;
   private firstNotifies: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -74,6 +76,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
     private readonly context: UserContext,
   ) {
     const settings = context.settings;
+    this.subscribeExpires = settings.subscribeExpires;
     this.ua = new UserAgent(
       {
         index: identity.index,
@@ -114,7 +117,7 @@ export class SipVirtualUser implements VirtualUser, SubscriptionOwner, UaOwner {
       const firstNotifies = new Promise<void>((resolve, reject) => (this.firstNotifies = { resolve, reject }));
       this.firstNotifiesMissing = this.identity.contacts.length;
       if (this.firstNotifiesMissing === 0) this.firstNotifies?.resolve();
-      this.subscriptions = this.identity.contacts.map((contact) => new Subscription(contact, settings.subscribeExpires, this));
+      this.subscriptions = this.identity.contacts.map((contact) => new Subscription(contact, this));
       for (const subscription of this.subscriptions) subscription.start();
       await withDeadline(firstNotifies, settings.logonTimeoutMs, 'logon-timeout', 'first NOTIFY of every subscription');
       this.firstNotifies = undefined;
