@@ -144,9 +144,9 @@ export async function analyseFaultImpact(
   const earliest = Math.min(...windows.map((w) => w.from));
   const windowAt = (t: number) => windows.find((w) => t >= w.from && t < w.to);
   /**
-   * Sends begun since the first kill and not yet settled: when each began (ms) times 2, plus 1
-   * for a channel message — one number per send, not an object (a long run's report reads
-   * millions).
+   * Sends begun since the first kill and not yet settled: when each began (whole ms, as the
+   * recorder writes them) times 2, plus 1 for a channel message — one number per send, not an
+   * object (a long run's report reads millions).
    */
   const begun = new Map<number, number>();
   const issue = (user: number, t: number, kind: string, retry: boolean) => {
@@ -165,7 +165,7 @@ export async function analyseFaultImpact(
       case 'message':
       case 'say': {
         if (event.seq === undefined || event.t < earliest) break;
-        begun.set(sendKey(event.u, event.seq), event.t * 2 + (event.k === 'say' ? 1 : 0));
+        begun.set(sendKey(event.u, event.seq), Math.round(event.t) * 2 + (event.k === 'say' ? 1 : 0));
         const track = windowAt(event.t)?.users.get(event.u);
         if (track && event.t > track.lastIssue) track.triedAgain = true;
         break;
