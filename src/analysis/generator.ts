@@ -2,7 +2,7 @@
  * Was imload itself the bottleneck? A run whose generator was late, CPU-starved or near its file
  * limit cannot speak for the server, and its verdicts must say so.
  */
-import type { RssPerVu, RunAggregate } from '../metrics/aggregate.js';
+import type { RssPerVu, RunAggregate, UdpReceiveDrops } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 
 export interface GeneratorVerdict {
@@ -14,6 +14,8 @@ export interface GeneratorVerdict {
   readonly rssPerVuBytes: number | null;
   /** The smallest RSS per VU the sampling tells from zero, bytes; the seconds and window averaged; the collection's pause; the peak RSS. */
   readonly rssPerVu: Omit<RssPerVu, 'bytes'>;
+  /** Datagrams the kernel dropped on the workers' own UDP sockets (receive buffers full): lost on imload's host. */
+  readonly udpReceiveDrops: UdpReceiveDrops;
   readonly bottleneck: boolean;
   readonly reasons: readonly string[];
 }
@@ -27,6 +29,11 @@ export const GENERATOR_LIMITS = {
   busySecondsMin: 3,
   cpuPercent: 95,
   openFds: 19_000,
+  /**
+   * Any: a datagram dropped on imload's own socket is an answer the server sent and imload's
+   * host lost, so a timeout or a retransmission after it is not the server's doing.
+   */
+  udpReceiveDrops: 0,
 } as const;
 
 export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummary): GeneratorVerdict {
@@ -54,6 +61,13 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   for (const worker of perWorker) {
     if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
   }
+  const udpReceiveDrops = aggregate.udpReceiveDrops();
+  if (udpReceiveDrops.datagrams > GENERATOR_LIMITS.udpReceiveDrops) {
+    const { datagrams, seconds, workers } = udpReceiveDrops;
+    reasons.push(
+      `the kernel dropped ${datagrams} datagram${datagrams === 1 ? '' : 's'} on the generator's own UDP sockets in ${seconds} second${seconds === 1 ? '' : 's'} (${workers.length === 1 ? 'worker' : 'workers'} ${workers.join(', ')}: receive buffers full), answers lost on imload's host, not by the server`,
+    );
+  }
   const { bytes: rssPerVuBytes, ...rssPerVu } = aggregate.rssPerVu();
   return {
     workers: perWorker.length,
@@ -61,6 +75,7 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
     eventLoopP99: aggregate.eventLoopP99(),
     rssPerVuBytes,
     rssPerVu,
+    udpReceiveDrops,
     bottleneck: reasons.length > 0,
     reasons,
   };

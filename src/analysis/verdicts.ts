@@ -109,6 +109,20 @@ function decisiveWindow(judged: Judgement, inputs: VerdictInputs, seconds: reado
   return holdWindow(seconds);
 }
 
+/**
+ * A figure missed while the generator was the bottleneck (a late or starved generator, answers
+ * dropped on its own sockets) may be the generator's failure, not the server's: it is not reached,
+ * and the reason says what the figures alone would read.
+ */
+function unlessGeneratorBound(missed: Judgement, inputs: VerdictInputs): Judgement {
+  if (!inputs.generator.bottleneck) return missed;
+  return {
+    verdict: 'not-reached',
+    measured: missed.measured,
+    reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')}); on the figures alone it would read “missed${missed.at !== undefined ? ` at ${n(missed.at)}` : ''}” (${missed.reason})`,
+  };
+}
+
 function failedSlos(inputs: VerdictInputs): string {
   return inputs.thresholds.filter((t) => !t.ok).map((t) => t.name).join('; ');
 }
@@ -139,7 +153,7 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
     };
   }
   if (peakOnline >= limit) {
-    if (broken) return { verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${n(peakOnline)} users online, but SLOs broke: ${broken}` };
+    if (broken) return unlessGeneratorBound({ verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${n(peakOnline)} users online, but SLOs broke: ${broken}` }, inputs);
     if (inputs.generator.bottleneck) {
       return { verdict: 'not-reached', measured: peakOnline, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
     }
@@ -185,7 +199,7 @@ function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, 
     };
   }
   const ok = kind === 'atMost' ? measured <= limit : measured >= limit;
-  if (!ok) return { verdict: 'missed', measured, at: inputs.peakOnline, reason: `measured ${round(measured)} with ${n(inputs.peakOnline)} users online` };
+  if (!ok) return unlessGeneratorBound({ verdict: 'missed', measured, at: inputs.peakOnline, reason: `measured ${round(measured)} with ${n(inputs.peakOnline)} users online` }, inputs);
   if (inputs.generator.bottleneck) {
     return { verdict: 'not-reached', measured, reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')})` };
   }

@@ -62,6 +62,8 @@ export class RunAggregate {
   private longestCollectionMs = 0;
   /** The workers' summed RSS at its highest second, baselines included: what the generator really used. */
   private peakRssBytes = 0;
+  /** Datagrams dropped on the workers' own UDP sockets, the seconds they were dropped in, and by which workers. */
+  private readonly ownUdpDrops = { datagrams: 0, seconds: 0, workers: new Set<number>() };
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters)) {
@@ -95,6 +97,16 @@ export class RunAggregate {
         this.rssAbove.hold.add(above, second.online, second.health.length);
         if (second.health.every((h) => this.collectedWorkers.has(h.worker))) this.rssAbove.afterCollection.add(above, second.online, second.health.length);
       }
+    }
+    let dropped = 0;
+    for (const h of second.health) {
+      if (!h.udpReceiveDrops) continue;
+      dropped += h.udpReceiveDrops;
+      this.ownUdpDrops.workers.add(h.worker);
+    }
+    if (dropped > 0) {
+      this.ownUdpDrops.datagrams += dropped;
+      this.ownUdpDrops.seconds++;
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -165,10 +177,23 @@ export class RunAggregate {
     };
   }
 
+  /** What the workers' own UDP sockets dropped over the run (GeneratorHealth.udpReceiveDrops). */
+  udpReceiveDrops(): UdpReceiveDrops {
+    const { datagrams, seconds, workers } = this.ownUdpDrops;
+    return { datagrams, seconds, workers: [...workers].sort((a, b) => a - b) };
+  }
+
   /** The whole run's event-loop p99: the worst per-second p99 across workers. */
   eventLoopP99(): number {
     return Math.max(0, ...[...this.healthPeaks.values()].map((p) => p.eventLoopP99));
   }
+}
+
+export interface UdpReceiveDrops {
+  readonly datagrams: number;
+  /** Seconds in which any was dropped. */
+  readonly seconds: number;
+  readonly workers: readonly number[];
 }
 
 /** RSS is counted in pages: one page per worker is the finest step the sum can take. */

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { readdirSync } from 'node:fs';
 import type { GeneratorHealth, RampCollection } from './names.js';
+import { OwnUdpDrops } from './udp-drops.js';
 
 /** Samples the generator's own health so a run can tell when imload itself was the bottleneck. */
 export class HealthSampler {
@@ -9,6 +10,7 @@ export class HealthSampler {
   private lastAt = performance.now();
   /** The ramp's-end collection, reported in the next sample only. */
   private collection: RampCollection | undefined;
+  private readonly udpDrops = new OwnUdpDrops();
 
   /** `baselineRss`: RSS before the worker made anything per user (docs/metrics.md § Generator health). */
   constructor(
@@ -26,6 +28,7 @@ export class HealthSampler {
     this.lastCpu = process.cpuUsage();
     this.lastAt = now;
     const memory = process.memoryUsage();
+    const udpReceiveDrops = this.udpDrops.sample();
     const health: GeneratorHealth = {
       worker: this.worker,
       eventLoopP99: round(this.loop.percentile(99) / 1e6),
@@ -36,6 +39,7 @@ export class HealthSampler {
       heapUsedBytes: memory.heapUsed,
       openFds: countOpenFds(),
       vus,
+      ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}),
       ...(this.collection ? { rampCollection: this.collection } : {}),
     };
     this.collection = undefined;

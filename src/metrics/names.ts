@@ -93,6 +93,11 @@ export interface GeneratorHealth {
   /** VUs this worker holds (logged on or connecting). */
   readonly vus: number;
   /**
+   * Datagrams the kernel dropped on this worker's own UDP sockets in the last second, their
+   * receive buffers full: answers lost on imload's host. Absent when none were.
+   */
+  readonly udpReceiveDrops?: number;
+  /**
    * The full garbage collection a worker runs once at its ramp's end (docs/metrics.md §
    * Generator health), in the sample of the second it ran in: its pause and RSS either side.
    */

@@ -25,6 +25,8 @@ export class RunPoints {
   private readonly errors = new Map<string, number>();
   private readonly teardown = new Map<string, number>();
   private readonly latencies = new Map<string, CumulativeLatency>();
+  /** Per worker: datagrams its own UDP sockets dropped so far (GeneratorHealth.udpReceiveDrops). */
+  private readonly udpReceiveDrops = new Map<number, number>();
   private peakOnline = 0;
 
   constructor(
@@ -84,6 +86,9 @@ export class RunPoints {
       gauge('imload_generator_heap_used_bytes', h.heapUsedBytes, w);
       gauge('imload_generator_open_fds', h.openFds, w);
       gauge('imload_generator_vus', h.vus, w);
+      const dropped = (this.udpReceiveDrops.get(h.worker) ?? 0) + (h.udpReceiveDrops ?? 0);
+      this.udpReceiveDrops.set(h.worker, dropped);
+      points.push({ name: 'imload_generator_udp_receive_drops_total', kind: 'counter', labels: w, value: dropped });
       loopP99 = Math.max(loopP99, h.eventLoopP99);
     }
     // The registry's gauge generator.eventLoopP99: the worst worker's.
