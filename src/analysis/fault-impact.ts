@@ -4,8 +4,9 @@
  * transactions failed — each error booked as the server's (`error`), and each send the server
  * refused as addressed to an offline user (`send-failed` offline) — and which the deployment
  * retried on another server (`retried`, a protocol's retry metric: a pool's failover), and which
- * sends the server accepted only late (`delayed`: more than DELAYED_MS after they began — a
- * director down, its senders' requests retransmitted until it is back). Recovery is
+ * sends begun while the target was down (until its restart had it up again) the server accepted
+ * only late (`delayed`: more than DELAYED_MS after they began — a director down, its senders'
+ * requests retransmitted until it is back). Recovery is
  * the moment every such user had a transaction succeed again: a send it began after its last
  * failure or retry, accepted; a user that began none before the run's end shows no recovery
  * either way and is counted apart. Bounded whatever the population: counts, and a sample of users.
@@ -76,6 +77,8 @@ export interface UserSample {
 interface Window {
   readonly from: number;
   readonly to: number;
+  /** Until when the target was down: the end of the sends that count as delayed by it. */
+  readonly downUntil: number;
   readonly failed: Tally;
   readonly retried: Tally;
   readonly delayed: Tally;
@@ -121,12 +124,19 @@ class Tally {
   }
 }
 
-/** The kills' windows (journal seconds → events ms): each to the same target's next kill, or the end. */
+/**
+ * The kills' windows (journal seconds → events ms): each to the same target's next kill, or the
+ * end; and the outage within it, until the target's restart had it up again (its start, in
+ * journals from before `tookMs`), or the window's end when it was not restarted.
+ */
 function windowsOf(faults: readonly JournalFault[]): Window[] {
   const kills = faults.filter((f) => f.action === 'kill' && f.ok);
   return kills.map((kill) => {
     const next = kills.find((k) => k.target === kill.target && k.t > kill.t);
-    return { from: kill.t * 1000, to: next ? next.t * 1000 : Infinity, failed: new Tally(), retried: new Tally(), delayed: new Tally(), users: new Map() };
+    const to = next ? next.t * 1000 : Infinity;
+    const restart = faults.find((f) => f.action === 'restart' && f.ok && f.target === kill.target && f.t > kill.t && f.t * 1000 < to);
+    const downUntil = restart ? restart.t * 1000 + (restart.tookMs ?? 0) : to;
+    return { from: kill.t * 1000, to, downUntil, failed: new Tally(), retried: new Tally(), delayed: new Tally(), users: new Map() };
   });
 }
 
@@ -177,8 +187,9 @@ export async function analyseFaultImpact(
         if (begin === undefined) break;
         const start = Math.floor(begin / 2);
         const waited = event.t - start;
+        // Only a send begun while the target was down: one slow after it was back is not this outage's.
         const delayedIn = waited > DELAYED_MS ? windowAt(start) : undefined;
-        if (delayedIn) {
+        if (delayedIn && start < delayedIn.downUntil) {
           delayedIn.delayed.add(event.u, start, begin % 2 === 1 ? 'channel-message' : 'message');
           delayedIn.delayed.longestMs = Math.max(delayedIn.delayed.longestMs, waited);
         }

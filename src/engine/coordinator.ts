@@ -372,9 +372,10 @@ class ScenarioRun {
       setTimeout(() => {
         const at = Date.now();
         const entry = { type: 'fault' as const, at, t: (at - startEpochMs) / 1000, action: fault.action, target: fault.target };
+        const took = () => ({ tookMs: Date.now() - at });
         fault.run().then(
-          (outcome) => this.journal.record(typeof outcome === 'string' ? { ...entry, ok: true, detail: outcome } : { ...entry, ...outcome, ok: true }),
-          (error: Error) => this.journal.record({ ...entry, ok: false, detail: error.message }),
+          (outcome) => this.journal.record(typeof outcome === 'string' ? { ...entry, ...took(), ok: true, detail: outcome } : { ...entry, ...outcome, ...took(), ok: true }),
+          (error: Error) => this.journal.record({ ...entry, ...took(), ok: false, detail: error.message }),
         );
       }, Math.max(0, startEpochMs + fault.atMs - Date.now())),
     );

@@ -122,6 +122,8 @@ export interface JournalFault {
   readonly target: string;
   readonly ok: boolean;
   readonly detail?: string;
+  /** How long the action took, ms from `at`: a restart's, until the server was up again (journals from before lack it). */
+  readonly tookMs?: number;
   /** A netsplit's: the servers split off and how the users spread over the network (docs/topologies.md). */
   readonly split?: JournalSplit;
   /** A heal's: ms from the link's return until every server saw the whole network again. */

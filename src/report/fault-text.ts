@@ -35,14 +35,14 @@ export function transactionsText(t: FaultTransactions, downAt: number): string {
 }
 
 /**
- * "2,617 sends of 280 users (message ×2,617) accepted more than 1 s after they began, begun from
+ * "2,617 sends of 280 users (message ×2,617) accepted more than 1 s after they began, begun while it was down from
  * 40.1 s to 61.2 s (0.1–21.2 s after the kill); the longest waited 23.6 s".
  */
 export function delayedText(t: FaultDelays, downAt: number): string {
   if (t.transactions === 0 || t.firstAt === null || t.lastAt === null) return 'none';
   const after = `${formatNumber(t.firstAt - downAt, 1)}–${formatNumber(t.lastAt - downAt, 1)} s after the kill`;
   const longest = t.longestSeconds === null ? '' : `; the longest waited ${seconds(t.longestSeconds)}`;
-  return `${plural(t.transactions, 'send')} of ${plural(t.users, 'user')} (${kinds(t.byKind)}) accepted more than ${formatNumber(t.overSeconds)} s after they began, begun from ${seconds(t.firstAt)} to ${seconds(t.lastAt)} (${after})${longest}`;
+  return `${plural(t.transactions, 'send')} of ${plural(t.users, 'user')} (${kinds(t.byKind)}) accepted more than ${formatNumber(t.overSeconds)} s after they began, begun while it was down from ${seconds(t.firstAt)} to ${seconds(t.lastAt)} (${after})${longest}`;
 }
 
 /** Recovery: when every touched user's transactions succeeded again, or who never did. */

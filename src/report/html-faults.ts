@@ -24,9 +24,9 @@ export function faultsSection(model: ReportModel): string {
 <tr><th>Delayed</th><td data-field="delayed">${h(delayedText(impact.delayed, o.downAt))}</td></tr>
 <tr><th>Recovery</th><td data-field="recovery">${h(recoveryText(o) ?? '')}</td></tr>
 </tbody></table>
-${userList(`outage-${i}-failed`, 'Users whose transactions failed', impact.failed)}
-${userList(`outage-${i}-retried`, 'Users whose transactions were retried elsewhere', impact.retried)}
-${userList(`outage-${i}-delayed`, 'Users whose sends were accepted late', impact.delayed)}`
+${userList(`outage-${i}-failed`, 'Users whose transactions failed', 'transactions', impact.failed)}
+${userList(`outage-${i}-retried`, 'Users whose transactions were retried elsewhere', 'transactions', impact.retried)}
+${userList(`outage-${i}-delayed`, 'Users whose sends were accepted late', 'sends', impact.delayed)}`
       : '<p class="note">Which users were touched is unknown: the run kept no events file.</p>';
     return `<h3 id="outage-${i}">${h(outageHeadline(o))}</h3>\n${rows}`;
   });
@@ -36,12 +36,13 @@ ${actions}
 ${perOutage.join('\n')}`;
 }
 
-function userList(id: string, title: string, t: FaultTransactions): string {
+/** `counted`: what the count column counts (a delayed send is not a failed transaction). */
+function userList(id: string, title: string, counted: string, t: FaultTransactions): string {
   if (t.users === 0) return '';
   const rows = t.sample.map((u) => `<tr><td>${h(u.user)}</td><td>${formatNumber(u.firstAt, 1)} s</td><td>${formatNumber(u.transactions)}</td><td>${h(kinds(u.kinds))}</td></tr>`).join('\n');
   const more = t.users > t.sample.length ? `<p class="note">${formatNumber(t.users - t.sample.length)} more (the counts above hold them all).</p>` : '';
   return `<h4>${h(title)}</h4>
-<table class="fault-users" id="${id}"><thead><tr><th>user</th><th>first at</th><th>transactions</th><th>kinds</th></tr></thead><tbody>
+<table class="fault-users" id="${id}"><thead><tr><th>user</th><th>first at</th><th>${counted}</th><th>kinds</th></tr></thead><tbody>
 ${rows}
 </tbody></table>${more}`;
 }

@@ -132,9 +132,29 @@ test('sends accepted more than a second after they began are delayed, by kind, f
   assert.deepEqual([delayed.firstAt, delayed.lastAt, delayed.longestSeconds, delayed.overSeconds], [10.5, 12, 2.5, 1]);
   assert.equal(
     delayedText(delayed, 10),
-    '2 sends of 2 users (channel-message ×1, message ×1) accepted more than 1 s after they began, begun from 10.5 s to 12 s (0.5–2 s after the kill); the longest waited 2.5 s',
+    '2 sends of 2 users (channel-message ×1, message ×1) accepted more than 1 s after they began, begun while it was down from 10.5 s to 12 s (0.5–2 s after the kill); the longest waited 2.5 s',
   );
   const steady = [second(9, 'hold', 300), second(11, 'hold', 300), second(30, 'rampDown', 40)];
   const [outage] = faultReport([kill], steady, { faultImpacts: impacts }).outages;
   assert.equal(recoveryText(outage!), 'no user’s transaction failed or was retried, but 2 sends waited for the server (delayed, above)');
+});
+
+test('a send begun after the restart had the target up again is not delayed by the outage, however slow', async () => {
+  const restart: JournalFault = { type: 'fault', at: 10_000, t: 20, action: 'restart', target: 'pool', ok: true, tookMs: 1_500 };
+  const path = eventsFile([
+    // Begun while down (the restart began at 20 s, the server was up at 21.5 s): the outage's.
+    { u: 1, t: 19_000, k: 'message', to: 'u2', toIndex: 2, seq: 1 },
+    { u: 1, t: 21_600, k: 'sent', seq: 1, n: 1 },
+    { u: 2, t: 21_000, k: 'say', ch: '#c', seq: 1 },
+    { u: 2, t: 22_500, k: 'sent', seq: 1, n: 3 },
+    // Begun once it was up, slow for its own reasons: not the outage's.
+    { u: 3, t: 22_000, k: 'message', to: 'u2', toIndex: 2, seq: 1 },
+    { u: 3, t: 26_000, k: 'sent', seq: 1, n: 1 },
+  ]);
+  const [impact] = (await analyseFaultImpact(path, [kill, restart], name))!;
+  assert.deepEqual(impact!.delayed.sample.map((u) => u.user), ['u1', 'u2']);
+  assert.equal(impact!.delayed.longestSeconds, 2.6);
+  // A journal from before tookMs: the outage ends where the restart began.
+  const [older] = (await analyseFaultImpact(path, [kill, { ...restart, tookMs: undefined }], name))!;
+  assert.deepEqual(older!.delayed.sample.map((u) => u.user), ['u1']);
 });
