@@ -20,7 +20,7 @@ export const SATURATION_LIMITS = {
   onsetWindowSeconds: 10,
 } as const;
 
-export type SaturationSecond = Pick<SecondPoint, 't' | 'phase' | 'online' | 'health' | 'host'>;
+export type SaturationSecond = Pick<SecondPoint, 't' | 'phase' | 'online' | 'health' | 'host'> & Partial<Pick<SecondPoint, 'errors'>>;
 
 export interface SaturatedResource {
   readonly resource: 'host CPU' | 'worker CPU' | 'event loop';
@@ -48,6 +48,16 @@ export function holdWindow(points: readonly SaturationSecond[]): { points: Satur
   const hold = points.filter((p) => p.phase === 'hold');
   if (hold.length > 0) return { points: hold, label: `the hold (t ${hold[0]!.t}–${hold.at(-1)!.t})` };
   return { points: points.filter((p) => p.online > 0), label: 'the seconds with users online (the run had no hold)' };
+}
+
+/**
+ * The seconds in which the run's errors fell: what decides an error SLO that broke (a ramp-down's
+ * logoff timeouts happen there, not in the hold). Empty when the seconds carry no error counts.
+ */
+export function errorWindow(points: readonly SaturationSecond[]): { points: SaturationSecond[]; label: string } {
+  const erring = points.filter((p) => (p.errors ?? 0) > 0);
+  const span = erring.length > 0 ? ` (t ${erring[0]!.t}–${erring.at(-1)!.t})` : '';
+  return { points: erring, label: `the ${erring.length} second${erring.length === 1 ? '' : 's'} with errors${span}` };
 }
 
 /** Seconds between t0 (exclusive) and t1 (inclusive): a step search's measurement windows. */

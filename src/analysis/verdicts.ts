@@ -6,7 +6,7 @@
 import type { LimitProfile } from '../scenarios/schema.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { GeneratorVerdict } from './generator.js';
-import { describeSaturation, holdWindow, judgeSaturation, onsetWindow, spanWindow, type Saturation, type SaturationSecond } from './saturation.js';
+import { describeSaturation, errorWindow, holdWindow, judgeSaturation, onsetWindow, spanWindow, type Saturation, type SaturationSecond } from './saturation.js';
 
 export type VerdictKind = 'met' | 'missed' | 'not-reached' | 'inconclusive';
 
@@ -96,7 +96,10 @@ function unlessSaturated(judged: Judgement, inputs: VerdictInputs): Judgement {
   };
 }
 
-/** The seconds a verdict rests on: before the SLO broke for "missed", the hold for "met". */
+/**
+ * The seconds a verdict rests on: before a latency SLO broke, or those with errors when an error
+ * SLO did, for "missed"; the hold for "met".
+ */
 function decisiveWindow(judged: Judgement, inputs: VerdictInputs, seconds: readonly SaturationSecond[]) {
   const search = inputs.stepSearch;
   if (search?.steps) {
@@ -106,6 +109,11 @@ function decisiveWindow(judged: Judgement, inputs: VerdictInputs, seconds: reado
     if (spans.length > 0) return spanWindow(seconds, spans, `the ${judged.verdict === 'missed' ? 'failed ' : ''}measurement window${spans.length === 1 ? '' : 's'} at ${level} users`);
   }
   if (judged.verdict === 'missed' && inputs.sloBroke) return onsetWindow(seconds, inputs.sloBroke);
+  // An error SLO broke: the seconds the errors fell in decide it, wherever they were.
+  if (judged.verdict === 'missed' && inputs.thresholds.some((t) => !t.ok && t.metric.startsWith('errors.'))) {
+    const erring = errorWindow(seconds);
+    if (erring.points.length > 0) return erring;
+  }
   return holdWindow(seconds);
 }
 

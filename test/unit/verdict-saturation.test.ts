@@ -164,3 +164,32 @@ test('a step search that broke while the host was saturated: gave out "saturated
   assert.equal(verdict.verdict, 'inconclusive');
   assert.match(verdict.reason, /host CPU at 99 % of 2 cores .* during the failed measurement window at 12000 users/);
 });
+
+test('an error SLO that broke rests on the seconds the errors fell in: errors only in a saturated ramp-down make it inconclusive', () => {
+  /** 20,000 users held within every latency SLO; errors only in the ramp-down (t 51–60), when `hostCpu` says. */
+  const verdict = (hostCpu: (t: number) => number): LimitVerdict => {
+    const aggregate = new RunAggregate();
+    for (const second of seconds({ hostCpu })) aggregate.add({ ...second, online: Math.min(LIMIT, second.t * 700), errors: second.t > 50 ? { 'logoff-timeout': 40 } : {} });
+    return judgeLimits(PROFILE, {
+      requested: LIMIT,
+      peakOnline: LIMIT,
+      kbpsPerUser: 1,
+      timeScale: 1,
+      lookup: () => null,
+      thresholds: [{ name: 'errors.rate < 0.1%', expression: 'errors.rate < 0.1%', metric: 'errors.rate', ok: false, actual: 0.02, abortOnFail: false }],
+      generator: generatorVerdict(aggregate, summarize(createHistogram())),
+      logonFailures: 0,
+      errorsByKind: { 'logoff-timeout': 400 },
+      seconds: aggregate.series,
+    }).verdicts.find((v) => v.metric === 'users.peakOnline')!;
+  };
+  // The hold was calm; the host ran out in the ramp-down, where every error fell.
+  const saturated = verdict((t) => (t > 50 ? 99 : 50));
+  assert.equal(saturated.verdict, 'inconclusive');
+  assert.match(saturated.reason, /host CPU at 99 % of 2 cores \(≥ 90 % in 10 of 10 seconds\) during the 10 seconds with errors \(t 51–60\)/);
+  assert.match(saturated.reason, /would read “missed at 20000”/);
+  // The same errors on a calm host are the server's.
+  assert.equal(verdict(() => 50).verdict, 'missed');
+  // Saturated only in the hold, where no error fell: the errors still stand.
+  assert.equal(verdict((t) => (t > 30 && t <= 50 ? 99 : 50)).verdict, 'missed');
+});
