@@ -16,8 +16,25 @@ export interface GeneratorVerdict {
   readonly rssPerVu: Omit<RssPerVu, 'bytes'>;
   /** Datagrams the kernel dropped on the workers' own UDP sockets (receive buffers full): lost on imload's host. */
   readonly udpReceiveDrops: UdpReceiveDrops;
+  /** The generator shaped the load itself (late, starved, out of files): no figure is the server's, met or missed. */
   readonly bottleneck: boolean;
   readonly reasons: readonly string[];
+  /**
+   * What the server sent that imload's own host lost. It does not lighten the server's load (a
+   * lost answer is retransmitted), so a figure met stands; but a failure after it may be imload's,
+   * so no figure is booked as missed (verdicts.ts). Absent in summaries from before.
+   */
+  readonly lostOnHost?: readonly string[];
+}
+
+/** Whether a failure may be the generator's, not the server's: it was the bottleneck, or lost what the server sent. */
+export function generatorMayExplainFailure(generator: Pick<GeneratorVerdict, 'bottleneck' | 'lostOnHost'>): boolean {
+  return generator.bottleneck || (generator.lostOnHost?.length ?? 0) > 0;
+}
+
+/** The bottleneck's reasons and what was lost on the host, as one clause. */
+export function generatorFailureReasons(generator: Pick<GeneratorVerdict, 'reasons' | 'lostOnHost'>): string {
+  return [...generator.reasons, ...(generator.lostOnHost ?? [])].join('; ');
 }
 
 /** Limits beyond which the generator, not the server, shapes the figures. */
@@ -29,11 +46,6 @@ export const GENERATOR_LIMITS = {
   busySecondsMin: 3,
   cpuPercent: 95,
   openFds: 19_000,
-  /**
-   * Any: a datagram dropped on imload's own socket is an answer the server sent and imload's
-   * host lost, so a timeout or a retransmission after it is not the server's doing.
-   */
-  udpReceiveDrops: 0,
 } as const;
 
 export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummary): GeneratorVerdict {
@@ -61,10 +73,13 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   for (const worker of perWorker) {
     if (worker.openFds > GENERATOR_LIMITS.openFds) reasons.push(`worker ${worker.worker} held ${worker.openFds} open files (limit 20,000 per process)`);
   }
+  // Any drop: each is an answer the server sent and imload's host lost, so a timeout or a
+  // retransmission after it is not the server's doing.
   const udpReceiveDrops = aggregate.udpReceiveDrops();
-  if (udpReceiveDrops.datagrams > GENERATOR_LIMITS.udpReceiveDrops) {
+  const lostOnHost: string[] = [];
+  if (udpReceiveDrops.datagrams > 0) {
     const { datagrams, seconds, workers } = udpReceiveDrops;
-    reasons.push(
+    lostOnHost.push(
       `the kernel dropped ${datagrams} datagram${datagrams === 1 ? '' : 's'} on the generator's own UDP sockets in ${seconds} second${seconds === 1 ? '' : 's'} (${workers.length === 1 ? 'worker' : 'workers'} ${workers.join(', ')}: receive buffers full), answers lost on imload's host, not by the server`,
     );
   }
@@ -78,6 +93,7 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
     udpReceiveDrops,
     bottleneck: reasons.length > 0,
     reasons,
+    lostOnHost,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { LimitProfile } from '../scenarios/schema.js';
 import type { ThresholdResult } from './thresholds.js';
-import type { GeneratorVerdict } from './generator.js';
+import { generatorFailureReasons, generatorMayExplainFailure, type GeneratorVerdict } from './generator.js';
 import { describeSaturation, errorWindow, holdWindow, judgeSaturation, onsetWindow, spanWindow, type Saturation, type SaturationSecond } from './saturation.js';
 
 export type VerdictKind = 'met' | 'missed' | 'not-reached' | 'inconclusive';
@@ -118,16 +118,18 @@ function decisiveWindow(judged: Judgement, inputs: VerdictInputs, seconds: reado
 }
 
 /**
- * A figure missed while the generator was the bottleneck (a late or starved generator, answers
- * dropped on its own sockets) may be the generator's failure, not the server's: it is not reached,
- * and the reason says what the figures alone would read.
+ * A figure missed while the generator was the bottleneck (late or starved) or lost what the server
+ * sent (answers dropped on its own sockets) may be the generator's failure, not the server's: it
+ * is not reached, and the reason says what the figures alone would read.
  */
 function unlessGeneratorBound(missed: Judgement, inputs: VerdictInputs): Judgement {
-  if (!inputs.generator.bottleneck) return missed;
+  const { generator } = inputs;
+  if (!generatorMayExplainFailure(generator)) return missed;
+  const why = generator.bottleneck ? 'the load generator was the bottleneck' : 'the load generator lost what the server sent';
   return {
     verdict: 'not-reached',
     measured: missed.measured,
-    reason: `the load generator was the bottleneck (${inputs.generator.reasons.join('; ')}); on the figures alone it would read “missed${missed.at !== undefined ? ` at ${n(missed.at)}` : ''}” (${missed.reason})`,
+    reason: `${why} (${generatorFailureReasons(generator)}); on the figures alone it would read “missed${missed.at !== undefined ? ` at ${n(missed.at)}` : ''}” (${missed.reason})`,
   };
 }
 
@@ -153,12 +155,12 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
   const broken = failedSlos(inputs);
   const onset = inputs.sloBroke;
   if (onset && onset.online < limit && !inputs.generator.bottleneck) {
-    return {
+    return unlessGeneratorBound({
       verdict: 'missed',
       measured: peakOnline,
       at: onset.online,
       reason: `${onset.threshold} first broke ${onset.t} s into the run with ${n(onset.online)} users online (SLOs failed: ${broken})`,
-    };
+    }, inputs);
   }
   if (peakOnline >= limit) {
     if (broken) return unlessGeneratorBound({ verdict: 'missed', measured: peakOnline, at: onset?.online ?? peakOnline, reason: `${n(peakOnline)} users online, but SLOs broke: ${broken}` }, inputs);
@@ -178,12 +180,12 @@ function judgeUsers(limit: number, inputs: VerdictInputs): Judgement {
   }
   if (ceiling) return { verdict: 'not-reached', measured: peakOnline, reason: `${n(peakOnline)} users online at peak.${ceiling}` };
   const kinds = Object.entries(inputs.errorsByKind).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${k} ×${n}`).join(', ');
-  return {
+  return unlessGeneratorBound({
     verdict: 'missed',
     measured: peakOnline,
     at: peakOnline,
     reason: `only ${n(peakOnline)} of ${n(requested)} users were online at peak; ${n(inputs.logonFailures)} logons failed${kinds ? ` (${kinds})` : ''}${broken ? `; SLOs broke: ${broken}` : ''}`,
-  };
+  }, inputs);
 }
 
 function judgeFigure(metric: string, kind: 'atLeast' | 'atMost', limit: number, inputs: VerdictInputs): Judgement {

@@ -13,6 +13,7 @@ import { HostSampler } from '../metrics/host.js';
 import { joinRecordings } from '../metrics/recording.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdSpec } from '../analysis/thresholds.js';
 import { judgeSaturation } from '../analysis/saturation.js';
+import { generatorMayExplainFailure } from '../analysis/generator.js';
 import { buildSummary, metricValue, runFigures, type Summary } from '../analysis/summary.js';
 import { buildTimeline, type Step, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
@@ -335,7 +336,8 @@ class ScenarioRun {
         online: inWindow.peakOnline,
         ok,
         failed,
-        generatorBottleneck: figures.generator.bottleneck,
+        // A window that failed after imload's host lost what the server sent may have failed for imload.
+        generatorBottleneck: figures.generator.bottleneck || (failed.length > 0 && generatorMayExplainFailure(figures.generator)),
         ...(saturation.resources.length > 0 ? { saturated: saturation.resources.map((r) => r.text) } : {}),
       });
       if (!ok) this.failingLevel ??= window.step.level;

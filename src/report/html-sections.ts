@@ -14,7 +14,10 @@ export function overviewSection(model: ReportModel): string {
   const failed = s.thresholds.filter((t) => !t.ok).length;
   const status = failed > 0 ? `<span class="bad">${failed} of ${s.thresholds.length} thresholds failed</span>` : `<span class="good">all ${s.thresholds.length} thresholds passed</span>`;
   const bottleneck = s.generator.bottleneck ? `<p class="banner warn">The load generator was the bottleneck: ${h(s.generator.reasons.join('; '))}. Figures above that load speak for imload, not the server.</p>` : '';
-  return `${banner}${bottleneck}
+  const lost = s.generator.lostOnHost?.length
+    ? `<p class="banner warn" id="lost-on-host">imload's host lost what the server sent: ${h(s.generator.lostOnHost.join('; '))}. A figure met stands; a failure after it may be imload's, so none is booked as missed.</p>`
+    : '';
+  return `${banner}${bottleneck}${lost}
 <dl class="facts">
   <dt>Scenario</dt><dd>${h(s.scenario.name)} — ${h(s.scenario.description)}</dd>
   <dt>Target</dt><dd>${h(s.target.name)} (${h(s.target.protocol)}) at <code>${h(s.target.url)}</code>, server ${h(model.serverVersion)}</dd>

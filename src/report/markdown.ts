@@ -15,6 +15,7 @@ export function renderMarkdown(model: ReportModel): string {
   out.push(`## imload: ${s.scenario.name} (${s.runId})`, '', `**${cell(verdictLine(s))}**`, '');
   if (model.cutShort) out.push(`> ⚠️ ${model.cutShort}`, '');
   if (s.generator.bottleneck) out.push(`> ⚠️ The load generator was the bottleneck: ${s.generator.reasons.join('; ')}`, '');
+  if (s.generator.lostOnHost?.length) out.push(`> ⚠️ imload's host lost what the server sent: ${s.generator.lostOnHost.join('; ')}. No failure is booked as missed.`, '');
   out.push(`${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak against ${s.target.name} (${s.target.protocol}), ${formatDuration(s.durationSeconds)}, ended: ${s.end.reason}, seed ${s.seed}.`, '');
   if (s.limits) {
     out.push(`### Limits: ${cell(s.limits.title)}`, '', '| limit | figure | measured | verdict | why |', '|---|---|---|---|---|');

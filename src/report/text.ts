@@ -104,7 +104,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     out.push(`crosscheck imload online ${n(c.imloadOnline)}, server says ${c.serverOnline === null ? 'n/a' : n(c.serverOnline)} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
   }
   const g = s.generator;
-  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}`);
+  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}${g.lostOnHost?.length ? `  LOST ON IMLOAD'S HOST: ${g.lostOnHost.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {
     out.push(`fault      ${outageHeadline(o)}`);
     if (o.transactions) {

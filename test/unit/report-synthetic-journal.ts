@@ -27,6 +27,8 @@ export interface SyntheticRun {
   /** Errors of one kind per second, by second; each is a failed send (errors.rate counts failed attempts). */
   readonly errorsAt?: (t: number) => Record<string, number>;
   readonly eventLoopMs?: (t: number) => number;
+  /** Datagrams the kernel dropped on worker w's own UDP sockets in second t. */
+  readonly udpDropsAt?: (t: number, worker: number) => number;
   /** Write the end record (false: the run was killed). */
   readonly ended?: boolean;
   /** Append half a line after the last second, as a process killed mid-write leaves it. */
@@ -145,7 +147,8 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     for (let w = 0; w < workers; w++) {
       const vus = Math.round(online / workers);
       const loop = run.eventLoopMs?.(t) ?? 10 + 5 * rand();
-      health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus });
+      const udpReceiveDrops = run.udpDropsAt?.(t, w) ?? 0;
+      health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus, ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}) });
     }
     const snapshot = recorder.snapshot();
     // A two-core host holding the server and the workers, well short of saturation (no rand(): the other figures stay as they were).
