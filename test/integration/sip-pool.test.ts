@@ -3,7 +3,7 @@
  * the dispatcher spreads them over two front ends, MESSAGEs cross front ends and are delivered
  * exactly once, presence (one presence server behind the pool) reaches watchers on either front
  * end, and every front end's own registered count equals the users imload has online; the same
- * over TCP to the director. A front end killed: MESSAGEs and logons (REGISTER, PUBLISH, SUBSCRIBE)
+ * over TCP and over TLS to the director. A front end killed: MESSAGEs and logons (REGISTER, PUBLISH, SUBSCRIBE)
  * go through the other one, each re-sent request counted once. A front end named in the
  * scenario's `faults:` killed mid-run: the report names which, and the users whose transactions
  * the dispatcher retried on the other front end (by method) or that failed, the outage and the
@@ -303,12 +303,11 @@ test('the presence server killed: PUBLISHes time out, MESSAGEs go on, no front e
 });
 
 /** A scenario file against the lab pool (Digest on, 5 contacts each), run by `imload run --lab`. */
-function poolScenario(o: { seed: number; users: number; hold: string; messagesPerHour: number; presenceChangesPerHour: number; faults?: string }): string {
+function poolScenario(o: { seed: number; users: number; hold: string; messagesPerHour: number; presenceChangesPerHour: number; faults?: string; tls?: boolean }): string {
   return `version: 1
 targets:
   pool:
-    url: sip://127.0.0.1:5060
-    transport: udp
+    url: ${o.tls ? 'sips://127.0.0.1:5061' : 'sip://127.0.0.1:5060\n    transport: udp'}
     domain: pool.test
     lab: kamailio-pool
     password: { env: IMLOAD_TEST_POOL_PASSWORD }
@@ -352,6 +351,24 @@ test('through the engine (`imload run --lab`, lab: kamailio-pool): cross-front-e
   assert.ok(s.crossCheck, 'the pool was asked for its own count');
   assert.equal(s.crossCheck.serverOnline, s.crossCheck.imloadOnline);
   assert.equal(s.crossCheck.imloadOnline, 40);
+});
+
+test('over TLS to the director (`imload run --lab`, the lab\'s CA verified): users log on, IM across front ends and see presence; the pool counts them', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'kamailio', 'kamailio')) return;
+  process.env.IMLOAD_TEST_POOL_PASSWORD = 'pool-tls-secret';
+  const { file, dir } = writeScenario(poolScenario({ seed: 5, users: 30, hold: '10s', messagesPerHour: 6, presenceChangesPerHour: 2, tls: true }));
+  const { result } = await runCommand({ file, scenario: 'it', lab: true, quiet: true, out: join(dir, 'run'), signal: new AbortController().signal });
+  const s = result.summary;
+  assert.equal(result.reason, 'completed', s.end.detail);
+  assert.match(s.target.url, /^sips:\/\/127\.0\.0\.1:\d+$/, 'the lab gave the director\'s TLS listener');
+  assert.equal(s.users.logonOk, 30);
+  assert.deepEqual(s.errors.byKind, {});
+  assert.ok(s.messages.sent > 5, `MESSAGEs sent: ${s.messages.sent}`);
+  assert.equal(s.messages.delivered, s.messages.expected, 'each MESSAGE relayed over its recipient\'s own TLS connection');
+  const latency = s.latency as Record<string, { count: number } | undefined>;
+  assert.ok((latency.deliveryCrossFrontEnd?.count ?? 0) > 0, 'some deliveries crossed front ends');
+  assert.equal(s.presence.seen, s.presence.expected, 'NOTIFYs over the watchers\' TLS connections');
+  assert.equal(s.crossCheck?.serverOnline, 30, 'the pool counts the TLS users');
 });
 
 test('`faults:` kill a front end mid-run: summary.json, the text report and the page name the users retried elsewhere, the outage and the recovery', { timeout: 120_000 }, async (t) => {

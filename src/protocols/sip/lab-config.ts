@@ -9,7 +9,7 @@ export interface KamailioConfigInput {
   readonly udpPort: number;
   readonly tcpPort: number;
   /** Set to listen on TLS too (certificate and key files). */
-  readonly tls?: { readonly port: number; readonly certificateFile: string; readonly privateKeyFile: string };
+  readonly tls?: KamailioTls;
   /** IM domain users register under (also the Digest realm, taken from the From domain). */
   readonly domain: string;
   /** kamcmd -s address of the ctl socket, e.g. unixs:/run/dir/kamailio_ctl. */
@@ -35,6 +35,32 @@ export interface KamailioConfigInput {
 
 const quoted = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
 
+/** A TLS listener's certificate files and port (the lab's throw-away PKI: src/lab/tls.ts). */
+export interface KamailioTls {
+  readonly port: number;
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
+}
+
+/**
+ * What a TLS listener adds to a configuration: the global lines, and the tls module's
+ * parameters (its `loadmodule` must come before any other module that opens sockets). Shared by
+ * the single-server lab and the pool's director.
+ */
+export function kamailioTlsLines(host: string, tls: KamailioTls, maxConnections: number): { globals: string[]; params: string[] } {
+  return {
+    globals: ['enable_tls=yes', `listen=tls:${host}:${tls.port}`, `tls_max_connections=${maxConnections}`],
+    params: [
+      `modparam("tls", "certificate", ${quoted(tls.certificateFile)})`,
+      `modparam("tls", "private_key", ${quoted(tls.privateKeyFile)})`,
+      'modparam("tls", "tls_method", "TLSv1.2+")',
+      // Clients present no certificate: users authenticate with Digest.
+      'modparam("tls", "verify_certificate", 0)',
+      'modparam("tls", "require_certificate", 0)',
+    ],
+  };
+}
+
 function globals(input: KamailioConfigInput): string[] {
   const lines = [
     '#!KAMAILIO',
@@ -51,7 +77,7 @@ function globals(input: KamailioConfigInput): string[] {
     `listen=udp:${input.host}:${input.udpPort}`,
     `listen=tcp:${input.host}:${input.tcpPort}`,
   ];
-  if (input.tls) lines.push('enable_tls=yes', `listen=tls:${input.host}:${input.tls.port}`, `tls_max_connections=${input.tcpMaxConnections}`);
+  if (input.tls) lines.push(...kamailioTlsLines(input.host, input.tls, input.tcpMaxConnections).globals);
   lines.push(
     `tcp_max_connections=${input.tcpMaxConnections}`,
     'tcp_connection_lifetime=3605',
@@ -76,13 +102,7 @@ function parameters(input: KamailioConfigInput): string[] {
   const param = (module: string, name: string, value: string | number): void => {
     lines.push(`modparam("${module}", "${name}", ${typeof value === 'number' ? value : quoted(value)})`);
   };
-  if (input.tls) {
-    param('tls', 'certificate', input.tls.certificateFile);
-    param('tls', 'private_key', input.tls.privateKeyFile);
-    param('tls', 'tls_method', 'TLSv1.2+');
-    param('tls', 'verify_certificate', 0);
-    param('tls', 'require_certificate', 0);
-  }
+  if (input.tls) lines.push(...kamailioTlsLines(input.host, input.tls, input.tcpMaxConnections).params);
   param('ctl', 'binrpc', input.ctl);
   param('tm', 'fr_timer', 5000);
   param('usrloc', 'db_mode', 0);

@@ -1,8 +1,9 @@
 /**
  * `lab: kamailio-pool`: a director, a dispatcher, N front ends sharing registrations over DMQ and
  * one presence server behind them, each its own Kamailio process on a free loopback port, UDP and
- * TCP (pool-config.ts has the configurations and why). Users reach the director over either; the
- * pool's own hops are UDP. Any of the processes can be killed and restarted (`faults:`).
+ * TCP (pool-config.ts has the configurations and why), and the director on TLS too when asked.
+ * Users reach the director over any of them; the pool's own hops are UDP. Any of the processes
+ * can be killed and restarted (`faults:`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { renderKamailioConfig } from './lab-config.js';
 import { freeUdpAndTcpPort, installedKamailioVersion, kamailioShmMb, runKamailioConfig, type KamailioProcess } from './lab.js';
 import { DEFAULT_FRONT_ENDS, poolServerNames, renderDirectorConfig, renderDispatcherConfig, renderDispatcherList, renderFrontEndConfig } from './pool-config.js';
 import { labBaseDir } from '../../lab/dirs.js';
+import { createLabPki } from '../../lab/tls.js';
+import { freePort } from '../../lab/ports.js';
 import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
 
 const KIND = 'kamailio-pool';
@@ -29,6 +32,8 @@ export interface KamailioPoolOptions {
   readonly pingIntervalS?: number;
   readonly minExpires?: number;
   readonly maxExpires?: number;
+  /** A TLS listener on the director, with a throw-away CA (KamailioPoolLab.tls). */
+  readonly tls?: boolean;
 }
 
 /** One Kamailio process of the pool, on one port for UDP and TCP. */
@@ -62,6 +67,8 @@ export interface KamailioPoolLab {
   readonly domain: string;
   readonly dir: string;
   readonly version?: string;
+  /** The director's TLS port and the CA its certificate chains to, when asked for. */
+  readonly tls?: { readonly port: number; readonly caFile: string };
   stop(): Promise<void>;
 }
 
@@ -91,6 +98,8 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
     if (!ports.includes(port)) ports.push(port);
   }
   const [directorPort, dispatcherPort, presencePort, ...frontEndPorts] = ports as [number, number, number, ...number[]];
+  let tlsPort: number | undefined;
+  while (options.tls && (tlsPort === undefined || ports.includes(tlsPort))) tlsPort = await freePort(host);
   const element = (name: string): { dir: string; ctl: string; configFile: string } => {
     const elementDir = join(dir, name);
     mkdirSync(elementDir, { recursive: true });
@@ -173,6 +182,7 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
     const dispatcherServer = await startElement('dispatcher', dispatcherPort, dispatcher);
 
     const director = element('director');
+    const pki = tlsPort !== undefined ? await createLabPki({ dir: director.dir, commonName: domain, ips: [host] }) : undefined;
     writeFileSync(
       director.configFile,
       renderDirectorConfig({
@@ -181,6 +191,7 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
         poolPorts: [...frontEndPorts, presencePort],
         passwordEnv: options.password !== undefined ? PASSWORD_ENV : undefined,
         authSecret: randomBytes(16).toString('hex'),
+        tls: pki && tlsPort !== undefined ? { port: tlsPort, certificateFile: pki.certificateFile, privateKeyFile: pki.privateKeyFile } : undefined,
       }),
       { mode: 0o600 },
     );
@@ -199,6 +210,7 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
       domain,
       dir,
       version: installedKamailioVersion(),
+      ...(pki && tlsPort !== undefined ? { tls: { port: tlsPort, caFile: pki.caFile } } : {}),
       // Elements restarted since the start are in `started` too; stopping a stopped one is a no-op.
       stop: () => (stopping ??= stopAll()),
     };
@@ -208,23 +220,26 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
   }
 }
 
-/** `lab: kamailio-pool`: the target reaches the director over UDP or TCP; the cross-check reads the front ends' location tables. */
+/** `lab: kamailio-pool`: the target reaches the director over UDP, TCP or TLS; the cross-check reads the front ends' location tables. */
 export async function startKamailioPoolLab(context: LabContext): Promise<LabTarget> {
   const transport = context.transport ?? 'udp';
-  if (transport === 'tls') throw new LabError('the kamailio-pool lab has no TLS (asked for tls): use udp or tcp', KIND);
-  const pool = await startKamailioPool({ domain: context.domain, password: context.password, users: context.users, keepAfterExit: context.keep });
+  const pool = await startKamailioPool({ domain: context.domain, password: context.password, users: context.users, keepAfterExit: context.keep, tls: transport === 'tls' });
+  // The pool's own elements listen on UDP and TCP only: over TLS, only the director is reached so.
+  const over = transport === 'tls' ? 'udp' : transport;
   const server = (element: PoolElement): LabServer => ({
     kind: KIND,
     name: `pool-${element.name}`,
     host: element.host,
     port: element.port,
-    url: `sip://${element.host}:${element.port};transport=${transport}`,
+    url: `sip://${element.host}:${element.port};transport=${over}`,
     pid: element.pid(),
     dir: element.dir,
     version: pool.version,
     stop: () => element.stop(),
   });
-  const director = server(pool.director);
+  const director: LabServer = pool.tls
+    ? { ...server(pool.director), port: pool.tls.port, url: `sips://${pool.director.host}:${pool.tls.port}` }
+    : server(pool.director);
   const named = (name: string | undefined): PoolElement => {
     const element = pool.elements.get(name ?? pool.frontEnds[0]!.name);
     if (element === undefined) throw new LabError(`the pool has no server "${name}" (servers: ${[...pool.elements.keys()].join(', ')})`, KIND);
@@ -233,9 +248,10 @@ export async function startKamailioPoolLab(context: LabContext): Promise<LabTarg
   return {
     primary: director,
     servers: [director, server(pool.dispatcher), ...pool.frontEnds.map(server), server(pool.presence)],
-    url: `sip://${director.host}:${director.port}`,
+    url: `${pool.tls ? 'sips' : 'sip'}://${director.host}:${director.port}`,
     transport,
     domain: pool.domain,
+    ...(pool.tls ? { ca: pool.tls.caFile } : {}),
     options: { ctl: pool.frontEnds[0]!.ctl, poolCtl: pool.frontEnds.map((fe) => fe.ctl) },
     stop: () => pool.stop(),
     // `faults: [{ kill: <target>, server: fe2 }]` kills that element (SIGKILL, a crash) and
