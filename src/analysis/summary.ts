@@ -106,6 +106,12 @@ export interface Summary {
   readonly stepSearch: StepSearchResult | null;
   /** Scripted users (YAML flows, TypeScript user functions): scripts finished, expectations met. */
   readonly scripts: { readonly completed: number; readonly expectsMet: number; readonly expectsFailed: number };
+  /**
+   * What the lab server's processes showed beside the figures (null: imload did not start the
+   * server, or the journal predates it): datagrams the kernel dropped on its UDP sockets, their
+   * receive buffers full — the server did not read them in time.
+   */
+  readonly labServer: { readonly udpReceiveDrops: { readonly datagrams: number; readonly seconds: number } } | null;
   /** Faults the lab injected, and how the users fared. */
   readonly faults: FaultReport;
   /** What each-instance channels (servers not linked) cost over one linked instance; null when the run did not use them. */
@@ -386,6 +392,7 @@ export function summaryOf(
         }
       : null,
     stepSearch,
+    labServer: labServerSummary(aggregate),
     faults: faultReport(faults, aggregate.series, findings),
     eachInstance: eachInstanceSummary(t, header.target.eachInstance?.servers),
     scripts: { completed: t.flowsCompleted, expectsMet: t.expectsMet, expectsFailed: t.expectsFailed },
@@ -400,6 +407,11 @@ export function summaryOf(
     },
   };
   return { summary, aggregate };
+}
+
+function labServerSummary(aggregate: RunAggregate): Summary['labServer'] {
+  const udpReceiveDrops = aggregate.serverUdpReceiveDrops();
+  return udpReceiveDrops ? { udpReceiveDrops } : null;
 }
 
 /** The figures thresholds and verdicts read, from the aggregate so far (live or rebuilt). */

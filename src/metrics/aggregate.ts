@@ -64,6 +64,8 @@ export class RunAggregate {
   private peakRssBytes = 0;
   /** Datagrams dropped on the workers' own UDP sockets, the seconds they were dropped in, and by which workers. */
   private readonly ownUdpDrops = { datagrams: 0, seconds: 0, workers: new Set<number>() };
+  /** Datagrams dropped on the lab server's UDP sockets and the seconds they fell in; sampled: whether the journal had server samples. */
+  private readonly serverUdpDrops = { datagrams: 0, seconds: 0, sampled: false };
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters)) {
@@ -107,6 +109,13 @@ export class RunAggregate {
     if (dropped > 0) {
       this.ownUdpDrops.datagrams += dropped;
       this.ownUdpDrops.seconds++;
+    }
+    if (second.server) {
+      this.serverUdpDrops.sampled = true;
+      if (second.server.udpReceiveDrops) {
+        this.serverUdpDrops.datagrams += second.server.udpReceiveDrops;
+        this.serverUdpDrops.seconds++;
+      }
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -181,6 +190,12 @@ export class RunAggregate {
   udpReceiveDrops(): UdpReceiveDrops {
     const { datagrams, seconds, workers } = this.ownUdpDrops;
     return { datagrams, seconds, workers: [...workers].sort((a, b) => a - b) };
+  }
+
+  /** What the lab server's UDP sockets dropped over the run; null when the journal has no server samples (not a lab server, or before they were taken). */
+  serverUdpReceiveDrops(): { readonly datagrams: number; readonly seconds: number } | null {
+    const { datagrams, seconds, sampled } = this.serverUdpDrops;
+    return sampled ? { datagrams, seconds } : null;
   }
 
   /** The whole run's event-loop p99: the worst per-second p99 across workers. */

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { readdirSync } from 'node:fs';
 import type { GeneratorHealth, RampCollection } from './names.js';
-import { OwnUdpDrops } from './udp-drops.js';
+import { UdpSocketDrops } from './udp-drops.js';
 
 /** Samples the generator's own health so a run can tell when imload itself was the bottleneck. */
 export class HealthSampler {
@@ -10,7 +10,7 @@ export class HealthSampler {
   private lastAt = performance.now();
   /** The ramp's-end collection, reported in the next sample only. */
   private collection: RampCollection | undefined;
-  private readonly udpDrops = new OwnUdpDrops();
+  private readonly udpDrops = UdpSocketDrops.ofThisProcess();
 
   /** `baselineRss`: RSS before the worker made anything per user (docs/metrics.md § Generator health). */
   constructor(

@@ -1,7 +1,7 @@
 /**
  * The host beside the generator: the whole machine's CPU (/proc/stat) and, when the lab started
  * the server, the server's CPU and memory summed over its process tree (/proc/<pid>/stat and
- * /status). Sampled once a second by the coordinator, so a verdict can tell a server that gave out
+ * /status), and the datagrams the kernel dropped on its UDP sockets. Sampled once a second by the coordinator, so a verdict can tell a server that gave out
  * from a host that ran out of CPU under the server and the workers together (docs/metrics.md
  * § Saturation).
  *
@@ -11,6 +11,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { HostSecond, ServerSecond } from './journal.js';
+import { UdpSocketDrops } from './udp-drops.js';
 
 interface CpuTicks {
   readonly busy: number;
@@ -93,6 +94,9 @@ export function processTree(roots: readonly number[], table: ReadonlyMap<number,
 export class HostSampler {
   private lastHost: CpuTicks | null = null;
   private lastServer = new Map<number, number>();
+  /** The server's process tree as last read: whose UDP sockets' drops are the server's. */
+  private serverTree: readonly number[] = [];
+  private readonly serverDrops = UdpSocketDrops.ofProcesses(() => this.serverTree);
 
   /** `serverPids` names the lab server's processes now (a restarted server has a new pid). */
   constructor(private readonly serverPids?: () => readonly number[]) {
@@ -125,9 +129,11 @@ export class HostSampler {
     // A process first seen now started within the second: all its ticks are this second's.
     const used = tree.reduce((sum, pid) => sum + now.get(pid)! - (this.lastServer.get(pid) ?? 0), 0);
     this.lastServer = now;
+    this.serverTree = tree;
+    const udpReceiveDrops = this.serverDrops.sample();
     if (elapsedTicks <= 0 || tree.length === 0) return undefined;
     const rssBytes = tree.reduce((sum, pid) => sum + parseStatusRss(readText(`/proc/${pid}/status`) ?? ''), 0);
-    return { cpuPercent: round((100 * cores * Math.max(0, used)) / elapsedTicks), rssBytes, processes: tree.length };
+    return { cpuPercent: round((100 * cores * Math.max(0, used)) / elapsedTicks), rssBytes, processes: tree.length, ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}) };
   }
 }
 

@@ -78,6 +78,8 @@ export interface ServerSecond {
   /** Summed resident memory of its processes (pages they share are counted in each). */
   readonly rssBytes: number;
   readonly processes: number;
+  /** Datagrams the kernel dropped on its UDP sockets in the second (receive buffers full: it did not read them in time); absent when none. */
+  readonly udpReceiveDrops?: number;
 }
 
 export interface JournalNote {

@@ -1,31 +1,50 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
- * Datagrams the kernel dropped on this process's own UDP sockets (receive buffer full): answers a
- * server sent that imload's host lost before imload read them. Whatever protocol opened the
- * sockets, a drop there is the generator's loss, not the server's (docs/metrics.md § Generator
- * health). Linux only: elsewhere, or where /proc cannot be read, it counts nothing.
+ * Datagrams the kernel dropped on some processes' UDP sockets (receive buffer full): what was
+ * sent to them that their host lost before they read it. For imload's own workers
+ * (`ofThisProcess`): answers a server sent that imload's host lost — whatever protocol opened the
+ * sockets, the generator's loss, not the server's (docs/metrics.md § Generator health). For the
+ * lab server's processes (`ofProcesses`): what the server did not read in time. Linux only:
+ * elsewhere, or where /proc cannot be read, it counts nothing.
  *
- * Why it reads /proc/self/net/udp{,6} every second but this process's descriptors only when a
- * socket it has not placed yet shows drops: the tables list every UDP socket of the network
- * namespace (a few lines: the lab servers' and imload's), while a worker may hold 20,000
- * descriptors (IRC), and resolving each one every second would cost more than the sample.
+ * Why it reads the network namespace's /proc/…/net/udp{,6} every second but the processes'
+ * descriptors only when a socket it has not placed yet shows drops: the tables list every UDP
+ * socket of the namespace (a few lines: the lab servers' and imload's), while a worker may hold
+ * 20,000 descriptors (IRC), and resolving each one every second would cost more than the sample.
  * Measured here: ~0.2 ms a sample (the kernel walks its whole UDP hash table to print the two
- * short tables), so ~0.02 % of a worker's core at one sample a second.
+ * short tables), so ~0.02 % of a core at one sample a second.
  */
-export class OwnUdpDrops {
-  /** Socket inode → whether it is this process's, and the drops already counted (its counter is cumulative). */
+export class UdpSocketDrops {
+  /** Socket inode → whether it is one of the processes', and the drops already counted (its counter is cumulative). */
   private readonly sockets = new Map<string, { own: boolean; counted: number }>();
 
+  /** `tables`: the namespace's UDP tables; `socketInodes`: the inodes of the processes' sockets now. */
   constructor(
-    private readonly tables: readonly string[] = ['/proc/self/net/udp', '/proc/self/net/udp6'],
-    private readonly ownSocketInodes: () => ReadonlySet<string> = socketInodesOfThisProcess,
+    private readonly tables: () => readonly string[],
+    private readonly socketInodes: () => ReadonlySet<string>,
   ) {}
 
-  /** Drops on this process's UDP sockets since the last call (since construction, on the first). */
+  /** This process's sockets (a worker's). */
+  static ofThisProcess(): UdpSocketDrops {
+    return new UdpSocketDrops(() => NAMESPACE_TABLES('self'), () => socketInodesOf(['self']));
+  }
+
+  /** The sockets of `pids()` (a lab server's process tree, in the first one's namespace); nothing while it is empty. */
+  static ofProcesses(pids: () => readonly number[]): UdpSocketDrops {
+    return new UdpSocketDrops(
+      () => {
+        const first = pids()[0];
+        return first === undefined ? [] : NAMESPACE_TABLES(String(first));
+      },
+      () => socketInodesOf(pids().map(String)),
+    );
+  }
+
+  /** Drops on the processes' UDP sockets since the last call (since construction, on the first). */
   sample(): number {
     const listed = new Map<string, number>();
-    for (const table of this.tables) readDrops(table, listed);
+    for (const table of this.tables()) readDrops(table, listed);
     let owned: ReadonlySet<string> | undefined;
     let dropped = 0;
     for (const [inode, drops] of listed) {
@@ -33,7 +52,7 @@ export class OwnUdpDrops {
       if (!socket) {
         // A socket without drops is placed only once it has some: most never will.
         if (drops === 0) continue;
-        owned ??= this.ownSocketInodes();
+        owned ??= this.socketInodes();
         socket = { own: owned.has(inode), counted: 0 };
         this.sockets.set(inode, socket);
       }
@@ -45,6 +64,8 @@ export class OwnUdpDrops {
     return dropped;
   }
 }
+
+const NAMESPACE_TABLES = (pid: string): string[] => [`/proc/${pid}/net/udp`, `/proc/${pid}/net/udp6`];
 
 /** Columns of /proc/net/udp after the header: … `inode` is the 10th, `drops` the 13th (the last). */
 const INODE_COLUMN = 9;
@@ -65,21 +86,23 @@ function readDrops(table: string, into: Map<string, number>): void {
   }
 }
 
-/** The inodes of this process's sockets: its descriptors that link to `socket:[inode]`. */
-function socketInodesOfThisProcess(): ReadonlySet<string> {
+/** The inodes of the processes' sockets: their descriptors that link to `socket:[inode]`. */
+function socketInodesOf(pids: readonly string[]): ReadonlySet<string> {
   const inodes = new Set<string>();
-  let fds: string[];
-  try {
-    fds = readdirSync('/proc/self/fd');
-  } catch {
-    return inodes;
-  }
-  for (const fd of fds) {
+  for (const pid of pids) {
+    let fds: string[];
     try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
+      fds = readdirSync(`/proc/${pid}/fd`);
     } catch {
-      // Closed between the listing and the link: not a socket we hold.
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
+      } catch {
+        // Closed between the listing and the link: not a socket it holds.
+      }
     }
   }
   return inodes;

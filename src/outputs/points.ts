@@ -27,6 +27,8 @@ export class RunPoints {
   private readonly latencies = new Map<string, CumulativeLatency>();
   /** Per worker: datagrams its own UDP sockets dropped so far (GeneratorHealth.udpReceiveDrops). */
   private readonly udpReceiveDrops = new Map<number, number>();
+  /** Datagrams the lab server's UDP sockets dropped so far (ServerSecond.udpReceiveDrops). */
+  private serverUdpReceiveDrops = 0;
   private peakOnline = 0;
 
   constructor(
@@ -97,6 +99,8 @@ export class RunPoints {
     if (second.server) {
       gauge('imload_server_cpu_percent', second.server.cpuPercent);
       gauge('imload_server_rss_bytes', second.server.rssBytes);
+      this.serverUdpReceiveDrops += second.server.udpReceiveDrops ?? 0;
+      points.push({ name: 'imload_server_udp_receive_drops_total', kind: 'counter', labels: b, value: this.serverUdpReceiveDrops });
     }
     return points;
   }

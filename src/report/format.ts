@@ -55,3 +55,13 @@ export function countedProtocolMetrics(summary: Pick<Summary, 'counters'>): Arra
     .map((definition) => ({ definition, value: summary.counters?.[definition.name] ?? 0 }))
     .filter((c) => c.value > 0);
 }
+
+/**
+ * "its UDP sockets dropped 50,316 datagrams in 35 seconds (receive buffers full: it did not read
+ * them in time)", or undefined when it dropped none or was not sampled.
+ */
+export function labServerDropsText(summary: Pick<Summary, 'labServer'>): string | undefined {
+  const drops = summary.labServer?.udpReceiveDrops;
+  if (!drops || drops.datagrams === 0) return undefined;
+  return `its UDP sockets dropped ${formatNumber(drops.datagrams)} datagram${drops.datagrams === 1 ? '' : 's'} in ${formatNumber(drops.seconds)} second${drops.seconds === 1 ? '' : 's'} (receive buffers full: it did not read them in time)`;
+}

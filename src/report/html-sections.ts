@@ -1,7 +1,7 @@
 /** The report page's sections as HTML fragments (tables and text); html.ts puts them in a page. */
 import type { LatencySummary } from '../metrics/histogram.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
+import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu } from '../analysis/generator.js';
@@ -14,13 +14,14 @@ export function overviewSection(model: ReportModel): string {
   const failed = s.thresholds.filter((t) => !t.ok).length;
   const status = failed > 0 ? `<span class="bad">${failed} of ${s.thresholds.length} thresholds failed</span>` : `<span class="good">all ${s.thresholds.length} thresholds passed</span>`;
   const bottleneck = s.generator.bottleneck ? `<p class="banner warn">The load generator was the bottleneck: ${h(s.generator.reasons.join('; '))}. Figures above that load speak for imload, not the server.</p>` : '';
+  const serverDrops = labServerDropsText(s);
   const lost = s.generator.lostOnHost?.length
     ? `<p class="banner warn" id="lost-on-host">imload's host lost what the server sent: ${h(s.generator.lostOnHost.join('; '))}. A figure met stands; a failure after it may be imload's, so none is booked as missed.</p>`
     : '';
   return `${banner}${bottleneck}${lost}
 <dl class="facts">
   <dt>Scenario</dt><dd>${h(s.scenario.name)} — ${h(s.scenario.description)}</dd>
-  <dt>Target</dt><dd>${h(s.target.name)} (${h(s.target.protocol)}) at <code>${h(s.target.url)}</code>, server ${h(model.serverVersion)}</dd>
+  <dt>Target</dt><dd>${h(s.target.name)} (${h(s.target.protocol)}) at <code>${h(s.target.url)}</code>, server ${h(model.serverVersion)}${serverDrops ? `; <span id="server-drops">${h(serverDrops)}</span>` : ''}</dd>
   <dt>Started</dt><dd>${h(s.startedAt)} · ran ${formatNumber(s.durationSeconds, 1)} s · ended: ${h(s.end.reason)}${s.end.detail ? ` (${h(s.end.detail)})` : ''}</dd>
   <dt>Load</dt><dd>${formatNumber(s.users.peakOnline)} of ${formatNumber(s.users.requested)} users online at peak · timeScale ${s.timeScale} · seed ${s.seed}</dd>
   <dt>Outcome</dt><dd>${status}</dd>

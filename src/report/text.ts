@@ -6,7 +6,7 @@
 import type { LatencySummary } from '../metrics/histogram.js';
 import { parseThresholdCheck } from '../protocols/metric-registry.js';
 import type { ThresholdResult } from '../analysis/thresholds.js';
-import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies } from './format.js';
+import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies } from './format.js';
 import type { RunProgress } from '../metrics/aggregate.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
@@ -103,6 +103,8 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
     const c = s.crossCheck;
     out.push(`crosscheck imload online ${n(c.imloadOnline)}, server says ${c.serverOnline === null ? 'n/a' : n(c.serverOnline)} (${c.source})${c.match === false ? '  MISMATCH' : ''}`);
   }
+  const serverDrops = labServerDropsText(s);
+  if (serverDrops) out.push(`server     ${serverDrops}`);
   const g = s.generator;
   out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}${g.lostOnHost?.length ? `  LOST ON IMLOAD'S HOST: ${g.lostOnHost.join('; ')}` : ''}`);
   for (const o of s.faults.outages) {

@@ -2,7 +2,8 @@
  * A run whose generator's own UDP sockets dropped datagrams, read like a person reads it: its
  * errors broke an error SLO, and the page, the text report and summary.json all say imload's host
  * lost what the server sent, and that the users figure is therefore not booked as missed (the
- * text report as `imload report` prints it, summary.md as written).
+ * text report as `imload report` prints it, summary.md as written); and what the server's own
+ * sockets dropped is told apart from it.
  * A synthetic journal (no lab server drops datagrams on imload's sockets on demand), its report
  * written as `imload report` writes it and opened in headless Chromium.
  */
@@ -43,6 +44,8 @@ before(async () => {
     thresholds: ['logon.p95 < 3s', 'errors.rate < 0.1%'],
     errorsAt: (t): Record<string, number> => (t > 190 && t <= 220 ? { 'logoff-timeout': 20 } : {}),
     udpDropsAt: (t, worker) => (worker === 1 && t > 185 && t <= 215 ? 400 : 0),
+    // The server's own sockets dropped some too, in ten of those seconds.
+    serverDropsAt: (t) => (t > 200 && t <= 210 ? 55 : 0),
   });
   printed = execFileSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8' });
   summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
@@ -75,5 +78,11 @@ test('the page, the text report and summary.json say the host lost what the serv
   assert.ok(row.includes(verdictLabel(users)) && row.includes('lost what the server sent'), row);
 
   assert.ok(printed.includes(`LOST ON IMLOAD'S HOST: ${g.lostOnHost![0]!}`), printed);
+
+  // The server's drops are told apart from imload's: its own line, its own place on the page.
+  assert.deepEqual(summary.labServer, { udpReceiveDrops: { datagrams: 550, seconds: 10 } });
+  const serverDrops = 'its UDP sockets dropped 550 datagrams in 10 seconds (receive buffers full: it did not read them in time)';
+  assert.ok(printed.includes(`server     ${serverDrops}`), printed);
+  assert.equal(await page.locator('#server-drops').innerText(), serverDrops);
   assert.ok(readFileSync(join(dir, 'summary.md'), 'utf8').includes(`imload's host lost what the server sent: ${g.lostOnHost![0]!}`));
 });

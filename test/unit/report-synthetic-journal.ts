@@ -27,6 +27,8 @@ export interface SyntheticRun {
   /** Errors of one kind per second, by second; each is a failed send (errors.rate counts failed attempts). */
   readonly errorsAt?: (t: number) => Record<string, number>;
   readonly eventLoopMs?: (t: number) => number;
+  /** Datagrams the kernel dropped on the lab server's UDP sockets in second t. */
+  readonly serverDropsAt?: (t: number) => number;
   /** Datagrams the kernel dropped on worker w's own UDP sockets in second t. */
   readonly udpDropsAt?: (t: number, worker: number) => number;
   /** Write the end record (false: the run was killed). */
@@ -152,7 +154,8 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     }
     const snapshot = recorder.snapshot();
     // A two-core host holding the server and the workers, well short of saturation (no rand(): the other figures stay as they were).
-    const server = { cpuPercent: 10 + (30 * online) / run.users, rssBytes: 20 * 2 ** 20 + online * 4096, processes: 1 };
+    const serverDrops = run.serverDropsAt?.(t) ?? 0;
+    const server = { cpuPercent: 10 + (30 * online) / run.users, rssBytes: 20 * 2 ** 20 + online * 4096, processes: 1, ...(serverDrops > 0 ? { udpReceiveDrops: serverDrops } : {}) };
     const busyCores = server.cpuPercent / 100 + health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100;
     const host = { cpuPercent: Math.min(100, (100 * busyCores) / 2 + 5), cores: 2 };
     writer.append({ type: 'second', t, at: startEpochMs + t * 1000, phase, online, counters: snapshot.counters, errors: snapshot.errors, histograms: snapshot.histograms, health, host, server });

@@ -9,7 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { OwnUdpDrops } from '../../src/metrics/udp-drops.js';
+import { UdpSocketDrops } from '../../src/metrics/udp-drops.js';
 import { RunAggregate } from '../../src/metrics/aggregate.js';
 import type { JournalSecond } from '../../src/metrics/journal.js';
 import { generatorVerdict } from '../../src/analysis/generator.js';
@@ -53,7 +53,7 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
 }
 
 test('drops on this process\'s own UDP socket are counted, each once: received + dropped = sent', { skip: !linux && 'reads /proc (Linux only)', timeout: 30_000 }, async () => {
-  const drops = new OwnUdpDrops();
+  const drops = UdpSocketDrops.ofThisProcess();
   assert.equal(drops.sample(), 0, 'nothing dropped before the flood');
   // The smallest receive buffer the kernel allows holds a few datagrams: the rest of a burst
   // sent while this process cannot read is dropped.
@@ -73,8 +73,8 @@ test('drops on this process\'s own UDP socket are counted, each once: received +
   }
 });
 
-test('drops on another process\'s UDP socket are not the generator\'s', { skip: !linux && 'reads /proc (Linux only)', timeout: 30_000 }, async () => {
-  const drops = new OwnUdpDrops();
+test('drops on another process\'s UDP socket are not the generator\'s, and are that process\'s', { skip: !linux && 'reads /proc (Linux only)', timeout: 30_000 }, async () => {
+  const drops = UdpSocketDrops.ofThisProcess();
   // A process that binds a small-buffered socket, says its port and never reads it.
   const stuck = spawn(process.execPath, ['-e', `const s=require('node:dgram').createSocket({type:'udp4',recvBufferSize:2048});s.bind(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port)+'\\n');Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20000);});`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -88,6 +88,10 @@ test('drops on another process\'s UDP socket are not the generator\'s', { skip: 
       sender.close();
     }
     assert.equal(drops.sample(), 0, `the kernel dropped ${kernelDrops(port)} on another process's socket`);
+    // Read as that process's (a lab server's), they are all counted, once.
+    const theirs = UdpSocketDrops.ofProcesses(() => [stuck.pid!]);
+    assert.equal(theirs.sample(), kernelDrops(port));
+    assert.equal(theirs.sample(), 0);
   } finally {
     stuck.kill();
   }
