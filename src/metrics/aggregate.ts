@@ -110,9 +110,10 @@ export class RunAggregate {
       this.ownUdpDrops.datagrams += dropped;
       this.ownUdpDrops.seconds++;
     }
-    if (second.server) {
+    // Journals from before the server's drops were read have server samples without the field: not measured, not 0.
+    if (second.server?.udpReceiveDrops !== undefined) {
       this.serverUdpDrops.sampled = true;
-      if (second.server.udpReceiveDrops) {
+      if (second.server.udpReceiveDrops > 0) {
         this.serverUdpDrops.datagrams += second.server.udpReceiveDrops;
         this.serverUdpDrops.seconds++;
       }
@@ -192,7 +193,7 @@ export class RunAggregate {
     return { datagrams, seconds, workers: [...workers].sort((a, b) => a - b) };
   }
 
-  /** What the lab server's UDP sockets dropped over the run; null when the journal has no server samples (not a lab server, or before they were taken). */
+  /** What the lab server's UDP sockets dropped over the run; null when the journal has no such samples (not a lab server, or from before they were read). */
   serverUdpReceiveDrops(): { readonly datagrams: number; readonly seconds: number } | null {
     const { datagrams, seconds, sampled } = this.serverUdpDrops;
     return sampled ? { datagrams, seconds } : null;

@@ -133,7 +133,7 @@ export class HostSampler {
     const udpReceiveDrops = this.serverDrops.sample();
     if (elapsedTicks <= 0 || tree.length === 0) return undefined;
     const rssBytes = tree.reduce((sum, pid) => sum + parseStatusRss(readText(`/proc/${pid}/status`) ?? ''), 0);
-    return { cpuPercent: round((100 * cores * Math.max(0, used)) / elapsedTicks), rssBytes, processes: tree.length, ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}) };
+    return { cpuPercent: round((100 * cores * Math.max(0, used)) / elapsedTicks), rssBytes, processes: tree.length, udpReceiveDrops };
   }
 }
 

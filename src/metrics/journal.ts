@@ -78,7 +78,7 @@ export interface ServerSecond {
   /** Summed resident memory of its processes (pages they share are counted in each). */
   readonly rssBytes: number;
   readonly processes: number;
-  /** Datagrams the kernel dropped on its UDP sockets in the second (receive buffers full: it did not read them in time); absent when none. */
+  /** Datagrams the kernel dropped on its UDP sockets in the second (receive buffers full: it did not read them in time); absent in journals from before it was read. */
   readonly udpReceiveDrops?: number;
 }
 

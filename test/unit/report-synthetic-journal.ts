@@ -155,7 +155,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     const snapshot = recorder.snapshot();
     // A two-core host holding the server and the workers, well short of saturation (no rand(): the other figures stay as they were).
     const serverDrops = run.serverDropsAt?.(t) ?? 0;
-    const server = { cpuPercent: 10 + (30 * online) / run.users, rssBytes: 20 * 2 ** 20 + online * 4096, processes: 1, ...(serverDrops > 0 ? { udpReceiveDrops: serverDrops } : {}) };
+    const server = { cpuPercent: 10 + (30 * online) / run.users, rssBytes: 20 * 2 ** 20 + online * 4096, processes: 1, ...(run.serverDropsAt ? { udpReceiveDrops: serverDrops } : {}) };
     const busyCores = server.cpuPercent / 100 + health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100;
     const host = { cpuPercent: Math.min(100, (100 * busyCores) / 2 + 5), cores: 2 };
     writer.append({ type: 'second', t, at: startEpochMs + t * 1000, phase, online, counters: snapshot.counters, errors: snapshot.errors, histograms: snapshot.histograms, health, host, server });
