@@ -40,11 +40,11 @@ export function planLabSections(result: PlanLabResult): PageSection[] {
   const byRole = result.links.some((l) => l.parts.length > 1)
     ? `<h3>By server role</h3>
 ${comparisonTable('plan-lab-roles', PART_COLUMNS, result.links.flatMap((l) => l.parts.map((p) => ({ site: l.site, verdict: p.verdict, cells: partCells(l, p, design.tolerance) }))))}
-<p class="note">Chat: the chat port's packets, counted apart on the link. Home servers: the rest of the link. Clients counted: what the site's own generators of that role counted, all of which crosses the link when the role's server is central.</p>`
+<p class="note">Chat and pool: their ports' packets, counted apart on the link (the pool's over UDP, its headers taken off as such). Home servers: the rest of the link. Clients counted: what the site's own generators of that role counted, all of which crosses the link when the role's server is central.</p>`
     : '';
   const links = `<p id="plan-lab-conclusion" class="${result.ok ? 'good' : 'bad'}">${h(planLabConclusion(result))}</p>
 ${linkTable}
-<p class="note">Measured: the link's kernel counters, both directions, less the TCP/IP and Ethernet headers of each packet (TCP payload, what the prediction counts); the wire bytes are beside it. A link agrees when its whole traffic and each role's part are within the tolerance.</p>
+<p class="note">Measured: the link's kernel counters, both directions, less the Ethernet, IP and TCP (the pool's: UDP) headers of each packet (payload, what the prediction counts); the wire bytes are beside it. A link agrees when its whole traffic and each role's part are within the tolerance.</p>
 ${byRole}
 <ul id="plan-lab-basis">${result.links.map((l) => `<li>${h(linkBasis(l))}</li>`).join('')}</ul>`;
 

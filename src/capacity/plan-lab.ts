@@ -5,7 +5,8 @@
  * comparison with what the kernel counted on the link. Building and running it is the lab's
  * (src/lab/plan-lab.ts); this file only designs and judges, and names no protocol: the home
  * servers' protocol is the descriptor whose plan role is `homeServer`, the chat servers' the one
- * whose role is `chatServer` (plan-lab-chat.ts).
+ * whose role is `chatServer` (plan-lab-chat.ts), the pools' the one whose role is `frontEndPool`
+ * (plan-lab-pool.ts).
  *
  * Same traffic on both sides:
  * - The lab runs one session of the plan's workload per user — logon, `sessionHours` of
@@ -16,8 +17,9 @@
  *   fire, and the prediction leaves their bytes out (the design refuses a session long enough
  *   for one to fire).
  * - The prediction is application bytes (what imload counts); the link's counters are wire
- *   bytes. Headers are taken off per packet (Ethernet 14, IPv4 20, TCP with timestamps 32), so
- *   the comparison is TCP payload against application bytes; the wire figure is shown beside it.
+ *   bytes. Headers are taken off per packet (Ethernet 14, IPv4 20, TCP with timestamps 32; the
+ *   pool's UDP 8), so the comparison is payload against application bytes; the wire figure is
+ *   shown beside it.
  */
 import { stringify } from 'yaml';
 import { DESCRIPTORS } from '../protocols/registry.js';
@@ -25,9 +27,14 @@ import type { Plan } from './plan.js';
 import type { SitePlacement } from './plan-sites.js';
 import type { ModelledBandwidth } from './plan-bandwidth.js';
 import { chatNote, chatWhere, designChat, type ChatLabDesign } from './plan-lab-chat.js';
+import { designPool, poolNote, poolWhere, type PoolLabDesign } from './plan-lab-pool.js';
 
 /** Header bytes per frame on a lab link: Ethernet (14), IPv4 (20), TCP with the timestamp option (32). */
 export const HEADER_BYTES_PER_PACKET = 66;
+/** Header bytes per frame of the pool's traffic: its clients use UDP (the scenario's default transport): Ethernet 14, IPv4 20, UDP 8. */
+export const POOL_HEADER_BYTES_PER_PACKET = 42;
+/** The IM domain of every lab server and scenario. */
+const LAB_DOMAIN = 'im.example.com';
 /** The most segments (one `imload run` process each) a lab population is split into. */
 const MAX_SEGMENTS = 8;
 /** Logons and logoffs of the whole lab population take about this long. */
@@ -76,7 +83,7 @@ export interface LinkPrediction {
 
 /** One server role's traffic on a link, as predicted. */
 export interface TrafficPart {
-  readonly role: 'homeServer' | 'chatServer';
+  readonly role: 'homeServer' | 'chatServer' | 'frontEndPool';
   readonly protocol: string;
   /** Where the site's users are served in this role. */
   readonly where: 'site' | 'central';
@@ -85,6 +92,8 @@ export interface TrafficPart {
 }
 
 export interface PlanLabDesign {
+  /** The IM domain every lab server serves and every scenario names. */
+  readonly domain: string;
   readonly protocol: string;
   /** URL scheme of the home servers' protocol (plain). */
   readonly scheme: string;
@@ -107,6 +116,8 @@ export interface PlanLabDesign {
   readonly targetName: string;
   /** The chat servers where the plan places them and the chat users' scenarios; absent when no chat protocol has a lab. */
   readonly chat?: ChatLabDesign;
+  /** The pools where the plan places them and their users' scenarios; absent when no pool protocol has a lab. */
+  readonly pool?: PoolLabDesign;
 }
 
 /** Kernel counters of one site's link over the run, from the site's side (up = towards the hub). */
@@ -119,12 +130,21 @@ export interface LinkCount {
   /** Application bytes the site's own generators counted (sent + received), all roles. */
   readonly clientBytes: number;
   /** The chat port's share of the counters (htb classes on the link) and the site's chat clients' own count. */
-  readonly chat?: { readonly up: { readonly bytes: number; readonly packets: number }; readonly down: { readonly bytes: number; readonly packets: number }; readonly clientBytes: number };
+  readonly chat?: PortCount;
+  /** The pool port's share, likewise. */
+  readonly pool?: PortCount;
+}
+
+/** One role's port on a link: its share of the counters (an htb class) and the site's clients' own count of that role. */
+export interface PortCount {
+  readonly up: { readonly bytes: number; readonly packets: number };
+  readonly down: { readonly bytes: number; readonly packets: number };
+  readonly clientBytes: number;
 }
 
 /** One role's traffic on a link: predicted and measured. */
 export interface PartResult extends TrafficPart {
-  /** TCP payload: the role's port counters (chat), or the link's less the other roles' (home servers). */
+  /** Payload: the role's port counters (chat, pool), or the link's less the other roles' (home servers). */
   readonly payloadBytes: number;
   readonly clientBytes: number;
   readonly ratio: number;
@@ -135,7 +155,7 @@ export interface LinkResult extends Omit<LinkPrediction, 'parts'> {
   readonly parts: readonly PartResult[];
   readonly wireBytes: number;
   readonly packets: number;
-  /** Wire bytes less HEADER_BYTES_PER_PACKET per packet. */
+  /** Wire bytes less the header bytes of each packet (HEADER_BYTES_PER_PACKET; the pool's, POOL_HEADER_BYTES_PER_PACKET). */
   readonly payloadBytes: number;
   readonly clientBytes: number;
   readonly drops: number;
@@ -154,7 +174,7 @@ export interface LabServerPlaced {
 export interface PlanLabResult {
   /** The plan the lab checked: its placement, and the guidance sentence behind each choice. */
   readonly plan: Plan;
-  readonly design: Omit<PlanLabDesign, 'scenarioYaml' | 'chat'> & { readonly chat?: Omit<ChatLabDesign, 'scenarioYaml'> };
+  readonly design: Omit<PlanLabDesign, 'scenarioYaml' | 'chat' | 'pool'> & { readonly chat?: Omit<ChatLabDesign, 'scenarioYaml'>; readonly pool?: Omit<PoolLabDesign, 'scenarioYaml'> };
   readonly links: readonly LinkResult[];
   /** The servers the lab started and where. */
   readonly servers: readonly LabServerPlaced[];
@@ -192,14 +212,24 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   const { sessionHours } = plan.workload;
   const timeScale = (sessionHours * 3600) / options.activitySeconds;
   const sessionWallSeconds = options.activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS + 2 * RAMP_SECONDS;
-  const chat = designChat(placement, groups, { timeScale, ...labSession(users, options.activitySeconds) });
-  const shortestTimer = Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds), chat?.shortestTimerSeconds ?? Number.POSITIVE_INFINITY);
+  const session = { timeScale, ...labSession(users, options.activitySeconds) };
+  const chat = designChat(placement, groups, session);
+  const pool = designPool(plan, groups, session, LAB_DOMAIN);
+  const shortestTimer = Math.min(
+    ...descriptor.byteModel.timers.map((t) => t.everySeconds),
+    chat?.shortestTimerSeconds ?? Number.POSITIVE_INFINITY,
+    pool?.shortestTimerSeconds ?? Number.POSITIVE_INFINITY,
+  );
   if (shortestTimer <= sessionWallSeconds) {
     throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
   }
   const links = groups.filter((g) => g.site).map((g) => {
     const home = predictHomeTraffic(g, model, users, descriptor.name);
-    const parts = chat ? [home, predictChatTraffic(g, chatWhere(placement, g), chat)] : [home];
+    const parts = [
+      home,
+      ...(chat ? [predictRoleTraffic(g, 'chatServer', chatWhere(placement, g), chat, 'its logons and channels stay on the site\'s LAN')] : []),
+      ...(pool ? [predictRoleTraffic(g, 'frontEndPool', poolWhere(placement, g), pool, 'its logons, messages and presence stay on the site\'s LAN')] : []),
+    ];
     return predictLink(g, named.find((s) => s.name === g.name)!, timeScale, parts);
   });
   const given = named.filter((s) => s.contactsInSiteGiven).map((s) => s.name);
@@ -212,9 +242,10 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     chat
       ? chatNote(chat)
       : 'Chat servers are not built: no protocol of the chat-server role has a lab server.',
-    'Pools are not built: the pool\'s protocol has no site lab.',
+    pool ? poolNote(pool, POOL_HEADER_BYTES_PER_PACKET) : 'Pools are not built: no protocol of the pool role has a lab server.',
   ];
   return {
+    domain: LAB_DOMAIN,
     protocol: descriptor.name,
     scheme,
     labKind: descriptor.lab[0]!.kind,
@@ -231,6 +262,7 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     scenarioName: 'plan-lab',
     targetName: 'company',
     ...(chat ? { chat } : {}),
+    ...(pool ? { pool } : {}),
   };
 }
 
@@ -246,16 +278,18 @@ function predictHomeTraffic(group: LabGroup, model: ModelledBandwidth, users: nu
   return { role: 'homeServer', protocol, where: group.home, predictedBytes: group.users * perUser, basis };
 }
 
-function predictChatTraffic(group: LabGroup, where: 'site' | 'central', chat: ChatLabDesign): TrafficPart {
-  if (where === 'site') return { role: 'chatServer', protocol: chat.protocol, where, predictedBytes: 0, basis: 'chat server at the site: its logons and channels stay on the site\'s LAN, nothing crosses' };
-  const server = chat.servers.find((s) => s.groups.some((g) => g.name === group.name))!;
+/** A role whose servers stand apart (chat, pool): nothing crosses when the site has its own, else the site's share of the central one's. */
+function predictRoleTraffic(group: LabGroup, role: 'chatServer' | 'frontEndPool', where: 'site' | 'central', design: ChatLabDesign | PoolLabDesign, local: string): TrafficPart {
+  const name = ROLE_TRAFFIC[role];
+  if (where === 'site') return { role, protocol: design.protocol, where, predictedBytes: 0, basis: `${name} at the site: ${local}, nothing crosses` };
+  const server = design.servers.find((s) => s.groups.some((g) => g.name === group.name))!;
   const share = group.users / server.users;
   return {
-    role: 'chatServer',
-    protocol: chat.protocol,
+    role,
+    protocol: design.protocol,
     where,
     predictedBytes: server.predictedBytes * share,
-    basis: `chat server central: ${fmt(group.users)} of its ${fmt(server.users)} users × ${fmt(server.predictedBytes)} bytes the byte model puts on its schedule (everything the clients exchange)`,
+    basis: `${name} central: ${fmt(group.users)} of its ${fmt(server.users)} users × ${fmt(server.predictedBytes)} bytes the byte model puts on its schedule (everything the clients exchange)`,
   };
 }
 
@@ -313,7 +347,7 @@ function labScenario(plan: Plan, users: number, timeScale: number, activitySecon
   const { phases, activity, seed } = labSession(users, activitySeconds);
   const doc = {
     version: 1,
-    targets: { company: { url: `${scheme}://127.0.0.1:1`, domain: 'im.example.com' } },
+    targets: { company: { url: `${scheme}://127.0.0.1:1`, domain: LAB_DOMAIN } },
     scenarios: {
       'plan-lab': {
         description: `imload plan --lab: one session of the plan's workload per user, compressed ${fmt(timeScale, 1)}×`,
@@ -339,8 +373,11 @@ function compare(measured: number, predicted: number, tolerance: number): { rati
   return { ratio, verdict: Math.abs(ratio - 1) <= tolerance ? 'agrees' : 'differs' };
 }
 
-const payloadOf = (c: { readonly up: { readonly bytes: number; readonly packets: number }; readonly down: { readonly bytes: number; readonly packets: number } }) =>
-  c.up.bytes + c.down.bytes - HEADER_BYTES_PER_PACKET * (c.up.packets + c.down.packets);
+type Counted = Pick<PortCount, 'up' | 'down'>;
+const wireOf = (c: Counted) => c.up.bytes + c.down.bytes;
+const packetsOf = (c: Counted) => c.up.packets + c.down.packets;
+const payloadOf = (c: Counted, headerBytes = HEADER_BYTES_PER_PACKET) => wireOf(c) - headerBytes * packetsOf(c);
+const NOTHING: PortCount = { up: { bytes: 0, packets: 0 }, down: { bytes: 0, packets: 0 }, clientBytes: 0 };
 
 /** Measured against predicted, per link and per role on it. */
 export function judgePlanLab(plan: Plan, design: PlanLabDesign, run: { readonly counts: readonly LinkCount[]; readonly servers: readonly LabServerPlaced[]; readonly runDirs: readonly string[] }): PlanLabResult {
@@ -348,24 +385,36 @@ export function judgePlanLab(plan: Plan, design: PlanLabDesign, run: { readonly 
   const links = design.links.map((link): LinkResult => {
     const count = counts.find((c) => c.site === link.site);
     if (!count) throw new PlanLabError(`no counters for the link of ${link.site}`);
-    const wireBytes = count.up.bytes + count.down.bytes;
-    const packets = count.up.packets + count.down.packets;
-    const payloadBytes = payloadOf(count);
-    const chatPayload = count.chat ? payloadOf(count.chat) : 0;
-    const chatClients = count.chat?.clientBytes ?? 0;
-    const parts = link.parts.map((part): PartResult => {
-      const measured = part.role === 'chatServer' ? { payloadBytes: chatPayload, clientBytes: chatClients } : { payloadBytes: payloadBytes - chatPayload, clientBytes: count.clientBytes - chatClients };
-      return { ...part, ...measured, ...compare(measured.payloadBytes, part.predictedBytes, design.tolerance) };
-    });
+    const wireBytes = wireOf(count);
+    const packets = packetsOf(count);
+    const chat = count.chat ?? NOTHING;
+    const pool = count.pool ?? NOTHING;
+    // Each role's payload with its own transport's headers off; the home servers' is the rest of the link.
+    const byRole = {
+      chatServer: { payloadBytes: payloadOf(chat), clientBytes: chat.clientBytes },
+      frontEndPool: { payloadBytes: payloadOf(pool, POOL_HEADER_BYTES_PER_PACKET), clientBytes: pool.clientBytes },
+      homeServer: {
+        payloadBytes: wireBytes - wireOf(chat) - wireOf(pool) - HEADER_BYTES_PER_PACKET * (packets - packetsOf(chat) - packetsOf(pool)),
+        clientBytes: count.clientBytes - chat.clientBytes - pool.clientBytes,
+      },
+    };
+    const payloadBytes = byRole.homeServer.payloadBytes + byRole.chatServer.payloadBytes + byRole.frontEndPool.payloadBytes;
+    const parts = link.parts.map((part): PartResult => ({ ...part, ...byRole[part.role], ...compare(byRole[part.role].payloadBytes, part.predictedBytes, design.tolerance) }));
     const whole = compare(payloadBytes, link.predictedBytes, design.tolerance);
     // The link agrees when it does as a whole and so does each role's traffic on it.
     const verdict = whole.verdict === 'agrees' && parts.every((p) => p.verdict === 'agrees') ? 'agrees' : 'differs';
     return { ...link, parts, wireBytes, packets, payloadBytes, clientBytes: count.clientBytes, drops: count.drops, ratio: whole.ratio, verdict };
   });
-  const { scenarioYaml: _scenario, ...rest } = design;
-  const { chat, ...restDesign } = rest;
-  const chatDesign = chat ? { chat: (({ scenarioYaml: _chatScenario, ...c }) => c)(chat) } : {};
-  return { plan, design: { ...restDesign, ...chatDesign }, links, servers, ok: links.every((l) => l.verdict === 'agrees'), runDirs };
+  const { scenarioYaml: _scenario, chat, pool, ...restDesign } = design;
+  const withoutScenario = <D extends { readonly scenarioYaml: string }>({ scenarioYaml: _roleScenario, ...d }: D) => d;
+  return {
+    plan,
+    design: { ...restDesign, ...(chat ? { chat: withoutScenario(chat) } : {}), ...(pool ? { pool: withoutScenario(pool) } : {}) },
+    links,
+    servers,
+    ok: links.every((l) => l.verdict === 'agrees'),
+    runDirs,
+  };
 }
 
 /** The comparison table's columns, shared by the text table and the page. */
@@ -391,7 +440,7 @@ export function linkCells(link: LinkResult, tolerance: number): string[] {
 /** The per-role table's columns (when the lab ran more than the home servers), shared by the text table and the page. */
 export const PART_COLUMNS = ['site', 'traffic', 'server', 'predicted MB', 'measured MB', 'ratio', 'clients counted MB', 'verdict'] as const;
 
-const ROLE_TRAFFIC: Readonly<Record<TrafficPart['role'], string>> = { homeServer: 'home servers', chatServer: 'chat' };
+const ROLE_TRAFFIC: Readonly<Record<TrafficPart['role'], string>> = { homeServer: 'home servers', chatServer: 'chat', frontEndPool: 'pool' };
 
 /** One role's row under PART_COLUMNS. */
 export function partCells(link: LinkResult, part: PartResult, tolerance: number): string[] {
@@ -413,7 +462,8 @@ export function linkBasis(link: LinkResult): string {
 }
 
 export function planLabHeadline(result: PlanLabResult): string {
-  return `Plan in the lab: ${result.design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(result.design.users)} ${result.design.protocol.toUpperCase()} users${result.design.chat ? `, chatting on ${result.design.chat.protocol.toUpperCase()} too` : ''}`;
+  const { chat, pool } = result.design;
+  return `Plan in the lab: ${result.design.groups.length} network namespaces, ${result.links.length} shaped link(s), ${fmt(result.design.users)} ${result.design.protocol.toUpperCase()} users${chat ? `, chatting on ${chat.protocol.toUpperCase()} too` : ''}${pool ? `${chat ? ' and' : ','} reaching a pool over ${pool.protocol.toUpperCase()}` : ''}`;
 }
 
 export function planLabConclusion(result: PlanLabResult): string {
@@ -439,7 +489,7 @@ export function formatPlanLabText(result: PlanLabResult): string {
     '',
     ...textTable(LINK_COLUMNS, result.links.map((l) => linkCells(l, design.tolerance)), 2),
     '',
-    ...(byRole ? ['  By server role (chat: the chat port counted apart on the link; home servers: the rest)', ...textTable(PART_COLUMNS, result.links.flatMap((l) => l.parts.map((p) => partCells(l, p, design.tolerance))), 3), ''] : []),
+    ...(byRole ? ['  By server role (chat and pool: their ports counted apart on the link; home servers: the rest)', ...textTable(PART_COLUMNS, result.links.flatMap((l) => l.parts.map((p) => partCells(l, p, design.tolerance))), 3), ''] : []),
     ...result.links.map((l) => `  ${linkBasis(l)}`),
     '',
     ...design.notes.map((n) => `  ${n}`),

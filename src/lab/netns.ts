@@ -149,7 +149,7 @@ export const LINK_BURST_BYTES = 1600;
  * way a WAN router's buffer does: beyond it packets are dropped and TCP backs off.
  */
 export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bitsPerSecond: number, queueLatencyMs = 500): void {
-  // handle 1: so countPortOnLink can put its classes inside.
+  // handle 1: so countPortsOnLink can put its classes inside.
   // A faster link needs a bucket of at least one kernel tick's worth of bytes (at HZ ≥ 100), or
   // tbf cannot reach its rate.
   const burst = Math.max(LINK_BURST_BYTES, Math.ceil(bitsPerSecond / 8 / 100));
@@ -159,30 +159,34 @@ export function shapeLink(topology: NetnsTopology, generator: GeneratorHost, bit
 }
 
 /**
- * Counts one TCP port's traffic on a shaped link apart from the rest (both ends, either
- * direction): an htb inside each end's tbf sorts the port's packets into class 10:1, the rest
- * into 10:2, and htb counts each class's bytes. The kernel here has no tc actions (which could
- * count a filter's matches), but htb classes count. The htb's rate is four times the link's, so
- * tbf alone shapes; the queue becomes htb's leaf fifo (txqueuelen packets) instead of tbf's
- * latency-bounded one.
+ * Counts some ports' traffic on a shaped link apart from the rest and from each other (both ends,
+ * either direction; TCP or UDP, whose ports sit at the same offset): an htb inside each end's tbf
+ * sorts the packets of `ports[i]` into class 10:(i+1), the rest into the class after them, and
+ * htb counts each class's bytes. The kernel here has no tc actions (which could count a filter's
+ * matches), but htb classes count. The htb's rate is four times the link's, so tbf alone shapes;
+ * the queue becomes htb's leaf fifo (txqueuelen packets) instead of tbf's latency-bounded one.
  */
-export function countPortOnLink(topology: NetnsTopology, generator: GeneratorHost, port: number, bitsPerSecond: number): void {
+export function countPortsOnLink(topology: NetnsTopology, generator: GeneratorHost, ports: readonly number[], bitsPerSecond: number): void {
   const rate = `${bitsPerSecond * 4}bit`;
   const burst = String(Math.max(LINK_BURST_BYTES, Math.ceil((bitsPerSecond * 4) / 8 / 100)));
+  const rest = String(ports.length + 1);
   for (const [ns, device] of [[generator.ns, generator.device], [topology.server.ns, generator.peer]] as const) {
-    inNamespace(ns, 'tc', ['qdisc', 'add', 'dev', device, 'parent', '1:1', 'handle', '10:', 'htb', 'default', '2', 'r2q', '1000']);
-    for (const minor of ['1', '2']) inNamespace(ns, 'tc', ['class', 'add', 'dev', device, 'parent', '10:', 'classid', `10:${minor}`, 'htb', 'rate', rate, 'burst', burst]);
-    for (const end of ['sport', 'dport']) inNamespace(ns, 'tc', ['filter', 'add', 'dev', device, 'parent', '10:', 'protocol', 'ip', 'u32', 'match', 'ip', end, String(port), '0xffff', 'flowid', '10:1']);
+    inNamespace(ns, 'tc', ['qdisc', 'add', 'dev', device, 'parent', '1:1', 'handle', '10:', 'htb', 'default', rest, 'r2q', '1000']);
+    for (let minor = 1; minor <= ports.length + 1; minor++) inNamespace(ns, 'tc', ['class', 'add', 'dev', device, 'parent', '10:', 'classid', `10:${minor}`, 'htb', 'rate', rate, 'burst', burst]);
+    ports.forEach((port, i) => {
+      for (const end of ['sport', 'dport']) inNamespace(ns, 'tc', ['filter', 'add', 'dev', device, 'parent', '10:', 'protocol', 'ip', 'u32', 'match', 'ip', end, String(port), '0xffff', 'flowid', `10:${i + 1}`]);
+    });
   }
 }
 
-/** What countPortOnLink counted so far: the port's wire bytes and packets, up = from the site's end. */
-export function linkPortCounters(topology: NetnsTopology, generator: GeneratorHost): { up: LinkDirection; down: LinkDirection } {
+/** What countPortsOnLink counted so far for `ports[index]`: its wire bytes and packets, up = from the site's end. */
+export function linkPortCounters(topology: NetnsTopology, generator: GeneratorHost, index: number): { up: LinkDirection; down: LinkDirection } {
+  const classid = `10:${index + 1}`;
   const sent = (ns: string, device: string): LinkDirection => {
     // This tc prints classes as text even with -j: "class htb 10:1 … Sent B bytes P pkt".
-    const text = inNamespace(ns, 'tc', ['-s', 'class', 'show', 'dev', device, 'classid', '10:1']);
+    const text = inNamespace(ns, 'tc', ['-s', 'class', 'show', 'dev', device, 'classid', classid]);
     const match = /Sent (\d+) bytes (\d+) pkt/.exec(text);
-    if (!match) throw new NetnsError(`no port counter on ${device} in ${ns}: ${text.trim() || 'no class 10:1'}`);
+    if (!match) throw new NetnsError(`no port counter on ${device} in ${ns}: ${text.trim() || `no class ${classid}`}`);
     return { bytes: Number(match[1]), packets: Number(match[2]) };
   };
   return { up: sent(generator.ns, generator.device), down: sent(topology.server.ns, generator.peer) };

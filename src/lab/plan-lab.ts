@@ -6,18 +6,21 @@
  * The home servers stand where the plan puts them (a site's own, or the central one), the
  * router at the Internet site or central, and each group's generators run in its namespace:
  * one `imload run --segment` per segment. Chat servers (not linked) stand where the plan puts
- * them, and every group's chat users run beside its home-server users, on the same links; the
- * chat port's packets are counted apart (htb classes inside each link's shaper). Each link's
+ * them, and every group's chat users run beside its home-server users, on the same links; so do
+ * the pools (one lab server standing for each, not federated) and their users. The chat port's
+ * and the pool port's packets are counted apart (htb classes inside each link's shaper). Each link's
  * kernel counters are read before the generators start and after the last one exits. Needs
  * root (CAP_NET_ADMIN).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { countPortOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import { countPortsOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
 import type { LabHome } from './types.js';
 
 /** What the lab builds: the part of a plan-lab design this module reads. */
 export interface SiteLabSpec {
+  /** The IM domain every server serves and every scenario names. */
+  readonly domain: string;
   readonly labKind: string;
   readonly scheme: string;
   readonly users: number;
@@ -28,18 +31,22 @@ export interface SiteLabSpec {
   readonly scenarioYaml: string;
   readonly scenarioName: string;
   readonly targetName: string;
-  readonly chat?: {
-    readonly labKind: string;
-    readonly scheme: string;
-    readonly servers: readonly { readonly at: string; readonly users: number; readonly modulus: number; readonly scenarioName: string; readonly groups: readonly { readonly name: string; readonly segments: readonly number[] }[] }[];
-    readonly scenarioYaml: string;
-    readonly targetName: string;
-  };
+  readonly chat?: RoleSpec;
+  readonly pool?: RoleSpec;
+}
+
+/** Servers of a role that stand apart (chat, pool): where each stands, its users' segments and their scenario. */
+export interface RoleSpec {
+  readonly labKind: string;
+  readonly scheme: string;
+  readonly servers: readonly { readonly at: string; readonly users: number; readonly modulus: number; readonly scenarioName: string; readonly groups: readonly { readonly name: string; readonly segments: readonly number[] }[] }[];
+  readonly scenarioYaml: string;
+  readonly targetName: string;
 }
 
 /** A server the lab started: its role, where it stood (a site's name or `central`) and its URL there. */
 export interface SiteLabServer {
-  readonly role: 'combined' | 'home' | 'router' | 'chat';
+  readonly role: 'combined' | 'home' | 'router' | 'chat' | 'pool';
   readonly at: string;
   readonly url: string;
 }
@@ -52,9 +59,17 @@ export interface SiteLabRun {
     readonly down: LinkDirection;
     readonly drops: number;
     readonly clientBytes: number;
-    readonly chat?: { readonly up: LinkDirection; readonly down: LinkDirection; readonly clientBytes: number };
+    readonly chat?: PortCounted;
+    readonly pool?: PortCounted;
   }[];
   readonly runDirs: readonly string[];
+}
+
+/** One role's port on a link: its counters over the run and what the site's clients of that role counted. */
+export interface PortCounted {
+  readonly up: LinkDirection;
+  readonly down: LinkDirection;
+  readonly clientBytes: number;
 }
 
 /** The host cannot build the lab (not root, no `ip`/`tc`, namespaces refused): nothing was measured. */
@@ -63,7 +78,7 @@ export class SiteLabUnavailable extends Error {}
 const HOME_PORT = 8080;
 const ROUTER_PORT = 8090;
 const CHAT_PORT = 6667;
-const DOMAIN = 'im.example.com';
+const POOL_PORT = 5060;
 
 export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; timeoutMs?: number; tag?: string }): Promise<SiteLabRun> {
   if (process.getuid?.() !== 0) throw new SiteLabUnavailable('plan --lab needs root (CAP_NET_ADMIN) to build network namespaces and shape links; run it as root, e.g. in CI or a throw-away VM');
@@ -76,6 +91,11 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
   }
   const servers: NamespacedServer[] = [];
   const started: SiteLabServer[] = [];
+  // The roles whose servers stand apart, each on its own port, counted apart on every link.
+  const roles = [
+    ...(spec.chat ? [{ role: 'chat' as const, spec: spec.chat, port: CHAT_PORT }] : []),
+    ...(spec.pool ? [{ role: 'pool' as const, spec: spec.pool, port: POOL_PORT }] : []),
+  ];
   try {
     const place = (group: { name: string; site: boolean }) => {
       const k = sites.findIndex((s) => s.name === group.name);
@@ -85,7 +105,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       const rate = spec.links.find((l) => l.site === site.name)?.labBitsPerSecond;
       if (rate === undefined) throw new NetnsError(`no link rate for ${site.name}`);
       shapeLink(topology, topology.generators[k]!, rate);
-      if (spec.chat) countPortOnLink(topology, topology.generators[k]!, CHAT_PORT, rate);
+      if (roles.length > 0) countPortsOnLink(topology, topology.generators[k]!, roles.map((r) => r.port), rate);
     });
 
     // Home servers: one per site the plan gives its own, one central for every other group.
@@ -95,7 +115,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       ...homeSites.map((g) => ({ ...place(g), at: g.name, url: `http://${place(g).address}:${HOME_PORT}`, residues: g.segments.map((s) => s - 1) })),
       ...(centralGroups.length > 0 ? [{ ...place({ name: 'central', site: false }), at: 'central', url: `http://${topology.server.address}:${HOME_PORT}`, residues: centralGroups.flatMap((g) => g.segments.map((s) => s - 1)) }] : []),
     ];
-    const common = { users: spec.users, domain: DOMAIN, allow: topology.subnet };
+    const common = { users: spec.users, domain: spec.domain, allow: topology.subnet };
     const homeList = homes.map(({ url, residues }) => ({ url, residues }));
     let entry: string;
     if (homes.length === 1) {
@@ -115,13 +135,16 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
       started.push({ role: 'router', at: routerAt, url: entry });
     }
 
-    const chatUrls = new Map<string, string>();
-    for (const chat of spec.chat?.servers ?? []) {
-      const where = place({ name: chat.at, site: chat.at !== 'central' });
-      servers.push(await startLabIn(where.ns, spec.chat!.labKind, { users: chat.users, host: where.address, port: CHAT_PORT, allow: topology.subnet }));
-      const url = `${spec.chat!.scheme}://${where.address}:${CHAT_PORT}`;
-      chatUrls.set(chat.at, url);
-      started.push({ role: 'chat', at: chat.at, url });
+    // Each role's servers where the design puts them: one URL per place.
+    const roleUrls = new Map<string, string>();
+    for (const { role, spec: roleSpec, port } of roles) {
+      for (const server of roleSpec.servers) {
+        const where = place({ name: server.at, site: server.at !== 'central' });
+        servers.push(await startLabIn(where.ns, roleSpec.labKind, { users: server.users, domain: spec.domain, host: where.address, port, allow: topology.subnet }));
+        const url = `${roleSpec.scheme}://${where.address}:${port}`;
+        roleUrls.set(`${role}@${server.at}`, url);
+        started.push({ role, at: server.at, url });
+      }
     }
 
     const outDir = resolve(options.outDir);
@@ -129,42 +152,52 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     const file = join(outDir, 'plan-lab.yaml');
     writeFileSync(file, spec.scenarioYaml);
     const parts = spec.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place(g).ns, segment, runDir: join(outDir, `${g.name}-seg${segment}`), group: g.name })));
-    const chatFile = join(outDir, 'plan-lab-chat.yaml');
-    if (spec.chat) writeFileSync(chatFile, spec.chat.scenarioYaml);
-    const chatRuns = (spec.chat?.servers ?? []).map((chat) => ({
-      chat,
-      parts: chat.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place({ name: g.name, site: g.name !== 'central' }).ns, segment, runDir: join(outDir, `chat-${g.name}-seg${segment}`), group: g.name }))),
-    }));
+    // Every role server's users, by segment of that server's scenario.
+    const roleRuns = roles.flatMap(({ role, spec: roleSpec }) => {
+      const roleFile = join(outDir, `plan-lab-${role}.yaml`);
+      writeFileSync(roleFile, roleSpec.scenarioYaml);
+      return roleSpec.servers.map((server) => ({
+        role,
+        run: { file: roleFile, scenario: server.scenarioName, target: roleSpec.targetName, url: roleUrls.get(`${role}@${server.at}`)! },
+        modulus: server.modulus,
+        parts: server.groups.flatMap((g) => g.segments.map((segment) => ({ ns: place({ name: g.name, site: g.name !== 'central' }).ns, segment, runDir: join(outDir, `${role}-${g.name}-seg${segment}`), group: g.name }))),
+      }));
+    });
+    const portCounters = () => topology.generators.map((g) => roles.map((_, i) => linkPortCounters(topology, g, i)));
     const before = topology.generators.map((g) => linkCounters(g));
-    const portBefore = spec.chat ? topology.generators.map((g) => linkPortCounters(topology, g)) : [];
+    const portBefore = portCounters();
     const extraArgs = ['--no-record'];
-    const [runs, ...chatDone] = await Promise.all([
+    const [runs, ...roleDone] = await Promise.all([
       runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs, timeoutMs: options.timeoutMs }),
-      ...chatRuns.map(({ chat, parts: chatParts }) => runSegmentsIn(chatParts, chat.modulus, { file: chatFile, scenario: chat.scenarioName, target: spec.chat!.targetName, url: chatUrls.get(chat.at)!, extraArgs, timeoutMs: options.timeoutMs })),
+      ...roleRuns.map((r) => runSegmentsIn(r.parts, r.modulus, { ...r.run, extraArgs, timeoutMs: options.timeoutMs })),
     ]);
     const after = topology.generators.map((g) => linkCounters(g));
-    const portAfter = spec.chat ? topology.generators.map((g) => linkPortCounters(topology, g)) : [];
+    const portAfter = portCounters();
     const countedBy = (runParts: readonly { group: string; runDir: string }[], group: string) =>
       runParts.filter((p) => p.group === group).reduce((sum, p) => {
         const summary = JSON.parse(readFileSync(join(p.runDir, 'summary.json'), 'utf8')) as { bandwidth: { bytesIn: number; bytesOut: number } };
         return sum + summary.bandwidth.bytesIn + summary.bandwidth.bytesOut;
       }, 0);
-    const chatParts = chatRuns.flatMap((r) => r.parts);
     const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
     return {
       servers: started,
       counts: sites.map((site, k) => {
-        const chatBytes = countedBy(chatParts, site.name);
+        const byPort = Object.fromEntries(
+          roles.map(({ role }, i) => {
+            const clientBytes = countedBy(roleRuns.filter((r) => r.role === role).flatMap((r) => r.parts), site.name);
+            return [role, { up: delta(portBefore[k]![i]!.up, portAfter[k]![i]!.up), down: delta(portBefore[k]![i]!.down, portAfter[k]![i]!.down), clientBytes }];
+          }),
+        ) as Partial<Record<'chat' | 'pool', PortCounted>>;
         return {
           site: site.name,
           up: delta(before[k]!.up, after[k]!.up),
           down: delta(before[k]!.down, after[k]!.down),
           drops: linkDrops(topology, topology.generators[k]!),
-          clientBytes: countedBy(parts, site.name) + chatBytes,
-          ...(spec.chat ? { chat: { up: delta(portBefore[k]!.up, portAfter[k]!.up), down: delta(portBefore[k]!.down, portAfter[k]!.down), clientBytes: chatBytes } } : {}),
+          clientBytes: countedBy(parts, site.name) + Object.values(byPort).reduce((n, c) => n + c.clientBytes, 0),
+          ...byPort,
         };
       }),
-      runDirs: [...runs, ...chatDone.flat()].map((r) => r.runDir),
+      runDirs: [...runs, ...roleDone.flat()].map((r) => r.runDir),
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -48,7 +48,7 @@ export interface LabContext {
   /**
    * Where to listen instead of a free port on 127.0.0.1: a network namespace's own address and
    * port (netns.ts), admitting clients from `allow` (CIDR). Honoured by the lab servers that can
-   * run in a namespace (InspIRCd).
+   * run in a namespace (InspIRCd; Kamailio listens there and admits anyone).
    */
   readonly host?: string;
   readonly port?: number;

@@ -12,6 +12,11 @@
  * (`chat-hubs`): its chat stays on its LAN (predicted 0 on its link, and the chat port must count
  * 0), while the branch chats centrally: its chat port's traffic, counted apart on its link, must
  * be within 10 % of the chat byte model's prediction, and equal what its chat clients counted.
+ * Every user also reaches a pool over SIP (the plan's other product, LCS 2005): the plant's link
+ * cannot carry 1.6 kbit/s for its 50 users, so the plan gives it its own pool (`lcs-central`) and
+ * its SIP traffic stays on its LAN; the branch's pool is central, and its SIP port's UDP payload,
+ * counted apart on its link, must be within 10 % of the SIP byte model's prediction and equal what
+ * its SIP clients counted.
  *
  * The page (plan-lab.html) is read as a person reads it, in headless Chromium: each link's row,
  * the verdict sentence, the placement with its guidance and the servers, against plan-lab.json.
@@ -83,7 +88,7 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   const plantHome = result.servers.find((s) => s.role === 'home' && s.at === 'plant')!;
   assert.equal(router.at, 'plant');
   assert.equal(new URL(router.url).hostname, new URL(plantHome.url).hostname, 'the router listens in the plant\'s namespace, beside its home');
-  assert.deepEqual(result.servers.map((s) => [s.role, s.at]).sort(), [['chat', 'central'], ['chat', 'plant'], ['home', 'central'], ['home', 'plant'], ['router', 'plant']]);
+  assert.deepEqual(result.servers.map((s) => [s.role, s.at]).sort(), [['chat', 'central'], ['chat', 'plant'], ['home', 'central'], ['home', 'plant'], ['pool', 'central'], ['pool', 'plant'], ['router', 'plant']]);
   assert.equal(result.plan.placement!.sites.find((s) => s.name === 'plant')!.placement.chatServer.rule.id, 'chat-hubs');
   assert.deepEqual(result.design.groups.map((g) => [g.name, g.users]), [['plant', 50], ['branch', 50], ['central', 50]]);
 
@@ -98,6 +103,16 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   assert.equal(branchChat.where, 'central');
   assert.ok(branchChat.predictedBytes > 1e6, `a chat prediction worth measuring (${branchChat.predictedBytes} bytes)`);
   assert.ok(Math.abs(branchChat.payloadBytes / branchChat.clientBytes - 1) < 0.02, `branch chat port ${branchChat.payloadBytes} bytes, its chat clients counted ${branchChat.clientBytes}`);
+
+  // The pools likewise: the plant's at the plant (its link lacks the capacity: lcs-central), the branch's central.
+  const poolOf = (l: (typeof result.links)[number]) => l.parts.find((p) => p.role === 'frontEndPool')!;
+  assert.equal(result.plan.placement!.sites.find((s) => s.name === 'plant')!.placement.frontEndPool.rule.id, 'lcs-central');
+  assert.deepEqual([poolOf(plant).where, poolOf(plant).predictedBytes, poolOf(plant).payloadBytes], ['site', 0, 0], 'no SIP packet crossed the plant link');
+  assert.ok(poolOf(plant).clientBytes > 1e6, `the plant's SIP users reached their pool, on their LAN (${poolOf(plant).clientBytes} bytes)`);
+  const branchPool = poolOf(branch);
+  assert.equal(branchPool.where, 'central');
+  assert.ok(branchPool.predictedBytes > 1e6, `a pool prediction worth measuring (${branchPool.predictedBytes} bytes)`);
+  assert.ok(Math.abs(branchPool.payloadBytes / branchPool.clientBytes - 1) < 0.02, `branch SIP port ${branchPool.payloadBytes} bytes of UDP payload, its SIP clients counted ${branchPool.clientBytes}`);
   for (const l of result.links) {
     for (const part of l.parts) {
       assert.ok(Math.abs(part.ratio - 1) <= 0.1, `${l.site} ${part.role}: measured ${part.payloadBytes} bytes, predicted ${part.predictedBytes} (ratio ${part.ratio.toFixed(3)})`);
@@ -124,6 +139,8 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   assert.match(run.stdout, /Every link's measured traffic is within 10 % of the plan's prediction\./);
   assert.match(run.stdout, /^ {2}servers: .*router at plant/m);
   assert.match(run.stdout, /^ {2}branch +chat \(IRC\) +central +[\d.,]+ +[\d.,]+ +[\d.]+ +[\d.,]+ +agrees \(within 10 %\)$/m);
+  assert.match(run.stdout, /^ {2}branch +pool \(SIP\) +central +[\d.,]+ +[\d.,]+ +[\d.]+ +[\d.,]+ +agrees \(within 10 %\)$/m);
+  assert.match(run.stdout, /^ {2}plant +pool \(SIP\) +at the site +0 +0 +1 +[\d.,]+ +agrees \(within 10 %\)$/m);
   assert.match(run.stdout, new RegExp(`page: ${join(out, 'lab', 'plan-lab.html')}$`, 'm'));
   assert.match(run.stdout, /^ {2}plant +chat \(IRC\) +at the site +0 +0 +1 +[\d.,]+ +agrees \(within 10 %\)$/m);
 
@@ -153,7 +170,8 @@ async function readPageAsAPerson(file: string, result: PlanLabResult): Promise<v
     assert.equal(roleRows.length, parts.length);
     parts.forEach((p, i) => {
       const [site, traffic, where, predicted, measured, ratio, clients, verdict] = roleRows[i]!;
-      assert.deepEqual([site, traffic, where], [p.site, `${p.role === 'chatServer' ? 'chat' : 'home servers'} (${p.protocol.toUpperCase()})`, p.where === 'site' ? 'at the site' : 'central']);
+      const names = { homeServer: 'home servers', chatServer: 'chat', frontEndPool: 'pool' } as const;
+      assert.deepEqual([site, traffic, where], [p.site, `${names[p.role]} (${p.protocol.toUpperCase()})`, p.where === 'site' ? 'at the site' : 'central']);
       assert.deepEqual([predicted, measured, clients], [en(p.predictedBytes / 1e6, 2), en(p.payloadBytes / 1e6, 2), en(p.clientBytes / 1e6, 2)], `${p.site} ${p.role}`);
       assert.equal(Number(ratio), Number(p.ratio.toFixed(3)));
       assert.equal(verdict, p.verdict === 'agrees' ? 'agrees (within 10 %)' : 'DIFFERS (beyond 10 %)');
@@ -168,7 +186,7 @@ async function readPageAsAPerson(file: string, result: PlanLabResult): Promise<v
     const why = await page.locator('.placement-why').innerText();
     const guidance = await page.locator('.placement-guidance').innerText();
     for (const site of result.plan.placement!.sites) {
-      for (const role of ['homeServer', 'chatServer', 'router'] as const) {
+      for (const role of ['homeServer', 'chatServer', 'frontEndPool', 'router'] as const) {
         const p = site.placement[role];
         assert.ok(why.includes(`[${p.rule.id}] ${p.why}`), `${site.name} ${role}: ${p.why}`);
         assert.ok(guidance.includes(`[${p.rule.id}] “${p.rule.text}”`), p.rule.id);

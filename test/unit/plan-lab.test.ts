@@ -131,3 +131,66 @@ test('a site the plan gives chat servers keeps its chat on its LAN: nothing cros
   // The branch is half the central chat server's users: half its predicted bytes.
   assert.ok(Math.abs(chatPart('branch').predictedBytes - d.chat!.servers[1]!.predictedBytes / 2) < 1e-6);
 });
+
+test('pools: one lab server where the plan puts each pool, a site with its own keeps its pool traffic on its LAN, and the pool port is judged with UDP headers off', () => {
+  const plan = planOf(COMPANY);
+  // 50 users × 1.6 kbit/s do not fit 64 kbit/s: the plant gets a pool; the branch's 512 carry its users.
+  const where = (site: string) => plan.placement!.sites.find((s) => s.name === site)!.placement.frontEndPool;
+  assert.equal(where('plant').where, 'site', where('plant').why);
+  assert.equal(where('branch').where, 'central', where('branch').why);
+  const d = designPlanLab(plan, { users: 150, activitySeconds: 30, tolerance: 0.1 });
+  const pool = d.pool!;
+  assert.equal(pool.protocol, 'sip');
+  assert.equal(pool.labKind, 'kamailio');
+  assert.deepEqual(pool.servers.map((s) => [s.at, s.users, s.modulus, s.groups.map((g) => [g.name, g.segments])]), [
+    ['plant', 50, 1, [['plant', [1]]]],
+    ['central', 100, 2, [['branch', [1]], ['central', [2]]]],
+  ]);
+  // Each pool's own scenario: the plan's workload, contacts among its own users, the lab's domain.
+  const scenarios = (parse(pool.scenarioYaml) as { targets: Record<string, { url: string; domain: string }>; scenarios: Record<string, { population: { users: number; contacts: number }; behaviour: { messagesPerHour: number } }> });
+  assert.deepEqual(Object.values(scenarios.targets), [{ url: 'sip://127.0.0.1:1', domain: d.domain }]);
+  assert.deepEqual(scenarios.scenarios['plan-lab-pool-plant']!.population, { users: 50, contacts: 10 });
+  assert.equal(scenarios.scenarios['plan-lab-pool-central']!.behaviour.messagesPerHour, plan.workload.messagesPerHour);
+  // By hand from the SIP byte model at the plan's rates: a session's logon, logoff and activity,
+  // 10 contacts, 8 h. The prediction counts the schedule's own draws (simulate.ts), which come
+  // within a few per cent of the rates over 800 user-hours.
+  const m = descriptorOf('sip')!.byteModel;
+  const perUser = m.logon + 10 * m.logonPerContact + m.logoff + 10 * m.logoffPerContact + 8 * (3 * (m.message + m.messageDelivery) + 2 * (m.presenceChange + 10 * m.presenceNotify));
+  const central = pool.servers[1]!;
+  assert.ok(Math.abs(central.predictedBytes / (100 * perUser) - 1) < 0.05, `${central.predictedBytes} vs ${100 * perUser}`);
+  const poolPart = (site: string) => d.links.find((l) => l.site === site)!.parts.find((p) => p.role === 'frontEndPool')!;
+  assert.equal(poolPart('plant').predictedBytes, 0);
+  assert.ok(Math.abs(poolPart('branch').predictedBytes - central.predictedBytes / 2) < 1e-6);
+
+  // The judgement: the pool's port carried exactly its prediction in UDP datagrams (42 header bytes each), the rest the home servers'.
+  const branch = d.links.find((l) => l.site === 'branch')!;
+  const homeBytes = branch.parts.find((p) => p.role === 'homeServer')!.predictedBytes;
+  const chatBytes = branch.parts.find((p) => p.role === 'chatServer')!.predictedBytes;
+  const poolBytes = poolPart('branch').predictedBytes;
+  const half = (payload: number, packets: number, header: number) => ({ bytes: payload / 2 + (packets / 2) * header, packets: packets / 2 });
+  const plantLink = d.links.find((l) => l.site === 'plant')!;
+  const result = judgePlanLab(plan, d, {
+    counts: [
+      { site: 'plant', up: half(plantLink.predictedBytes, 100, HEADER_BYTES_PER_PACKET), down: half(plantLink.predictedBytes, 100, HEADER_BYTES_PER_PACKET), drops: 0, clientBytes: 1, pool: { up: { bytes: 0, packets: 0 }, down: { bytes: 0, packets: 0 }, clientBytes: 0 } },
+      {
+        site: 'branch',
+        up: { bytes: half(homeBytes, 400, HEADER_BYTES_PER_PACKET).bytes + half(chatBytes, 60, HEADER_BYTES_PER_PACKET).bytes + half(poolBytes, 200, 42).bytes, packets: 330 },
+        down: { bytes: half(homeBytes, 400, HEADER_BYTES_PER_PACKET).bytes + half(chatBytes, 60, HEADER_BYTES_PER_PACKET).bytes + half(poolBytes, 200, 42).bytes, packets: 330 },
+        drops: 0,
+        clientBytes: 9,
+        chat: { up: half(chatBytes, 60, HEADER_BYTES_PER_PACKET), down: half(chatBytes, 60, HEADER_BYTES_PER_PACKET), clientBytes: 2 },
+        pool: { up: half(poolBytes, 200, 42), down: half(poolBytes, 200, 42), clientBytes: 4 },
+      },
+    ],
+    servers: [],
+    runDirs: [],
+  });
+  const branchResult = result.links.find((l) => l.site === 'branch')!;
+  const poolResult = branchResult.parts.find((p) => p.role === 'frontEndPool')!;
+  assert.ok(Math.abs(poolResult.ratio - 1) < 1e-9, `pool ratio ${poolResult.ratio}`);
+  assert.equal(poolResult.clientBytes, 4);
+  assert.ok(Math.abs(branchResult.parts.find((p) => p.role === 'homeServer')!.ratio - 1) < 1e-9);
+  assert.equal(branchResult.verdict, 'agrees');
+  assert.ok(result.design.pool && !('scenarioYaml' in result.design.pool));
+  assert.match(formatPlanLabText(result), /^ {2}branch +pool \(SIP\) +central /m);
+});

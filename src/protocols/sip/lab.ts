@@ -325,6 +325,9 @@ export async function startKamailioLab(context: LabContext): Promise<LabTarget> 
     tls: transport === 'tls',
     users: context.users,
     keepAfterExit: context.keep,
+    // A network namespace's own address and port (`imload plan --lab`).
+    ...(context.host !== undefined ? { host: context.host } : {}),
+    ...(context.port !== undefined ? { port: context.port } : {}),
   });
   const server = transport === 'tls' ? lab.tls! : transport === 'tcp' ? lab.tcp : lab.udp;
   return {
