@@ -35,6 +35,16 @@ export function workerNodeFlags(): string[] {
   return [...(sized ? [] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`]), ...extra];
 }
 
+/**
+ * The workers' environment: this process's, with glibc's malloc held to two arenas unless the
+ * user set MALLOC_ARENA_MAX. Native memory outside V8's heap (buffers, libuv requests) otherwise
+ * grew +2.2 MiB/h through the one-hour soak, spread over arenas the threads had touched; with
+ * two it was flat, −0.01 MiB/h (docs/decisions.md, "Workers' malloc arenas").
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: '2', ...process.env };
+}
+
 const WORKER_ENTRY = entryPoint(new URL('./worker.js', import.meta.url));
 
 interface WorkerHandle {
@@ -82,6 +92,7 @@ export class WorkerPool {
       execArgv: [...WORKER_ENTRY.execArgv, '--expose-gc', ...workerNodeFlags()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
+      env: workerEnv(),
     });
     const handle: WorkerHandle = { index: w, child, online: 0, done: false };
     this.handles.push(handle);
