@@ -41,7 +41,7 @@ export function workerNodeFlags(): string[] {
  * grew +2.2 MiB/h through the one-hour soak, spread over arenas the threads had touched; with
  * two it was flat, −0.01 MiB/h (docs/decisions.md, "Workers' malloc arenas").
  */
-function workerEnv(): NodeJS.ProcessEnv {
+export function workerEnv(): NodeJS.ProcessEnv {
   return { MALLOC_ARENA_MAX: '2', ...process.env };
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WORKER_SEMI_SPACE_MIB, workerNodeFlags } from '../../src/engine/worker-pool.js';
+import { WORKER_SEMI_SPACE_MIB, workerEnv, workerNodeFlags } from '../../src/engine/worker-pool.js';
 
 function withFlags<T>(value: string | undefined, run: () => T): T {
   const before = process.env.IMLOAD_WORKER_NODE_FLAGS;
@@ -23,4 +23,18 @@ test('IMLOAD_WORKER_NODE_FLAGS comes after the cap, and a semi-space size there 
   assert.deepEqual(withFlags('--trace-gc  --max-old-space-size=8192', workerNodeFlags).slice(1), ['--trace-gc', '--max-old-space-size=8192']);
   assert.deepEqual(withFlags('--max-semi-space-size=16', workerNodeFlags), ['--max-semi-space-size=16']);
   assert.deepEqual(withFlags('--min_semi_space_size=4 --trace-gc', workerNodeFlags), ['--min_semi_space_size=4', '--trace-gc']);
+});
+
+test("workers' malloc is held to two arenas, unless the user chose a number", () => {
+  const before = process.env.MALLOC_ARENA_MAX;
+  try {
+    delete process.env.MALLOC_ARENA_MAX;
+    assert.equal(workerEnv().MALLOC_ARENA_MAX, '2');
+    assert.equal(workerEnv().PATH, process.env.PATH, 'the rest of the environment is passed on');
+    process.env.MALLOC_ARENA_MAX = '8';
+    assert.equal(workerEnv().MALLOC_ARENA_MAX, '8');
+  } finally {
+    if (before === undefined) delete process.env.MALLOC_ARENA_MAX;
+    else process.env.MALLOC_ARENA_MAX = before;
+  }
 });
