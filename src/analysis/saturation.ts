@@ -14,6 +14,14 @@ export const SATURATION_LIMITS = {
   /** One worker's CPU, % of one core (a worker is one event loop: one core at most). */
   workerCpuPercent: 95,
   eventLoopP99Ms: 100,
+  /**
+   * One stall this long in a latency SLO's onset window is enough: every operation in flight
+   * waited for it, so the latencies that broke may be the generator's. A second's p99 misses a
+   * single stall (the loop is sampled every 10 ms, and a stopped process samples nothing until it
+   * resumes); its max does not. Longer than the ramp-end collection usually pauses (119 ms at
+   * 10,000 users a worker, 944 at 16,833) — which, were it to reach this, would be imload's stall too.
+   */
+  stallMs: 1000,
   /** Saturated in more than this share of the window's seconds. */
   secondsFraction: 0.2,
   /** The window before an SLO first broke, seconds (that second included). */
@@ -37,10 +45,17 @@ export interface Saturation {
   readonly resources: readonly SaturatedResource[];
 }
 
-/** The ten seconds ending with the one an SLO first broke in. */
-export function onsetWindow(points: readonly SaturationSecond[], onset: { readonly t: number; readonly threshold: string }): { points: SaturationSecond[]; label: string } {
+/** The ten seconds ending with the one an SLO first broke in; a single stall there counts (SATURATION_LIMITS.stallMs). */
+export function onsetWindow(points: readonly SaturationSecond[], onset: { readonly t: number; readonly threshold: string }): DecisiveWindow {
   const from = onset.t - SATURATION_LIMITS.onsetWindowSeconds + 1;
-  return { points: points.filter((p) => p.t >= from && p.t <= onset.t), label: `the ${SATURATION_LIMITS.onsetWindowSeconds} s up to the second ${onset.threshold} first broke (t ${Math.max(1, from)}–${onset.t})` };
+  return { points: points.filter((p) => p.t >= from && p.t <= onset.t), label: `the ${SATURATION_LIMITS.onsetWindowSeconds} s up to the second ${onset.threshold} first broke (t ${Math.max(1, from)}–${onset.t})`, stalls: true };
+}
+
+/** Seconds a verdict rests on, what to call them, and whether one stall of the generator there is saturation. */
+export interface DecisiveWindow {
+  readonly points: SaturationSecond[];
+  readonly label: string;
+  readonly stalls?: boolean;
 }
 
 /** The hold's seconds; a run without a hold is judged on every second with users online. */
@@ -65,7 +80,7 @@ export function spanWindow(points: readonly SaturationSecond[], spans: ReadonlyA
   return { points: points.filter((p) => spans.some((s) => p.t > s.t0 && p.t <= s.t1)), label };
 }
 
-export function judgeSaturation(window: { readonly points: readonly SaturationSecond[]; readonly label: string }): Saturation {
+export function judgeSaturation(window: { readonly points: readonly SaturationSecond[]; readonly label: string; readonly stalls?: boolean }): Saturation {
   const { points, label } = window;
   const n = points.length;
   const resources: SaturatedResource[] = [];
@@ -91,6 +106,16 @@ export function judgeSaturation(window: { readonly points: readonly SaturationSe
     const workers = namesOf(loopStalled.flatMap((p) => p.health.filter((h) => h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms).map((h) => h.worker)));
     const worst = Math.max(...loopStalled.flatMap((p) => p.health.map((h) => h.eventLoopP99)));
     resources.push({ resource: 'event loop', seconds: loopStalled.length, text: `event loop of ${workers} stalled, p99 up to ${round(worst)} ms (≥ ${SATURATION_LIMITS.eventLoopP99Ms} ms ${of(loopStalled.length)})` });
+  } else if (window.stalls) {
+    const stalls = points.filter((p) => p.health.some((h) => h.eventLoopMax >= SATURATION_LIMITS.stallMs));
+    if (stalls.length > 0) {
+      const worst = stalls.flatMap((p) => p.health.map((h) => ({ t: p.t, worker: h.worker, ms: h.eventLoopMax }))).reduce((a, b) => (b.ms > a.ms ? b : a));
+      resources.push({
+        resource: 'event loop',
+        seconds: stalls.length,
+        text: `event loop of worker ${worst.worker} stalled for ${round(worst.ms)} ms in the second ending t ${worst.t} (a stall of ≥ ${SATURATION_LIMITS.stallMs} ms ${of(stalls.length)})`,
+      });
+    }
   }
   return { window: label, seconds: n, resources };
 }

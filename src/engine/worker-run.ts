@@ -31,6 +31,8 @@ export const STOP_GRACE_MS = 8000;
  * are still in flight or waiting.
  */
 export const RAMP_COLLECTION_DELAY_MS = 500;
+/** A worker ships its metrics and health once a second of the run. */
+const TICK_MS = 1000;
 
 /** What a worker runs: the plan, the protocol's agent and the users this worker holds. */
 export interface WorkerSetup {
@@ -206,15 +208,18 @@ export class WorkerRun {
       };
       scheduler.at(startEpochMs + plan.timeline.rampUpEnd + RAMP_COLLECTION_DELAY_MS, collectOnceSettled);
     }
+    let ticking = false;
     const tick = () => {
       const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
-      this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(active)) });
+      // The first tick comes less than a second after the sampler started: only the interval's ticks are due every second.
+      this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(active, ticking ? TICK_MS : undefined)) });
+      ticking = true;
     };
     // Align ticks to whole seconds of the run so every worker's second covers the same span.
-    const untilNextSecond = 1000 - ((this.now() - startEpochMs) % 1000 + 1000) % 1000;
+    const untilNextSecond = TICK_MS - ((this.now() - startEpochMs) % TICK_MS + TICK_MS) % TICK_MS;
     this.firstTick = setTimeout(() => {
       tick();
-      this.ticker = setInterval(tick, 1000);
+      this.ticker = setInterval(tick, TICK_MS);
     }, untilNextSecond);
   }
 

@@ -24,13 +24,15 @@ interface Load {
   readonly hostCpu?: (t: number) => number;
   readonly workerCpu?: (t: number, worker: number) => number;
   readonly eventLoop?: (t: number, worker: number) => number;
+  /** A second's longest event-loop delay (a stall), ms. */
+  readonly eventLoopMax?: (t: number, worker: number) => number;
 }
 
 function health(t: number, worker: number, load: Load): GeneratorHealth {
   return {
     worker,
     eventLoopP99: load.eventLoop?.(t, worker) ?? 12,
-    eventLoopMax: 20,
+    eventLoopMax: load.eventLoopMax?.(t, worker) ?? 20,
     cpuPercent: load.workerCpu?.(t, worker) ?? 40,
     rssBytes: 200e6,
     baselineRssBytes: 100e6,
@@ -192,4 +194,19 @@ test('an error SLO that broke rests on the seconds the errors fell in: errors on
   assert.equal(verdict(() => 50).verdict, 'missed');
   // Saturated only in the hold, where no error fell: the errors still stand.
   assert.equal(verdict((t) => (t > 30 && t <= 50 ? 99 : 50)).verdict, 'missed');
+});
+
+test('one stall of a second or more in the onset window is enough (a stopped or paused generator): inconclusive; outside it, or under a met verdict, it is not', () => {
+  // Worker 1 stopped for 6 s, resuming in t 38: its p99 there says nothing, its max does.
+  const stalled = (at: number): Load => ({ hostCpu: () => 60, eventLoopMax: (t, w) => (w === 1 && t === at ? 6012 : 20) });
+  const v = usersVerdict(stalled(38), 'missed');
+  assert.equal(v.verdict, 'inconclusive');
+  assert.deepEqual(v.saturation?.resources.map((r) => r.resource), ['event loop']);
+  assert.match(v.reason, /event loop of worker 1 stalled for 6012 ms in the second ending t 38 \(a stall of ≥ 1000 ms in 1 of 10 seconds\)/);
+  // Before the window: the SLO broke for other reasons.
+  assert.equal(usersVerdict(stalled(25), 'missed').verdict, 'missed');
+  // A stall under a held SLO does not undo "met" (the hold is judged by shares of its seconds).
+  assert.equal(usersVerdict(stalled(38), 'met').verdict, 'met');
+  // Below the stall's length: not one.
+  assert.equal(usersVerdict({ hostCpu: () => 60, eventLoopMax: (t, w) => (w === 1 && t === 38 ? 900 : 20) }, 'missed').verdict, 'missed');
 });
