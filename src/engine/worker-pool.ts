@@ -215,6 +215,30 @@ function mergeSnapshots(t: number, at: number, phase: RunPhase, snapshots: Metri
     errors,
     ...(Object.keys(teardown).length > 0 ? { teardown } : {}),
     histograms,
-    health: handles.flatMap((h) => (h.health ? [h.health] : [])),
+    health: secondHealth(snapshots, handles),
   };
+}
+
+/**
+ * Each worker's health for the second: its sample (two, when two arrived, as one: the later, its
+ * drops summed), or, from a worker that sent none — stopped, stalled — its last one again,
+ * marked stale and without what happened once (drops, the ramp's collection), so nothing is
+ * counted twice.
+ */
+export function secondHealth(snapshots: readonly Pick<MetricsSnapshot, 'health'>[], handles: ReadonlyArray<{ readonly index: number; readonly health?: GeneratorHealth }>): GeneratorHealth[] {
+  const fresh = new Map<number, GeneratorHealth>();
+  for (const { health } of snapshots) {
+    if (!health) continue;
+    const earlier = fresh.get(health.worker);
+    const drops = (earlier?.udpReceiveDrops ?? 0) + (health.udpReceiveDrops ?? 0);
+    const collection = health.rampCollection ?? earlier?.rampCollection;
+    fresh.set(health.worker, { ...health, ...(drops > 0 ? { udpReceiveDrops: drops } : {}), ...(collection ? { rampCollection: collection } : {}) });
+  }
+  return handles.flatMap((h) => {
+    const sampled = fresh.get(h.index);
+    if (sampled) return [sampled];
+    if (!h.health) return [];
+    const { udpReceiveDrops: _drops, rampCollection: _collection, ...last } = h.health;
+    return [{ ...last, stale: true as const }];
+  });
 }

@@ -97,6 +97,8 @@ export interface GeneratorHealth {
    * receive buffers full: answers lost on imload's host. Absent when none were.
    */
   readonly udpReceiveDrops?: number;
+  /** The worker sent no sample this second (stopped, stalled): its last one, repeated without its once-only fields. */
+  readonly stale?: true;
   /**
    * The full garbage collection a worker runs once at its ramp's end (docs/metrics.md §
    * Generator health), in the sample of the second it ran in: its pause and RSS either side.
