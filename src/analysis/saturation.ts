@@ -18,8 +18,8 @@ export const SATURATION_LIMITS = {
    * One stall this long in a latency SLO's onset window is enough: every operation in flight
    * waited for it, so the latencies that broke may be the generator's. A second's p99 misses a
    * single stall (the loop is sampled every 10 ms, and a stopped process samples nothing until it
-   * resumes); its max does not. Longer than the ramp-end collection usually pauses (119 ms at
-   * 10,000 users a worker, 944 at 16,833) — which, were it to reach this, would be imload's stall too.
+   * resumes); its max does not. The ramp-end collection pauses 119 ms at 10,000 users a worker,
+   * 944–1,077 ms at 16,833: when it reaches this inside an onset window, it is imload's stall too.
    */
   stallMs: 1000,
   /** Saturated in more than this share of the window's seconds. */
