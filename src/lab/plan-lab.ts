@@ -15,6 +15,7 @@
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { countPortsOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import { missingPrograms } from './index.js';
 import type { LabHome } from './types.js';
 
 /** What the lab builds: the part of a plan-lab design this module reads. */
@@ -82,6 +83,8 @@ const POOL_PORT = 5060;
 
 export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; timeoutMs?: number; tag?: string }): Promise<SiteLabRun> {
   if (process.getuid?.() !== 0) throw new SiteLabUnavailable('plan --lab needs root (CAP_NET_ADMIN) to build network namespaces and shape links; run it as root, e.g. in CI or a throw-away VM');
+  const missing = missingPrograms([spec.labKind, ...(spec.chat ? [spec.chat.labKind] : []), ...(spec.pool ? [spec.pool.labKind] : [])]);
+  if (missing.length > 0) throw new SiteLabUnavailable(`plan --lab cannot build this plan's servers here: ${missing.map((m) => `${m.problem}; ${m.remedy}`).join('. ')}`);
   const sites = spec.groups.filter((g) => g.site);
   let topology: NetnsTopology;
   try {

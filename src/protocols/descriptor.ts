@@ -30,6 +30,12 @@ export interface LabServerKind {
   readonly title: string;
   /** Debian packages `imload lab install` installs for it. */
   readonly packages: readonly string[];
+  /**
+   * The programs it runs, looked up before anything is started (`missingExecutables` in src/lab), so
+   * a host without them is told so up front rather than by a helper that exits half-way through a
+   * lab of several servers. Empty for a server imload itself is.
+   */
+  readonly executables: readonly string[];
   /** Transports this lab server offers. */
   readonly transports: readonly Transport[];
   /**

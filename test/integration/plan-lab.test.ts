@@ -27,7 +27,8 @@
  * own traffic (the plan's model says a local home server pays off above 42 % local contacts).
  *
  * Needs root; skipped only when neither root nor CI (CI runs as root and must run it). Without
- * root the command refuses with exit 5, which is checked as an unprivileged user when we are root.
+ * root the command refuses with exit 5, which is checked as an unprivileged user when we are root; so
+ * does a host without the plan's servers (hidden in a mount namespace), before it builds anything.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -219,4 +220,33 @@ test('without root, plan --lab refuses with exit 5 and says why; a plan without 
   const noSites = spawnSync(process.execPath, ['bin/imload.js', 'plan', '--users', '150', '--lab'], { encoding: 'utf8' });
   assert.equal(noSites.status, 2);
   assert.match(noSites.stderr, /--lab needs sites/);
+});
+
+test('on a host without the servers a plan needs, plan --lab says which and how to install them, before it builds anything; so does run --lab', (t) => {
+  if (process.getuid?.() !== 0 && !process.env.CI) {
+    t.skip('needs root to hide the installed servers in a mount namespace (CI runs it as root)');
+    return;
+  }
+  // The servers live in /usr/sbin (Debian), where imload also looks past PATH: an empty tmpfs over it,
+  // in a mount namespace of this command only, is a host without InspIRCd and Kamailio.
+  const withoutServers = (args: readonly string[]) =>
+    spawnSync('unshare', ['--mount', 'sh', '-c', 'mount -t tmpfs imload-no-servers /usr/sbin && exec "$@"', 'sh', process.execPath, 'bin/imload.js', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/usr/bin:/bin' },
+      timeout: 60_000,
+    });
+  const before = namespaces();
+  const hidden = withoutServers([...PLAN, '--lab']);
+  assert.equal(hidden.error, undefined, `unshare: ${hidden.error?.message}`);
+  assert.equal(hidden.status, 5, hidden.stderr);
+  assert.match(hidden.stderr, /^imload: plan --lab cannot build this plan's servers here: /m);
+  assert.match(hidden.stderr, /inspircd is not installed \(the lab's InspIRCd 3 runs it\); install the Debian package 'inspircd' \(imload lab install\)/);
+  assert.match(hidden.stderr, /kamailio is not installed \(the lab's Kamailio 5\.6[^)]*\); install the Debian packages 'kamailio /);
+  assert.doesNotMatch(hidden.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(namespaces(), before, 'no namespace was built');
+
+  const run = withoutServers(['run', 'scenarios.yaml', '-s', 'lcs-pool-100k', '--lab', '--users', '10', '--duration', '5s']);
+  assert.equal(run.status, 3, run.stderr);
+  assert.match(run.stderr, /^imload: lab: kamailio is not installed \(the lab's Kamailio 5\.6[^)]*\)\n  install the Debian packages 'kamailio [^']*' \(imload lab install\)$/m);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
 });

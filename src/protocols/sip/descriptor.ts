@@ -87,6 +87,7 @@ export const sipDescriptor: ProtocolDescriptor = {
       title: 'Kamailio 5.6 with its presence modules',
       // sip-tester: SIPp, the peer load tool imload is compared with on the same Kamailio.
       packages: ['kamailio', 'kamailio-presence-modules', 'kamailio-tls-modules', 'sip-tester'],
+      executables: ['kamailio'],
       transports: ['udp', 'tcp', 'tls'],
       start: async (context) => (await import('./lab.js')).startKamailioLab(context),
     },
@@ -94,6 +95,7 @@ export const sipDescriptor: ProtocolDescriptor = {
       kind: 'kamailio-pool',
       title: 'Kamailio 5.6 pool: a director, a dispatcher, two front ends sharing registrations (dmq_usrloc) and a presence server behind them (UDP or TCP to the director)',
       packages: ['kamailio', 'kamailio-presence-modules'],
+      executables: ['kamailio'],
       transports: ['udp', 'tcp'],
       faultServers: poolServerNames(DEFAULT_FRONT_ENDS),
       start: async (context) => (await import('./pool-lab.js')).startKamailioPoolLab(context),

@@ -84,7 +84,7 @@ const KIND = 'kamailio';
 export async function startKamailio(options: KamailioLabOptions = {}): Promise<KamailioLab> {
   const binary = which('kamailio');
   if (binary === undefined) {
-    throw new LabError('kamailio not found', KIND, "install the Debian packages 'kamailio kamailio-presence-modules kamailio-tls-modules'");
+    throw new LabError('kamailio is not installed', KIND, "install the Debian packages 'kamailio kamailio-presence-modules kamailio-tls-modules' (imload lab install)");
   }
   const host = options.host ?? '127.0.0.1';
   const domain = options.domain ?? 'lab.test';
@@ -225,7 +225,7 @@ export async function runKamailioConfig(options: {
 }): Promise<KamailioProcess> {
   const binary = which('kamailio');
   if (binary === undefined) {
-    throw new LabError('kamailio not found', options.kind, "install the Debian packages 'kamailio kamailio-presence-modules'");
+    throw new LabError('kamailio is not installed', options.kind, "install the Debian packages 'kamailio kamailio-presence-modules' (imload lab install)");
   }
   const args = ['-DD', '-E', '-x', 'tlsf', '-m', String(options.shmMb), '-M', '16', '-f', options.configFile, '-w', options.dir, '-Y', options.dir, '--atexit=no'];
   const logFile = join(options.dir, options.logName ?? 'kamailio.log');
