@@ -2,7 +2,7 @@
  * Was imload itself the bottleneck? A run whose generator was late, CPU-starved or near its file
  * limit cannot speak for the server, and its verdicts must say so.
  */
-import type { RssPerVu, RunAggregate, UdpReceiveDrops } from '../metrics/aggregate.js';
+import type { RssPerVu, RunAggregate, SilentWorker, UdpReceiveDrops } from '../metrics/aggregate.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 
 export interface GeneratorVerdict {
@@ -25,6 +25,15 @@ export interface GeneratorVerdict {
    * so no figure is booked as missed (verdicts.ts). Absent in summaries from before.
    */
   readonly lostOnHost?: readonly string[];
+  /** Workers that sent no health sample in some seconds (stopped, swapped out, stalled). Absent in summaries from before. */
+  readonly silentWorkers?: readonly SilentWorker[];
+}
+
+/** "worker 0 sent no health sample in 6 seconds (t 120–125)", per silent worker; '' when none was. */
+export function describeSilentWorkers(generator: Pick<GeneratorVerdict, 'silentWorkers'>): string {
+  return (generator.silentWorkers ?? [])
+    .map((w) => `worker ${w.worker} sent no health sample in ${w.seconds} second${w.seconds === 1 ? '' : 's'} (t ${w.firstT === w.lastT ? w.firstT : `${w.firstT}–${w.lastT}`}): stopped or stalled`)
+    .join('; ');
 }
 
 /** Whether a failure may be the generator's, not the server's: it was the bottleneck, or lost what the server sent. */
@@ -57,14 +66,19 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
   const seconds = aggregate.series.length;
   if (seconds > 0) {
     let slowLoop = 0;
+    let silent = 0;
     let busyCpu = 0;
     for (const point of aggregate.series) {
-      if (point.health.some((h) => h.eventLoopP99 > GENERATOR_LIMITS.eventLoopP99Ms)) slowLoop++;
-      if (point.health.some((h) => h.cpuPercent > GENERATOR_LIMITS.cpuPercent)) busyCpu++;
+      // A stale sample is a worker that sent none this second: its loop did not run for a second
+      // (late by far more than the limit), and its CPU was not measured (the repeat is last second's).
+      if (point.health.some((h) => h.stale || h.eventLoopP99 > GENERATOR_LIMITS.eventLoopP99Ms)) slowLoop++;
+      if (point.health.some((h) => h.stale)) silent++;
+      if (point.health.some((h) => !h.stale && h.cpuPercent > GENERATOR_LIMITS.cpuPercent)) busyCpu++;
     }
     const sustained = (count: number) => count >= GENERATOR_LIMITS.busySecondsMin && count / seconds > GENERATOR_LIMITS.busySecondsFraction;
     if (sustained(slowLoop)) {
-      reasons.push(`event-loop delay p99 above ${GENERATOR_LIMITS.eventLoopP99Ms} ms in ${slowLoop} of ${seconds} seconds`);
+      const stopped = silent > 0 ? ` (in ${silent} of them a worker sent no sample at all: stopped or stalled)` : '';
+      reasons.push(`event-loop delay p99 above ${GENERATOR_LIMITS.eventLoopP99Ms} ms in ${slowLoop} of ${seconds} seconds${stopped}`);
     }
     if (sustained(busyCpu)) {
       reasons.push(`a worker used more than ${GENERATOR_LIMITS.cpuPercent} % of a core in ${busyCpu} of ${seconds} seconds`);
@@ -94,6 +108,7 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
     bottleneck: reasons.length > 0,
     reasons,
     lostOnHost,
+    silentWorkers: aggregate.silentWorkers(),
   };
 }
 

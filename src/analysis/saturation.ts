@@ -7,6 +7,7 @@
  * run may be healthy for minutes and saturate exactly where its SLO broke.
  */
 import type { SecondPoint } from '../metrics/aggregate.js';
+import type { GeneratorHealth } from '../metrics/names.js';
 
 export const SATURATION_LIMITS = {
   /** Busy share of all the host's cores. */
@@ -94,18 +95,27 @@ export function judgeSaturation(window: { readonly points: readonly SaturationSe
     resources.push({ resource: 'host CPU', seconds: hostBusy.length, text: `host CPU at ${round(peak)} % of ${cores} core${cores === 1 ? '' : 's'} (≥ ${SATURATION_LIMITS.hostCpuPercent} % ${of(hostBusy.length)})` });
   }
 
-  const workerBusy = points.filter((p) => p.health.some((h) => h.cpuPercent >= SATURATION_LIMITS.workerCpuPercent));
+  // A stale sample (a worker silent this second) measured nothing: its CPU is last second's, and its
+  // event loop did not run for a second, so it counts as stalled, with no p99 of its own.
+  const busy = (h: GeneratorHealth) => !h.stale && h.cpuPercent >= SATURATION_LIMITS.workerCpuPercent;
+  const workerBusy = points.filter((p) => p.health.some(busy));
   if (over(workerBusy.length)) {
-    const workers = namesOf(workerBusy.flatMap((p) => p.health.filter((h) => h.cpuPercent >= SATURATION_LIMITS.workerCpuPercent).map((h) => h.worker)));
-    const peak = Math.max(...workerBusy.flatMap((p) => p.health.map((h) => h.cpuPercent)));
+    const workers = namesOf(workerBusy.flatMap((p) => p.health.filter(busy).map((h) => h.worker)));
+    const peak = Math.max(...workerBusy.flatMap((p) => p.health.filter(busy).map((h) => h.cpuPercent)));
     resources.push({ resource: 'worker CPU', seconds: workerBusy.length, text: `${workers} CPU at ${round(peak)} % of a core (≥ ${SATURATION_LIMITS.workerCpuPercent} % ${of(workerBusy.length)})` });
   }
 
-  const loopStalled = points.filter((p) => p.health.some((h) => h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms));
+  const late = (h: GeneratorHealth) => h.stale === true || h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms;
+  const loopStalled = points.filter((p) => p.health.some(late));
   if (over(loopStalled.length)) {
-    const workers = namesOf(loopStalled.flatMap((p) => p.health.filter((h) => h.eventLoopP99 >= SATURATION_LIMITS.eventLoopP99Ms).map((h) => h.worker)));
-    const worst = Math.max(...loopStalled.flatMap((p) => p.health.map((h) => h.eventLoopP99)));
-    resources.push({ resource: 'event loop', seconds: loopStalled.length, text: `event loop of ${workers} stalled, p99 up to ${round(worst)} ms (≥ ${SATURATION_LIMITS.eventLoopP99Ms} ms ${of(loopStalled.length)})` });
+    const workers = namesOf(loopStalled.flatMap((p) => p.health.filter(late).map((h) => h.worker)));
+    const measured = loopStalled.flatMap((p) => p.health.filter((h) => !h.stale && late(h)).map((h) => h.eventLoopP99));
+    const silent = loopStalled.filter((p) => p.health.some((h) => h.stale)).length;
+    const how = [
+      ...(measured.length > 0 ? [`p99 up to ${round(Math.max(...measured))} ms`] : []),
+      ...(silent > 0 ? [`no sample at all in ${silent}`] : []),
+    ].join(', ');
+    resources.push({ resource: 'event loop', seconds: loopStalled.length, text: `event loop of ${workers} stalled, ${how} (≥ ${SATURATION_LIMITS.eventLoopP99Ms} ms${silent > 0 ? ' or silent' : ''} ${of(loopStalled.length)})` });
   } else if (window.stalls) {
     const stalls = points.filter((p) => p.health.some((h) => h.eventLoopMax >= SATURATION_LIMITS.stallMs));
     if (stalls.length > 0) {

@@ -124,14 +124,20 @@ export class TimeSeriesBuilder {
       for (const p of PERCENTILES) push(`latency:${kind}:${p}`, l ? l[p] : null);
     }
     const health = second.health;
-    push('health:eventLoopP99', health.length > 0 ? Math.max(...health.map((h) => h.eventLoopP99)) : null);
-    push('health:cpuPercent', health.length > 0 ? Math.max(...health.map((h) => h.cpuPercent)) : null);
+    // A stale sample is a silent worker's last one repeated (stopped, stalled): its memory is still
+    // held, so RSS keeps it, but its delay and CPU were not measured this second. The worst worker's
+    // figures come from the workers that did sample; a sum over workers is unknown while one is silent.
+    // The stall itself shows in the max of the sample after it (the sampler's own lateness).
+    const fresh = health.filter((h) => !h.stale);
+    push('health:eventLoopP99', fresh.length > 0 ? Math.max(...fresh.map((h) => h.eventLoopP99)) : null);
+    push('health:eventLoopMax', fresh.length > 0 ? Math.max(...fresh.map((h) => h.eventLoopMax)) : null);
+    push('health:cpuPercent', fresh.length > 0 ? Math.max(...fresh.map((h) => h.cpuPercent)) : null);
     push('health:rssMiB', health.length > 0 ? health.reduce((sum, h) => sum + h.rssBytes, 0) / 2 ** 20 : null);
     // One unit for the host, the server and the generator: cores busy (docs/metrics.md § Saturation).
     push('health:hostCores', second.host ? (second.host.cpuPercent / 100) * second.host.cores : null);
     push('health:hostCoreCount', second.host?.cores ?? null);
     push('health:serverCores', second.server ? second.server.cpuPercent / 100 : null);
-    push('health:generatorCores', health.length > 0 ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
+    push('health:generatorCores', health.length > 0 && fresh.length === health.length ? health.reduce((sum, h) => sum + h.cpuPercent, 0) / 100 : null);
     extendPhaseSpans(this.phases, second);
   }
 

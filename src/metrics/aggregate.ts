@@ -64,6 +64,8 @@ export class RunAggregate {
   private peakRssBytes = 0;
   /** Datagrams dropped on the workers' own UDP sockets, the seconds they were dropped in, and by which workers. */
   private readonly ownUdpDrops = { datagrams: 0, seconds: 0, workers: new Set<number>() };
+  /** Per worker, the seconds it sent no health sample (journaled stale): stopped, swapped out, stalled. */
+  private readonly silences = new Map<number, SilentWorker>();
   /** Datagrams dropped on the lab server's UDP sockets and the seconds they fell in; sampled: whether the journal had server samples. */
   private readonly serverUdpDrops = { datagrams: 0, seconds: 0, sampled: false };
 
@@ -117,6 +119,11 @@ export class RunAggregate {
         this.serverUdpDrops.datagrams += second.server.udpReceiveDrops;
         this.serverUdpDrops.seconds++;
       }
+    }
+    for (const h of second.health) {
+      if (!h.stale) continue;
+      const silence = this.silences.get(h.worker);
+      this.silences.set(h.worker, { worker: h.worker, seconds: (silence?.seconds ?? 0) + 1, firstT: silence?.firstT ?? second.t, lastT: second.t });
     }
     for (const h of second.health) {
       const peak = this.healthPeaks.get(h.worker) ?? { eventLoopP99: 0, cpuPercent: 0, rssBytes: 0, openFds: 0, vus: 0 };
@@ -193,6 +200,11 @@ export class RunAggregate {
     return { datagrams, seconds, workers: [...workers].sort((a, b) => a - b) };
   }
 
+  /** The workers that sent no health sample in some seconds, with how many and the first and last of them. */
+  silentWorkers(): SilentWorker[] {
+    return [...this.silences.values()].sort((a, b) => a.worker - b.worker);
+  }
+
   /** What the lab server's UDP sockets dropped over the run; null when the journal has no such samples (not a lab server, or from before they were read). */
   serverUdpReceiveDrops(): { readonly datagrams: number; readonly seconds: number } | null {
     const { datagrams, seconds, sampled } = this.serverUdpDrops;
@@ -203,6 +215,14 @@ export class RunAggregate {
   eventLoopP99(): number {
     return Math.max(0, ...[...this.healthPeaks.values()].map((p) => p.eventLoopP99));
   }
+}
+
+/** A worker that sent no health sample in `seconds` seconds, from t `firstT` to t `lastT` (not necessarily in a row). */
+export interface SilentWorker {
+  readonly worker: number;
+  readonly seconds: number;
+  readonly firstT: number;
+  readonly lastT: number;
 }
 
 export interface UdpReceiveDrops {

@@ -261,10 +261,14 @@ export function buildChartSpecs(series: TimeSeries, options: ChartSpecOptions): 
     ? series.errorKinds.map((kind, i) => line(kind, col(`error:${kind}`), PALETTE[(i + 1) % PALETTE.length]!))
     : [line('all kinds (none seen)', col('errors'), PALETTE[1]!)];
   charts.push(make('errors', 'Errors per second by kind', 'errors/s', errorSets));
-  charts.push(make('health-event-loop', 'Generator event-loop delay (worst worker)', 'ms (p99 over each second)', [
+  // The max beside the p99: a worker that stopped (swapped out, paused) sends no sample while it is
+  // stopped, and its next one carries the stall as its max; a gap in both lines is such a second.
+  // Log axis: a p99 of milliseconds and a stall of seconds on one chart.
+  charts.push(make('health-event-loop', 'Generator event-loop delay (worst worker)', 'ms in each second', [
     line('event-loop delay p99', col('health:eventLoopP99'), PALETTE[3]!),
-    level(`warning: above ${GENERATOR_LIMITS.eventLoopP99Ms} ms the generator shapes the figures`, GENERATOR_LIMITS.eventLoopP99Ms, n, PALETTE[1]!, true),
-  ]));
+    line('max (a stall shows here)', col('health:eventLoopMax'), PALETTE[4]!),
+    level(`warning: p99 above ${GENERATOR_LIMITS.eventLoopP99Ms} ms, the generator shapes the figures`, GENERATOR_LIMITS.eventLoopP99Ms, n, PALETTE[1]!, true),
+  ], { type: 'logarithmic' }));
   charts.push(make('health-cpu', 'Generator CPU (busiest worker)', '% of one core', [
     line('CPU', col('health:cpuPercent'), PALETTE[5]!),
     level(`warning: above ${GENERATOR_LIMITS.cpuPercent} %`, GENERATOR_LIMITS.cpuPercent, n, PALETTE[1]!, true),

@@ -4,7 +4,7 @@ import { escapeHtml as h } from '../text/escape.js';
 import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
-import { describeRssPerVu } from '../analysis/generator.js';
+import { describeRssPerVu, describeSilentWorkers } from '../analysis/generator.js';
 import { presenceMethodText } from '../analysis/summary.js';
 import { describeEachInstance } from './each-instance.js';
 
@@ -114,7 +114,7 @@ ${s.eachInstance ? `<tr id="each-instance"><th>Each-instance channels</th><td>${
 ${countedProtocolMetrics(s).map(({ definition, value }) => `<tr><th>${h(definition.name)}</th><td>${formatNumber(value)}: ${h(definition.description)}</td></tr>`).join('')}
 <tr><th>Bandwidth per user</th><td>${bandwidthHeadline(model)}. ${h(s.bandwidth.counted)}${s.timeScale !== 1 ? `. The run compressed time ${s.timeScale}×, so behaviour traffic per wall-clock second is inflated compared with real time${s.bandwidth.normalised ? `; normalised: ${h(s.bandwidth.normalised.method)}` : ''}.` : ''}</td></tr>
 <tr><th>Errors</th><td>${formatNumber(s.errors.total)} (${formatNumber(s.errors.rate * 100, 4)} % of operations)${Object.keys(s.errors.byKind).length > 0 ? `: ${Object.entries(s.errors.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${h(k)} ×${formatNumber(n)}`).join(', ')}` : ''}</td></tr>
-<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${h(describeRssPerVu(s.generator))}</td></tr>
+<tr><th>Generator</th><td>${s.generator.workers} worker(s), event-loop p99 ≤ ${formatMs(s.generator.eventLoopP99)}, ${h(describeRssPerVu(s.generator))}${s.generator.silentWorkers?.length ? `<br><span class="warn" id="silent-workers">${h(describeSilentWorkers(s.generator))}</span>` : ''}</td></tr>
 </tbody></table>`;
 }
 

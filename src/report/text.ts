@@ -10,7 +10,7 @@ import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labS
 import type { RunProgress } from '../metrics/aggregate.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
-import { describeRssPerVu } from '../analysis/generator.js';
+import { describeRssPerVu, describeSilentWorkers } from '../analysis/generator.js';
 import { describeEachInstance } from './each-instance.js';
 import { delayedText, outageHeadline, recoveryText, sampleText, transactionsText } from './fault-text.js';
 import { netsplitLines } from './netsplits.js';
@@ -106,7 +106,7 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   const serverDrops = labServerDropsText(s);
   if (serverDrops) out.push(`server     ${serverDrops}`);
   const g = s.generator;
-  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}${g.lostOnHost?.length ? `  LOST ON IMLOAD'S HOST: ${g.lostOnHost.join('; ')}` : ''}`);
+  out.push(`generator  ${n(g.workers)} worker(s), event-loop p99 ≤ ${formatMs(g.eventLoopP99)}, ${describeRssPerVu(g)}${g.bottleneck ? `  BOTTLENECK: ${g.reasons.join('; ')}` : ''}${g.lostOnHost?.length ? `  LOST ON IMLOAD'S HOST: ${g.lostOnHost.join('; ')}` : ''}${g.silentWorkers?.length ? `  SILENT: ${describeSilentWorkers(g)}` : ''}`);
   for (const o of s.faults.outages) {
     out.push(`fault      ${outageHeadline(o)}`);
     if (o.transactions) {

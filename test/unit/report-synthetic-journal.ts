@@ -31,6 +31,11 @@ export interface SyntheticRun {
   readonly serverDropsAt?: (t: number) => number;
   /** Datagrams the kernel dropped on worker w's own UDP sockets in second t. */
   readonly udpDropsAt?: (t: number, worker: number) => number;
+  /**
+   * A worker stopped for `seconds` from second `from`: it sends no sample, so its last one is repeated
+   * stale (as the coordinator journals it), and its next sample carries the stall as its max.
+   */
+  readonly stalledWorker?: { readonly worker: number; readonly from: number; readonly seconds: number };
   /** Write the end record (false: the run was killed). */
   readonly ended?: boolean;
   /** Append half a line after the last second, as a process killed mid-write leaves it. */
@@ -58,6 +63,8 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
   const count = (mean: number) => Math.max(0, Math.round(mean + Math.sqrt(mean) * normal()));
   const workers = run.workers ?? Math.max(1, Math.ceil(run.users / 10_000));
   const rampDown = run.rampDownSeconds ?? Math.ceil(run.rampSeconds / 2);
+  /** Each worker's last sample it sent, repeated stale while it is stopped (stalledWorker). */
+  const lastHealth: GeneratorHealth[] = [];
   const holdEnd = run.seconds - rampDown;
   const startEpochMs = Date.UTC(2026, 10, 22, 3, 0, 0);
   const profile = BUILT_IN_PROFILES['exchange2000-chat']!;
@@ -150,7 +157,16 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       const vus = Math.round(online / workers);
       const loop = run.eventLoopMs?.(t) ?? 10 + 5 * rand();
       const udpReceiveDrops = run.udpDropsAt?.(t, w) ?? 0;
-      health.push({ worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus, ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}) });
+      const sample: GeneratorHealth = { worker: w, eventLoopP99: loop, eventLoopMax: loop * 1.5, cpuPercent: 20 + (40 * online) / run.users + 5 * rand(), rssBytes: 80 * 2 ** 20 + vus * 20_000, baselineRssBytes: 80 * 2 ** 20, heapUsedBytes: 40 * 2 ** 20 + vus * 12_000, openFds: vus + 30, vus, ...(udpReceiveDrops > 0 ? { udpReceiveDrops } : {}) };
+      const stall = run.stalledWorker?.worker === w ? run.stalledWorker : undefined;
+      if (stall && t >= stall.from && t < stall.from + stall.seconds) {
+        const { udpReceiveDrops: _once, ...last } = lastHealth[w]!;
+        health.push({ ...last, stale: true });
+        continue;
+      }
+      const resumed = stall && t === stall.from + stall.seconds ? { ...sample, eventLoopMax: stall.seconds * 1000 + loop } : sample;
+      lastHealth[w] = resumed;
+      health.push(resumed);
     }
     const snapshot = recorder.snapshot();
     // A two-core host holding the server and the workers, well short of saturation (no rand(): the other figures stay as they were).

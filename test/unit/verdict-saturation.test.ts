@@ -26,6 +26,8 @@ interface Load {
   readonly eventLoop?: (t: number, worker: number) => number;
   /** A second's longest event-loop delay (a stall), ms. */
   readonly eventLoopMax?: (t: number, worker: number) => number;
+  /** The worker sent no sample this second: what is journaled is its last one, repeated stale. */
+  readonly silent?: (t: number, worker: number) => boolean;
 }
 
 function health(t: number, worker: number, load: Load): GeneratorHealth {
@@ -39,6 +41,7 @@ function health(t: number, worker: number, load: Load): GeneratorHealth {
     heapUsedBytes: 50e6,
     openFds: 100,
     vus: 9000,
+    ...(load.silent?.(t, worker) ? { stale: true as const } : {}),
   };
 }
 
@@ -209,4 +212,23 @@ test('one stall of a second or more in the onset window is enough (a stopped or 
   assert.equal(usersVerdict(stalled(38), 'met').verdict, 'met');
   // Below the stall's length: not one.
   assert.equal(usersVerdict({ hostCpu: () => 60, eventLoopMax: (t, w) => (w === 1 && t === 38 ? 900 : 20) }, 'missed').verdict, 'missed');
+});
+
+test("a worker silent in the onset window: its seconds count as a stalled loop, its repeated CPU as nothing; silent long enough, the generator was the bottleneck", () => {
+  // Worker 1 sent nothing in t 36–38; its last sample (busy at 99 %) is what the journal repeats.
+  const silent = (from: number, to: number): Load => ({ hostCpu: () => 60, workerCpu: (t, w) => (w === 1 && t >= from - 1 && t <= to ? 99 : 40), silent: (t, w) => w === 1 && t >= from && t <= to });
+  const v = usersVerdict(silent(36, 38), 'missed');
+  assert.equal(v.verdict, 'inconclusive');
+  // t 35 was a real busy second; only it counts for CPU (1 of 10: not saturation).
+  assert.deepEqual(v.saturation?.resources.map((r) => r.resource), ['event loop']);
+  assert.match(v.reason, /event loop of worker 1 stalled, no sample at all in 3 \(≥ 100 ms or silent in 3 of 10 seconds\)/);
+  const bottleneck = (load: Load) => {
+    const aggregate = new RunAggregate();
+    for (const second of seconds(load)) aggregate.add(second);
+    return generatorVerdict(aggregate, summarize(createHistogram()));
+  };
+  assert.equal(bottleneck(silent(36, 38)).bottleneck, false, '3 silent seconds of 60 are not sustained');
+  const long = bottleneck(silent(20, 29));
+  assert.equal(long.bottleneck, true);
+  assert.deepEqual(long.reasons, ['event-loop delay p99 above 100 ms in 10 of 60 seconds (in 10 of them a worker sent no sample at all: stopped or stalled)'], 'the repeated 99 % CPU is not a busy worker');
 });

@@ -1,0 +1,98 @@
+/**
+ * A run in which one worker stopped for six seconds (a swapped-out or paused generator), read as a
+ * person reads it: the page's Generator line and the text report name the worker and its silent
+ * seconds; the event-loop chart shows the stall as a max of six seconds where the worker resumed,
+ * its p99 and CPU lines come from the worker that did sample, and the generator's CPU sum has a gap
+ * where one worker was not measured, while its memory stays charted. A synthetic journal (no lab
+ * stops a worker on demand), its report written as `imload report` writes it, opened in Chromium.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Summary } from '../../src/analysis/summary.js';
+import type { JournalSecond } from '../../src/metrics/journal.js';
+import { which } from '../../src/lab/process.js';
+import { writeSyntheticJournal } from '../unit/report-synthetic-journal.js';
+
+const STOP = { worker: 0, from: 120, seconds: 6 };
+let dir = '';
+let summary: Summary;
+let printed = '';
+let seconds: JournalSecond[] = [];
+let browser: Browser | undefined;
+let page: Page;
+const skip = !which('chromium') && !process.env.CI ? 'chromium not installed (imload lab install)' : false;
+
+before(async () => {
+  if (skip) return;
+  if (!which('chromium')) throw new Error('chromium not found: CI installs it');
+  dir = mkdtempSync(join(tmpdir(), 'imload-report-silent-'));
+  writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 240, users: 20_000, rampSeconds: 60, rampDownSeconds: 60, workers: 2, fanOut: 5, stalledWorker: STOP });
+  seconds = readFileSync(join(dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string }).filter((r): r is JournalSecond => r.type === 'second');
+  printed = execFileSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8' });
+  summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme: 'light' });
+  await page.goto(`file://${join(dir, 'index.html')}`);
+  await page.waitForFunction(() => [...document.querySelectorAll('canvas')].every((c) => (window as unknown as { Chart: { getChart(c: unknown): unknown } }).Chart.getChart(c)));
+}, { timeout: 120_000 });
+after(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A chart's datasets as drawn: label and the value at each second. */
+function datasets(id: string): Promise<Array<{ label: string; values: Array<{ x: number; y: number | null }> }>> {
+  return page.evaluate((canvasId) => {
+    const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ label: string; data: Array<{ x: number; y: number | null }> }> } } } }).Chart;
+    const chart = Chart.getChart(document.getElementById(canvasId) as HTMLCanvasElement);
+    return chart.data.datasets.map((d) => ({ label: d.label, values: d.data.map((p) => ({ x: p.x, y: p.y })) }));
+  }, id);
+}
+
+const at = (values: Array<{ x: number; y: number | null }>, t: number) => values.find((p) => p.x === t)?.y;
+const stopped = Array.from({ length: STOP.seconds }, (_, i) => STOP.from + i);
+const resumed = STOP.from + STOP.seconds;
+
+test('the journal is what the coordinator writes for a stopped worker (the fixture)', { skip }, () => {
+  for (const t of stopped) assert.equal(seconds.find((s) => s.t === t)!.health.find((h) => h.worker === 0)!.stale, true, `t ${t}`);
+  assert.ok(seconds.find((s) => s.t === resumed)!.health.find((h) => h.worker === 0)!.eventLoopMax >= 6000);
+});
+
+test('summary.json, the page and the text report name the silent worker and its seconds', { skip }, async () => {
+  assert.deepEqual(summary.generator.silentWorkers, [{ worker: 0, seconds: 6, firstT: 120, lastT: 125 }]);
+  const line = 'worker 0 sent no health sample in 6 seconds (t 120–125): stopped or stalled';
+  assert.equal((await page.locator('#silent-workers').innerText()).trim(), line);
+  assert.ok(await page.locator('#silent-workers').isVisible());
+  assert.match(printed, new RegExp(`^generator .*  SILENT: ${line.replace(/[()]/g, '\\$&')}$`, 'm'));
+});
+
+test('the event-loop chart shows the stall as its max where the worker resumed; p99 and CPU come from the worker that sampled', { skip }, async () => {
+  const loop = await datasets('chart-health-event-loop');
+  const max = loop.find((d) => d.label.startsWith('max'))!;
+  const p99 = loop.find((d) => d.label.startsWith('event-loop delay p99'))!;
+  assert.ok(max && p99, loop.map((d) => d.label).join(', '));
+  assert.ok((at(max.values, resumed) ?? 0) >= 6000, `max at t ${resumed}: ${at(max.values, resumed)}`);
+  const cpu = (await datasets('chart-health-cpu')).find((d) => d.label === 'CPU')!;
+  for (const t of stopped) {
+    const other = seconds.find((s) => s.t === t)!.health.find((h) => h.worker === 1)!;
+    // The page rounds to 3 decimals.
+    assert.ok(Math.abs(at(p99.values, t)! - other.eventLoopP99) < 0.001, `p99 at t ${t} is worker 1's: ${at(p99.values, t)} vs ${other.eventLoopP99}`);
+    assert.ok(Math.abs(at(cpu.values, t)! - other.cpuPercent) < 0.001, `CPU at t ${t} is worker 1's: ${at(cpu.values, t)} vs ${other.cpuPercent}`);
+  }
+});
+
+test("the generator's CPU sum has a gap where a worker was not measured; its memory does not", { skip }, async () => {
+  const generator = (await datasets('chart-host-cpu')).find((d) => d.label.startsWith('generator'))!;
+  const rss = (await datasets('chart-health-rss'))[0]!;
+  for (const t of stopped) {
+    assert.equal(at(generator.values, t), null, `generator cores at t ${t}`);
+    assert.ok((at(rss.values, t) ?? 0) > 0, `RSS at t ${t}`);
+  }
+  assert.ok((at(generator.values, STOP.from - 1) ?? 0) > 0);
+  assert.ok((at(generator.values, resumed) ?? 0) > 0);
+});
