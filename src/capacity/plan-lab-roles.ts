@@ -2,9 +2,9 @@
  * The servers of one plan role that `imload plan --lab` stands apart — neither linked nor
  * federated: one at each site the plan gives that role, one central for everybody else — each
  * with its own users' scenario and the traffic the role's byte model predicts on that scenario's
- * schedule (capacity/simulate.ts, what `imload simulate` prints). Chat servers and pools are built
- * so (plan-lab-chat.ts, plan-lab-pool.ts); protocol-neutral: the role's protocol is the descriptor
- * whose plan role it is.
+ * schedule (capacity/simulate.ts, what `imload simulate` prints). Chat servers are built so
+ * (plan-lab-chat.ts; the pools are federated instead, plan-lab-pool.ts); protocol-neutral: the
+ * role's protocol is the descriptor whose plan role it is.
  *
  * Unlinked servers keep a site's traffic on its LAN: a site with its own puts none of the role's
  * traffic on its link, a site served centrally all of its users'.

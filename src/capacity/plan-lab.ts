@@ -214,7 +214,7 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   const sessionWallSeconds = options.activitySeconds + ACTIVITY_DELAY_SECONDS + DRAIN_SECONDS + 2 * RAMP_SECONDS;
   const session = { timeScale, ...labSession(users, options.activitySeconds) };
   const chat = designChat(placement, groups, session);
-  const pool = designPool(plan, groups, session, LAB_DOMAIN);
+  const pool = designPool(plan, groups, modulus, session, LAB_DOMAIN);
   const shortestTimer = Math.min(
     ...descriptor.byteModel.timers.map((t) => t.everySeconds),
     chat?.shortestTimerSeconds ?? Number.POSITIVE_INFINITY,
@@ -224,11 +224,10 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
   }
   const links = groups.filter((g) => g.site).map((g) => {
-    const home = predictHomeTraffic(g, model, users, descriptor.name);
     const parts = [
-      home,
+      predictFederatedTraffic(g, 'homeServer', g.home, model, users),
       ...(chat ? [predictRoleTraffic(g, 'chatServer', chatWhere(placement, g), chat, 'its logons and channels stay on the site\'s LAN')] : []),
-      ...(pool ? [predictRoleTraffic(g, 'frontEndPool', poolWhere(placement, g), pool, 'its logons, messages and presence stay on the site\'s LAN')] : []),
+      ...(pool ? [predictFederatedTraffic(g, 'frontEndPool', poolWhere(placement, g), pool.model, users, pool.drawsOverRates)] : []),
     ];
     return predictLink(g, named.find((s) => s.name === g.name)!, timeScale, parts);
   });
@@ -266,20 +265,27 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   };
 }
 
-function predictHomeTraffic(group: LabGroup, model: ModelledBandwidth, users: number, protocol: string): TrafficPart {
+/**
+ * A role whose servers are federated over the whole lab population (home servers, pools): with a
+ * server at the site, the exchanges with contacts elsewhere cross the link; served centrally,
+ * everything the site's clients exchange does. Both from the protocol's per-session bytes.
+ */
+function predictFederatedTraffic(group: LabGroup, role: 'homeServer' | 'frontEndPool', where: 'site' | 'central', model: ModelledBandwidth, users: number, drawsOverRates = 1): TrafficPart {
   const { session } = model;
+  const name = role === 'homeServer' ? 'home server' : 'pool';
   // The lab draws each user's contacts uniformly from everyone else.
   const elsewhere = (users - group.users) / (users - 1);
-  const perUser = group.home === 'site' ? (session.crossing - session.crossingTimers) * elsewhere : session.total - session.timers;
+  const perUser = (where === 'site' ? (session.crossing - session.crossingTimers) * elsewhere : session.total - session.timers) * drawsOverRates;
+  const draws = drawsOverRates === 1 ? '' : ` × ${fmt(drawsOverRates, 3)} (the schedule's draws over the rates)`;
   const basis =
-    group.home === 'site'
-      ? `home server at the site: ${fmt(group.users)} users × ${fmt(session.crossing - session.crossingTimers)} bytes crossing per session with contacts all elsewhere × ${fmt(elsewhere * 100, 1)} % of contacts elsewhere`
-      : `home server central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)`;
-  return { role: 'homeServer', protocol, where: group.home, predictedBytes: group.users * perUser, basis };
+    where === 'site'
+      ? `${name} at the site: ${fmt(group.users)} users × ${fmt(session.crossing - session.crossingTimers)} bytes crossing per session with contacts all elsewhere × ${fmt(elsewhere * 100, 1)} % of contacts elsewhere${draws}`
+      : `${name} central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)${draws}`;
+  return { role, protocol: model.protocol, where, predictedBytes: group.users * perUser, basis };
 }
 
-/** A role whose servers stand apart (chat, pool): nothing crosses when the site has its own, else the site's share of the central one's. */
-function predictRoleTraffic(group: LabGroup, role: 'chatServer' | 'frontEndPool', where: 'site' | 'central', design: ChatLabDesign | PoolLabDesign, local: string): TrafficPart {
+/** A role whose servers stand apart (chat): nothing crosses when the site has its own, else the site's share of the central one's. */
+function predictRoleTraffic(group: LabGroup, role: 'chatServer', where: 'site' | 'central', design: ChatLabDesign, local: string): TrafficPart {
   const name = ROLE_TRAFFIC[role];
   if (where === 'site') return { role, protocol: design.protocol, where, predictedBytes: 0, basis: `${name} at the site: ${local}, nothing crosses` };
   const server = design.servers.find((s) => s.groups.some((g) => g.name === group.name))!;

@@ -7,7 +7,8 @@
  * router at the Internet site or central, and each group's generators run in its namespace:
  * one `imload run --segment` per segment. Chat servers (not linked) stand where the plan puts
  * them, and every group's chat users run beside its home-server users, on the same links; so do
- * the pools (one lab server standing for each, not federated) and their users. The chat port's
+ * the pools (one lab server standing for each, federated like the homes: each relays requests for
+ * the others' users by their segments) and their users. The chat port's
  * and the pool port's packets are counted apart (htb classes inside each link's shaper). Each link's
  * kernel counters are read before the generators start and after the last one exits. Needs
  * root (CAP_NET_ADMIN).
@@ -36,10 +37,17 @@ export interface SiteLabSpec {
   readonly pool?: RoleSpec;
 }
 
-/** Servers of a role that stand apart (chat, pool): where each stands, its users' segments and their scenario. */
+/** Servers of a role apart from the home servers (chat, pool): where each stands, its users' segments and their scenario. */
 export interface RoleSpec {
   readonly labKind: string;
   readonly scheme: string;
+  /** The IM domain its servers serve, when not the deployment's. */
+  readonly domain?: string;
+  /**
+   * The servers share one population (`modulus` segments) and each relays requests for another's
+   * users to it, as the home servers do (pools); absent: each stands alone with its own (chat).
+   */
+  readonly federated?: boolean;
   readonly servers: readonly { readonly at: string; readonly users: number; readonly modulus: number; readonly scenarioName: string; readonly groups: readonly { readonly name: string; readonly segments: readonly number[] }[] }[];
   readonly scenarioYaml: string;
   readonly targetName: string;
@@ -141,10 +149,15 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     // Each role's servers where the design puts them: one URL per place.
     const roleUrls = new Map<string, string>();
     for (const { role, spec: roleSpec, port } of roles) {
-      for (const server of roleSpec.servers) {
+      const placed = roleSpec.servers.map((server) => {
         const where = place({ name: server.at, site: server.at !== 'central' });
-        servers.push(await startLabIn(where.ns, roleSpec.labKind, { users: server.users, domain: spec.domain, host: where.address, port, allow: topology.subnet }));
-        const url = `${roleSpec.scheme}://${where.address}:${port}`;
+        return { server, where, url: `${roleSpec.scheme}://${where.address}:${port}` };
+      });
+      // Federated: every server knows which users each of the others holds (by their segments).
+      const peers = placed.map(({ server, url }) => ({ url, residues: server.groups.flatMap((g) => g.segments.map((s) => s - 1)) }));
+      for (const { server, where, url } of placed) {
+        const deployment = roleSpec.federated ? { deployment: { role: 'home' as const, homes: peers, modulus: server.modulus, self: url } } : {};
+        servers.push(await startLabIn(where.ns, roleSpec.labKind, { users: server.users, domain: roleSpec.domain ?? spec.domain, host: where.address, port, allow: topology.subnet, ...deployment }));
         roleUrls.set(`${role}@${server.at}`, url);
         started.push({ role, at: server.at, url });
       }

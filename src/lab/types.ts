@@ -57,7 +57,8 @@ export interface LabContext {
   readonly servers?: number;
   /**
    * One server of a deployment spread over network namespaces (`imload plan --lab`), listening
-   * on `host`/`port`: honoured by the lab servers of the home-server plan role.
+   * on `host`/`port`: honoured by the lab servers of the home-server plan role, and by Kamailio
+   * as one of federated pools (`homes` are then the pools, `role` is `home`).
    */
   readonly deployment?: LabDeploymentRole;
 }

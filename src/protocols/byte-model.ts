@@ -18,6 +18,12 @@ export interface ByteModel {
   readonly protocol: string;
   /** The server the constants were fitted against. */
   readonly fittedAgainst: string;
+  /**
+   * The IM domain of the fitting runs, for protocols that name it in every address: each address
+   * carries its length, so a run on another domain differs by a few per cent (a SIP exchange names
+   * it four to six times). `imload plan --lab` runs the protocol on it.
+   */
+  readonly domain?: string;
   readonly channels: boolean;
   readonly presence: boolean;
   /** Logon: fixed part, plus per contact subscribed (RVP, SIP). */

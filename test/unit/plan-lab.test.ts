@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { buildPlan } from '../../src/capacity/plan.js';
 import { PlanFile, type PlanFileInput } from '../../src/capacity/plan-input.js';
-import { HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
+import { HEADER_BYTES_PER_PACKET, POOL_HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
 import { descriptorOf } from '../../src/protocols/registry.js';
 
 const planOf = (input: PlanFileInput) => buildPlan(PlanFile.parse(input));
@@ -93,11 +93,14 @@ test('the judgement: headers come off per packet, the chat port apart from the r
   const d = design(COMPANY);
   const [plant, branch] = d.links;
   const chatOf = (l: typeof plant) => l!.parts.find((p) => p.role === 'chatServer')!.predictedBytes;
+  const poolOf = (l: typeof plant) => l!.parts.find((p) => p.role === 'frontEndPool')!.predictedBytes;
   // Plant: exactly the prediction once 1,000 packets' headers are taken off, 200 of them the
-  // chat port's, which carried exactly the chat prediction; branch: 20 % over, its chat 50 % over.
-  const direction = (bytes: number, packets: number) => ({ bytes: bytes / 2 + (packets / 2) * HEADER_BYTES_PER_PACKET, packets: packets / 2 });
+  // chat port's, which carried exactly the chat prediction, and 300 the pool port's (UDP: 42
+  // header bytes each), exactly the pool's; branch: 20 % over, its chat 50 % over.
+  const direction = (bytes: number, packets: number, header = HEADER_BYTES_PER_PACKET) => ({ bytes: bytes / 2 + (packets / 2) * header, packets: packets / 2 });
+  const plantWire = { bytes: plant!.predictedBytes / 2 + (700 / 2) * HEADER_BYTES_PER_PACKET + (300 / 2) * POOL_HEADER_BYTES_PER_PACKET, packets: 500 };
   const counts = [
-    { site: 'plant', up: direction(plant!.predictedBytes, 1000), down: direction(plant!.predictedBytes, 1000), drops: 0, clientBytes: 1, chat: { up: direction(chatOf(plant), 200), down: direction(chatOf(plant), 200), clientBytes: 7 } },
+    { site: 'plant', up: plantWire, down: plantWire, drops: 0, clientBytes: 1, chat: { up: direction(chatOf(plant), 200), down: direction(chatOf(plant), 200), clientBytes: 7 }, pool: { up: direction(poolOf(plant), 300, POOL_HEADER_BYTES_PER_PACKET), down: direction(poolOf(plant), 300, POOL_HEADER_BYTES_PER_PACKET), clientBytes: 5 } },
     { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1, chat: { up: { bytes: chatOf(branch) * 0.75, packets: 0 }, down: { bytes: chatOf(branch) * 0.75, packets: 0 }, clientBytes: 7 } },
   ];
   const result = judgePlanLab(planOf(COMPANY), d, { counts, servers: [], runDirs: ['runs'] });
@@ -132,7 +135,7 @@ test('a site the plan gives chat servers keeps its chat on its LAN: nothing cros
   assert.ok(Math.abs(chatPart('branch').predictedBytes - d.chat!.servers[1]!.predictedBytes / 2) < 1e-6);
 });
 
-test('pools: one lab server where the plan puts each pool, a site with its own keeps its pool traffic on its LAN, and the pool port is judged with UDP headers off', () => {
+test('pools: one lab server where the plan puts each pool, federated over one population; a site with its own puts only its exchanges with contacts elsewhere on its link, and the pool port is judged with UDP headers off', () => {
   const plan = planOf(COMPANY);
   // 50 users × 1.6 kbit/s do not fit 64 kbit/s: the plant gets a pool; the branch's 512 carry its users.
   const where = (site: string) => plan.placement!.sites.find((s) => s.name === site)!.placement.frontEndPool;
@@ -142,25 +145,32 @@ test('pools: one lab server where the plan puts each pool, a site with its own k
   const pool = d.pool!;
   assert.equal(pool.protocol, 'sip');
   assert.equal(pool.labKind, 'kamailio');
+  assert.equal(pool.federated, true);
+  // The home servers' segments: each pool holds its groups' users of the one population.
   assert.deepEqual(pool.servers.map((s) => [s.at, s.users, s.modulus, s.groups.map((g) => [g.name, g.segments])]), [
-    ['plant', 50, 1, [['plant', [1]]]],
-    ['central', 100, 2, [['branch', [1]], ['central', [2]]]],
+    ['plant', 50, d.modulus, [['plant', d.groups.find((g) => g.name === 'plant')!.segments]]],
+    ['central', 100, d.modulus, [['branch', d.groups.find((g) => g.name === 'branch')!.segments], ['central', d.groups.find((g) => g.name === 'central')!.segments]]],
   ]);
-  // Each pool's own scenario: the plan's workload, contacts among its own users, the lab's domain.
+  // One scenario for every pool: the plan's workload, contacts drawn from everyone, on the domain
+  // the SIP byte model was fitted on (every address carries its length).
+  assert.equal(pool.domain, descriptorOf('sip')!.byteModel.domain);
   const scenarios = (parse(pool.scenarioYaml) as { targets: Record<string, { url: string; domain: string }>; scenarios: Record<string, { population: { users: number; contacts: number }; behaviour: { messagesPerHour: number } }> });
-  assert.deepEqual(Object.values(scenarios.targets), [{ url: 'sip://127.0.0.1:1', domain: d.domain }]);
-  assert.deepEqual(scenarios.scenarios['plan-lab-pool-plant']!.population, { users: 50, contacts: 10 });
-  assert.equal(scenarios.scenarios['plan-lab-pool-central']!.behaviour.messagesPerHour, plan.workload.messagesPerHour);
+  assert.deepEqual(Object.values(scenarios.targets), [{ url: 'sip://127.0.0.1:1', domain: pool.domain }]);
+  assert.deepEqual(Object.keys(scenarios.scenarios), [pool.servers[0]!.scenarioName]);
+  assert.deepEqual(scenarios.scenarios[pool.servers[0]!.scenarioName]!.population, { users: 150, contacts: 10 });
+  assert.equal(scenarios.scenarios[pool.servers[0]!.scenarioName]!.behaviour.messagesPerHour, plan.workload.messagesPerHour);
   // By hand from the SIP byte model at the plan's rates: a session's logon, logoff and activity,
-  // 10 contacts, 8 h. The prediction counts the schedule's own draws (simulate.ts), which come
-  // within a few per cent of the rates over 800 user-hours.
+  // 10 contacts, 8 h, timers left out (none fires in a lab session).
   const m = descriptorOf('sip')!.byteModel;
   const perUser = m.logon + 10 * m.logonPerContact + m.logoff + 10 * m.logoffPerContact + 8 * (3 * (m.message + m.messageDelivery) + 2 * (m.presenceChange + 10 * m.presenceNotify));
-  const central = pool.servers[1]!;
-  assert.ok(Math.abs(central.predictedBytes / (100 * perUser) - 1) < 0.05, `${central.predictedBytes} vs ${100 * perUser}`);
   const poolPart = (site: string) => d.links.find((l) => l.site === site)!.parts.find((p) => p.role === 'frontEndPool')!;
-  assert.equal(poolPart('plant').predictedBytes, 0);
-  assert.ok(Math.abs(poolPart('branch').predictedBytes - central.predictedBytes / 2) < 1e-6);
+  // Scaled by the schedule's own draws over the rates (a few per cent at 150 users).
+  assert.ok(Math.abs(pool.drawsOverRates - 1) < 0.05, `draws over rates ${pool.drawsOverRates}`);
+  assert.ok(Math.abs(poolPart('branch').predictedBytes / (50 * perUser * pool.drawsOverRates) - 1) < 1e-9, `${poolPart('branch').predictedBytes} vs ${50 * perUser * pool.drawsOverRates}`);
+  // The plant's own pool: its users' exchanges with the 100 of 149 others elsewhere, at the model's crossing bytes.
+  const { session } = pool.model;
+  assert.ok(Math.abs(poolPart('plant').predictedBytes - 50 * (session.crossing - session.crossingTimers) * (100 / 149) * pool.drawsOverRates) < 1e-6);
+  assert.ok(poolPart('plant').predictedBytes > 0);
 
   // The judgement: the pool's port carried exactly its prediction in UDP datagrams (42 header bytes each), the rest the home servers'.
   const branch = d.links.find((l) => l.site === 'branch')!;

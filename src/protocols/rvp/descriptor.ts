@@ -23,6 +23,7 @@ export const rvpDescriptor: ProtocolDescriptor = {
   // Our reference RVP server (lab, combined role): HTTP/1.1 requests and responses.
   byteModel: {
     protocol: 'rvp',
+    domain: 'im.example.com',
     fittedAgainst: 'imload reference RVP server (combined)',
     channels: false,
     presence: true,

@@ -34,6 +34,7 @@ export const sipDescriptor: ProtocolDescriptor = {
   byteModel: {
     protocol: 'sip',
     fittedAgainst: 'Kamailio 5.6 lab (UDP)',
+    domain: 'lab.test',
     channels: false,
     presence: true,
     logon: 2_500,

@@ -31,6 +31,21 @@ export interface KamailioConfigInput {
   readonly tablePower: number;
   /** log2 of the presence subscription table: it holds ~20 dialogs per user. */
   readonly subscriptionTablePower: number;
+  /** Set when this server is one of several federated pools: where the users it does not hold are. */
+  readonly peers?: KamailioPeers;
+}
+
+/**
+ * The other pools of a federation (`imload plan --lab`): each holds the users whose index modulo
+ * `modulus` is one of its residues — the users `imload run --segment r+1/modulus` runs against it,
+ * as the RVP home servers split them. A request for one of those users (a MESSAGE, a SUBSCRIBE) is
+ * relayed to that pool; anything else is this server's.
+ */
+export interface KamailioPeers {
+  readonly modulus: number;
+  /** Characters of a user name before its number (1 for `u000042`, user index 41). */
+  readonly prefixLength: number;
+  readonly others: readonly { readonly address: string; readonly residues: readonly number[] }[];
 }
 
 const quoted = (text: string): string => `"${text.replace(/(["\\])/g, '\\$1')}"`;
@@ -141,6 +156,8 @@ function routes(input: KamailioConfigInput): string[] {
     '\tif (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }',
     '\tif (!is_method("ACK")) { if (t_precheck_trans()) { t_check_trans(); exit; } t_check_trans(); }',
     '\tif (has_totag()) { route(IN_DIALOG); exit; }',
+    // Before authentication: a peer pool relays its users' requests without their credentials.
+    ...(input.peers ? ['\tif (!is_method("REGISTER|PUBLISH")) route(PEER);'] : []),
     ...(auth ? ['\troute(AUTH);'] : []),
     '\tif (is_method("PUBLISH|SUBSCRIBE")) { route(PRESENCE); exit; }',
     '\tif (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }',
@@ -159,6 +176,7 @@ function routes(input: KamailioConfigInput): string[] {
     '\tsl_send_reply("404", "Not Here");',
     '}',
     '',
+    ...(input.peers ? peerRoute(input.peers) : []),
     ...(auth
       ? [
           'route[AUTH] {',
@@ -173,6 +191,29 @@ function routes(input: KamailioConfigInput): string[] {
     '\tif (is_method("PUBLISH")) handle_publish(); else handle_subscribe();',
     '\tt_release();',
     '}',
+  ];
+}
+
+/** Relays a request for a user another pool holds to that pool, by the residue of the user's index. */
+function peerRoute(peers: KamailioPeers): string[] {
+  return [
+    'route[PEER] {',
+    '\tif ($rU == $null) return;',
+    // The name's number is the index + 1 (`u{index:6}`: u000001 is user 0).
+    `\t$var(index) = $(rU{s.substr,${peers.prefixLength},0}{s.int}) - 1;`,
+    `\t$var(residue) = $var(index) mod ${peers.modulus};`,
+    ...peers.others.map((peer) => `\tif (${peer.residues.map((r) => `$var(residue) == ${r}`).join(' || ')}) { $du = ${quoted(`sip:${peer.address}`)}; route(TO_PEER); }`),
+    '}',
+    '',
+    // A subscription stays on the watcher's own pool: the peer's NOTIFYs and the watcher's refreshes
+    // pass through here, as everything a client receives does — a client reached over TCP or TLS
+    // has its connection to this pool only, and one on UDP may accept datagrams from it alone.
+    'route[TO_PEER] {',
+    '\tif (is_method("SUBSCRIBE")) record_route();',
+    '\tif (!t_relay()) sl_reply_error();',
+    '\texit;',
+    '}',
+    '',
   ];
 }
 

@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderKamailioConfig } from './lab-config.js';
+import { renderKamailioConfig, type KamailioPeers } from './lab-config.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
 import { createLabPki } from '../../lab/tls.js';
-import { LabError, type LabContext, type LabServer, type LabTarget } from '../../lab/types.js';
+import { LabError, type LabContext, type LabDeploymentRole, type LabServer, type LabTarget } from '../../lab/types.js';
 import { labBaseDir } from '../../lab/dirs.js';
 import { distinctPids } from '../../lab/targets.js';
 
@@ -47,6 +47,8 @@ export interface KamailioLabOptions {
    * and the hash tables, so a 100k pool neither runs out of shm nor walks 500-long bucket chains.
    */
   readonly users?: number;
+  /** One of several federated pools: the others, and which users each holds. */
+  readonly peers?: KamailioPeers;
 }
 
 /** Shared memory per user (binding, presentity, ~20 subscription dialogs and their tm traffic). */
@@ -116,6 +118,7 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
       maxExpires: options.maxExpires ?? 3600,
       tablePower: tablePower(options.users ?? 0, 4),
       subscriptionTablePower: tablePower((options.users ?? 0) * 20, 32),
+      ...(options.peers ? { peers: options.peers } : {}),
     }),
     { mode: 0o600 },
   );
@@ -317,6 +320,24 @@ function kamailioVersion(binary: string): string | undefined {
 }
 
 /** `lab: kamailio`: UDP, TCP and (when asked for) TLS; the target uses the transport it asked for (UDP by default). */
+/** The scenarios' default user names (src/scenarios/schema.ts). */
+const DEFAULT_NAME_PATTERN = 'u{index:6}';
+
+/**
+ * A pool of a deployment spread over sites (`imload plan --lab`), as Kamailio's peer routes: the
+ * deployment's other servers (its `homes`, by the residues of the users they hold) and where a
+ * user's number starts in its name.
+ */
+function federatedPeers(deployment: LabDeploymentRole, namePattern: string): KamailioPeers {
+  const prefixLength = namePattern.indexOf('{index');
+  if (prefixLength < 0) throw new LabError(`a federated pool needs numbered user names ({index} in the name pattern, got "${namePattern}")`, KIND);
+  return {
+    modulus: deployment.modulus,
+    prefixLength,
+    others: deployment.homes.filter((home) => home.url !== deployment.self).map((home) => ({ address: new URL(home.url).host, residues: home.residues })),
+  };
+}
+
 export async function startKamailioLab(context: LabContext): Promise<LabTarget> {
   const transport = context.transport ?? 'udp';
   const lab = await startKamailio({
@@ -328,6 +349,7 @@ export async function startKamailioLab(context: LabContext): Promise<LabTarget> 
     // A network namespace's own address and port (`imload plan --lab`).
     ...(context.host !== undefined ? { host: context.host } : {}),
     ...(context.port !== undefined ? { port: context.port } : {}),
+    ...(context.deployment ? { peers: federatedPeers(context.deployment, context.namePattern ?? DEFAULT_NAME_PATTERN) } : {}),
   });
   const server = transport === 'tls' ? lab.tls! : transport === 'tcp' ? lab.tcp : lab.udp;
   return {
