@@ -66,6 +66,15 @@ export interface Summary {
     readonly lostToNetsplit: number;
     readonly undeliverable: number;
     readonly failed: number;
+    /**
+     * This run was one segment of a split population (`run --segment 2/3`: `{ segment: 2, of: 3 }`):
+     * its senders' deliveries to other segments' users, and its users' receipts from other
+     * segments' senders, are in those segments' journals. So `expected` counts this segment's sends
+     * to anyone, `delivered` its users' receipts from anyone, and `lost`, `lossRate` and
+     * `unexpected` say nothing of losses: the merged run (`imload merge`) tells them. Absent for a
+     * whole run and a merged one.
+     */
+    readonly acrossSegments?: { readonly segment: number; readonly of: number };
   };
   /** Presence changes made, notifications the schedule expected watchers to get, and those seen. */
   readonly presence: {
@@ -352,7 +361,7 @@ export function summaryOf(
     timeScale: scenario.timeScale,
     users: partial.users,
     latency: partial.latency,
-    messages: partial.messages,
+    messages: (header.segment?.count ?? 1) > 1 ? { ...partial.messages, acrossSegments: { segment: header.segment!.index + 1, of: header.segment!.count } } : partial.messages,
     errors: partial.errors,
     generator: partial.generator,
     outcomes,

@@ -65,3 +65,13 @@ export function labServerDropsText(summary: Pick<Summary, 'labServer'>): string 
   if (!drops || drops.datagrams === 0) return undefined;
   return `its UDP sockets dropped ${formatNumber(drops.datagrams)} datagram${drops.datagrams === 1 ? '' : 's'} in ${formatNumber(drops.seconds)} second${drops.seconds === 1 ? '' : 's'} (receive buffers full: it did not read them in time)`;
 }
+
+/**
+ * A segment run's deliveries, said for a person: what it counted and why its losses are the merged
+ * run's to tell (Summary.messages.acrossSegments). "" for a whole or merged run.
+ */
+export function acrossSegmentsText(messages: Summary['messages']): string {
+  const part = messages.acrossSegments;
+  if (!part) return '';
+  return `this run is segment ${part.segment} of ${part.of}: its senders expected ${formatNumber(messages.expected)} deliveries to users in every segment, its users received ${formatNumber(messages.delivered + messages.unexpected)} from senders in every segment; the other segments' journals hold the rest, so losses are the merged run's to tell (imload merge)`;
+}

@@ -5,7 +5,7 @@
  */
 import { LOSS_REASONS, type LossReason, type MissedDelivery } from '../analysis/outcomes.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { formatNumber } from './format.js';
+import { acrossSegmentsText, formatNumber } from './format.js';
 import type { ReportModel } from './report-model.js';
 
 /** Each reason in words: the recorded event that explains the loss. */
@@ -27,6 +27,14 @@ export function lossesSection(model: ReportModel): string {
       return `<tr><td>${h(i.statement)}</td><td>${status}${i.note ? `<br><small>${h(i.note)}</small>` : ''}</td><td>${figures}</td></tr>`;
     })
     .join('\n');
+  const segment = acrossSegmentsText(model.summary.messages);
+  if (segment) {
+    // A segment's counters meet the other segments' only in the merged run: nothing here is a loss.
+    return `<table id="invariants"><thead><tr><th>Invariant</th><th>Status</th><th>Figures</th></tr></thead><tbody>
+${invariantRows}
+</tbody></table>
+<p id="losses-across-segments">${h(segment.charAt(0).toUpperCase() + segment.slice(1))}.</p>`;
+  }
   const summary = `<p>${formatNumber(d.expected)} deliveries expected: ${formatNumber(d.delivered)} delivered, ${formatNumber(d.lost)} lost, ${d.lostToNetsplit > 0 ? `${formatNumber(d.lostToNetsplit)} lost to the injected netsplit (see <a href="#netsplits">Netsplits</a>; not the server’s, not in the lost count), ` : ''}${formatNumber(d.cancelled)} cancelled by the run’s end (sent within the delivery timeout before it stopped: not losses); ${formatNumber(d.unexpected)} unexpected receipts (of sends that failed or were cut off, or beyond the sender’s count), ${formatNumber(d.duplicates)} duplicates, ${formatNumber(d.misrouted)} misrouted.</p>`;
   return `<table id="invariants"><thead><tr><th>Invariant</th><th>Status</th><th>Figures</th></tr></thead><tbody>
 ${invariantRows}

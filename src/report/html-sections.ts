@@ -1,7 +1,7 @@
 /** The report page's sections as HTML fragments (tables and text); html.ts puts them in a page. */
 import type { LatencySummary } from '../metrics/histogram.js';
 import { escapeHtml as h } from '../text/escape.js';
-import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies, verdictLabel } from './format.js';
+import { acrossSegmentsText, countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu, describeSilentWorkers } from '../analysis/generator.js';
@@ -108,7 +108,7 @@ ${rows.join('')}
 </tbody></table>
 <table id="figures"><tbody>
 <tr><th>Logons</th><td>${formatNumber(s.users.logonOk)} of ${formatNumber(s.users.logonAttempts)} succeeded, ${formatNumber(s.users.logonFailures)} failed; ${formatNumber(s.users.disconnects)} disconnects, ${formatNumber(s.users.reconnects)} reconnects</td></tr>
-<tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %), ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
+<tr><th>Messages</th><td>${formatNumber(m.sent)} IM + ${formatNumber(m.channelSent)} channel sent; ${m.acrossSegments ? `<span id="across-segments">${h(acrossSegmentsText(m))}</span>` : `${formatNumber(m.delivered)} of ${formatNumber(m.expected)} deliveries arrived, ${formatNumber(m.lost)} lost (${formatNumber(m.lossRate * 100, 4)} %)`}, ${formatNumber(m.duplicates)} duplicates, ${formatNumber(m.misrouted)} misrouted</td></tr>
 ${s.presence.changes > 0 || s.presence.expected > 0 ? `<tr><th>Presence</th><td>${formatNumber(s.presence.changes)} changes; ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen by watchers${s.presence.measuredBy.length > 0 ? ` (${h(presenceMethodText(s.presence))})` : ''}; ${formatNumber(s.presence.initialStates)} initial states on subscribing</td></tr>` : ''}
 ${s.eachInstance ? `<tr id="each-instance"><th>Each-instance channels</th><td>${h(describeEachInstance(s.eachInstance))}. <small>${h(s.eachInstance.counted)}.</small></td></tr>` : ''}
 ${countedProtocolMetrics(s).map(({ definition, value }) => `<tr><th>${h(definition.name)}</th><td>${formatNumber(value)}: ${h(definition.description)}</td></tr>`).join('')}

@@ -3,7 +3,7 @@ import { escapeMarkdownCell as cell } from '../text/escape.js';
 import type { ThresholdResult } from '../analysis/thresholds.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { formatDuration, thresholdLimit, verdictLine } from './text.js';
-import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
+import { acrossSegmentsText, countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
 import { describeEachInstance } from './each-instance.js';
 
@@ -40,7 +40,7 @@ export function renderMarkdown(model: ReportModel): string {
   const m = s.messages;
   out.push(
     '',
-    `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
+    m.acrossSegments ? `- deliveries: ${acrossSegmentsText(m)}` : `- deliveries: ${formatNumber(m.delivered)} of ${formatNumber(m.expected)}, lost ${formatNumber(m.lost)} (${formatNumber(m.lossRate * 100, 4)} %)`,
     ...(s.presence.expected > 0 ? [`- presence: ${formatNumber(s.presence.seen)} of ${formatNumber(s.presence.expected)} expected notifications seen`] : []),
     ...(s.eachInstance ? [`- each-instance channels: ${describeEachInstance(s.eachInstance)}`] : []),
     ...countedProtocolMetrics(s).map(({ definition, value }) => `- ${definition.name}: ${formatNumber(value)}`),

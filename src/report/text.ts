@@ -6,7 +6,7 @@
 import type { LatencySummary } from '../metrics/histogram.js';
 import { parseThresholdCheck } from '../protocols/metric-registry.js';
 import type { ThresholdResult } from '../analysis/thresholds.js';
-import { countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies } from './format.js';
+import { acrossSegmentsText, countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies } from './format.js';
 import type { RunProgress } from '../metrics/aggregate.js';
 import { describePerUserBandwidth } from './per-user-bandwidth.js';
 import { presenceMethodText, type Summary } from '../analysis/summary.js';
@@ -90,7 +90,12 @@ export function formatSummaryText(summary: Summary, runDir: string): string {
   out.push(`users      requested ${n(s.users.requested)}, peak online ${n(s.users.peakOnline)}, logons ok ${n(s.users.logonOk)} of ${n(s.users.logonAttempts)}, failed ${n(s.users.logonFailures)}, disconnects ${n(s.users.disconnects)}, reconnects ${n(s.users.reconnects)}`);
   for (const m of shownLatencies(s)) out.push(latencyLine(m.name, s.latency[m.name]!));
   const m = s.messages;
-  out.push(`messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}${m.lostToNetsplit > 0 ? ` (and ${n(m.lostToNetsplit)} to the netsplit)` : ''}, duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`);
+  const others = `duplicates ${n(m.duplicates)}, misrouted ${n(m.misrouted)}, recipient offline ${n(m.undeliverable)}, send failures ${n(m.failed)}`;
+  out.push(
+    m.acrossSegments
+      ? `messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; ${others}; deliveries: ${acrossSegmentsText(m)}`
+      : `messages   IM sent ${n(m.sent)}, channel sent ${n(m.channelSent)}; deliveries expected ${n(m.expected)}, delivered ${n(m.delivered)}, lost ${n(m.lost)}${m.lostToNetsplit > 0 ? ` (and ${n(m.lostToNetsplit)} to the netsplit)` : ''}, ${others}`,
+  );
   if (s.presence.changes > 0) {
     out.push(`presence   changes ${n(s.presence.changes)}, watcher notifications expected ${n(s.presence.expected)} (by schedule), seen ${n(s.presence.seen)}${s.presence.measuredBy.length > 0 ? `, ${presenceMethodText(s.presence)}` : ''}`);
   }

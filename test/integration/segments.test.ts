@@ -71,14 +71,17 @@ test('segments 1/3, 2/3, 3/3 merged equal a single run with the same seed', { ti
   assert.equal(single.exitCode, 0, JSON.stringify(single.result.summary.thresholds));
 
   const segments = await Promise.all(['1/3', '2/3', '3/3'].map((segment, i) => runCommand({ ...common, segment, out: join(dir, `seg${i + 1}`) })));
-  // A segment alone sees channel messages "lost": its senders expect members of other segments,
-  // whose receipts only the other journals hold. Only the merged run can be judged.
+  // A segment alone cannot tell a loss: its senders expect members of other segments, whose
+  // receipts only the other journals hold. Its summary says so; only the merged run is judged.
   for (const s of segments) assert.equal(s.result.reason, 'completed');
+  assert.deepEqual(segments.map((s) => s.result.summary.messages.acrossSegments), [{ segment: 1, of: 3 }, { segment: 2, of: 3 }, { segment: 3, of: 3 }]);
   const perSegment = segments.map((s) => s.result.summary.users.requested);
   assert.deepEqual(perSegment, [20, 20, 20], 'each segment ran its third of the population');
 
   const merged = await mergeCommand({ runDirs: segments.map((s) => s.runDir), out: join(dir, 'merged'), quiet: true });
   assert.equal(merged.exitCode, 0);
+  assert.equal(merged.summary.messages.acrossSegments, undefined, 'the merged run tells its losses');
+  assert.equal(single.result.summary.messages.acrossSegments, undefined);
   compare(merged.summary, single.result.summary);
 });
 

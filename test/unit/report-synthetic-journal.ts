@@ -36,6 +36,10 @@ export interface SyntheticRun {
    * stale (as the coordinator journals it), and its next sample carries the stall as its max.
    */
   readonly stalledWorker?: { readonly worker: number; readonly from: number; readonly seconds: number };
+  /** One segment of a split population (0-based index, as the journal has it): default the whole. */
+  readonly segment?: { readonly index: number; readonly count: number };
+  /** Of the deliveries expected each second, the share received (a segment's users get others' sends, not all of their own): default 1. */
+  readonly receivedShare?: number;
   /** Write the end record (false: the run was killed). */
   readonly ended?: boolean;
   /** Append half a line after the last second, as a process killed mid-write leaves it. */
@@ -80,7 +84,8 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       limits: 'exchange2000-chat',
       seed: run.seed ?? 1,
       timeScale: 1,
-      population: { users: run.users },
+      // A segment's journal names the whole population; its own users are `users`.
+      population: { users: run.users * (run.segment?.count ?? 1) },
       phases: [],
       behaviour: {},
       thresholds: run.thresholds ?? ['logon.p95 < 3s', 'delivery.p99 < 2s', 'errors.rate < 1%'],
@@ -92,7 +97,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
     startEpochMs,
     timeline: { rampUpEnd: run.rampSeconds * 1000, holdEnd: holdEnd * 1000, end: run.seconds * 1000 },
     workers,
-    segment: { index: 0, count: 1 },
+    segment: run.segment ?? { index: 0, count: 1 },
     imloadVersion: '0.1.0',
     command: `imload run scenarios.yaml -s synthetic --seed ${run.seed ?? 1}`,
     host: { hostname: 'synthetic', cpus: 2, memoryBytes: 2 ** 34, node: process.version },
@@ -133,7 +138,7 @@ export function writeSyntheticJournal(run: SyntheticRun): JournalHeader {
       recorder.add('channelMessagesSent', channelMessages);
       const deliveries = ims + channelMessages * fanOut;
       recorder.add('deliveriesExpected', deliveries);
-      recorder.add('deliveriesReceived', deliveries);
+      recorder.add('deliveriesReceived', Math.round(deliveries * (run.receivedShare ?? 1)));
       for (let i = 0; i < deliveries; i++) recorder.latency('delivery', lognormal(median, 0.6));
       for (let i = 0; i < ims + channelMessages; i++) recorder.latency('sendLag', lognormal(0.5, 0.5));
       if (run.presence) {
