@@ -15,9 +15,8 @@
 import { stringify } from 'yaml';
 import { DESCRIPTORS } from '../protocols/registry.js';
 import { parseScenarioText } from '../scenarios/load.js';
-import { predictTraffic } from './simulate.js';
 import type { ModelledBandwidth } from './plan-bandwidth.js';
-import type { RoleGroup, RoleSession } from './plan-lab-roles.js';
+import { roleLabServerKind, scheduledBytes, type RoleGroup, type RoleSession } from './plan-lab-roles.js';
 import type { Placement } from './plan-sites.js';
 import type { Plan } from './plan.js';
 
@@ -86,7 +85,8 @@ export function designPool(plan: Plan, groups: readonly RoleGroup[], modulus: nu
   const descriptor = DESCRIPTORS.find((d) => d.planRole === 'frontEndPool' && d.lab.length > 0);
   const model = plan.modelledBandwidth.find((m) => m.protocol === descriptor?.name);
   if (!descriptor || !model) return undefined;
-  const scheme = descriptor.schemes.find((s) => !s.tls)?.scheme ?? descriptor.name;
+  const kind = roleLabServerKind(descriptor);
+  const { scheme } = kind;
   const domain = descriptor.byteModel.domain ?? labDomain;
   const at = (g: RoleGroup) => (poolWhere(placement, g) === 'site' ? g.name : 'central');
   const places = [...new Set(groups.map(at))];
@@ -111,14 +111,10 @@ export function designPool(plan: Plan, groups: readonly RoleGroup[], modulus: nu
       },
     },
   });
-  const prediction = predictTraffic(parseScenarioText(scenarioYaml, `${SCENARIO}.yaml`).scenarios[SCENARIO]!, descriptor.name);
-  const drawn = prediction.totals.bytes - prediction.seconds.reduce((n, s) => n + s.timerBytes, 0);
+  const drawn = scheduledBytes(parseScenarioText(scenarioYaml, `${SCENARIO}.yaml`).scenarios[SCENARIO]!, descriptor.name);
   const atRates = users * (model.session.total - model.session.timers);
   return {
-    protocol: descriptor.name,
-    title: descriptor.lab[0]!.title,
-    scheme,
-    labKind: descriptor.lab[0]!.kind,
+    ...kind,
     domain,
     servers,
     federated: true,
@@ -126,7 +122,5 @@ export function designPool(plan: Plan, groups: readonly RoleGroup[], modulus: nu
     targetName: TARGET,
     model,
     drawsOverRates: atRates > 0 ? drawn / atRates : 1,
-    shortestTimerSeconds: Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds)),
-    byteModel: descriptor.byteModel.fittedAgainst,
   };
 }

@@ -10,7 +10,9 @@
  * traffic on its link, a site served centrally all of its users'.
  */
 import { stringify } from 'yaml';
+import type { ProtocolDescriptor } from '../protocols/descriptor.js';
 import { DESCRIPTORS } from '../protocols/registry.js';
+import type { Scenario } from '../scenarios/schema.js';
 import { parseScenarioText } from '../scenarios/load.js';
 import { predictTraffic } from './simulate.js';
 
@@ -74,12 +76,31 @@ export interface RoleDesignRequest<Extra extends object> {
   readonly scenario: (users: number) => { readonly population: object; readonly behaviour: object; readonly extra: Extra };
 }
 
+/** What names a role's lab servers in a design: the protocol, its first lab kind and the byte model's timers and fit. */
+export function roleLabServerKind(descriptor: ProtocolDescriptor): Pick<RoleLabDesign, 'protocol' | 'title' | 'scheme' | 'labKind' | 'shortestTimerSeconds' | 'byteModel'> {
+  return {
+    protocol: descriptor.name,
+    title: descriptor.lab[0]!.title,
+    scheme: descriptor.schemes.find((s) => !s.tls)?.scheme ?? descriptor.name,
+    labKind: descriptor.lab[0]!.kind,
+    shortestTimerSeconds: Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds)),
+    byteModel: descriptor.byteModel.fittedAgainst,
+  };
+}
+
+/** The application bytes the byte model puts on a scenario's schedule, its timers left out (none fires in a lab session). */
+export function scheduledBytes(scenario: Scenario, protocol: string): number {
+  const prediction = predictTraffic(scenario, protocol);
+  return prediction.totals.bytes - prediction.seconds.reduce((n, s) => n + s.timerBytes, 0);
+}
+
 /** The role's servers and scenarios, or undefined when no protocol with a lab serves the role. */
 export function designRoleServers<Extra extends object>(request: RoleDesignRequest<Extra>): RoleLabDesign<RoleLabServer & Extra> | undefined {
   const descriptor = DESCRIPTORS.find((d) => d.planRole === request.role && d.lab.length > 0);
   if (!descriptor) return undefined;
   const { groups, where, session } = request;
-  const scheme = descriptor.schemes.find((s) => !s.tls)?.scheme ?? descriptor.name;
+  const kind = roleLabServerKind(descriptor);
+  const { scheme } = kind;
   const atSite = groups.filter((g) => where(g) === 'site');
   const central = groups.filter((g) => where(g) === 'central');
   const hosts = [...atSite.map((g) => ({ at: g.name, groups: [g] })), ...(central.length > 0 ? [{ at: 'central', groups: central }] : [])];
@@ -105,20 +126,6 @@ export function designRoleServers<Extra extends object>(request: RoleDesignReque
   });
   const scenarioYaml = stringify({ version: 1, targets: { [targetName]: { url: `${scheme}://127.0.0.1:1`, ...request.target } }, scenarios });
   const parsed = parseScenarioText(scenarioYaml, `plan-lab-${request.slug}.yaml`);
-  const servers = planned.map((p) => {
-    const prediction = predictTraffic(parsed.scenarios[p.scenarioName]!, descriptor.name);
-    const timerBytes = prediction.seconds.reduce((n, s) => n + s.timerBytes, 0);
-    return { ...p, predictedBytes: prediction.totals.bytes - timerBytes };
-  });
-  return {
-    protocol: descriptor.name,
-    title: descriptor.lab[0]!.title,
-    scheme,
-    labKind: descriptor.lab[0]!.kind,
-    servers,
-    scenarioYaml,
-    targetName,
-    shortestTimerSeconds: Math.min(...descriptor.byteModel.timers.map((t) => t.everySeconds)),
-    byteModel: descriptor.byteModel.fittedAgainst,
-  };
+  const servers = planned.map((p) => ({ ...p, predictedBytes: scheduledBytes(parsed.scenarios[p.scenarioName]!, descriptor.name) }));
+  return { ...kind, servers, scenarioYaml, targetName };
 }

@@ -8,46 +8,28 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Summary } from '../../src/analysis/summary.js';
-import { which } from '../../src/lab/process.js';
-import { writeSyntheticJournal } from '../unit/report-synthetic-journal.js';
+import { chromiumSkip as skip, syntheticReport, type SyntheticReport } from '../helpers/report-page.js';
 
-let dir = '';
-let summary: Summary;
-let printed = '';
-let browser: Browser | undefined;
-let page: Page;
-const skip = !which('chromium') && !process.env.CI ? 'chromium not installed (imload lab install)' : false;
+let report: SyntheticReport | undefined;
 const SAID = /this run is segment 2 of 3: its senders expected [\d,]+ deliveries to users in every segment, its users received [\d,]+ from senders in every segment; the other segments' journals hold the rest, so losses are the merged run's to tell \(imload merge\)/;
 
 before(async () => {
   if (skip) return;
-  if (!which('chromium')) throw new Error('chromium not found: CI installs it');
-  dir = mkdtempSync(join(tmpdir(), 'imload-report-segment-'));
-  writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 180, users: 2000, rampSeconds: 40, rampDownSeconds: 40, workers: 1, fanOut: 5, segment: { index: 1, count: 3 }, receivedShare: 0.8, thresholds: ['logon.p95 < 3s'] });
-  printed = execFileSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8' });
-  summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme: 'light' });
-  await page.goto(`file://${join(dir, 'index.html')}`);
+  report = await syntheticReport('report-segment', { seconds: 180, users: 2000, rampSeconds: 40, rampDownSeconds: 40, workers: 1, fanOut: 5, segment: { index: 1, count: 3 }, receivedShare: 0.8, thresholds: ['logon.p95 < 3s'] });
 }, { timeout: 120_000 });
-after(async () => {
-  await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => report?.close());
 
 test('summary.json marks the deliveries as crossing segments; the counters show a shortfall no one lost', { skip }, () => {
+  const { summary } = report!;
   assert.deepEqual(summary.messages.acrossSegments, { segment: 2, of: 3 });
   assert.equal(summary.users.requested, 2000);
   assert.ok(summary.messages.delivered < summary.messages.expected, 'the fixture: its users received fewer than its senders sent');
 });
 
 test('the page says what the segment counted and names no loss', { skip }, async () => {
+  const { page } = report!;
   const row = page.locator('#figures tr', { has: page.locator('th', { hasText: /^Messages$/ }) });
   const text = (await row.innerText()).replace(/\s+/g, ' ');
   assert.match(text, SAID);
@@ -57,9 +39,9 @@ test('the page says what the segment counted and names no loss', { skip }, async
 });
 
 test('the text report and summary.md say it too', { skip }, () => {
-  const messages = printed.split('\n').find((l) => l.startsWith('messages '))!;
+  const messages = report!.printed.split('\n').find((l) => l.startsWith('messages '))!;
   assert.match(messages, SAID);
   assert.doesNotMatch(messages, /lost/);
-  const markdown = readFileSync(join(dir, 'summary.md'), 'utf8');
+  const markdown = readFileSync(join(report!.dir, 'summary.md'), 'utf8');
   assert.match(markdown, new RegExp(`^- deliveries: ${SAID.source}$`, 'm'));
 });

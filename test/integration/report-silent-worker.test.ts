@@ -8,46 +8,25 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Summary } from '../../src/analysis/summary.js';
 import type { JournalSecond } from '../../src/metrics/journal.js';
-import { which } from '../../src/lab/process.js';
-import { writeSyntheticJournal } from '../unit/report-synthetic-journal.js';
+import { chromiumSkip as skip, syntheticReport, type SyntheticReport } from '../helpers/report-page.js';
 
 const STOP = { worker: 0, from: 120, seconds: 6 };
-let dir = '';
-let summary: Summary;
-let printed = '';
+let report: SyntheticReport | undefined;
 let seconds: JournalSecond[] = [];
-let browser: Browser | undefined;
-let page: Page;
-const skip = !which('chromium') && !process.env.CI ? 'chromium not installed (imload lab install)' : false;
 
 before(async () => {
   if (skip) return;
-  if (!which('chromium')) throw new Error('chromium not found: CI installs it');
-  dir = mkdtempSync(join(tmpdir(), 'imload-report-silent-'));
-  writeSyntheticJournal({ path: join(dir, 'journal.ndjson'), seconds: 240, users: 20_000, rampSeconds: 60, rampDownSeconds: 60, workers: 2, fanOut: 5, stalledWorker: STOP });
-  seconds = readFileSync(join(dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string }).filter((r): r is JournalSecond => r.type === 'second');
-  printed = execFileSync(process.execPath, ['bin/imload.js', 'report', dir], { encoding: 'utf8' });
-  summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, colorScheme: 'light' });
-  await page.goto(`file://${join(dir, 'index.html')}`);
-  await page.waitForFunction(() => [...document.querySelectorAll('canvas')].every((c) => (window as unknown as { Chart: { getChart(c: unknown): unknown } }).Chart.getChart(c)));
+  report = await syntheticReport('report-silent', { seconds: 240, users: 20_000, rampSeconds: 60, rampDownSeconds: 60, workers: 2, fanOut: 5, stalledWorker: STOP });
+  seconds = readFileSync(join(report.dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string }).filter((r): r is JournalSecond => r.type === 'second');
 }, { timeout: 120_000 });
-after(async () => {
-  await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => report?.close());
 
 /** A chart's datasets as drawn: label and the value at each second. */
 function datasets(id: string): Promise<Array<{ label: string; values: Array<{ x: number; y: number | null }> }>> {
-  return page.evaluate((canvasId) => {
+  return report!.page.evaluate((canvasId) => {
     const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ label: string; data: Array<{ x: number; y: number | null }> }> } } } }).Chart;
     const chart = Chart.getChart(document.getElementById(canvasId) as HTMLCanvasElement);
     return chart.data.datasets.map((d) => ({ label: d.label, values: d.data.map((p) => ({ x: p.x, y: p.y })) }));
@@ -64,6 +43,7 @@ test('the journal is what the coordinator writes for a stopped worker (the fixtu
 });
 
 test('summary.json, the page and the text report name the silent worker and its seconds', { skip }, async () => {
+  const { summary, page, printed } = report!;
   assert.deepEqual(summary.generator.silentWorkers, [{ worker: 0, seconds: 6, firstT: 120, lastT: 125 }]);
   const line = 'worker 0 sent no health sample in 6 seconds (t 120–125): stopped or stalled';
   assert.equal((await page.locator('#silent-workers').innerText()).trim(), line);
