@@ -205,11 +205,12 @@ function peerRoute(peers: KamailioPeers): string[] {
     ...peers.others.map((peer) => `\tif (${peer.residues.map((r) => `$var(residue) == ${r}`).join(' || ')}) { $du = ${quoted(`sip:${peer.address}`)}; route(TO_PEER); }`),
     '}',
     '',
-    // A subscription stays on the watcher's own pool: the peer's NOTIFYs and the watcher's refreshes
-    // pass through here, as everything a client receives does — a client reached over TCP or TLS
-    // has its connection to this pool only, and one on UDP may accept datagrams from it alone.
+    // A dialog (a subscription, an IM session) stays on its initiator's own pool: the peer's NOTIFYs
+    // and in-dialog requests and the initiator's refreshes pass through here, as everything a
+    // client receives does — a client reached over TCP or TLS has its connection to this pool only,
+    // and one on UDP may accept datagrams from it alone.
     'route[TO_PEER] {',
-    '\tif (is_method("SUBSCRIBE")) record_route();',
+    '\tif (is_method("SUBSCRIBE|INVITE")) record_route();',
     '\tif (!t_relay()) sl_reply_error();',
     '\texit;',
     '}',
