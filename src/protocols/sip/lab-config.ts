@@ -156,9 +156,10 @@ function routes(input: KamailioConfigInput): string[] {
     '\tif (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }',
     '\tif (!is_method("ACK")) { if (t_precheck_trans()) { t_check_trans(); exit; } t_check_trans(); }',
     '\tif (has_totag()) { route(IN_DIALOG); exit; }',
-    // Before authentication: a peer pool relays its users' requests without their credentials.
+    // A user is authenticated by its own pool; a peer pool's relays (from its listening socket)
+    // carry no credentials of ours and are trusted as the peer's.
+    ...(auth ? [input.peers ? `\tif (!(${fromPeer(input.peers)})) route(AUTH);` : '\troute(AUTH);'] : []),
     ...(input.peers ? ['\tif (!is_method("REGISTER|PUBLISH")) route(PEER);'] : []),
-    ...(auth ? ['\troute(AUTH);'] : []),
     '\tif (is_method("PUBLISH|SUBSCRIBE")) { route(PRESENCE); exit; }',
     '\tif (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }',
     '\tif ($rU == $null) { sl_send_reply("484", "Address Incomplete"); exit; }',
@@ -192,6 +193,16 @@ function routes(input: KamailioConfigInput): string[] {
     '\tt_release();',
     '}',
   ];
+}
+
+/** A request from one of the peer pools: its source is a peer's listening address and port (a client's port is its own). */
+function fromPeer(peers: KamailioPeers): string {
+  return peers.others
+    .map((peer) => {
+      const colon = peer.address.lastIndexOf(':');
+      return `($si == ${quoted(peer.address.slice(0, colon))} && $sp == ${Number(peer.address.slice(colon + 1))})`;
+    })
+    .join(' || ');
 }
 
 /** Relays a request for a user another pool holds to that pool, by the residue of the user's index. */

@@ -334,7 +334,10 @@ function federatedPeers(deployment: LabDeploymentRole, namePattern: string): Kam
   return {
     modulus: deployment.modulus,
     prefixLength,
-    others: deployment.homes.filter((home) => home.url !== deployment.self).map((home) => ({ address: new URL(home.url).host, residues: home.residues })),
+    others: deployment.homes.filter((home) => home.url !== deployment.self).map((home) => {
+      const url = new URL(home.url);
+      return { address: `${url.hostname}:${url.port || 5060}`, residues: home.residues };
+    }),
   };
 }
 
