@@ -75,7 +75,10 @@ test('generated Kamailio configurations pass kamailio -c (plain, Digest, TLS)', 
 test('a federated pool with Digest challenges its own client before relaying to a peer, and relays the peer\'s requests unchallenged', { timeout: 60_000 }, async (t) => {
   if (!requireBinary(t, 'kamailio', 'kamailio')) return;
   // Two pools on loopback: A holds residue 0 of 2 (u000001, u000003, …), B residue 1 (u000002, …).
-  const [portA, portB] = [await freeUdpAndTcpPort('127.0.0.1'), await freeUdpAndTcpPort('127.0.0.1')];
+  const portA = await freeUdpAndTcpPort('127.0.0.1');
+  // Neither is bound yet: the second free port may be the first again.
+  let portB = await freeUdpAndTcpPort('127.0.0.1');
+  while (portB === portA) portB = await freeUdpAndTcpPort('127.0.0.1');
   const urlA = `sip://127.0.0.1:${portA}`;
   const urlB = `sip://127.0.0.1:${portB}`;
   const homes = [{ url: urlA, residues: [0] }, { url: urlB, residues: [1] }];
