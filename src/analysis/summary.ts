@@ -324,7 +324,7 @@ export function summaryOf(
   const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
   const { generator } = partial;
   const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms, registry);
-  const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup);
+  const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup, { part: header.segment });
   // "Missed at N": the load at which a latency SLO first broke, not the run's peak.
   const firstBreak = thresholds.some((t) => !t.ok)
     ? findSloOnsets(everySecond(requested), thresholds).sort((a, b) => a.t - b.t)[0]

@@ -323,7 +323,7 @@ class ScenarioRun {
       for (const entry of this.journal.entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
       const figures = runFigures(inWindow, window.step.level);
       // A window with no sample of a metric (no logons in a later window) does not break it.
-      const results = evaluateThresholds(this.specs, (m) => metricValue(figures, m, inWindow.histograms), 'pass');
+      const results = evaluateThresholds(this.specs, (m) => metricValue(figures, m, inWindow.histograms), { missing: 'pass', part: this.options.header.segment });
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       const ok = failed.length === 0 && !figures.generator.bottleneck;
       const saturation = judgeSaturation({ points: inWindow.series, label: `the window at ${window.step.level} users` });
@@ -363,7 +363,7 @@ class ScenarioRun {
     const abortable = this.specs.filter((s) => s.abortOnFail && elapsed >= s.delayAbortEval);
     if (abortable.length === 0) return;
     const view = runFigures(this.aggregate, this.options.scenario.population.users);
-    const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, this.aggregate.histograms)).filter((r) => !r.ok);
+    const failed = evaluateThresholds(abortable, (m) => metricValue(view, m, this.aggregate.histograms), { part: this.options.header.segment }).filter((r) => !r.ok);
     if (failed.length > 0) this.requestStop('aborted', `threshold failed: ${failed.map((f) => f.name).join('; ')}`);
   }
 

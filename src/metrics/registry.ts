@@ -58,6 +58,12 @@ export interface MetricDefinition extends MetricDeclaration {
   readonly needsUsers?: boolean;
   /** Measured only by some runs (the same/cross-server split: network targets): no chart when it has no samples. */
   readonly ifSampled?: boolean;
+  /**
+   * Counted between a sender and its recipients, who may run in different segments of a
+   * multi-host run (`--segment i/N`): a segment's journal holds only its side, so a threshold on
+   * it is judged on the merged run (`imload merge`), never on one segment.
+   */
+  readonly acrossSegments?: boolean;
   readonly compare?: CompareRule;
 }
 
@@ -82,11 +88,11 @@ export const ENGINE_METRICS = [
   { name: 'sendLag', kind: 'latency', unit: 'ms', description: 'generator lateness: an action sent after its scheduled time', threshold: false },
   { name: 'errors.count', kind: 'counter', unit: 'count', description: 'error events of every kind', summary: 'errors.total', compare: { better: 'lower', limit: { relative: 0.1, absolute: 5 }, samples: 'errors' } },
   { name: 'errors.rate', kind: 'rate', unit: 'fraction', description: 'failed attempts / attempts', compare: { better: 'lower', limit: { absolute: 0.001 } } },
-  { name: 'messages.lost', kind: 'counter', unit: 'count', description: 'expected deliveries that never arrived', compare: { better: 'lower', limit: { relative: 0.1, absolute: 10 } } },
-  { name: 'messages.lossRate', kind: 'rate', unit: 'fraction', description: 'lost / expected deliveries', compare: { better: 'lower', limit: { absolute: 0.001 }, measuredWhen: 'messages.expected' } },
+  { name: 'messages.lost', kind: 'counter', unit: 'count', description: 'expected deliveries that never arrived', acrossSegments: true, compare: { better: 'lower', limit: { relative: 0.1, absolute: 10 } } },
+  { name: 'messages.lossRate', kind: 'rate', unit: 'fraction', description: 'lost / expected deliveries', acrossSegments: true, compare: { better: 'lower', limit: { absolute: 0.001 }, measuredWhen: 'messages.expected' } },
   { name: 'messages.duplicates', kind: 'counter', unit: 'count', description: 'deliveries received more than once', compare: { better: 'lower', limit: { absolute: 0 } } },
   { name: 'messages.misrouted', kind: 'counter', unit: 'count', description: 'messages received by a user they were not meant for', compare: { better: 'lower', limit: { absolute: 0 } } },
-  { name: 'messages.lostToNetsplit', kind: 'counter', unit: 'count', description: 'expected deliveries lost to a netsplit the lab injected (sender and recipient on different sides while it was in force); not in messages.lost' },
+  { name: 'messages.lostToNetsplit', kind: 'counter', unit: 'count', description: 'expected deliveries lost to a netsplit the lab injected (sender and recipient on different sides while it was in force); not in messages.lost', acrossSegments: true },
   { name: 'users.peakOnline', kind: 'gauge', unit: 'users', description: 'most users online at once', compare: { better: 'higher', limit: { relative: 0.01 } } },
   { name: 'users.onlineRatio', kind: 'rate', unit: 'fraction', description: 'peak online / requested users' },
   { name: 'users.logonFailures', kind: 'counter', unit: 'count', description: 'logons that failed or timed out' },
@@ -277,7 +283,8 @@ export class MetricRegistry {
   markdownTable(): string {
     const cell = (text: string) => text.replace(/\|/g, '\\|');
     const rows = this.all.map((m) => {
-      const threshold = !m.threshold ? '—' : m.kind === 'latency' ? `\`${m.name}.p99\`, \`.max\`, \`.mean\`` : `\`${m.name}\``;
+      const named = m.kind === 'latency' ? `\`${m.name}.p99\`, \`.max\`, \`.mean\`` : `\`${m.name}\``;
+      const threshold = !m.threshold ? '—' : m.acrossSegments ? `${named} (of a split run: the merged run)` : named;
       const protocols = m.protocols ? m.protocols.join(', ') : 'every';
       return `| \`${m.name}\` | ${m.kind} | ${m.unit} | ${protocols} | ${m.origin} | \`${m.summary}\` | ${threshold} | ${cell(m.description)} |`;
     });

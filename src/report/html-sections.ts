@@ -3,6 +3,7 @@ import type { LatencySummary } from '../metrics/histogram.js';
 import { escapeHtml as h } from '../text/escape.js';
 import { acrossSegmentsText, countedProtocolMetrics, formatMetricValue, formatMs, formatNumber, labServerDropsText, shownLatencies, verdictLabel } from './format.js';
 import type { ReportModel } from './report-model.js';
+import type { ThresholdResult } from '../analysis/thresholds.js';
 import { sizeDeployment, type SizingAnswer } from './sizing.js';
 import { describeRssPerVu, describeSilentWorkers } from '../analysis/generator.js';
 import { presenceMethodText } from '../analysis/summary.js';
@@ -12,7 +13,12 @@ export function overviewSection(model: ReportModel): string {
   const s = model.summary;
   const banner = model.cutShort ? `<p class="banner warn" id="cut-short" role="alert">${h(model.cutShort)}</p>` : '';
   const failed = s.thresholds.filter((t) => !t.ok).length;
-  const status = failed > 0 ? `<span class="bad">${failed} of ${s.thresholds.length} thresholds failed</span>` : `<span class="good">all ${s.thresholds.length} thresholds passed</span>`;
+  const left = s.thresholds.filter((t) => t.notJudged !== undefined).length;
+  const judged = s.thresholds.length - left;
+  const status = (failed > 0 ? `<span class="bad">${failed} of ${judged} thresholds failed</span>`
+    : judged === 0 && left > 0 ? 'no threshold judged here'
+    : `<span class="good">all ${judged} thresholds passed</span>`)
+    + (left > 0 ? ` (<span id="thresholds-left">${left} left to imload merge: this is one segment</span>)` : '');
   const bottleneck = s.generator.bottleneck ? `<p class="banner warn">The load generator was the bottleneck: ${h(s.generator.reasons.join('; '))}. Figures above that load speak for imload, not the server.</p>` : '';
   const serverDrops = labServerDropsText(s);
   const lost = s.generator.lostOnHost?.length
@@ -89,7 +95,8 @@ export function thresholdSection(model: ReportModel): string {
     const o = model.sloOnsets.find((x) => x.threshold === name);
     return o ? `first broke at ${formatNumber(o.t)} s, ${formatNumber(o.online)} users online` : '';
   };
-  const rows = list.map((t) => `<tr><td><code>${h(t.name)}</code></td><td>${h(formatMetricValue(t.metric, t.actual))}</td><td><span class="pill ${t.ok ? 'met' : 'missed'}">${t.ok ? 'passed' : 'failed'}</span></td><td>${h([onset(t.name), t.abortOnFail ? 'aborts the run' : ''].filter(Boolean).join('; '))}</td></tr>`);
+  const result = (t: ThresholdResult) => t.notJudged !== undefined ? '<span class="pill na">not judged here</span>' : `<span class="pill ${t.ok ? 'met' : 'missed'}">${t.ok ? 'passed' : 'failed'}</span>`;
+  const rows = list.map((t) => `<tr><td><code>${h(t.name)}</code></td><td>${t.notJudged !== undefined ? '–' : h(formatMetricValue(t.metric, t.actual))}</td><td>${result(t)}</td><td>${h([t.notJudged ?? '', onset(t.name), t.abortOnFail ? 'aborts the run' : ''].filter(Boolean).join('; '))}</td></tr>`);
   return `<table id="thresholds"><thead><tr><th>SLO / threshold</th><th>Measured (whole run)</th><th>Result</th><th>Notes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 

@@ -29,7 +29,7 @@ dl.facts dd { margin: 0; }
 .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; border: 1px solid currentColor; font-weight: 600; white-space: nowrap; }
 .pill.met { color: var(--good); }
 .pill.missed { color: var(--bad); }
-.pill.not-reached, .pill.inconclusive { color: var(--skip); }
+.pill.not-reached, .pill.inconclusive, .pill.na { color: var(--skip); }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 16px; }
 .chart { margin: 0; border: 1px solid var(--line); padding: 6px; }
 .chart-box { position: relative; height: 280px; }

@@ -1,6 +1,7 @@
 /**
  * junit.xml: one test case per threshold and per limit verdict, so CI shows them as tests.
- * A failed threshold and a missed limit fail; a limit not reached is skipped, with its reason.
+ * A failed threshold and a missed limit fail; a limit not reached, and a threshold one segment of a
+ * multi-host run leaves to the merged run, are skipped, with the reason.
  */
 import { escapeXml as x } from '../text/escape.js';
 import { formatMetricValue, verdictLabel } from './format.js';
@@ -31,7 +32,9 @@ export function renderJunit(summary: Summary): string {
   const prefix = `imload.${summary.scenario.name}`;
   const thresholds: Case[] = summary.thresholds.map((t) => {
     const measured = `measured ${formatMetricValue(t.metric, t.actual)}, limit ${thresholdLimit(t)}`;
-    return { name: t.name, className: `${prefix}.thresholds`, output: measured, ...(t.ok ? {} : { failure: `${t.name} failed: ${measured}` }) };
+    const className = `${prefix}.thresholds`;
+    if (t.notJudged !== undefined) return { name: t.name, className, output: t.notJudged, skipped: `not judged: ${t.notJudged}` };
+    return { name: t.name, className, output: measured, ...(t.ok ? {} : { failure: `${t.name} failed: ${measured}` }) };
   });
   const verdicts: Case[] = (summary.limits?.verdicts ?? []).map((v) => {
     const name = `${v.id}: ${v.kind === 'atLeast' ? '>=' : '<='} ${v.value} ${v.unit}`;

@@ -55,5 +55,6 @@ export function renderMarkdown(model: ReportModel): string {
 
 /** The measured value and the limit in the same unit, e.g. `delivery.p99 < 3s` | 1.23 s | < 3 s. */
 function thresholdRow(t: ThresholdResult): string {
-  return `| \`${cell(t.name)}\` | ${cell(formatMetricValue(t.metric, t.actual))} | ${cell(thresholdLimit(t))} | ${t.ok ? '✅ passed' : '❌ failed'} |`;
+  const result = t.notJudged !== undefined ? `➖ not judged: ${t.notJudged}` : t.ok ? '✅ passed' : '❌ failed';
+  return `| \`${cell(t.name)}\` | ${t.notJudged !== undefined ? '–' : cell(formatMetricValue(t.metric, t.actual))} | ${cell(thresholdLimit(t))} | ${cell(result)} |`;
 }

@@ -29,12 +29,14 @@ export function formatDuration(seconds: number): string {
 /** The run's verdict in one line; it agrees with the exit code (see src/exit-codes.ts). */
 export function verdictLine(summary: Summary): string {
   const failed = summary.thresholds.filter((t) => !t.ok);
-  const count = summary.thresholds.length;
+  const left = summary.thresholds.filter((t) => t.notJudged !== undefined);
+  const count = summary.thresholds.length - left.length;
   const after = formatDuration(summary.durationSeconds);
   const ended = `the run ${summary.end.reason} after ${after}${summary.end.detail ? ` (${summary.end.detail})` : ''}`;
-  const gate = count === 0 ? 'no thresholds set'
+  const judged = count === 0 ? (left.length === 0 ? 'no thresholds set' : 'no threshold judged here')
     : failed.length === 0 ? `${count === 1 ? 'the threshold' : `all ${count} thresholds`} held`
     : `${failed.length} of ${count} thresholds failed: ${failed.map((t) => t.metric || t.name).join(', ')}`;
+  const gate = left.length === 0 ? judged : `${judged} (${left.map((t) => t.metric).join(', ')} left to imload merge: this is one segment)`;
   // A killed run's journal has no end record: its figures stop where the journal does.
   if (summary.end.reason === 'unknown') return `■ CUT SHORT: ${summary.end.detail ?? 'the journal has no end record'}, ${after} in; ${gate}`;
   if (summary.end.reason === 'failed') return `✗ IMLOAD FAILED: ${ended}; ${gate}`;
@@ -51,9 +53,10 @@ export function thresholdLimit(t: Pick<ThresholdResult, 'name'>): string {
 
 /** "✓ delivery.p99 1.23 s < 3 s": the measured value and the limit in the same unit. */
 export function thresholdLine(t: ThresholdResult, timeScale: number): string {
-  const mark = t.ok ? '✓' : '✗';
+  const mark = t.notJudged !== undefined ? '–' : t.ok ? '✓' : '✗';
   const check = parseThresholdCheck(t.name);
   if (typeof check === 'string') return `${mark} ${t.name}  (${thresholdLimit(t)})`;
+  if (t.notJudged !== undefined) return `${mark} ${check.metric} not judged here ${thresholdLimit(t)}: ${t.notJudged}`;
   const measured = t.actual === null ? 'not measured' : formatMetricValue(check.metric, t.actual);
   // A bandwidth threshold reads the wall-clock figure: say so when that is not real time.
   const basis = check.metric === 'bandwidth.kbpsPerUser' && timeScale !== 1 && t.actual !== null ? ' (wall-clock)' : '';

@@ -73,3 +73,19 @@ test('latency limits take the same durations as scenario files: 1m30s, 1h, 250ms
   assert.match(parseThresholdCheck('logon.p95 < 30s1m') as string, /is not a duration like/);
   assert.match(parseThresholdCheck('users.peakOnline >= 1m30s') as string, /time units only apply to latencies/);
 });
+
+test('one segment of a multi-host run leaves thresholds on cross-segment deliveries to the merged run, and judges the rest', () => {
+  // 20 % of this segment's expected deliveries are other segments' receipts: judged here, that is a false loss.
+  const values: Record<string, number> = { 'messages.lossRate': 0.2, 'messages.lost': 400, 'errors.rate': 0.5 };
+  const specs = ['messages.lossRate < 0.1%', 'messages.lost == 0', 'errors.rate < 1%'].map((check) => ({ check, abortOnFail: true, delayAbortEval: 0 }));
+  const segment = evaluateThresholds(specs, (m) => values[m] ?? null, { part: { index: 1, count: 3 } });
+  assert.deepEqual(segment.map((r) => [r.ok, r.actual]), [[true, null], [true, null], [false, 0.5]]);
+  assert.match(segment[0]!.notJudged!, /^segment 2 of 3 holds only its own users' side of messages\.lossRate; imload merge judges it/);
+  assert.equal(segment[2]!.notJudged, undefined);
+  // The merged run (segment 0 of 1) and a whole run judge every one.
+  for (const part of [{ index: 0, count: 1 }, undefined]) {
+    const whole = evaluateThresholds(specs, (m) => values[m] ?? null, { part });
+    assert.deepEqual(whole.map((r) => r.ok), [false, false, false]);
+    assert.ok(whole.every((r) => r.notJudged === undefined));
+  }
+});
