@@ -73,7 +73,14 @@ test('segments 1/3, 2/3, 3/3 merged equal a single run with the same seed', { ti
   const segments = await Promise.all(['1/3', '2/3', '3/3'].map((segment, i) => runCommand({ ...common, segment, out: join(dir, `seg${i + 1}`) })));
   // A segment alone cannot tell a loss: its senders expect members of other segments, whose
   // receipts only the other journals hold. Its summary says so; only the merged run is judged.
-  for (const s of segments) assert.equal(s.result.reason, 'completed');
+  for (const s of segments) {
+    assert.equal(s.result.reason, 'completed');
+    // `messages.lost == 0` is the merged run's to judge: the segment neither fails on it nor passes it.
+    const [lost, errors] = s.result.summary.thresholds;
+    assert.match(lost!.notJudged ?? '', /imload merge judges it/);
+    assert.equal(errors!.notJudged, undefined);
+    assert.equal(s.exitCode, errors!.ok ? 0 : 99, JSON.stringify(s.result.summary.thresholds));
+  }
   assert.deepEqual(segments.map((s) => s.result.summary.messages.acrossSegments), [{ segment: 1, of: 3 }, { segment: 2, of: 3 }, { segment: 3, of: 3 }]);
   const perSegment = segments.map((s) => s.result.summary.users.requested);
   assert.deepEqual(perSegment, [20, 20, 20], 'each segment ran its third of the population');
