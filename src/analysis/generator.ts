@@ -114,7 +114,7 @@ export function generatorVerdict(aggregate: RunAggregate, sendLag: LatencySummar
 
 /**
  * "6.1 KiB RSS per VU after a full GC at the ramp's end (112 ms pause); workers' RSS peaked at
- * 420 MiB (43.0 KiB per VU all-in)", or that it was below what the sampling can tell, with the
+ * 420 MiB (43.0 KiB per VU all-in), the coordinator's at 130 MiB", or that it was below what the sampling can tell, with the
  * resolution. Summaries from before the collection (or the resolution) was recorded lack those fields.
  */
 export function describeRssPerVu(generator: Pick<GeneratorVerdict, 'rssPerVuBytes' | 'rssPerVu'>): string {
@@ -130,5 +130,6 @@ export function describeRssPerVu(generator: Pick<GeneratorVerdict, 'rssPerVuByte
     rssPerVu?.peakRssBytes && rssPerVu.peakRssPerVuBytes
       ? `; workers' RSS peaked at ${(rssPerVu.peakRssBytes / 2 ** 20).toFixed(0)} MiB (${kib(rssPerVu.peakRssPerVuBytes)} per VU all-in)`
       : '';
-  return `${figure}${collected}${peak}`;
+  const coordinator = rssPerVu?.coordinatorPeakRssBytes ? `, the coordinator's at ${(rssPerVu.coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB` : '';
+  return `${figure}${collected}${peak}${coordinator}`;
 }

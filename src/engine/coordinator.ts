@@ -8,7 +8,7 @@ import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
 import { METRICS } from '../protocols/metric-registry.js';
-import { JournalWriter, type JournalEntry, type JournalFault, type JournalHeader, type RunPhase } from '../metrics/journal.js';
+import { JournalWriter, readJournal, type JournalEntry, type JournalFault, type JournalHeader, type RunPhase } from '../metrics/journal.js';
 import { HostSampler } from '../metrics/host.js';
 import { joinRecordings } from '../metrics/recording.js';
 import { evaluateThresholds, thresholdSpecs, type ThresholdSpec } from '../analysis/thresholds.js';
@@ -137,13 +137,17 @@ function planRun(options: RunOptions): RunPlan {
   return { timeline, startEpochMs, header };
 }
 
-/** journal.ndjson as the run writes it, and the same entries kept for judging and the summary. */
+/**
+ * journal.ndjson as the run writes it, passed on to the live outputs. Entries are not kept here: a
+ * working day's run at 100,000 users journals ~140 MiB, which held as objects grew the
+ * coordinator by tens of MiB an hour (bench/RESULTS.md); what is judged during the run is folded
+ * as it arrives, and the summary at the end reads the file back.
+ */
 class RunJournal {
   private readonly writer: JournalWriter;
-  readonly entries: JournalEntry[] = [];
 
   constructor(
-    path: string,
+    readonly path: string,
     private readonly outputs?: OutputSet,
   ) {
     this.writer = new JournalWriter(path);
@@ -156,7 +160,6 @@ class RunJournal {
 
   record(entry: JournalEntry): void {
     this.writer.append(entry);
-    this.entries.push(entry);
     this.outputs?.addEntry(entry);
     if (entry.type === 'second') this.outputs?.addSecond(entry);
   }
@@ -217,7 +220,8 @@ class ScenarioRun {
   // Once for the whole host, here rather than in each worker: the workers share the host.
   private readonly hostSampler: HostSampler;
   private readonly specs: ThresholdSpec[];
-  private readonly windows: StepWindow[];
+  /** Step-search windows not yet judged, each with the seconds journaled in it so far. */
+  private readonly windows: Array<StepWindow & { readonly seconds: RunAggregate }>;
   /** The first step level whose window failed (step search). */
   private failingLevel: number | undefined;
   /** Seconds journaled so far. */
@@ -235,7 +239,7 @@ class ScenarioRun {
   ) {
     this.hostSampler = new HostSampler(options.serverPids);
     this.specs = thresholdSpecs(options.scenario);
-    this.windows = stepWindows(plan.timeline);
+    this.windows = stepWindows(plan.timeline).map((window) => ({ ...window, seconds: new RunAggregate() }));
     options.signal?.addEventListener('abort', () => this.requestStop('interrupted', 'stopped by signal'), { once: true });
   }
 
@@ -283,7 +287,8 @@ class ScenarioRun {
     if (eventsPath) joinRecordings(this.workers.recordingParts(eventsPath), eventsPath);
     for (const note of this.options.finalNotes?.() ?? []) this.journal.record({ type: 'note', key: note.key, text: note.text });
     this.journal.record({ type: 'end', at: Date.now(), reason: this.stopReason!, detail: this.stopDetail });
-    const { summary } = buildSummary(this.journal.entries);
+    // The appends are synchronous: the file holds every entry, the end included.
+    const { summary } = buildSummary(readJournal(this.journal.path));
     return { summary, aggregate: this.aggregate, reason: this.stopReason! };
   }
 
@@ -305,6 +310,7 @@ class ScenarioRun {
     const entry = { ...this.workers.mergeSecond(second, this.plan.startEpochMs + second * 1000, this.phaseAt(second * 1000)), ...this.hostSampler.sample() };
     this.journal.record(entry);
     this.aggregate.add(entry);
+    for (const window of this.windows) if (entry.t > window.t0 && entry.t <= window.t1) window.seconds.add(entry);
     this.options.onProgress?.({
       t: second,
       phase: entry.phase,
@@ -319,8 +325,7 @@ class ScenarioRun {
   private judgeWindows(): void {
     while (this.windows.length > 0 && this.windows[0]!.t1 <= this.second) {
       const window = this.windows.shift()!;
-      const inWindow = new RunAggregate();
-      for (const entry of this.journal.entries) if (entry.type === 'second' && entry.t > window.t0 && entry.t <= window.t1) inWindow.add(entry);
+      const inWindow = window.seconds;
       const figures = runFigures(inWindow, window.step.level);
       // A window with no sample of a metric (no logons in a later window) does not break it.
       const results = evaluateThresholds(this.specs, (m) => metricValue(figures, m, inWindow.histograms), { missing: 'pass', part: this.options.header.segment });

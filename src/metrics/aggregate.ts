@@ -62,6 +62,8 @@ export class RunAggregate {
   private longestCollectionMs = 0;
   /** The workers' summed RSS at its highest second, baselines included: what the generator really used. */
   private peakRssBytes = 0;
+  /** The coordinator's RSS at its highest second; 0 when the journal has none (from before it was sampled). */
+  private coordinatorPeakRssBytes = 0;
   /** Datagrams dropped on the workers' own UDP sockets, the seconds they were dropped in, and by which workers. */
   private readonly ownUdpDrops = { datagrams: 0, seconds: 0, workers: new Set<number>() };
   /** Per worker, the seconds it sent no health sample (journaled stale): stopped, swapped out, stalled. */
@@ -93,6 +95,7 @@ export class RunAggregate {
       this.longestCollectionMs = Math.max(this.longestCollectionMs, h.rampCollection.pauseMs);
     }
     this.peakRssBytes = Math.max(this.peakRssBytes, second.health.reduce((n, h) => n + h.rssBytes, 0));
+    this.coordinatorPeakRssBytes = Math.max(this.coordinatorPeakRssBytes, second.host?.coordinatorRssBytes ?? 0);
     // Journals from before the baseline was recorded cannot say what the users cost.
     if (second.online > 0 && second.health.length > 0 && second.health.every((h) => h.baselineRssBytes !== undefined)) {
       const above = second.health.reduce((n, h) => n + h.rssBytes - h.baselineRssBytes!, 0);
@@ -191,6 +194,7 @@ export class RunAggregate {
       ...(collected ? { rampCollectionPauseMs: this.longestCollectionMs } : {}),
       peakRssBytes: this.peakRssBytes,
       peakRssPerVuBytes: this.peakOnline > 0 && this.peakRssBytes > 0 ? Math.round(this.peakRssBytes / this.peakOnline) : null,
+      ...(this.coordinatorPeakRssBytes > 0 ? { coordinatorPeakRssBytes: this.coordinatorPeakRssBytes } : {}),
     };
   }
 
@@ -251,6 +255,8 @@ export interface RssPerVu {
   readonly peakRssBytes: number;
   /** `peakRssBytes` ÷ the peak of users online: the generator's whole memory per user at its worst. */
   readonly peakRssPerVuBytes: number | null;
+  /** The coordinator process's RSS at its highest second (absent: the journal did not sample it). */
+  readonly coordinatorPeakRssBytes?: number;
 }
 
 /**

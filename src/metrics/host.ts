@@ -1,5 +1,6 @@
 /**
- * The host beside the generator: the whole machine's CPU (/proc/stat) and, when the lab started
+ * The host beside the generator: the whole machine's CPU (/proc/stat), the coordinator's own CPU
+ * and memory (this process: it merges the workers' seconds and writes the journal) and, when the lab started
  * the server, the server's CPU and memory summed over its process tree (/proc/<pid>/stat and
  * /status), and the datagrams the kernel dropped on its UDP sockets. Sampled once a second by the coordinator, so a verdict can tell a server that gave out
  * from a host that ran out of CPU under the server and the workers together (docs/metrics.md
@@ -93,6 +94,8 @@ export function processTree(roots: readonly number[], table: ReadonlyMap<number,
 
 export class HostSampler {
   private lastHost: CpuTicks | null = null;
+  /** This process's (the coordinator's) CPU ticks at the previous sample. */
+  private lastOwnTicks: number | null = null;
   private lastServer = new Map<number, number>();
   /** The server's process tree as last read: whose UDP sockets' drops are the server's. */
   private serverTree: readonly number[] = [];
@@ -111,11 +114,19 @@ export class HostSampler {
     const previous = this.lastHost;
     this.lastHost = parsed.ticks;
     const elapsed = previous ? parsed.ticks.total - previous.total : 0;
+    const ownTicks = parsePidStat(readText('/proc/self/stat') ?? '')?.ticks ?? null;
+    const lastOwnTicks = this.lastOwnTicks;
+    this.lastOwnTicks = ownTicks;
     if (!previous || elapsed <= 0) {
       this.readServer(0, parsed.cores);
       return {};
     }
-    const host: HostSecond = { cpuPercent: round((100 * (parsed.ticks.busy - previous.busy)) / elapsed), cores: parsed.cores };
+    const host: HostSecond = {
+      cpuPercent: round((100 * (parsed.ticks.busy - previous.busy)) / elapsed),
+      cores: parsed.cores,
+      coordinatorRssBytes: process.memoryUsage.rss(),
+      ...(ownTicks !== null && lastOwnTicks !== null ? { coordinatorCpuPercent: round((100 * parsed.cores * (ownTicks - lastOwnTicks)) / elapsed) } : {}),
+    };
     const server = this.readServer(elapsed, parsed.cores);
     return server ? { host, server } : { host };
   }

@@ -69,6 +69,10 @@ export interface HostSecond {
   /** Busy share of all cores, 0–100. */
   readonly cpuPercent: number;
   readonly cores: number;
+  /** The coordinator process's resident memory (the workers' is in `health`); absent in older journals. */
+  readonly coordinatorRssBytes?: number;
+  /** The coordinator process's CPU over the second, % of one core; absent in older journals. */
+  readonly coordinatorCpuPercent?: number;
 }
 
 /** The lab server's process tree over one second. */

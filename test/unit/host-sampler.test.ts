@@ -1,7 +1,7 @@
 /** The /proc readers behind the host and server samples (src/metrics/host.ts), and their chart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJournal } from '../../src/metrics/journal.js';
@@ -49,6 +49,25 @@ test('sampling this process as "the server": CPU it burns is seen, and the host 
   assert.ok(server.rssBytes > 10 * 2 ** 20, `RSS ${server.rssBytes}`);
   // The host's busy cores include this process's (shares of the same ticks; rounding aside).
   assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.05, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
+});
+
+test('the coordinator (this process): its RSS as the kernel counts it, and the CPU it burns between samples', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const sampler = new HostSampler();
+  const until = Date.now() + 300;
+  let spin = 0;
+  while (Date.now() < until) spin++;
+  const { host } = sampler.sample();
+  const cpu = process.cpuUsage(cpuBefore);
+  const expectedPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore)) * 100;
+  assert.ok(spin > 0);
+  assert.ok(host, 'sampled');
+  const rss = parseStatusRss(readFileSync('/proc/self/status', 'utf8'));
+  assert.ok(Math.abs(host.coordinatorRssBytes! - rss) < 16 * 2 ** 20, `coordinator RSS ${host.coordinatorRssBytes} vs VmRSS ${rss}`);
+  // What the process itself counted over the same span (10-ms ticks against microseconds: a few points apart).
+  assert.ok(Math.abs(host.coordinatorCpuPercent! - expectedPercent) < 15, `coordinator CPU ${host.coordinatorCpuPercent} % vs ${expectedPercent.toFixed(1)} % by process.cpuUsage`);
+  assert.ok(host.coordinatorCpuPercent! / 100 <= (host.cpuPercent * host.cores) / 100 + 0.05, `coordinator ${host.coordinatorCpuPercent} %, host ${host.cpuPercent} % of ${host.cores}`);
 });
 
 test('the report has one CPU chart for host, server and generator, in cores busy, with the saturation line', () => {

@@ -19,7 +19,7 @@ const BASELINE = 100 * 2 ** 20;
  * 150 users held from t 11 to 40; `above(t)` is RSS above the baseline, summed over two workers;
  * `collected(worker, t)` is the collection that worker reports in second t, if any.
  */
-function run(above: (t: number) => number, collected: (worker: number, t: number) => RampCollection | undefined = () => undefined) {
+function run(above: (t: number) => number, collected: (worker: number, t: number) => RampCollection | undefined = () => undefined, coordinatorRss?: (t: number) => number) {
   const aggregate = new RunAggregate();
   for (let t = 1; t <= 45; t++) {
     const phase: RunPhase = t <= 10 ? 'rampUp' : t <= 40 ? 'hold' : 'rampDown';
@@ -30,6 +30,7 @@ function run(above: (t: number) => number, collected: (worker: number, t: number
         const rampCollection = collected(worker, t);
         return { worker, eventLoopP99: 10, eventLoopMax: 12, cpuPercent: 20, rssBytes: BASELINE + above(t) / 2, baselineRssBytes: BASELINE, heapUsedBytes: 1, openFds: 10, vus: online / 2, ...(rampCollection ? { rampCollection } : {}) };
       }),
+      ...(coordinatorRss ? { host: { cpuPercent: 50, cores: 2, coordinatorRssBytes: coordinatorRss(t), coordinatorCpuPercent: 5 } } : {}),
     };
     aggregate.add(second);
   }
@@ -99,4 +100,15 @@ test('below the sampling\'s resolution it says so, with the resolution, never "0
   assert.ok(g.rssPerVu.resolutionBytes > 0);
   assert.match(describeRssPerVu(g), /below the sampling's resolution \(\d+\.\d KiB\)/);
   assert.doesNotMatch(describeRssPerVu(g), /^0\.0 KiB/);
+});
+
+test('the coordinator\'s RSS: its peak beside the workers\', never in the per-VU figure; absent from journals that did not sample it', () => {
+  const above = (t: number) => (t <= 10 ? 0 : 1.5 * MiB);
+  const sampled = run(above, undefined, (t) => (80 + (t === 30 ? 45 : t / 10)) * MiB);
+  assert.equal(sampled.rssPerVu.coordinatorPeakRssBytes, 125 * MiB);
+  assert.equal(sampled.rssPerVuBytes, run(above).rssPerVuBytes, 'the users\' cost is the workers\' alone');
+  assert.match(describeRssPerVu(sampled), /workers' RSS peaked at \d+ MiB \([\d.]+ KiB per VU all-in\), the coordinator's at 125 MiB$/);
+  const older = run(above);
+  assert.equal(older.rssPerVu.coordinatorPeakRssBytes, undefined);
+  assert.doesNotMatch(describeRssPerVu(older), /coordinator/);
 });
