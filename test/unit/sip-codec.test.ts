@@ -85,6 +85,29 @@ test('non-ASCII text parses as ASCII does: header values decoded, the body cut a
   assert.deepEqual(message.headers.getAll('Via'), expectMessage(parseSipMessage(crlf(NOTIFY))).headers.getAll('Via'));
 });
 
+test('the header block ends at the first empty line, CRLF or bare LF, wherever the body has more', () => {
+  const head = ['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP h;branch=z9hG4bKx', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: c', 'CSeq: 2 REGISTER'];
+  const parse = (text: string): SipMessage | SipParseError => parseSipMessage(Buffer.from(text, 'utf8'));
+  // Bare LF line ends (§ 7.5 allows a receiver to accept them), the body holding both blank-line forms.
+  const bare = expectMessage(parse(`${[...head, 'l: 9'].join('\n')}\n\nab\n\ncd\r\n\r\n`));
+  assert.equal(bare.body.toString(), 'ab\n\ncd\r\n\r');
+  // CRLF lines ended by a bare LF blank line, and LF lines ended by a CRLF one.
+  assert.equal(expectMessage(parse(`${[...head, 'l: 2'].join('\r\n')}\r\n\nhi`)).body.toString(), 'hi');
+  assert.equal(expectMessage(parse(`${[...head, 'l: 2'].join('\n')}\n\r\nhi`)).body.toString(), 'hi');
+  // The message ends with its blank line (no body, no Content-Length on a datagram).
+  const empty = expectMessage(parse(`${head.join('\r\n')}\r\n\r\n`));
+  assert.equal(empty.body.length, 0);
+  assert.equal(empty.headers.get('CSeq'), '2 REGISTER');
+  // A line holding only blanks is a continuation, not the end of the headers.
+  assert.equal(expectMessage(parse(`${head.join('\r\n')}\r\nSubject: a\r\n \r\n b\r\n\r\n`)).headers.get('Subject'), 'a b');
+  for (const broken of [`${head.join('\r\n')}\r\n`, head.join('\r\n'), `${head.join('\r\n')}\r\n\r`, 'SIP/2.0 200 OK']) {
+    const result = parse(broken);
+    assert.ok(result instanceof SipParseError && result.message === 'no blank line after the headers', JSON.stringify(broken));
+  }
+  const headless = parse('SIP/2.0 200 OK\r\n\r\n');
+  assert.ok(headless instanceof SipParseError && headless.message.startsWith('missing'));
+});
+
 test('a list header without commas before one with them: each split on its own commas', () => {
   const lines = ['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP h;branch=z9hG4bKx', 'm: <sip:x@y>;expires=60', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: c', 'CSeq: 2 REGISTER', 'Allow: INVITE, ACK', 'Server: s, t', '', ''];
   const message = expectMessage(parseSipMessage(crlf(lines)));

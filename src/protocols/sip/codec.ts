@@ -71,17 +71,6 @@ export function findHeaderEnd(data: Buffer, from = 0): { index: number; length: 
   return crlf === -1 ? undefined : { index: crlf + 1, length: 2 };
 }
 
-/**
- * findHeaderEnd on the message's text: the same answer, in characters. Searching the string
- * saves the two native calls (and a subarray) that searching the bytes costs per datagram.
- */
-function findTextHeaderEnd(text: string, from: number): { index: number; length: number } | undefined {
-  const crlf = text.indexOf('\n\r\n', from);
-  const lf = text.indexOf('\n\n', from);
-  if (lf !== -1 && (crlf === -1 || lf < crlf)) return { index: lf + 1, length: 1 };
-  return crlf === -1 ? undefined : { index: crlf + 1, length: 2 };
-}
-
 /** Number of CR/LF bytes at the start (keep-alives and RFC 3261 § 7.5 leading blank lines). */
 export function leadingLineBreaks(data: Buffer, from = 0): number {
   let i = from;
@@ -154,13 +143,16 @@ function addHeader(headers: SipHeaders, head: string, spelling: HeaderSpelling, 
 }
 
 /**
- * Parses the header lines of `head[pos, limit)` (after the start line), unfolding continuation
- * lines (§ 7.3.1). Lines end in LF with an optional CR before it. Works on offsets into `head`:
- * names are looked up where they stand and values are kept as offsets, sliced when first read,
- * so a header nobody reads costs no string (every datagram comes through here).
+ * Parses the header lines of `head[pos, limit)` (after the start line) into `headers`, unfolding
+ * continuation lines (§ 7.3.1). Lines end in LF with an optional CR before it. Works on offsets
+ * into `head`: names are looked up where they stand and values are kept as offsets, sliced when
+ * first read, so a header nobody reads costs no string (every datagram comes through here).
+ * `toBlankLine`: the block ends at the first empty line (CRLF or bare LF, § 7.5), found as the
+ * lines are walked, and its absence is an error; otherwise it ends at `limit`. Returns where the
+ * body starts. (Two searches of the whole text for the blank line before the walk made a 200 OK
+ * to REGISTER cost 0.93 µs to parse, against 0.87 µs: bench/sip-register-path.bench.ts.)
  */
-function parseHeaderLines(head: string, pos: number, limit: number): SipHeaders | SipParseError {
-  const headers = new SipHeaders(head);
+function parseHeaderLines(headers: SipHeaders, head: string, pos: number, limit: number, toBlankLine: boolean): number | SipParseError {
   let spelling: HeaderSpelling | undefined;
   let valueStart = 0;
   let valueEnd = 0;
@@ -169,8 +161,16 @@ function parseHeaderLines(head: string, pos: number, limit: number): SipHeaders 
   // lines before it (a search from each list header's value ran on to the end of the message
   // when it had none).
   let comma = -1;
+  let bodyStart = toBlankLine ? -1 : limit;
   while (pos < limit) {
     const lf = head.indexOf('\n', pos);
+    if (toBlankLine) {
+      if (lf === -1) return new SipParseError('no blank line after the headers');
+      if (lf === pos || (lf === pos + 1 && head.charCodeAt(pos) === 0x0d)) {
+        bodyStart = lf + 1;
+        break;
+      }
+    }
     const next = lf === -1 || lf >= limit ? limit : lf + 1;
     let end = lf === -1 || lf >= limit ? limit : lf;
     while (end > pos && isBlank(head.charCodeAt(end - 1))) end--;
@@ -199,11 +199,12 @@ function parseHeaderLines(head: string, pos: number, limit: number): SipHeaders 
     folded = undefined;
     pos = next;
   }
+  if (bodyStart === -1) return new SipParseError('no blank line after the headers');
   if (spelling !== undefined) {
     if (spelling.list && comma < valueStart) comma = nextComma(head, valueStart);
     addHeader(headers, head, spelling, valueStart, valueEnd, folded, comma);
   }
-  return headers;
+  return bodyStart;
 }
 
 /** The method of a CSeq value (`1*10DIGIT LWS method`, upper-cased), or undefined when malformed. */
@@ -233,9 +234,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
   if (text.length === data.length) {
     let start = 0;
     while (start < text.length && (text.charCodeAt(start) === 0x0d || text.charCodeAt(start) === 0x0a)) start++;
-    const end = findTextHeaderEnd(text, start);
-    if (end === undefined) return new SipParseError('no blank line after the headers');
-    return parseParts(data, text, start, end.index, end.index + end.length);
+    return parseParts(data, text, start, text.length, undefined);
   }
   const start = leadingLineBreaks(data);
   const end = findHeaderEnd(data, start);
@@ -246,15 +245,19 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
 }
 
 /**
- * The message whose start line begins at `head[start]` and whose header block ends at
- * `head[headEnd]`; its body starts at byte `bodyStart` of `data`.
+ * The message whose start line begins at `head[start]`; its header block ends at `head[limit]`
+ * and its body at byte `bodyStart` of `data` when the caller found the blank line (else the
+ * header lines are read up to the blank line, and `head` is the whole message).
  */
-function parseParts(data: Buffer, head: string, start: number, headEnd: number, bodyStart: number): SipMessage | SipParseError {
+function parseParts(data: Buffer, head: string, start: number, limit: number, bodyStart: number | undefined): SipMessage | SipParseError {
   const firstLf = head.indexOf('\n', start);
+  if (firstLf === -1) return new SipParseError('no blank line after the headers');
   const startLine = parseStartLine(head.slice(start, firstLf > start && head.charCodeAt(firstLf - 1) === 0x0d ? firstLf - 1 : firstLf));
   if (startLine instanceof SipParseError) return startLine;
-  const headers = parseHeaderLines(head, firstLf + 1, headEnd);
-  if (headers instanceof SipParseError) return headers;
+  const headers = new SipHeaders(head);
+  const headerEnd = parseHeaderLines(headers, head, firstLf + 1, limit, bodyStart === undefined);
+  if (headerEnd instanceof SipParseError) return headerEnd;
+  bodyStart ??= headerEnd;
   if (headers.requiredSeen !== ALL_REQUIRED) return new SipParseError(`missing ${missingRequired(headers.requiredSeen)}`);
   const cseqMethod = cseqMethodOf(headers.getSpelled(CSEQ)!);
   if (cseqMethod === undefined) return new SipParseError('bad CSeq');
