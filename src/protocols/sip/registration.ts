@@ -13,6 +13,21 @@ function sameUri(a: string, b: string): boolean {
   return a === b || a.toLowerCase() === b.toLowerCase();
 }
 
+/**
+ * Whether a Contact value names our binding. A registrar echoes the Contact it was sent, so
+ * `<our URI>` is first looked for where it stands: no slice and no lower-casing (slicing and
+ * comparing whole URIs cost ~1.5 µs per REGISTER in a profile); anything else is compared as before.
+ */
+function isOurContact(contact: string, ua: UserAgent): boolean {
+  const open = contact.indexOf('<');
+  if (open !== -1) {
+    const end = ua.contactEndAt(contact, open + 1);
+    if (end !== -1 && contact.charCodeAt(end) === 0x3e) return true;
+  }
+  const uri = nameAddrUri(contact);
+  return uri !== undefined && sameUri(uri, ua.contactUri());
+}
+
 /** Its own refresh timer (a WheelTimer): one object per binding, not a Timeout and a closure more. */
 export class Registration extends WheelTimer implements CSeqSource {
   /** Our Call-ID and From tag are made from it (UserAgent.callId/tag), as a subscription's are. */
@@ -86,10 +101,8 @@ export class Registration extends WheelTimer implements CSeqSource {
 
   /** § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. */
   private grantedExpires(response: SipResponse): number {
-    const ours = this.ua.contactUri();
     for (const contact of response.headers.getAll('Contact')) {
-      const uri = nameAddrUri(contact);
-      if (uri === undefined || !sameUri(uri, ours)) continue;
+      if (!isOurContact(contact, this.ua)) continue;
       const seconds = parseSeconds(nameAddrParam(contact, 'expires'));
       if (seconds !== undefined) return seconds;
     }

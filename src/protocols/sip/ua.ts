@@ -116,6 +116,8 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private digest: Array<DigestSession | undefined> | undefined;
   /** `Via: SIP/2.0/<transport> <host>:<port>;branch=` of the attached channel. */
   private viaPrefix = '';
+  /** The channel's local address: sent-by, and the Contact's transport parameter. */
+  private local: LocalAddress | undefined;
   private contact = '';
   private branchCounter = 0;
   private strayNoted = false;
@@ -138,8 +140,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
     // Over UDP the same for every user of one of the agent's few sockets: one copy, not one per
     // user. A TCP/TLS user's is its own (its connection's port), so not kept.
     const local = channel.reliable ? localAddressOf(channel) : udpLocalAddress(channel);
+    this.local = local;
     this.viaPrefix = local.viaPrefix;
-    this.contact = `sip:${this.config.user}@${local.sentBy};transport=${channel.transport.toLowerCase()}`;
+    this.contact = `sip:${this.config.user}@${local.sentBy}${local.transportParam}`;
     this.transactions = new ClientTransactions(this, this.config.timers);
   }
 
@@ -162,6 +165,23 @@ export class UserAgent implements SipReceiver, TransactionSender {
   contactUri(): string {
     this.requireChannel();
     return this.contact;
+  }
+
+  /**
+   * Where our Contact URI ends if `text` holds it from `at` on, else -1. Compared part by part:
+   * the URI is a concatenation, and comparing it whole flattens it — a copy per user, which
+   * showed in profiles of one REGISTER per user (the registration's check of its binding).
+   */
+  contactEndAt(text: string, at: number): number {
+    this.requireChannel();
+    const local = this.local!;
+    const user = this.config.user;
+    let end = at + 4;
+    if (!text.startsWith('sip:', at) || !text.startsWith(user, end)) return -1;
+    end += user.length;
+    if (text.charCodeAt(end) !== 0x40 || !text.startsWith(local.sentBy, end + 1)) return -1;
+    end += 1 + local.sentBy.length;
+    return text.startsWith(local.transportParam, end) ? end + local.transportParam.length : -1;
   }
 
   newTag(): string {
@@ -387,11 +407,19 @@ interface LocalAddress {
   readonly sentBy: string;
   /** `Via: SIP/2.0/<transport> <sent-by>;branch=` */
   readonly viaPrefix: string;
+  /** `;transport=<transport>` of the Contact. */
+  readonly transportParam: string;
 }
 
 function localAddressOf(channel: SipChannel): LocalAddress {
   const sentBy = `${hostForUri(channel.localHost)}:${channel.localPort}`;
-  return { host: channel.localHost, port: channel.localPort, sentBy, viaPrefix: `Via: SIP/2.0/${channel.transport} ${sentBy};branch=` };
+  return {
+    host: channel.localHost,
+    port: channel.localPort,
+    sentBy,
+    viaPrefix: `Via: SIP/2.0/${channel.transport} ${sentBy};branch=`,
+    transportParam: `;transport=${channel.transport.toLowerCase()}`,
+  };
 }
 
 /**
