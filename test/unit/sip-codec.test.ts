@@ -108,6 +108,23 @@ test('the header block ends at the first empty line, CRLF or bare LF, wherever t
   assert.ok(headless instanceof SipParseError && headless.message.startsWith('missing'));
 });
 
+test('status lines: three digits 100..699, then a space and a reason or nothing', () => {
+  const headers = ['Via: SIP/2.0/UDP h;branch=z9hG4bKx', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: c', 'CSeq: 2 REGISTER', '', ''];
+  const status = (line: string): [number, string] | string => {
+    const result = parseSipMessage(crlf([line, ...headers]));
+    if (result instanceof SipParseError) return result.message;
+    assert.equal(result.kind, 'response');
+    return result.kind === 'response' ? [result.status, result.reason] : 'request';
+  };
+  assert.deepEqual(status('SIP/2.0 200 OK'), [200, 'OK']);
+  assert.deepEqual(status('SIP/2.0 183 Session Progress'), [183, 'Session Progress']);
+  assert.deepEqual(status('SIP/2.0 699'), [699, '']);
+  assert.deepEqual(status('SIP/2.0 100 '), [100, '']);
+  for (const bad of ['SIP/2.0 200OK', 'SIP/2.0 099 Low', 'SIP/2.0 700 High', 'SIP/2.0 20', 'SIP/2.0 2x0 OK', 'SIP/2.0  200 OK', 'SIP/2.0 200\tOK']) {
+    assert.match(String(status(bad)), /^bad status line/, bad);
+  }
+});
+
 test('a list header without commas before one with them: each split on its own commas', () => {
   const lines = ['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP h;branch=z9hG4bKx', 'm: <sip:x@y>;expires=60', 'From: <sip:a@b>;tag=1', 'To: <sip:a@b>', 'Call-ID: c', 'CSeq: 2 REGISTER', 'Allow: INVITE, ACK', 'Server: s, t', '', ''];
   const message = expectMessage(parseSipMessage(crlf(lines)));

@@ -103,19 +103,38 @@ function contentLengthOf(value: string): number | undefined {
   return n;
 }
 
-function parseStartLine(line: string): SipParseError | { request: boolean; a: string; b: string } {
-  if (line.startsWith(STATUS_PREFIX)) {
+/** A start line: a request's method and Request-URI, or a response's status and reason. */
+interface StartLine {
+  readonly request: boolean;
+  /** Method, or '' for a response. */
+  readonly method: string;
+  /** Request-URI, or the reason phrase. */
+  readonly text: string;
+  /** 0 for a request. */
+  readonly status: number;
+}
+
+/**
+ * The start line at `head[start, end)`. A status line is read where it stands, its code by
+ * character codes: slicing the line, then its code, and converting that with Number() cost more
+ * (every answer comes through here).
+ */
+function parseStartLine(head: string, start: number, end: number): SipParseError | StartLine {
+  if (head.startsWith(STATUS_PREFIX, start)) {
     // `SIP/2.0 NNN[ reason]` with NNN in 100..699 (§ 7.2).
-    const at = STATUS_PREFIX.length;
-    const after = line.length === at + 3 ? undefined : line.charCodeAt(at + 3);
-    if (!isStatusCode(line, at) || (after !== undefined && after !== 0x20)) return new SipParseError(`bad status line: ${line.slice(0, 80)}`);
-    return { request: false, a: line.slice(at, at + 3), b: after === undefined ? '' : line.slice(at + 4) };
+    const at = start + STATUS_PREFIX.length;
+    if (end - at < 3 || !isStatusCode(head, at) || (end > at + 3 && head.charCodeAt(at + 3) !== 0x20)) {
+      return new SipParseError(`bad status line: ${head.slice(start, Math.min(end, start + 80))}`);
+    }
+    const status = (head.charCodeAt(at) - 0x30) * 100 + (head.charCodeAt(at + 1) - 0x30) * 10 + (head.charCodeAt(at + 2) - 0x30);
+    return { request: false, method: '', text: end > at + 3 ? head.slice(at + 4, end) : '', status };
   }
+  const line = head.slice(start, end);
   const parts = line.split(' ');
   if (parts.length !== 3 || parts[2] !== SIP_VERSION) return new SipParseError(`bad request line: ${line.slice(0, 80)}`);
   if (!KNOWN_METHODS.has(parts[0]!) && !TOKEN.test(parts[0]!)) return new SipParseError(`bad method: ${parts[0]!.slice(0, 40)}`);
   if (parts[1] === '' || !parts[1]!.includes(':')) return new SipParseError('bad Request-URI');
-  return { request: true, a: parts[0]!, b: parts[1]! };
+  return { request: true, method: parts[0]!.toUpperCase(), text: parts[1]!, status: 0 };
 }
 
 /** SP or HTAB (§ 25.1 LWS), or a stray CR left before a line's LF. */
@@ -252,7 +271,7 @@ export function parseSipMessage(data: Buffer): SipMessage | SipParseError {
 function parseParts(data: Buffer, head: string, start: number, limit: number, bodyStart: number | undefined): SipMessage | SipParseError {
   const firstLf = head.indexOf('\n', start);
   if (firstLf === -1) return new SipParseError('no blank line after the headers');
-  const startLine = parseStartLine(head.slice(start, firstLf > start && head.charCodeAt(firstLf - 1) === 0x0d ? firstLf - 1 : firstLf));
+  const startLine = parseStartLine(head, start, firstLf > start && head.charCodeAt(firstLf - 1) === 0x0d ? firstLf - 1 : firstLf);
   if (startLine instanceof SipParseError) return startLine;
   const headers = new SipHeaders(head);
   const headerEnd = parseHeaderLines(headers, head, firstLf + 1, limit, bodyStart === undefined);
@@ -261,7 +280,7 @@ function parseParts(data: Buffer, head: string, start: number, limit: number, bo
   if (headers.requiredSeen !== ALL_REQUIRED) return new SipParseError(`missing ${missingRequired(headers.requiredSeen)}`);
   const cseqMethod = cseqMethodOf(headers.getSpelled(CSEQ)!);
   if (cseqMethod === undefined) return new SipParseError('bad CSeq');
-  if (startLine.request && cseqMethod !== startLine.a.toUpperCase()) {
+  if (startLine.request && cseqMethod !== startLine.method) {
     return new SipParseError('CSeq method differs from the request method');
   }
 
@@ -277,10 +296,10 @@ function parseParts(data: Buffer, head: string, start: number, limit: number, bo
   const branch = viaBranch(headers.getSpelled(VIA));
 
   if (startLine.request) {
-    const request: SipRequest = { kind: 'request', method: startLine.a.toUpperCase(), uri: startLine.b, headers, body, cseqMethod, branch };
+    const request: SipRequest = { kind: 'request', method: startLine.method, uri: startLine.text, headers, body, cseqMethod, branch };
     return request;
   }
-  const response: SipResponse = { kind: 'response', status: Number(startLine.a), reason: startLine.b, headers, body, cseqMethod, branch };
+  const response: SipResponse = { kind: 'response', status: startLine.status, reason: startLine.text, headers, body, cseqMethod, branch };
   return response;
 }
 
