@@ -15,8 +15,8 @@ function sameUri(a: string, b: string): boolean {
 
 /**
  * Whether a Contact value names our binding. A registrar echoes the Contact it was sent, so
- * `<our URI>` is first looked for where it stands: no slice and no lower-casing (slicing and
- * comparing whole URIs cost ~1.5 µs per REGISTER in a profile); anything else is compared as before.
+ * `<our URI>` is first looked for where it stands, without slicing or lower-casing either URI
+ * (UserAgent.contactEndAt); anything else is compared as before (sameUri).
  */
 function isOurContact(contact: string, ua: UserAgent): boolean {
   const open = contact.indexOf('<');

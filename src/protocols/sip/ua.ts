@@ -114,9 +114,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
    * two sessions for the whole logon, and the Map and its keys cost ~200 bytes more a user.
    */
   private digest: Array<DigestSession | undefined> | undefined;
-  /** `Via: SIP/2.0/<transport> <host>:<port>;branch=` of the attached channel. */
-  private viaPrefix = '';
-  /** The channel's local address: sent-by, and the Contact's transport parameter. */
+  /** The attached channel's local address: the Via up to its branch, sent-by, the Contact's transport. */
   private local: LocalAddress | undefined;
   private contact = '';
   private branchCounter = 0;
@@ -141,7 +139,6 @@ export class UserAgent implements SipReceiver, TransactionSender {
     // user. A TCP/TLS user's is its own (its connection's port), so not kept.
     const local = channel.reliable ? localAddressOf(channel) : udpLocalAddress(channel);
     this.local = local;
-    this.viaPrefix = local.viaPrefix;
     this.contact = `sip:${this.config.user}@${local.sentBy}${local.transportParam}`;
     this.transactions = new ClientTransactions(this, this.config.timers);
   }
@@ -169,8 +166,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
 
   /**
    * Where our Contact URI ends if `text` holds it from `at` on, else -1. Compared part by part:
-   * the URI is a concatenation, and comparing it whole flattens it — a copy per user, which
-   * showed in profiles of one REGISTER per user (the registration's check of its binding).
+   * the URI is a concatenation, and comparing it whole flattens it, a copy per user (the
+   * registration's check of its binding; with the check itself, −0.1 µs a REGISTER in
+   * bench/sip-register-path.bench.ts).
    */
   contactEndAt(text: string, at: number): number {
     this.requireChannel();
@@ -310,7 +308,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private requestHead(spec: Omit<OutgoingRequest, 'method'>, branch: string, cseq: number, method: string): string {
     this.requireChannel();
     let head =
-      `${method} ${spec.uri} SIP/2.0\r\n${this.viaPrefix}${branch};rport\r\nMax-Forwards: 70\r\n` +
+      `${method} ${spec.uri} SIP/2.0\r\n${this.local!.viaPrefix}${branch};rport\r\nMax-Forwards: 70\r\n` +
       `From: <${this.aor}>;tag=${spec.fromTag}\r\nTo: ${spec.to}\r\nCall-ID: ${spec.callId}\r\nCSeq: ${cseq} ${method}\r\n`;
     if (spec.route !== undefined) for (const route of spec.route) head += `Route: ${route}\r\n`;
     if (spec.contact) head += `Contact: <${this.contact}>\r\n`;
@@ -425,7 +423,8 @@ function localAddressOf(channel: SipChannel): LocalAddress {
 /**
  * The local addresses of the UDP sockets users attach to, the last one per port: an agent's users
  * share its few sockets, so an attach finds the strings built, where building and interning them
- * (shared()) hashed a fresh ~45-character string per user (~0.9 µs per REGISTER in a profile).
+ * (shared()) hashed a fresh ~45-character string per user (−0.2 µs per REGISTER of a new user,
+ * bench/sip-register-path.bench.ts).
  */
 const udpLocalAddresses = new Map<number, LocalAddress>();
 
