@@ -13,7 +13,10 @@
  * 0.1–0.5 s of CPU: over 5 s steps that is a quarter to a third more per transaction, over the default 20 s
  * steps cold and warm agree, so the figure is a cost per transaction, not per process.
  *
- *   node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20] [--floor]
+ *   flock /tmp/imload-integration.lock node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20] [--floor]
+ *
+ * (`flock`: the benchmark lock the integration tests and the other benches take, so no other
+ * load shares the ladder's minutes.)
  *
  * The driver processes get IMLOAD_WORKER_NODE_FLAGS, as a run's workers do.
  *
