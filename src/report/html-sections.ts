@@ -17,7 +17,7 @@ export function overviewSection(model: ReportModel): string {
   const judged = s.thresholds.length - left;
   const status = (failed > 0 ? `<span class="bad">${failed} of ${judged} thresholds failed</span>`
     : judged === 0 && left > 0 ? 'no threshold judged here'
-    : `<span class="good">all ${judged} thresholds passed</span>`)
+    : `<span class="good">${judged === 1 ? 'the threshold' : `all ${judged} thresholds`} passed</span>`)
     + (left > 0 ? ` (<span id="thresholds-left">${left} left to imload merge: this is one segment</span>)` : '');
   const bottleneck = s.generator.bottleneck ? `<p class="banner warn">The load generator was the bottleneck: ${h(s.generator.reasons.join('; '))}. Figures above that load speak for imload, not the server.</p>` : '';
   const serverDrops = labServerDropsText(s);

@@ -67,6 +67,8 @@ test('a loss-rate threshold is left to the merged run: summary.json, exit code, 
   assert.equal(cells[2], 'not judged here');
   assert.match(cells[3]!, /^segment 2 of 3 holds only its own users' side of messages\.lossRate; imload merge judges it/);
   assert.equal((await page.locator('#thresholds-left').innerText()).trim(), '1 left to imload merge: this is one segment');
+  const outcome = page.locator('dl.facts dd', { has: page.locator('#thresholds-left') });
+  assert.equal((await outcome.innerText()).trim(), 'the threshold passed (1 left to imload merge: this is one segment)');
 
   assert.match(printed, /^✓ PASSED: the threshold held \(messages\.lossRate left to imload merge: this is one segment\);/m);
   assert.match(printed, /^ {2}– messages\.lossRate not judged here < 0\.1 %: segment 2 of 3 /m);
