@@ -71,6 +71,7 @@ export type Progress = RunProgress;
 
 export interface RunResult {
   readonly summary: Summary;
+  /** The run's totals, errors, teardown and histograms (no per-second series: the summary and the journal have it). */
   readonly aggregate: RunAggregate;
   readonly reason: 'completed' | 'interrupted' | 'aborted' | 'failed';
   /** What each output delivered (OutputSet.stop). */
@@ -216,7 +217,8 @@ function stepWindows(timeline: Timeline): StepWindow[] {
 
 /** A started run: its seconds, its stop and its end. */
 class ScenarioRun {
-  private readonly aggregate = new RunAggregate();
+  /** The run so far for progress and abortOnFail; no per-second series (the journal holds it), so it stays flat over a long run. */
+  private readonly aggregate = new RunAggregate({ series: false });
   // Once for the whole host, here rather than in each worker: the workers share the host.
   private readonly hostSampler: HostSampler;
   private readonly specs: ThresholdSpec[];

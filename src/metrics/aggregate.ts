@@ -44,6 +44,7 @@ export class RunAggregate {
   /** Failures imload's own stop caused, by kind: apart from `errors`, never in errors.* thresholds. */
   readonly teardown: Record<string, number> = {};
   readonly histograms: LatencyHistograms = Object.fromEntries(LATENCIES.map((name) => [name, createHistogram()])) as LatencyHistograms;
+  /** Every second's point, in order; empty in an aggregate made without it. */
   readonly series: SecondPoint[] = [];
   peakOnline = 0;
   /** Bytes and user-seconds during hold, for the steady-state bandwidth per user. */
@@ -70,6 +71,16 @@ export class RunAggregate {
   private readonly silences = new Map<number, SilentWorker>();
   /** Datagrams dropped on the lab server's UDP sockets and the seconds they fell in; sampled: whether the journal had server samples. */
   private readonly serverUdpDrops = { datagrams: 0, seconds: 0, sampled: false };
+  private readonly keepSeries: boolean;
+
+  /**
+   * `series: false` keeps no per-second points (~950 bytes a second at 20,000 users): the
+   * coordinator's whole-run aggregate, which judges thresholds and prints progress from totals
+   * and histograms, while the run's series is the journal's (read back for the summary).
+   */
+  constructor({ series = true }: { readonly series?: boolean } = {}) {
+    this.keepSeries = series;
+  }
 
   add(second: JournalSecond): void {
     for (const [name, value] of Object.entries(second.counters)) {
@@ -137,7 +148,7 @@ export class RunAggregate {
       peak.vus = Math.max(peak.vus, h.vus);
       this.healthPeaks.set(h.worker, peak);
     }
-    this.series.push({
+    if (this.keepSeries) this.series.push({
       t: second.t,
       phase: second.phase,
       online: second.online,

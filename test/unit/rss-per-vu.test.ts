@@ -112,3 +112,27 @@ test('the coordinator\'s RSS: its peak beside the workers\', never in the per-VU
   assert.equal(older.rssPerVu.coordinatorPeakRssBytes, undefined);
   assert.doesNotMatch(describeRssPerVu(older), /coordinator/);
 });
+
+test('an aggregate without a series (the coordinator\'s) keeps no per-second point, and folds every figure as one with it', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { writeSyntheticJournal } = await import('./report-synthetic-journal.js');
+  const { readJournal } = await import('../../src/metrics/journal.js');
+  const path = join(mkdtempSync(join(tmpdir(), 'imload-no-series-')), 'journal.ndjson');
+  writeSyntheticJournal({ path, seconds: 90, users: 300, rampSeconds: 20, workers: 2, fanOut: 4 });
+  const seconds = readJournal(path).filter((e): e is JournalSecond => e.type === 'second');
+  const withSeries = new RunAggregate();
+  const without = new RunAggregate({ series: false });
+  for (const second of seconds) {
+    withSeries.add(second);
+    without.add(second);
+  }
+  assert.equal(withSeries.series.length, seconds.length);
+  assert.equal(without.series.length, 0);
+  assert.deepEqual(without.totals, withSeries.totals);
+  assert.deepEqual(without.latency('delivery'), withSeries.latency('delivery'));
+  assert.deepEqual(without.rssPerVu(), withSeries.rssPerVu());
+  assert.deepEqual(without.healthPeaksByWorker(), withSeries.healthPeaksByWorker());
+  assert.ok(withSeries.latency('delivery').count > 0, 'the fixture delivers');
+});
