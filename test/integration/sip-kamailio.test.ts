@@ -162,7 +162,11 @@ async function population(t: TestContext, transport: AgentTarget['transport'], c
 
 test('UDP: 150 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'udp', 150));
 test('TCP: 150 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tcp', 150));
-test('TLS: 100 users with 20 contacts exchange MESSAGEs and presence through Kamailio', (t) => population(t, 'tls', 100));
+test('TLS: 100 users with 20 contacts exchange MESSAGEs and presence through Kamailio', async (t) => {
+  await population(t, 'tls', 100);
+  // Kamailio 5.6 with OpenSSL 3 crashes when two TCP workers free the same TLS object (labTcpChildren): one worker serves TLS.
+  if (labStarting !== undefined) assert.match(readFileSync(join((await labStarting).dir, 'kamailio.cfg'), 'utf8'), /^tcp_children=1$/m);
+});
 
 test('edge cases: offline recipient, wrong password, no channels, logon again', async (t) => {
   if (!requireBinary(t, 'kamailio', 'kamailio')) return;

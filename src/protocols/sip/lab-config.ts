@@ -62,6 +62,19 @@ export interface KamailioTls {
  * parameters (its `loadmodule` must come before any other module that opens sockets). Shared by
  * the single-server lab and the pool's director.
  */
+/**
+ * TCP worker processes for a lab Kamailio: one when it serves TLS. Debian's Kamailio 5.6.3 with
+ * OpenSSL 3 lets two TCP workers free the same OpenSSL object in shared memory ("tlsf_free:
+ * freeing already freed pointer … called from tls: tls_init.c: ser_free", from workers 7 and 8
+ * at once), and one then dies by SIGSEGV, taking the server down: once in the twelve TLS labs of
+ * one day here, failing every test after it (kamailio/kamailio#3791; Kamailio 5.7+ has
+ * `tls_threads_mode` for it, 5.6 has not). With one TCP worker no two processes touch it; a lab
+ * TLS server serves hundreds of users, which one worker carries.
+ */
+export function labTcpChildren(wanted: number, tls: boolean): number {
+  return tls ? 1 : wanted;
+}
+
 export function kamailioTlsLines(host: string, tls: KamailioTls, maxConnections: number): { globals: string[]; params: string[] } {
   return {
     globals: ['enable_tls=yes', `listen=tls:${host}:${tls.port}`, `tls_max_connections=${maxConnections}`],

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderKamailioConfig, type KamailioPeers } from './lab-config.js';
+import { labTcpChildren, renderKamailioConfig, type KamailioPeers } from './lab-config.js';
 import { freePort } from '../../lab/ports.js';
 import { keepRunning, startForeground, which, type ForegroundProcess } from '../../lab/process.js';
 import { createLabPki } from '../../lab/tls.js';
@@ -111,7 +111,7 @@ export async function startKamailio(options: KamailioLabOptions = {}): Promise<K
       passwordEnv: options.password !== undefined ? PASSWORD_ENV : undefined,
       authSecret: randomBytes(16).toString('hex'),
       children,
-      tcpChildren: children,
+      tcpChildren: labTcpChildren(children, options.tls === true),
       // One connection per TCP/TLS user, within the 20,000 files the process may open.
       tcpMaxConnections: Math.min(19_000, Math.max(4096, (options.users ?? 0) + 100)),
       minExpires: options.minExpires ?? 10,

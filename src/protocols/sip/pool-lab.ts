@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderKamailioConfig } from './lab-config.js';
+import { labTcpChildren, renderKamailioConfig } from './lab-config.js';
 import { freeUdpAndTcpPort, installedKamailioVersion, kamailioShmMb, runKamailioConfig, type KamailioProcess } from './lab.js';
 import { DEFAULT_FRONT_ENDS, poolServerNames, renderDirectorConfig, renderDispatcherConfig, renderDispatcherList, renderFrontEndConfig } from './pool-config.js';
 import { labBaseDir } from '../../lab/dirs.js';
@@ -137,7 +137,7 @@ export async function startKamailioPool(options: KamailioPoolOptions = {}): Prom
     };
   };
   // The director holds a TCP connection per TCP user; the others only the pool's few.
-  const tcp = { users: { children: 2, maxConnections: Math.max(4096, users + 1024) }, pool: { children: 1, maxConnections: 4096 } };
+  const tcp = { users: { children: labTcpChildren(2, tlsPort !== undefined), maxConnections: Math.max(4096, users + 1024) }, pool: { children: 1, maxConnections: 4096 } };
 
   try {
     // The presence server: the single-server configuration, no Digest.
