@@ -42,15 +42,58 @@ export interface NormalisedBandwidth {
   readonly method: string;
 }
 
+/**
+ * The journal's seconds as normaliseBandwidth reads them, summed as they arrive: the live page
+ * keeps one for the whole run instead of the seconds (a JournalSecond with its histograms weighs
+ * far more than these sums, and an eight-hour run has 28,800 of them).
+ */
+export class BandwidthWindows {
+  /** Every second with users online. */
+  private readonly all = new WindowSums();
+  /** The hold's seconds with users online: the window used when the run has a hold. */
+  private readonly hold = new WindowSums();
+
+  add(second: JournalSecond): void {
+    if (second.online <= 0) return;
+    this.all.add(second);
+    if (second.phase === 'hold') this.hold.add(second);
+  }
+
+  normalise(header: JournalHeader, model?: ByteModel): NormalisedBandwidth {
+    const window = this.hold.seconds > 0 ? 'hold' : 'run';
+    return normaliseWindow(header, window, window === 'hold' ? this.hold : this.all, model);
+  }
+}
+
+class WindowSums {
+  seconds = 0;
+  userSeconds = 0;
+  first = 0;
+  last = 0;
+  readonly counters: Partial<Record<keyof JournalSecond['counters'], number>> = {};
+
+  add(second: JournalSecond): void {
+    if (this.seconds === 0) this.first = second.t;
+    this.last = second.t;
+    this.seconds++;
+    this.userSeconds += second.online;
+    for (const name in second.counters) {
+      const key = name as keyof JournalSecond['counters'];
+      this.counters[key] = (this.counters[key] ?? 0) + (second.counters[key] ?? 0);
+    }
+  }
+}
+
 export function normaliseBandwidth(entries: readonly JournalEntry[], model?: ByteModel): NormalisedBandwidth {
-  const header = entries[0] as JournalHeader;
+  const windows = new BandwidthWindows();
+  for (const entry of entries) if (entry.type === 'second') windows.add(entry);
+  return windows.normalise(entries[0] as JournalHeader, model);
+}
+
+function normaliseWindow(header: JournalHeader, window: 'hold' | 'run', sums: WindowSums, model?: ByteModel): NormalisedBandwidth {
   const scenario = header.scenario as Scenario;
-  const all = entries.filter((e): e is JournalSecond => e.type === 'second' && e.online > 0);
-  const hold = all.filter((s) => s.phase === 'hold');
-  const window = hold.length > 0 ? 'hold' : 'run';
-  const seconds = hold.length > 0 ? hold : all;
-  const userSeconds = seconds.reduce((n, s) => n + s.online, 0);
-  const count = (name: keyof JournalSecond['counters']) => seconds.reduce((n, s) => n + (s.counters[name] ?? 0), 0);
+  const userSeconds = sums.userSeconds;
+  const count = (name: keyof JournalSecond['counters']) => sums.counters[name] ?? 0;
   const bytes = count('bytesIn') + count('bytesOut');
   const kbps = (b: number) => (userSeconds > 0 ? (b * 8) / 1000 / userSeconds : 0);
   const timeScale = scenario.timeScale;
@@ -77,9 +120,7 @@ export function normaliseBandwidth(entries: readonly JournalEntry[], model?: Byt
     count('logonOk') * (byteModel.logon + contacts * byteModel.logonPerContact) +
     count('joinsOk') * (byteModel.join + audience.join * byteModel.joinPerMember) +
     count('logoffs') * (byteModel.logoff + contacts * byteModel.logoffPerContact + audience.logoff * byteModel.logoffPerMember);
-  const first = seconds[0]?.t ?? 0;
-  const last = seconds[seconds.length - 1]?.t ?? 0;
-  const timer = timerFiresBytes(scenario, byteModel, (first - 1) * 1000, last * 1000);
+  const timer = timerFiresBytes(scenario, byteModel, (sums.first - 1) * 1000, sums.last * 1000);
   const modelled = behaviour + session + timer;
   const modelScale = modelled > 0 ? bytes / modelled : 1;
   const timerKbpsPerUser = (per.timerBytesPerUserSecond * modelScale * 8) / 1000;

@@ -14,7 +14,7 @@ import { judgeLimits, type LimitVerdicts } from './verdicts.js';
 import { generatorVerdict, type GeneratorVerdict } from './generator.js';
 import type { LimitProfile, Scenario } from '../scenarios/schema.js';
 import { usersOf } from '../scenarios/schedule.js';
-import { normaliseBandwidth } from './normalise.js';
+import { BandwidthWindows } from './normalise.js';
 import { findSloOnsets } from './slo-onset.js';
 import { buildTimeSeries, type TimeSeries } from './series.js';
 import { deliveriesFromCounters, failureRate, outcomesOf, type DeliveryOutcomes, type Outcomes } from './outcomes.js';
@@ -250,11 +250,14 @@ export function faultReport(faults: readonly JournalFault[], seconds: RunAggrega
 /**
  * buildSummary's reading of the journal, one entry at a time. The live page (src/live/) keeps one
  * for the whole run and asks for the summary so far after each second, so no second is read twice.
+ * It keeps what the summary reads, not the entries: a run watched for a working day would hold
+ * every second's histograms otherwise (bench/live-replay.bench.ts prints what it retains a second).
  */
 export class SummaryFold {
-  /** Every entry so far, in order (the header first). */
-  readonly entries: JournalEntry[] = [];
+  /** The first entry, once read. */
+  private first: JournalHeader | undefined;
   readonly aggregate = new RunAggregate();
+  readonly bandwidth = new BandwidthWindows();
   readonly notes: Array<{ key: string; text: string }> = [];
   crossCheck: JournalCrossCheck | undefined;
   end: JournalEnd | undefined;
@@ -269,8 +272,13 @@ export class SummaryFold {
     return fold;
   }
 
+  /** Whether the header has been read. */
+  get started(): boolean {
+    return this.first !== undefined;
+  }
+
   get header(): JournalHeader {
-    return this.entries[0] as JournalHeader;
+    return this.first!;
   }
 
   /** requestedUsers(header), worked out once: it lists the segment's users. */
@@ -279,10 +287,13 @@ export class SummaryFold {
   }
 
   add(entry: JournalEntry): void {
-    this.entries.push(entry);
-    if (this.entries.length === 1) this.lastAt = this.header.startEpochMs;
+    if (this.first === undefined) {
+      this.first = entry as JournalHeader;
+      this.lastAt = this.first.startEpochMs;
+    }
     if (entry.type === 'second') {
       this.aggregate.add(entry);
+      this.bandwidth.add(entry);
       this.lastAt = Math.max(this.lastAt, entry.at);
     } else if (entry.type === 'note') this.notes.push({ key: entry.key, text: entry.text });
     else if (entry.type === 'crosscheck') this.crossCheck = entry;
@@ -300,19 +311,19 @@ export function requestedUsers(header: JournalHeader): number {
 
 /** A journal's summary, with what its events file adds when it was read (RecordingFindings). */
 export function buildSummary(entries: readonly JournalEntry[], findings: RecordingFindings = {}): { summary: Summary; aggregate: RunAggregate } {
-  return summaryOf(SummaryFold.of(entries), findings);
+  return summaryOf(SummaryFold.of(entries), findings, (requested) => buildTimeSeries(entries, requested));
 }
 
 /**
- * The summary of what `fold` has read. `everySecond` gives the per-second series (read only when
- * an SLO broke, to say at what load): the journal's, unless the caller keeps one already.
+ * The summary of what `fold` has read. `everySecond` gives the per-second series of the same
+ * seconds (read only when an SLO broke, to say at what load).
  */
 export function summaryOf(
   fold: SummaryFold,
-  findings: RecordingFindings = {},
-  everySecond: (requested: number) => TimeSeries = (requested) => buildTimeSeries(fold.entries, requested),
+  findings: RecordingFindings,
+  everySecond: (requested: number) => TimeSeries,
 ): { summary: Summary; aggregate: RunAggregate } {
-  const { header, aggregate, notes, crossCheck, end, steps, faults, lastAt, entries } = fold;
+  const { header, aggregate, notes, crossCheck, end, steps, faults, lastAt } = fold;
   const { deliveries } = findings;
   const scenario = header.scenario as Scenario;
   const registry = METRICS.withJournal(header.metrics);
@@ -321,7 +332,7 @@ export function summaryOf(
   const partial = runFigures(aggregate, requested, deliveries, registry);
   const outcomes = outcomesOf(t, aggregate.teardown, partial.deliveries);
   const bandwidth = aggregate.bandwidthPerUser();
-  const normalised = aggregate.peakOnline > 0 ? normaliseBandwidth(entries) : null;
+  const normalised = aggregate.peakOnline > 0 ? fold.bandwidth.normalise(header) : null;
   const { generator } = partial;
   const lookup = (metric: string) => metricValue(partial, metric, aggregate.histograms, registry);
   const thresholds = evaluateThresholds(thresholdSpecs(scenario), lookup, { part: header.segment });

@@ -15,7 +15,7 @@ export class LiveRun {
   private series: TimeSeriesBuilder | undefined;
 
   get header(): JournalHeader | undefined {
-    return this.fold.entries.length > 0 ? this.fold.header : undefined;
+    return this.fold.started ? this.fold.header : undefined;
   }
 
   get totals() {
@@ -44,6 +44,7 @@ export class LiveRun {
   model(): ReportModel {
     const everySecond = this.series!.build();
     const { summary } = summaryOf(this.fold, {}, () => everySecond);
-    return { ...buildReportModel(summary, { entries: this.fold.entries, tornLastLine: false }, MAX_CHART_POINTS, everySecond), cutShort: null };
+    // The model reads the journal's header only, given the series: the fold keeps no entries.
+    return { ...buildReportModel(summary, { entries: [this.fold.header], tornLastLine: false }, MAX_CHART_POINTS, everySecond), cutShort: null };
   }
 }
