@@ -6,7 +6,8 @@ import type { SipResponse } from './message.js';
 import { FRONT_END_HEADER } from './pool-config.js';
 import { agentErrorFor, longerInterval, refreshDelayMs, refreshWheel } from './outcome.js';
 import { countPoolFailover } from './pool-failover.js';
-import type { CSeqSource, UserAgent } from './ua.js';
+import type { TransactionWaiter } from './transactions.js';
+import type { CSeqSource, OutgoingRequest, UserAgent } from './ua.js';
 
 /** URIs compared as the registrar may echo them (case of scheme, host and params may change). */
 function sameUri(a: string, b: string): boolean {
@@ -56,13 +57,23 @@ export class Registration extends WheelTimer implements CSeqSource {
   /** The pool front end that saved the binding, when the registrar names itself (kamailio-pool lab). */
   frontEnd: string | undefined;
 
-  /** Registers (or refreshes); resolves with the final response, success or not. */
-  async register(): Promise<SipResponse> {
-    let response = await this.send(this.requestedExpires);
-    const longer = longerInterval(response, this.requestedExpires);
+  /**
+   * Registers (or refreshes); resolves with the final response, success or not. One promise per
+   * REGISTER, settled by the transaction's waiter (Registering), where an async function awaiting
+   * the transaction's own promise made two and a turn of microtasks more.
+   */
+  register(): Promise<SipResponse> {
+    return new Promise((resolve, reject) => this.ua.requestTo(this.request(this.requestedExpires), new Registering(this, resolve, reject)));
+  }
+
+  /** @internal A REGISTER's final response (Registering): a 423's retry, or the binding's refresh. */
+  answered(response: SipResponse, call: Registering): boolean {
+    const longer = call.retried ? undefined : longerInterval(response, this.requestedExpires);
     if (longer !== undefined) {
       this.requestedExpires = longer;
-      response = await this.send(longer);
+      call.retried = true;
+      this.ua.requestTo(this.request(longer), call);
+      return false;
     }
     if (response.status >= 200 && response.status < 300) {
       // A pool lab's front ends name themselves in their replies (pool-config.ts). Shared, not a
@@ -71,13 +82,13 @@ export class Registration extends WheelTimer implements CSeqSource {
       countPoolFailover(this.events, 'REGISTER', response);
       this.scheduleRefresh(this.grantedExpires(response));
     }
-    return response;
+    return true;
   }
 
   /** Removes this binding (Expires: 0); resolves with the final response. */
   async unregister(): Promise<SipResponse> {
     this.cancel();
-    const response = await this.send(0);
+    const response = await this.ua.request(this.request(0));
     countPoolFailover(this.events, 'REGISTER', response);
     return response;
   }
@@ -86,8 +97,8 @@ export class Registration extends WheelTimer implements CSeqSource {
     refreshWheel().cancel(this);
   }
 
-  private send(expires: number): Promise<SipResponse> {
-    return this.ua.request({
+  private request(expires: number): OutgoingRequest {
+    return {
       method: 'REGISTER',
       uri: `sip:${this.domain}`,
       to: `<${this.ua.aor}>`,
@@ -96,7 +107,7 @@ export class Registration extends WheelTimer implements CSeqSource {
       cseq: this,
       contact: true,
       headers: [['Expires', String(expires)]],
-    });
+    };
   }
 
   /** § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. */
@@ -124,5 +135,33 @@ export class Registration extends WheelTimer implements CSeqSource {
         const error = agentErrorFor('REGISTER refresh', failure, '', 'refresh');
         this.events.error(error.kind, error.message);
       });
+  }
+}
+
+/**
+ * One register() call: hears its transactions' outcome (at most two, after a 423) and settles
+ * the call's promise. A throw while the answer is handled rejects the call, as it did in the
+ * async function: it must not reach the socket that delivered the answer.
+ */
+class Registering implements TransactionWaiter {
+  /** The 423's one retry was sent. */
+  retried = false;
+
+  constructor(
+    private readonly registration: Registration,
+    private readonly resolve: (response: SipResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  answered(response: SipResponse): void {
+    try {
+      if (this.registration.answered(response, this)) this.resolve(response);
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+
+  failed(error: Error): void {
+    this.reject(error);
   }
 }

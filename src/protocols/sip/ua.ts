@@ -16,6 +16,7 @@ import {
   SipTransportError,
   type TransactionSender,
   type TransactionTimers,
+  type TransactionWaiter,
 } from './transactions.js';
 
 export interface UaConfig {
@@ -221,14 +222,25 @@ export class UserAgent implements SipReceiver, TransactionSender {
    * means the password was refused: that response is returned for the caller to judge.
    */
   request(spec: OutgoingRequest): Promise<SipResponse> {
+    return new Promise((resolve, reject) => this.requestTo(spec, { answered: resolve, failed: reject }));
+  }
+
+  /** As request(), its outcome told to `waiter` (the REGISTER path: no promise of its own). */
+  requestTo(spec: OutgoingRequest, waiter: TransactionWaiter): void {
     const scope: DigestScope = spec.method === 'REGISTER' ? 'register' : 'request';
-    if (this.config.password !== undefined) return this.requestAnsweringChallenges(spec, scope);
+    if (this.config.password !== undefined) {
+      this.requestAnsweringChallenges(spec, scope).then(
+        (response) => waiter.answered(response),
+        (error: Error) => waiter.failed(error),
+      );
+      return;
+    }
     // Without a password there is nothing to answer a challenge with: the transaction's own
-    // promise, not one more wrapped around it. Failures still arrive as a rejection.
+    // outcome, told straight to the waiter.
     try {
-      return this.sendOnce(spec, scope);
+      this.sendOnce(spec, scope, waiter);
     } catch (error) {
-      return Promise.reject(error);
+      waiter.failed(error as Error);
     }
   }
 
@@ -237,7 +249,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     for (let round = 0; round <= MAX_AUTH_ROUNDS; round++) {
       const used = new Map<string, string | undefined>();
       for (const header of CREDENTIAL_HEADERS) used.set(header, this.digest?.[digestSlot(scope, header)]?.nonce);
-      response = await this.sendOnce(spec, scope);
+      response = await new Promise<SipResponse>((resolve, reject) => this.sendOnce(spec, scope, { answered: resolve, failed: reject }));
       if (response.status !== 401 && response.status !== 407) return response;
       if (!this.acceptChallenge(response, scope, used)) return response;
     }
@@ -264,7 +276,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
     return false;
   }
 
-  private sendOnce(spec: OutgoingRequest, scope: DigestScope): Promise<SipResponse> {
+  private sendOnce(spec: OutgoingRequest, scope: DigestScope, waiter: TransactionWaiter): void {
     const branch = this.newBranch();
     let head = this.requestHead(spec, branch, spec.cseq.nextCSeq(), spec.method);
     const body = spec.body;
@@ -277,15 +289,25 @@ export class UserAgent implements SipReceiver, TransactionSender {
     }
     if (spec.contentType !== undefined) head += `Content-Type: ${spec.contentType}\r\n`;
     const data = finishRequest(head, body);
-    const outcome = this.transactions!.start(branch, spec.method, data);
-    if (spec.method !== 'INVITE') return outcome;
+    if (spec.method !== 'INVITE') {
+      this.transactions!.begin(branch, spec.method, data, waiter);
+      return;
+    }
     // § 17.1.1.3: the INVITE client transaction itself ACKs a non-2xx final, on the same branch.
-    return outcome.then((response) => {
-      if (response.status >= 300) {
-        const ack = this.requestHead({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.currentCSeq, 'ACK');
-        this.send(finishRequest(ack, undefined));
-      }
-      return response;
+    this.transactions!.begin(branch, spec.method, data, {
+      answered: (response) => {
+        if (response.status >= 300) {
+          try {
+            const ack = this.requestHead({ ...spec, to: response.headers.get('To') ?? spec.to }, branch, spec.cseq.currentCSeq, 'ACK');
+            this.send(finishRequest(ack, undefined));
+          } catch (error) {
+            waiter.failed(error as Error);
+            return;
+          }
+        }
+        waiter.answered(response);
+      },
+      failed: (error) => waiter.failed(error),
     });
   }
 
