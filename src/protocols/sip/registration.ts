@@ -106,7 +106,7 @@ export class Registration extends WheelTimer implements CSeqSource {
       callId: this.ua.callId(this.dialog),
       cseq: this,
       contact: true,
-      headers: [['Expires', String(expires)]],
+      expires,
     };
   }
 

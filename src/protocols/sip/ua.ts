@@ -64,6 +64,8 @@ export interface OutgoingRequest {
   readonly route?: readonly string[];
   /** Adds this user's Contact (REGISTER, SUBSCRIBE). */
   readonly contact?: boolean;
+  /** Adds `Expires:` with this value (REGISTER): a number, where a header pair cost two arrays and a string a request. */
+  readonly expires?: number;
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   readonly contentType?: string;
   readonly body?: string;
@@ -117,7 +119,6 @@ export class UserAgent implements SipReceiver, TransactionSender {
   private digest: Array<DigestSession | undefined> | undefined;
   /** The attached channel's local address: the Via up to its branch, sent-by, the Contact's transport. */
   private local: LocalAddress | undefined;
-  private contact = '';
   private branchCounter = 0;
   private strayNoted = false;
   private owner: UaOwner = NO_OWNER;
@@ -140,7 +141,6 @@ export class UserAgent implements SipReceiver, TransactionSender {
     // user. A TCP/TLS user's is its own (its connection's port), so not kept.
     const local = channel.reliable ? localAddressOf(channel) : udpLocalAddress(channel);
     this.local = local;
-    this.contact = `sip:${this.config.user}@${local.sentBy}${local.transportParam}`;
     this.transactions = new ClientTransactions(this, this.config.timers);
   }
 
@@ -162,7 +162,7 @@ export class UserAgent implements SipReceiver, TransactionSender {
   /** The URI peers reach this user at: the socket's own address (no DNS, no NAT on loopback). */
   contactUri(): string {
     this.requireChannel();
-    return this.contact;
+    return `sip:${this.config.user}@${this.local!.sentBy}${this.local!.transportParam}`;
   }
 
   /**
@@ -333,7 +333,9 @@ export class UserAgent implements SipReceiver, TransactionSender {
       `${method} ${spec.uri} SIP/2.0\r\n${this.local!.viaPrefix}${branch};rport\r\nMax-Forwards: 70\r\n` +
       `From: <${this.aor}>;tag=${spec.fromTag}\r\nTo: ${spec.to}\r\nCall-ID: ${spec.callId}\r\nCSeq: ${cseq} ${method}\r\n`;
     if (spec.route !== undefined) for (const route of spec.route) head += `Route: ${route}\r\n`;
-    if (spec.contact) head += `Contact: <${this.contact}>\r\n`;
+    // The Contact URI written where it goes, not kept per user (requests carry it, an INVITE's answer builds it).
+    if (spec.contact) head += `Contact: <sip:${this.config.user}@${this.local!.sentBy}${this.local!.transportParam}>\r\n`;
+    if (spec.expires !== undefined) head += `Expires: ${spec.expires}\r\n`;
     if (spec.headers !== undefined) for (const [name, value] of spec.headers) head += `${name}: ${value}\r\n`;
     return head;
   }
