@@ -60,7 +60,7 @@ export class Registration extends WheelTimer implements CSeqSource {
   /**
    * Registers (or refreshes); resolves with the final response, success or not. One promise per
    * REGISTER, settled by the transaction's waiter (Registering), where an async function awaiting
-   * the transaction's own promise made two and a turn of microtasks more.
+   * the transaction's own promise made two and a turn of microtasks more (TransactionWaiter).
    */
   register(): Promise<SipResponse> {
     return new Promise((resolve, reject) => this.ua.requestTo(this.request(this.requestedExpires), new Registering(this, resolve, reject)));
