@@ -213,6 +213,7 @@ export class WorkerRun {
       const active = this.runners.reduce((n, r) => n + (r.active ? 1 : 0), 0);
       // The first tick comes less than a second after the sampler started: only the interval's ticks are due every second.
       this.send({ type: 'metrics', snapshot: metrics.snapshot(health.sample(active, ticking ? TICK_MS : undefined)) });
+      setup.recorder?.flush();
       ticking = true;
     };
     // Align ticks to whole seconds of the run so every worker's second covers the same span.

@@ -139,3 +139,24 @@ test('a channel receipt names its channel', async () => {
   const events = (await readRecording(path)).get(1)!;
   assert.deepEqual(events.filter((e) => e.k === 'recv').map(({ t: _t, ...rest }) => rest), [{ u: 1, k: 'recv', from: 0, seq: 4, ch: '#room' }]);
 });
+
+test('the recorder keeps every event in order across its batches: flushed a second at a time, at its size bound, and at close', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'imload-rec-batch-')), 'events.ndjson.gz');
+  const recorder = new EventRecorder(path);
+  const events: RecordedEvent[] = [];
+  const record = (event: RecordedEvent) => {
+    events.push(event);
+    recorder.record(event);
+  };
+  for (let t = 0; t < 3; t++) record({ u: 1, t, k: 'logon' });
+  recorder.flush();
+  recorder.flush(); // nothing new: writes nothing
+  // A logon burst: more than one batch's worth before the next flush.
+  for (let seq = 0; seq < 3000; seq++) record({ u: 2, t: 10 + seq, k: 'message', to: 'user00001', toIndex: 1, seq, text: 'x'.repeat(20) });
+  record({ u: 1, t: 5000, k: 'logoff' }); // only in the batch close() hands over
+  await recorder.close();
+  recorder.record({ u: 1, t: 6000, k: 'logon' }); // after close: dropped
+  const byUser = await readRecording(path);
+  assert.deepEqual([...(byUser.get(1) ?? []), ...(byUser.get(2) ?? [])], [...events.filter((e) => e.u === 1), ...events.filter((e) => e.u === 2)]);
+  assert.equal((byUser.get(2) ?? []).length, 3000);
+});
