@@ -102,3 +102,38 @@ test('IRCX: detected by 800, enabled after 001; presenters CREATE auditoriums +x
     server.close();
   }
 });
+
+test("InspIRCd +u: a presenter opped in the same read as its NAMES re-reads them, so the listeners +u hid are counted as recipients", async () => {
+  const { server, port, heard } = await scriptedIrcServer((m, reply) => {
+    if (register(m, reply)) return;
+    if (m.command === 'CAP') reply(':srv 421 * CAP :Unknown command');
+    else if (m.command === 'MODE' && m.params[0] === 'ISIRCX') reply(':srv 421 * MODE :Unknown');
+    else if (m.command === 'USER') {
+      reply(':srv 001 u000002 :Welcome');
+      reply(':srv 004 u000002 srv InspIRCd-3 iosw biklmnopstuv');
+      reply(':srv 005 u000002 CHANMODES=b,k,l,imnpstu STATUSMSG=@+ PREFIX=(ov)@+ :are supported');
+      reply(':srv 376 u000002 :End of MOTD');
+    } else if (m.command === 'JOIN') {
+      // The host's +o arrives with the end of NAMES, in one write: the client reads them together.
+      reply(
+        [`:u000002!u@h JOIN ${m.params[0]}`, `:srv 353 u000002 = ${m.params[0]} :@u000001 u000002`, `:srv 366 u000002 ${m.params[0]} :End of NAMES`, `:u000001!u@h MODE ${m.params[0]} +o u000002`].join('\r\n'),
+      );
+    } else if (m.command === 'NAMES') {
+      reply(`:srv 353 u000002 = ${m.params[0]} :@u000001 @u000002 u000003 u000004 u000005`);
+      reply(`:srv 366 u000002 ${m.params[0]} :End of NAMES`);
+    }
+  });
+  try {
+    const agent = await ircProtocol.createAgent({ name: 't', protocol: 'irc', host: '127.0.0.1', port, transport: 'tcp', options: {} });
+    const stage = { name: '#stage', role: 'presenter' as const, auditorium: true, presenters: ['u000001', 'u000002'] };
+    const user = agent.createUser({ index: 1, name: 'u000002', contacts: [], channels: [stage] }, events());
+    await user.logon();
+    await user.join(stage);
+    const outcome = await user.say(stage, 'welcome', 'all');
+    user.destroy();
+    assert.ok(heard.includes('NAMES #stage'), heard.join('\n'));
+    assert.deepEqual(outcome, { ok: true, recipients: 4 });
+  } finally {
+    server.close();
+  }
+});

@@ -48,7 +48,14 @@ export class AuditoriumPolicy {
       if (!view) continue;
       const self = user.nick;
       if (channel.role === 'presenter') {
-        if (view.isOp(self)) return this.host(view);
+        if (view.isOp(self)) {
+          // Opped by the presenter hosting it before this ran: its MODE came in the same read as
+          // the end of our NAMES (a busy host reads several lines at once), so gainedOp found no
+          // waiter. That NAMES was taken while +u hid the listeners from us: read it again, or
+          // every message we post counts them out (seen in CI: 10 of 92 recipients uncounted).
+          if (mode === 'plus-u' && view.hasPresenterOp(self)) await user.refreshNames(channel.name);
+          return this.host(view);
+        }
         if (view.hasPresenterOp(self)) return this.waitForOp(key);
       } else if (!view.isOp(self)) {
         if (view.hasPresenterOp(self)) return;
