@@ -55,9 +55,9 @@ export class EventRecorder {
   }
 
   /**
-   * Lines not yet handed to gzip. A write a line was the most a quiet hold kept past a young
-   * collection: a chat-20k hold of 2,500 users a worker promoted ~4 KB/s with events recorded
-   * and ~1.5 KB/s without (`--trace-gc-nvp`, bench/RESULTS.md), and what is promoted is what
+   * Lines not yet handed to gzip. A write a line was the largest thing a quiet hold kept past a
+   * young collection: a chat-20k hold of 2,500 users a worker promoted ~4.9 KB/s recording a
+   * line at a time, ~3.5 batched, ~2.9 not recording (`--trace-gc-nvp`, bench/RESULTS.md), and what is promoted is what
    * saw-tooths a long run's old space. The worker hands them over once a second (flush) and at
    * its end; a process killed between loses at most that second, as gzip's own buffer did.
    */
