@@ -11,6 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { LAB_KINDS, labServerOf, requireDescriptor } from '../protocols/registry.js';
 import { loadScenarioFile } from '../scenarios/load.js';
 import { parseTargetUrl } from '../scenarios/target.js';
@@ -308,17 +309,32 @@ export async function runSegmentsInNamespaces(
 }
 
 /**
- * Runs segments of a scenario, each in the namespace given, all at once (`of` segments in all).
- * Throws when one did not complete (exit other than 0 or 99).
+ * One clock for `processes` runs started together on this host, as `--start-at` gives the hosts
+ * of a multi-host run. Each `imload run` here spends about a CPU-second loading (tsx, coordinator
+ * and worker) and they share the host's cores; on their own clocks (now + 2 s each) the plan
+ * lab's nine runs were 4–6 s late (plan-lab.test.ts): their users logged on in one burst while
+ * the host was still at 100 %, and segments that expect each other's users online drifted
+ * seconds apart, which a 960× compression makes a quarter of an hour of the plan's day.
+ */
+export function sharedStartAt(processes: number, now = Date.now(), cores = availableParallelism()): number {
+  const loadingMs = 3000 * Math.ceil(processes / cores);
+  return Math.ceil((now + 2000 + loadingMs) / 1000) * 1000;
+}
+
+/**
+ * Runs segments of a scenario, each in the namespace given, all at once (`of` segments in all)
+ * on one clock (`startAt`, else `sharedStartAt` of these runs). Throws when one did not complete
+ * (exit other than 0 or 99).
  */
 export async function runSegmentsIn(
   parts: readonly { readonly ns: string; readonly segment: number; readonly runDir: string }[],
   of: number,
-  options: { file: string; scenario: string; target: string; url: string; extraArgs?: readonly string[]; timeoutMs?: number },
+  options: { file: string; scenario: string; target: string; url: string; extraArgs?: readonly string[]; timeoutMs?: number; startAt?: number },
 ): Promise<SegmentRun[]> {
+  const startAt = String(options.startAt ?? sharedStartAt(parts.length));
   const runs = parts.map(({ ns, segment: i, runDir }) => {
     const segment = `${i}/${of}`;
-    const args = ['netns', 'exec', ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
+    const args = ['netns', 'exec', ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--start-at', startAt, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
     return new Promise<SegmentRun>((done) => {
       const child = spawn('ip', args, { stdio: ['ignore', 'inherit', 'inherit'] });
       const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 600_000);
