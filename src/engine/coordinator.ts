@@ -86,18 +86,29 @@ export class RunStartError extends Error {
 }
 
 /**
- * Runs a scenario across worker processes, top-down: plan the run (its clock and journal
- * header), start the workers, drive it a second at a time, stop the workers, finish (the last
- * figures, the end entry and the summary).
+ * Runs a scenario across worker processes, top-down: start the workers (they load and build
+ * their users), start the clock (the journal header) once all are ready, drive the run a second
+ * at a time, stop the workers, finish (the last figures, the end entry and the summary).
  */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
-  const plan = planRun(options);
+  const timeline = buildTimeline(options.scenario);
+  checkStartAt(options.startAt);
   const outputs = new OutputSet(options.outputs ?? []);
-  await outputs.start(plan.header);
   const journal = new RunJournal(options.journalPath, outputs);
   try {
+    const workers = await startWorkers(options, journal);
+    const plan = planRun(timeline, options);
+    await outputs.start(plan.header);
     journal.begin(plan.header, options.notes);
-    const workers = await startWorkers(plan, options, journal);
+    const failure = workers.failure;
+    if (failure) {
+      workers.killRemaining();
+      journal.record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${failure.kind}: ${failure.message}` });
+      throw new RunStartError(failure.message, failure.kind);
+    }
+    workers.start(plan.startEpochMs);
+    const late = Date.now() - plan.startEpochMs;
+    if (late > 0) journal.record({ type: 'note', key: 'start-late', text: `the workers were ready ${(late / 1000).toFixed(1)} s after the start time given (--start-at): users due to log on before then logged on late (see the logon delay)` });
     const run = new ScenarioRun(plan, options, journal, workers);
     await run.driveSeconds();
     await run.stop();
@@ -108,23 +119,30 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   }
 }
 
-/** What the run is before any worker starts: its timeline, shared clock and journal header. */
+/** What the run is once its workers are ready: its timeline, clock and journal header. */
 interface RunPlan {
   readonly timeline: Timeline;
   readonly startEpochMs: number;
   readonly header: JournalHeader;
 }
 
-/**
- * Workers need a moment to load and build their users; the clock starts after that — or at the
- * time every segment of a multi-host run was given, so they share one clock.
- */
-function planRun(options: RunOptions): RunPlan {
-  const timeline = buildTimeline(options.scenario);
-  const startEpochMs = options.startAt ?? Math.ceil(Date.now() / 1000) * 1000 + 2000;
-  if (startEpochMs < Date.now() + 500) {
-    throw new RunStartError(`the start time ${new Date(startEpochMs).toISOString()} is too soon or past (workers need about a second)`, 'start-time');
+/** A start time given for several hosts must leave this one's workers time to load. */
+function checkStartAt(startAt: number | undefined): void {
+  if (startAt !== undefined && startAt < Date.now() + 500) {
+    throw new RunStartError(`the start time ${new Date(startAt).toISOString()} is too soon or past (workers need about a second)`, 'start-time');
   }
+}
+
+/**
+ * The clock starts once the workers have loaded and built their users, on the next whole second
+ * at least half a second away (the start message reaches them in well under that) — or at the
+ * time every segment of a multi-host run was given, so they share one clock. A fixed 2 s from
+ * the coordinator's own start was too little on a busy host: nine runs loading at once on two
+ * cores had their workers ready 4–6 s into their runs, and the ramp's first users logged on in
+ * one burst (docs/decisions.md, "every run of the lab on one clock").
+ */
+function planRun(timeline: Timeline, options: RunOptions): RunPlan {
+  const startEpochMs = options.startAt ?? Math.ceil((Date.now() + 500) / 1000) * 1000;
   const header: JournalHeader = {
     type: 'header',
     version: 1,
@@ -146,6 +164,8 @@ function planRun(options: RunOptions): RunPlan {
  */
 class RunJournal {
   private readonly writer: JournalWriter;
+  /** What the workers noted while loading, before the clock and so the header were known. */
+  private early: JournalEntry[] | undefined = [];
 
   constructor(
     readonly path: string,
@@ -155,19 +175,26 @@ class RunJournal {
   }
 
   begin(header: JournalHeader, notes: RunOptions['notes'] = []): void {
+    const early = this.early ?? [];
+    this.early = undefined;
     this.record(header);
     for (const note of notes) this.record({ type: 'note', key: note.key, text: note.text });
+    for (const entry of early) this.record(entry);
   }
 
   record(entry: JournalEntry): void {
+    if (this.early) {
+      this.early.push(entry);
+      return;
+    }
     this.writer.append(entry);
     this.outputs?.addEntry(entry);
     if (entry.type === 'second') this.outputs?.addSecond(entry);
   }
 }
 
-/** Forks the workers and waits until all are ready; if one fails first, kills them all and throws. */
-async function startWorkers(plan: RunPlan, options: RunOptions, journal: RunJournal): Promise<WorkerPool> {
+/** Forks the workers and waits until all are ready (loaded, their users built, no clock yet) or one failed. */
+async function startWorkers(options: RunOptions, journal: RunJournal): Promise<WorkerPool> {
   const workers = new WorkerPool(
     options.workers,
     (w) => ({
@@ -179,7 +206,6 @@ async function startWorkers(plan: RunPlan, options: RunOptions, journal: RunJour
       scenario: options.scenario,
       target: options.target,
       passwords: options.passwords,
-      startEpochMs: plan.startEpochMs,
       spreadSourceAddresses: options.spreadSourceAddresses,
       recordPath: options.eventsPath ? recordingPart(options.eventsPath, w) : undefined,
       replay: options.replay,
@@ -188,12 +214,6 @@ async function startWorkers(plan: RunPlan, options: RunOptions, journal: RunJour
     (key, text) => journal.record({ type: 'note', key, text }),
   );
   await workers.ready;
-  const failure = workers.failure;
-  if (failure) {
-    workers.killRemaining();
-    journal.record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${failure.kind}: ${failure.message}` });
-    throw new RunStartError(failure.message, failure.kind);
-  }
   return workers;
 }
 

@@ -13,7 +13,6 @@ export interface WorkerInit {
   readonly target: AgentTarget;
   /** Password references (resolved inside the worker; values never cross the IPC channel in logs). */
   readonly passwords: { readonly target?: SecretRef; readonly population?: SecretRef };
-  readonly startEpochMs: number;
   readonly spreadSourceAddresses: boolean;
   /** Where this worker writes its part of events.ndjson.gz; none: no recording. */
   readonly recordPath?: string;
@@ -25,6 +24,8 @@ export interface WorkerInit {
 
 export type ToWorker =
   | WorkerInit
+  /** After every worker said ready: the run's clock. */
+  | { readonly type: 'start'; readonly startEpochMs: number }
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'query-online'; readonly id: number };
 

@@ -156,6 +156,11 @@ export class WorkerPool {
     return mergeSnapshots(t, at, phase, this.pending.splice(0), this.handles);
   }
 
+  /** Gives every worker the run's clock: each schedules its users from it and starts its ticks. */
+  start(startEpochMs: number): void {
+    for (const h of this.handles) if (!h.done) h.child.send({ type: 'start', startEpochMs } satisfies ToWorker);
+  }
+
   /** Asks every live worker to stop (each logs its users off and says done). */
   stop(reason: string): void {
     for (const h of this.handles) if (!h.done) h.child.send({ type: 'stop', reason } satisfies ToWorker);

@@ -37,7 +37,8 @@ export class WorkerProcess {
     if (message.type === 'init') {
       this.workerIndex = message.worker;
       void this.run.init(message).catch((error: unknown) => this.fatal(error));
-    } else if (message.type === 'stop') void this.run.stop().catch((error: unknown) => this.fatal(error));
+    } else if (message.type === 'start') this.run.begin(message.startEpochMs);
+    else if (message.type === 'stop') void this.run.stop().catch((error: unknown) => this.fatal(error));
     else if (message.type === 'query-online') this.port.send({ type: 'online', id: message.id, count: this.run.online });
   }
 

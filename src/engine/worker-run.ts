@@ -71,6 +71,8 @@ interface Started {
 
 export class WorkerRun {
   private runners: VuRunner[] = [];
+  /** What init loaded, waiting for the clock. */
+  private loaded: Omit<WorkerSetup, 'startEpochMs'> | undefined;
   private started: Started | undefined;
   private stopping = false;
   private ticker: NodeJS.Timeout | undefined;
@@ -119,7 +121,7 @@ export class WorkerRun {
     return this.started?.metrics.online ?? 0;
   }
 
-  /** Loads what the coordinator's init names (protocol, recording, script), then starts. */
+  /** Loads what the coordinator's init names (protocol, recording, script) and builds the users' identities; ready for `begin`. */
   async init(message: WorkerInit): Promise<void> {
     const { scenario, target } = message;
     const plan = new WorkloadPlan(scenario);
@@ -146,7 +148,7 @@ export class WorkerRun {
     if (eachInstance && !agent.capabilities.eachInstance) throw new Error(`${target.protocol} target ${target.name}: its users cannot post to each instance of a channel (network.channels: each-instance)`);
     // Each-instance: a delivery never crosses servers, so there is no same/cross split to make.
     const serverOf = eachInstance ? undefined : networkServerOf(target.network);
-    this.start({ worker: message.worker, workers: message.workers, plan, agent, startEpochMs: message.startEpochMs, identities, recorder, replay, userScript, serverOf, eachInstance, baselineRssBytes });
+    this.loaded = { worker: message.worker, workers: message.workers, plan, agent, identities, recorder, replay, userScript, serverOf, eachInstance, baselineRssBytes };
     this.send({ type: 'ready' });
     // Counting presence notifications needs every user's watchers: built now, in slices, rather
     // than all at once at the first presence change, in the middle of the run (watchers.ts).
@@ -155,6 +157,17 @@ export class WorkerRun {
       for (const identity of identities) own[identity.index] = 1;
       void plan.prepareWatchers(1000, (user) => own[user] === 1).catch((error: Error) => this.send({ type: 'fatal', kind: 'worker-error', message: error.message }));
     }
+  }
+
+  /**
+   * The coordinator's start, once every worker is ready: the users are scheduled from this clock.
+   * Ignored before init has loaded (the coordinator never sends it then) and once stopping (a stop
+   * that overtook it: nobody is logged on to log off).
+   */
+  begin(startEpochMs: number): void {
+    const loaded = this.loaded;
+    if (loaded === undefined || this.started !== undefined || this.stopping) return;
+    this.start({ ...loaded, startEpochMs });
   }
 
   /** Creates the users and schedules them; ships a metrics snapshot each second of the run. */

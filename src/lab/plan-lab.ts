@@ -68,6 +68,7 @@ export interface SiteLabRun {
     readonly down: LinkDirection;
     readonly drops: number;
     readonly clientBytes: number;
+    readonly resends: number;
     readonly chat?: PortCounted;
     readonly pool?: PortCounted;
   }[];
@@ -191,11 +192,12 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     ]);
     const after = topology.generators.map((g) => linkCounters(g));
     const portAfter = portCounters();
+    type Counted = { readonly bandwidth: { bytesIn: number; bytesOut: number }; readonly retransmissions?: number };
+    const summaries = (runParts: readonly { group: string; runDir: string }[], group: string) =>
+      runParts.filter((p) => p.group === group).map((p) => JSON.parse(readFileSync(join(p.runDir, 'summary.json'), 'utf8')) as Counted);
     const countedBy = (runParts: readonly { group: string; runDir: string }[], group: string) =>
-      runParts.filter((p) => p.group === group).reduce((sum, p) => {
-        const summary = JSON.parse(readFileSync(join(p.runDir, 'summary.json'), 'utf8')) as { bandwidth: { bytesIn: number; bytesOut: number } };
-        return sum + summary.bandwidth.bytesIn + summary.bandwidth.bytesOut;
-      }, 0);
+      summaries(runParts, group).reduce((sum, s) => sum + s.bandwidth.bytesIn + s.bandwidth.bytesOut, 0);
+    const allParts = [...parts, ...roleRuns.flatMap((r) => r.parts)];
     const delta = (a: LinkDirection, b: LinkDirection): LinkDirection => ({ bytes: b.bytes - a.bytes, packets: b.packets - a.packets });
     return {
       servers: started,
@@ -212,6 +214,7 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
           down: delta(before[k]!.down, after[k]!.down),
           drops: linkDrops(topology, topology.generators[k]!),
           clientBytes: countedBy(parts, site.name) + Object.values(byPort).reduce((n, c) => n + c.clientBytes, 0),
+          resends: summaries(allParts, site.name).reduce((n, s) => n + (s.retransmissions ?? 0), 0),
           ...byPort,
         };
       }),

@@ -101,7 +101,7 @@ test('the judgement: headers come off per packet, the chat port apart from the r
   const plantWire = { bytes: plant!.predictedBytes / 2 + (700 / 2) * HEADER_BYTES_PER_PACKET + (300 / 2) * POOL_HEADER_BYTES_PER_PACKET, packets: 500 };
   const counts = [
     { site: 'plant', up: plantWire, down: plantWire, drops: 0, clientBytes: 1, chat: { up: direction(chatOf(plant), 200), down: direction(chatOf(plant), 200), clientBytes: 7 }, pool: { up: direction(poolOf(plant), 300, POOL_HEADER_BYTES_PER_PACKET), down: direction(poolOf(plant), 300, POOL_HEADER_BYTES_PER_PACKET), clientBytes: 5 } },
-    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1, chat: { up: { bytes: chatOf(branch) * 0.75, packets: 0 }, down: { bytes: chatOf(branch) * 0.75, packets: 0 }, clientBytes: 7 } },
+    { site: 'branch', up: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, down: { bytes: branch!.predictedBytes * 0.6, packets: 0 }, drops: 3, clientBytes: 1, resends: 1234, chat: { up: { bytes: chatOf(branch) * 0.75, packets: 0 }, down: { bytes: chatOf(branch) * 0.75, packets: 0 }, clientBytes: 7 } },
   ];
   const result = judgePlanLab(planOf(COMPANY), d, { counts, servers: [], runDirs: ['runs'] });
   const [plantResult, branchResult] = result.links;
@@ -119,7 +119,8 @@ test('the judgement: headers come off per packet, the chat port apart from the r
   assert.match(text, /^ {2}branch +central +50 .* 1\.2 .* DIFFERS \(beyond 10 %\)$/m);
   assert.match(text, /^ {2}branch +chat \(IRC\) +central +[\d.,]+ +[\d.,]+ +1\.5 +0 +DIFFERS \(beyond 10 %\)$/m);
   assert.match(text, /differs from the plan's prediction by more than 10 % on branch\./);
-  assert.match(text, /the link dropped 3 packets, whose resends are in the measured bytes/);
+  assert.match(text, /the link dropped 3 packets, whose resends are in the measured bytes; its clients re-sent 1,234 requests left unanswered in time \(a busy lab host or link\), which are in the measured bytes and not in the prediction$/m);
+  assert.doesNotMatch(text, /^ {2}plant: .*re-sent/m, 'a site whose clients re-sent nothing says nothing of it');
 });
 
 test('a site the plan gives chat servers keeps its chat on its LAN: nothing crosses its link, and the lab puts a chat server there', () => {
