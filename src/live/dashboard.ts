@@ -189,7 +189,9 @@ export class LiveDashboard implements Output {
 
   private page(): string {
     const current = this.current();
-    if (!current) return '<!doctype html><title>imload live</title><p>The run has not started yet: reload in a moment.</p>';
+    // Before the run's clock starts (its workers still loading and building their users, a second
+    // or more after the address is printed) there is nothing to draw: the page asks again itself.
+    if (!current) return '<!doctype html><meta http-equiv="refresh" content="1"><title>imload live</title><p>The run is starting: its workers are loading and building their users. This page reloads itself.</p>';
     return renderHtml(current.model, { section: liveSection(current.progress), script: LIVE_SCRIPT });
   }
 }
