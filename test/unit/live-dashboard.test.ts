@@ -70,7 +70,8 @@ test('LiveDashboard: the run so far on every event, one build for seconds that a
     let text = '';
     before.setEncoding('utf8');
     for await (const chunk of before) text += chunk;
-    assert.match(text, /not started yet/);
+    assert.match(text, /The run is starting/);
+    assert.match(text, /<meta http-equiv="refresh" content="1">/, 'the page asks again itself until the run has begun');
 
     await dashboard.start(header);
     for (const entry of entries.filter((e) => e.type === 'note')) dashboard.addEntry(entry);
