@@ -106,7 +106,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       journal.record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${failure.kind}: ${failure.message}` });
       throw new RunStartError(failure.message, failure.kind);
     }
-    workers.start(plan.startEpochMs);
+    // Interrupted while they loaded: nobody is scheduled, and the run below stops at once.
+    if (!options.signal?.aborted) workers.start(plan.startEpochMs);
     const late = Date.now() - plan.startEpochMs;
     if (late > 0) journal.record({ type: 'note', key: 'start-late', text: `the workers were ready ${(late / 1000).toFixed(1)} s after the start time given (--start-at): users due to log on before then logged on late (see the logon delay)` });
     const run = new ScenarioRun(plan, options, journal, workers);
@@ -262,7 +263,9 @@ class ScenarioRun {
     this.hostSampler = new HostSampler(options.serverPids);
     this.specs = thresholdSpecs(options.scenario);
     this.windows = stepWindows(plan.timeline).map((window) => ({ ...window, seconds: new RunAggregate() }));
-    options.signal?.addEventListener('abort', () => this.requestStop('interrupted', 'stopped by signal'), { once: true });
+    // A Ctrl-C while the workers were loading came before this listener: it stops the run at once.
+    if (options.signal?.aborted) this.requestStop('interrupted', 'stopped by signal');
+    else options.signal?.addEventListener('abort', () => this.requestStop('interrupted', 'stopped by signal'), { once: true });
   }
 
   /** The main loop: one tick a second, aligned to the run's clock, until the run ends or is stopped. */
