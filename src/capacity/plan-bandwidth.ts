@@ -5,6 +5,7 @@
  */
 import { DESCRIPTORS } from '../protocols/registry.js';
 import type { PlanFile } from './plan-input.js';
+import { crossingBytes } from './crossing.js';
 
 export interface ModelledBandwidth {
   readonly protocol: string;
@@ -52,11 +53,11 @@ export function modelledBandwidth(workload: PlanFile['workload']): ModelledBandw
     const timers = m.timers.reduce((sum, t) => sum + (t.bytes + t.bytesPerContact * contacts) * (seconds / t.everySeconds), 0);
     const session = m.logon + contacts * m.logonPerContact + m.logoff + contacts * m.logoffPerContact;
     const bytes = session + perHour * sessionHours + timers;
-    // One copy of each exchange with a contact elsewhere, out and in: the sender's request (a
-    // message travels on as the same request), one notification per watcher, as servers relay it.
+    // One copy of each exchange with a contact elsewhere, out and in (by symmetry as many of each
+    // come in as go out): the sender's request (a message travels on as the same request), one
+    // notification per watcher, as servers relay it.
     const crossingTimers = 2 * m.timers.reduce((sum, t) => sum + t.bytesPerContact * contacts * (seconds / t.everySeconds), 0);
-    const crossingPerHour = 2 * (messagesPerHour * m.message + presenceChangesPerHour * contacts * (m.presenceRelay ?? m.presenceNotify));
-    const crossing = 2 * contacts * (m.logonPerContact + m.logoffPerContact) + crossingPerHour * sessionHours + crossingTimers;
+    const crossing = crossingBytes({ subscriptions: 2 * contacts, messages: 2 * messagesPerHour * sessionHours, notifications: 2 * presenceChangesPerHour * contacts * sessionHours }, m) + crossingTimers;
     return {
       protocol,
       planRole,

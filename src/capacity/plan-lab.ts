@@ -26,6 +26,10 @@ import { DESCRIPTORS } from '../protocols/registry.js';
 import type { Plan } from './plan.js';
 import type { SitePlacement } from './plan-sites.js';
 import type { ModelledBandwidth } from './plan-bandwidth.js';
+import { byteModelFor } from '../analysis/simulate-bytes.js';
+import { parseScenarioText } from '../scenarios/load.js';
+import type { Scenario } from '../scenarios/schema.js';
+import { crossingBytes, scheduledCrossing } from './crossing.js';
 import { chatNote, chatWhere, designChat, type ChatLabDesign } from './plan-lab-chat.js';
 import { designPool, poolNote, poolWhere, type PoolLabDesign } from './plan-lab-pool.js';
 
@@ -42,6 +46,8 @@ const RAMP_SECONDS = 4;
 const ACTIVITY_DELAY_SECONDS = 1;
 const DRAIN_SECONDS = 3;
 const LAB_SEED = 19;
+/** The lab's home-server scenario (plan-lab.yaml). */
+const LAB_SCENARIO = 'plan-lab';
 
 export class PlanLabError extends Error {}
 
@@ -227,11 +233,19 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   if (shortestTimer <= sessionWallSeconds) {
     throw new PlanLabError(`--lab-seconds ${options.activitySeconds}: a lab session of ${sessionWallSeconds} s would see the ${shortestTimer}-second protocol timer fire, which the prediction leaves out; use a shorter one`);
   }
+  const scenarioYaml = labScenario(plan, users, timeScale, options.activitySeconds, scheme);
+  const homeScenario = parseScenarioText(scenarioYaml, 'plan-lab.yaml').scenarios[LAB_SCENARIO]!;
+  const poolScenario = pool ? parseScenarioText(pool.scenarioYaml, 'plan-lab-pool.yaml').scenarios[pool.servers[0]!.scenarioName] : undefined;
+  // User u runs in segment u mod modulus + 1 (src/scenarios/schedule.ts usersOf), whichever scenario.
+  const inGroup = (g: LabGroup) => {
+    const own = new Set(g.segments);
+    return (user: number) => own.has((user % modulus) + 1);
+  };
   const links = groups.filter((g) => g.site).map((g) => {
     const parts = [
-      predictFederatedTraffic(g, 'homeServer', g.home, model, users),
+      predictFederatedTraffic(g, 'homeServer', g.home, model, { scenario: homeScenario, inGroup: inGroup(g) }),
       ...(chat ? [predictRoleTraffic(g, 'chatServer', chatWhere(placement, g), chat, 'its logons and channels stay on the site\'s LAN')] : []),
-      ...(pool ? [predictFederatedTraffic(g, 'frontEndPool', poolWhere(placement, g), pool.model, users, pool.drawsOverRates)] : []),
+      ...(pool ? [predictFederatedTraffic(g, 'frontEndPool', poolWhere(placement, g), pool.model, { scenario: poolScenario!, inGroup: inGroup(g), drawsOverRates: pool.drawsOverRates })] : []),
     ];
     return predictLink(g, named.find((s) => s.name === g.name)!, timeScale, parts);
   });
@@ -239,7 +253,7 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
   const notes = [
     `${fmt(users)} lab users (${modulus} segments of ${fmt(perSegment)}) stand for the plan's ${fmt(plan.users)}; each runs one session of the plan's workload (${plan.workload.messagesPerHour} messages and ${plan.workload.presenceChangesPerHour} presence changes an hour, ${plan.workload.contacts} contacts, ${sessionHours} h) compressed ${fmt(timeScale, 1)}× into ${options.activitySeconds} s.`,
     `Each link is shaped (tbf, both directions) to the plan's speed × lab users / online users × the timeScale, so it is as full as the plan's link would be.`,
-    `Prediction: the ${model.basis}, per session and without the protocol timers (none fires in a ${sessionWallSeconds}-second lab session: ${fmt(model.session.timers)} of ${fmt(model.session.total)} bytes per user). Measured: the link's bytes less ${HEADER_BYTES_PER_PACKET} header bytes per packet, both directions.`,
+    `Prediction: for a site with its own home server, the exchanges the lab's schedule draws between its users and users elsewhere (subscriptions, messages, presence notifications) at the byte model's bytes for each as homes relay them; for a site served centrally, the ${model.basis}, per session; both without the protocol timers (none fires in a ${sessionWallSeconds}-second lab session: ${fmt(model.session.timers)} of ${fmt(model.session.total)} bytes per user). Measured: the link's bytes less ${HEADER_BYTES_PER_PACKET} header bytes per packet, both directions.`,
     ...(given.length > 0 ? [`local= (${given.join(', ')}) is not reproduced: the lab's contacts are drawn uniformly from the whole population, and its prediction uses that share.`] : []),
     `Servers: ${homes} home server(s) of the plan's home-server role (${descriptor.title}) — one per site the plan gives home servers, one central for everyone else${routerAt ? `, and a router at ${routerAt}` : ''}.`,
     chat
@@ -261,8 +275,8 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
     links,
     tolerance: options.tolerance,
     notes,
-    scenarioYaml: labScenario(plan, users, timeScale, options.activitySeconds, scheme),
-    scenarioName: 'plan-lab',
+    scenarioYaml,
+    scenarioName: LAB_SCENARIO,
     targetName: 'company',
     ...(chat ? { chat } : {}),
     ...(pool ? { pool } : {}),
@@ -271,21 +285,29 @@ export function designPlanLab(plan: Plan, options: PlanLabOptions): PlanLabDesig
 
 /**
  * A role whose servers are federated over the whole lab population (home servers, pools): with a
- * server at the site, the exchanges with contacts elsewhere cross the link; served centrally,
- * everything the site's clients exchange does. Both from the protocol's per-session bytes.
+ * server at the site, the exchanges between its users and users elsewhere cross the link, counted
+ * on the lab's schedule (crossing.ts) at the byte model's bytes per exchange; served centrally,
+ * everything the site's clients exchange does, from the protocol's per-session bytes scaled by the
+ * schedule's draws over the rates.
  */
-function predictFederatedTraffic(group: LabGroup, role: 'homeServer' | 'frontEndPool', where: 'site' | 'central', model: ModelledBandwidth, users: number, drawsOverRates = 1): TrafficPart {
-  const { session } = model;
+function predictFederatedTraffic(
+  group: LabGroup,
+  role: 'homeServer' | 'frontEndPool',
+  where: 'site' | 'central',
+  model: ModelledBandwidth,
+  lab: { readonly scenario: Scenario; readonly inGroup: (user: number) => boolean; readonly drawsOverRates?: number },
+): TrafficPart {
   const name = role === 'homeServer' ? 'home server' : 'pool';
-  // The lab draws each user's contacts uniformly from everyone else.
-  const elsewhere = (users - group.users) / (users - 1);
-  const perUser = (where === 'site' ? (session.crossing - session.crossingTimers) * elsewhere : session.total - session.timers) * drawsOverRates;
+  if (where === 'site') {
+    const exchanges = scheduledCrossing(lab.scenario, lab.inGroup);
+    const basis = `${name} at the site: the exchanges the lab's schedule draws between its ${fmt(group.users)} users and users elsewhere — ${fmt(exchanges.subscriptions)} subscriptions, ${fmt(exchanges.messages)} messages, ${fmt(exchanges.notifications)} presence notifications — at the ${model.protocol.toUpperCase()} byte model's bytes for each as servers relay it`;
+    return { role, protocol: model.protocol, where, predictedBytes: crossingBytes(exchanges, byteModelFor(model.protocol)), basis };
+  }
+  const drawsOverRates = lab.drawsOverRates ?? 1;
+  const { session } = model;
   const draws = drawsOverRates === 1 ? '' : ` × ${fmt(drawsOverRates, 3)} (the schedule's draws over the rates)`;
-  const basis =
-    where === 'site'
-      ? `${name} at the site: ${fmt(group.users)} users × ${fmt(session.crossing - session.crossingTimers)} bytes crossing per session with contacts all elsewhere × ${fmt(elsewhere * 100, 1)} % of contacts elsewhere${draws}`
-      : `${name} central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)${draws}`;
-  return { role, protocol: model.protocol, where, predictedBytes: group.users * perUser, basis };
+  const basis = `${name} central: ${fmt(group.users)} users × ${fmt(session.total - session.timers)} bytes per session (everything the clients exchange)${draws}`;
+  return { role, protocol: model.protocol, where, predictedBytes: group.users * (session.total - session.timers) * drawsOverRates, basis };
 }
 
 /** A role whose servers stand apart (chat): nothing crosses when the site has its own, else the site's share of the central one's. */
@@ -359,7 +381,7 @@ function labScenario(plan: Plan, users: number, timeScale: number, activitySecon
     version: 1,
     targets: { company: { url: `${scheme}://127.0.0.1:1`, domain: LAB_DOMAIN } },
     scenarios: {
-      'plan-lab': {
+      [LAB_SCENARIO]: {
         description: `imload plan --lab: one session of the plan's workload per user, compressed ${fmt(timeScale, 1)}×`,
         target: 'company',
         seed,

@@ -224,11 +224,11 @@ export class WorkloadPlan {
 
   /**
    * How many of user i's watchers the schedule has online at `at` (ms from run start): the
-   * presence notifications a change then should produce.
+   * presence notifications a change then should produce (of them, those `counted`).
    */
-  watchersOnline(index: number, at: number): number {
+  watchersOnline(index: number, at: number, counted?: (watcher: number) => boolean): number {
     let online = 0;
-    for (const w of this.watchersOf(index)) if (this.activityWindow(w).start <= at && at < this.logoffAt(w)) online++;
+    for (const w of this.watchersOf(index)) if (this.activityWindow(w).start <= at && at < this.logoffAt(w) && (counted === undefined || counted(w))) online++;
     return online;
   }
 

@@ -11,6 +11,8 @@ import { buildPlan } from '../../src/capacity/plan.js';
 import { PlanFile, type PlanFileInput } from '../../src/capacity/plan-input.js';
 import { HEADER_BYTES_PER_PACKET, POOL_HEADER_BYTES_PER_PACKET, PlanLabError, apportion, designPlanLab, formatPlanLabText, judgePlanLab } from '../../src/capacity/plan-lab.js';
 import { descriptorOf } from '../../src/protocols/registry.js';
+import { crossingBytes, scheduledCrossing } from '../../src/capacity/crossing.js';
+import { parseScenarioText } from '../../src/scenarios/load.js';
 
 const planOf = (input: PlanFileInput) => buildPlan(PlanFile.parse(input));
 const design = (input: PlanFileInput, users = 150, activitySeconds = 30) => designPlanLab(planOf(input), { users, activitySeconds, tolerance: 0.1 });
@@ -55,12 +57,20 @@ test('a three-site company: groups, servers, link rates and the prediction per l
   const homePart = (l: typeof branch) => l.parts.find((p) => p.role === 'homeServer')!;
   assert.ok(Math.abs(homePart(branch).predictedBytes - 50 * (session + activity)) < 1e-6, `${homePart(branch).predictedBytes}`);
   // Plant, with its own home server: subscriptions and unsubscriptions, messages and presence
-  // notifications (as one home relays them to another) with contacts elsewhere, both ways; each
-  // lab user's contacts are drawn from the 149 others, 100 of them elsewhere.
+  // notifications (as one home relays them to another) between its users and users elsewhere,
+  // both ways, counted on the lab's own schedule (the plant is segment 1 of 3: users 0, 3, 6, …).
   assert.equal(m.presenceRelay, 1_009);
-  const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
   const plant = d.links.find((l) => l.site === 'plant')!;
-  assert.ok(Math.abs(homePart(plant).predictedBytes - 50 * crossing * (100 / 149)) < 1e-6, `${homePart(plant).predictedBytes}`);
+  const labScenario = parseScenarioText(d.scenarioYaml, 'plan-lab.yaml').scenarios[d.scenarioName]!;
+  const drawn = scheduledCrossing(labScenario, (u) => u % 3 === 0);
+  assert.equal(homePart(plant).predictedBytes, drawn.subscriptions * (1_519 + 776) + drawn.messages * 1_200 + drawn.notifications * 1_009);
+  assert.match(homePart(plant).basis, new RegExp(`${drawn.subscriptions} subscriptions, ${drawn.messages.toLocaleString('en')} messages, ${drawn.notifications.toLocaleString('en')} presence notifications`));
+  // The plan's own count at its rates, each lab user's contacts drawn from the 149 others, 100 of
+  // them elsewhere: the lab's draws are within a few per cent of it.
+  const crossing = 2 * 10 * (1_519 + 776) + 2 * 8 * (3 * 1_200 + 2 * 10 * 1_009); // 426,380
+  const expected = 50 * crossing * (100 / 149);
+  assert.ok(Math.abs(homePart(plant).predictedBytes / expected - 1) < 0.05, `${homePart(plant).predictedBytes} drawn, ${expected} at the rates`);
+  assert.notEqual(homePart(plant).predictedBytes, expected, 'the draws, not the rates');
   // The link's prediction is its roles' parts together.
   for (const l of d.links) assert.equal(l.predictedBytes, l.parts.reduce((n, p) => n + p.predictedBytes, 0));
   // The lab link is as full as the plan's: 64 kbit/s × 50 lab users / 50 online × 960.
@@ -168,9 +178,12 @@ test('pools: one lab server where the plan puts each pool, federated over one po
   // Scaled by the schedule's own draws over the rates (a few per cent at 150 users).
   assert.ok(Math.abs(pool.drawsOverRates - 1) < 0.05, `draws over rates ${pool.drawsOverRates}`);
   assert.ok(Math.abs(poolPart('branch').predictedBytes / (50 * perUser * pool.drawsOverRates) - 1) < 1e-9, `${poolPart('branch').predictedBytes} vs ${50 * perUser * pool.drawsOverRates}`);
-  // The plant's own pool: its users' exchanges with the 100 of 149 others elsewhere, at the model's crossing bytes.
+  // The plant's own pool: its users' exchanges with users elsewhere on the pool scenario's
+  // schedule, at the model's bytes per exchange; near the plan's count at its rates.
+  const poolScenario = parseScenarioText(pool.scenarioYaml, 'plan-lab-pool.yaml').scenarios[pool.servers[0]!.scenarioName]!;
+  assert.equal(poolPart('plant').predictedBytes, crossingBytes(scheduledCrossing(poolScenario, (u) => u % 3 === 0), m));
   const { session } = pool.model;
-  assert.ok(Math.abs(poolPart('plant').predictedBytes - 50 * (session.crossing - session.crossingTimers) * (100 / 149) * pool.drawsOverRates) < 1e-6);
+  assert.ok(Math.abs(poolPart('plant').predictedBytes / (50 * (session.crossing - session.crossingTimers) * (100 / 149)) - 1) < 0.05);
   assert.ok(poolPart('plant').predictedBytes > 0);
 
   // The judgement: the pool's port carried exactly its prediction in UDP datagrams (42 header bytes each), the rest the home servers'.

@@ -1,4 +1,6 @@
 /**
+ * The start of a run, the clock given once the workers are ready (src/engine/coordinator.ts).
+ *
  * A Ctrl-C while the workers are still loading (before the run's clock starts: a second or more,
  * much more for tens of thousands of users a worker) stops the run there: interrupted, nobody
  * logged on, the journal and the summary written. The abort listener used to be added only once
@@ -7,7 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
@@ -48,4 +51,38 @@ scenarios:
   const end = entries.at(-1)!;
   assert.ok(end.type === 'end' && end.reason === 'interrupted', JSON.stringify(end));
   assert.ok(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), 'summary.json written');
+});
+
+/**
+ * A start time given for several hosts (--start-at) that this host's workers miss: the run starts
+ * on it all the same (one clock with the other hosts), and its journal and summary say how late
+ * the workers were. The workers are made slow by a scenario module that waits 6 s when a worker
+ * imports it (the coordinator imports it at once, so the start time passes its check).
+ */
+test('workers ready after the --start-at given: the run keeps that clock and says how late they were', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'imload-start-late-'));
+  const file = join(dir, 'slow-workers.mjs');
+  writeFileSync(file, `// A worker runs src/engine/worker.ts (or dist/engine/worker.js): there, importing this takes 6 s.
+if (/worker\\.[jt]s$/.test(process.argv[1] ?? '')) await new Promise((resolve) => setTimeout(resolve, 6000));
+export default {
+  version: 1,
+  targets: { chat: { url: 'irc://127.0.0.1:6667', lab: 'inspircd' } },
+  scenarios: { late: { target: 'chat', population: { users: 3, channels: { count: 0 } }, phases: [{ phase: 'rampUp', rate: 10 }, { phase: 'hold', duration: '12s' }], behaviour: { messagesPerHour: 0 } } },
+};
+export async function user(vu) {
+  await vu.logon();
+}
+`);
+  const out = join(dir, 'run');
+  const startAt = Date.now() + 4000;
+  const { result } = await runCommand({ file, scenario: 'late', lab: true, quiet: true, out, workers: 1, startAt, signal: new AbortController().signal });
+  const s = result.summary;
+  assert.equal(s.startedAt, new Date(startAt).toISOString(), 'the clock given, not a later one');
+  assert.equal(s.users.logonOk, 3);
+  const note = s.notes.find((n) => n.key === 'start-late');
+  assert.ok(note, `a start-late note: ${JSON.stringify(s.notes)}`);
+  const late = Number(/ready ([\d.]+) s after the start time given/.exec(note.text)?.[1]);
+  assert.ok(late >= 1 && late < 30, note.text);
+  assert.ok(s.latency.logonDelay.p50 >= late * 1000 - 1000, `the logons went out late: logon delay p50 ${s.latency.logonDelay.p50} ms`);
 });
