@@ -367,7 +367,8 @@ export function summaryOf(
     target: header.target,
     startedAt: header.startedAt,
     endedAt: end ? new Date(end.at).toISOString() : null,
-    durationSeconds: round(((end?.at ?? lastAt) - header.startEpochMs) / 1000, 1),
+    // A run whose workers failed to start ends before its clock would have started: it lasted nothing.
+    durationSeconds: round(Math.max(0, (end?.at ?? lastAt) - header.startEpochMs) / 1000, 1),
     end: end ? { reason: end.reason, detail: end.detail } : { reason: 'unknown', detail: 'the journal has no end record (the run was killed)' },
     timeScale: scenario.timeScale,
     users: partial.users,

@@ -122,3 +122,12 @@ test('`imload report` on a consistent journal exits 0', () => {
   assert.equal(run.status, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /invariant/);
 });
+
+test('a run whose workers failed before its clock started lasted 0 s, not a negative time', () => {
+  // The header's clock is set once the workers are ready or one failed: a failed start ends before it.
+  const [header] = readJournal(join(journalWith({}), 'journal.ndjson'));
+  const h = header as JournalHeader;
+  const { summary } = buildSummary([h, { type: 'end', at: h.startEpochMs - 800, reason: 'failed', detail: 'worker-error: no such protocol' }]);
+  assert.equal(summary.durationSeconds, 0);
+  assert.equal(summary.end.reason, 'failed');
+});
