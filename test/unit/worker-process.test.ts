@@ -123,30 +123,37 @@ test('the run inside answers the coordinator: online users, then a stop ships sn
 test('init loads and builds the users but connects nobody; the coordinator\'s start schedules them from its clock, and a stop before it ends a run with nobody on', async () => {
   // An IRC server that only counts connections: a user connecting is a user scheduled.
   const sockets: Socket[] = [];
-  const server = createServer((socket) => void sockets.push(socket));
+  const acceptedAt: number[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    acceptedAt.push(performance.timeOrigin + performance.now());
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const init = { type: 'init', worker: 0, workers: 1, segment: 0, segments: 1, scenario, passwords: {}, spreadSourceAddresses: false } as const;
   const target: AgentTarget = { name: 'chat', protocol: 'irc', host: '127.0.0.1', port, transport: 'tcp', options: {} };
+  const fake = fakeProcess();
+  const worker = new WorkerProcess(fake.port, { stopGraceMs: 500 });
+  const early = fakeProcess();
+  const stopped = new WorkerProcess(early.port);
   try {
-    const fake = fakeProcess();
-    const worker = new WorkerProcess(fake.port, { stopGraceMs: 500 });
     await worker.run.init({ ...init, target });
     assert.deepEqual(fake.sent, [{ type: 'ready' }], 'ready, and no second of a run yet');
     // Whatever the init scheduled would be due now: the users' logons are at the start of the ramp.
     await new Promise<void>((resolve) => setImmediate(resolve));
     assert.equal(sockets.length, 0, 'nobody connects before the start');
-    worker.receive({ type: 'start', startEpochMs: performance.timeOrigin + performance.now() });
+    // A clock a little ahead: the users log on from it, not from when init ran or the start arrived.
+    const startEpochMs = performance.timeOrigin + performance.now() + 300;
+    worker.receive({ type: 'start', startEpochMs });
     for (let i = 0; i < 200 && sockets.length < 3; i++) await new Promise<void>((resolve) => setTimeout(resolve, 10));
     assert.equal(sockets.length, 3, 'every user connects once the clock is given');
+    for (const at of acceptedAt) assert.ok(at >= startEpochMs, `a user connected ${(startEpochMs - at).toFixed(0)} ms before the clock it was given`);
     worker.receive({ type: 'start', startEpochMs: performance.timeOrigin + performance.now() });
     worker.receive({ type: 'stop', reason: 'completed' });
     for (let i = 0; i < 200 && fake.sent.at(-1)?.type !== 'done'; i++) await new Promise<void>((resolve) => setTimeout(resolve, 10));
     assert.equal(fake.sent.at(-1)?.type, 'done');
     assert.equal(sockets.length, 3, 'a second start schedules nobody twice');
 
-    const early = fakeProcess();
-    const stopped = new WorkerProcess(early.port);
     await stopped.run.init({ ...init, target });
     stopped.receive({ type: 'stop', reason: 'interrupted' });
     for (let i = 0; i < 200 && early.sent.at(-1)?.type !== 'done'; i++) await new Promise<void>((resolve) => setTimeout(resolve, 10));
@@ -155,6 +162,8 @@ test('init loads and builds the users but connects nobody; the coordinator\'s st
     assert.deepEqual(early.sent.map((m) => m.type), ['ready', 'done'], 'stopped before the start: done, and a late start schedules nobody');
     assert.equal(sockets.length, 3);
   } finally {
+    // A failed assertion must not leave the users' timers holding the test process open.
+    await Promise.all([worker.run.stop(), stopped.run.stop()]);
     for (const socket of sockets) socket.destroy();
     server.close();
   }
