@@ -310,8 +310,9 @@ export async function runSegmentsInNamespaces(
 
 /**
  * One clock for `processes` runs started together on this host, as `--start-at` gives the hosts
- * of a multi-host run. Each `imload run` here spends about a CPU-second loading (tsx, coordinator
- * and worker) and they share the host's cores; on their own clocks (now + 2 s each) the plan
+ * of a multi-host run. Each `imload run` of one worker spends about 3 CPU-seconds loading before
+ * its clock can start (measured idle, 2026-12-07: coordinator 1.6–1.7 s, worker 1.2–1.3 s, both
+ * through tsx), hence 3 s per process per core; they share the host's cores. On their own clocks (now + 2 s each) the plan
  * lab's nine runs were 4–6 s late (plan-lab.test.ts): their users logged on in one burst while
  * the host was still at 100 %, and segments that expect each other's users online drifted
  * seconds apart, which a 960× compression makes a quarter of an hour of the plan's day.
