@@ -15,18 +15,26 @@ function sameUri(a: string, b: string): boolean {
 }
 
 /**
- * Whether a Contact value names our binding. A registrar echoes the Contact it was sent, so
- * `<our URI>` is first looked for where it stands, without slicing or lower-casing either URI
- * (UserAgent.contactEndAt); anything else is compared as before (sameUri).
+ * Whether a Contact value names our binding as we sent it: a registrar echoes the Contact it
+ * was sent, so `<our URI>` is looked for where it stands, without slicing or lower-casing either
+ * URI (UserAgent.contactEndAt).
  */
-function isOurContact(contact: string, ua: UserAgent): boolean {
+function isOurContactAsSent(contact: string, ua: UserAgent): boolean {
   const open = contact.indexOf('<');
-  if (open !== -1) {
-    const end = ua.contactEndAt(contact, open + 1);
-    if (end !== -1 && contact.charCodeAt(end) === 0x3e) return true;
-  }
+  if (open === -1) return false;
+  const end = ua.contactEndAt(contact, open + 1);
+  return end !== -1 && contact.charCodeAt(end) === 0x3e;
+}
+
+/** Whether a Contact value names our binding in any spelling the registrar may give it (sameUri). */
+function isOurContactRespelt(contact: string, ua: UserAgent): boolean {
   const uri = nameAddrUri(contact);
   return uri !== undefined && sameUri(uri, ua.contactUri());
+}
+
+function ourContact(contacts: readonly string[], ua: UserAgent, isOurs: (contact: string, ua: UserAgent) => boolean): string | undefined {
+  for (const contact of contacts) if (isOurs(contact, ua)) return contact;
+  return undefined;
 }
 
 /** Its own refresh timer (a WheelTimer): one object per binding, not a Timeout and a closure more. */
@@ -110,14 +118,17 @@ export class Registration extends WheelTimer implements CSeqSource {
     };
   }
 
-  /** § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. */
+  /**
+   * § 10.2.4: the expiry the registrar granted for our Contact, else the Expires header. The
+   * answer lists every binding of the AoR (Kamailio: oldest first, so ours last when the user
+   * registered before from another address): each is first compared as we sent it, and only when
+   * none matches respelt, which slices and lower-cases — it did so for every other binding.
+   */
   private grantedExpires(response: SipResponse): number {
-    for (const contact of response.headers.getAll('Contact')) {
-      if (!isOurContact(contact, this.ua)) continue;
-      const seconds = parseSeconds(nameAddrParam(contact, 'expires'));
-      if (seconds !== undefined) return seconds;
-    }
-    return parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
+    const contacts = response.headers.getAll('Contact');
+    const ours = ourContact(contacts, this.ua, isOurContactAsSent) ?? ourContact(contacts, this.ua, isOurContactRespelt);
+    const seconds = ours === undefined ? undefined : parseSeconds(nameAddrParam(ours, 'expires'));
+    return seconds ?? parseSeconds(response.headers.get('Expires')) ?? this.requestedExpires;
   }
 
   private scheduleRefresh(seconds: number): void {
