@@ -14,7 +14,7 @@
  * status line looked at and nothing else (no transactions, timers, parsing or objects per
  * request). It is the floor under any SIP stack written on Node's UDP, measured the same way.
  */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { sipProtocol } from '../src/protocols/sip/index.js';
 import { Registration } from '../src/protocols/sip/registration.js';
 import { readSettings } from '../src/protocols/sip/settings.js';
@@ -36,6 +36,8 @@ export interface DriverStep {
   readonly serverPgid: number;
   /** REGISTER: user names are `<prefix>000001` on (default prefix i). */
   readonly userPrefix?: string;
+  /** The agent's `udpSockets` option (default: the agent's default). */
+  readonly udpSockets?: number;
 }
 
 /** Ends the driver process. */
@@ -90,10 +92,20 @@ async function pacedRun(rate: number, total: number, start: (n: number) => Promi
   return { ok, failed: failed + (total - ok - failed), elapsedSeconds: (lastDone - t0) / 1000 };
 }
 
+/**
+ * The REGISTER steps' sockets, opened by the first and kept for the process's life, as a run's
+ * worker keeps its agent's: a user registered again by a later step then sends the same Contact,
+ * which refreshes its binding. A hub per step gave every step new local ports, so Kamailio added a
+ * binding per step and listed them all, oldest first, in each 200 (four for some users by the
+ * ladder's last step), which imload reads (§ 10.2.4) and SIPp does not.
+ */
+let registerHub: Promise<UdpHub> | undefined;
+
 async function registerStep(step: DriverStep): Promise<DriverResult> {
   const target = targetOf(step);
   const settings = readSettings(target);
-  const hub = await UdpHub.open(step.host, step.port, settings.udpSockets, { malformed: () => undefined, socketError: () => undefined, late: () => undefined });
+  registerHub ??= UdpHub.open(step.host, step.port, settings.udpSockets, { malformed: () => undefined, socketError: () => undefined, late: () => undefined });
+  const hub = await registerHub;
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
   const prefix = step.userPrefix ?? 'i';
@@ -112,14 +124,19 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   });
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
-  hub.close();
   return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
 }
 
+let floorSocket: Promise<Socket> | undefined;
+
 /** REGISTERs from a template on one connected socket; answers only counted (see the header). */
 async function registerFloorStep(step: DriverStep): Promise<DriverResult> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.connect(step.port, step.host, resolve));
+  // Kept for the process's life, as registerHub is: a later step refreshes the same bindings.
+  floorSocket ??= new Promise<Socket>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.connect(step.port, step.host, () => resolve(socket));
+  });
+  const socket = await floorSocket;
   const local = socket.address();
   const prefix = step.userPrefix ?? 'f';
   const total = step.rate * step.seconds;
@@ -127,13 +144,14 @@ async function registerFloorStep(step: DriverStep): Promise<DriverResult> {
   let failed = 0;
   let lastDone = 0;
   // "SIP/2.0 2xx": the status class is the 9th byte; 1xx are not final.
-  socket.on('message', (data: Buffer) => {
+  const answered = (data: Buffer): void => {
     const klass = data[8];
     if (klass === 0x31) return;
     if (klass === 0x32) ok++;
     else failed++;
     lastDone = performance.now();
-  });
+  };
+  socket.on('message', answered);
   const cpuBefore = processCpuSeconds(process.pid)!;
   const serverBefore = groupCpuSeconds(step.serverPgid);
   const t0 = performance.now();
@@ -166,7 +184,7 @@ async function registerFloorStep(step: DriverStep): Promise<DriverResult> {
   });
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
-  socket.close();
+  socket.off('message', answered);
   return { ok, failed: total - ok, retransmissions: 0, elapsedSeconds: (lastDone - t0) / 1000, cpuSeconds, serverCpuSeconds };
 }
 
@@ -195,7 +213,7 @@ async function messageStep(step: DriverStep): Promise<DriverResult> {
 }
 
 function targetOf(step: DriverStep): AgentTarget {
-  return { name: 'bench', protocol: 'sip', host: step.host, port: step.port, transport: 'udp', domain: step.domain, options: {} };
+  return { name: 'bench', protocol: 'sip', host: step.host, port: step.port, transport: 'udp', domain: step.domain, options: step.udpSockets === undefined ? {} : { udpSockets: step.udpSockets } };
 }
 
 let queue: Promise<unknown> = Promise.resolve();

@@ -13,7 +13,7 @@
  * 0.1–0.5 s of CPU: over 5 s steps that is a quarter to a third more per transaction, over the default 20 s
  * steps cold and warm agree, so the figure is a cost per transaction, not per process.
  *
- *   flock /tmp/imload-integration.lock node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20] [--floor]
+ *   flock /tmp/imload-integration.lock node --import tsx bench/sip-vs-sipp.bench.ts [--steps 2000,4000,...] [--message-steps ...|''] [--seconds 20] [--floor] [--udp-sockets N]
  *
  * (`flock`: the benchmark lock the integration tests and the other benches take, so no other
  * load shares the ladder's minutes.)
@@ -43,9 +43,12 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     /** Also run the floor of Node's dgram path at each REGISTER rate (bench/sip-driver.ts `register-floor`). */
     floor: { type: 'boolean', default: false },
+    /** imload's shared UDP sockets (the agent's `udpSockets` option; default the agent's, 4). SIPp's `-t u1` is one. */
+    'udp-sockets': { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
+const UDP_SOCKETS = args['udp-sockets'] === undefined ? undefined : Number(args['udp-sockets']);
 const DOMAIN = 'lab.test';
 const SIPP_DIR = fileURLToPath(new URL('./sipp/', import.meta.url));
 const DRIVER = fileURLToPath(new URL('./sip-driver.ts', import.meta.url));
@@ -176,10 +179,14 @@ try {
   const warm = new Driver(SIPP_CAP_MS * (rates.length + 1));
   const floor = args.floor ? new Driver(SIPP_CAP_MS * (rates.length + 1)) : undefined;
   const register = (rate: number, seconds: number, userPrefix: string): DriverStep =>
-    ({ kind: 'register', host, port, domain: DOMAIN, rate, seconds, serverPgid: lab.pid, userPrefix });
+    ({ kind: 'register', host, port, domain: DOMAIN, rate, seconds, serverPgid: lab.pid, userPrefix, udpSockets: UDP_SOCKETS });
+  // Each tool's answers carry one binding per user, as in a run (every user registers once): the
+  // warm driver and the floor keep their sockets for the ladder and SIPp one local port, so a
+  // later step refreshes the bindings an earlier one made; a cold driver's sockets are new at
+  // every step, so its users are new at every step.
+  const sippPort = await freePort(host);
+  let coldSteps = 0;
   try {
-    // Every step registers the same users from the first on (as the cold driver and SIPp do), so
-    // Kamailio refreshes bindings for all three rather than holding ever more for one of them.
     await warm.run(register(WARM_UP_RATE, WARM_UP_SECONDS, 'w'));
     await floor?.run({ ...register(WARM_UP_RATE, WARM_UP_SECONDS, 'f'), kind: 'register-floor' });
     for (const rate of rates) {
@@ -188,13 +195,13 @@ try {
         const before = groupCpuSeconds(lab.pid);
         const calls = rate * SECONDS;
         let result: DriverResult;
-        if (tool === 'imload') result = await runColdDriver(register(rate, SECONDS, 'i'));
+        if (tool === 'imload') result = await runColdDriver(register(rate, SECONDS, `i${++coldSteps}x`));
         else if (tool === 'imload-warm') {
           result = await warm.run(register(rate, SECONDS, 'w'));
         } else if (tool === 'node-floor') {
           result = await floor!.run({ ...register(rate, SECONDS, 'f'), kind: 'register-floor' });
         } else {
-          result = await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(await freePort(host)), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
+          result = await runSipp('register.xml', [`${host}:${port}`, '-inf', sippUsers, '-i', host, '-p', String(sippPort), '-r', String(rate), '-m', String(calls), '-l', String(calls)]);
         }
         if (record(tool, 'register', rate, before, result).failed > 0) failedAlready.add(tool);
       }
@@ -247,7 +254,7 @@ function format(r: StepResult): string {
   return `${r.tool.padEnd(11)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s`;
 }
 
-process.stdout.write('\nsip-vs-sipp summary\n');
+process.stdout.write(`\nsip-vs-sipp summary (imload: ${UDP_SOCKETS ?? 'the agent\'s default number of'} shared UDP sockets; SIPp -t u1: one)\n`);
 for (const kind of ['register', 'message'] as const) {
   for (const tool of TOOLS) {
     const steps = results.filter((r) => r.kind === kind && r.tool === tool);
