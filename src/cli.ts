@@ -81,6 +81,7 @@ runOptions(
     .option('--segment <i/N>', 'run only the i-th of N deterministic parts of the population (one per host)')
     .option('--no-record', 'do not write events.ndjson.gz (what each user did, for imload replay)')
     .option('--start-at <epoch-ms>', 'start the run clock at this time (all segments of a multi-host run alike)', nonNegativeInt)
+    .option('--start-gate <dir>', 'once ready, write a ready file in <dir> and start the clock at the time another process writes to <dir>/start (runs started together)')
     .option('--repeat <n>', 'run the same seeded scenario n times (each in <out>/repeat-<i>) and summarise the spread', positiveInt('--repeat'))
     .option('--dashboard [host:port]', 'serve a live page of the run (default 127.0.0.1 on a free port; another host needs --allow-remote); its URL is printed'),
   true,

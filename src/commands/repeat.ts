@@ -19,7 +19,9 @@ const EXIT_PRECEDENCE: readonly number[] = [EXIT.interrupted, EXIT.internalError
 export async function repeatCommand(options: RunCommandOptions & { readonly repeat: number }): Promise<{ exitCode: number; outDir: string; repeat: RepeatSummary }> {
   if (options.segment) throw new UserFacingError('--repeat runs the whole population; it cannot be combined with --segment', EXIT.badInput);
   // Every repeat would be told to start at the same instant, which has passed for all but the first.
-  if (options.startAt !== undefined) throw new UserFacingError('--repeat runs one run after another; it cannot be combined with --start-at', EXIT.badInput);
+  if (options.startAt !== undefined || options.startGate !== undefined) {
+    throw new UserFacingError(`--repeat runs one run after another; it cannot be combined with ${options.startAt !== undefined ? '--start-at' : '--start-gate'}`, EXIT.badInput);
+  }
   // A bad --out kind=target is refused before the repeats' folder is made (each repeat makes its own outputs).
   createRunOutputs(options.outputs);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');

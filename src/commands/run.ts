@@ -1,5 +1,5 @@
 /** `imload run`: load a scenario, apply overrides, (optionally) start lab servers, run, write outputs. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runScenario, RunStartError, type RunOptions, type RunResult } from '../engine/coordinator.js';
@@ -40,6 +40,8 @@ export interface RunCommandOptions extends Overrides {
   readonly segment?: string;
   /** Start the run's clock at this epoch time (ms), e.g. the same for every segment. */
   readonly startAt?: number;
+  /** A start gate's directory (engine/start-gate.ts): start once every run sharing it is ready. */
+  readonly startGate?: string;
   /** Write events.ndjson.gz (default true). */
   readonly record?: boolean;
   /** Replay: this scenario (as recorded) instead of the file's, and the recording to re-issue. */
@@ -74,6 +76,12 @@ export function createRunOutputs(specs: readonly string[] = [], context?: Output
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<RunCommandResult> {
+  if (options.startAt !== undefined && options.startGate !== undefined) {
+    throw new UserFacingError('--start-at and --start-gate both say when the clock starts: give one', EXIT.badInput);
+  }
+  if (options.startGate !== undefined && !statSync(options.startGate, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserFacingError(`--start-gate ${options.startGate}: no such directory (the runs started together share one)`, EXIT.badInput);
+  }
   const liveOutputs = createRunOutputs(options.outputs, options.outputContext);
   const loaded = await loadScenario(options.file);
   const base = loaded.config.scenarios[options.scenario];
@@ -204,6 +212,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunCommand
         // Judged on the scenario as run (after --users): the report shows it as a note.
         notes: shortContacts ? [{ key: 'scenario-contacts', text: shortContacts }] : [],
         startAt: options.startAt,
+        startGate: options.startGate,
         outputs: [...liveOutputs, ...(dashboard ? [dashboard] : [])],
       });
     } catch (error) {

@@ -18,7 +18,8 @@ import { buildSummary, metricValue, runFigures, type Summary } from '../analysis
 import { buildTimeline, type Step, type Timeline } from '../scenarios/schedule.js';
 import type { Scenario, SecretRef } from '../scenarios/schema.js';
 import { delay, drainWhileStopping, sleepUntil } from './clock.js';
-import { recordingPart, WorkerPool } from './worker-pool.js';
+import { recordingPart, WorkerPool, type WorkerFailure } from './worker-pool.js';
+import { nextClockStart, StartGateError, waitAtStartGate } from './start-gate.js';
 import { OutputSet, type Output } from '../outputs/output.js';
 
 export { workerNodeFlags } from './worker-pool.js';
@@ -47,6 +48,11 @@ export interface RunOptions {
   readonly replay?: { readonly path: string; readonly speed: number };
   /** Epoch ms at which the run's clock starts (segments on several hosts share one). */
   readonly startAt?: number;
+  /**
+   * A start gate's directory (start-gate.ts): once the workers are ready, wait there for the start
+   * time, which whoever started this run with others writes once all are ready. Not with startAt.
+   */
+  readonly startGate?: string;
   /** A scenario module exporting `user(vu)`, imported by every worker. */
   readonly scriptPath?: string;
   /** Notes known before the start (the scenario's warnings), journaled after the header. */
@@ -97,10 +103,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const journal = new RunJournal(options.journalPath, outputs);
   try {
     const workers = await startWorkers(options, journal);
-    const plan = planRun(timeline, options);
+    const gate = await startFromGate(options, workers.failure === undefined);
+    const plan = planRun(timeline, options, gate.startAt);
     await outputs.start(plan.header);
     journal.begin(plan.header, options.notes);
-    const failure = workers.failure;
+    const failure = workers.failure ?? gate.failure;
     if (failure) {
       workers.killRemaining();
       journal.record({ type: 'end', at: Date.now(), reason: 'failed', detail: `${failure.kind}: ${failure.message}` });
@@ -109,7 +116,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     // Interrupted while they loaded: nobody is scheduled, and the run below stops at once.
     if (!options.signal?.aborted) workers.start(plan.startEpochMs);
     const late = Date.now() - plan.startEpochMs;
-    if (late > 0) journal.record({ type: 'note', key: 'start-late', text: `the workers were ready ${(late / 1000).toFixed(1)} s after the start time given (--start-at): users due to log on before then logged on late (see the logon delay)` });
+    if (late > 0) journal.record({ type: 'note', key: 'start-late', text: `the workers were ready ${(late / 1000).toFixed(1)} s after the start time given (--start-at, or a start gate opened without them): users due to log on before then logged on late (see the logon delay)` });
     const run = new ScenarioRun(plan, options, journal, workers);
     await run.driveSeconds();
     await run.stop();
@@ -117,6 +124,23 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     return { ...result, outputs: await outputs.stop({ reason: result.reason }) };
   } finally {
     await outputs.stop({ reason: 'failed' });
+  }
+}
+
+/** How long a run waits at a start gate for the runs it shares it with. */
+const START_GATE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * With a start gate, the start time the gate gives once this run's workers are ready (`ready`):
+ * undefined when the run was interrupted while it waited, a failure when the gate stayed shut.
+ */
+async function startFromGate(options: RunOptions, ready: boolean): Promise<{ startAt?: number; failure?: WorkerFailure }> {
+  if (options.startGate === undefined || !ready) return { startAt: options.startAt };
+  try {
+    return { startAt: await waitAtStartGate(options.startGate, { signal: options.signal, timeoutMs: START_GATE_TIMEOUT_MS }) };
+  } catch (error) {
+    if (!(error instanceof StartGateError)) throw error;
+    return { failure: { kind: 'start-gate', message: error.message } };
   }
 }
 
@@ -142,8 +166,8 @@ function checkStartAt(startAt: number | undefined): void {
  * cores had their workers ready 4–6 s into their runs, and the ramp's first users logged on in
  * one burst (docs/decisions.md, "every run of the lab on one clock").
  */
-function planRun(timeline: Timeline, options: RunOptions): RunPlan {
-  const startEpochMs = options.startAt ?? Math.ceil((Date.now() + 500) / 1000) * 1000;
+function planRun(timeline: Timeline, options: RunOptions, startAt: number | undefined): RunPlan {
+  const startEpochMs = startAt ?? nextClockStart();
   const header: JournalHeader = {
     type: 'header',
     version: 1,

@@ -11,13 +11,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { LAB_KINDS, labServerOf, requireDescriptor } from '../protocols/registry.js';
 import { loadScenarioFile } from '../scenarios/load.js';
 import { parseTargetUrl } from '../scenarios/target.js';
 import { startLabFor } from './index.js';
 import { entryPoint } from '../runtime.js';
 import { EXIT } from '../exit-codes.js';
+import { StartGate } from '../engine/start-gate.js';
 import type { LabContext } from './types.js';
 
 const IP_TIMEOUT_MS = 10_000;
@@ -308,39 +308,34 @@ export async function runSegmentsInNamespaces(
   return runSegmentsIn(topology.generators.map((g, i) => ({ ns: g.ns, segment: i + 1, runDir: resolve(options.outDir, `seg${i + 1}`) })), count, options);
 }
 
-/**
- * One clock for `processes` runs started together on this host, as `--start-at` gives the hosts
- * of a multi-host run. Each `imload run` of one worker spends about 3 CPU-seconds loading before
- * its clock can start (measured idle, 2026-12-07: coordinator 1.6–1.7 s, worker 1.2–1.3 s, both
- * through tsx), hence 3 s per process per core; they share the host's cores. On their own clocks (now + 2 s each) the plan
- * lab's nine runs were 4–6 s late (plan-lab.test.ts): their users logged on in one burst while
- * the host was still at 100 %, and segments that expect each other's users online drifted
- * seconds apart, which a 960× compression makes a quarter of an hour of the plan's day.
- */
-export function sharedStartAt(processes: number, now = Date.now(), cores = availableParallelism()): number {
-  const loadingMs = 3000 * Math.ceil(processes / cores);
-  return Math.ceil((now + 2000 + loadingMs) / 1000) * 1000;
-}
+/** How long runs started together get to be ready before their gate opens without the late ones. */
+const START_GATE_OPEN_TIMEOUT_MS = 120_000;
 
 /**
  * Runs segments of a scenario, each in the namespace given, all at once (`of` segments in all)
- * on one clock (`startAt`, else `sharedStartAt` of these runs). Throws when one did not complete
- * (exit other than 0 or 99).
+ * on one clock: each run waits at a start gate (engine/start-gate.ts) once its workers are ready,
+ * and the gate opens when all are, so nobody guesses how long nine runs take to load on two
+ * cores. `gate`: a gate shared with other runs, which the caller opens; without it these runs get
+ * their own. Throws when one did not complete (exit other than 0 or 99).
  */
 export async function runSegmentsIn(
   parts: readonly { readonly ns: string; readonly segment: number; readonly runDir: string }[],
   of: number,
-  options: { file: string; scenario: string; target: string; url: string; extraArgs?: readonly string[]; timeoutMs?: number; startAt?: number },
+  options: { file: string; scenario: string; target: string; url: string; extraArgs?: readonly string[]; timeoutMs?: number; gate?: StartGate },
 ): Promise<SegmentRun[]> {
-  const startAt = String(options.startAt ?? sharedStartAt(parts.length));
+  const gate = options.gate;
+  if (gate === undefined) return runTogether((own) => runSegmentsIn(parts, of, { ...options, gate: own }));
+  gate.expect(parts.length);
   const runs = parts.map(({ ns, segment: i, runDir }) => {
     const segment = `${i}/${of}`;
-    const args = ['netns', 'exec', ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--start-at', startAt, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
+    const args = ['netns', 'exec', ns, process.execPath, IMLOAD_BIN, 'run', options.file, '-s', options.scenario, '--target', `${options.target}=${options.url}`, '--segment', segment, '--start-gate', gate.dir, '--allow-remote', '--out', runDir, '-q', ...(options.extraArgs ?? [])];
     return new Promise<SegmentRun>((done) => {
+      // `ip netns exec` execs the run in place: the child's pid is the run's, which names its ready file.
       const child = spawn('ip', args, { stdio: ['ignore', 'inherit', 'inherit'] });
       const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 600_000);
       child.once('exit', (code) => {
         clearTimeout(timer);
+        gate.ended(child.pid);
         done({ segment, runDir, exitCode: code });
       });
     });
@@ -349,6 +344,23 @@ export async function runSegmentsIn(
   const failed = results.filter((r) => r.exitCode !== 0 && r.exitCode !== EXIT.thresholdsFailed);
   if (failed.length > 0) throw new NetnsError(`segment run failed: ${failed.map((r) => `${r.segment} exited ${r.exitCode}`).join(', ')}`);
   return results;
+}
+
+/**
+ * Runs started together through one gate, opened once every one of them is ready: `start` calls
+ * runSegmentsIn with the gate for each group of runs (the plan lab's products at every site).
+ */
+export async function runTogether<T>(start: (gate: StartGate) => Promise<T>): Promise<T> {
+  const gate = new StartGate();
+  try {
+    const running = start(gate);
+    // A rejection while the gate is still being opened is taken below, not left unhandled.
+    running.catch(() => undefined);
+    await gate.openWhenReady({ timeoutMs: START_GATE_OPEN_TIMEOUT_MS });
+    return await running;
+  } finally {
+    gate.remove();
+  }
 }
 
 export interface BranchOfficeRun {

@@ -15,7 +15,7 @@
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { countPortsOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, shapeLink, sharedStartAt, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
+import { countPortsOnLink, createTopology, linkCounters, linkDrops, linkPortCounters, runSegmentsIn, runTogether, shapeLink, startLabIn, NetnsError, type NamespacedServer, type NetnsTopology, type LinkDirection } from './netns.js';
 import { missingPrograms } from './index.js';
 import type { LabHome } from './types.js';
 
@@ -185,11 +185,12 @@ export async function runSiteLab(spec: SiteLabSpec, options: { outDir: string; t
     const portBefore = portCounters();
     const extraArgs = ['--no-record'];
     // The company's one day: every product's runs on one clock (each runSegmentsIn alone shares only its own).
-    const startAt = sharedStartAt(parts.length + roleRuns.reduce((n, r) => n + r.parts.length, 0));
-    const [runs, ...roleDone] = await Promise.all([
-      runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs, timeoutMs: options.timeoutMs, startAt }),
-      ...roleRuns.map((r) => runSegmentsIn(r.parts, r.modulus, { ...r.run, extraArgs, timeoutMs: options.timeoutMs, startAt })),
-    ]);
+    const [runs, ...roleDone] = await runTogether((gate) =>
+      Promise.all([
+        runSegmentsIn(parts, spec.modulus, { file, scenario: spec.scenarioName, target: spec.targetName, url: entry, extraArgs, timeoutMs: options.timeoutMs, gate }),
+        ...roleRuns.map((r) => runSegmentsIn(r.parts, r.modulus, { ...r.run, extraArgs, timeoutMs: options.timeoutMs, gate })),
+      ]),
+    );
     const after = topology.generators.map((g) => linkCounters(g));
     const portAfter = portCounters();
     type Counted = { readonly bandwidth: { bytesIn: number; bytesOut: number }; readonly retransmissions?: number };

@@ -235,4 +235,18 @@ test('--repeat refuses what cannot be repeated (exit 2): zero repeats, a segment
   const startAt = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--start-at', '0']);
   assert.equal(startAt.code, 2);
   assert.match(startAt.stderr, /cannot be combined with --start-at/);
+  const gate = await imload(['run', file, '-s', 'tiny', '--repeat', '2', '--start-gate', tmpdir()]);
+  assert.equal(gate.code, 2);
+  assert.match(gate.stderr, /cannot be combined with --start-gate/);
+});
+
+test('run refuses two start clocks, or a start gate that is not a directory (exit 2)', async () => {
+  const { file } = writeScenario(SCENARIO('irc://127.0.0.1:6667'));
+  const both = await imload(['run', file, '-s', 'tiny', '--start-at', String(Date.now() + 60_000), '--start-gate', tmpdir()]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--start-at and --start-gate both say when the clock starts: give one/);
+  const missing = join(tmpdir(), `imload-no-gate-${process.pid}`);
+  const noDir = await imload(['run', file, '-s', 'tiny', '--start-gate', missing]);
+  assert.equal(noDir.code, 2);
+  assert.match(noDir.stderr, new RegExp(`--start-gate ${missing}: no such directory`));
 });

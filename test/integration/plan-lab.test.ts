@@ -80,12 +80,16 @@ test('a three-site plan in network namespaces, the router at the Internet site: 
   const run = spawnSync(process.execPath, ['bin/imload.js', 'plan', planFile, '--lab', '--lab-out', join(out, 'lab')], { encoding: 'utf8', timeout: 200_000 });
   assert.ok(run.status === 0 || run.status === 99, `the lab ran (exit ${run.status}): ${run.stderr}`);
   const result = JSON.parse(readFileSync(join(out, 'lab', 'plan-lab.json'), 'utf8')) as PlanLabResult;
-  // One company's day on one clock: every product's runs start together, as a multi-host run's
-  // segments do with --start-at (on their own clocks they drifted seconds apart and logged on in a burst).
+  // One company's day on one clock: every product's runs start together, through one start gate
+  // opened once all nine are ready (on their own clocks they drifted seconds apart and logged on in
+  // a burst), so none is late.
   const runDirs = readdirSync(join(out, 'lab'), { withFileTypes: true }).filter((e) => e.isDirectory());
   assert.equal(runDirs.length, 9, 'three runs (home servers, chat, pool) at each of three sites');
-  const startedAt = new Set(runDirs.map((e) => (JSON.parse(readFileSync(join(out, 'lab', e.name, 'summary.json'), 'utf8')) as { startedAt: string }).startedAt));
+  const runSummaries = runDirs.map((e) => JSON.parse(readFileSync(join(out, 'lab', e.name, 'summary.json'), 'utf8')) as { startedAt: string; notes: { key: string; text: string }[] });
+  const startedAt = new Set(runSummaries.map((s) => s.startedAt));
   assert.equal(startedAt.size, 1, `every run started at the same time: ${[...startedAt].join(', ')}`);
+  const late = runSummaries.flatMap((s) => s.notes.filter((n) => n.key === 'start-late'));
+  assert.deepEqual(late, [], 'no run was ready after the clock started');
   const link = (site: string) => result.links.find((l) => l.site === site)!;
   const plant = link('plant');
   const branch = link('branch');

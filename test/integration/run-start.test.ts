@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { runCommand } from '../../src/commands/run.js';
 import type { JournalEntry } from '../../src/metrics/journal.js';
 import { EXIT } from '../../src/exit-codes.js';
+import { StartGate } from '../../src/engine/start-gate.js';
+import { startInspircd } from '../../src/protocols/irc/lab.js';
 import { requireBinary } from '../helpers/require.js';
 import { writeScenario } from '../helpers/scenario.js';
 
@@ -85,4 +87,51 @@ export async function user(vu) {
   const late = Number(/ready ([\d.]+) s after the start time given/.exec(note.text)?.[1]);
   assert.ok(late >= 1 && late < 30, note.text);
   assert.ok(s.latency.logonDelay.p50 >= late * 1000 - 1000, `the logons went out late: logon delay p50 ${s.latency.logonDelay.p50} ms`);
+});
+
+/**
+ * Runs started together through a start gate (--start-gate; the lab's segment runs and the plan
+ * lab's nine): the clock starts once the slowest run's workers are ready, the same for every run,
+ * and nobody logs on late. One run's workers are made slow as above (4 s).
+ */
+test('two runs at one start gate, one slow to load: both start on one clock, once the slow one is ready, neither late', { timeout: 90_000 }, async (t) => {
+  if (!requireBinary(t, 'inspircd', 'inspircd')) return;
+  const server = await startInspircd();
+  const gate = new StartGate();
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'imload-start-gate-'));
+    const scenarioFile = (name: string, workerDelayMs: number): string => {
+      const file = join(dir, `${name}.mjs`);
+      writeFileSync(file, `if (/worker\\.[jt]s$/.test(process.argv[1] ?? '')) await new Promise((resolve) => setTimeout(resolve, ${workerDelayMs}));
+export default {
+  version: 1,
+  targets: { chat: { url: '${server.url}' } },
+  scenarios: { gated: { target: 'chat', population: { users: 3, channels: { count: 0 } }, phases: [{ phase: 'rampUp', rate: 10 }, { phase: 'hold', duration: '4s' }], behaviour: { messagesPerHour: 0 } } },
+};
+export async function user(vu) {
+  await vu.logon();
+}
+`);
+      return file;
+    };
+    const run = (name: string, workerDelayMs: number) =>
+      runCommand({ file: scenarioFile(name, workerDelayMs), scenario: 'gated', quiet: true, out: join(dir, name), workers: 1, startGate: gate.dir, signal: new AbortController().signal });
+    gate.expect(2);
+    const began = Date.now();
+    const runs = Promise.all([run('fast', 0), run('slow', 4000)]);
+    const { at, notReady } = await gate.openWhenReady({ timeoutMs: 60_000 });
+    const [fast, slow] = await runs;
+    assert.equal(notReady, 0);
+    assert.ok(at - began >= 4000, `opened once the slow run's workers were ready: ${at - began} ms after both began`);
+    for (const { result } of [fast, slow]) {
+      const s = result.summary;
+      assert.equal(s.startedAt, new Date(at).toISOString(), 'the gate\'s clock');
+      assert.equal(s.users.logonOk, 3);
+      assert.equal(s.notes.find((n) => n.key === 'start-late'), undefined, `not late: ${JSON.stringify(s.notes)}`);
+      assert.ok(s.latency.logonDelay.p50 < 1000, `logged on when due: logon delay p50 ${s.latency.logonDelay.p50} ms`);
+    }
+  } finally {
+    gate.remove();
+    await server.stop();
+  }
 });
