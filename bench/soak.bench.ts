@@ -8,7 +8,8 @@
  * one collection at the ramp's end (the report's RSS-per-VU window), since the logon burst's
  * garbage, collected in the hold's first seconds, would otherwise tilt the line down and hide a
  * climb (the whole hold's fit is printed beside it). Also prints the event-loop delay over the hold, the
- * report's RSS per VU, and the server's RSS at the start and end of the hold.
+ * report's RSS per VU, the server's RSS at the start and end of the hold, and what the workers' and the
+ * coordinator's memory is made of (V8's spaces and native memory, sampled once a minute: bench/memory-probe.mjs).
  *
  *   node --import tsx bench/soak.bench.ts [--hold 60m] [--users 19900] [--lock /tmp/imload-integration.lock] [--lock-wait 15m]
  *
@@ -110,6 +111,10 @@ const loadSampler = setInterval(noteLoad, 10 * 60_000);
 const probeDir = mkdtempSync(`${tmpdir()}/imload-soak-memory-`);
 process.env.IMLOAD_MEMORY_PROBE_DIR = probeDir;
 process.env.IMLOAD_WORKER_NODE_FLAGS = [process.env.IMLOAD_WORKER_NODE_FLAGS ?? '', `--import=${new URL('./memory-probe.mjs', import.meta.url).href}`].join(' ').trim();
+// The coordinator is this process (runCommand in-process): probed the same way, into its own file, so the
+// part of the generator's slope that is the coordinator's can be put down to a component as the workers' is.
+await import(new URL('./memory-probe.mjs', import.meta.url).href);
+const COORDINATOR_PROBE = `mem-${process.pid}.ndjson`;
 
 interface ProbeSample {
   readonly at: number;
@@ -125,9 +130,12 @@ interface ProbeSample {
   readonly spaces: Record<string, { committed: number; used: number; physical: number }>;
 }
 
-/** Per component, the workers' summed samples inside [fromMs, toMs], fitted: MiB/hour and % of the mean per hour. */
-function probeSlopes(fromMs: number, toMs: number): string[] {
-  const files = readdirSync(probeDir).filter((f) => f.startsWith('mem-'));
+/**
+ * Per component, the workers' summed samples (or the coordinator's) inside [fromMs, toMs], fitted: MiB/hour
+ * and % of the mean per hour.
+ */
+function probeSlopes(fromMs: number, toMs: number, of: 'workers' | 'coordinator'): string[] {
+  const files = readdirSync(probeDir).filter((f) => f.startsWith('mem-') && (f === COORDINATOR_PROBE) === (of === 'coordinator'));
   const perWorker = files.map((f) => readFileSync(`${probeDir}/${f}`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ProbeSample).filter((p) => p.at >= fromMs && p.at <= toMs));
   const rows = Math.min(...perWorker.map((w) => w.length));
   if (files.length === 0 || rows < 3) return [`memory probe: too few samples in the hold (${rows})`];
@@ -213,7 +221,9 @@ try {
   const holdStartMs = header.startEpochMs + rss[0]!.x * 1000;
   const holdEndMs = header.startEpochMs + hold.at(-1)!.t * 1000;
   console.log(`what the workers' memory is made of over the hold (bench/memory-probe.mjs, a sample a minute, workers summed; ${probeDir}):`);
-  for (const line of probeSlopes(holdStartMs, holdEndMs)) console.log(line);
+  for (const line of probeSlopes(holdStartMs, holdEndMs, 'workers')) console.log(line);
+  console.log('what the coordinator\'s memory is made of over the hold (this process, probed the same way):');
+  for (const line of probeSlopes(holdStartMs, holdEndMs, 'coordinator')) console.log(line);
   const cpuSeconds = hold.reduce((n, e) => n + e.health.reduce((m, h) => m + h.cpuPercent / 100, 0), 0);
   console.log(`generator CPU over the hold: ${cpuSeconds.toFixed(0)} s (${((cpuSeconds / hold.length) * 100).toFixed(1)} % of a core on average, workers summed)`);
   console.log(`event-loop delay over the hold, per-second p99 (worst worker): median ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${loopP99s.at(-1)} ms`);
