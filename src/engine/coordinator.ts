@@ -161,7 +161,8 @@ function checkStartAt(startAt: number | undefined): void {
 /**
  * The clock starts once the workers have loaded and built their users, on the next whole second
  * at least half a second away (the start message reaches them in well under that) — or at the
- * time every segment of a multi-host run was given, so they share one clock. A fixed 2 s from
+ * time every segment of a multi-host run was given (`startAt`), or its start gate gave once all
+ * were ready (`startAt` here, from startFromGate), so they share one clock. A fixed 2 s from
  * the coordinator's own start was too little on a busy host: nine runs loading at once on two
  * cores had their workers ready 4–6 s into their runs, and the ramp's first users logged on in
  * one burst (docs/decisions.md, "every run of the lab on one clock").
