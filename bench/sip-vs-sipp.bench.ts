@@ -3,8 +3,8 @@
  * pager-mode MESSAGE, each as a ladder of offered rates (20 s a step). For each generator it
  * reports the highest rate achieved before the first failed transaction, and its CPU per
  * 1,000 transactions read from /proc/<pid>/stat (SIPp: the sipp process, UAC plus the UAS
- * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload within
- * 1.5x of SIPp's CPU.
+ * for MESSAGE; imload: the driver process, bench/sip-driver.ts). Target: imload's CPU per
+ * REGISTER at most SIPp's, in a fresh process and a warm one (#19; issue 4's was 1.5x).
  *
  * imload's REGISTER steps run twice: `imload` in a fresh process per step (cold: V8 compiles
  * the hot path inside the measured step) and `imload-warm` in one process for the whole ladder,
