@@ -77,8 +77,9 @@ export async function waitAtStartGate(dir: string, options: { signal?: AbortSign
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     if (options.signal?.aborted) return undefined;
+    // Empty: a person's `echo > start` has created the file and not yet written to it.
     const text = readStart(dir);
-    if (text !== undefined) {
+    if (text !== undefined && text.trim() !== '') {
       const at = Number(text.trim());
       if (!Number.isSafeInteger(at) || at <= 0) throw new StartGateError(`the start gate's ${join(dir, START_FILE)} holds "${text.trim().slice(0, 40)}", not an epoch time in ms`);
       return at;
