@@ -16,6 +16,7 @@ import { EventRecorder } from '../metrics/recording.js';
 import { loadReplay, type Replay } from './replay.js';
 import { Scheduler } from './scheduler.js';
 import { Semaphore } from './semaphore.js';
+import { onEveryPeriod } from './clock.js';
 import { importScenarioModule } from '../scenarios/module.js';
 import { LogonWindow } from './logon-window.js';
 import { VuRunner } from './vu.js';
@@ -75,8 +76,7 @@ export class WorkerRun {
   private loaded: Omit<WorkerSetup, 'startEpochMs'> | undefined;
   private started: Started | undefined;
   private stopping = false;
-  private ticker: NodeJS.Timeout | undefined;
-  private firstTick: NodeJS.Timeout | undefined;
+  private stopTicking: (() => void) | undefined;
   private readonly notesSent = new Set<string>();
   private readonly now: () => number;
   private readonly stopGraceMs: number;
@@ -229,12 +229,8 @@ export class WorkerRun {
       setup.recorder?.flush();
       ticking = true;
     };
-    // Align ticks to whole seconds of the run so every worker's second covers the same span.
-    const untilNextSecond = TICK_MS - ((this.now() - startEpochMs) % TICK_MS + TICK_MS) % TICK_MS;
-    this.firstTick = setTimeout(() => {
-      tick();
-      this.ticker = setInterval(tick, TICK_MS);
-    }, untilNextSecond);
+    // Every whole second of the run's clock, so every worker's second covers the same span.
+    this.stopTicking = onEveryPeriod(startEpochMs, TICK_MS, this.now, tick);
   }
 
   /**
@@ -277,8 +273,7 @@ export class WorkerRun {
       // once: an agent slow to close must not keep them from the coordinator (it kills a worker
       // that takes too long). What closing adds (bytes) follows in the last snapshot.
       for (const runner of this.runners) runner.destroy();
-      clearTimeout(this.firstTick);
-      clearInterval(this.ticker);
+      this.stopTicking?.();
       this.send({ type: 'metrics', snapshot: metrics.snapshot() });
       await setup.agent.close().catch(() => {});
       await setup.recorder?.close().catch(() => {});
