@@ -70,11 +70,11 @@ test('a gate that waited its time opens without the runs not ready, and says how
 
 test('the run side: a start file opened by hand, a gate never opened, a start that is no time, an interrupt', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imload-gate-test-'));
-  // A person opening it: any epoch time in ms. The shell creates the file before it writes the time.
+  // A person opening it: any epoch time in ms. The shell creates the file before it writes the time:
+  // the run's first look (synchronous, inside the call) finds it empty and must wait, not refuse it.
+  writeFileSync(join(dir, 'start'), '');
   const waiting = waitAtStartGate(dir, WAIT);
   assert.ok(readdirSync(dir).some((name) => name.startsWith(`ready-${process.pid}.`)), 'the run said it is ready');
-  writeFileSync(join(dir, 'start'), '');
-  await new Promise((resolve) => setTimeout(resolve, 100));
   writeFileSync(join(dir, 'start'), '1900000000000\n');
   assert.equal(await waiting, 1_900_000_000_000);
 
