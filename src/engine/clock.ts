@@ -46,13 +46,21 @@ export async function drainWhileStopping(allDone: Promise<void>, graceMs: number
 export function onEveryPeriod(startMs: number, periodMs: number, now: () => number, tick: () => void): () => void {
   let due = Math.floor((now() - startMs) / periodMs) + 1;
   let timer: NodeJS.Timeout;
+  // A stop from inside `tick` comes before the next call is scheduled: without this it would
+  // clear the timer that already fired and the next one would run on for ever (it held a test
+  // process open until CI's time ran out).
+  let stopped = false;
   const schedule = (): void => {
     timer = setTimeout(() => {
       tick();
+      if (stopped) return;
       due = Math.max(due + 1, Math.floor((now() - startMs) / periodMs) + 1);
       schedule();
     }, Math.max(0, startMs + due * periodMs - now()));
   };
   schedule();
-  return () => clearTimeout(timer);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

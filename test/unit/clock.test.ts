@@ -93,3 +93,19 @@ test('onEveryPeriod: a stall longer than a period skips the boundaries it missed
   assert.equal(served[0], 1);
   assert.ok(served[1]! >= 4 && served[2]! > served[1]!, `after the stall, boundaries 2 and 3 skipped: ${served.join(', ')}`);
 });
+
+/** Stopped from inside its own tick (as a run ending on a tick does), nothing stays scheduled. */
+test('onEveryPeriod: a stop from inside the tick leaves no timer behind', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const before = timers();
+  let calls = 0;
+  await new Promise<void>((resolve) => {
+    const stop = onEveryPeriod(performance.now(), 10, () => performance.now(), () => {
+      calls++;
+      stop();
+      resolve();
+    });
+  });
+  assert.equal(calls, 1);
+  assert.equal(timers(), before, 'the stopped ticker left a timer scheduled');
+});
