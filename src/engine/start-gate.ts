@@ -7,12 +7,18 @@
  * `start` — an epoch time in ms — once all are ready. Files, not a socket: the runs may be in
  * other network namespaces, and a person can open the gate with `echo`.
  */
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const START_FILE = 'start';
 const READY_PREFIX = 'ready-';
+/**
+ * Who will open the gate (StartGate writes it; a gate opened by hand has none): a run waiting on
+ * this host sees when that process has died without opening it — the lab killed outright leaves
+ * its runs behind in their namespaces, and they would otherwise wait out the whole timeout.
+ */
+const OPENER_FILE = 'opener';
 /** Runs of this process that waited at a gate: a second run in one process (tests, the API) gets a ready file of its own. */
 let readyFiles = 0;
 /**
@@ -50,6 +56,39 @@ function readStart(dir: string): string | undefined {
   }
 }
 
+/** The time in the gate's start file, or undefined while there is none. */
+function startTime(dir: string): number | undefined {
+  // Empty: a person's `echo > start` has created the file and not yet written to it.
+  const text = readStart(dir)?.trim();
+  if (text === undefined || text === '') return undefined;
+  const at = Number(text);
+  if (!Number.isSafeInteger(at) || at <= 0) throw new StartGateError(`the start gate's ${join(dir, START_FILE)} holds "${text.slice(0, 40)}", not an epoch time in ms`);
+  return at;
+}
+
+/** Why a gate nobody will open is abandoned, or undefined while it may still open. */
+function abandoned(dir: string, opener: { host: string; pid: number } | undefined): string | undefined {
+  if (!existsSync(dir)) return `the start gate ${dir} was removed before it opened (whoever started the runs sharing it has ended)`;
+  if (opener === undefined || opener.host !== hostname()) return undefined;
+  try {
+    process.kill(opener.pid, 0);
+    return undefined;
+  } catch (error) {
+    // EPERM: alive, someone else's.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') return undefined;
+    return `the process that opens the start gate ${dir} (pid ${opener.pid}) has exited without opening it`;
+  }
+}
+
+function readOpener(dir: string): { host: string; pid: number } | undefined {
+  try {
+    const opener = JSON.parse(readFileSync(join(dir, OPENER_FILE), 'utf8')) as { host?: unknown; pid?: unknown };
+    return typeof opener.host === 'string' && Number.isSafeInteger(opener.pid) ? { host: opener.host, pid: opener.pid as number } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Waits `ms`, or less when `signal` aborts. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -66,7 +105,8 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * The run's side: says this process is ready, then waits for the gate to open. Resolves with the
  * start time written, or undefined when `signal` aborted first; throws StartGateError when the
- * gate stays shut for `timeoutMs` or its start file holds no time.
+ * gate stays shut for `timeoutMs`, its start file holds no time, or nobody is left to open it (the
+ * directory removed, or the opener's process on this host gone).
  */
 export async function waitAtStartGate(dir: string, options: { signal?: AbortSignal; timeoutMs: number }): Promise<number | undefined> {
   try {
@@ -75,15 +115,14 @@ export async function waitAtStartGate(dir: string, options: { signal?: AbortSign
     throw new StartGateError(`cannot write to the start gate ${dir}: ${(error as Error).message}`);
   }
   const deadline = Date.now() + options.timeoutMs;
+  const opener = readOpener(dir);
   for (;;) {
     if (options.signal?.aborted) return undefined;
-    // Empty: a person's `echo > start` has created the file and not yet written to it.
-    const text = readStart(dir);
-    if (text !== undefined && text.trim() !== '') {
-      const at = Number(text.trim());
-      if (!Number.isSafeInteger(at) || at <= 0) throw new StartGateError(`the start gate's ${join(dir, START_FILE)} holds "${text.trim().slice(0, 40)}", not an epoch time in ms`);
-      return at;
-    }
+    // Looked for before the start file: an opener that writes it and exits between the two looks has opened the gate.
+    const gone = abandoned(dir, opener);
+    const at = startTime(dir);
+    if (at !== undefined) return at;
+    if (gone !== undefined) throw new StartGateError(gone);
     if (Date.now() >= deadline) throw new StartGateError(`the start gate ${dir} was not opened within ${Math.round(options.timeoutMs / 1000)} s (the other runs sharing it never all became ready)`);
     await pause(POLL_MS, options.signal);
   }
@@ -100,6 +139,7 @@ export class StartGate {
 
   constructor(dir = mkdtempSync(join(tmpdir(), 'imload-gate-'))) {
     this.dir = dir;
+    writeAtomically(join(dir, OPENER_FILE), `${JSON.stringify({ host: hostname(), pid: process.pid })}\n`);
   }
 
   /** `count` more runs will wait at this gate. */

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nextClockStart, StartGate, StartGateError, waitAtStartGate } from '../../src/engine/start-gate.js';
@@ -92,6 +93,29 @@ test('the run side: a start file opened by hand, a gate never opened, a start th
   assert.equal(await aborted, undefined);
 
   await assert.rejects(waitAtStartGate(join(dir, 'missing', 'deeper'), WAIT), (error: unknown) => error instanceof StartGateError && /cannot write to the start gate/.test(error.message));
+});
+
+test('a run whose gate nobody will open stops waiting at once: the directory removed, or its opener gone without opening it', async () => {
+  const LONG = { timeoutMs: 60_000 };
+  const removed = new StartGate();
+  const waiting = waitAtStartGate(removed.dir, LONG);
+  removed.remove();
+  await assert.rejects(waiting, (error: Error) => error instanceof StartGateError && /was removed before it opened/.test(error.message));
+
+  // The lab killed outright: a gate made by a process that has exited, its directory left behind.
+  const opener = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/engine/start-gate.ts').then((m) => process.stdout.write(new m.StartGate().dir))"], { encoding: 'utf8' });
+  assert.equal(opener.status, 0, opener.stderr);
+  const dir = opener.stdout;
+  try {
+    const started = Date.now();
+    await assert.rejects(waitAtStartGate(dir, LONG), (error: Error) => error instanceof StartGateError && new RegExp(`\\(pid ${opener.pid}\\) has exited without opening it`).test(error.message));
+    assert.ok(Date.now() - started < 5000, 'noticed at once, not at the timeout');
+    // Opened before it exited: the run starts.
+    writeFileSync(join(dir, 'start'), `${Date.now() + 1000}\n`);
+    assert.equal(typeof (await waitAtStartGate(dir, LONG)), 'number');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('nextClockStart: the next whole second at least half a second away', () => {
