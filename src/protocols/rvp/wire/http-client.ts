@@ -118,6 +118,11 @@ export class HttpClientPool {
     while (origin.waiters.length > 0) {
       const connection = origin.idle.pop();
       if (connection !== undefined) {
+        // Ended by the server or by us a moment ago, its close not yet emitted: never written into.
+        if (!connection.socket.writable) {
+          this.retire(connection);
+          continue;
+        }
         this.send(connection, origin.waiters.shift()!);
         continue;
       }
@@ -153,7 +158,18 @@ export class HttpClientPool {
       clearTimeout(connectTimer);
       this.fail(connection, new ClientError('unexpected-close', `${origin.host}:${origin.port} closed the connection`));
     });
-    socket.on('timeout', () => socket.destroy());
+    // Out of the pool before the socket goes: its 'close' comes a turn of the event loop later,
+    // and a request due in the same turn (a user's timer firing with the idle timer) was written
+    // into the destroyed socket and failed as `unexpected-close` — the server blamed for our own
+    // idle close (one IM in 700 in CI, the first IMs after a 10 s quiet spell).
+    socket.on('timeout', () => {
+      this.retire(connection);
+      socket.destroy();
+    });
+    // The server closed its side: an idle connection takes no more requests (a pending one fails at the close).
+    socket.on('end', () => {
+      if (connection.pending === undefined) this.retire(connection);
+    });
     return connection;
   }
 
