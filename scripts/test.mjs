@@ -35,7 +35,9 @@ const runner = spawn(
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...files],
   { stdio: 'inherit', detached: true },
 );
-const forward = (signal) => runner.kill(signal);
+// A Ctrl-C reaches the terminal's process group, which the runner has left: pass it on to the whole
+// of the runner's group, the file processes included, as it reached them before.
+const forward = (signal) => process.kill(-runner.pid, signal);
 process.on('SIGINT', forward).on('SIGTERM', forward);
 const overtime = setTimeout(() => {
   console.error(`\nthe tests did not finish within ${WHOLE_RUN_MS / 60_000} minutes: the file running last above hung`);
