@@ -92,6 +92,27 @@ export function processTree(roots: readonly number[], table: ReadonlyMap<number,
   return [...seen];
 }
 
+/**
+ * How many samples (seconds) the server's process tree is kept between reads of the whole process
+ * table. Why: reading every /proc/<pid>/stat of the host each second was two thirds of what the
+ * coordinator promoted to its old space in a soak (a sampling heap profile over three minutes,
+ * with 73 processes on the host; a capacity engineer's host has hundreds), while a server's tree
+ * changes only when it forks or a process exits. Between reads only the tree's own stat files are
+ * read; a process of the tree gone, or other roots (a restarted server), read the table at once.
+ */
+export const SERVER_TREE_REREAD_SAMPLES = 10;
+
+/** Each pid's CPU ticks now; undefined when one of them has gone (the tree must be read again). */
+function ticksOf(pids: readonly number[]): Map<number, number> | undefined {
+  const ticks = new Map<number, number>();
+  for (const pid of pids) {
+    const stat = parsePidStat(readText(`/proc/${pid}/stat`) ?? '');
+    if (stat === null) return undefined;
+    ticks.set(pid, stat.ticks);
+  }
+  return ticks;
+}
+
 export class HostSampler {
   private lastHost: CpuTicks | null = null;
   /** This process's (the coordinator's) CPU ticks at the previous sample. */
@@ -99,6 +120,9 @@ export class HostSampler {
   private lastServer = new Map<number, number>();
   /** The server's process tree as last read: whose UDP sockets' drops are the server's. */
   private serverTree: readonly number[] = [];
+  /** The roots the tree was read from, and the samples since the whole table was read. */
+  private treeRoots = '';
+  private samplesSinceTreeRead = 0;
   private readonly serverDrops = UdpSocketDrops.ofProcesses(() => this.serverTree);
 
   /** `serverPids` names the lab server's processes now (a restarted server has a new pid). */
@@ -134,10 +158,8 @@ export class HostSampler {
   private readServer(elapsedTicks: number, cores: number): ServerSecond | undefined {
     const roots = this.serverPids?.() ?? [];
     if (roots.length === 0) return undefined;
-    const table = processTable();
-    const tree = processTree(roots, table);
-    const now = new Map(tree.map((pid) => [pid, table.get(pid)!.ticks]));
-    // A process first seen now started within the second: all its ticks are this second's.
+    const { tree, now } = this.readTree(roots);
+    // A process first seen now started since the tree was last read: all its ticks are this second's.
     const used = tree.reduce((sum, pid) => sum + now.get(pid)! - (this.lastServer.get(pid) ?? 0), 0);
     this.lastServer = now;
     this.serverTree = tree;
@@ -145,6 +167,20 @@ export class HostSampler {
     if (elapsedTicks <= 0 || tree.length === 0) return undefined;
     const rssBytes = tree.reduce((sum, pid) => sum + parseStatusRss(readText(`/proc/${pid}/status`) ?? ''), 0);
     return { cpuPercent: round((100 * cores * Math.max(0, used)) / elapsedTicks), rssBytes, processes: tree.length, udpReceiveDrops };
+  }
+
+  /** The server's process tree and each process's ticks: the last tree's own files, or the whole table when due. */
+  private readTree(roots: readonly number[]): { tree: readonly number[]; now: Map<number, number> } {
+    const key = roots.join(',');
+    if (key === this.treeRoots && ++this.samplesSinceTreeRead < SERVER_TREE_REREAD_SAMPLES) {
+      const now = this.serverTree.length > 0 ? ticksOf(this.serverTree) : undefined;
+      if (now !== undefined) return { tree: this.serverTree, now };
+    }
+    const table = processTable();
+    const tree = processTree(roots, table);
+    this.treeRoots = key;
+    this.samplesSinceTreeRead = 0;
+    return { tree, now: new Map(tree.map((pid) => [pid, table.get(pid)!.ticks])) };
   }
 }
 

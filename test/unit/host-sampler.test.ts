@@ -8,7 +8,8 @@ import { readJournal } from '../../src/metrics/journal.js';
 import { buildTimeSeries } from '../../src/analysis/series.js';
 import { buildChartSpecs } from '../../src/report/chart-specs.js';
 import { writeSyntheticJournal } from './report-synthetic-journal.js';
-import { HostSampler, parsePidStat, parseProcStat, parseStatusRss, processTree } from '../../src/metrics/host.js';
+import { spawn } from 'node:child_process';
+import { HostSampler, parsePidStat, parseProcStat, parseStatusRss, processTree, SERVER_TREE_REREAD_SAMPLES } from '../../src/metrics/host.js';
 
 test('/proc/stat: busy is all but idle and iowait; cores are the cpuN lines', () => {
   const text = ['cpu  100 5 45 800 50 0 0 0 0 0', 'cpu0 50 2 20 400 25 0 0 0 0 0', 'cpu1 50 3 25 400 25 0 0 0 0 0', 'intr 1'].join('\n');
@@ -49,6 +50,43 @@ test('sampling this process as "the server": CPU it burns is seen, and the host 
   assert.ok(server.rssBytes > 10 * 2 ** 20, `RSS ${server.rssBytes}`);
   // The host's busy cores include this process's (shares of the same ticks; rounding aside).
   assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.05, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
+});
+
+/** The children /proc lists for `pid` (its main thread's). */
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+test('a forking server\'s tree: a new child is counted by the next whole read, a gone one at once; the whole table is not read every second', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+  // A "server" that forks a child when told to (a line on its stdin), ends and reaps it at the next line, and waits.
+  const server = spawn('sh', ['-c', 'read x; sleep 60 & read y; kill $!; wait $!; read z'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const waitForChildren = async (count: number) => {
+    for (let i = 0; i < 100_000 && childrenOf(server.pid!).length !== count; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(childrenOf(server.pid!).length, count, `the server has ${count} children`);
+  };
+  try {
+    const sampler = new HostSampler(() => [server.pid!]);
+    const processes = () => {
+      // /proc/stat moves in 10-ms ticks: a sample needs one to have passed.
+      const until = Date.now() + 15;
+      while (Date.now() < until);
+      return sampler.sample().server?.processes;
+    };
+    assert.equal(processes(), 1, 'the server alone');
+    server.stdin.write('fork\n');
+    await waitForChildren(1);
+    // Read from the tree's own files until the whole table is due again.
+    const seen: Array<number | undefined> = [];
+    for (let i = 0; i < SERVER_TREE_REREAD_SAMPLES; i++) seen.push(processes());
+    assert.equal(seen[0], 1, `not the whole table at the next sample: ${seen.join(', ')}`);
+    assert.equal(seen.at(-1), 2, `the child counted once the table was read again: ${seen.join(', ')}`);
+    // A child gone: the tree is read again at the next sample.
+    server.stdin.write('end it\n');
+    await waitForChildren(0);
+    assert.equal(processes(), 1, 'the gone child is no longer counted');
+  } finally {
+    server.kill('SIGKILL');
+  }
 });
 
 test('the coordinator (this process): its RSS as the kernel counts it, and the CPU it burns between samples', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
