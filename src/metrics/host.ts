@@ -102,12 +102,16 @@ export function processTree(roots: readonly number[], table: ReadonlyMap<number,
  */
 export const SERVER_TREE_REREAD_SAMPLES = 10;
 
-/** Each pid's CPU ticks now; undefined when one of them has gone (the tree must be read again). */
-function ticksOf(pids: readonly number[]): Map<number, number> | undefined {
+/**
+ * Each process's CPU ticks now; undefined when the tree is no longer what was read (the table must
+ * be read again): a process gone, or one whose parent is no longer in the tree — reparented when
+ * its parent died, or its pid reused by a process that is not the server's.
+ */
+function ticksOf(tree: readonly number[], roots: readonly number[]): Map<number, number> | undefined {
   const ticks = new Map<number, number>();
-  for (const pid of pids) {
+  for (const pid of tree) {
     const stat = parsePidStat(readText(`/proc/${pid}/stat`) ?? '');
-    if (stat === null) return undefined;
+    if (stat === null || (!roots.includes(pid) && !tree.includes(stat.ppid))) return undefined;
     ticks.set(pid, stat.ticks);
   }
   return ticks;
@@ -173,7 +177,7 @@ export class HostSampler {
   private readTree(roots: readonly number[]): { tree: readonly number[]; now: Map<number, number> } {
     const key = roots.join(',');
     if (key === this.treeRoots && ++this.samplesSinceTreeRead < SERVER_TREE_REREAD_SAMPLES) {
-      const now = this.serverTree.length > 0 ? ticksOf(this.serverTree) : undefined;
+      const now = this.serverTree.length > 0 ? ticksOf(this.serverTree, roots) : undefined;
       if (now !== undefined) return { tree: this.serverTree, now };
     }
     const table = processTable();
