@@ -37,7 +37,13 @@ const runner = spawn(
 );
 // A Ctrl-C reaches the terminal's process group, which the runner has left: pass it on to the whole
 // of the runner's group, the file processes included, as it reached them before.
-const forward = (signal) => process.kill(-runner.pid, signal);
+const forward = (signal) => {
+  try {
+    process.kill(-runner.pid, signal);
+  } catch {
+    // The group has already gone: its exit ends this process too.
+  }
+};
 process.on('SIGINT', forward).on('SIGTERM', forward);
 const overtime = setTimeout(() => {
   console.error(`\nthe tests did not finish within ${WHOLE_RUN_MS / 60_000} minutes: the file running last above hung`);
