@@ -48,8 +48,10 @@ test('sampling this process as "the server": CPU it burns is seen, and the host 
   assert.ok(host && server, 'both figures sampled');
   assert.ok(server.cpuPercent > 0, `server CPU ${server.cpuPercent} %`);
   assert.ok(server.rssBytes > 10 * 2 ** 20, `RSS ${server.rssBytes}`);
-  // The host's busy cores include this process's (shares of the same ticks; rounding aside).
-  assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.05, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
+  // The host's busy cores include this process's, up to the ticks' granularity (the two files are
+  // read at slightly different instants: 32 ticks of this process against 30 busy on the host in
+  // 59 has been seen, and failed the 0.05-core margin this had).
+  assert.ok((host.cpuPercent * host.cores) / 100 >= server.cpuPercent / 100 - 0.15, `host ${host.cpuPercent} % of ${host.cores}, server ${server.cpuPercent} %`);
 });
 
 /** The children /proc lists for `pid` (its main thread's). */
@@ -105,7 +107,10 @@ test('the coordinator (this process): its RSS as the kernel counts it, and the C
   assert.ok(Math.abs(host.coordinatorRssBytes! - rss) < 16 * 2 ** 20, `coordinator RSS ${host.coordinatorRssBytes} vs VmRSS ${rss}`);
   // What the process itself counted over the same span (10-ms ticks against microseconds: a few points apart).
   assert.ok(Math.abs(host.coordinatorCpuPercent! - expectedPercent) < 15, `coordinator CPU ${host.coordinatorCpuPercent} % vs ${expectedPercent.toFixed(1)} % by process.cpuUsage`);
-  assert.ok(host.coordinatorCpuPercent! / 100 <= (host.cpuPercent * host.cores) / 100 + 0.05, `coordinator ${host.coordinatorCpuPercent} %, host ${host.cpuPercent} % of ${host.cores}`);
+  // Within the host's busy cores, up to the ticks' granularity: /proc/self/stat and /proc/stat are
+  // read at slightly different instants, each a tick (10 ms) either way, over ~30 ticks a core here —
+  // a margin of 0.05 of a core failed about one run in twenty (108 % against a host at 1.02 cores).
+  assert.ok(host.coordinatorCpuPercent! / 100 <= (host.cpuPercent * host.cores) / 100 + 0.15, `coordinator ${host.coordinatorCpuPercent} %, host ${host.cpuPercent} % of ${host.cores}`);
 });
 
 test('the report has one CPU chart for host, server and generator, in cores busy, with the saturation line', () => {
