@@ -19,6 +19,7 @@ import { readSettings, type SipAgentSettings } from './settings.js';
 import { openStream } from './stream.js';
 import { ServerTransactionCache } from './transactions.js';
 import { UdpHub, type UnroutedCounter } from './udp.js';
+import { connectedUdpBackend } from '../connected-udp.js';
 import type { UserAgent } from './ua.js';
 import { SipVirtualUser, type UserContext } from './user.js';
 
@@ -119,6 +120,11 @@ export class SipAgent implements ProtocolAgent {
       } catch (error) {
         const failure = error as NodeJS.ErrnoException;
         throw new AgentError(classifySocketError(failure, { connecting: true }), `UDP sockets: ${socketErrorDetail(failure)}`, endpoint, failure.code);
+      }
+      const udp = connectedUdpBackend();
+      if (udp.backend === 'node:dgram') {
+        // The figures are the same either way; the generator's CPU per transaction is not.
+        events.note('sip-udp-node-dgram', `SIP over UDP used node:dgram, not imload's UDP addon (${udp.reason}): about a tenth more generator CPU per transaction (docs/decisions.md)`);
       }
     }
     return new SipAgent(target, settings, hub, unrouted, ca);

@@ -4,8 +4,7 @@
  * in the Via branch; requests (NOTIFY, MESSAGE) through the user part of the Request-URI, which
  * is the Contact the user registered or subscribed with.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
+import { openConnectedUdp, UDP_READ_BATCH, type ConnectedUdpSocket } from '../connected-udp.js';
 import { nameAddrUri, uriUser } from './address.js';
 import { parseSipMessage } from './codec.js';
 import { buildResponse } from './responses.js';
@@ -25,23 +24,8 @@ export interface UnroutedCounter {
   late(description: string, wireBytes: number, answerBytes: number): void;
 }
 
-/**
- * Datagrams libuv reads from one socket per event-loop turn (uv__udp_recvmsg stops after 32, and
- * a test here saw 32, 64, 96, … delivered turn by turn): a socket that delivered a whole batch
- * since it was last asked may have more in its buffer.
- */
-const READ_BATCH = 32;
-
-class UdpSocketSlot {
-  /** Datagrams read since udpInputWaiting last looked. */
-  reads = 0;
-
-  constructor(
-    readonly socket: Socket,
-    readonly localHost: string,
-    readonly localPort: number,
-  ) {}
-}
+/** Each shared socket's kernel receive buffer: a burst of answers to thousands of users waits there. */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
 
 /** Hubs open in this process, for udpInputWaiting. */
 const openHubs = new Set<UdpHub>();
@@ -68,23 +52,23 @@ class UdpChannel implements SipChannel {
 
   constructor(
     private readonly hub: UdpHub,
-    private readonly slot: UdpSocketSlot,
+    private readonly socket: ConnectedUdpSocket,
     readonly receiver: SipReceiver,
     readonly index: number,
     readonly name: string,
   ) {}
 
   get localHost(): string {
-    return this.slot.localHost;
+    return this.socket.localHost;
   }
 
   get localPort(): number {
-    return this.slot.localPort;
+    return this.socket.localPort;
   }
 
   send(data: Buffer): boolean {
     if (!this.open || this.hub.isClosed) return false;
-    this.slot.socket.send(data);
+    this.socket.send(data);
     return true;
   }
 
@@ -103,47 +87,35 @@ export class UdpHub {
   private readonly byName = new Map<string, UdpChannel>();
   private closed = false;
 
-  private constructor(
-    private readonly slots: UdpSocketSlot[],
-    private readonly counter: UnroutedCounter,
-  ) {
-    for (const slot of slots) {
-      slot.socket.on('message', (data) => {
-        slot.reads++;
-        this.dispatch(data);
-      });
-    }
+  private readonly sockets: ConnectedUdpSocket[] = [];
+
+  private constructor(private readonly counter: UnroutedCounter) {
     openHubs.add(this);
   }
 
   /** @internal Whether a socket read a whole batch since the last call; starts counting again. */
   takeFullBatches(): boolean {
     let full = false;
-    for (const slot of this.slots) {
-      if (slot.reads >= READ_BATCH) full = true;
-      slot.reads = 0;
-    }
+    for (const socket of this.sockets) if (socket.takeReads() >= UDP_READ_BATCH) full = true;
     return full;
   }
 
   /** Opens `count` sockets connected to the server, so each has a definite local address. */
   static async open(host: string, port: number, count: number, counter: UnroutedCounter): Promise<UdpHub> {
-    const slots: UdpSocketSlot[] = [];
+    const hub = new UdpHub(counter);
+    const handlers = { datagram: (data: Buffer) => hub.dispatch(data), error: (error: NodeJS.ErrnoException) => counter.socketError(error) };
     try {
-      for (let i = 0; i < count; i++) {
-        const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
-        slots.push(await connectSocket(socket, host, port, counter));
-      }
+      for (let i = 0; i < count; i++) hub.sockets.push(await openConnectedUdp(host, port, { recvBufferSize: RECEIVE_BUFFER_BYTES }, handlers));
     } catch (error) {
-      for (const slot of slots) slot.socket.close();
+      hub.close();
       throw error;
     }
-    return new UdpHub(slots, counter);
+    return hub;
   }
 
   /** Gives a user a channel on one of the shared sockets (chosen by index, so it is stable). */
   attach(index: number, name: string, receiver: SipReceiver): SipChannel {
-    const channel = new UdpChannel(this, this.slots[index % this.slots.length]!, receiver, index, name);
+    const channel = new UdpChannel(this, this.sockets[index % this.sockets.length]!, receiver, index, name);
     this.byIndex[index] = channel;
     this.byName.set(name, channel);
     return channel;
@@ -182,7 +154,7 @@ export class UdpHub {
         // § 8.2.2.1/§ 12.2.2: a request for a dialog or user that no longer exists gets 481,
         // so the notifier stops retransmitting instead of timing out.
         const answer = buildResponse(message, 481, 'Call/Transaction Does Not Exist', 'gone');
-        this.slots[0]!.socket.send(answer);
+        this.sockets[0]!.send(answer);
         answered = answer.length;
       }
       this.counter.late(message.kind === 'response' ? `${message.status} response` : message.method, data.length, answered);
@@ -195,25 +167,8 @@ export class UdpHub {
     if (this.closed) return;
     this.closed = true;
     openHubs.delete(this);
-    for (const slot of this.slots) slot.socket.close();
+    for (const socket of this.sockets) socket.close();
     this.byIndex.length = 0;
     this.byName.clear();
   }
-}
-
-function connectSocket(socket: Socket, host: string, port: number, counter: UnroutedCounter): Promise<UdpSocketSlot> {
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error): void => {
-      socket.close();
-      reject(error);
-    };
-    socket.once('error', fail);
-    socket.connect(port, host, () => {
-      socket.off('error', fail);
-      // ICMP errors (server gone) arrive as 'error' events: count them rather than crash.
-      socket.on('error', (error: NodeJS.ErrnoException) => counter.socketError(error));
-      const address = socket.address();
-      resolve(new UdpSocketSlot(socket, address.address, address.port));
-    });
-  });
 }
