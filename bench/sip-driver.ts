@@ -20,6 +20,7 @@ import { Registration } from '../src/protocols/sip/registration.js';
 import { readSettings } from '../src/protocols/sip/settings.js';
 import { UdpHub } from '../src/protocols/sip/udp.js';
 import { UserAgent } from '../src/protocols/sip/ua.js';
+import { connectedUdpBackend, type ConnectedUdpBackend } from '../src/protocols/connected-udp.js';
 import type { AgentTarget, VirtualUser } from '../src/protocols/types.js';
 import { countingEvents } from './counting-events.js';
 import { groupCpuSeconds, processCpuSeconds } from './sip-probes.js';
@@ -54,6 +55,8 @@ export interface DriverResult {
   readonly cpuSeconds: number;
   /** Kamailio's CPU over the same span, when the generator measured it itself. */
   readonly serverCpuSeconds?: number;
+  /** imload's steps: the UDP implementation its sockets used (src/protocols/connected-udp.ts). */
+  readonly udpBackend?: ConnectedUdpBackend;
 }
 
 /** A step never runs longer than this, whatever Kamailio does (Timer F is 32 s). */
@@ -124,7 +127,7 @@ async function registerStep(step: DriverStep): Promise<DriverResult> {
   });
   const cpuSeconds = processCpuSeconds(process.pid)! - cpuBefore;
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
-  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
+  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds, udpBackend: connectedUdpBackend().backend };
 }
 
 let floorSocket: Promise<Socket> | undefined;
@@ -209,7 +212,7 @@ async function messageStep(step: DriverStep): Promise<DriverResult> {
   const serverCpuSeconds = groupCpuSeconds(step.serverPgid) - serverBefore;
   for (const u of [...recipients, ...senders]) u.destroy();
   await agent.close();
-  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds };
+  return { ...paced, retransmissions: counts.retransmissions, cpuSeconds, serverCpuSeconds, udpBackend: connectedUdpBackend().backend };
 }
 
 function targetOf(step: DriverStep): AgentTarget {

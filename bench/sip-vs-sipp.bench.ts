@@ -43,6 +43,11 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     /** Also run the floor of Node's dgram path at each REGISTER rate (bench/sip-driver.ts `register-floor`). */
     floor: { type: 'boolean', default: false },
+    /**
+     * Also run imload warm over node:dgram (IMLOAD_UDP=node) beside the default, the UDP addon
+     * (src/protocols/connected-udp.ts): what the addon saves, side by side.
+     */
+    dgram: { type: 'boolean', default: false },
     /** imload's shared UDP sockets (the agent's `udpSockets` option; default the agent's, 4). SIPp's `-t u1` is one. */
     'udp-sockets': { type: 'string' },
   },
@@ -61,11 +66,12 @@ const SIPP_CAP_MS = 90_000;
 
 /**
  * imload in a fresh process per step (cold), imload in one process for the ladder (warm), SIPp;
- * with --floor, the least a Node program can do per REGISTER over node:dgram, in one warm process.
+ * with --floor, the least a Node program can do per REGISTER over node:dgram, in one warm process;
+ * with --dgram, imload warm over node:dgram instead of its UDP addon.
  */
-const ALL_TOOLS = ['imload', 'imload-warm', 'node-floor', 'sipp'] as const;
+const ALL_TOOLS = ['imload', 'imload-warm', 'imload-dgram', 'node-floor', 'sipp'] as const;
 type Tool = (typeof ALL_TOOLS)[number];
-const TOOLS = ALL_TOOLS.filter((tool) => tool !== 'node-floor' || args.floor);
+const TOOLS = ALL_TOOLS.filter((tool) => (tool !== 'node-floor' || args.floor) && (tool !== 'imload-dgram' || args.dgram));
 
 interface StepResult extends DriverResult {
   readonly tool: Tool;
@@ -89,8 +95,8 @@ class Driver {
   private readonly cap: NodeJS.Timeout;
   private pending: { resolve: (result: DriverResult) => void; reject: (error: Error) => void } | undefined;
 
-  constructor(lifetimeMs: number) {
-    this.child = fork(DRIVER, [], { execArgv: ['--import', 'tsx', ...workerNodeFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(lifetimeMs: number, env: NodeJS.ProcessEnv = process.env) {
+    this.child = fork(DRIVER, [], { execArgv: ['--import', 'tsx', ...workerNodeFlags()], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.cap = setTimeout(() => this.child.kill('SIGKILL'), lifetimeMs);
     this.child.on('message', (result: DriverResult | { error: string }) => {
       const pending = this.pending;
@@ -178,6 +184,7 @@ try {
   // The warm driver lives for the whole ladder, warmed first by an unmeasured step.
   const warm = new Driver(SIPP_CAP_MS * (rates.length + 1));
   const floor = args.floor ? new Driver(SIPP_CAP_MS * (rates.length + 1)) : undefined;
+  const warmDgram = args.dgram ? new Driver(SIPP_CAP_MS * (rates.length + 1), { ...process.env, IMLOAD_UDP: 'node' }) : undefined;
   const register = (rate: number, seconds: number, userPrefix: string): DriverStep =>
     ({ kind: 'register', host, port, domain: DOMAIN, rate, seconds, serverPgid: lab.pid, userPrefix, udpSockets: UDP_SOCKETS });
   // Each tool's answers carry one binding per user, as in a run (every user registers once): the
@@ -189,6 +196,7 @@ try {
   try {
     await warm.run(register(WARM_UP_RATE, WARM_UP_SECONDS, 'w'));
     await floor?.run({ ...register(WARM_UP_RATE, WARM_UP_SECONDS, 'f'), kind: 'register-floor' });
+    await warmDgram?.run(register(WARM_UP_RATE, WARM_UP_SECONDS, 'd'));
     for (const rate of rates) {
       for (const tool of TOOLS) {
         if (failedAlready.has(tool)) continue;
@@ -198,6 +206,8 @@ try {
         if (tool === 'imload') result = await runColdDriver(register(rate, SECONDS, `i${++coldSteps}x`));
         else if (tool === 'imload-warm') {
           result = await warm.run(register(rate, SECONDS, 'w'));
+        } else if (tool === 'imload-dgram') {
+          result = await warmDgram!.run(register(rate, SECONDS, 'd'));
         } else if (tool === 'node-floor') {
           result = await floor!.run({ ...register(rate, SECONDS, 'f'), kind: 'register-floor' });
         } else {
@@ -209,6 +219,7 @@ try {
   } finally {
     warm.stop();
     floor?.stop();
+    warmDgram?.stop();
   }
 
   // `--message-steps ''` leaves MESSAGE out (a REGISTER-only run).
@@ -251,7 +262,7 @@ async function messageLadder(rates: number[]): Promise<void> {
 function format(r: StepResult): string {
   const achieved = r.elapsedSeconds > 0 ? r.ok / r.elapsedSeconds : 0;
   const cpuPerThousand = r.ok > 0 ? (r.cpuSeconds / r.ok) * 1000 : 0;
-  return `${r.tool.padEnd(11)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s`;
+  return `${r.tool.padEnd(12)} ${r.kind.padEnd(8)} offered ${String(r.rate).padStart(6)}/s  achieved ${achieved.toFixed(0).padStart(6)}/s  ok ${r.ok}  failed ${r.failed}  retrans ${r.retransmissions}  generator cpu ${r.cpuSeconds.toFixed(2)} s = ${cpuPerThousand.toFixed(3)} s per 1000  kamailio cpu ${r.kamailioCpuSeconds.toFixed(2)} s${r.udpBackend === undefined ? '' : `  udp ${r.udpBackend}`}`;
 }
 
 /**
@@ -285,7 +296,7 @@ for (const kind of ['register', 'message'] as const) {
     };
     return rates.length === 0 ? undefined : { a: perThousand(a), b: perThousand(b), rates };
   };
-  for (const tool of ['imload', 'imload-warm', 'node-floor'] as const) {
+  for (const tool of ['imload', 'imload-warm', 'imload-dgram', 'node-floor'] as const) {
     const pair = compare(tool, 'sipp');
     if (pair !== undefined) process.stdout.write(`${kind} ${tool} / sipp CPU per 1000 over the rates both were clean (${pair.rates.join(', ')}/s): ${(pair.a / pair.b).toFixed(2)}x\n`);
   }
@@ -299,6 +310,8 @@ for (const kind of ['register', 'message'] as const) {
     // imload's own share: what its warm stack spends above the least any Node program spends.
     const overFloor = compare('imload-warm', 'node-floor');
     if (overFloor !== undefined) process.stdout.write(`register: imload-warm / node-floor ${(overFloor.a / overFloor.b).toFixed(2)}x over ${overFloor.rates.join(', ')}/s (imload's SIP stack above node:dgram's floor)\n`);
+    const addon = compare('imload-warm', 'imload-dgram');
+    if (addon !== undefined) process.stdout.write(`register: imload-warm / imload-dgram ${(addon.a / addon.b).toFixed(2)}x over ${addon.rates.join(', ')}/s (the UDP addon against node:dgram, both warm)\n`);
   }
 }
 for (const r of results) process.stdout.write(`  ${format(r)}\n`);
