@@ -108,16 +108,13 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     if (s->closing) return;
   }
   if (!(events & UV_READABLE)) return;
-  for (int i = 0; i < READ_BATCH; i++) s->msgs[i].msg_hdr.msg_flags = 0;
   int n = recvmmsg(s->fd, s->msgs, READ_BATCH, MSG_DONTWAIT, NULL);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) emit(s, EVENT_ERROR, errno);
     return;
   }
-  for (int i = 0; i < n; i++) {
-    /* A datagram longer than its slot cannot happen (a slot holds the largest); -1 says so if it does. */
-    s->lengths[i] = (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)s->msgs[i].msg_len;
-  }
+  /* A slot holds the largest datagram UDP can carry: none is ever truncated. */
+  for (int i = 0; i < n; i++) s->lengths[i] = (int32_t)s->msgs[i].msg_len;
   if (n > 0) emit(s, EVENT_DATAGRAMS, n);
 }
 

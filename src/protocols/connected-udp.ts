@@ -71,10 +71,6 @@ let nativeLoadError: string | undefined;
 
 function loadNative(): NativeUdp | null {
   if (nativeAddon !== undefined) return nativeAddon;
-  if (process.env.IMLOAD_UDP === 'node') {
-    nativeLoadError = 'IMLOAD_UDP=node';
-    return (nativeAddon = null);
-  }
   try {
     nativeAddon = createRequire(import.meta.url)(NATIVE_UDP_ADDON.pathname) as NativeUdp;
     if (nativeAddon.readBatch !== UDP_READ_BATCH) throw new Error(`the addon reads ${nativeAddon.readBatch} datagrams a turn, this module expects ${UDP_READ_BATCH}: rebuild it (npm run build:native)`);
@@ -85,8 +81,9 @@ function loadNative(): NativeUdp | null {
   return nativeAddon;
 }
 
-/** Which implementation sockets opened in this process use, and why not the addon if not. */
+/** Which implementation a socket opened now uses by default, and why not the addon if not. */
 export function connectedUdpBackend(): { backend: ConnectedUdpBackend; reason?: string } {
+  if (process.env.IMLOAD_UDP === 'node') return { backend: 'node:dgram', reason: 'IMLOAD_UDP=node' };
   return loadNative() === null ? { backend: 'node:dgram', reason: nativeLoadError } : { backend: 'native' };
 }
 
@@ -153,8 +150,11 @@ class NativeConnectedUdp implements ConnectedUdpSocket {
       for (let i = 0; i < value && !this.closed; i++) {
         const length = this.lengths[i]!;
         const start = i * slotBytes;
-        // A copy from Node's Buffer pool (< 4 KiB: a slice of a shared slab, no allocation of its own).
-        this.handlers.datagram(Buffer.from(this.slots.subarray(start, start + length)));
+        // A copy from Node's Buffer pool (< 4 KiB: a slice of a shared slab, no allocation of its
+        // own), made straight from the slot: no view of it is created first.
+        const copy = Buffer.allocUnsafe(length);
+        this.slots.copy(copy, 0, start, start + length);
+        this.handlers.datagram(copy);
       }
     } else if (kind === EVENT_ERROR) {
       this.handlers.error(errnoError('recvmmsg', value));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connectedUdpBackend, openConnectedUdp, UDP_READ_BATCH, type ConnectedUdpBackend, type ConnectedUdpSocket } from '../../src/protocols/connected-udp.js';
 import { freePort } from '../../src/lab/ports.js';
+import { sipProtocol } from '../../src/protocols/sip/index.js';
 
 /**
  * The addon is built by `npm ci` (scripts/build-native.mjs). In CI a missing addon fails here:
@@ -191,4 +192,28 @@ test('a process whose sockets are closed exits on its own (the addon leaves no h
   assert.equal(child.error, undefined, 'the process did not exit on its own within 15 s');
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout.trim(), 'closed');
+});
+
+test('a SIP agent over UDP says in the run\'s notes when it uses node:dgram, and not when it uses the addon', async (t) => {
+  const notesOf = async (): Promise<string[]> => {
+    const notes: string[] = [];
+    const agent = await sipProtocol.createAgent(
+      { name: 't', protocol: 'sip', host: '127.0.0.1', port: await freePort('127.0.0.1'), transport: 'udp', domain: 'im.test', options: {} },
+      { bytes: () => undefined, metric: () => undefined, error: () => undefined, note: (key, text) => notes.push(`${key}: ${text}`) },
+    );
+    await agent.close();
+    return notes;
+  };
+  const saved = process.env.IMLOAD_UDP;
+  process.env.IMLOAD_UDP = 'node';
+  try {
+    const notes = await notesOf();
+    assert.equal(notes.length, 1, notes.join('\n'));
+    assert.match(notes[0]!, /^sip-udp-node-dgram: SIP over UDP used node:dgram, not imload's UDP addon \(IMLOAD_UDP=node\)/);
+  } finally {
+    if (saved === undefined) delete process.env.IMLOAD_UDP;
+    else process.env.IMLOAD_UDP = saved;
+  }
+  if (nativeSkip) return t.skip(nativeSkip);
+  assert.deepEqual(await notesOf(), []);
 });
