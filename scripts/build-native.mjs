@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Builds imload's UDP addon (native/udp/imload_udp.c → native/udp/build/imload_udp.node) with the
-// system's C compiler against this Node's own headers: no node-gyp, no download. Run by `npm ci` /
-// `npm install` (the package's install script) and by `npm run build:native`.
+// system's C compiler against this Node's own headers: no node-gyp, no download. Run by
+// `imload lab install` (the README's set-up step), by `npm run build:native`, and by hand in an
+// installed package (`node node_modules/imload/scripts/build-native.mjs`). Not an npm lifecycle
+// script: npm 11 blocks and warns about a package's install scripts unless the user approves them.
 //
 // Without a compiler or Node's headers the addon is simply not built: imload then uses node:dgram
-// for SIP over UDP (slower per datagram, the same behaviour) and says so in a run's journal. With
-// `--required` (CI) a failed build is an error, so a machine that should have the addon cannot
-// quietly measure without it.
+// for SIP over UDP (slower per datagram, the same behaviour) and says so in a run's notes. With
+// `--required` a failed build is an error.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';

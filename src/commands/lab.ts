@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { labBaseDir } from '../lab/dirs.js';
 import { LAB_KINDS, startLabFor } from '../lab/index.js';
 import { startPrometheus } from '../lab/prometheus.js';
@@ -20,7 +21,15 @@ export const LAB_PACKAGES = [
   ...new Set([...LAB_SERVERS.flatMap((server) => server.packages), 'openssl', 'ca-certificates', 'chromium', 'iproute2', 'prometheus']),
 ];
 
+/** scripts/build-native.mjs, the same path from src/ and from the published dist/. */
+const BUILD_NATIVE = new URL('../../scripts/build-native.mjs', import.meta.url);
+
+/**
+ * Sets up this machine for imload: builds the UDP addon (no root needed; without a compiler it
+ * says so and SIP over UDP uses node:dgram), then installs the lab's Debian packages (root).
+ */
 export async function labInstall(): Promise<number> {
+  spawnSync(process.execPath, [fileURLToPath(BUILD_NATIVE)], { stdio: 'inherit' });
   const isRoot = process.getuid?.() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
   const command = `apt-get update && apt-get install -y ${LAB_PACKAGES.join(' ')}`;

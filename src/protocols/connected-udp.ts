@@ -1,24 +1,27 @@
 /**
  * A UDP socket connected to one server: the SIP agent's shared sockets. Two implementations
- * behind one interface, chosen once per process:
+ * behind one interface:
  *
- * - `native`: imload's own addon (native/udp, built by scripts/build-native.mjs when the package
- *   is installed): datagrams read with recvmmsg into buffers this module owns, one call into
- *   JavaScript per batch, and written with send(2) from JavaScript's own Buffer. Measured per SIP
- *   REGISTER against node:dgram: about a third less CPU (bench/RESULTS.md), since node:dgram
- *   allocates 64 KiB, a Buffer and a remote-address object per datagram read and a request object
- *   per datagram sent.
- * - `node:dgram`: Node's own, when the addon is not built here (no C compiler or Node headers at
- *   install) or `IMLOAD_UDP=node` asks for it (benchmarks compare the two).
+ * - `native`: imload's own addon (native/udp, built by scripts/build-native.mjs, which
+ *   `imload lab install` runs). Datagrams are read with recvmmsg into
+ *   buffers this module owns, one call into JavaScript per batch, and written with send(2) from
+ *   the caller's Buffer; node:dgram allocates 64 KiB, a Buffer and a remote-address object per
+ *   datagram read and a request object per datagram sent. Measured per SIP REGISTER: imload warm
+ *   costs 0.84–0.89× what it costs over node:dgram (bench/RESULTS.md).
+ * - `node:dgram`: Node's own, when the addon is not built here (no C compiler or Node headers, or
+ *   a published package nobody built it in) or `IMLOAD_UDP=node` asks for it (the bench compares
+ *   the two).
  *
  * Either way the caller gets each datagram as a Buffer of its own (the parser keeps views of
  * message bodies, so the receive buffers are never handed out).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export type ConnectedUdpBackend = 'native' | 'node:dgram';
 
@@ -63,17 +66,22 @@ const EVENT_WRITABLE = 2;
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 const EAGAIN = constants.errno.EAGAIN;
 
-/** Where scripts/build-native.mjs puts the addon. */
-export const NATIVE_UDP_ADDON = new URL('../../native/udp/build/imload_udp.node', import.meta.url);
+/** Where scripts/build-native.mjs puts the addon (the same from src/ and from the published dist/). */
+const NATIVE_UDP_ADDON = new URL('../../native/udp/build/imload_udp.node', import.meta.url);
+const BUILD_SCRIPT = new URL('../../scripts/build-native.mjs', import.meta.url);
 
 let nativeAddon: NativeUdp | null | undefined;
 let nativeLoadError: string | undefined;
 
 function loadNative(): NativeUdp | null {
   if (nativeAddon !== undefined) return nativeAddon;
+  if (!existsSync(NATIVE_UDP_ADDON)) {
+    nativeLoadError = `it is not built here: imload lab install or node ${fileURLToPath(BUILD_SCRIPT)} builds it`;
+    return (nativeAddon = null);
+  }
   try {
-    nativeAddon = createRequire(import.meta.url)(NATIVE_UDP_ADDON.pathname) as NativeUdp;
-    if (nativeAddon.readBatch !== UDP_READ_BATCH) throw new Error(`the addon reads ${nativeAddon.readBatch} datagrams a turn, this module expects ${UDP_READ_BATCH}: rebuild it (npm run build:native)`);
+    nativeAddon = createRequire(import.meta.url)(fileURLToPath(NATIVE_UDP_ADDON)) as NativeUdp;
+    if (nativeAddon.readBatch !== UDP_READ_BATCH) throw new Error(`the addon reads ${nativeAddon.readBatch} datagrams a turn, this module expects ${UDP_READ_BATCH}: rebuild it (node ${fileURLToPath(BUILD_SCRIPT)})`);
   } catch (error) {
     nativeLoadError = (error as Error).message.split('\n')[0];
     nativeAddon = null;

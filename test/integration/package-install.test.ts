@@ -2,6 +2,7 @@
  * The published package, as a user gets it: `npm pack` (which builds dist/ through prepack), then
  * `npm install <tarball>` into an empty folder, from npm's cache (filled by the repository's
  * `npm ci`). From there: no install script ran or was warned about, no tsx or esbuild came along,
+ * the UDP addon is absent until the package's own build script makes it (then the compiled code uses it),
  * `imload --help` answers well under a second, a TypeScript scenario importing `imload/api`
  * type-checks against the shipped .d.ts and validates, short runs against lab servers work
  * (compiled workers, the compiled RVP server, the scenario's user(vu) in the workers), and
@@ -54,6 +55,23 @@ test('the packed package installs with no install script and carries no tsx, esb
   assert.ok(existsSync(join(INSTALLED, 'dist', 'cli.js')) && existsSync(join(INSTALLED, 'dist', 'api.d.ts')), 'dist/ is shipped');
   assert.ok(!existsSync(join(INSTALLED, 'src')) && !existsSync(join(INSTALLED, 'test')), 'sources and tests are not shipped');
   assert.ok(existsSync(join(INSTALLED, 'scenarios.yaml')), 'the demo scenarios are shipped');
+});
+
+test('the installed package has no UDP addon until its own script builds it in place; its compiled code then uses it', () => {
+  const backend = (): { backend: string; reason?: string } => {
+    const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(join(INSTALLED, 'dist', 'protocols', 'connected-udp.js'))}); console.log(JSON.stringify(m.connectedUdpBackend()));`], { cwd: APP, env, encoding: 'utf8' });
+    assert.equal(probe.status, 0, probe.stderr);
+    return JSON.parse(probe.stdout) as { backend: string; reason?: string };
+  };
+  const before = backend();
+  assert.equal(before.backend, 'node:dgram');
+  // The reason a run's note gives names the command that builds it.
+  const command = `node ${join(INSTALLED, 'scripts', 'build-native.mjs')}`;
+  assert.ok((before.reason ?? '').includes(`not built here: imload lab install or ${command} builds it`), before.reason);
+  const built = spawnSync(process.execPath, [join(INSTALLED, 'scripts', 'build-native.mjs'), '--required'], { cwd: APP, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(built.status, 0, built.stdout + built.stderr);
+  assert.ok(existsSync(join(INSTALLED, 'native', 'udp', 'build', 'imload_udp.node')));
+  assert.deepEqual(backend(), { backend: 'native' });
 });
 
 test('imload --help prints in well under a second (median of 3)', (t) => {

@@ -7,12 +7,12 @@ import { freePort } from '../../src/lab/ports.js';
 import { sipProtocol } from '../../src/protocols/sip/index.js';
 
 /**
- * The addon is built by `npm ci` (scripts/build-native.mjs). In CI a missing addon fails here:
+ * The addon is built by `imload lab install` (scripts/build-native.mjs), which CI runs. In CI a missing addon fails here:
  * without it every SIP figure would quietly be node:dgram's. Locally the native half is skipped,
  * saying why.
  */
 const available = connectedUdpBackend();
-const nativeSkip = available.backend === 'native' ? false : `the UDP addon is not built here (${available.reason}): npm run build:native`;
+const nativeSkip = available.backend === 'native' ? false : `the UDP addon is not built here (${available.reason})`;
 
 test('the UDP addon is built where the tests run in CI', (t) => {
   if (!process.env.CI && nativeSkip) return t.skip(nativeSkip);

@@ -124,7 +124,7 @@ export class SipAgent implements ProtocolAgent {
       const udp = connectedUdpBackend();
       if (udp.backend === 'node:dgram') {
         // The figures are the same either way; the generator's CPU per transaction is not.
-        events.note('sip-udp-node-dgram', `SIP over UDP used node:dgram, not imload's UDP addon (${udp.reason}): about a tenth more generator CPU per transaction (docs/decisions.md)`);
+        events.note('sip-udp-node-dgram', `SIP over UDP used node:dgram, not imload's UDP addon (${udp.reason}): about a sixth more generator CPU per transaction`);
       }
     }
     return new SipAgent(target, settings, hub, unrouted, ca);
