@@ -146,6 +146,16 @@ static udp_socket *unwrap(napi_env env, napi_value value) {
   return s;
 }
 
+/* A call whose first argument is a socket handle: its `count` arguments into argv, and the open socket (NULL: an exception is pending). */
+static udp_socket *socket_call(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) {
+    napi_throw_type_error(env, "EIMLOADUDP", "missing arguments");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 /* open(host, port, family, recvBufferSize, slots: ArrayBuffer, lengths: Int32Array, onEvent) -> [handle, localHost, localPort] */
 static napi_value udp_open(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -258,10 +268,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
 
 /* send(handle, datagram: Buffer) -> 1, or -errno (EAGAIN: the socket buffer is full; ask for writable) */
 static napi_value udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  udp_socket *s = unwrap(env, argv[0]);
+  udp_socket *s = socket_call(env, info, 2, argv);
   if (s == NULL) return NULL;
   void *data;
   size_t length;
@@ -274,10 +282,8 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
 
 /* wantWritable(handle, on): an EVENT_WRITABLE once the socket can take datagrams again. */
 static napi_value udp_want_writable(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  udp_socket *s = unwrap(env, argv[0]);
+  udp_socket *s = socket_call(env, info, 2, argv);
   if (s == NULL) return NULL;
   bool on;
   CHECK(napi_get_value_bool(env, argv[1], &on));
