@@ -38,6 +38,8 @@ export interface ConnectedUdpSocket {
   readonly localPort: number;
   /** Datagrams read since `takeReads` last asked (the transaction timers wait for a full batch). */
   takeReads(): number;
+  /** Datagrams sent that wait for room in the kernel's send buffer (a slow link's queue is full). */
+  queuedSends(): number;
   send(data: Buffer): void;
   close(): void;
 }
@@ -177,6 +179,10 @@ class NativeConnectedUdp implements ConnectedUdpSocket {
     return reads;
   }
 
+  queuedSends(): number {
+    return this.backlog.length;
+  }
+
   send(data: Buffer): void {
     if (this.closed) return;
     if (this.backlog.length > 0 || !this.sendNow(data)) this.backlog.push(data);
@@ -248,6 +254,10 @@ class DgramConnectedUdp implements ConnectedUdpSocket {
     const reads = this.reads;
     this.reads = 0;
     return reads;
+  }
+
+  queuedSends(): number {
+    return this.closed ? 0 : this.socket.getSendQueueCount();
   }
 
   send(data: Buffer): void {
