@@ -91,6 +91,31 @@ for (const backend of ['native', 'node:dgram'] as ConnectedUdpBackend[]) {
       }
     });
 
+    test('over IPv6 loopback too: a datagram out and its answer back, from a local ::1', async () => {
+      const server = createSocket('udp6');
+      server.on('message', (data, from) => server.send(Buffer.concat([Buffer.from('v6 '), data]), from.port, from.address));
+      await new Promise<void>((resolve) => server.bind(0, '::1', resolve));
+      const received: Buffer[] = [];
+      let arrived = (): void => undefined;
+      const socket = await openConnectedUdp('::1', server.address().port, { recvBufferSize: 65536, backend }, {
+        datagram: (data) => {
+          received.push(data);
+          arrived();
+        },
+        error: (error) => assert.fail(error),
+      });
+      try {
+        assert.equal(socket.localHost, '::1');
+        const answered = new Promise<void>((resolve) => (arrived = resolve));
+        socket.send(Buffer.from('hello'));
+        await answered;
+        assert.equal(received[0]!.toString(), 'v6 hello');
+      } finally {
+        socket.close();
+        server.close();
+      }
+    });
+
     test('each datagram arrives whole, in a Buffer the caller keeps', async () => {
       const { socket, received, until } = await open();
       try {
