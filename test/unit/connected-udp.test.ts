@@ -48,11 +48,11 @@ for (const backend of ['native', 'node:dgram'] as ConnectedUdpBackend[]) {
     after(() => server.socket.close());
 
     /** Opens a socket to the echo server whose datagrams and errors land in arrays; `until` waits for a count. */
-    async function open(port = server.port): Promise<{ socket: ConnectedUdpSocket; received: Buffer[]; errors: NodeJS.ErrnoException[]; until(n: number): Promise<void>; untilError(): Promise<void> }> {
+    async function open(port = server.port, host = '127.0.0.1'): Promise<{ socket: ConnectedUdpSocket; received: Buffer[]; errors: NodeJS.ErrnoException[]; until(n: number): Promise<void>; untilError(): Promise<void> }> {
       const received: Buffer[] = [];
       const errors: NodeJS.ErrnoException[] = [];
       let wake = (): void => undefined;
-      const socket = await openConnectedUdp('127.0.0.1', port, { recvBufferSize: 1 << 20, backend }, {
+      const socket = await openConnectedUdp(host, port, { recvBufferSize: 1 << 20, backend }, {
         datagram: (data) => {
           received.push(data);
           wake();
@@ -95,21 +95,13 @@ for (const backend of ['native', 'node:dgram'] as ConnectedUdpBackend[]) {
       const server = createSocket('udp6');
       server.on('message', (data, from) => server.send(Buffer.concat([Buffer.from('v6 '), data]), from.port, from.address));
       await new Promise<void>((resolve) => server.bind(0, '::1', resolve));
-      const received: Buffer[] = [];
-      let arrived = (): void => undefined;
-      const socket = await openConnectedUdp('::1', server.address().port, { recvBufferSize: 65536, backend }, {
-        datagram: (data) => {
-          received.push(data);
-          arrived();
-        },
-        error: (error) => assert.fail(error),
-      });
+      const { socket, received, errors, until } = await open(server.address().port, '::1');
       try {
         assert.equal(socket.localHost, '::1');
-        const answered = new Promise<void>((resolve) => (arrived = resolve));
         socket.send(Buffer.from('hello'));
-        await answered;
+        await until(1);
         assert.equal(received[0]!.toString(), 'v6 hello');
+        assert.deepEqual(errors, []);
       } finally {
         socket.close();
         server.close();
