@@ -33,7 +33,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 const program = new Command()
   .name('imload')
-  .description('Load testing and capacity simulation for real-time messaging servers (IRC, RVP, SIP)')
+  .description(`Load testing and capacity simulation for real-time messaging servers (${DESCRIPTORS.map((d) => d.title).join(', ')})`)
   .version(IMLOAD_VERSION)
   .showHelpAfterError()
   .exitOverride((error) => {

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DESCRIPTORS, LAB_KINDS, PROTOCOLS, URL_SCHEMES, descriptorOf, labServerOf, schemeOf } from '../../src/protocols/registry.js';
 import { BUILT_IN_PROFILES } from '../../src/scenarios/limits.js';
 import { TARGET_URL_PATTERN } from '../../src/scenarios/schema.js';
@@ -70,4 +71,10 @@ test('each descriptor is consistent: schemes parse, transports default, byte mod
 test('lab install keeps the packages the lab itself needs besides the protocol servers', () => {
   for (const pkg of ['openssl', 'ca-certificates', 'chromium', 'iproute2']) assert.ok(LAB_PACKAGES.includes(pkg), pkg);
   assert.ok(unique(LAB_PACKAGES));
+});
+
+test("the package's description names every protocol in the registry (npm search shows it; the CLI's help builds its own from the titles)", () => {
+  const { description } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { description: string };
+  const missing = DESCRIPTORS.filter((d) => !new RegExp(`\\b${d.name}\\b`, 'i').test(description)).map((d) => d.name);
+  assert.deepEqual(missing, [], `package.json's description: ${description}`);
 });
