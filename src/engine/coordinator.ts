@@ -4,7 +4,6 @@
  * cross-checks the server's own user count and stops the run cleanly on completion, abort,
  * Ctrl-C or SIGTERM. `runScenario` reads top-down as its steps.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { AgentTarget } from '../protocols/types.js';
 import { loadProtocol } from '../protocols/registry.js';
 import { RunAggregate, type RunProgress } from '../metrics/aggregate.js';
@@ -22,29 +21,9 @@ import { delay, drainWhileStopping, sleepUntil } from './clock.js';
 import { recordingPart, WorkerPool, type WorkerFailure } from './worker-pool.js';
 import { nextClockStart, StartGateError, waitAtStartGate } from './start-gate.js';
 import { OutputSet, type Output } from '../outputs/output.js';
+import { compactEveryFullCollection } from '../v8-heap.js';
 
 export { workerNodeFlags } from './worker-pool.js';
-
-/**
- * How far (per cent) V8 may raise the coordinator's old-space limit after each full collection.
- * Left to its own heuristics (the flag's 0), V8 sets the limit at ~1.3× the live heap and commits
- * pages up to it before collecting again, then keeps them: through a one-hour soak the
- * coordinator's old space committed 16.5 → 21.0 MiB over the first half hour while what it held
- * stayed level (16.1 → 16.9), the largest part of the generator's one-hour RSS line
- * (bench/RESULTS.md, sixth soak). A tenth is a full collection of a ~17 MiB heap (milliseconds,
- * off the workers' measuring path) each time ~1.7 MiB has been promoted.
- */
-export const COORDINATOR_HEAP_GROWING_PERCENT = 10;
-
-/**
- * Applies COORDINATOR_HEAP_GROWING_PERCENT to this process, unless it was started with its own
- * `--heap-growing-percent`. V8 reads the factor each time it sets a limit, so setting it while
- * the process runs takes effect from the next full collection.
- */
-export function holdCoordinatorHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
-  if (execArgv.some((flag) => /^--heap[-_]growing[-_]percent\b/.test(flag))) return;
-  setFlagsFromString(`--heap-growing-percent=${COORDINATOR_HEAP_GROWING_PERCENT}`);
-}
 
 /** How long stopping workers get to log off and send their last figures before they are killed. */
 const STOP_GRACE_MS = 15_000;
@@ -121,7 +100,12 @@ export class RunStartError extends Error {
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const timeline = buildTimeline(options.scenario);
   checkStartAt(options.startAt);
-  holdCoordinatorHeapGrowth();
+  // Every full collection of the coordinator's heap compacts. Left to V8, its promotion spread over
+  // new pages that a full collection freed but kept: through a one-hour soak its old space
+  // committed 16.7 → 20.5 MiB (RSS 122 → 127) while it held ~16.5, the largest part of the
+  // generator's one-hour RSS line; compacting, it went back to 17.0 at its first full collection
+  // of the hold, in a 24 ms pause (bench/RESULTS.md). It measures no latency and holds no users.
+  compactEveryFullCollection();
   const outputs = new OutputSet(options.outputs ?? []);
   const journal = new RunJournal(options.journalPath, outputs);
   try {

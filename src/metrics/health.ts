@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { readdirSync, statSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
+import { compactingCollection } from '../v8-heap.js';
 import type { GeneratorHealth, RampCollection } from './names.js';
 import { UdpSocketDrops } from './udp-drops.js';
 
@@ -66,34 +66,18 @@ export class HealthSampler {
     if (typeof gc !== 'function') return;
     const rssBeforeBytes = process.memoryUsage.rss();
     const start = performance.now();
-    compactingOnce(gc);
+    // Compacting: a plain full collection frees the burst's garbage but keeps its pages until V8's
+    // memory reducer compacts, 10–90 s later; measured on a worker-sized heap (44 MiB live after a
+    // 135 MiB burst), 73–85 MiB of old space stayed committed against 47 compacted, and in a
+    // one-hour soak each worker's RSS sat 12–24 MiB high for the hold's first two minutes. It
+    // costs one longer pause, once a run (docs/decisions.md).
+    compactingCollection(gc);
     const pauseMs = round(performance.now() - start);
     this.collection = { pauseMs, rssBeforeBytes, rssAfterBytes: process.memoryUsage.rss() };
   }
 
   stop(): void {
     this.loop.disable();
-  }
-}
-
-/**
- * A full collection that also compacts the old space (moves what survived into as few pages as
- * it fits and gives the rest back), unless the process was started with its own choice of
- * `--compact-on-every-full-gc`. A plain full collection frees the logon burst's garbage but
- * leaves it spread over the pages it filled: measured on a worker-sized heap (44 MiB live after a
- * 135 MiB burst), the old space kept 85 MiB committed and RSS 167 MiB after it, until V8's
- * memory reducer compacted 10–90 s later (in a one-hour soak each worker's RSS sat 13–25 MiB
- * high for the hold's first two minutes); compacting, 46 MiB and 128 MiB at once. It costs one
- * longer pause (79 ms against 27 there), once a run, where the ramp's collection already pauses.
- */
-function compactingOnce(gc: () => void): void {
-  const chosen = process.execArgv.some((flag) => /^--(no-)?compact[-_]on[-_]every[-_]full[-_]gc\b/.test(flag));
-  if (chosen) return gc();
-  setFlagsFromString('--compact-on-every-full-gc');
-  try {
-    gc();
-  } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
   }
 }
 
