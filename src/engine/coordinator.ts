@@ -21,7 +21,6 @@ import { delay, drainWhileStopping, sleepUntil } from './clock.js';
 import { recordingPart, WorkerPool, type WorkerFailure } from './worker-pool.js';
 import { nextClockStart, StartGateError, waitAtStartGate } from './start-gate.js';
 import { OutputSet, type Output } from '../outputs/output.js';
-import { compactEveryFullCollection } from '../v8-heap.js';
 
 export { workerNodeFlags } from './worker-pool.js';
 
@@ -100,12 +99,6 @@ export class RunStartError extends Error {
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const timeline = buildTimeline(options.scenario);
   checkStartAt(options.startAt);
-  // Every full collection of the coordinator's heap compacts. Left to V8, its promotion spread over
-  // new pages that a full collection freed but kept: through a one-hour soak its old space
-  // committed 16.7 → 20.5 MiB (RSS 122 → 127) while it held ~16.5, the largest part of the
-  // generator's one-hour RSS line; compacting, it went back to 17.0 at its first full collection
-  // of the hold, in a 24 ms pause (bench/RESULTS.md). It measures no latency and holds no users.
-  compactEveryFullCollection();
   const outputs = new OutputSet(options.outputs ?? []);
   const journal = new RunJournal(options.journalPath, outputs);
   try {

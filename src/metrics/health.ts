@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { readdirSync, statSync } from 'node:fs';
-import { compactingCollection } from '../v8-heap.js';
+import { setFlagsFromString } from 'node:v8';
 import type { GeneratorHealth, RampCollection } from './names.js';
 import { UdpSocketDrops } from './udp-drops.js';
 
@@ -66,11 +66,6 @@ export class HealthSampler {
     if (typeof gc !== 'function') return;
     const rssBeforeBytes = process.memoryUsage.rss();
     const start = performance.now();
-    // Compacting: a plain full collection frees the burst's garbage but keeps its pages until V8's
-    // memory reducer compacts, 10–90 s later; measured on a worker-sized heap (44 MiB live after a
-    // 135 MiB burst), 73–85 MiB of old space stayed committed against 47 compacted, and in a
-    // one-hour soak each worker's RSS sat 12–24 MiB high for the hold's first two minutes. It
-    // costs one longer pause, once a run (docs/decisions.md).
     compactingCollection(gc);
     const pauseMs = round(performance.now() - start);
     this.collection = { pauseMs, rssBeforeBytes, rssAfterBytes: process.memoryUsage.rss() };
@@ -78,6 +73,28 @@ export class HealthSampler {
 
   stop(): void {
     this.loop.disable();
+  }
+}
+
+const COMPACTION_FLAG = /^--(no-)?compact[-_]on[-_]every[-_]full[-_]gc\b/;
+
+/**
+ * Runs `gc` (a full collection) compacting its old space, then leaves compaction to V8 again;
+ * a worker started with its own choice of `--compact-on-every-full-gc` (IMLOAD_WORKER_NODE_FLAGS)
+ * keeps it. A plain full collection frees the logon burst's garbage but keeps the pages it was
+ * spread over until V8's memory reducer compacts, 10–90 s later: measured on a worker-sized heap
+ * (44 MiB live after a 135 MiB burst), 73–85 MiB of old space stayed committed against 47
+ * compacted, and in a one-hour soak each worker's RSS sat 12–24 MiB high for the hold's first two
+ * minutes. It costs one longer pause, once a run (docs/decisions.md). V8 reads the flag at each
+ * collection, so setting it while the process runs takes effect at once.
+ */
+function compactingCollection(gc: () => void): void {
+  if (process.execArgv.some((flag) => COMPACTION_FLAG.test(flag))) return gc();
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
   }
 }
 
