@@ -83,7 +83,7 @@ const COMPACTION_FLAG = /^--(no-)?compact[-_]on[-_]every[-_]full[-_]gc\b/;
  * a worker started with its own choice of `--compact-on-every-full-gc` (IMLOAD_WORKER_NODE_FLAGS)
  * keeps it. A plain full collection frees the logon burst's garbage but keeps the pages it was
  * spread over until V8's memory reducer compacts, 10–90 s later: measured on a worker-sized heap
- * (44 MiB live after a 135 MiB burst), 73–85 MiB of old space stayed committed against 47
+ * (46 MiB live after a ~135 MiB burst), 73–85 MiB of old space stayed committed against 47
  * compacted, and in a one-hour soak each worker's RSS sat 12–24 MiB high for the hold's first two
  * minutes. It costs one longer pause, once a run (docs/decisions.md). V8 reads the flag at each
  * collection, so setting it while the process runs takes effect at once.
