@@ -171,6 +171,31 @@ function probeSlopes(fromMs: number, toMs: number, of: 'workers' | 'coordinator'
   });
 }
 
+interface FullCollection {
+  readonly at: number;
+  readonly ms: number;
+  readonly flags: number;
+  readonly oldCommitted: number;
+  readonly oldUsed: number;
+}
+
+/**
+ * Each process's full collections inside [fromMs, toMs], one line a process (the coordinator first): minute of the
+ * hold, pause, and old space committed / live just after, MiB — where a step in the old space's committed pages
+ * came from, and which were V8's memory reducer's (`flags` 32: kGCCallbackFlagCollectAllExternalMemory).
+ */
+function fullCollections(fromMs: number, toMs: number): string[] {
+  const coordinator = `gc-${process.pid}.ndjson`;
+  const files = readdirSync(probeDir).filter((f) => f.startsWith('gc-')).sort((a, b) => Number(b === coordinator) - Number(a === coordinator));
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  return files.map((f) => {
+    const collections = readFileSync(`${probeDir}/${f}`, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as FullCollection).filter((c) => c.at >= fromMs && c.at <= toMs);
+    const who = f === coordinator ? 'coordinator' : `worker pid ${f.slice(3, -7)}`;
+    const list = collections.map((c) => `${((c.at - fromMs) / 60_000).toFixed(1)}m ${c.ms.toFixed(0)} ms ${mib(c.oldCommitted)}/${mib(c.oldUsed)}${c.flags & 32 ? ' (reducer)' : ''}`);
+    return `  ${who}: ${collections.length === 0 ? 'none' : list.join('; ')}`;
+  });
+}
+
 try {
   const { result } = await runCommand({ file: 'scenarios.yaml', scenario: 'chat-20k', lab: true, users, duration: values.hold, out: runDir, quiet: true });
   noteLoad();
@@ -231,6 +256,8 @@ try {
   for (const line of probeSlopes(holdStartMs, holdEndMs, 'workers')) console.log(line);
   console.log('what the coordinator\'s memory is made of over the hold (this process, probed the same way):');
   for (const line of probeSlopes(holdStartMs, holdEndMs, 'coordinator')) console.log(line);
+  console.log('full collections over the hold (minute, pause, old space committed/live MiB just after):');
+  for (const line of fullCollections(holdStartMs, holdEndMs)) console.log(line);
   const cpuSeconds = hold.reduce((n, e) => n + e.health.reduce((m, h) => m + h.cpuPercent / 100, 0), 0);
   console.log(`generator CPU over the hold: ${cpuSeconds.toFixed(0)} s (${((cpuSeconds / hold.length) * 100).toFixed(1)} % of a core on average, workers summed)`);
   console.log(`event-loop delay over the hold, per-second p99 (worst worker): median ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${loopP99s.at(-1)} ms`);
