@@ -9,7 +9,8 @@
  * garbage, collected in the hold's first seconds, would otherwise tilt the line down and hide a
  * climb (the whole hold's fit is printed beside it). Also prints the event-loop delay over the hold, the
  * report's RSS per VU, the server's RSS at the start and end of the hold, and what the workers' and the
- * coordinator's memory is made of (V8's spaces and native memory, sampled once a minute: bench/memory-probe.mjs).
+ * coordinator's memory is made of (V8's spaces and native memory, sampled once a minute: bench/memory-probe.mjs),
+ * and each process's full collections over the hold (the probe's gc log).
  *
  *   node --import tsx bench/soak.bench.ts [--hold 60m] [--users 19900] [--lock /tmp/imload-integration.lock] [--lock-wait 15m]
  *
